@@ -1,0 +1,75 @@
+/**
+ * GET /attribution/channels?from&to[&model]              metrics per channel (JSON)
+ * GET /attribution/channels/{id}/daily?from&to[&model]   one channel per local day (JSON)
+ * GET /attribution/channels.csv?from&to[&model]          the channel table as CSV
+ *
+ * Admin only (bearer token locally, the JWT authorizer in AWS). `from`/`to` are local days
+ * (YYYY-MM-DD, inclusive, at most 366 days); `model` is first_touch (default) or last_touch.
+ * Bad input is a 400 with the reason.
+ */
+import { config } from '../lib/config/index.ts';
+import { loadSecrets } from '../lib/config/secrets.ts';
+import { NotFoundError } from '../lib/errors.ts';
+import { httpHandler, json, query, requireAdmin, type HttpEvent, type HttpResult } from '../lib/http/index.ts';
+import { channelDaily, channelMetrics, parseModel, validateRange } from '../lib/attribution/query.ts';
+import { attributionCsv, attributionCsvFilename } from '../lib/attribution/csv.ts';
+
+type Route = { name: 'channels' } | { name: 'csv' } | { name: 'daily'; id: string };
+
+/** The route from the API Gateway route key, else from the raw path. */
+export function routeOf(event: HttpEvent): Route {
+  const method = event.requestContext?.http?.method ?? 'GET';
+  if (method !== 'GET') throw new NotFoundError(`no route ${method} ${event.rawPath}`);
+  switch (event.routeKey) {
+    case 'GET /attribution/channels':
+      return { name: 'channels' };
+    case 'GET /attribution/channels.csv':
+      return { name: 'csv' };
+    case 'GET /attribution/channels/{id}/daily':
+      if (event.pathParameters?.id) return { name: 'daily', id: event.pathParameters.id };
+  }
+  const path = (event.rawPath ?? '').replace(/\/+$/, '');
+  if (/\/attribution\/channels$/.test(path)) return { name: 'channels' };
+  if (/\/attribution\/channels\.csv$/.test(path)) return { name: 'csv' };
+  const m = /\/attribution\/channels\/([^/]+)\/daily$/.exec(path);
+  if (m) {
+    let id: string;
+    try {
+      id = decodeURIComponent(m[1]!);
+    } catch {
+      id = m[1]!;
+    }
+    return { name: 'daily', id };
+  }
+  throw new NotFoundError(`no route GET ${event.rawPath}`);
+}
+
+export const handler = httpHandler(async (event: HttpEvent): Promise<HttpResult> => {
+  await loadSecrets();
+  requireAdmin(event, config().HUB_ADMIN_TOKEN);
+  const route = routeOf(event);
+  const q = query(event);
+  const model = parseModel(q.model);
+  validateRange(q.from, q.to);
+  const from = q.from!;
+  const to = q.to!;
+  const noStore = { 'cache-control': 'no-store' };
+
+  if (route.name === 'daily') {
+    const r = await channelDaily(route.id, { from, to, model });
+    return json(200, { channel: r.channel, from: r.from, to: r.to, model: r.model, days: r.days }, noStore);
+  }
+  const r = await channelMetrics({ from, to, model });
+  if (route.name === 'csv') {
+    return {
+      statusCode: 200,
+      headers: {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="${attributionCsvFilename(from, to, model)}"`,
+        ...noStore,
+      },
+      body: attributionCsv(r.channels),
+    };
+  }
+  return json(200, { from: r.from, to: r.to, model: r.model, channels: r.channels, ...(r.truncated ? { truncated: true } : {}) }, noStore);
+});

@@ -1,0 +1,10 @@
+/** Scheduled: enqueues outbox rows left pending after a commit (SQS failed, the process died). */
+import { sweepOutbox } from '../lib/engagement/outbox.ts';
+import { defaultDeps } from '../lib/apply/index.ts';
+import { logger } from '../lib/log.ts';
+
+export const handler = async () => {
+  const out = await sweepOutbox(defaultDeps());
+  if (out.drained || out.failed) logger.info('outbox sweep', out);
+  return out;
+};

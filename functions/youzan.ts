@@ -1,0 +1,26 @@
+/**
+ * POST /youzan/{clientId}: Youzan push verified by Event-Sign.
+ * Answers the platform's success reply only after every event in the request is committed;
+ * a duplicate is answered the same way; a bad signature gets 401 and writes nothing.
+ */
+import { config } from '../lib/config/index.ts';
+import { loadSecrets } from '../lib/config/secrets.ts';
+import { httpHandler, json, query, rawBody, type HttpEvent } from '../lib/http/index.ts';
+import { youzanInbound, COMMERCE_MAX_BODY } from '../lib/commerce/inbound.ts';
+import { applyAll } from '../lib/apply/index.ts';
+
+export const handler = httpHandler(async (event: HttpEvent) => {
+  await loadSecrets();
+  const events = youzanInbound(
+    {
+      pathKey: event.pathParameters?.clientId ?? '',
+      query: query(event),
+      headers: Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+      rawBody: rawBody(event, COMMERCE_MAX_BODY),
+      now: Date.now(),
+    },
+    config(),
+  );
+  await applyAll(events);
+  return json(200, {"code":0,"msg":"success"});
+});

@@ -1,0 +1,110 @@
+/**
+ * code.scan: a verified one-code-per-item scan. Redemption is one conditional write (the code
+ * row), so of any number of concurrent scans exactly one wins; the others re-read and answer
+ * `already_redeemed` / `already_redeemed_by_you`. Abuse limits (per openid per local day, a
+ * burst window, runs of consecutive serials) refuse with `limited`, record the refusal with its
+ * reason for review, and never block a person's first redemption.
+ */
+import type { HubEventOf } from '../events/hub-event.ts';
+import { keys } from '../store/keys.ts';
+import { earn } from '../members/points.ts';
+import { planPointsNotice } from '../engagement/rules.ts';
+import { localDay } from '../time.ts';
+import type { PlanContext, PlanOutput } from './context.ts';
+import { wechatIdentity } from './wechat.ts';
+
+export interface BatchItem {
+  batchId: string;
+  sku: string;
+  name: string;
+  points: number;
+  channel: string;
+  region?: string;
+  active: boolean;
+  firstSerial: number;
+  count: number;
+  createdAt: number;
+}
+
+interface ScanLimitItem {
+  count: number;
+  /** Recent redemptions: [at, serial]. */
+  recent: [number, number][];
+  version: number;
+}
+
+export type LimitReason = 'daily_limit' | 'burst' | 'sequential_serials';
+
+export function limitReason(l: ScanLimitItem | undefined, serial: number, at: number, cfg: { daily: number; burst: number; windowMs: number; sequential: number }): LimitReason | undefined {
+  if (!l || l.count === 0) return undefined; // a first redemption is never limited
+  if (l.count >= cfg.daily) return 'daily_limit';
+  const inWindow = l.recent.filter(([t]) => at - t < cfg.windowMs);
+  if (inWindow.length >= cfg.burst) return 'burst';
+  const serials = new Set(l.recent.map(([, s]) => s));
+  let run = 1;
+  for (let s = serial - 1; serials.has(s); s--) run++;
+  for (let s = serial + 1; serials.has(s); s++) run++;
+  if (run >= cfg.sequential) return 'sequential_serials';
+  return undefined;
+}
+
+export async function planCodeScan(e: HubEventOf<'code.scan'>, ctx: PlanContext): Promise<PlanOutput> {
+  const batch = await ctx.get<BatchItem & Record<string, unknown>>(keys.batch(e.batchId));
+  if (!batch) return { result: { result: 'invalid' } };
+  const product = { sku: batch.sku, name: batch.name };
+  if (!batch.active) return { result: { result: 'inactive', product } };
+  const redeemed = await ctx.get<{ memberId: string; openid: string; at: number }>(keys.code(e.code));
+  if (redeemed) {
+    const mine = redeemed.openid === `${e.appId}:${e.openid}`;
+    return { result: { result: mine ? 'already_redeemed_by_you' : 'already_redeemed', redeemedAt: redeemed.at, product } };
+  }
+  const cfg = ctx.deps.cfg;
+  const day = localDay(e.occurredAt, ctx.tz);
+  const limitKey = keys.scanLimit(e.appId, e.openid, day);
+  const limits = await ctx.get<ScanLimitItem & Record<string, unknown>>(limitKey);
+  const reason = limitReason(limits, e.serial, e.occurredAt, {
+    daily: cfg.HUB_SCAN_DAILY_LIMIT,
+    burst: cfg.HUB_SCAN_BURST_LIMIT,
+    windowMs: cfg.HUB_SCAN_BURST_WINDOW_SECONDS * 1000,
+    sequential: cfg.HUB_SCAN_SEQUENTIAL_LIMIT,
+  });
+  if (reason) {
+    ctx.tx.create('refusal', keys.scanRefusal(day, e.occurredAt, e.eventId), {
+      reason,
+      code: e.code,
+      serial: e.serial,
+      batchId: e.batchId,
+      openid: `${e.appId}:${e.openid}`,
+      at: e.occurredAt,
+      expiresAt: Math.floor(e.occurredAt / 1000) + 180 * 86_400,
+    });
+    return { result: { result: 'limited', reason, product } };
+  }
+  const r = await ctx.resolveMember([wechatIdentity(e.appId, e.openid)], {
+    createAs: 'fan',
+    seenChannel: batch.channel,
+    wechat: { appId: e.appId, openid: e.openid },
+  });
+  const m = r!.member;
+  ctx.tx.create('code', keys.code(e.code), {
+    code: e.code,
+    batchId: e.batchId,
+    serial: e.serial,
+    memberId: m.memberId,
+    openid: `${e.appId}:${e.openid}`,
+    at: e.occurredAt,
+  });
+  const next: ScanLimitItem = {
+    count: (limits?.count ?? 0) + 1,
+    recent: [...(limits?.recent ?? []), [e.occurredAt, e.serial] as [number, number]].slice(-50),
+    version: (limits?.version ?? 0) + 1,
+  };
+  const ttl = { expiresAt: Math.floor(e.occurredAt / 1000) + 3 * 86_400 };
+  if (limits) ctx.tx.put('scanlimit', limitKey, { ...next, ...ttl }, { expr: '#v = :v', names: { '#v': 'version' }, values: { ':v': limits.version } });
+  else ctx.tx.create('scanlimit', limitKey, { ...next, ...ttl });
+  m.h.c.push([e.occurredAt, batch.channel]);
+  earn(ctx, m, batch.points, 'scan', e.code, e.occurredAt);
+  planPointsNotice(ctx, m, { kind: 'scan', ref: e.code, points: batch.points, at: e.occurredAt });
+  ctx.saveMember();
+  return { memberId: m.memberId, result: { result: 'redeemed', points: batch.points, balance: m.points, product } };
+}

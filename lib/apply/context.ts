@@ -1,0 +1,178 @@
+/**
+ * What a planner sees: the event, the transaction it adds to, and member resolution through
+ * the identity graph (with the merge of two records an identity links).
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { HubEvent, Identity } from '../events/hub-event.ts';
+import type { Tx } from '../store/tx.ts';
+import { keys } from '../store/keys.ts';
+import { newId } from '../ids.ts';
+import { ConflictError } from '../errors.ts';
+import { mergeHistories } from '../attribution/credits.ts';
+import { planOutboxRows, type PlannedMessage } from '../engagement/outbox.ts';
+import type { MemberStatus } from '../members/model.ts';
+import {
+  createStoredMember,
+  identityKey,
+  readIdentities,
+  readMember,
+  writeMember,
+  type StoredMember,
+} from '../members/record.ts';
+import type { ApplyDeps } from './index.ts';
+
+export interface PlanOutput {
+  memberId?: string;
+  result?: Record<string, unknown>;
+}
+
+export interface Resolved {
+  member: StoredMember;
+  isNew: boolean;
+  /** Records merged into `member` by this event. */
+  absorbed: StoredMember[];
+}
+
+export class PlanContext {
+  private readonly messages: PlannedMessage[] = [];
+  private resolved?: Resolved;
+
+  constructor(
+    readonly event: HubEvent,
+    readonly deps: ApplyDeps,
+    readonly tx: Tx,
+    readonly now: number,
+  ) {}
+
+  get tz(): string {
+    return this.deps.cfg.HUB_TIMEZONE;
+  }
+  get store() {
+    return { db: this.deps.db, table: this.deps.table };
+  }
+
+  async get<T extends Record<string, unknown>>(key: { pk: string; sk: string }): Promise<T | undefined> {
+    const res = await this.deps.db.send(new GetCommand({ TableName: this.deps.table, Key: key, ConsistentRead: true }));
+    return res.Item as T | undefined;
+  }
+
+  /**
+   * Finds the member these identities belong to; creates one (status `createAs`, first seen
+   * through `seenChannel`) when none does; merges when they point at two records (the older
+   * survives). Identity rows not yet bound are created pointing at the result.
+   */
+  async resolveMember(
+    identities: Identity[],
+    opts: { createAs: MemberStatus; seenChannel: string; create?: boolean; wechat?: { appId: string; openid: string } },
+  ): Promise<Resolved | undefined> {
+    const bound = await readIdentities(this.store, identities);
+    const memberIds = [...new Set(bound.values())];
+    const records = (await Promise.all(memberIds.map((id) => readMember(this.store, id)))).filter((m): m is StoredMember => !!m);
+    const distinct = [...new Map(records.map((m) => [m.memberId, m])).values()].sort(
+      (a, b) => a.createdAt - b.createdAt || (a.memberId < b.memberId ? -1 : 1),
+    );
+    let member: StoredMember;
+    let isNew = false;
+    const absorbed: StoredMember[] = [];
+    if (distinct.length === 0) {
+      if (opts.create === false) return undefined;
+      member = createStoredMember(newId(this.now), this.event.occurredAt, opts.createAs, opts.seenChannel);
+      isNew = true;
+    } else {
+      member = distinct[0]!;
+      for (const loser of distinct.slice(1)) {
+        this.guardMerge(member, loser);
+        absorbed.push(loser);
+        absorb(member, loser);
+      }
+    }
+    // The first sighting is the earliest event of any arrival order, not the first one processed.
+    const seen: [number, string] = [this.event.occurredAt, opts.seenChannel];
+    const prev = member.h.seen;
+    if (!prev || seen[0] < prev[0] || (seen[0] === prev[0] && seen[1] < prev[1])) member.h.seen = seen;
+    if (opts.wechat && !member.wechat) member.wechat = { ...opts.wechat, followed: false };
+    for (const id of identities) {
+      if (!bound.has(identityKey(id))) {
+        this.tx.create('identity', keys.identity(id.kind, id.value), {
+          memberId: member.memberId,
+          kind: id.kind,
+          value: id.value,
+          at: this.now,
+          ...keys.memberIdentitiesIndex(member.memberId, id.kind, id.value),
+        });
+      }
+    }
+    this.resolved = { member, isNew, absorbed };
+    return this.resolved;
+  }
+
+  /** Resolves to a known member id (e.g. the member an order already belongs to). */
+  async useMember(memberId: string): Promise<Resolved | undefined> {
+    const member = await readMember(this.store, memberId);
+    if (!member) return undefined;
+    this.resolved = { member, isNew: false, absorbed: [] };
+    return this.resolved;
+  }
+
+  /** One phone per member; two WeChat accounts never merge into one person. */
+  private guardMerge(survivor: StoredMember, loser: StoredMember): void {
+    if (survivor.wechat && loser.wechat && survivor.wechat.appId === loser.wechat.appId && survivor.wechat.openid !== loser.wechat.openid) {
+      throw new ConflictError('these identities belong to two different WeChat users', undefined, 'identity_conflict');
+    }
+    if (survivor.phoneHash && loser.phoneHash && survivor.phoneHash !== loser.phoneHash) {
+      throw new ConflictError('the two records carry different phone numbers', undefined, 'identity_conflict');
+    }
+  }
+
+  /** Adds the resolved member (and any merge) to the transaction. Call once, after mutating it. */
+  saveMember(): void {
+    const r = this.resolved;
+    if (!r) return;
+    writeMember(this.tx, r.member, r.isNew, {
+      tz: this.tz,
+      shards: this.deps.cfg.HUB_COUNTER_SHARDS,
+      now: this.now,
+      absorbed: r.absorbed.map((l) => ({ memberId: l.memberId, credits: l.credits })),
+    });
+    for (const loser of r.absorbed) {
+      const prev = loser.version;
+      this.tx.put(
+        `merged:${loser.memberId}`,
+        keys.member(loser.memberId),
+        { ...loser, mergedInto: r.member.memberId, credits: {}, version: prev + 1, updatedAt: this.now },
+        { expr: '#v = :v', names: { '#v': 'version' }, values: { ':v': prev } },
+      );
+      this.tx.create(`merge:${loser.memberId}`, keys.merge(r.member.memberId, this.now, loser.memberId), {
+        survivor: r.member.memberId,
+        loser: loser.memberId,
+        cause: this.event.type,
+        eventId: this.event.eventId,
+        at: this.now,
+      });
+    }
+  }
+
+  emit(message: PlannedMessage): void {
+    this.messages.push(message);
+  }
+
+  /** Writes the outbox rows for the planned messages; returns their ids. */
+  writeOutbox(): string[] {
+    return planOutboxRows(this.tx, this.messages, this.now, this.deps.cfg);
+  }
+}
+
+/** Folds a losing record into the survivor (lazy merge: the loser's partition is read through `mergedFrom`). */
+function absorb(survivor: StoredMember, loser: StoredMember): void {
+  survivor.h = mergeHistories(survivor.h, loser.h);
+  survivor.points += loser.points;
+  // Order count, GMV and order times follow from the merged history (derive()).
+  if (!survivor.wechat && loser.wechat) survivor.wechat = loser.wechat;
+  survivor.phoneMasked ??= loser.phoneMasked;
+  survivor.phoneHash ??= loser.phoneHash;
+  survivor.name ??= loser.name;
+  survivor.birthday ??= loser.birthday;
+  if (loser.lastInteractionAt && (survivor.lastInteractionAt ?? 0) < loser.lastInteractionAt) survivor.lastInteractionAt = loser.lastInteractionAt;
+  const from = new Set([...(survivor.mergedFrom ?? []), loser.memberId, ...(loser.mergedFrom ?? [])]);
+  survivor.mergedFrom = [...from];
+}

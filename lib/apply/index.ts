@@ -1,0 +1,152 @@
+/**
+ * apply(event): the one write path. Every HubEvent is committed in ONE DynamoDB transaction:
+ *
+ *   dedupe marker (fails the transaction on a redelivery)
+ *   + identity rows (unique by construction) + the member profile (optimistic version)
+ *   + order / points / code rows + attribution counter differences + outbox rows
+ *
+ * then the outbox rows planned in that commit are drained to SQS. A redelivered event is
+ * answered as a duplicate and drains whatever its first delivery left pending, so a message
+ * planned in a commit is enqueued even when SQS failed right after that commit.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { HubEvent, type HubEventOf } from '../events/hub-event.ts';
+import { config, type HubConfig } from '../config/index.ts';
+import { ddb, tableName } from '../store/client.ts';
+import { keys } from '../store/keys.ts';
+import { Tx, TxConditionFailed } from '../store/tx.ts';
+import { BadRequestError, TransientError } from '../errors.ts';
+import { drainOutbox, type OutboxDrainer } from '../engagement/outbox.ts';
+import { PlanContext, type PlanOutput } from './context.ts';
+import { planWechat } from './wechat.ts';
+import { planRegister } from './register.ts';
+import { planOrder, planRefund, planPlatformJoin } from './orders.ts';
+import { planCodeScan } from './code-scan.ts';
+
+export interface ApplyDeps {
+  db: DynamoDBDocumentClient;
+  table: string;
+  cfg: HubConfig;
+  now: () => number;
+  drainer?: OutboxDrainer;
+  /** Ask DynamoDB for consumed capacity (benchmarks). */
+  measure?: boolean;
+}
+
+export interface ApplyResult {
+  status: 'applied' | 'duplicate';
+  eventId: string;
+  memberId?: string;
+  /** Event-specific result (e.g. a code scan's outcome). */
+  result?: Record<string, unknown>;
+  /** Outbox messages enqueued by this call. */
+  enqueued: number;
+  attempts: number;
+  writeItems: number;
+  consumedWcu: number;
+}
+
+export function defaultDeps(): ApplyDeps {
+  return { db: ddb(), table: tableName(), cfg: config(), now: Date.now };
+}
+
+const MAX_ATTEMPTS = 12;
+
+export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps()): Promise<ApplyResult> {
+  const parsed = HubEvent.safeParse(input);
+  if (!parsed.success) throw new BadRequestError('event failed validation', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const event = parsed.data;
+  let transientFailures = 0;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const now = deps.now();
+    const tx = new Tx(deps.table);
+    const ctx = new PlanContext(event, deps, tx, now);
+    const out = await plan(event, ctx);
+    const outboxIds = ctx.writeOutbox();
+    tx.create('dedupe', keys.dedupe(event.eventId), {
+      eventId: event.eventId,
+      type: event.type,
+      at: now,
+      ...(out.memberId ? { memberId: out.memberId } : {}),
+      ...(outboxIds.length ? { outbox: outboxIds } : {}),
+      ...(out.result ? { result: out.result } : {}),
+      expiresAt: Math.floor(now / 1000) + deps.cfg.HUB_DEDUPE_TTL_DAYS * 86_400,
+    });
+    try {
+      const info = await tx.commit(deps.db, { returnConsumedCapacity: deps.measure });
+      const enqueued = await drainOutbox(outboxIds, deps);
+      return {
+        status: 'applied',
+        eventId: event.eventId,
+        ...(out.memberId ? { memberId: out.memberId } : {}),
+        ...(out.result ? { result: out.result } : {}),
+        enqueued,
+        attempts: attempt,
+        writeItems: info.items,
+        consumedWcu: info.consumedWcu,
+      };
+    } catch (err) {
+      if (err instanceof TxConditionFailed) {
+        const i = err.tags.indexOf('dedupe');
+        if (i >= 0) {
+          const old = err.oldItems[i] ?? {};
+          const pending = Array.isArray(old.outbox) ? (old.outbox as string[]) : [];
+          const enqueued = await drainOutbox(pending, deps);
+          return {
+            status: 'duplicate',
+            eventId: event.eventId,
+            ...(typeof old.memberId === 'string' ? { memberId: old.memberId } : {}),
+            ...(old.result && typeof old.result === 'object' ? { result: old.result as Record<string, unknown> } : {}),
+            enqueued,
+            attempts: attempt,
+            writeItems: 0,
+            consumedWcu: 0,
+          };
+        }
+        // Another writer changed what we read (member version, identity, order): re-read and re-plan.
+        await backoff(attempt);
+        continue;
+      }
+      if (err instanceof TransientError && ++transientFailures < 3) {
+        await backoff(attempt);
+        continue;
+      }
+      throw err;
+    }
+  }
+  throw new TransientError('too much contention on this record, retry');
+}
+
+async function plan(event: HubEvent, ctx: PlanContext): Promise<PlanOutput> {
+  switch (event.type) {
+    case 'wechat.follow':
+    case 'wechat.scan':
+    case 'wechat.unfollow':
+    case 'wechat.interaction':
+    case 'wechat.template_receipt':
+    case 'wechat.unknown':
+      return planWechat(event, ctx);
+    case 'member.register':
+      return planRegister(event, ctx);
+    case 'order':
+      return planOrder(event, ctx);
+    case 'refund':
+      return planRefund(event, ctx);
+    case 'platform.member_join':
+      return planPlatformJoin(event, ctx);
+    case 'code.scan':
+      return planCodeScan(event as HubEventOf<'code.scan'>, ctx);
+  }
+}
+
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(200, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Applies a request's events in order (one platform request may carry several messages). */
+export async function applyAll(events: HubEvent[], deps: ApplyDeps = defaultDeps()): Promise<ApplyResult[]> {
+  const out: ApplyResult[] = [];
+  for (const e of events) out.push(await apply(e, deps));
+  return out;
+}

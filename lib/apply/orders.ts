@@ -1,0 +1,172 @@
+/**
+ * Orders and refunds. The order item only moves forward (created < paid < shipped < completed;
+ * closed and refunded are end states) and backfills facts a thin trigger lacked; refunds are a
+ * ledger keyed by refund id. Points and the member's purchase facts are settled from the order's
+ * totals (`settle`), so any arrival order of the same messages ends in the same state.
+ */
+import type { HubEventOf, Identity, Platform } from '../events/hub-event.ts';
+import { STATUS_RANK } from '../events/hub-event.ts';
+import { keys } from '../store/keys.ts';
+import type { StoredMember } from '../members/record.ts';
+import { earn, consume } from '../members/points.ts';
+import { planPointsNotice } from '../engagement/rules.ts';
+import type { PlanContext, PlanOutput } from './context.ts';
+
+export interface OrderItem {
+  platform: Platform;
+  shopId: string;
+  orderId: string;
+  status: string;
+  rank: number;
+  platformStatus?: string;
+  memberId?: string;
+  totalFen: number;
+  paidFen: number;
+  paidAt?: number;
+  refundedFen: number;
+  pointsEarned: number;
+  pointsClawed: number;
+  lines?: unknown[];
+  firstSeenAt: number;
+  updatedAt: number;
+  version: number;
+  gsi1pk?: string;
+  gsi1sk?: string;
+}
+
+const PAID_RANK = STATUS_RANK.paid;
+const TERMINAL = 90;
+
+export const orderRef = (o: Pick<OrderItem, 'platform' | 'shopId' | 'orderId'>) => `${o.platform}:${o.shopId}:${o.orderId}`;
+
+export function pointsFor(fen: number, perYuan: number): number {
+  return Math.floor(Math.max(0, fen) / 100) * perYuan;
+}
+
+async function loadOrder(ctx: PlanContext, platform: Platform, shopId: string, orderId: string): Promise<{ o: OrderItem; isNew: boolean }> {
+  const existing = await ctx.get<OrderItem & Record<string, unknown>>(keys.order(platform, shopId, orderId));
+  if (existing) return { o: existing, isNew: false };
+  return {
+    isNew: true,
+    o: {
+      platform,
+      shopId,
+      orderId,
+      status: 'unknown',
+      rank: 0,
+      totalFen: 0,
+      paidFen: 0,
+      refundedFen: 0,
+      pointsEarned: 0,
+      pointsClawed: 0,
+      firstSeenAt: ctx.now,
+      updatedAt: ctx.now,
+      version: 0,
+    },
+  };
+}
+
+async function memberFor(ctx: PlanContext, o: OrderItem, buyer: Identity[], platform: Platform): Promise<StoredMember | undefined> {
+  if (buyer.length) {
+    const r = await ctx.resolveMember(buyer, { createAs: 'buyer', seenChannel: platform });
+    return r?.member;
+  }
+  if (o.memberId) return (await ctx.useMember(o.memberId))?.member;
+  return undefined;
+}
+
+export async function planOrder(e: HubEventOf<'order'>, ctx: PlanContext): Promise<PlanOutput> {
+  const { o, isNew } = await loadOrder(ctx, e.platform, e.shopId, e.orderId);
+  const rank = STATUS_RANK[e.status];
+  // `closed` means closed before payment; once payment was seen it is a refund-closure.
+  const status = e.status === 'closed' && o.paidAt !== undefined ? 'refunded' : e.status;
+  const paidSeen = (rank >= PAID_RANK && rank < TERMINAL) || status === 'refunded';
+  if (o.rank < TERMINAL && rank > o.rank) {
+    o.status = status;
+    o.rank = rank;
+    o.platformStatus = e.platformStatus;
+  }
+  o.totalFen = Math.max(o.totalFen, e.totalFen);
+  o.paidFen = Math.max(o.paidFen, e.paidFen);
+  if (paidSeen) {
+    const paidAt = e.paidAt ?? e.occurredAt;
+    if (o.paidAt === undefined || paidAt < o.paidAt) o.paidAt = paidAt;
+  }
+  if (!o.lines?.length && e.lines.length) o.lines = e.lines;
+  const m = await memberFor(ctx, o, e.buyer, e.platform);
+  await settle(ctx, o, m, e.occurredAt);
+  writeOrder(ctx, o, isNew);
+  if (m) ctx.saveMember();
+  return { ...(m ? { memberId: m.memberId } : {}), result: { orderStatus: o.status } };
+}
+
+export async function planRefund(e: HubEventOf<'refund'>, ctx: PlanContext): Promise<PlanOutput> {
+  const refundKey = keys.refund(e.platform, e.refundId);
+  const existing = await ctx.get<{ status: string; version: number }>(refundKey);
+  const { o, isNew } = await loadOrder(ctx, e.platform, e.shopId, e.orderId);
+  const wasSucceeded = existing?.status === 'succeeded';
+  const nowSucceeded = wasSucceeded || e.status === 'succeeded';
+  const refundRow = {
+    platform: e.platform,
+    shopId: e.shopId,
+    orderId: e.orderId,
+    refundId: e.refundId,
+    status: nowSucceeded ? 'succeeded' : e.status,
+    refundFen: e.refundFen,
+    updatedAt: ctx.now,
+    version: (existing?.version ?? 0) + 1,
+  };
+  if (existing) ctx.tx.put('refund', refundKey, refundRow, { expr: '#v = :v', names: { '#v': 'version' }, values: { ':v': existing.version } });
+  else ctx.tx.create('refund', refundKey, refundRow);
+  if (nowSucceeded && !wasSucceeded) o.refundedFen += e.refundFen;
+  const m = await memberFor(ctx, o, e.buyer, e.platform);
+  await settle(ctx, o, m, e.occurredAt);
+  writeOrder(ctx, o, isNew);
+  if (m) ctx.saveMember();
+  return { ...(m ? { memberId: m.memberId } : {}), result: { refundStatus: refundRow.status } };
+}
+
+export async function planPlatformJoin(e: HubEventOf<'platform.member_join'>, ctx: PlanContext): Promise<PlanOutput> {
+  const r = await ctx.resolveMember(e.buyer, { createAs: 'buyer', seenChannel: e.platform });
+  ctx.saveMember();
+  return { memberId: r!.member.memberId };
+}
+
+/**
+ * Brings points and the member's purchase facts in line with the order's totals: earned =
+ * points for the paid amount once payment is seen; clawed = points for the refunded amount
+ * (never more than earned). Only the differences are written.
+ */
+async function settle(ctx: PlanContext, o: OrderItem, m: StoredMember | undefined, at: number): Promise<void> {
+  if (!m) return;
+  o.memberId = m.memberId;
+  const ref = orderRef(o);
+  const perYuan = ctx.deps.cfg.HUB_POINTS_PER_YUAN;
+  const counted = o.paidAt !== undefined;
+  if (counted) {
+    const fact: [string, number, number, string] = [ref, o.paidAt!, o.paidFen, o.platform];
+    const i = m.h.o.findIndex((x) => x[0] === ref);
+    if (i >= 0) m.h.o[i] = fact;
+    else m.h.o.push(fact);
+  }
+  const earned = counted ? pointsFor(o.paidFen, perYuan) : 0;
+  const clawed = Math.min(earned, pointsFor(o.refundedFen, perYuan));
+  if (earned > o.pointsEarned) {
+    const delta = earned - o.pointsEarned;
+    earn(ctx, m, delta, 'order', `${ref}#${earned}`, o.paidAt ?? at);
+    planPointsNotice(ctx, m, { kind: 'order', ref: `${ref}#${earned}`, points: delta, at });
+  }
+  if (clawed > o.pointsClawed) await consume(ctx, m, clawed - o.pointsClawed, 'refund', `${ref}#${clawed}`, at);
+  o.pointsEarned = Math.max(o.pointsEarned, earned);
+  o.pointsClawed = Math.max(o.pointsClawed, clawed);
+}
+
+function writeOrder(ctx: PlanContext, o: OrderItem, isNew: boolean): void {
+  const prev = o.version;
+  const item: OrderItem = { ...o, version: prev + 1, updatedAt: ctx.now };
+  if (o.memberId) Object.assign(item, keys.memberOrdersIndex(o.memberId, o.firstSeenAt));
+  const { pk: _p, sk: _s, ...attrs } = item as OrderItem & { pk?: string; sk?: string };
+  const key = keys.order(o.platform, o.shopId, o.orderId);
+  if (isNew) ctx.tx.create('order', key, attrs);
+  else ctx.tx.put('order', key, attrs, { expr: '#v = :v', names: { '#v': 'version' }, values: { ':v': prev } });
+}

@@ -1,0 +1,85 @@
+/**
+ * WeChat events → member effects. Facts go into the member's history (so arrival order does
+ * not matter); derived fields and attribution counters follow from it (lib/members/record.ts).
+ */
+import type { WechatEvent } from '../events/hub-event.ts';
+import { keys } from '../store/keys.ts';
+import { ORGANIC } from '../members/model.ts';
+import { interacted } from '../members/model.ts';
+import type { PlanContext, PlanOutput } from './context.ts';
+import { planWelcomeOnFollow } from '../engagement/rules.ts';
+
+export const wechatIdentity = (appId: string, openid: string) => ({ kind: 'wechat_openid' as const, value: `${appId}:${openid}` });
+
+export async function planWechat(event: WechatEvent, ctx: PlanContext): Promise<PlanOutput> {
+  if (event.type === 'wechat.template_receipt') return planReceipt(event, ctx);
+  if (event.type === 'wechat.unknown') return {};
+  const channel = event.type === 'wechat.follow' || event.type === 'wechat.scan' ? (event.scene ?? ORGANIC) : ORGANIC;
+  // Every event creates the record if needed (even an unfollow): dropping a fact for an unknown
+  // person would make the final state depend on which of their events arrived first.
+  const resolved = await ctx.resolveMember([wechatIdentity(event.appId, event.openid)], {
+    createAs: 'fan',
+    seenChannel: channel,
+    wechat: { appId: event.appId, openid: event.openid },
+  });
+  if (!resolved) return {};
+  const m = resolved.member;
+  const at = event.occurredAt;
+  switch (event.type) {
+    case 'wechat.follow': {
+      const firstFollow = m.h.f.length === 0;
+      m.h.f.push([at, channel]);
+      interacted(m, at);
+      if (event.scene) await ensureChannel(ctx, event.scene);
+      if (firstFollow) await planWelcomeOnFollow(ctx, m, event);
+      break;
+    }
+    case 'wechat.scan':
+      m.h.q.push([at, channel]);
+      interacted(m, at);
+      await ensureChannel(ctx, event.scene);
+      // A scan proves the person follows the account.
+      if (m.h.f.length === 0 && m.wechat) m.wechat.followed = true;
+      break;
+    case 'wechat.unfollow':
+      m.h.u.push(at);
+      break;
+    case 'wechat.interaction':
+      interacted(m, at);
+      if (m.wechat && m.h.f.length === 0 && m.h.u.length === 0) m.wechat.followed = true;
+      break;
+  }
+  ctx.saveMember();
+  return { memberId: m.memberId };
+}
+
+/** A channel id seen in a webhook but never created by marketing is listed as `unknown`. */
+export async function ensureChannel(ctx: PlanContext, channelId: string): Promise<void> {
+  const existing = await ctx.get(keys.channel(channelId));
+  if (existing) return;
+  ctx.tx.update(
+    `channel:${channelId}`,
+    keys.channel(channelId),
+    {
+      update: 'SET #id = if_not_exists(#id, :id), #n = if_not_exists(#n, :id), #k = if_not_exists(#k, :k), #c = if_not_exists(#c, :c), gsi1pk = :gp, gsi1sk = :id',
+      names: { '#id': 'channelId', '#n': 'name', '#k': 'kind', '#c': 'createdAt' },
+      values: { ':id': channelId, ':k': 'unknown', ':c': ctx.now, ':gp': keys.channelListIndex(channelId).gsi1pk },
+    },
+  );
+}
+
+/** TEMPLATESENDJOBFINISH: the receipt updates the send record the sender wrote. */
+async function planReceipt(event: Extract<WechatEvent, { type: 'wechat.template_receipt' }>, ctx: PlanContext): Promise<PlanOutput> {
+  const byMsg = await ctx.get<{ idempotencyKey?: string }>(keys.sendByMsgId(event.appId, event.msgId));
+  if (!byMsg?.idempotencyKey) return {};
+  ctx.tx.update(
+    'receipt',
+    keys.send(byMsg.idempotencyKey),
+    {
+      update: 'SET receipt = :r, receiptAt = :t',
+      values: { ':r': event.status, ':t': event.occurredAt },
+    },
+    { expr: 'attribute_exists(pk)' },
+  );
+  return {};
+}

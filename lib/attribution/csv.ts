@@ -1,0 +1,84 @@
+/**
+ * The channel table as CSV for spreadsheets: UTF-8 with a byte-order mark (so Excel reads
+ * Chinese channel names correctly), a header row of the JSON field names, CRLF line ends,
+ * RFC 4180 quoting (fields holding a comma, double quote, CR or LF are quoted, inner quotes
+ * doubled). `medianHoursToConvert` is empty when nothing converted. `gmvYuan` repeats gmvFen
+ * in yuan with 2 decimals for people; gmvFen stays the exact integer.
+ *
+ * Text fields that a spreadsheet would run as a formula (starting with = + - @ or a tab/CR)
+ * get a leading apostrophe, the usual guard against CSV formula injection.
+ */
+import type { ChannelRow } from './query.ts';
+
+export const UTF8_BOM = '\uFEFF';
+const EOL = '\r\n';
+
+export const ATTRIBUTION_CSV_COLUMNS = [
+  'channel',
+  'name',
+  'kind',
+  'newFans',
+  'unfollows',
+  'convertedFans',
+  'conversionRate',
+  'sameDayConversions',
+  'medianHoursToConvert',
+  'newMembers',
+  'scans',
+  'qrScans',
+  'orders',
+  'gmvFen',
+  'gmvYuan',
+] as const;
+
+/** One field, quoted per RFC 4180 when needed. */
+export function csvField(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/** A text cell, guarded against formula injection, then quoted. */
+export function csvText(value: string): string {
+  return csvField(/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
+}
+
+/** Integer fen as yuan with exactly 2 decimals, without floating-point rounding. */
+export function fenToYuan(fen: number): string {
+  const n = BigInt(Math.trunc(fen));
+  const neg = n < 0n;
+  const abs = neg ? -n : n;
+  return `${neg ? '-' : ''}${abs / 100n}.${String(abs % 100n).padStart(2, '0')}`;
+}
+
+const numberCell = (v: number | null): string => (v === null ? '' : String(v));
+
+/** The CSV text of the table, BOM first. */
+export function attributionCsv(rows: readonly ChannelRow[]): string {
+  const lines = [ATTRIBUTION_CSV_COLUMNS.join(',')];
+  for (const r of rows) {
+    lines.push(
+      [
+        csvText(r.channel),
+        csvText(r.name),
+        csvText(r.kind),
+        numberCell(r.newFans),
+        numberCell(r.unfollows),
+        numberCell(r.convertedFans),
+        numberCell(r.conversionRate),
+        numberCell(r.sameDayConversions),
+        numberCell(r.medianHoursToConvert),
+        numberCell(r.newMembers),
+        numberCell(r.scans),
+        numberCell(r.qrScans),
+        numberCell(r.orders),
+        numberCell(r.gmvFen),
+        fenToYuan(r.gmvFen),
+      ].join(','),
+    );
+  }
+  return UTF8_BOM + lines.join(EOL) + EOL;
+}
+
+/** A download file name for the range and model. */
+export function attributionCsvFilename(from: string, to: string, model: string): string {
+  return `attribution_${model}_${from}_${to}.csv`;
+}

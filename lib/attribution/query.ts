@@ -1,0 +1,482 @@
+/**
+ * The attribution read side: channel metrics over a local-day range, summed from the sharded
+ * channel-day counters that lib/attribution/credits.ts keeps.
+ *
+ * Reads are bounded and never scan: the channel list is one paginated Query on gsi1
+ * (`CHANNELS`), and each channel costs one Query per counter shard over
+ * `sk BETWEEN '<model>#<from>' AND '<model>#<to>'` (at most 366 small items, so normally one
+ * page). The per-shard queries run with limited concurrency. Every result reports how many
+ * DynamoDB requests it took.
+ *
+ * Derived metrics:
+ *   conversionRate        convertedFans / newFans, 4 decimals, 0 when there are no new fans
+ *   medianHoursToConvert  median of the merged time-to-convert histogram (`ttc_m<minutes>`,
+ *                         `ttc_h<hours>`), the mean of the two middle values for an even count,
+ *                         2 decimals, null when nothing converted
+ */
+import { GetCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { BadRequestError, NotFoundError } from '../errors.ts';
+import { config } from '../config/index.ts';
+import { ddb, tableName } from '../store/client.ts';
+import { GSI1, keys } from '../store/keys.ts';
+import { daysBetween, isIsoDay } from '../time.ts';
+import { ttcBucketHours, type Model } from './credits.ts';
+import { logger } from '../log.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Models and dates
+
+/** Model names on the API, and the counter model each one reads. */
+export const API_MODELS = { first_touch: 'first', last_touch: 'last' } as const satisfies Record<string, Model>;
+export type ApiModel = keyof typeof API_MODELS;
+export const DEFAULT_API_MODEL: ApiModel = 'first_touch';
+
+/** Longest range one request may cover, in days (inclusive). */
+export const MAX_RANGE_DAYS = 366;
+/** Most channels one request reads; more are left off and the result says so. */
+export const MAX_CHANNELS = 2000;
+/** Parallel DynamoDB requests per call. */
+export const READ_CONCURRENCY = 16;
+/** Safety bound on pages per shard query (a 366-day range is at most 366 items). */
+const MAX_PAGES_PER_QUERY = 20;
+const CHANNEL_PAGE_SIZE = 500;
+
+/** The API model for an API value (`first_touch` when absent or empty); BadRequestError otherwise. */
+export function parseModel(value: string | undefined | null): ApiModel {
+  if (value === undefined || value === null || value === '') return DEFAULT_API_MODEL;
+  if (Object.hasOwn(API_MODELS, value)) return value as ApiModel;
+  throw new BadRequestError(`model must be first_touch or last_touch, got ${JSON.stringify(value.slice(0, 40))}`, undefined, 'bad_model');
+}
+
+/** Accepts either the API name (`first_touch`) or the counter name (`first`). */
+export function normaliseModel(value: ApiModel | Model): { api: ApiModel; counter: Model } {
+  if (value === 'first' || value === 'last') return { api: `${value}_touch`, counter: value };
+  const api = parseModel(value);
+  return { api, counter: API_MODELS[api] };
+}
+
+/**
+ * Checks a `from`..`to` range of local days: both `YYYY-MM-DD` calendar dates, from ≤ to, at most
+ * MAX_RANGE_DAYS days inclusive. Returns the days; throws BadRequestError with the reason.
+ */
+export function validateRange(from: string | undefined | null, to: string | undefined | null): string[] {
+  if (!from || !to) throw new BadRequestError('from and to are required (YYYY-MM-DD)', undefined, 'bad_date');
+  for (const [name, v] of [['from', from], ['to', to]] as const) {
+    if (!isIsoDay(v)) throw new BadRequestError(`${name} must be a calendar date YYYY-MM-DD, got ${JSON.stringify(v.slice(0, 40))}`, undefined, 'bad_date');
+  }
+  if (from > to) throw new BadRequestError(`from (${from}) is after to (${to})`, undefined, 'bad_range');
+  const span = Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
+  if (span > MAX_RANGE_DAYS) {
+    throw new BadRequestError(`the range covers ${span} days; at most ${MAX_RANGE_DAYS} are allowed`, undefined, 'range_too_long');
+  }
+  return daysBetween(from, to);
+}
+
+/** Channel ids are key parts: non-empty, no `#`, bounded. */
+export function validateChannelId(id: string | undefined | null): string {
+  if (!id || id.length > 128 || id.includes('#') || /[\u0000-\u001f]/.test(id)) {
+    throw new BadRequestError('channel id must be 1–128 characters without "#" or control characters', undefined, 'bad_channel');
+  }
+  return id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sums and derived metrics
+
+/** The counter attributes summed as they are. */
+export const SUMMED = ['newFans', 'unfollows', 'convertedFans', 'sameDayConversions', 'newMembers', 'scans', 'qrScans', 'orders', 'gmvFen'] as const;
+export type Summed = (typeof SUMMED)[number];
+
+export interface Totals extends Record<Summed, number> {
+  /** time-to-convert histogram: hours → count */
+  ttc: Map<number, number>;
+}
+
+export const emptyTotals = (): Totals => ({
+  newFans: 0,
+  unfollows: 0,
+  convertedFans: 0,
+  sameDayConversions: 0,
+  newMembers: 0,
+  scans: 0,
+  qrScans: 0,
+  orders: 0,
+  gmvFen: 0,
+  ttc: new Map(),
+});
+
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/** Adds one counter item (any shard, any day) into `into`. */
+export function addCounterItem(into: Totals, item: Record<string, unknown>): Totals {
+  for (const m of SUMMED) into[m] += num(item[m]);
+  for (const [attr, v] of Object.entries(item)) {
+    const hours = ttcBucketHours(attr);
+    if (hours === undefined) continue;
+    const n = num(v);
+    if (n !== 0) into.ttc.set(hours, (into.ttc.get(hours) ?? 0) + n);
+  }
+  return into;
+}
+
+/** Adds totals `b` into `a`. */
+export function mergeTotals(a: Totals, b: Totals): Totals {
+  for (const m of SUMMED) a[m] += b[m];
+  for (const [h, n] of b.ttc) a.ttc.set(h, (a.ttc.get(h) ?? 0) + n);
+  return a;
+}
+
+const roundTo = (x: number, decimals: number): number => {
+  const f = 10 ** decimals;
+  return Math.round((x + Math.sign(x) * Number.EPSILON * Math.abs(x)) * f) / f;
+};
+
+/** convertedFans / newFans rounded to 4 decimals; 0 when there are no new fans. */
+export function conversionRate(convertedFans: number, newFans: number): number {
+  if (!(newFans > 0)) return 0;
+  return roundTo(convertedFans / newFans, 4);
+}
+
+/**
+ * Median of the multiset a histogram describes (value → count; counts ≤ 0 ignored). An even
+ * count gives the mean of the two middle values. 2 decimals; null when empty.
+ */
+export function medianFromHistogram(hist: Iterable<readonly [number, number]>): number | null {
+  const entries = [...hist].filter(([, n]) => n > 0).sort((a, b) => a[0] - b[0]);
+  const total = entries.reduce((s, [, n]) => s + n, 0);
+  if (total === 0) return null;
+  const lowIndex = Math.floor((total - 1) / 2);
+  const highIndex = Math.floor(total / 2);
+  let low: number | undefined;
+  let high: number | undefined;
+  let seen = 0;
+  for (const [value, n] of entries) {
+    const next = seen + n;
+    if (low === undefined && lowIndex < next) low = value;
+    if (highIndex < next) {
+      high = value;
+      break;
+    }
+    seen = next;
+  }
+  return roundTo(((low ?? 0) + (high ?? 0)) / 2, 2);
+}
+
+/** The metrics of one channel (or one day) in response order. */
+export interface Metrics {
+  newFans: number;
+  unfollows: number;
+  convertedFans: number;
+  conversionRate: number;
+  sameDayConversions: number;
+  medianHoursToConvert: number | null;
+  newMembers: number;
+  scans: number;
+  orders: number;
+  gmvFen: number;
+  qrScans: number;
+}
+
+export function deriveMetrics(t: Totals): Metrics {
+  return {
+    newFans: t.newFans,
+    unfollows: t.unfollows,
+    convertedFans: t.convertedFans,
+    conversionRate: conversionRate(t.convertedFans, t.newFans),
+    sameDayConversions: t.sameDayConversions,
+    medianHoursToConvert: medianFromHistogram(t.ttc),
+    newMembers: t.newMembers,
+    scans: t.scans,
+    orders: t.orders,
+    gmvFen: t.gmvFen,
+    qrScans: t.qrScans,
+  };
+}
+
+/** One row of the channel table: the contract's fields first, then `kind` and `qrScans`. */
+export interface ChannelRow {
+  channel: string;
+  name: string;
+  newFans: number;
+  unfollows: number;
+  convertedFans: number;
+  conversionRate: number;
+  sameDayConversions: number;
+  medianHoursToConvert: number | null;
+  newMembers: number;
+  scans: number;
+  orders: number;
+  gmvFen: number;
+  kind: string;
+  qrScans: number;
+}
+
+export function channelRow(channel: ChannelInfo, t: Totals): ChannelRow {
+  const m = deriveMetrics(t);
+  return {
+    channel: channel.channel,
+    name: channel.name,
+    newFans: m.newFans,
+    unfollows: m.unfollows,
+    convertedFans: m.convertedFans,
+    conversionRate: m.conversionRate,
+    sameDayConversions: m.sameDayConversions,
+    medianHoursToConvert: m.medianHoursToConvert,
+    newMembers: m.newMembers,
+    scans: m.scans,
+    orders: m.orders,
+    gmvFen: m.gmvFen,
+    kind: channel.kind,
+    qrScans: m.qrScans,
+  };
+}
+
+const isEmpty = (t: Totals): boolean => SUMMED.every((m) => t[m] === 0) && t.ttc.size === 0;
+
+// ---------------------------------------------------------------------------------------------
+// Channels
+
+export interface ChannelInfo {
+  channel: string;
+  name: string;
+  kind: string;
+}
+
+/**
+ * Channels that collect credits without marketing creating them: follows with no scene and
+ * people first met through an order on a platform. They are read on every request and listed
+ * when they have activity in the range (or when a channel item exists for them).
+ */
+export const BUILTIN_CHANNELS: readonly ChannelInfo[] = [
+  { channel: 'organic', name: '自然关注', kind: 'organic' },
+  { channel: 'tmall', name: '天猫', kind: 'platform' },
+  { channel: 'jd', name: '京东', kind: 'platform' },
+  { channel: 'youzan', name: '有赞', kind: 'platform' },
+];
+const builtinById = new Map(BUILTIN_CHANNELS.map((c) => [c.channel, c]));
+
+/** Counts the DynamoDB requests one call makes. */
+class Reader {
+  requests = 0;
+  readonly table = tableName();
+  readonly client = ddb();
+
+  async query(input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>, maxPages: number): Promise<{ items: Record<string, unknown>[]; complete: boolean }> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      this.requests++;
+      const out: QueryCommandOutput = await this.client.send(
+        new QueryCommand({ ...input, TableName: this.table, ...(start ? { ExclusiveStartKey: start } : {}) }),
+      );
+      items.push(...((out.Items ?? []) as Record<string, unknown>[]));
+      start = out.LastEvaluatedKey;
+      if (!start) return { items, complete: true };
+    }
+    return { items, complete: false };
+  }
+
+  async get(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined> {
+    this.requests++;
+    const out = await this.client.send(new GetCommand({ TableName: this.table, Key: key }));
+    return out.Item as Record<string, unknown> | undefined;
+  }
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** Display facts of a channel; a built-in channel's item named after its id keeps the built-in name. */
+const info = (item: Record<string, unknown> | undefined, id: string): ChannelInfo => {
+  const builtin = builtinById.get(id);
+  let name = str(item?.name);
+  if (!name || (builtin && name === id)) name = builtin?.name ?? name ?? id;
+  let kind = str(item?.kind);
+  if (!kind || (builtin && kind === 'unknown')) kind = builtin?.kind ?? kind ?? 'unknown';
+  return { channel: id, name, kind };
+};
+
+/** Lists channel items through gsi1 (`CHANNELS`), page by page, at most MAX_CHANNELS. */
+async function listChannels(r: Reader): Promise<{ channels: ChannelInfo[]; truncated: boolean }> {
+  const maxPages = Math.ceil(MAX_CHANNELS / CHANNEL_PAGE_SIZE);
+  const { items, complete } = await r.query(
+    {
+      IndexName: GSI1,
+      KeyConditionExpression: 'gsi1pk = :p',
+      ExpressionAttributeValues: { ':p': keys.channelListIndex('').gsi1pk },
+      ProjectionExpression: 'gsi1sk, channelId, #n, kind',
+      ExpressionAttributeNames: { '#n': 'name' },
+      Limit: CHANNEL_PAGE_SIZE,
+    },
+    maxPages,
+  );
+  const channels: ChannelInfo[] = [];
+  const seen = new Set<string>();
+  for (const item of items) {
+    const id = typeof item.channelId === 'string' ? item.channelId : typeof item.gsi1sk === 'string' ? item.gsi1sk : undefined;
+    if (!id || seen.has(id)) continue;
+    seen.add(id);
+    channels.push(info(item, id));
+  }
+  const truncated = !complete || channels.length > MAX_CHANNELS;
+  if (truncated) logger.warn('channel list truncated', { limit: MAX_CHANNELS });
+  return { channels: channels.slice(0, MAX_CHANNELS), truncated };
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+/** The counter items of one channel over the range, all shards. */
+async function readCounters(r: Reader, channelId: string, model: Model, from: string, to: string, shards: number): Promise<Record<string, unknown>[][]> {
+  const list = Array.from({ length: shards }, (_, s) => s);
+  return mapLimit(list, READ_CONCURRENCY, async (shard) => {
+    const { items, complete } = await r.query(
+      {
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
+        ExpressionAttributeValues: {
+          ':pk': keys.counterPartition(channelId, shard),
+          ':a': keys.counter(channelId, shard, model, from).sk,
+          ':b': keys.counter(channelId, shard, model, to).sk,
+        },
+      },
+      MAX_PAGES_PER_QUERY,
+    );
+    if (!complete) logger.warn('counter query stopped at the page bound', { channelId, shard });
+    return items;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries
+
+export interface MetricsQuery {
+  from: string;
+  to: string;
+  /** `first_touch` / `last_touch` (or `first` / `last`); default first_touch. */
+  model?: ApiModel | Model;
+  /** Only these channels (each listed even without a channel item). */
+  channelIds?: string[];
+}
+
+export interface ChannelMetricsResult {
+  from: string;
+  to: string;
+  model: ApiModel;
+  channels: ChannelRow[];
+  /** DynamoDB requests made (Query pages and Gets). */
+  requests: number;
+  /** True when the channel list exceeded MAX_CHANNELS and some were left off. */
+  truncated: boolean;
+}
+
+/**
+ * Metrics per channel over from..to (inclusive local days). Channels with a channel item are
+ * always listed (zeros included); built-in channels only when they have activity. Rows come in
+ * channel id order.
+ */
+export async function channelMetrics(q: MetricsQuery): Promise<ChannelMetricsResult> {
+  validateRange(q.from, q.to);
+  const model = normaliseModel(q.model ?? DEFAULT_API_MODEL);
+  const shards = config().HUB_COUNTER_SHARDS;
+  const r = new Reader();
+
+  const listed = await listChannels(r);
+  const targets = new Map<string, { info: ChannelInfo; always: boolean }>();
+  for (const c of listed.channels) targets.set(c.channel, { info: c, always: true });
+  for (const c of BUILTIN_CHANNELS) if (!targets.has(c.channel)) targets.set(c.channel, { info: c, always: false });
+  if (q.channelIds) {
+    const wanted = new Set(q.channelIds.map(validateChannelId));
+    for (const id of targets.keys()) if (!wanted.has(id)) targets.delete(id);
+    for (const id of wanted) if (!targets.has(id)) targets.set(id, { info: info(undefined, id), always: true });
+  }
+
+  const list = [...targets.values()];
+  // One flat pool over channel × shard keeps the concurrency bound across channels too.
+  const jobs = list.flatMap((t, ci) => Array.from({ length: shards }, (_, shard) => ({ ci, shard, id: t.info.channel })));
+  const totals = list.map(() => emptyTotals());
+  await mapLimit(jobs, READ_CONCURRENCY, async (job) => {
+    const { items, complete } = await r.query(
+      {
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
+        ExpressionAttributeValues: {
+          ':pk': keys.counterPartition(job.id, job.shard),
+          ':a': keys.counter(job.id, job.shard, model.counter, q.from).sk,
+          ':b': keys.counter(job.id, job.shard, model.counter, q.to).sk,
+        },
+      },
+      MAX_PAGES_PER_QUERY,
+    );
+    if (!complete) logger.warn('counter query stopped at the page bound', { channelId: job.id, shard: job.shard });
+    for (const item of items) addCounterItem(totals[job.ci]!, item);
+  });
+
+  const channels = list
+    .map((t, i) => ({ t, totals: totals[i]! }))
+    .filter(({ t, totals: tot }) => t.always || !isEmpty(tot))
+    .map(({ t, totals: tot }) => channelRow(t.info, tot))
+    .sort((a, b) => (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0));
+  return { from: q.from, to: q.to, model: model.api, channels, requests: r.requests, truncated: listed.truncated };
+}
+
+export interface DayRow extends Metrics {
+  day: string;
+}
+
+export interface ChannelDailyResult {
+  channel: string;
+  name: string;
+  kind: string;
+  from: string;
+  to: string;
+  model: ApiModel;
+  /** Every day of the range, zeros included. */
+  days: DayRow[];
+  requests: number;
+}
+
+/**
+ * One channel's metrics per local day over from..to. NotFoundError for a channel that has no
+ * channel item, is not built in, and has no counters in the range.
+ */
+export async function channelDaily(channelId: string, q: Omit<MetricsQuery, 'channelIds'>): Promise<ChannelDailyResult> {
+  const id = validateChannelId(channelId);
+  const days = validateRange(q.from, q.to);
+  const model = normaliseModel(q.model ?? DEFAULT_API_MODEL);
+  const shards = config().HUB_COUNTER_SHARDS;
+  const r = new Reader();
+
+  const [item, perShard] = await Promise.all([r.get(keys.channel(id)), readCounters(r, id, model.counter, q.from, q.to, shards)]);
+  const byDay = new Map(days.map((d) => [d, emptyTotals()]));
+  let any = false;
+  for (const items of perShard) {
+    for (const it of items) {
+      const day = typeof it.sk === 'string' ? it.sk.slice(model.counter.length + 1) : '';
+      const t = byDay.get(day);
+      if (!t) continue;
+      addCounterItem(t, it);
+      any = true;
+    }
+  }
+  if (!item && !builtinById.has(id) && !any) throw new NotFoundError(`unknown channel ${id}`);
+  const ch = info(item, id);
+  return {
+    channel: id,
+    name: ch.name,
+    kind: ch.kind,
+    from: q.from,
+    to: q.to,
+    model: model.api,
+    days: days.map((day) => ({ day, ...deriveMetrics(byDay.get(day)!) })),
+    requests: r.requests,
+  };
+}

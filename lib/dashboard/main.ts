@@ -1,0 +1,470 @@
+/**
+ * The dashboard page script (bundled with chart.js into one inline script by
+ * scripts/build-dashboard.ts). It asks for the admin token, keeps it in sessionStorage, and
+ * reads the attribution API with it: the channel table (sortable), totals, a fan → member →
+ * order funnel and a daily trend for the selected channel, and the CSV download.
+ *
+ * The page reports its progress on <body>: data-state (signed-out, loading, ready, error),
+ * data-query (`from|to|model` of the table shown) and data-selected (the drilled-down channel).
+ */
+import {
+  CategoryScale,
+  Chart,
+  Filler,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+} from 'chart.js';
+import type { ApiModel, ChannelRow, DayRow } from '../attribution/query.ts';
+import { COLUMNS, formatInt, formatRate, formatYuan, shiftDay, sortRows, spanDays, todayIn, type ColumnKey, type SortDir } from './format.ts';
+
+Chart.register(LineController, LineElement, PointElement, CategoryScale, LinearScale, Tooltip, Legend, Filler);
+
+const TOKEN_KEY = 'scrm-hub.adminToken';
+const DEFAULT_DAYS = 30;
+const MAX_DAYS = 366;
+const FONT =
+  'system-ui, -apple-system, "Segoe UI", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", sans-serif';
+Chart.defaults.font.family = FONT;
+Chart.defaults.color = '#667085';
+
+interface ChannelsResponse {
+  from: string;
+  to: string;
+  model: ApiModel;
+  channels: ChannelRow[];
+}
+interface DailyResponse {
+  channel: string;
+  from: string;
+  to: string;
+  model: ApiModel;
+  days: DayRow[];
+}
+
+class Unauthorized extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// DOM helpers
+
+const $ = <T extends HTMLElement = HTMLElement>(sel: string): T => {
+  const el = document.querySelector<T>(sel);
+  if (!el) throw new Error(`missing element ${sel}`);
+  return el;
+};
+
+function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string | undefined> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined) el.setAttribute(k, v);
+  for (const c of children) el.append(c);
+  return el;
+}
+
+const tz = document.querySelector<HTMLMetaElement>('meta[name="hub-timezone"]')?.content || 'Asia/Shanghai';
+
+const els = {
+  body: document.body,
+  login: $('#login'),
+  loginForm: $<HTMLFormElement>('#login-form'),
+  token: $<HTMLInputElement>('#token'),
+  loginError: $('#login-error'),
+  app: $('#app'),
+  signOut: $<HTMLButtonElement>('#sign-out'),
+  from: $<HTMLInputElement>('#from'),
+  to: $<HTMLInputElement>('#to'),
+  model: $('#model'),
+  csv: $<HTMLButtonElement>('#csv'),
+  status: $('#status'),
+  kpis: $('#kpis'),
+  thead: $('#channels thead tr'),
+  tbody: $('#channels tbody'),
+  funnel: $('#funnel'),
+  funnelChannel: $('#funnel-channel'),
+  trend: $<HTMLCanvasElement>('#trend'),
+  trendChannel: $('#trend-channel'),
+};
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+const state = {
+  token: sessionStorage.getItem(TOKEN_KEY),
+  model: 'first_touch' as ApiModel,
+  rows: [] as ChannelRow[],
+  sortKey: 'newFans' as ColumnKey,
+  sortDir: 'desc' as SortDir,
+  selected: null as string | null,
+  seq: 0,
+  dailySeq: 0,
+};
+
+function setStatus(message: string, isError = false): void {
+  els.status.textContent = message;
+  els.status.classList.toggle('error', isError);
+}
+
+// ---------------------------------------------------------------------------------------------
+// API
+
+async function api(path: string): Promise<Response> {
+  const res = await fetch(path, { headers: { authorization: `Bearer ${state.token ?? ''}` }, cache: 'no-store' });
+  if (res.status === 401) throw new Unauthorized('unauthorized');
+  if (!res.ok) {
+    let reason = `${res.status} ${res.statusText}`;
+    try {
+      const body = (await res.json()) as { message?: string };
+      if (body.message) reason = body.message;
+    } catch {
+      // not JSON: keep the status line
+    }
+    throw new Error(reason);
+  }
+  return res;
+}
+
+const rangeQuery = () =>
+  new URLSearchParams({ from: els.from.value, to: els.to.value, model: state.model }).toString();
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in
+
+function showLogin(error?: string): void {
+  state.token = null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  els.app.hidden = true;
+  els.signOut.hidden = true;
+  els.login.hidden = false;
+  els.loginError.hidden = !error;
+  els.loginError.textContent = error ?? '';
+  els.body.dataset.state = 'signed-out';
+  els.token.focus();
+}
+
+function showApp(): void {
+  els.login.hidden = true;
+  els.app.hidden = false;
+  els.signOut.hidden = false;
+}
+
+function handleError(err: unknown): void {
+  if (err instanceof Unauthorized) {
+    showLogin('令牌无效或已过期 The token was refused.');
+    return;
+  }
+  setStatus(`加载失败 Failed: ${err instanceof Error ? err.message : String(err)}`, true);
+  els.body.dataset.state = 'error';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+function renderHead(): void {
+  els.thead.replaceChildren(
+    ...COLUMNS.map((c) => {
+      const th = h('th', { scope: 'col', tabindex: '0', 'data-key': c.key }, c.zh, h('span', { class: 'en' }, c.en));
+      if (c.key === state.sortKey) th.setAttribute('aria-sort', state.sortDir === 'asc' ? 'ascending' : 'descending');
+      const activate = () => {
+        if (state.sortKey === c.key) state.sortDir = state.sortDir === 'asc' ? 'desc' : 'asc';
+        else {
+          state.sortKey = c.key;
+          state.sortDir = c.key === 'name' ? 'asc' : 'desc';
+        }
+        renderHead();
+        renderRows();
+      };
+      th.addEventListener('click', activate);
+      th.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          activate();
+        }
+      });
+      return th;
+    }),
+  );
+}
+
+function renderRows(): void {
+  const rows = sortRows(state.rows, state.sortKey, state.sortDir);
+  if (!rows.length) {
+    els.tbody.replaceChildren(h('tr', {}, h('td', { class: 'empty', colspan: String(COLUMNS.length) }, '该时间段没有渠道数据 No channels in this range.')));
+    return;
+  }
+  els.tbody.replaceChildren(
+    ...rows.map((r) => {
+      const tr = h('tr', { 'data-channel': r.channel, tabindex: '0', 'aria-selected': String(r.channel === state.selected) });
+      for (const c of COLUMNS) {
+        if (c.key === 'name') {
+          tr.append(h('td', { 'data-key': 'name', 'data-value': r.name }, r.name, h('span', { class: 'cid' }, r.channel)));
+          continue;
+        }
+        const raw = r[c.key];
+        tr.append(
+          h(
+            'td',
+            { 'data-key': c.key, 'data-value': raw === null ? '' : String(raw), class: raw === 0 || raw === null ? 'zero' : undefined },
+            c.format(r),
+          ),
+        );
+      }
+      const pick = () => select(r.channel);
+      tr.addEventListener('click', pick);
+      tr.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          pick();
+        }
+      });
+      return tr;
+    }),
+  );
+}
+
+function renderKpis(): void {
+  const sum = (k: 'newFans' | 'convertedFans' | 'newMembers' | 'orders' | 'gmvFen') => state.rows.reduce((s, r) => s + r[k], 0);
+  const fans = sum('newFans');
+  const converted = sum('convertedFans');
+  const rate = fans > 0 ? Math.round((converted / fans) * 10_000) / 10_000 : 0;
+  const kpi = (key: string, zh: string, en: string, raw: number, text: string) =>
+    h('div', { class: 'kpi', 'data-key': key, 'data-value': String(raw) }, h('div', { class: 'k' }, `${zh} `, h('span', { class: 'en' }, en)), h('div', { class: 'v' }, text));
+  els.kpis.replaceChildren(
+    kpi('newFans', '新增粉丝', 'New fans', fans, formatInt(fans)),
+    kpi('convertedFans', '转化粉丝', 'Converted', converted, formatInt(converted)),
+    kpi('conversionRate', '转化率', 'Conv. rate', rate, formatRate(rate)),
+    kpi('newMembers', '新会员', 'New members', sum('newMembers'), formatInt(sum('newMembers'))),
+    kpi('orders', '订单', 'Orders', sum('orders'), formatInt(sum('orders'))),
+    kpi('gmvFen', '成交额', 'GMV', sum('gmvFen'), formatYuan(sum('gmvFen'))),
+  );
+}
+
+function renderFunnel(row: ChannelRow | undefined): void {
+  if (!row) {
+    els.funnel.replaceChildren(h('p', { class: 'hint' }, '选择一个渠道 Select a channel.'));
+    els.funnelChannel.textContent = '';
+    return;
+  }
+  els.funnelChannel.textContent = `${row.name} · ${row.channel}`;
+  const steps = [
+    { key: 'newFans', zh: '新增粉丝', en: 'New fans', n: row.newFans, note: '' },
+    { key: 'convertedFans', zh: '成为会员', en: 'Became members', n: row.convertedFans, note: `转化率 ${formatRate(row.conversionRate)} of new fans` },
+    { key: 'orders', zh: '付款订单', en: 'Paid orders', n: row.orders, note: `成交额 ${formatYuan(row.gmvFen)}` },
+  ];
+  const max = Math.max(1, ...steps.map((s) => s.n));
+  els.funnel.replaceChildren(
+    ...steps.map((s) => {
+      const fill = h('i');
+      fill.style.width = `${(s.n / max) * 100}%`;
+      return h(
+        'div',
+        { class: 'step', 'data-key': s.key, 'data-value': String(s.n) },
+        h('div', { class: 'row' }, h('span', {}, s.zh, h('span', { class: 'en' }, s.en)), h('span', { class: 'n' }, formatInt(s.n))),
+        h('div', { class: 'bar', role: 'presentation' }, fill),
+        ...(s.note ? [h('div', { class: 'rate' }, s.note)] : []),
+      );
+    }),
+  );
+}
+
+let chart: Chart<'line', number[], string> | undefined;
+
+function renderTrend(channel: string, days: DayRow[]): void {
+  const row = state.rows.find((r) => r.channel === channel);
+  els.trendChannel.textContent = row ? `${row.name} · ${row.channel}` : channel;
+  const labels = days.map((d) => d.day.slice(5));
+  const fans = days.map((d) => d.newFans);
+  const conv = days.map((d) => d.convertedFans);
+  // The canvas's fallback content: the same numbers as a table, for screen readers and tests.
+  const table = h(
+    'table',
+    { class: 'sr-only', 'data-channel': channel },
+    h('thead', {}, h('tr', {}, h('th', {}, 'day'), h('th', {}, 'newFans'), h('th', {}, 'convertedFans'))),
+    h(
+      'tbody',
+      {},
+      ...days.map((d) =>
+        h('tr', { 'data-day': d.day }, h('td', {}, d.day), h('td', { 'data-key': 'newFans' }, String(d.newFans)), h('td', { 'data-key': 'convertedFans' }, String(d.convertedFans))),
+      ),
+    ),
+  );
+  els.trend.replaceChildren(table);
+  if (!chart) {
+    chart = new Chart(els.trend, {
+      type: 'line',
+      data: {
+        labels,
+        datasets: [
+          { label: '新增粉丝 New fans', data: fans, borderColor: '#2e6be6', backgroundColor: 'rgba(46,107,230,0.10)', fill: true, tension: 0.25, pointRadius: 2 },
+          { label: '转化 Conversions', data: conv, borderColor: '#07c160', backgroundColor: 'rgba(7,193,96,0.10)', fill: true, tension: 0.25, pointRadius: 2 },
+        ],
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        interaction: { mode: 'index', intersect: false },
+        plugins: { legend: { position: 'bottom', labels: { boxWidth: 12 } } },
+        scales: {
+          x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 10 } },
+          y: { beginAtZero: true, ticks: { precision: 0 }, grid: { color: '#eef1f5' } },
+        },
+      },
+    });
+  } else {
+    chart.data.labels = labels;
+    chart.data.datasets[0]!.data = fans;
+    chart.data.datasets[1]!.data = conv;
+    chart.update();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+function rangeProblem(): string | undefined {
+  const from = els.from.value;
+  const to = els.to.value;
+  if (!from || !to) return '请选择日期 Pick both dates.';
+  if (from > to) return '开始日期晚于结束日期 From is after To.';
+  if (spanDays(from, to) > MAX_DAYS) return `范围最多 ${MAX_DAYS} 天 At most ${MAX_DAYS} days.`;
+  return undefined;
+}
+
+async function load(): Promise<void> {
+  const problem = rangeProblem();
+  if (problem) {
+    setStatus(problem, true);
+    els.body.dataset.state = 'error';
+    return;
+  }
+  const seq = ++state.seq;
+  els.body.dataset.state = 'loading';
+  setStatus('加载中… Loading…');
+  try {
+    const res = (await (await api(`attribution/channels?${rangeQuery()}`)).json()) as ChannelsResponse;
+    if (seq !== state.seq) return;
+    state.rows = res.channels;
+    if (!state.rows.some((r) => r.channel === state.selected)) state.selected = sortRows(state.rows, 'newFans', 'desc')[0]?.channel ?? null;
+    renderKpis();
+    renderRows();
+    await loadDaily(seq);
+    if (seq !== state.seq) return;
+    setStatus(`${res.from} — ${res.to} · ${res.model === 'first_touch' ? '首次触点 First touch' : '末次触点 Last touch'} · ${state.rows.length} 个渠道 channels`);
+    els.body.dataset.query = `${res.from}|${res.to}|${res.model}`;
+    els.body.dataset.state = 'ready';
+  } catch (err) {
+    if (seq === state.seq) handleError(err);
+  }
+}
+
+async function loadDaily(seq: number): Promise<void> {
+  const channel = state.selected;
+  const row = state.rows.find((r) => r.channel === channel);
+  renderFunnel(row);
+  els.body.dataset.selected = channel ?? '';
+  if (!channel) {
+    els.trend.replaceChildren();
+    chart?.destroy();
+    chart = undefined;
+    els.trendChannel.textContent = '';
+    return;
+  }
+  const mine = ++state.dailySeq;
+  const res = (await (await api(`attribution/channels/${encodeURIComponent(channel)}/daily?${rangeQuery()}`)).json()) as DailyResponse;
+  if (seq !== state.seq || mine !== state.dailySeq) return;
+  renderTrend(channel, res.days);
+}
+
+function select(channel: string): void {
+  if (state.selected === channel) return;
+  state.selected = channel;
+  for (const tr of els.tbody.querySelectorAll('tr[data-channel]')) tr.setAttribute('aria-selected', String(tr.getAttribute('data-channel') === channel));
+  const seq = state.seq;
+  els.body.dataset.state = 'loading';
+  loadDaily(seq)
+    .then(() => {
+      if (seq === state.seq) els.body.dataset.state = 'ready';
+    })
+    .catch(handleError);
+}
+
+async function downloadCsv(): Promise<void> {
+  const problem = rangeProblem();
+  if (problem) return setStatus(problem, true);
+  els.csv.disabled = true;
+  try {
+    const res = await api(`attribution/channels.csv?${rangeQuery()}`);
+    const blob = await res.blob();
+    const disposition = res.headers.get('content-disposition') ?? '';
+    const name = /filename="([^"]+)"/.exec(disposition)?.[1] ?? `attribution_${state.model}_${els.from.value}_${els.to.value}.csv`;
+    const url = URL.createObjectURL(blob);
+    const a = h('a', { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  } catch (err) {
+    handleError(err);
+  } finally {
+    els.csv.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring
+
+function setRange(days: number): void {
+  const today = todayIn(tz);
+  els.to.value = today;
+  els.from.value = shiftDay(today, -(days - 1));
+}
+
+function start(): void {
+  $('#tz-label').textContent = `时区 ${tz}`;
+  setRange(DEFAULT_DAYS);
+  renderHead();
+
+  els.loginForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const token = els.token.value.trim();
+    if (!token) return;
+    state.token = token;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    els.token.value = '';
+    showApp();
+    void load();
+  });
+  els.signOut.addEventListener('click', () => showLogin());
+  for (const input of [els.from, els.to]) input.addEventListener('change', () => void load());
+  for (const b of document.querySelectorAll<HTMLButtonElement>('[data-preset]')) {
+    b.addEventListener('click', () => {
+      setRange(Number(b.dataset.preset));
+      void load();
+    });
+  }
+  for (const b of els.model.querySelectorAll<HTMLButtonElement>('[data-model]')) {
+    b.addEventListener('click', () => {
+      const model = b.dataset.model as ApiModel;
+      if (model === state.model) return;
+      state.model = model;
+      for (const x of els.model.querySelectorAll('[data-model]')) x.setAttribute('aria-checked', String(x === b));
+      void load();
+    });
+  }
+  els.csv.addEventListener('click', () => void downloadCsv());
+
+  if (state.token) {
+    showApp();
+    void load();
+  } else {
+    showLogin();
+  }
+}
+
+start();

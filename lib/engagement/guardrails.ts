@@ -1,0 +1,226 @@
+/**
+ * Engagement guardrails: the pure decisions the sender makes for one planned message: send it
+ * (and through which WeChat API), defer it, or suppress it. No I/O: the sender reads the member
+ * and the sent-log counts and passes them in, so every rule is unit-testable with a fixed clock.
+ *
+ * Order of the checks:
+ *   1. staff destination   → suppress `wrong_queue` (staff rows go to the staff queue, never here)
+ *   2. unfollowed member   → suppress `unfollowed` (any class: WeChat refuses both APIs, 43004)
+ *   3. marketing only (transactional messages answer the person's own action and are exempt):
+ *      a. holdout bucket   → suppress `holdout` (a stable control group, still measured)
+ *      b. quiet hours      → defer to the next allowed local time (held, not dropped)
+ *      c. caps             → suppress `cap_daily` / `cap_weekly`
+ *   4. channel: a customer-service message only inside the window WeChat allows it in, else a
+ *      template message when the payload names a template, else suppress `outside_window`.
+ *
+ * Sources of the defaults (EngagementPolicy):
+ *   - Caps counted per local calendar day (Braze: "calendar day in the user's timezone") and a
+ *     rolling multi-day window (GrowingIO: "≤X messages in X days"); capped messages are skipped,
+ *     not queued (Braze: the capped user skips the send; Customer.io: "Undeliverable"); transactional
+ *     messages are exempt (Braze per-campaign toggle, Customer.io) — research/anchors.md §2.5.
+ *     The numbers 1/day and 3/7 days are product defaults, not taken from a source.
+ *   - Quiet hours hold the message and deliver it at the next allowed local time (Braze quiet
+ *     hours, Knock send windows, GrowingIO "defer") — anchors.md §2.5. 22:00–08:00 is a product default.
+ *   - Holdout from a stable random bucket 0–9999 (Braze global control group from the random bucket
+ *     number) — anchors.md §2.5. 500 buckets (5 %) is a product default.
+ *   - Customer-service windows (research/wechat.md §5.3, current official quota table): a message
+ *     from the person opens 48 h (5 messages); a follow, QR scan or menu click opens only 1 min
+ *     (3 messages). Outside them WeChat answers 45015; 45047 when the count is used up.
+ */
+import * as z from 'zod';
+import { bucketOf } from '../ids.ts';
+import { addDays, DAY_MS, HOUR_MS, localParts, localToEpoch } from '../time.ts';
+import type { OutboxRow } from './outbox.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Policy
+// ---------------------------------------------------------------------------------------------
+
+/** Total number of holdout buckets: `bucketOf(memberId, HOLDOUT_BUCKETS)`. */
+export const HOLDOUT_BUCKETS = 10_000;
+
+/** SQS refuses a visibility timeout above 12 h. */
+export const MAX_VISIBILITY_SECONDS = 43_200;
+
+const HhMm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (00:00–23:59)');
+
+export const EngagementPolicySchema = z.object({
+  /** Marketing messages per member per local calendar day. */
+  dailyCap: z.number().int().min(0).default(1),
+  /** Marketing messages per member in any rolling 7 days. */
+  weeklyCap: z.number().int().min(0).default(3),
+  /** Local wall-clock range in which marketing messages are held; start == end, or null, disables it. */
+  quietHours: z
+    .object({ start: HhMm, end: HhMm })
+    .nullable()
+    .default({ start: '22:00', end: '08:00' }),
+  /** Members whose bucket (0–9999) is below this receive no marketing (500 = 5 %). */
+  holdout: z.number().int().min(0).max(HOLDOUT_BUCKETS).default(500),
+  /** Customer-service window after a message from the person (wechat.md §5.3: 48 h). */
+  interactionWindowHours: z.number().positive().max(48).default(48),
+  /** Customer-service window after a follow / QR scan / menu click (wechat.md §5.3: 1 min). */
+  followWindowSeconds: z.number().positive().max(60).default(60),
+  /** Rules whose message answers a follow: their window runs from `row.triggeredAt`. */
+  followRuleIds: z.array(z.string().min(1)).default(['welcome_follow']),
+  /** Retry backoff for failed sends: base × 2^(receiveCount−1), capped. */
+  retryBaseSeconds: z.number().int().min(0).default(30),
+  retryMaxSeconds: z.number().int().min(0).max(MAX_VISIBILITY_SECONDS).default(3_600),
+});
+export type EngagementPolicy = z.output<typeof EngagementPolicySchema>;
+export type EngagementPolicyInput = z.input<typeof EngagementPolicySchema>;
+
+export const DEFAULT_POLICY: EngagementPolicy = EngagementPolicySchema.parse({});
+
+/** A policy from partial settings (validated; defaults fill the rest). */
+export function policyFrom(input: EngagementPolicyInput = {}): EngagementPolicy {
+  const r = EngagementPolicySchema.safeParse(input);
+  if (!r.success) throw new Error(`invalid engagement policy: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return r.data;
+}
+
+/** The policy from `HUB_ENGAGEMENT_POLICY` (a JSON object of EngagementPolicy fields), else the defaults. */
+export function loadEngagementPolicy(env: Record<string, string | undefined> = process.env): EngagementPolicy {
+  const raw = env.HUB_ENGAGEMENT_POLICY;
+  if (!raw || raw.trim() === '') return DEFAULT_POLICY;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new Error('invalid engagement policy: HUB_ENGAGEMENT_POLICY is not JSON');
+  }
+  return policyFrom(parsed as EngagementPolicyInput);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decision
+// ---------------------------------------------------------------------------------------------
+
+export type SuppressReason =
+  | 'wrong_queue'
+  | 'unfollowed'
+  | 'holdout'
+  | 'cap_daily'
+  | 'cap_weekly'
+  | 'outside_window'
+  | 'no_content';
+
+export type Decision =
+  | { action: 'send'; via: 'custom' | 'template' }
+  | { action: 'defer'; until: number; reason: 'quiet_hours' }
+  | { action: 'suppress'; reason: SuppressReason };
+
+/** What the decision needs of the member record (lib/members/model.ts, record.ts). */
+export interface DecisionMember {
+  memberId: string;
+  wechat?: { followed: boolean };
+  lastInteractionAt?: number;
+  /** Follow and QR-scan history (StoredMember.h): tells a 1-minute interaction from a 48-hour one. */
+  h?: { f?: readonly (readonly [number, string])[]; q?: readonly (readonly [number, string])[] };
+}
+
+export interface DecisionInput {
+  row: Pick<OutboxRow, 'ruleId' | 'class' | 'destination' | 'payload' | 'triggeredAt'>;
+  member: DecisionMember;
+  /** Epoch ms. */
+  now: number;
+  /** Marketing messages already sent to this member in the current local day / the last 7 days. */
+  sentMarketingToday: number;
+  sentMarketingWeek: number;
+  policy: EngagementPolicy;
+  /** IANA time zone of quiet hours and the cap day (HUB_TIMEZONE). */
+  tz: string;
+}
+
+export function decide(input: DecisionInput): Decision {
+  const { row, member, now, policy, tz } = input;
+  if (row.destination === 'staff') return { action: 'suppress', reason: 'wrong_queue' };
+  if (member.wechat?.followed === false) return { action: 'suppress', reason: 'unfollowed' };
+
+  if (row.class === 'marketing') {
+    if (isHoldout(member.memberId, policy)) return { action: 'suppress', reason: 'holdout' };
+    const until = quietHoursEnd(now, tz, policy);
+    if (until !== null) return { action: 'defer', until, reason: 'quiet_hours' };
+    if (input.sentMarketingToday >= policy.dailyCap) return { action: 'suppress', reason: 'cap_daily' };
+    if (input.sentMarketingWeek >= policy.weeklyCap) return { action: 'suppress', reason: 'cap_weekly' };
+  }
+
+  const canCustom = hasCustomContent(row.payload);
+  const canTemplate = hasTemplate(row.payload);
+  if (!canCustom && !canTemplate) return { action: 'suppress', reason: 'no_content' };
+  if (canCustom && insideCustomWindow(input)) return { action: 'send', via: 'custom' };
+  if (canTemplate) return { action: 'send', via: 'template' };
+  return { action: 'suppress', reason: 'outside_window' };
+}
+
+/** Stable: the same member is always in (or out of) the holdout for a given `policy.holdout`. */
+export function isHoldout(memberId: string, policy: Pick<EngagementPolicy, 'holdout'>): boolean {
+  return bucketOf(memberId, HOLDOUT_BUCKETS) < policy.holdout;
+}
+
+export function hasTemplate(payload: Record<string, unknown>): boolean {
+  return typeof payload.templateId === 'string' && payload.templateId !== '';
+}
+
+/** A customer-service message can be rendered: `text`, or a wire-format `custom` object with `msgtype`. */
+export function hasCustomContent(payload: Record<string, unknown>): boolean {
+  if (typeof payload.text === 'string' && payload.text.trim() !== '') return true;
+  const c = payload.custom;
+  return c !== null && typeof c === 'object' && typeof (c as Record<string, unknown>).msgtype === 'string';
+}
+
+/**
+ * Whether WeChat still accepts a customer-service message now.
+ * - A follow-answering rule (`policy.followRuleIds`): 60 s from the follow (`row.triggeredAt`).
+ * - Otherwise from `member.lastInteractionAt`: 48 h, unless that interaction was itself a follow
+ *   or a QR scan (it equals the latest one in the member's history), which opens only 60 s.
+ */
+export function insideCustomWindow(input: Pick<DecisionInput, 'row' | 'member' | 'now' | 'policy'>): boolean {
+  const { row, member, now, policy } = input;
+  const shortMs = policy.followWindowSeconds * 1000;
+  if (policy.followRuleIds.includes(row.ruleId)) {
+    return now >= row.triggeredAt - shortMs && now - row.triggeredAt < shortMs;
+  }
+  const at = member.lastInteractionAt;
+  if (at === undefined) return false;
+  const lastFollowOrScan = Math.max(-1, ...(member.h?.f ?? []).map((x) => x[0]), ...(member.h?.q ?? []).map((x) => x[0]));
+  const windowMs = at === lastFollowOrScan ? shortMs : policy.interactionWindowHours * HOUR_MS;
+  return now - at < windowMs;
+}
+
+const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/**
+ * The end of the quiet period `now` falls in (the next allowed local time, epoch ms), or null
+ * when `now` is outside quiet hours. Ranges may wrap midnight (22:00–08:00).
+ */
+export function quietHoursEnd(now: number, tz: string, policy: Pick<EngagementPolicy, 'quietHours'>): number | null {
+  const qh = policy.quietHours;
+  if (!qh) return null;
+  const start = minutesOf(qh.start);
+  const end = minutesOf(qh.end);
+  if (start === end) return null;
+  const p = localParts(now, tz);
+  const t = p.hour * 60 + p.minute;
+  const wraps = start > end;
+  const inside = wraps ? t >= start || t < end : t >= start && t < end;
+  if (!inside) return null;
+  const endDay = wraps && t >= start ? addDays(p.day, 1) : p.day;
+  const until = localToEpoch(endDay, Math.floor(end / 60), end % 60, tz);
+  // A wall-clock time skipped by a DST change resolves near it; never defer into the past.
+  return until > now ? until : now + 60_000;
+}
+
+/** Seconds before a failed send is tried again: base × 2^(receiveCount−1), capped (SQS visibility ≤ 12 h). */
+export function retryDelaySeconds(receiveCount: number, policy: Pick<EngagementPolicy, 'retryBaseSeconds' | 'retryMaxSeconds'>): number {
+  const n = Math.max(1, Math.floor(Number.isFinite(receiveCount) ? receiveCount : 1));
+  const raw = policy.retryBaseSeconds * 2 ** Math.min(n - 1, 30);
+  return Math.min(raw, policy.retryMaxSeconds, MAX_VISIBILITY_SECONDS);
+}
+
+/** Seconds until `until` (a deferral), at least 1, capped at the SQS visibility maximum. */
+export function deferDelaySeconds(until: number, now: number): number {
+  return Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, Math.ceil((until - now) / 1000)));
+}
+
+/** The 7-day window the weekly cap counts (rolling, ending now). */
+export const WEEK_MS = 7 * DAY_MS;

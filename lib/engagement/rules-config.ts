@@ -1,0 +1,53 @@
+/**
+ * The rule set as configuration. Defaults below; a JSON file named by HUB_RULES_FILE overrides
+ * any part of it (validated, so a typo fails at start, not at send time).
+ */
+import { readFileSync } from 'node:fs';
+import * as z from 'zod';
+
+const Ladder = z.object({ day: z.number().int().min(1).max(365), kind: z.enum(['recommendation', 'coupon']), percentOff: z.number().min(0).max(100).default(0) });
+
+export const RulesSchema = z.object({
+  welcomeOnFollow: z.object({ enabled: z.boolean(), text: z.string().max(600) }),
+  welcomeOnRegister: z.object({ enabled: z.boolean(), templateId: z.string(), text: z.string().max(600) }),
+  pointsNotice: z.object({ enabled: z.boolean(), templateId: z.string() }),
+  repurchase: z.object({ enabled: z.boolean(), templateId: z.string(), ladder: z.array(Ladder).max(10) }),
+  pointsExpiry: z.object({ enabled: z.boolean(), templateId: z.string(), daysBefore: z.number().int().min(1).max(90) }),
+  birthday: z.object({ enabled: z.boolean(), templateId: z.string() }),
+  lapseAlert: z.object({ enabled: z.boolean(), minTier: z.enum(['silver', 'gold', 'diamond']), days: z.number().int().min(30).max(730) }),
+});
+export type RulesConfig = z.infer<typeof RulesSchema>;
+
+export const DEFAULT_RULES: RulesConfig = {
+  welcomeOnFollow: { enabled: true, text: '欢迎关注！点击成为会员，扫码积分兑好礼。' },
+  welcomeOnRegister: { enabled: true, templateId: 'TPL_MEMBER_WELCOME', text: '注册成功，欢迎成为会员！' },
+  pointsNotice: { enabled: true, templateId: 'TPL_POINTS_CHANGE' },
+  repurchase: {
+    enabled: true,
+    templateId: 'TPL_REPURCHASE',
+    ladder: [
+      { day: 30, kind: 'recommendation', percentOff: 0 },
+      { day: 30, kind: 'coupon', percentOff: 10 },
+      { day: 45, kind: 'coupon', percentOff: 20 },
+      { day: 60, kind: 'coupon', percentOff: 30 },
+    ],
+  },
+  pointsExpiry: { enabled: true, templateId: 'TPL_POINTS_EXPIRY', daysBefore: 14 },
+  birthday: { enabled: true, templateId: 'TPL_BIRTHDAY' },
+  lapseAlert: { enabled: true, minTier: 'gold', days: 180 },
+};
+
+let cached: RulesConfig | undefined;
+export function rulesConfig(): RulesConfig {
+  if (cached) return cached;
+  const file = process.env.HUB_RULES_FILE;
+  if (!file) return (cached = DEFAULT_RULES);
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const merged = { ...DEFAULT_RULES, ...raw };
+  const parsed = RulesSchema.safeParse(merged);
+  if (!parsed.success) throw new Error(`invalid rules file ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return (cached = parsed.data);
+}
+export function resetRulesConfig(): void {
+  cached = undefined;
+}

@@ -1,0 +1,214 @@
+/**
+ * HubEvent: the one normalised shape every platform input becomes before it touches the table.
+ *
+ * Adapters (lib/wechat, lib/commerce, lib/codes, lib/members) turn a verified platform payload
+ * into HubEvents; `apply` (lib/apply) commits each one in a single DynamoDB transaction.
+ *
+ * Rules every adapter follows:
+ * - `eventId` is the dedupe key and follows the platform's own duplicate semantics
+ *   (WeChat: account + sender + MsgId for messages, account + sender + CreateTime + Event +
+ *   EventKey for events; TMC / Youzan / JD: the platform message id). Two distinct events
+ *   never share one; a redelivery always reproduces the same one.
+ * - Platform ids are strings, never JS numbers (19-digit ids exceed 2^53).
+ * - Money is integer fen; time is epoch milliseconds UTC.
+ */
+import * as z from 'zod';
+
+export const IDENTITY_KINDS = [
+  'wechat_openid', // value: `${appId}:${openid}`
+  'wechat_unionid',
+  'tmall_ouid',
+  'tmall_omid',
+  'tmall_buyer_open_uid',
+  'jd_xid',
+  'jd_open_id',
+  'youzan_open_id',
+  'phone', // value: HMAC-SHA256 hex of the normalised mobile number (lib/members/phone.ts)
+] as const;
+export const IdentityKind = z.enum(IDENTITY_KINDS);
+export type IdentityKind = z.infer<typeof IdentityKind>;
+
+export const Identity = z.object({
+  kind: IdentityKind,
+  value: z.string().min(1).max(256),
+});
+export type Identity = z.infer<typeof Identity>;
+
+const platformId = z.string().min(1).max(128);
+const epochMs = z.number().int().nonnegative();
+const fen = z.number().int();
+
+const base = {
+  eventId: z.string().min(1).max(512),
+  occurredAt: epochMs,
+};
+
+const wechatBase = {
+  ...base,
+  source: z.literal('wechat'),
+  appId: platformId,
+  openid: platformId,
+};
+
+/** First follow or re-follow. `scene` is the channel id from `qrscene_<scene>`, null when organic. */
+export const WechatFollow = z.object({
+  ...wechatBase,
+  type: z.literal('wechat.follow'),
+  scene: z.string().min(1).max(64).nullable(),
+  ticket: z.string().max(256).optional(),
+});
+
+/** An existing fan scanned a parametric QR (bare scene). */
+export const WechatScan = z.object({
+  ...wechatBase,
+  type: z.literal('wechat.scan'),
+  scene: z.string().min(1).max(64),
+  ticket: z.string().max(256).optional(),
+});
+
+export const WechatUnfollow = z.object({ ...wechatBase, type: z.literal('wechat.unfollow') });
+
+/** Messages and menu/location events: they only refresh the interaction window. */
+export const WechatInteraction = z.object({
+  ...wechatBase,
+  type: z.literal('wechat.interaction'),
+  kind: z.enum(['message', 'click', 'view', 'location']),
+  msgType: z.string().min(1).max(64),
+  msgId: z.string().max(64).optional(),
+  detail: z.string().max(2048).optional(),
+});
+
+/** TEMPLATESENDJOBFINISH: the delivery receipt of a template message. */
+export const WechatTemplateReceipt = z.object({
+  ...wechatBase,
+  type: z.literal('wechat.template_receipt'),
+  msgId: z.string().min(1).max(64),
+  status: z.enum(['delivered', 'user_blocked', 'failed']),
+  rawStatus: z.string().max(128),
+});
+
+/** Anything WeChat may add later: recorded, answered `success`, never an error. */
+export const WechatUnknown = z.object({
+  ...wechatBase,
+  type: z.literal('wechat.unknown'),
+  msgType: z.string().max(64),
+  event: z.string().max(64).optional(),
+});
+
+/** The member centre's registration: the fan binds a phone and becomes a member. */
+export const MemberRegister = z.object({
+  ...base,
+  source: z.literal('members'),
+  type: z.literal('member.register'),
+  appId: platformId,
+  openid: platformId,
+  phoneHash: z.string().regex(/^[0-9a-f]{64}$/),
+  phoneMasked: z.string().max(32),
+  name: z.string().max(64).optional(),
+  birthday: z
+    .string()
+    .regex(/^(\d{4}-)?\d{2}-\d{2}$/)
+    .optional(),
+});
+
+export const ORDER_STATUSES = ['created', 'paid', 'shipped', 'completed', 'closed', 'refunded'] as const;
+export const OrderStatus = z.enum(ORDER_STATUSES);
+export type OrderStatus = z.infer<typeof OrderStatus>;
+/** created < paid < shipped < completed; closed (never paid) and refunded are end states. */
+export const STATUS_RANK: Record<OrderStatus, number> = {
+  created: 10,
+  paid: 20,
+  shipped: 30,
+  completed: 40,
+  closed: 90,
+  refunded: 90,
+};
+
+export const Platform = z.enum(['tmall', 'jd', 'youzan']);
+export type Platform = z.infer<typeof Platform>;
+
+export const OrderLine = z.object({
+  lineId: platformId,
+  sku: z.string().max(128).optional(),
+  title: z.string().max(256).optional(),
+  quantity: z.number().int().nonnegative(),
+  paidFen: fen.nullable(),
+});
+
+const commerceBase = {
+  ...base,
+  source: Platform,
+  platform: Platform,
+  shopId: platformId,
+  orderId: platformId,
+  /** Every buyer key the platform gave; linked in the identity graph. */
+  buyer: z.array(Identity).max(16),
+};
+
+export const OrderEvent = z.object({
+  ...commerceBase,
+  type: z.literal('order'),
+  status: OrderStatus,
+  platformStatus: z.string().max(64),
+  totalFen: fen.nonnegative(),
+  paidFen: fen.nonnegative(),
+  paidAt: epochMs.optional(),
+  lines: z.array(OrderLine).max(200),
+  topic: z.string().max(128),
+});
+
+export const RefundEvent = z.object({
+  ...commerceBase,
+  type: z.literal('refund'),
+  refundId: platformId,
+  status: z.enum(['requested', 'succeeded', 'closed']),
+  refundFen: fen.nonnegative(),
+  topic: z.string().max(128),
+});
+
+/** A platform-side membership join (Tmall 会员通): links identities, may carry a phone HMAC. */
+export const PlatformMemberJoin = z.object({
+  ...base,
+  source: Platform,
+  type: z.literal('platform.member_join'),
+  platform: Platform,
+  shopId: platformId,
+  buyer: z.array(Identity).min(1).max(16),
+});
+
+/** A verified one-code-per-item scan (the code's signature was checked before this exists). */
+export const CodeScan = z.object({
+  ...base,
+  source: z.literal('codes'),
+  type: z.literal('code.scan'),
+  appId: platformId,
+  openid: platformId,
+  code: z.string().min(1).max(64),
+  batchId: z.string().min(1).max(64),
+  serial: z.number().int().nonnegative(),
+});
+
+export const HubEvent = z.discriminatedUnion('type', [
+  WechatFollow,
+  WechatScan,
+  WechatUnfollow,
+  WechatInteraction,
+  WechatTemplateReceipt,
+  WechatUnknown,
+  MemberRegister,
+  OrderEvent,
+  RefundEvent,
+  PlatformMemberJoin,
+  CodeScan,
+]);
+export type HubEvent = z.infer<typeof HubEvent>;
+export type HubEventOf<T extends HubEvent['type']> = Extract<HubEvent, { type: T }>;
+export type WechatEvent = HubEventOf<
+  | 'wechat.follow'
+  | 'wechat.scan'
+  | 'wechat.unfollow'
+  | 'wechat.interaction'
+  | 'wechat.template_receipt'
+  | 'wechat.unknown'
+>;
+export type CommerceEvent = HubEventOf<'order' | 'refund' | 'platform.member_join'>;

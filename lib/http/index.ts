@@ -1,0 +1,96 @@
+/**
+ * HTTP plumbing shared by the API functions: API Gateway v2 events in, responses out.
+ * Errors become `{error, message}` JSON with the named error's status; anything unexpected is
+ * logged and answered 500 without details (no stack trace ever reaches a caller).
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { timingSafeEqual } from 'node:crypto';
+import { HubError, PayloadTooLargeError, BadRequestError, UnauthorizedError, TransientError } from '../errors.ts';
+import { logger } from '../log.ts';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+export const DEFAULT_MAX_BODY = 64 * 1024;
+
+/** The raw request body as bytes (API Gateway base64-encodes binary bodies). */
+export function rawBody(event: HttpEvent, maxBytes = DEFAULT_MAX_BODY): Buffer {
+  const buf = event.body ? Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
+  if (buf.length > maxBytes) throw new PayloadTooLargeError(`body exceeds ${maxBytes} bytes`);
+  return buf;
+}
+
+export function header(event: HttpEvent, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const [k, v] of Object.entries(event.headers ?? {})) if (k.toLowerCase() === lower) return v;
+  return undefined;
+}
+
+export function query(event: HttpEvent): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** Parses a JSON body (objects only). */
+export function jsonBody(event: HttpEvent, maxBytes = DEFAULT_MAX_BODY): unknown {
+  const buf = rawBody(event, maxBytes);
+  const type = header(event, 'content-type') ?? 'application/json';
+  if (!/json/i.test(type)) throw new BadRequestError('expected a JSON body (content-type application/json)', undefined, 'unsupported_media_type');
+  try {
+    return JSON.parse(buf.toString('utf8'));
+  } catch {
+    throw new BadRequestError('body is not valid JSON', undefined, 'malformed_json');
+  }
+}
+
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
+  statusCode,
+  headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  body: JSON.stringify(body),
+});
+
+export const text = (statusCode: number, body: string, contentType = 'text/plain; charset=utf-8'): HttpResult => ({
+  statusCode,
+  headers: { 'content-type': contentType },
+  body,
+});
+
+/** Maps any thrown value to a response. */
+export function errorResponse(err: unknown): HttpResult {
+  if (err instanceof HubError) {
+    const status = err.status === 502 ? 503 : err.status;
+    if (status >= 500) logger.warn('transient failure', { error: err.name, message: err.message });
+    return json(status, {
+      error: err.code,
+      message: err.message,
+      ...(err instanceof BadRequestError && err.details ? { details: err.details } : {}),
+    }, status === 503 ? { 'retry-after': '1' } : {});
+  }
+  logger.error('unhandled error', { error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) });
+  return json(500, { error: 'internal', message: 'internal error' });
+}
+
+/** Wraps a handler so errors map to responses. */
+export function httpHandler(fn: (event: HttpEvent) => Promise<HttpResult>): (event: HttpEvent) => Promise<HttpResult> {
+  return async (event) => {
+    try {
+      return await fn(event);
+    } catch (err) {
+      return errorResponse(err);
+    }
+  };
+}
+
+/** Admin routes: bearer token locally; in AWS the JWT authorizer has already run. */
+export function requireAdmin(event: HttpEvent, token: string): void {
+  const jwt = (event.requestContext as { authorizer?: { jwt?: unknown } } | undefined)?.authorizer?.jwt;
+  if (jwt) return;
+  const auth = header(event, 'authorization') ?? '';
+  const m = /^Bearer\s+(.+)$/i.exec(auth);
+  const given = Buffer.from(m?.[1] ?? '');
+  const want = Buffer.from(token);
+  if (!m || given.length !== want.length || !timingSafeEqual(given, want)) throw new UnauthorizedError('admin bearer token required');
+}
+
+export { TransientError };

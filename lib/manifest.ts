@@ -1,0 +1,178 @@
+/**
+ * The function manifest: every Lambda entry point, its routes, triggers and what it may touch.
+ * The local runtime (local/) and the CDK stack (stacks/) both read this one list, so what runs
+ * on a laptop is wired exactly as what is deployed, and least privilege is declared here.
+ */
+
+export type TableAccess = 'none' | 'read' | 'readwrite';
+
+export interface RouteSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** API Gateway v2 route path, `{param}` style. */
+  path: string;
+  /** Admin routes need the bearer token locally and the JWT authorizer in AWS. */
+  admin?: boolean;
+}
+
+export interface FunctionSpec {
+  /** Logical name: also the file `functions/<name>.ts` and `POST /_local/run/<name>` for schedules. */
+  name: string;
+  description: string;
+  routes?: RouteSpec[];
+  /** SQS consumer of the named queue (lib/queues.ts). */
+  consumes?: string;
+  /** EventBridge schedule expression (AWS) and the local interval in seconds. */
+  schedule?: { expression: string; localEverySeconds: number };
+  memoryMb: number;
+  timeoutSeconds: number;
+  table: TableAccess;
+  /** Queues it sends to. */
+  sends?: string[];
+  /** Queues whose messages it moves (redrive). */
+  redrives?: string[];
+  /** Whether it reads the hub secret. */
+  secrets: boolean;
+  /** Calls the WeChat API (needs egress, and the fixed IP when configured). */
+  wechatApi?: boolean;
+  reservedConcurrency?: number;
+}
+
+export const FUNCTIONS: FunctionSpec[] = [
+  {
+    name: 'wechat',
+    description: 'WeChat official account: URL verification and message push',
+    routes: [
+      { method: 'GET', path: '/wechat/{appId}' },
+      { method: 'POST', path: '/wechat/{appId}' },
+    ],
+    memoryMb: 512,
+    timeoutSeconds: 4,
+    table: 'readwrite',
+    sends: ['engagement'],
+    secrets: true,
+  },
+  {
+    name: 'tmall',
+    description: 'Tmall/Taobao TMC messages pushed by a relay (TOP-signed)',
+    routes: [{ method: 'POST', path: '/tmall/{appKey}' }],
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    table: 'readwrite',
+    sends: ['engagement'],
+    secrets: true,
+  },
+  {
+    name: 'jd',
+    description: 'JD order triggers pushed by a relay (JD md5 signature)',
+    routes: [{ method: 'POST', path: '/jd/{appKey}' }],
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    table: 'readwrite',
+    sends: ['engagement'],
+    secrets: true,
+  },
+  {
+    name: 'youzan',
+    description: 'Youzan push (Event-Sign)',
+    routes: [{ method: 'POST', path: '/youzan/{clientId}' }],
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    table: 'readwrite',
+    sends: ['engagement'],
+    secrets: true,
+  },
+  {
+    name: 'codes-scan',
+    description: 'One-code-per-item scan from the H5 page',
+    routes: [{ method: 'POST', path: '/codes/scan' }],
+    memoryMb: 512,
+    timeoutSeconds: 6,
+    table: 'readwrite',
+    sends: ['engagement'],
+    secrets: true,
+    wechatApi: true,
+  },
+  {
+    name: 'members',
+    description: 'Member centre registration',
+    routes: [{ method: 'POST', path: '/members' }],
+    memoryMb: 512,
+    timeoutSeconds: 6,
+    table: 'readwrite',
+    sends: ['engagement'],
+    secrets: true,
+    wechatApi: true,
+  },
+  {
+    name: 'admin',
+    description: 'Admin API: members, channels, code batches',
+    routes: [
+      { method: 'GET', path: '/members/{id}', admin: true },
+      { method: 'POST', path: '/channels', admin: true },
+      { method: 'GET', path: '/channels', admin: true },
+      { method: 'POST', path: '/codes/batches', admin: true },
+      { method: 'POST', path: '/codes/batches/{id}/status', admin: true },
+      { method: 'GET', path: '/codes/batches/{id}/codes.csv', admin: true },
+    ],
+    memoryMb: 1024,
+    timeoutSeconds: 29,
+    table: 'readwrite',
+    secrets: true,
+    wechatApi: true,
+  },
+  {
+    name: 'attribution-api',
+    description: 'Attribution metrics per channel: JSON, daily, CSV',
+    routes: [
+      { method: 'GET', path: '/attribution/channels', admin: true },
+      { method: 'GET', path: '/attribution/channels/{id}/daily', admin: true },
+      { method: 'GET', path: '/attribution/channels.csv', admin: true },
+    ],
+    memoryMb: 1024,
+    timeoutSeconds: 29,
+    table: 'read',
+    secrets: true,
+  },
+  {
+    name: 'dashboard',
+    description: 'The marketing dashboard page',
+    routes: [{ method: 'GET', path: '/dashboard' }],
+    memoryMb: 256,
+    timeoutSeconds: 5,
+    table: 'none',
+    secrets: false,
+  },
+  {
+    name: 'engagement-sender',
+    description: 'Sends planned messages through the WeChat API under caps, quiet hours, windows and holdout',
+    consumes: 'engagement',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    table: 'readwrite',
+    secrets: true,
+    wechatApi: true,
+    reservedConcurrency: 5,
+  },
+  {
+    name: 'outbox-sweep',
+    description: 'Enqueues outbox rows left pending after a commit',
+    schedule: { expression: 'rate(1 minute)', localEverySeconds: 30 },
+    memoryMb: 256,
+    timeoutSeconds: 60,
+    table: 'readwrite',
+    sends: ['engagement', 'staff-alerts'],
+    secrets: false,
+  },
+  {
+    name: 'nudge-sweep',
+    description: 'Plans due repurchase nudges, points-expiry reminders, birthdays and lapse alerts',
+    schedule: { expression: 'rate(15 minutes)', localEverySeconds: 300 },
+    memoryMb: 512,
+    timeoutSeconds: 300,
+    table: 'readwrite',
+    sends: ['engagement', 'staff-alerts'],
+    secrets: false,
+  },
+];
+
+export const functionByName = (name: string): FunctionSpec | undefined => FUNCTIONS.find((f) => f.name === name);

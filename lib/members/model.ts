@@ -1,0 +1,82 @@
+/**
+ * The member record: one person, whichever door they came through. Stored as one profile
+ * item (keys.member) guarded by an optimistic `version`; identities, lots, ledger rows and
+ * orders are items of their own that point at it.
+ */
+export type MemberStatus = 'fan' | 'member' | 'buyer';
+export type Lifecycle = 'prospect' | 'new' | 'repeat' | 'at_risk' | 'lapsed' | 'won_back';
+
+export interface Touch {
+  channel: string;
+  at: number;
+}
+
+export interface MemberRecord {
+  memberId: string;
+  version: number;
+  createdAt: number;
+  updatedAt: number;
+  status: MemberStatus;
+  /** WeChat presence on the hub's official account (absent for a buyer never seen on WeChat). */
+  wechat?: { appId: string; openid: string; followed: boolean; followedAt?: number; unfollowedAt?: number };
+  /** First follow: when and through which channel (the cohort the conversion metrics use). */
+  fanSince?: number;
+  fanChannel?: string;
+  memberSince?: number;
+  firstTouch: Touch;
+  lastTouch: Touch;
+  lastInteractionAt?: number;
+  phoneMasked?: string;
+  /** HMAC of the phone (lib/members/phone.ts); the one phone this member owns. */
+  phoneHash?: string;
+  name?: string;
+  birthday?: string;
+  points: number;
+  tier: string;
+  orderCount: number;
+  gmvFen: number;
+  firstOrderAt?: number;
+  lastOrderAt?: number;
+  lifecycle: Lifecycle;
+  rfm?: { r: number; f: number; m: number };
+  /** Set on a record merged into another; readers follow it. */
+  mergedInto?: string;
+  /** Records merged into this one; their partitions (lots, ledger) still belong to it. */
+  mergedFrom?: string[];
+}
+
+export const ORGANIC = 'organic';
+
+export function newMember(memberId: string, at: number, firstTouch: Touch, status: MemberStatus): MemberRecord {
+  return {
+    memberId,
+    version: 0,
+    createdAt: at,
+    updatedAt: at,
+    status,
+    firstTouch,
+    lastTouch: firstTouch,
+    points: 0,
+    tier: 'normal',
+    orderCount: 0,
+    gmvFen: 0,
+    lifecycle: 'prospect',
+  };
+}
+
+/** Status only moves forward: fan/buyer → member. */
+export function promote(m: MemberRecord, to: MemberStatus): void {
+  if (m.status === 'member') return;
+  if (to === 'member' || m.status === 'buyer' || to === 'fan') m.status = to === 'buyer' && m.status === 'fan' ? 'fan' : to;
+}
+
+/** Moves the last touch forward (never back in time: events arrive out of order). */
+export function touch(m: MemberRecord, channel: string, at: number): boolean {
+  if (at < m.lastTouch.at) return false;
+  m.lastTouch = { channel, at };
+  return true;
+}
+
+export function interacted(m: MemberRecord, at: number): void {
+  if (!m.lastInteractionAt || at > m.lastInteractionAt) m.lastInteractionAt = at;
+}

@@ -1,0 +1,113 @@
+/**
+ * Points: earn lots with an expiry; spend and clawback consume lots first-in-first-out; every
+ * change is a ledger row in the same transaction as the balance, so the balance never drifts
+ * from the ledger. A clawback larger than what is left records a negative balance.
+ */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { PlanContext } from '../apply/context.ts';
+import type { StoredMember } from './record.ts';
+import { keys, memberPrefixes } from '../store/keys.ts';
+import { localDay } from '../time.ts';
+import { stableId } from '../ids.ts';
+
+export interface Lot {
+  pk: string;
+  sk: string;
+  lotId: string;
+  memberId: string;
+  earned: number;
+  remaining: number;
+  earnedAt: number;
+  expiresAtMs: number;
+  reason: string;
+  ref: string;
+}
+
+/** End of the 12th month after earning (local time), e.g. earned 2026-03-15 → expires 2027-03-31 end. */
+export function lotExpiry(earnedAt: number, tz: string, months = 12): number {
+  const day = localDay(earnedAt, tz);
+  const [y, m] = day.split('-').map(Number) as [number, number];
+  const endMonth = m + months; // 1-based month index of the expiry month
+  const firstOfNext = new Date(Date.UTC(y + Math.floor(endMonth / 12), endMonth % 12, 1));
+  // 00:00 local on the first day after the expiry month, minus 1 ms.
+  const nextDay = firstOfNext.toISOString().slice(0, 10);
+  const offset = new Date(`${nextDay}T00:00:00Z`).getTime();
+  const local = offset - tzOffsetAt(offset, tz);
+  return local - 1;
+}
+
+function tzOffsetAt(ms: number, tz: string): number {
+  const d = new Date(ms);
+  const s = d.toLocaleString('en-US', { timeZone: tz, hourCycle: 'h23' });
+  return new Date(`${s} UTC`).getTime() - Math.floor(ms / 1000) * 1000;
+}
+
+export function earn(ctx: PlanContext, m: StoredMember, points: number, reason: string, ref: string, at: number): void {
+  if (points <= 0) return;
+  const lotId = stableId('lot', reason, ref);
+  const expiresAtMs = lotExpiry(at, ctx.tz);
+  const lotKey = keys.lot(m.memberId, at, lotId);
+  ctx.tx.create(`lot:${lotId}`, lotKey, {
+    lotId,
+    memberId: m.memberId,
+    earned: points,
+    remaining: points,
+    earnedAt: at,
+    expiresAtMs,
+    reason,
+    ref,
+    ...keys.lotExpiryIndex(localDay(expiresAtMs, ctx.tz), m.memberId),
+  });
+  m.points += points;
+  ledger(ctx, m, points, reason, ref, at);
+}
+
+/** Removes points FIFO from the member's lots (its own and merged-in partitions). */
+export async function consume(ctx: PlanContext, m: StoredMember, points: number, reason: string, ref: string, at: number): Promise<void> {
+  if (points <= 0) return;
+  let left = points;
+  for (const lot of await openLots(ctx, m)) {
+    if (left <= 0) break;
+    const take = Math.min(lot.remaining, left);
+    ctx.tx.update(
+      `lot:${lot.lotId}`,
+      { pk: lot.pk, sk: lot.sk },
+      { update: 'SET remaining = :r', values: { ':r': lot.remaining - take } },
+      { expr: 'remaining = :old', values: { ':old': lot.remaining } },
+    );
+    left -= take;
+  }
+  m.points -= points;
+  ledger(ctx, m, -points, reason, ref, at);
+}
+
+function ledger(ctx: PlanContext, m: StoredMember, delta: number, reason: string, ref: string, at: number): void {
+  const entryId = stableId('ledger', reason, ref, String(delta));
+  ctx.tx.create(`ledger:${entryId}`, keys.ledger(m.memberId, at, entryId), {
+    entryId,
+    memberId: m.memberId,
+    delta,
+    balanceAfter: m.points,
+    reason,
+    ref,
+    at,
+  });
+}
+
+/** Unexpired lots with points left, oldest first (bounded: at most 200 are read). */
+export async function openLots(ctx: PlanContext, m: StoredMember): Promise<Lot[]> {
+  const lots: Lot[] = [];
+  for (const id of [m.memberId, ...(m.mergedFrom ?? [])]) {
+    const res = await ctx.deps.db.send(
+      new QueryCommand({
+        TableName: ctx.deps.table,
+        KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
+        ExpressionAttributeValues: { ':p': keys.memberPartition(id), ':s': memberPrefixes.lot },
+        ConsistentRead: true,
+        Limit: 200,
+      }),
+    );
+    for (const i of res.Items ?? []) lots.push(i as Lot);
+  }
+  return lots.filter((l) => l.remaining > 0 && l.expiresAtMs > ctx.now).sort((a, b) => a.earnedAt - b.earnedAt || (a.sk < b.sk ? -1 : 1));
+}

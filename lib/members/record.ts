@@ -1,0 +1,154 @@
+/**
+ * Loading, deriving and writing member records inside an `apply` transaction.
+ *
+ * The profile item holds the attribution history (lib/attribution/credits.ts) and the credits
+ * already added to the counters; derived fields (first/last touch, fan since, followed) are
+ * recomputed from the history on every write so arrival order never matters.
+ */
+import { BatchGetCommand, GetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Identity } from '../events/hub-event.ts';
+import { keys } from '../store/keys.ts';
+import type { Tx } from '../store/tx.ts';
+import {
+  computeCredits,
+  diffCredits,
+  emptyHistory,
+  firstFollow,
+  firstTouchOf,
+  lastTouchAt,
+  parseCreditKey,
+  sortHistory,
+  type Credits,
+  type History,
+} from '../attribution/credits.ts';
+import { bucketOf } from '../ids.ts';
+import { newMember, ORGANIC, type MemberRecord, type MemberStatus } from './model.ts';
+
+export interface StoredMember extends MemberRecord {
+  h: History;
+  credits: Credits;
+}
+
+export interface Store {
+  db: DynamoDBDocumentClient;
+  table: string;
+}
+
+/** Reads identity rows; returns identity → memberId for those that exist. */
+export async function readIdentities(store: Store, ids: Identity[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const unique = [...new Map(ids.map((i) => [`${i.kind}#${i.value}`, i])).values()];
+  if (!unique.length) return out;
+  for (let i = 0; i < unique.length; i += 100) {
+    const chunk = unique.slice(i, i + 100);
+    let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined = {
+      [store.table]: { Keys: chunk.map((x) => ({ ...keys.identity(x.kind, x.value) }) as Record<string, unknown>), ConsistentRead: true },
+    };
+    for (let attempt = 0; request && attempt < 5; attempt++) {
+      const res: BatchGetCommandOutput = await store.db.send(new BatchGetCommand({ RequestItems: request }));
+      for (const item of res.Responses?.[store.table] ?? []) {
+        out.set(String(item.pk).slice('IDENT#'.length), String(item.memberId));
+      }
+      const rest = res.UnprocessedKeys?.[store.table]?.Keys;
+      request = rest?.length ? { [store.table]: { Keys: rest, ConsistentRead: true } } : undefined;
+    }
+  }
+  return out;
+}
+
+export const identityKey = (i: Identity) => `${i.kind}#${i.value}`;
+
+/** Reads a member, following merge pointers. */
+export async function readMember(store: Store, memberId: string): Promise<StoredMember | undefined> {
+  let id: string | undefined = memberId;
+  for (let hops = 0; id && hops < 5; hops++) {
+    const res = await store.db.send(new GetCommand({ TableName: store.table, Key: keys.member(id), ConsistentRead: true }));
+    const item = res.Item as StoredMember | undefined;
+    if (!item) return undefined;
+    if (!item.mergedInto) return item;
+    id = item.mergedInto;
+  }
+  return undefined;
+}
+
+export function createStoredMember(memberId: string, at: number, status: MemberStatus, seenChannel = ORGANIC): StoredMember {
+  const m = newMember(memberId, at, { channel: seenChannel, at }, status) as StoredMember;
+  m.h = { ...emptyHistory(), seen: [at, seenChannel] };
+  m.credits = {};
+  return m;
+}
+
+/** Recomputes the fields that follow from the history. */
+export function derive(m: StoredMember): void {
+  sortHistory(m.h);
+  const first = firstTouchOf(m.h);
+  if (first) m.firstTouch = { at: first[0], channel: first[1] };
+  const lastAt = Math.max(m.firstTouch.at, ...m.h.f.map((x) => x[0]), ...m.h.q.map((x) => x[0]), ...m.h.c.map((x) => x[0]));
+  const last = lastTouchAt(m.h, lastAt);
+  if (last) m.lastTouch = { at: last[0], channel: last[1] };
+  const ff = firstFollow(m.h);
+  if (ff) {
+    m.fanSince = ff[0];
+    m.fanChannel = ff[1];
+  }
+  if (m.h.r !== undefined) m.memberSince = m.h.r;
+  if (m.wechat) {
+    const lastFollow = Math.max(-1, ...m.h.f.map((x) => x[0]));
+    const lastUnfollow = Math.max(-1, ...m.h.u);
+    if (lastFollow >= 0 || lastUnfollow >= 0) {
+      m.wechat.followed = lastFollow > lastUnfollow;
+      if (lastFollow >= 0) m.wechat.followedAt = lastFollow;
+      if (lastUnfollow >= 0) m.wechat.unfollowedAt = lastUnfollow;
+    }
+  }
+  m.orderCount = m.h.o.length;
+  m.gmvFen = m.h.o.reduce((s, o) => s + o[2], 0);
+  const paidTimes = m.h.o.map((o) => o[1]);
+  if (paidTimes.length) {
+    m.firstOrderAt = Math.min(...paidTimes);
+    m.lastOrderAt = Math.max(...paidTimes);
+  }
+  if (m.h.r !== undefined) m.status = 'member';
+  else if (ff || m.wechat) m.status = 'fan';
+  else m.status = 'buyer';
+}
+
+export interface WriteOptions {
+  tz: string;
+  shards: number;
+  now: number;
+  /** Credits of another record that this write absorbs (merge): removed from its shard. */
+  absorbed?: { memberId: string; credits: Credits }[];
+}
+
+/**
+ * Adds the member's profile write and its counter difference to the transaction.
+ * New records are created (unique by memberId); existing ones are guarded by `version`.
+ */
+export function writeMember(tx: Tx, m: StoredMember, isNew: boolean, opts: WriteOptions): void {
+  derive(m);
+  const target = computeCredits(m.h, opts.tz);
+  const diff = diffCredits(m.credits, target);
+  addCredits(tx, m.memberId, diff, opts.shards);
+  for (const a of opts.absorbed ?? []) addCredits(tx, a.memberId, diffCredits(a.credits, {}), opts.shards);
+  m.credits = target;
+  const prevVersion = m.version;
+  m.version = prevVersion + 1;
+  m.updatedAt = opts.now;
+  const { pk: _pk, sk: _sk, ...attrs } = m as StoredMember & { pk?: string; sk?: string };
+  if (isNew) tx.create('member', keys.member(m.memberId), attrs);
+  else
+    tx.put('member', keys.member(m.memberId), attrs, {
+      expr: '#v = :v',
+      names: { '#v': 'version' },
+      values: { ':v': prevVersion },
+    });
+}
+
+export function addCredits(tx: Tx, memberId: string, diff: Credits, shards: number): void {
+  const shard = bucketOf(memberId, shards);
+  for (const [k, metrics] of Object.entries(diff)) {
+    const { channel, model, day } = parseCreditKey(k);
+    tx.add(keys.counter(channel, shard, model, day), metrics, { channel, day, model });
+  }
+}

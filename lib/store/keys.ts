@@ -1,0 +1,124 @@
+/**
+ * The one place that knows the table's key schema. Single-table design:
+ *
+ *   pk (S), sk (S)           primary key
+ *   gsi1pk (S), gsi1sk (S)   GSI "gsi1": sparse, for bounded lookups (member's orders, due work,
+ *                            pending outbox rows, channel list, expiring lots)
+ *   expiresAt (N)            TTL in epoch seconds (DynamoDB deletes lazily: readers compare too)
+ *
+ * Item types (pk | sk | gsi1pk | gsi1sk):
+ *   dedupe marker     DEDUPE#<eventId>                 | #         | -                     | -
+ *   identity          IDENT#<kind>#<value>             | #         | MIDENT#<memberId>     | <kind>#<value>
+ *   member profile    MEMBER#<memberId>                | #PROFILE  | -                     | -
+ *   points lot        MEMBER#<memberId>                | LOT#<earnedAt>#<lotId>  | LOTEXP#<local day> | <memberId>
+ *   points ledger     MEMBER#<memberId>                | LEDGER#<at>#<entryId>
+ *   merge record      MEMBER#<memberId>                | MERGE#<at>#<loserId>
+ *   due work          MEMBER#<memberId>                | DUE#<kind>#<key> | DUE#<local day>    | <dueAt>#<memberId>
+ *   order             ORDER#<platform>#<shopId>#<orderId> | #      | MORDERS#<memberId>    | <firstSeenAt>
+ *   refund ledger row REFUND#<platform>#<refundId>     | #         | -                     | -
+ *   channel           CHANNEL#<channelId>              | #         | CHANNELS              | <channelId>
+ *   counter shard     COUNT#<channelId>#<shard>        | <model>#<local day>
+ *   outbox row        OUTBOX#<messageId>               | #         | OUTBOX#<shard> (while pending) | <createdAt>
+ *   send record       SEND#<idempotencyKey>            | #         | -                     | -
+ *   send by msgid     SENDMSG#<appId>#<wechat msgid>   | #         | -                     | -
+ *   suppression       MEMBER#<memberId>                | SUPPRESS#<at>#<messageId>
+ *   sent log (caps)   MEMBER#<memberId>                | SENT#<at>#<messageId>
+ *   token cache       TOKEN#wechat#<appId>             | #
+ *   code batch        BATCH#<batchId>                  | #         | BATCHES               | <firstSerial>
+ *   serial sequence   SEQ#codes                        | #   (allocates serial ranges to batches)
+ *   code redemption   CODE#<code>                      | #
+ *   scan limit        SCANLIMIT#<appId>:<openid>       | <local day>
+ *   scan refusal      REFUSAL#<local day>              | <at>#<id>
+ *   tmc confirm       TMCMSG#<messageId>               | #  (committed, awaiting confirm)
+ */
+
+export const GSI1 = 'gsi1';
+export const TTL_ATTRIBUTE = 'expiresAt';
+
+export interface Key {
+  pk: string;
+  sk: string;
+}
+
+const ROOT = '#';
+
+export const keys = {
+  dedupe: (eventId: string): Key => ({ pk: `DEDUPE#${eventId}`, sk: ROOT }),
+  identity: (kind: string, value: string): Key => ({ pk: `IDENT#${kind}#${value}`, sk: ROOT }),
+  memberIdentitiesIndex: (memberId: string, kind: string, value: string) => ({ gsi1pk: `MIDENT#${memberId}`, gsi1sk: `${kind}#${value}` }),
+  member: (memberId: string): Key => ({ pk: `MEMBER#${memberId}`, sk: '#PROFILE' }),
+  memberPartition: (memberId: string): string => `MEMBER#${memberId}`,
+  lot: (memberId: string, earnedAt: number, lotId: string): Key => ({
+    pk: `MEMBER#${memberId}`,
+    sk: `LOT#${pad(earnedAt)}#${lotId}`,
+  }),
+  lotExpiryIndex: (localDay: string, memberId: string) => ({ gsi1pk: `LOTEXP#${localDay}`, gsi1sk: memberId }),
+  ledger: (memberId: string, at: number, entryId: string): Key => ({
+    pk: `MEMBER#${memberId}`,
+    sk: `LEDGER#${pad(at)}#${entryId}`,
+  }),
+  merge: (survivorId: string, at: number, loserId: string): Key => ({
+    pk: `MEMBER#${survivorId}`,
+    sk: `MERGE#${pad(at)}#${loserId}`,
+  }),
+  due: (memberId: string, kind: string, key: string): Key => ({ pk: `MEMBER#${memberId}`, sk: `DUE#${kind}#${key}` }),
+  dueIndex: (localDay: string, dueAt: number, memberId: string) => ({
+    gsi1pk: `DUE#${localDay}`,
+    gsi1sk: `${pad(dueAt)}#${memberId}`,
+  }),
+  order: (platform: string, shopId: string, orderId: string): Key => ({
+    pk: `ORDER#${platform}#${shopId}#${orderId}`,
+    sk: ROOT,
+  }),
+  memberOrdersIndex: (memberId: string, firstSeenAt: number) => ({
+    gsi1pk: `MORDERS#${memberId}`,
+    gsi1sk: pad(firstSeenAt),
+  }),
+  refund: (platform: string, refundId: string): Key => ({ pk: `REFUND#${platform}#${refundId}`, sk: ROOT }),
+  channel: (channelId: string): Key => ({ pk: `CHANNEL#${channelId}`, sk: ROOT }),
+  channelListIndex: (channelId: string) => ({ gsi1pk: 'CHANNELS', gsi1sk: channelId }),
+  counter: (channelId: string, shard: number, model: string, localDay: string): Key => ({
+    pk: `COUNT#${channelId}#${shard}`,
+    sk: `${model}#${localDay}`,
+  }),
+  counterPartition: (channelId: string, shard: number): string => `COUNT#${channelId}#${shard}`,
+  outbox: (messageId: string): Key => ({ pk: `OUTBOX#${messageId}`, sk: ROOT }),
+  outboxPendingIndex: (shard: number, createdAt: number) => ({ gsi1pk: `OUTBOX#${shard}`, gsi1sk: pad(createdAt) }),
+  send: (idempotencyKey: string): Key => ({ pk: `SEND#${idempotencyKey}`, sk: ROOT }),
+  sendByMsgId: (appId: string, msgId: string): Key => ({ pk: `SENDMSG#${appId}#${msgId}`, sk: ROOT }),
+  suppression: (memberId: string, at: number, messageId: string): Key => ({
+    pk: `MEMBER#${memberId}`,
+    sk: `SUPPRESS#${pad(at)}#${messageId}`,
+  }),
+  sentLog: (memberId: string, at: number, messageId: string): Key => ({
+    pk: `MEMBER#${memberId}`,
+    sk: `SENT#${pad(at)}#${messageId}`,
+  }),
+  wechatToken: (appId: string): Key => ({ pk: `TOKEN#wechat#${appId}`, sk: ROOT }),
+  batch: (batchId: string): Key => ({ pk: `BATCH#${batchId}`, sk: ROOT }),
+  /** Batches by first serial: the batch of a serial is the last one starting at or before it. */
+  batchSerialIndex: (firstSerial: number) => ({ gsi1pk: 'BATCHES', gsi1sk: pad(firstSerial) }),
+  codeSerialSequence: (): Key => ({ pk: 'SEQ#codes', sk: ROOT }),
+  code: (code: string): Key => ({ pk: `CODE#${code}`, sk: ROOT }),
+  scanLimit: (appId: string, openid: string, localDay: string): Key => ({
+    pk: `SCANLIMIT#${appId}:${openid}`,
+    sk: localDay,
+  }),
+  scanRefusal: (localDay: string, at: number, id: string): Key => ({ pk: `REFUSAL#${localDay}`, sk: `${pad(at)}#${id}` }),
+  tmcMessage: (messageId: string): Key => ({ pk: `TMCMSG#${messageId}`, sk: ROOT }),
+};
+
+/** Zero-padded epoch ms so string order is time order. */
+export function pad(n: number): string {
+  return String(Math.max(0, Math.trunc(n))).padStart(15, '0');
+}
+
+/** Prefix helpers for Query on a member partition. */
+export const memberPrefixes = {
+  lot: 'LOT#',
+  ledger: 'LEDGER#',
+  merge: 'MERGE#',
+  due: 'DUE#',
+  suppression: 'SUPPRESS#',
+  sent: 'SENT#',
+} as const;

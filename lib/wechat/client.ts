@@ -1,0 +1,22 @@
+/** The process-wide WeChat API client: configuration from lib/config, token shared through DynamoDB. */
+import { config } from '../config/index.ts';
+import { createWechatApi, type WechatApi } from './api.ts';
+import { dynamoTokenCache } from './token-cache.ts';
+
+let api: WechatApi | undefined;
+let forBase: string | undefined;
+
+export function wechatApi(): WechatApi {
+  const cfg = config();
+  if (!api || forBase !== cfg.WECHAT_API_BASE) {
+    api = createWechatApi({ appId: cfg.WECHAT_APP_ID, appSecret: cfg.WECHAT_APP_SECRET, baseUrl: cfg.WECHAT_API_BASE, tokenCache: dynamoTokenCache() });
+    forBase = cfg.WECHAT_API_BASE;
+  }
+  return api;
+}
+
+/** Tests swap the client (e.g. to count calls); undefined restores the default. */
+export function setWechatApi(next: WechatApi | undefined): void {
+  api = next;
+  forBase = next ? config().WECHAT_API_BASE : undefined;
+}

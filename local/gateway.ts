@@ -1,0 +1,198 @@
+/**
+ * The local HTTP gateway: turns each request into an API Gateway v2 (HTTP API, payload 2.0)
+ * event for the same handler the stack deploys, and the handler's result back into a response.
+ * Also serves `POST /_local/run/{function}` to run a scheduled function now.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { FUNCTIONS, type FunctionSpec, type RouteSpec } from '../lib/manifest.ts';
+
+/** API Gateway's payload limit for HTTP APIs is 10 MB; the handlers enforce their own. */
+const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+
+type AnyHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+export interface LoadedFunction {
+  spec: FunctionSpec;
+  handler: AnyHandler;
+}
+
+/** Imports `functions/<name>.ts` for every manifest entry. */
+export async function loadFunctions(only?: string[]): Promise<Map<string, LoadedFunction>> {
+  const out = new Map<string, LoadedFunction>();
+  for (const spec of FUNCTIONS) {
+    if (only && !only.includes(spec.name)) continue;
+    const mod = (await import(`../functions/${spec.name}.ts`)) as { handler: AnyHandler };
+    out.set(spec.name, { spec, handler: mod.handler });
+  }
+  return out;
+}
+
+export function lambdaContext(name: string, timeoutSeconds = 30): Context {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+interface CompiledRoute {
+  spec: RouteSpec;
+  fn: string;
+  regex: RegExp;
+  params: string[];
+}
+
+function compile(functions: Map<string, LoadedFunction>): CompiledRoute[] {
+  const routes: CompiledRoute[] = [];
+  for (const { spec } of functions.values()) {
+    for (const r of spec.routes ?? []) {
+      const params: string[] = [];
+      const pattern = r.path
+        .split('/')
+        .map((seg) => {
+          const m = /^\{(\w+)\}$/.exec(seg);
+          if (m) {
+            params.push(m[1]!);
+            return '([^/]+)';
+          }
+          return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        })
+        .join('/');
+      routes.push({ spec: r, fn: spec.name, regex: new RegExp(`^${pattern}$`), params });
+    }
+  }
+  // Literal routes before parameterised ones (e.g. /attribution/channels.csv).
+  return routes.sort((a, b) => a.params.length - b.params.length);
+}
+
+export function toEvent(req: IncomingMessage, body: Buffer, route: CompiledRoute, match: RegExpExecArray, url: URL): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  const qs: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) qs[k] = qs[k] === undefined ? v : `${qs[k]},${v}`;
+  const pathParameters: Record<string, string> = {};
+  route.params.forEach((p, i) => (pathParameters[p] = decodeURIComponent(match[i + 1]!)));
+  const textual = /^(text\/|application\/(json|xml|x-www-form-urlencoded))/i.test(headers['content-type'] ?? 'text/plain');
+  return {
+    version: '2.0',
+    routeKey: `${route.spec.method} ${route.spec.path}`,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(Object.keys(qs).length ? { queryStringParameters: qs } : {}),
+    ...(route.params.length ? { pathParameters } : {}),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? '127.0.0.1',
+      domainPrefix: 'local',
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: `${route.spec.method} ${route.spec.path}`,
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+    ...(body.length ? { body: textual ? body.toString('utf8') : body.toString('base64') } : {}),
+    isBase64Encoded: body.length > 0 && !textual,
+  };
+}
+
+function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2 | string | undefined): void {
+  if (typeof result === 'string' || result === undefined) {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(result ?? '');
+    return;
+  }
+  const headers = { ...(result.headers ?? {}) } as Record<string, string | number | boolean>;
+  res.writeHead(result.statusCode ?? 200, headers as Record<string, string>);
+  res.end(result.body ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') : undefined);
+}
+
+export interface GatewayOptions {
+  port: number;
+  host?: string;
+  functions: Map<string, LoadedFunction>;
+  /** Runs a scheduled function now (POST /_local/run/{function}). */
+  runScheduled?: (name: string) => Promise<unknown>;
+}
+
+export async function startGateway(opts: GatewayOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const routes = compile(opts.functions);
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > GATEWAY_MAX_BODY) tooLarge = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      void (async () => {
+        try {
+          if (tooLarge) return send(res, { statusCode: 413, body: JSON.stringify({ error: 'payload_too_large', message: 'request body too large' }) });
+          const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+          const run = /^\/_local\/run\/([\w-]+)$/.exec(url.pathname);
+          if (run && req.method === 'POST' && opts.runScheduled) {
+            const out = await opts.runScheduled(run[1]!);
+            return send(res, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(out ?? {}) });
+          }
+          let methodMismatch = false;
+          for (const r of routes) {
+            const m = r.regex.exec(url.pathname);
+            if (!m) continue;
+            if (r.spec.method !== req.method) {
+              methodMismatch = true;
+              continue;
+            }
+            const fn = opts.functions.get(r.fn)!;
+            const event = toEvent(req, Buffer.concat(chunks), r, m, url);
+            const result = (await fn.handler(event, lambdaContext(fn.spec.name, fn.spec.timeoutSeconds))) as APIGatewayProxyStructuredResultV2;
+            return send(res, result);
+          }
+          send(res, {
+            statusCode: methodMismatch ? 405 : 404,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ error: methodMismatch ? 'method_not_allowed' : 'not_found', message: 'no such route' }),
+          });
+        } catch (err) {
+          // A handler that throws is a Lambda error: API Gateway answers 500 without details.
+          console.error('[gateway] handler error', err);
+          send(res, { statusCode: 500, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Internal Server Error' }) });
+        }
+      })();
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve) => server.listen(opts.port, opts.host ?? '127.0.0.1', resolve));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  return {
+    server,
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,57 @@
+/** Builds signed WeChat pushes exactly as WeChat's servers send them (plain and safe mode). */
+import { randomBytes } from 'node:crypto';
+import { sha1Signature } from '../../lib/wechat/signature.ts';
+import { encrypt, msgSignature } from '../../lib/wechat/crypto.ts';
+
+export interface PushSpec {
+  from: string;
+  to?: string;
+  createTime: number;
+  msgType: 'event' | 'text';
+  event?: string;
+  eventKey?: string;
+  ticket?: string;
+  msgId?: string;
+  content?: string;
+}
+
+export function pushXml(p: PushSpec): string {
+  const parts = [
+    `<ToUserName><![CDATA[${p.to ?? 'gh_hub'}]]></ToUserName>`,
+    `<FromUserName><![CDATA[${p.from}]]></FromUserName>`,
+    `<CreateTime>${p.createTime}</CreateTime>`,
+    `<MsgType><![CDATA[${p.msgType}]]></MsgType>`,
+  ];
+  if (p.event) parts.push(`<Event><![CDATA[${p.event}]]></Event>`);
+  if (p.eventKey !== undefined) parts.push(`<EventKey><![CDATA[${p.eventKey}]]></EventKey>`);
+  if (p.ticket) parts.push(`<Ticket><![CDATA[${p.ticket}]]></Ticket>`);
+  if (p.content) parts.push(`<Content><![CDATA[${p.content}]]></Content>`);
+  if (p.msgId) parts.push(`<MsgId>${p.msgId}</MsgId>`);
+  return `<xml>${parts.join('')}</xml>`;
+}
+
+export interface SignedRequest {
+  path: string;
+  body: string;
+}
+
+/** A push as WeChat would send it; the same spec and nonce always give the same request (retries). */
+export function signedPush(
+  p: PushSpec,
+  cfg: { appId: string; token: string; aesKey: string },
+  mode: 'plain' | 'safe' = 'plain',
+  nonce = String(p.createTime % 1_000_000_007),
+): SignedRequest {
+  const timestamp = String(p.createTime);
+  const signature = sha1Signature(cfg.token, timestamp, nonce);
+  const xml = pushXml(p);
+  if (mode === 'plain') {
+    return { path: `/wechat/${cfg.appId}?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${p.from}`, body: xml };
+  }
+  const enc = encrypt(xml, { aesKey: cfg.aesKey, appId: cfg.appId }, randomBytes(16));
+  const ms = msgSignature(cfg.token, timestamp, nonce, enc);
+  return {
+    path: `/wechat/${cfg.appId}?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${p.from}&encrypt_type=aes&msg_signature=${ms}`,
+    body: `<xml><ToUserName><![CDATA[${p.to ?? 'gh_hub'}]]></ToUserName><Encrypt><![CDATA[${enc}]]></Encrypt></xml>`,
+  };
+}

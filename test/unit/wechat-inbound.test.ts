@@ -1,0 +1,442 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { BadRequestError, HubError, PayloadTooLargeError, SignatureError } from '../../lib/errors.ts';
+import { decrypt, encrypt, msgSignature } from '../../lib/wechat/crypto.ts';
+import { openPush, verifyUrl, type OpenPushInput } from '../../lib/wechat/inbound.ts';
+import { normaliseWechat } from '../../lib/wechat/normalise.ts';
+import { sha1Signature } from '../../lib/wechat/signature.ts';
+import { parseWechatXml } from '../../lib/wechat/xml.ts';
+
+const DIR = fileURLToPath(new URL('../../events/wechat/', import.meta.url));
+const read = (file: string): string => readFileSync(DIR + file, 'utf8');
+
+interface ManifestEntry {
+  file: string;
+  kind: string;
+  method?: string;
+  query?: string;
+  config?: { token: string; encodingAESKey?: string; appid?: string };
+  expected?: Record<string, unknown>;
+}
+const manifest = JSON.parse(read('manifest.json')) as ManifestEntry[];
+const entry = (file: string): ManifestEntry => {
+  const found = manifest.find((e) => e.file === file);
+  if (!found) throw new Error(`manifest has no ${file}`);
+  return found;
+};
+
+const TOKEN = 'AAAAA';
+const AES_KEY = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+const APP = 'wxba5fad812f8e6fb9';
+/** The official plaintext-mode query (signature over token AAAAA); valid with any body. */
+const PLAIN_QUERY = entry('plain-mode-debug_demo.official.json').query!;
+const XML_TYPE = 'application/xml; charset=utf-8';
+
+function expectHubError(fn: () => unknown, cls: new (...args: never[]) => HubError, code?: string): HubError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  expect(caught).toBeInstanceOf(cls);
+  if (code !== undefined) expect((caught as HubError).code).toBe(code);
+  return caught as HubError;
+}
+
+/** openPush for a manifest fixture, with its own query, keys and body. */
+function openFixture(file: string, overrides: Partial<OpenPushInput> = {}) {
+  const e = entry(file);
+  return openPush({
+    query: e.query!,
+    body: read(file),
+    appId: e.config!.appid ?? APP,
+    token: e.config!.token,
+    aesKey: e.config!.encodingAESKey,
+    ...overrides,
+  });
+}
+
+function plain(body: string | Uint8Array, overrides: Partial<OpenPushInput> = {}) {
+  return openPush({ query: PLAIN_QUERY, body, appId: APP, token: TOKEN, aesKey: AES_KEY, ...overrides });
+}
+
+/** A safe-mode request carrying `inner` encrypted for APP, with a valid msg_signature. */
+function safeRequest(inner: string, appId = APP) {
+  const enc = encrypt(inner, { aesKey: AES_KEY, appId });
+  const timestamp = '1714112600';
+  const nonce = '97431820';
+  const query = new URLSearchParams({
+    signature: sha1Signature(TOKEN, timestamp, nonce),
+    timestamp,
+    nonce,
+    openid: 'o_user',
+    encrypt_type: 'aes',
+    msg_signature: msgSignature(TOKEN, timestamp, nonce, enc),
+  }).toString();
+  return { query, body: `<xml>\n    <ToUserName><![CDATA[gh_97417a04a28d]]></ToUserName>\n    <Encrypt><![CDATA[${enc}]]></Encrypt>\n</xml>\n` };
+}
+
+const SAFE_TEXT_EVENT = {
+  eventId: 'wechat:msg:gh_97417a04a28d|o9AgO5Kd5ggOC-bXrbNODIiE3bGY|24547981296148227',
+  occurredAt: 1714112600000,
+  source: 'wechat',
+  appId: APP,
+  openid: 'o9AgO5Kd5ggOC-bXrbNODIiE3bGY',
+  type: 'wechat.interaction',
+  kind: 'message',
+  msgType: 'text',
+  msgId: '24547981296148227',
+  detail: '你好 hello',
+};
+const TICKET = 'gQH47joAAAAAAAAAASxodHRwOi8vd2VpeGluLnFxLmNvbS9xL2taZ2Z3TVRtNzJXV1Brb3ZhYmJJAAIEZ23sUwMEmm3sUw==';
+
+describe('openPush: every POST fixture in the manifest', () => {
+  const posts = manifest.filter((e) => e.method === 'POST');
+
+  it('covers all seven POST fixtures', () => {
+    expect(posts.map((e) => e.file).sort()).toEqual([
+      'compat-mode-text.synthetic.xml',
+      'plain-mode-debug_demo.official.json',
+      'safe-mode-debug_demo.official.json',
+      'safe-mode-scan.synthetic.xml',
+      'safe-mode-subscribe-qrscene.synthetic.xml',
+      'safe-mode-text.easywechat-test.xml',
+      'safe-mode-text.synthetic.xml',
+    ]);
+  });
+
+  it('official JSON bodies (plain and safe) are rejected with 400: the official account speaks XML only', () => {
+    expectHubError(() => openFixture('plain-mode-debug_demo.official.json'), BadRequestError, 'bad_xml');
+    expectHubError(() => openFixture('safe-mode-debug_demo.official.json'), BadRequestError, 'bad_xml');
+    // the plain signature of that request is valid: a wrong token is a 401 before the body is read
+    expectHubError(() => openFixture('plain-mode-debug_demo.official.json', { token: 'BBBBB' }), SignatureError);
+  });
+
+  it('easywechat safe-mode text decrypts and normalises (extra <URL> ignored)', () => {
+    const opened = openFixture('safe-mode-text.easywechat-test.xml');
+    expect(opened.mode).toBe('safe');
+    expect(opened.event).toStrictEqual({
+      eventId: 'wechat:msg:asdasdasd|asdasdasdsadasd|12345',
+      occurredAt: 1234567898000,
+      source: 'wechat',
+      appId: 'wxb11529c136998cb6',
+      openid: 'asdasdasdsadasd',
+      type: 'wechat.interaction',
+      kind: 'message',
+      msgType: 'text',
+      msgId: '12345',
+      detail: 'hello',
+    });
+    expect(opened.message.URL).toBe('http://wechat.laravel.so/server');
+  });
+
+  it('synthetic safe-mode subscribe with a channel scene', () => {
+    const opened = openFixture('safe-mode-subscribe-qrscene.synthetic.xml');
+    expect(opened.mode).toBe('safe');
+    expect(opened.event).toStrictEqual({
+      eventId: 'wechat:evt:gh_97417a04a28d|o9AgO5Kd5ggOC-bXrbNODIiE3bGY|1714112445|subscribe|qrscene_cmp_2024spring',
+      occurredAt: 1714112445000,
+      source: 'wechat',
+      appId: APP,
+      openid: 'o9AgO5Kd5ggOC-bXrbNODIiE3bGY',
+      type: 'wechat.follow',
+      scene: 'cmp_2024spring',
+      ticket: TICKET,
+    });
+  });
+
+  it('synthetic safe-mode SCAN', () => {
+    const opened = openFixture('safe-mode-scan.synthetic.xml');
+    expect(opened.mode).toBe('safe');
+    expect(opened.event).toStrictEqual({
+      eventId: 'wechat:evt:gh_97417a04a28d|o9AgO5Kd5ggOC-bXrbNODIiE3bGY|1714112500|SCAN|cmp_2024spring',
+      occurredAt: 1714112500000,
+      source: 'wechat',
+      appId: APP,
+      openid: 'o9AgO5Kd5ggOC-bXrbNODIiE3bGY',
+      type: 'wechat.scan',
+      scene: 'cmp_2024spring',
+      ticket: TICKET,
+    });
+  });
+
+  it('synthetic safe-mode text', () => {
+    const opened = openFixture('safe-mode-text.synthetic.xml');
+    expect(opened.mode).toBe('safe');
+    expect(opened.event).toStrictEqual(SAFE_TEXT_EVENT);
+    expect({ ...opened.message }).toStrictEqual({
+      ToUserName: 'gh_97417a04a28d',
+      FromUserName: 'o9AgO5Kd5ggOC-bXrbNODIiE3bGY',
+      CreateTime: '1714112600',
+      MsgType: 'text',
+      Content: '你好 hello',
+      MsgId: '24547981296148227',
+    });
+  });
+
+  it('compatible body with encrypt_type=aes uses the authenticated ciphertext (mode safe)', () => {
+    const opened = openFixture('compat-mode-text.synthetic.xml');
+    expect(opened.mode).toBe('safe');
+    expect(opened.event).toStrictEqual(SAFE_TEXT_EVENT);
+  });
+
+  it('compatible body without encrypt_type verifies `signature` and uses the plaintext', () => {
+    const q = new URLSearchParams(entry('compat-mode-text.synthetic.xml').query);
+    q.delete('encrypt_type');
+    q.delete('msg_signature');
+    const opened = openFixture('compat-mode-text.synthetic.xml', { query: q.toString(), now: () => 1714112601999 });
+    expect(opened.mode).toBe('compatible');
+    expect(opened.event).toStrictEqual(SAFE_TEXT_EVENT);
+    expect(opened.reply('ok').body).toBe(
+      '<xml><ToUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></ToUserName>' +
+        '<FromUserName><![CDATA[gh_97417a04a28d]]></FromUserName><CreateTime>1714112601</CreateTime>' +
+        '<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[ok]]></Content></xml>',
+    );
+    expectHubError(() => openFixture('compat-mode-text.synthetic.xml', { query: q.toString(), token: 'BBBBB' }), SignatureError);
+  });
+});
+
+describe('openPush: plaintext fixtures in plain mode', () => {
+  const samples = manifest.filter((e) => e.kind === 'plaintext-mode sample' && e.file !== 'reply-text.official.xml');
+
+  it('has 17 plaintext samples', () => {
+    expect(samples).toHaveLength(17);
+  });
+
+  for (const e of samples) {
+    it(`${e.file} → mode plain, one valid event`, () => {
+      const opened = plain(read(e.file));
+      expect(opened.mode).toBe('plain');
+      expect(opened.event).toStrictEqual(normaliseWechat(parseWechatXml(read(e.file)), APP));
+      expect(opened.event.source).toBe('wechat');
+      // the same bytes as a Buffer give the same event
+      expect(plain(Buffer.from(read(e.file), 'utf8')).event).toStrictEqual(opened.event);
+    });
+  }
+
+  it('msg-text-quickstart keeps its 19-digit MsgId', () => {
+    const opened = plain(read('msg-text-quickstart.official.xml'));
+    expect(opened.event.eventId).toBe('wechat:msg:公众号|粉丝号|6272960105994287618');
+  });
+
+  it('reads every query shape', () => {
+    const body = read('event-click.official.xml');
+    const params = Object.fromEntries(new URLSearchParams(PLAIN_QUERY));
+    expect(plain(body, { query: new URLSearchParams(PLAIN_QUERY) }).event.type).toBe('wechat.interaction');
+    expect(plain(body, { query: params }).event.type).toBe('wechat.interaction');
+    expect(plain(body, { query: '?' + PLAIN_QUERY }).event.type).toBe('wechat.interaction');
+  });
+});
+
+describe('replies', () => {
+  const now = () => 1714112601000;
+
+  it('no text (or empty text) → success as text/plain, in every mode', () => {
+    expect(plain(read('event-subscribe.official.xml')).reply()).toStrictEqual({ contentType: 'text/plain', body: 'success' });
+    expect(plain(read('event-subscribe.official.xml')).reply('')).toStrictEqual({ contentType: 'text/plain', body: 'success' });
+    expect(openFixture('safe-mode-text.synthetic.xml').reply()).toStrictEqual({ contentType: 'text/plain', body: 'success' });
+  });
+
+  it('plain mode: a passive text reply with sender and receiver swapped', () => {
+    const r = plain(read('msg-text.official.xml'), { now }).reply('收到 & <ok> ]]> done');
+    expect(r).toStrictEqual({
+      contentType: XML_TYPE,
+      body:
+        '<xml><ToUserName><![CDATA[fromUser]]></ToUserName><FromUserName><![CDATA[toUser]]></FromUserName>' +
+        '<CreateTime>1714112601</CreateTime><MsgType><![CDATA[text]]></MsgType>' +
+        '<Content><![CDATA[收到 & <ok> ]]]]><![CDATA[> done]]></Content></xml>',
+    });
+    expect(parseWechatXml(r.body).Content).toBe('收到 & <ok> ]]> done');
+  });
+
+  it('safe mode: the reply is encrypted; with the fixture random16 it reproduces the fixture ciphertext', () => {
+    const randoms = [Buffer.from('1111222233334444', 'latin1'), Buffer.from([0x12, 0x34, 0x56, 0x78])];
+    const randomBytes = (size: number): Buffer => {
+      const next = randoms.shift()!;
+      expect(next.length).toBe(size);
+      return next;
+    };
+    const r = openFixture('safe-mode-text.synthetic.xml', { now, randomBytes }).reply('欢迎 welcome');
+    expect(r.contentType).toBe(XML_TYPE);
+    const envelope = parseWechatXml(r.body);
+    expect(Object.keys(envelope).sort()).toEqual(['Encrypt', 'MsgSignature', 'Nonce', 'TimeStamp']);
+    const fixture = parseWechatXml(read('reply-encrypted-text.synthetic.xml'));
+    expect(envelope.Encrypt).toBe(fixture.Encrypt);
+    expect(envelope.TimeStamp).toBe('1714112601');
+    expect(envelope.Nonce).toBe(String((0x12345678 % 9_000_000_000) + 1_000_000_000));
+    expect(envelope.MsgSignature).toBe(msgSignature(TOKEN, '1714112601', envelope.Nonce!, envelope.Encrypt!));
+    expect(decrypt(envelope.Encrypt!, { aesKey: AES_KEY, appId: APP })).toBe(
+      entry('reply-encrypted-text.synthetic.xml').expected!.plaintext,
+    );
+    expect(randoms).toHaveLength(0);
+  });
+
+  it('safe mode: fresh randomness, timestamp and nonce for every reply', () => {
+    const opened = openFixture('safe-mode-text.synthetic.xml');
+    const a = parseWechatXml(opened.reply('hi').body);
+    const b = parseWechatXml(opened.reply('hi').body);
+    expect(a.Encrypt).not.toBe(b.Encrypt);
+    expect(a.Nonce).toMatch(/^\d{10}$/);
+    expect(Math.abs(Number(a.TimeStamp) - Date.now() / 1000)).toBeLessThan(5);
+    for (const env of [a, b]) {
+      expect(env.MsgSignature).toBe(msgSignature(TOKEN, env.TimeStamp!, env.Nonce!, env.Encrypt!));
+      const inner = parseWechatXml(decrypt(env.Encrypt!, { aesKey: AES_KEY, appId: APP }));
+      expect(inner.Content).toBe('hi');
+      expect(inner.ToUserName).toBe('o9AgO5Kd5ggOC-bXrbNODIiE3bGY');
+      expect(inner.FromUserName).toBe('gh_97417a04a28d');
+    }
+  });
+});
+
+describe('rejections', () => {
+  it('tampered safe-mode body → SignatureError', () => {
+    const body = read('safe-mode-text.synthetic.xml');
+    const tampered = body.replace('DskVKDMG', 'DskVKDMH');
+    expect(tampered).not.toBe(body);
+    expectHubError(() => openFixture('safe-mode-text.synthetic.xml', { body: tampered }), SignatureError);
+    // a tampered msg_signature too
+    const q = new URLSearchParams(entry('safe-mode-text.synthetic.xml').query);
+    q.set('msg_signature', 'd919eef9b1b456f551a54b6854b577c064e38027');
+    expectHubError(() => openFixture('safe-mode-text.synthetic.xml', { query: q.toString() }), SignatureError);
+    // the plain `signature` must not be accepted in place of msg_signature
+    q.set('msg_signature', q.get('signature')!);
+    expectHubError(() => openFixture('safe-mode-text.synthetic.xml', { query: q.toString() }), SignatureError);
+  });
+
+  it('tampered plain-mode query → SignatureError', () => {
+    const q = new URLSearchParams(PLAIN_QUERY);
+    q.set('timestamp', '1714037060');
+    expectHubError(() => plain(read('msg-text.official.xml'), { query: q.toString() }), SignatureError);
+  });
+
+  it('wrong token → SignatureError in plain and safe mode', () => {
+    expectHubError(() => plain(read('msg-text.official.xml'), { token: 'AAAAB' }), SignatureError);
+    expectHubError(() => openFixture('safe-mode-text.synthetic.xml', { token: 'AAAAB' }), SignatureError);
+  });
+
+  it('wrong appid → SignatureError (encrypted for another account)', () => {
+    const err = expectHubError(() => openFixture('safe-mode-text.synthetic.xml', { appId: 'wx0000000000000000' }), SignatureError);
+    expect(err.status).toBe(401);
+    const { query, body } = safeRequest(read('msg-text.official.xml'), 'wxsomeoneelse00001');
+    expectHubError(() => plain(body, { query }), SignatureError);
+  });
+
+  it('missing parameters → SignatureError', () => {
+    for (const name of ['signature', 'timestamp', 'nonce']) {
+      const q = new URLSearchParams(PLAIN_QUERY);
+      q.delete(name);
+      expectHubError(() => plain(read('msg-text.official.xml'), { query: q.toString() }), SignatureError);
+    }
+    for (const name of ['timestamp', 'nonce', 'msg_signature']) {
+      const q = new URLSearchParams(entry('safe-mode-text.synthetic.xml').query);
+      q.delete(name);
+      expectHubError(() => openFixture('safe-mode-text.synthetic.xml', { query: q.toString() }), SignatureError);
+    }
+    expectHubError(() => plain(read('msg-text.official.xml'), { query: {} }), SignatureError);
+  });
+
+  it('body over maxBytes → 413, counted in bytes and checked before the signature', () => {
+    const body = read('msg-text.official.xml');
+    const size = Buffer.byteLength(body);
+    expect(plain(body, { maxBytes: size }).event.type).toBe('wechat.interaction');
+    const err = expectHubError(() => plain(body, { maxBytes: size - 1 }), PayloadTooLargeError);
+    expect(err.status).toBe(413);
+    expectHubError(() => plain(Buffer.from(body), { maxBytes: size - 1 }), PayloadTooLargeError);
+    // 100 CJK characters: 100 UTF-16 units, 300 bytes
+    const cjk = `<xml><Content><![CDATA[${'长'.repeat(100)}]]></Content></xml>`;
+    expect(cjk.length).toBeLessThan(200);
+    expectHubError(() => plain(cjk, { maxBytes: 200 }), PayloadTooLargeError);
+    // unauthenticated and oversized: 413, not 401
+    expectHubError(() => plain('x'.repeat(65537), { query: {} }), PayloadTooLargeError);
+    expectHubError(() => plain(' '.repeat(65536) + body, { token: 'wrong' }), PayloadTooLargeError);
+  });
+
+  it('DOCTYPE / ENTITY → 400, also inside the encrypted payload', () => {
+    const laughs =
+      '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>' +
+      '<xml><ToUserName>&lol2;</ToUserName><FromUserName>u</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType></xml>';
+    expectHubError(() => plain(laughs), BadRequestError, 'bad_xml');
+    expectHubError(() => plain('<!doctype xml><xml><A>1</A></xml>'), BadRequestError, 'bad_xml');
+    expectHubError(() => plain('<xml><!ENTITY x "y"><A>1</A></xml>'), BadRequestError, 'bad_xml');
+    const { query, body } = safeRequest(laughs);
+    expectHubError(() => plain(body, { query }), BadRequestError, 'bad_xml');
+  });
+
+  it('entities are never expanded', () => {
+    const body = '<xml><ToUserName>gh</ToUserName><FromUserName>u</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType><Content>a &amp; &lt;b&gt;</Content><MsgId>1</MsgId></xml>';
+    const e = plain(body).event;
+    expect(e.type === 'wechat.interaction' && e.detail).toBe('a &amp; &lt;b&gt;');
+  });
+
+  it('malformed XML, JSON, several roots, a wrong root, empty and non-UTF-8 bodies → 400', () => {
+    const cases = [
+      '<xml><ToUserName>a</ToUserName>',
+      '<xml><A>1</B></xml>',
+      '<xml><A>1</A></xml>trailing',
+      '{"ToUserName":"gh","FromUserName":"u","CreateTime":1,"MsgType":"text"}',
+      '<xml><A>1</A></xml><xml><A>2</A></xml>',
+      '<root><FromUserName>u</FromUserName></root>',
+      '',
+      '   ',
+      'success',
+    ];
+    for (const body of cases) expectHubError(() => plain(body), BadRequestError, 'bad_xml');
+    expectHubError(() => plain(Buffer.from([0x3c, 0x78, 0x6d, 0x6c, 0x3e, 0xff, 0xfe])), BadRequestError, 'bad_encoding');
+    // the same in safe mode (the envelope, then the decrypted payload)
+    const q = entry('safe-mode-text.synthetic.xml').query!;
+    expectHubError(() => plain('{"Encrypt":"abc"}', { query: q }), BadRequestError, 'bad_xml');
+    const { query, body } = safeRequest('{"ToUserName":"gh"}');
+    expectHubError(() => plain(body, { query }), BadRequestError, 'bad_xml');
+  });
+
+  it('a repeated significant element is ambiguous → 400', () => {
+    const body = read('msg-text.official.xml').replace('</xml>', '<FromUserName><![CDATA[other]]></FromUserName></xml>');
+    expectHubError(() => plain(body), BadRequestError, 'bad_xml');
+  });
+
+  it('a well-formed message missing FromUserName / CreateTime / MsgType → 400', () => {
+    expectHubError(() => plain('<xml><ToUserName>gh</ToUserName></xml>'), BadRequestError, 'missing_field');
+    expectHubError(() => plain('<xml></xml>'), BadRequestError, 'missing_field');
+    const { query, body } = safeRequest('<xml><FromUserName>u</FromUserName><CreateTime>1</CreateTime></xml>');
+    expectHubError(() => plain(body, { query }), BadRequestError, 'missing_field');
+  });
+
+  it('safe mode: an envelope without Encrypt → 400; an unconfigured AES key is a server error', () => {
+    const q = entry('safe-mode-text.synthetic.xml').query!;
+    expectHubError(() => plain('<xml><ToUserName>gh</ToUserName></xml>', { query: q }), BadRequestError, 'missing_field');
+    let caught: unknown;
+    try {
+      openFixture('safe-mode-text.synthetic.xml', { aesKey: undefined });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(Error);
+    expect(caught).not.toBeInstanceOf(HubError);
+  });
+
+  it('safe mode: a payload built by the test round-trips through openPush', () => {
+    const { query, body } = safeRequest(read('event-subscribe-qrscene.official.xml'));
+    const opened = plain(body, { query });
+    expect(opened.mode).toBe('safe');
+    expect(opened.event).toStrictEqual({
+      eventId: 'wechat:evt:toUser|FromUser|123456789|subscribe|qrscene_123123',
+      occurredAt: 123456789000,
+      source: 'wechat',
+      appId: APP,
+      openid: 'FromUser',
+      type: 'wechat.follow',
+      scene: '123123',
+      ticket: 'TICKET',
+    });
+  });
+});
+
+describe('verifyUrl (re-exported for the GET handler)', () => {
+  it('returns the echostr of the official GET vector and rejects a wrong token', () => {
+    const query = read('verify-get.official.query.txt').trim();
+    expect(verifyUrl(query, 'AAAAA')).toBe('4375120948345356249');
+    expectHubError(() => verifyUrl(query, 'BBBBB'), SignatureError);
+  });
+});
