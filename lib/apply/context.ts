@@ -90,7 +90,8 @@ export class PlanContext {
     const seen: [number, string] = [this.event.occurredAt, opts.seenChannel];
     const prev = member.h.seen;
     if (!prev || seen[0] < prev[0] || (seen[0] === prev[0] && seen[1] < prev[1])) member.h.seen = seen;
-    if (opts.wechat && !member.wechat) member.wechat = { ...opts.wechat, followed: false };
+    const wechat = opts.wechat ?? wechatOf(identities);
+    if (wechat && !member.wechat) member.wechat = { ...wechat, followed: false };
     for (const id of identities) {
       if (!bound.has(identityKey(id))) {
         this.tx.create('identity', keys.identity(id.kind, id.value), {
@@ -160,6 +161,13 @@ export class PlanContext {
   writeOutbox(): string[] {
     return planOutboxRows(this.tx, this.messages, this.now, this.deps.cfg);
   }
+}
+
+/** The WeChat address an identity list carries (`wechat_openid` = `<appId>:<openid>`). */
+function wechatOf(identities: Identity[]): { appId: string; openid: string } | undefined {
+  const id = identities.find((i) => i.kind === 'wechat_openid');
+  const at = id ? id.value.indexOf(':') : -1;
+  return id && at > 0 ? { appId: id.value.slice(0, at), openid: id.value.slice(at + 1) } : undefined;
 }
 
 /** Folds a losing record into the survivor (lazy merge: the loser's partition is read through `mergedFrom`). */

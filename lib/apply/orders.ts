@@ -10,6 +10,7 @@ import { keys } from '../store/keys.ts';
 import type { StoredMember } from '../members/record.ts';
 import { earn, consume } from '../members/points.ts';
 import { planPointsNotice } from '../engagement/rules.ts';
+import { scheduleAfterOrder } from '../engagement/schedule.ts';
 import type { PlanContext, PlanOutput } from './context.ts';
 
 export interface OrderItem {
@@ -147,7 +148,10 @@ async function settle(ctx: PlanContext, o: OrderItem, m: StoredMember | undefine
     const fact: [string, number, number, string] = [ref, o.paidAt!, o.paidFen, o.platform];
     const i = m.h.o.findIndex((x) => x[0] === ref);
     if (i >= 0) m.h.o[i] = fact;
-    else m.h.o.push(fact);
+    else {
+      m.h.o.push(fact);
+      scheduleAfterOrder(ctx, m, ref, o.paidAt!);
+    }
   }
   const earned = counted ? pointsFor(o.paidFen, perYuan) : 0;
   const clawed = Math.min(earned, pointsFor(o.refundedFen, perYuan));

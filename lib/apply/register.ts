@@ -6,6 +6,7 @@ import type { HubEventOf } from '../events/hub-event.ts';
 import { ConflictError } from '../errors.ts';
 import { ORGANIC } from '../members/model.ts';
 import { planWelcomeOnRegister } from '../engagement/rules.ts';
+import { scheduleBirthday } from '../engagement/schedule.ts';
 import type { PlanContext, PlanOutput } from './context.ts';
 import { wechatIdentity } from './wechat.ts';
 
@@ -26,6 +27,7 @@ export async function planRegister(e: HubEventOf<'member.register'>, ctx: PlanCo
   if (e.name) m.name = e.name;
   if (e.birthday) m.birthday = e.birthday;
   if (first) planWelcomeOnRegister(ctx, m, e.appId, e.openid, e.occurredAt);
+  if (first && e.birthday) scheduleBirthday(ctx, m, e.birthday, e.occurredAt);
   ctx.saveMember();
   return { memberId: m.memberId, result: { memberId: m.memberId, alreadyRegistered: !first } };
 }

@@ -83,6 +83,9 @@ const ConfigSchema = z.object({
   HUB_SCAN_BURST_WINDOW_SECONDS: intFrom(600).pipe(z.number().min(1)),
   /** Consecutive serials by one openid that count as harvesting. */
   HUB_SCAN_SEQUENTIAL_LIMIT: intFrom(3).pipe(z.number().min(2)),
+  /** TOP API (TMC pull). Locally the TOP stand-in. */
+  TOP_API_BASE: z.string().default('http://127.0.0.1:3002/router/rest'),
+  TOP_STANDIN_PORT: intFrom(3002),
   /** Extra member-centre link used in welcome messages. */
   HUB_MEMBER_CENTRE_URL: z.string().default('https://example.com/member'),
 });

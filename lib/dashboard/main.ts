@@ -384,7 +384,7 @@ async function loadDaily(seq: number): Promise<void> {
 function select(channel: string): void {
   if (state.selected === channel) return;
   state.selected = channel;
-  for (const tr of els.tbody.querySelectorAll('tr[data-channel]')) tr.setAttribute('aria-selected', String(tr.getAttribute('data-channel') === channel));
+  els.tbody.querySelectorAll('tr[data-channel]').forEach((tr) => tr.setAttribute('aria-selected', String(tr.getAttribute('data-channel') === channel)));
   const seq = state.seq;
   els.body.dataset.state = 'loading';
   loadDaily(seq)
@@ -442,21 +442,22 @@ function start(): void {
   });
   els.signOut.addEventListener('click', () => showLogin());
   for (const input of [els.from, els.to]) input.addEventListener('change', () => void load());
-  for (const b of document.querySelectorAll<HTMLButtonElement>('[data-preset]')) {
+  document.querySelectorAll<HTMLButtonElement>('[data-preset]').forEach((b) =>
     b.addEventListener('click', () => {
       setRange(Number(b.dataset.preset));
       void load();
-    });
-  }
-  for (const b of els.model.querySelectorAll<HTMLButtonElement>('[data-model]')) {
+    }),
+  );
+  const modelButtons = els.model.querySelectorAll<HTMLButtonElement>('[data-model]');
+  modelButtons.forEach((b) =>
     b.addEventListener('click', () => {
       const model = b.dataset.model as ApiModel;
       if (model === state.model) return;
       state.model = model;
-      for (const x of els.model.querySelectorAll('[data-model]')) x.setAttribute('aria-checked', String(x === b));
+      modelButtons.forEach((x) => x.setAttribute('aria-checked', String(x === b)));
       void load();
-    });
-  }
+    }),
+  );
   els.csv.addEventListener('click', () => void downloadCsv());
 
   if (state.token) {

@@ -208,17 +208,15 @@ async function claimSend(row: OutboxRow, deps: SenderDeps, now: number): Promise
           ':class': row.class,
         },
         ReturnValues: 'ALL_OLD',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return { kind: 'claimed', token, previous: res.Attributes as SendRecord | undefined };
   } catch (err) {
     if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
-    let existing = (err as { Item?: SendRecord }).Item;
-    if (!existing) {
-      const got = await deps.db.send(new GetCommand({ TableName: deps.table, Key: keys.send(row.messageId), ConsistentRead: true }));
-      existing = got.Item as SendRecord | undefined;
-    }
+    // The exception's Item is in DynamoDB's attribute-value form (the document client does not
+    // convert errors), so the record is read back instead.
+    const got = await deps.db.send(new GetCommand({ TableName: deps.table, Key: keys.send(row.messageId), ConsistentRead: true }));
+    const existing = got.Item as SendRecord | undefined;
     const status = String(existing?.status ?? 'unknown');
     if (TERMINAL.has(status)) return { kind: 'done', status };
     const leaseLeft = Math.max(0, Number(existing?.leaseUntil ?? now) - now);

@@ -7,7 +7,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { PlanContext } from '../apply/context.ts';
 import type { StoredMember } from './record.ts';
 import { keys, memberPrefixes } from '../store/keys.ts';
-import { localDay } from '../time.ts';
+import { localDay, startOfLocalDay } from '../time.ts';
 import { stableId } from '../ids.ts';
 
 export interface Lot {
@@ -31,15 +31,7 @@ export function lotExpiry(earnedAt: number, tz: string, months = 12): number {
   const firstOfNext = new Date(Date.UTC(y + Math.floor(endMonth / 12), endMonth % 12, 1));
   // 00:00 local on the first day after the expiry month, minus 1 ms.
   const nextDay = firstOfNext.toISOString().slice(0, 10);
-  const offset = new Date(`${nextDay}T00:00:00Z`).getTime();
-  const local = offset - tzOffsetAt(offset, tz);
-  return local - 1;
-}
-
-function tzOffsetAt(ms: number, tz: string): number {
-  const d = new Date(ms);
-  const s = d.toLocaleString('en-US', { timeZone: tz, hourCycle: 'h23' });
-  return new Date(`${s} UTC`).getTime() - Math.floor(ms / 1000) * 1000;
+  return startOfLocalDay(nextDay, tz) - 1;
 }
 
 export function earn(ctx: PlanContext, m: StoredMember, points: number, reason: string, ref: string, at: number): void {

@@ -1,0 +1,10 @@
+/** Scheduled: plans due repurchase nudges, lapse alerts, birthdays and points-expiry reminders. */
+import { sweepDue } from '../lib/engagement/schedule.ts';
+import { defaultDeps } from '../lib/apply/index.ts';
+import { logger } from '../lib/log.ts';
+
+export const handler = async () => {
+  const out = await sweepDue(defaultDeps());
+  logger.info('nudge sweep', out);
+  return out;
+};

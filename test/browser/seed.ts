@@ -1,0 +1,194 @@
+/**
+ * Test data for the attribution read side: channel items and counter items written straight
+ * into the table with the hub's key schema (lib/store/keys.ts), plus an independent calculation
+ * of what the API should answer for any range and model. Shared by the integration test
+ * (test/integration/attribution-api.test.ts) and the browser test.
+ *
+ * Time-to-convert buckets are multiples of 6 minutes or whole hours, so every median is exact
+ * at 2 decimals and the expected values need no rounding convention.
+ */
+import { BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb, tableName } from '../../lib/store/client.ts';
+import { keys } from '../../lib/store/keys.ts';
+
+export interface SeedChannel {
+  id: string;
+  name: string;
+  kind: string;
+  /** false: counters only, no channel item (a built-in channel). */
+  item: boolean;
+}
+
+export const SEED_CHANNELS: SeedChannel[] = [
+  { id: 'qr-sh-flagship', name: '上海旗舰店 门店码', kind: 'wechat_qr', item: true },
+  { id: 'qr-bj-mall', name: '北京, "朝阳" 商场', kind: 'wechat_qr', item: true },
+  { id: 'ad-douyin', name: '抖音信息流 Douyin ads', kind: 'ad', item: true },
+  // listed without any counters: must appear with zeros
+  { id: 'qr-new-empty', name: '新建渠道（无数据）', kind: 'wechat_qr', item: true },
+  // built-in platform channel: counters but no channel item
+  { id: 'tmall', name: '天猫', kind: 'platform', item: false },
+];
+
+/** The shards written (of the configured 4). */
+export const SEED_SHARDS = [0, 2];
+
+export interface CounterSeed {
+  channel: string;
+  shard: number;
+  model: 'first' | 'last';
+  day: string;
+  metrics: Record<string, number>;
+}
+
+/** Deterministic pseudo-random numbers. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const addDays = (day: string, n: number): string => {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
+};
+
+/**
+ * Counter items for the seeded channels on `dayOffsets` days before `today` (0 = today), both
+ * models, shards 0 and 2. One extra day far back (offset 45) lies outside a 30-day default.
+ */
+export function makeCounters(today: string, dayOffsets = [0, 1, 2, 4, 7, 12, 20, 29, 45]): CounterSeed[] {
+  const rnd = prng(20240501);
+  const int = (max: number) => Math.floor(rnd() * (max + 1));
+  const out: CounterSeed[] = [];
+  for (const ch of SEED_CHANNELS) {
+    if (ch.id === 'qr-new-empty') continue;
+    for (const model of ['first', 'last'] as const) {
+      for (const shard of SEED_SHARDS) {
+        for (const off of dayOffsets) {
+          if (ch.id === 'tmall' && off % 2 === 1) continue;
+          if (rnd() < 0.15) continue; // some shard-days have nothing
+          const newFans = ch.id === 'tmall' ? 0 : 1 + int(12);
+          const convertedFans = int(newFans);
+          const metrics: Record<string, number> = {
+            newFans,
+            unfollows: int(3),
+            convertedFans,
+            sameDayConversions: int(convertedFans),
+            newMembers: int(6),
+            scans: int(5),
+            qrScans: int(4),
+            orders: int(4),
+            gmvFen: 0,
+          };
+          metrics.gmvFen = metrics.orders! * (990 + int(50_000));
+          for (let i = 0; i < convertedFans; i++) {
+            const bucket = rnd() < 0.7 ? `ttc_m${6 * int(400)}` : `ttc_h${48 + int(300)}`;
+            metrics[bucket] = (metrics[bucket] ?? 0) + 1;
+          }
+          for (const [k, v] of Object.entries(metrics)) if (v === 0 && !k.startsWith('ttc_')) delete metrics[k];
+          out.push({ channel: ch.id, shard, model, day: addDays(today, -off), metrics });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Writes the channel items and the counter items (exact key schema, BatchWrite). */
+export async function writeSeed(counters: CounterSeed[]): Promise<void> {
+  const table = tableName();
+  for (const ch of SEED_CHANNELS) {
+    if (!ch.item) continue;
+    await ddb().send(
+      new PutCommand({
+        TableName: table,
+        Item: { ...keys.channel(ch.id), ...keys.channelListIndex(ch.id), channelId: ch.id, name: ch.name, kind: ch.kind, createdAt: 1_714_000_000_000 },
+      }),
+    );
+  }
+  const puts = counters.map((c) => ({
+    PutRequest: { Item: { ...keys.counter(c.channel, c.shard, c.model, c.day), channel: c.channel, model: c.model, day: c.day, ...c.metrics } },
+  }));
+  for (let i = 0; i < puts.length; i += 25) {
+    let pending: Record<string, unknown[]> | undefined = { [table]: puts.slice(i, i + 25) };
+    for (let attempt = 0; pending && Object.keys(pending).length && attempt < 10; attempt++) {
+      const res = await ddb().send(new BatchWriteCommand({ RequestItems: pending as never }));
+      pending = res.UnprocessedItems as Record<string, unknown[]> | undefined;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Independent expectations
+
+const SUM_KEYS = ['newFans', 'unfollows', 'convertedFans', 'sameDayConversions', 'newMembers', 'scans', 'qrScans', 'orders', 'gmvFen'] as const;
+
+interface Sum {
+  [k: string]: number;
+}
+
+function sumOf(items: CounterSeed[]): { sum: Sum; hours: number[] } {
+  const sum: Sum = Object.fromEntries(SUM_KEYS.map((k) => [k, 0]));
+  const hours: number[] = [];
+  for (const it of items) {
+    for (const k of SUM_KEYS) sum[k]! += it.metrics[k] ?? 0;
+    for (const [k, v] of Object.entries(it.metrics)) {
+      const m = /^ttc_m(\d+)$/.exec(k);
+      const h = /^ttc_h(\d+)$/.exec(k);
+      for (let i = 0; i < v; i++) {
+        if (m) hours.push(Number(m[1]) / 60);
+        if (h) hours.push(Number(h[1]));
+      }
+    }
+  }
+  return { sum, hours };
+}
+
+function textbookMedian(xs: number[]): number | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  const v = n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+  return Math.round(v * 100) / 100;
+}
+
+const metricsOf = (items: CounterSeed[]) => {
+  const { sum, hours } = sumOf(items);
+  return {
+    newFans: sum.newFans!,
+    unfollows: sum.unfollows!,
+    convertedFans: sum.convertedFans!,
+    conversionRate: sum.newFans! > 0 ? Math.round((sum.convertedFans! / sum.newFans!) * 10_000) / 10_000 : 0,
+    sameDayConversions: sum.sameDayConversions!,
+    medianHoursToConvert: textbookMedian(hours),
+    newMembers: sum.newMembers!,
+    scans: sum.scans!,
+    orders: sum.orders!,
+    gmvFen: sum.gmvFen!,
+  };
+};
+
+const inRange = (c: CounterSeed, from: string, to: string, model: 'first' | 'last') => c.model === model && c.day >= from && c.day <= to;
+
+/** What GET /attribution/channels should answer (rows in channel id order). */
+export function expectedChannels(counters: CounterSeed[], from: string, to: string, model: 'first' | 'last') {
+  return SEED_CHANNELS.map((ch) => {
+    const items = counters.filter((c) => c.channel === ch.id && inRange(c, from, to, model));
+    return { ch, items };
+  })
+    .filter(({ ch, items }) => ch.item || items.length > 0)
+    .map(({ ch, items }) => ({ channel: ch.id, name: ch.name, ...metricsOf(items), kind: ch.kind, qrScans: sumOf(items).sum.qrScans! }))
+    .sort((a, b) => (a.channel < b.channel ? -1 : 1));
+}
+
+/** What GET /attribution/channels/{id}/daily should answer for each day. */
+export function expectedDaily(counters: CounterSeed[], channel: string, from: string, to: string, model: 'first' | 'last') {
+  const days: Array<{ day: string } & ReturnType<typeof metricsOf> & { qrScans: number }> = [];
+  for (let d = from; d <= to; d = addDays(d, 1)) {
+    const items = counters.filter((c) => c.channel === channel && c.day === d && c.model === model);
+    days.push({ day: d, ...metricsOf(items), qrScans: sumOf(items).sum.qrScans! });
+  }
+  return days;
+}
