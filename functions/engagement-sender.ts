@@ -110,7 +110,11 @@ export function createEngagementSenderHandler(options: EngagementSenderOptions =
       const url = await queueUrlOf(record.eventSourceARN);
       if (!url) return;
       await (options.sqs ?? defaultSqs()).send(
-        new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: record.receiptHandle, VisibilityTimeout: seconds }),
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: url,
+          ReceiptHandle: record.receiptHandle,
+          VisibilityTimeout: Math.max(0, Math.min(Math.round(seconds), VISIBILITY_CEILING_SECONDS)),
+        }),
       );
     } catch (err) {
       // The message still comes back, after the queue's own visibility timeout.

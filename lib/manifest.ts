@@ -168,7 +168,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     description: 'Consumes Tmall TMC messages through TOP (taobao.tmc.messages.consume), applies them, confirms only what committed',
     schedule: { expression: 'rate(1 minute)', localEverySeconds: 10 },
     memoryMb: 512,
-    timeoutSeconds: 60,
+    // Under the one-minute schedule, so runs never overlap (reserved concurrency 1).
+    timeoutSeconds: 50,
     table: 'readwrite',
     sends: ['engagement'],
     secrets: true,

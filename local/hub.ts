@@ -10,12 +10,16 @@ import { createQueues, createTable, QUEUES, type QueueName, type QueueRefs } fro
 import { loadFunctions, lambdaContext, startGateway } from './gateway.ts';
 import { startPoller } from './poller.ts';
 import { startWechatStandin, type WechatStandin } from './wechat-standin.ts';
+import { startTopRuntime } from './top-runtime.ts';
+import type { TopStandin } from './top-standin.ts';
 import { config, resetConfig } from '../lib/config/index.ts';
 import { ddb, resetClients, sqs } from '../lib/store/client.ts';
 
 export interface HubOptions {
   port: number;
   standinPort: number;
+  /** TOP stand-in port (0 = free port); default TOP_STANDIN_PORT. */
+  topPort?: number;
   /** Table and queue names (tests use unique ones). */
   table?: string;
   queuePrefix?: string;
@@ -30,6 +34,7 @@ export interface HubOptions {
 export interface RunningHub {
   url: string;
   standin: WechatStandin;
+  top: TopStandin;
   queues: Record<QueueName, QueueRefs>;
   /** Runs a scheduled function now. */
   runScheduled(name: string): Promise<unknown>;
@@ -52,6 +57,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   process.env.WECHAT_STANDIN_PORT = String(standin.port);
   if (!process.env.WECHAT_API_BASE || opts.standinPort === 0) process.env.WECHAT_API_BASE = standin.url;
   resetConfig();
+  const top = await startTopRuntime(opts.topPort !== undefined ? { port: opts.topPort } : opts.standinPort === 0 ? { port: 0 } : {});
 
   const functions = await loadFunctions(opts.functions);
   const runScheduled = async (name: string) => {
@@ -99,6 +105,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   return {
     url: gateway.url,
     standin,
+    top,
     queues,
     runScheduled,
     invokeConsumer,
@@ -106,6 +113,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       await Promise.all(stops.map((s) => s()));
       await gateway.close();
       await standin.close();
+      await top.close();
     },
   };
 }

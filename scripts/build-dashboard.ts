@@ -13,7 +13,7 @@
  *   tsx scripts/build-dashboard.ts --check   exit 1 when the generated module is missing or stale
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, transform } from 'esbuild';
@@ -94,7 +94,10 @@ export async function writeDashboardModule(file = GENERATED_MODULE): Promise<{ w
   const source = moduleSource(await buildDashboardPage());
   const current = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
   if (current === source) return { written: false, bytes: source.length, file };
-  writeFileSync(file, source);
+  // Write then rename, so a reader (another test worker) never sees a half-written module.
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, source);
+  renameSync(tmp, file);
   return { written: true, bytes: source.length, file };
 }
 

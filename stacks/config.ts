@@ -31,8 +31,6 @@ const StageSchema = z
     throttle: z.object({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() }),
     /** A VPC with one NAT gateway behind an Elastic IP for the functions that call the WeChat API. */
     fixedEgressIp: z.boolean(),
-    /** Availability zones of that VPC; default `<region>a` and `<region>b` (no lookup needed). */
-    availabilityZones: z.array(z.string().min(1)).min(2).optional(),
     /** JWT authorizer of the admin routes. */
     jwt: z.object({
       issuer: z.url({ protocol: /^https$/ }),
@@ -100,7 +98,6 @@ export function hubStackProps(stage: string, cfg: StageConfig): Omit<HubStackPro
     logRetention: cfg.logRetentionDays as RetentionDays,
     throttle: cfg.throttle,
     fixedEgressIp: cfg.fixedEgressIp,
-    availabilityZones: cfg.availabilityZones ?? [`${cfg.region}a`, `${cfg.region}b`],
     jwt: cfg.jwt,
     alarms: cfg.alarms,
     app: cfg.app,

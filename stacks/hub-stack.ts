@@ -8,7 +8,7 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -85,8 +85,6 @@ export interface HubStackProps extends StackProps {
   throttle: { rateLimit: number; burstLimit: number };
   /** A VPC with one NAT gateway and an Elastic IP; functions with `wechatApi` run in its private subnets. */
   fixedEgressIp: boolean;
-  /** AZs of that VPC (explicit, so synth never needs an account lookup). */
-  availabilityZones?: string[];
   /** JWT authorizer of the admin routes. */
   jwt: { issuer: string; audience: string[]; scopes?: string[] };
   alarms: AlarmSettings;
@@ -194,7 +192,6 @@ export class HubStack extends Stack {
     const placeholder: Record<string, string> = {};
     for (const key of SECRET_KEYS) if (key !== 'CODE_SIGNING_SECRET') placeholder[key] = 'REPLACE_ME';
     this.secret = new Secret(this, 'HubSecret', {
-      secretName: `${prefix}/hub`,
       description: `SCRM Hub ${props.stageName}: platform secrets as JSON (keys: ${SECRET_KEYS.join(', ')})`,
       generateSecretString: {
         secretStringTemplate: JSON.stringify(placeholder),
@@ -211,7 +208,7 @@ export class HubStack extends Stack {
       this.egressIp.applyRemovalPolicy(removalPolicy);
       const flowLogs = new LogGroup(this, 'VpcFlowLogs', { retention: props.logRetention, removalPolicy });
       this.vpc = new Vpc(this, 'Vpc', {
-        availabilityZones: props.availabilityZones,
+        maxAzs: 2,
         natGateways: 1,
         natGatewayProvider: NatProvider.gateway({ eipAllocationIds: [this.egressIp.attrAllocationId] }),
         subnetConfiguration: [
@@ -503,6 +500,14 @@ export class HubStack extends Stack {
     }
 
     acknowledgeNagFindings(this);
+  }
+
+  /**
+   * The first two AZs of the region, resolved by CloudFormation (Fn::GetAZs): synth never needs
+   * an availability-zones lookup (works offline, without credentials) and no AZ name is hard-coded.
+   */
+  override get availabilityZones(): string[] {
+    return [Fn.select(0, Fn.getAzs()), Fn.select(1, Fn.getAzs())];
   }
 }
 

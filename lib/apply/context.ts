@@ -137,10 +137,12 @@ export class PlanContext {
     });
     for (const loser of r.absorbed) {
       const prev = loser.version;
+      // The merged-away record keeps its facts for the audit trail but leaves every index.
+      const { pk: _pk, sk: _sk, gsi1pk: _gp, gsi1sk: _gs, ...rest } = loser as StoredMember & Record<string, unknown>;
       this.tx.put(
         `merged:${loser.memberId}`,
         keys.member(loser.memberId),
-        { ...loser, mergedInto: r.member.memberId, credits: {}, version: prev + 1, updatedAt: this.now },
+        { ...rest, mergedInto: r.member.memberId, credits: {}, version: prev + 1, updatedAt: this.now },
         { expr: '#v = :v', names: { '#v': 'version' }, values: { ':v': prev } },
       );
       this.tx.create(`merge:${loser.memberId}`, keys.merge(r.member.memberId, this.now, loser.memberId), {

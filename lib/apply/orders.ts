@@ -2,7 +2,16 @@
  * Orders and refunds. The order item only moves forward (created < paid < shipped < completed;
  * closed and refunded are end states) and backfills facts a thin trigger lacked; refunds are a
  * ledger keyed by refund id. Points and the member's purchase facts are settled from the order's
- * totals (`settle`), so any arrival order of the same messages ends in the same state.
+ * totals (`settle`), so any arrival order of the same messages ends in the same state:
+ * - between two messages of the same rank, the later one (by `occurredAt`, then by platform
+ *   status) sets the status, whichever arrives last;
+ * - `closed` (ended unpaid) becomes `refunded` as soon as a payment is known, also when the
+ *   payment arrives after the closure;
+ * - a refund row's status only moves forward (requested < closed < succeeded) and a succeeded
+ *   refund keeps its amount;
+ * - points reversed = points for the refunded amount: the refund ledger's total, or the whole
+ *   paid amount once the order ended `refunded` (a JD order cancelled after payment comes with
+ *   no refund message at all).
  */
 import type { HubEventOf, Identity, Platform } from '../events/hub-event.ts';
 import { STATUS_RANK } from '../events/hub-event.ts';
@@ -20,6 +29,8 @@ export interface OrderItem {
   status: string;
   rank: number;
   platformStatus?: string;
+  /** occurredAt of the message that set the status (ties between messages of one rank). */
+  statusAt?: number;
   memberId?: string;
   totalFen: number;
   paidFen: number;
@@ -79,13 +90,12 @@ async function memberFor(ctx: PlanContext, o: OrderItem, buyer: Identity[], plat
 export async function planOrder(e: HubEventOf<'order'>, ctx: PlanContext): Promise<PlanOutput> {
   const { o, isNew } = await loadOrder(ctx, e.platform, e.shopId, e.orderId);
   const rank = STATUS_RANK[e.status];
-  // `closed` means closed before payment; once payment was seen it is a refund-closure.
-  const status = e.status === 'closed' && o.paidAt !== undefined ? 'refunded' : e.status;
-  const paidSeen = (rank >= PAID_RANK && rank < TERMINAL) || status === 'refunded';
-  if (o.rank < TERMINAL && rank > o.rank) {
-    o.status = status;
+  const paidSeen = (rank >= PAID_RANK && rank < TERMINAL) || e.status === 'refunded';
+  if (rank > o.rank || (rank === o.rank && laterStatus(e, o))) {
+    o.status = e.status;
     o.rank = rank;
     o.platformStatus = e.platformStatus;
+    o.statusAt = e.occurredAt;
   }
   o.totalFen = Math.max(o.totalFen, e.totalFen);
   o.paidFen = Math.max(o.paidFen, e.paidFen);
@@ -93,6 +103,9 @@ export async function planOrder(e: HubEventOf<'order'>, ctx: PlanContext): Promi
     const paidAt = e.paidAt ?? e.occurredAt;
     if (o.paidAt === undefined || paidAt < o.paidAt) o.paidAt = paidAt;
   }
+  // `closed` means closed before payment; once a payment is known (in any arrival order) it is a
+  // refund-closure.
+  if (o.status === 'closed' && o.paidAt !== undefined) o.status = 'refunded';
   if (!o.lines?.length && e.lines.length) o.lines = e.lines;
   const m = await memberFor(ctx, o, e.buyer, e.platform);
   await settle(ctx, o, m, e.occurredAt);
@@ -101,19 +114,39 @@ export async function planOrder(e: HubEventOf<'order'>, ctx: PlanContext): Promi
   return { ...(m ? { memberId: m.memberId } : {}), result: { orderStatus: o.status } };
 }
 
+/** A refund's status only moves forward: a late `requested` never reopens a settled refund. */
+const REFUND_RANK: Record<string, number> = { requested: 1, closed: 2, succeeded: 3 };
+
+/** Same rank: the later message wins; equal times are broken by the platform status, so arrival order never matters. */
+function laterStatus(e: HubEventOf<'order'>, o: OrderItem): boolean {
+  if (o.statusAt === undefined || e.occurredAt > o.statusAt) return true;
+  return e.occurredAt === o.statusAt && e.platformStatus > (o.platformStatus ?? '');
+}
+
 export async function planRefund(e: HubEventOf<'refund'>, ctx: PlanContext): Promise<PlanOutput> {
   const refundKey = keys.refund(e.platform, e.refundId);
-  const existing = await ctx.get<{ status: string; version: number }>(refundKey);
+  const existing = await ctx.get<{ status: string; refundFen: number; statusAt?: number; version: number }>(refundKey);
   const { o, isNew } = await loadOrder(ctx, e.platform, e.shopId, e.orderId);
   const wasSucceeded = existing?.status === 'succeeded';
   const nowSucceeded = wasSucceeded || e.status === 'succeeded';
+  const rank = REFUND_RANK[e.status] ?? 0;
+  const prevRank = existing ? (REFUND_RANK[existing.status] ?? 0) : 0;
+  // A settled (succeeded) refund keeps the amount that moved money; otherwise the later message
+  // of the highest status wins (equal times: the larger amount), whatever the arrival order.
+  const wins =
+    !existing ||
+    rank > prevRank ||
+    (rank === prevRank &&
+      !wasSucceeded &&
+      (e.occurredAt > (existing.statusAt ?? -1) || (e.occurredAt === existing.statusAt && e.refundFen > existing.refundFen)));
   const refundRow = {
     platform: e.platform,
     shopId: e.shopId,
     orderId: e.orderId,
     refundId: e.refundId,
-    status: nowSucceeded ? 'succeeded' : e.status,
-    refundFen: e.refundFen,
+    status: wins ? e.status : existing.status,
+    refundFen: wins ? e.refundFen : existing.refundFen,
+    statusAt: wins ? e.occurredAt : (existing.statusAt ?? e.occurredAt),
     updatedAt: ctx.now,
     version: (existing?.version ?? 0) + 1,
   };
@@ -154,7 +187,8 @@ async function settle(ctx: PlanContext, o: OrderItem, m: StoredMember | undefine
     }
   }
   const earned = counted ? pointsFor(o.paidFen, perYuan) : 0;
-  const clawed = Math.min(earned, pointsFor(o.refundedFen, perYuan));
+  const refundedFen = o.status === 'refunded' ? Math.max(o.refundedFen, o.paidFen) : o.refundedFen;
+  const clawed = Math.min(earned, pointsFor(refundedFen, perYuan));
   if (earned > o.pointsEarned) {
     const delta = earned - o.pointsEarned;
     earn(ctx, m, delta, 'order', `${ref}#${earned}`, o.paidAt ?? at);

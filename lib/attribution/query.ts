@@ -74,7 +74,7 @@ export function validateRange(from: string | undefined | null, to: string | unde
 
 /** Channel ids are key parts: non-empty, no `#`, bounded. */
 export function validateChannelId(id: string | undefined | null): string {
-  if (!id || id.length > 128 || id.includes('#') || /[\u0000-\u001f]/.test(id)) {
+  if (!id || id.length > 128 || id.includes('#') || [...id].some((c) => c.charCodeAt(0) < 0x20)) {
     throw new BadRequestError('channel id must be 1–128 characters without "#" or control characters', undefined, 'bad_channel');
   }
   return id;

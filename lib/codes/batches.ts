@@ -29,7 +29,9 @@ export async function createBatch(store: Store, body: unknown, now = Date.now())
     new UpdateCommand({
       TableName: store.table,
       Key: keys.codeSerialSequence(),
-      UpdateExpression: 'ADD next :n',
+      // `next` is a DynamoDB reserved word: it must go through an attribute name placeholder.
+      UpdateExpression: 'ADD #next :n',
+      ExpressionAttributeNames: { '#next': 'next' },
       ExpressionAttributeValues: { ':n': b.count },
       ReturnValues: 'UPDATED_NEW',
     }),
@@ -63,7 +65,13 @@ export async function getBatch(store: Store, batchId: string): Promise<BatchItem
 export async function setBatchActive(store: Store, batchId: string, active: boolean): Promise<BatchItem> {
   await getBatch(store, batchId);
   await store.db.send(
-    new UpdateCommand({ TableName: store.table, Key: keys.batch(batchId), UpdateExpression: 'SET active = :a', ExpressionAttributeValues: { ':a': active } }),
+    new UpdateCommand({
+      TableName: store.table,
+      Key: keys.batch(batchId),
+      UpdateExpression: 'SET active = :a',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':a': active },
+    }),
   );
   return getBatch(store, batchId);
 }

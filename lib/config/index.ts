@@ -18,7 +18,7 @@ export const SECRET_KEYS = [
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
-/** Local defaults: fixed so `npm start` works on a fresh machine. Never used when HUB_SECRET_ARN is set. */
+/** Local defaults: fixed so `npm start` works on a fresh machine. Never used inside Lambda. */
 export const LOCAL_DEFAULTS = {
   PORT: '3000',
   HUB_ADMIN_TOKEN: 'local-admin-token',
@@ -91,30 +91,51 @@ const ConfigSchema = z.object({
 });
 export type HubConfig = z.infer<typeof ConfigSchema>;
 
+/** Non-secret defaults that hold everywhere (also in Lambda). */
+const EVERYWHERE = { PORT: '3000', HUB_TIMEZONE: 'Asia/Shanghai', WECHAT_STANDIN_PORT: '3001' } as const;
+
 /**
- * Reads configuration from an env-like record. Local defaults fill anything unset unless
- * `defaults` is false (AWS), in which case a missing value is a startup error.
+ * Reads configuration from an env-like record. Locally (`local` true: not inside Lambda) the
+ * embedded defaults fill anything unset. In Lambda only non-secret defaults apply: platform
+ * ids come from the stack, secrets from Secrets Manager (lib/config/secrets.ts); a secret this
+ * function was not given throws when read, so a missing grant fails loudly, never silently.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env, defaults = !env.HUB_SECRET_ARN): HubConfig {
-  const merged: Record<string, string | undefined> = defaults ? { ...LOCAL_DEFAULTS } : {};
+export function loadConfig(env: Record<string, string | undefined> = process.env, local = !env.AWS_LAMBDA_FUNCTION_NAME): HubConfig {
+  const merged: Record<string, string | undefined> = local ? { ...LOCAL_DEFAULTS } : { ...EVERYWHERE };
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
   if (!merged.WECHAT_API_BASE) {
-    merged.WECHAT_API_BASE = defaults ? `http://127.0.0.1:${merged.WECHAT_STANDIN_PORT ?? '3001'}` : 'https://api.weixin.qq.com';
+    merged.WECHAT_API_BASE = local ? `http://127.0.0.1:${merged.WECHAT_STANDIN_PORT ?? '3001'}` : 'https://api.weixin.qq.com';
   }
-  const parsed = ConfigSchema.safeParse(merged);
+  if (!merged.TOP_API_BASE && !local) merged.TOP_API_BASE = 'https://eco.taobao.com/router/rest';
+  const missing = local ? [] : SECRET_KEYS.filter((k) => merged[k] === undefined);
+  const schema = missing.length ? ConfigSchema.omit(Object.fromEntries(missing.map((k) => [k, true])) as Record<SecretKey, true>) : ConfigSchema;
+  const parsed = schema.safeParse(merged);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid configuration: ${issues}`);
   }
-  return parsed.data;
+  const cfg = parsed.data as HubConfig;
+  for (const key of missing) {
+    Object.defineProperty(cfg, key, {
+      enumerable: true,
+      get() {
+        throw new Error(`configuration ${key} is not available to this function (no secret granted)`);
+      },
+    });
+  }
+  return cfg;
 }
 
 /** The effective configuration with every secret masked, for the start banner and logs. */
 export function describeConfig(cfg: HubConfig): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(cfg)) {
-    const s = String(v);
-    out[k] = (SECRET_KEYS as readonly string[]).includes(k) ? mask(s) : s;
+  for (const k of Object.keys(cfg)) {
+    try {
+      const s = String((cfg as Record<string, unknown>)[k]);
+      out[k] = (SECRET_KEYS as readonly string[]).includes(k) ? mask(s) : s;
+    } catch {
+      out[k] = '(not available)';
+    }
   }
   return out;
 }

@@ -94,8 +94,27 @@ const els = {
 // ---------------------------------------------------------------------------------------------
 // State
 
+/** sessionStorage, tolerating browsers or origins where it is unavailable (the token then lives in memory). */
+const store = {
+  get(): string | null {
+    try {
+      return sessionStorage.getItem(TOKEN_KEY);
+    } catch {
+      return null;
+    }
+  },
+  set(v: string | null): void {
+    try {
+      if (v === null) sessionStorage.removeItem(TOKEN_KEY);
+      else sessionStorage.setItem(TOKEN_KEY, v);
+    } catch {
+      // memory only
+    }
+  },
+};
+
 const state = {
-  token: sessionStorage.getItem(TOKEN_KEY),
+  token: store.get(),
   model: 'first_touch' as ApiModel,
   rows: [] as ChannelRow[],
   sortKey: 'newFans' as ColumnKey,
@@ -137,7 +156,7 @@ const rangeQuery = () =>
 
 function showLogin(error?: string): void {
   state.token = null;
-  sessionStorage.removeItem(TOKEN_KEY);
+  store.set(null);
   els.app.hidden = true;
   els.signOut.hidden = true;
   els.login.hidden = false;
@@ -168,7 +187,7 @@ function handleError(err: unknown): void {
 function renderHead(): void {
   els.thead.replaceChildren(
     ...COLUMNS.map((c) => {
-      const th = h('th', { scope: 'col', tabindex: '0', 'data-key': c.key }, c.zh, h('span', { class: 'en' }, c.en));
+      const th = h('th', { scope: 'col', tabindex: '0', 'data-key': c.key }, h('span', { class: 'zh' }, c.zh), h('span', { class: 'en' }, c.en));
       if (c.key === state.sortKey) th.setAttribute('aria-sort', state.sortDir === 'asc' ? 'ascending' : 'descending');
       const activate = () => {
         if (state.sortKey === c.key) state.sortDir = state.sortDir === 'asc' ? 'desc' : 'asc';
@@ -300,8 +319,8 @@ function renderTrend(channel: string, days: DayRow[]): void {
       data: {
         labels,
         datasets: [
-          { label: '新增粉丝 New fans', data: fans, borderColor: '#2e6be6', backgroundColor: 'rgba(46,107,230,0.10)', fill: true, tension: 0.25, pointRadius: 2 },
-          { label: '转化 Conversions', data: conv, borderColor: '#07c160', backgroundColor: 'rgba(7,193,96,0.10)', fill: true, tension: 0.25, pointRadius: 2 },
+          { label: '新增粉丝 New fans', data: fans, borderColor: '#2e6be6', backgroundColor: 'rgba(46,107,230,0.10)', fill: true, tension: 0, pointRadius: 2, borderWidth: 2 },
+          { label: '转化 Conversions', data: conv, borderColor: '#07c160', backgroundColor: 'rgba(7,193,96,0.10)', fill: true, tension: 0, pointRadius: 2, borderWidth: 2 },
         ],
       },
       options: {
@@ -309,7 +328,7 @@ function renderTrend(channel: string, days: DayRow[]): void {
         responsive: true,
         maintainAspectRatio: false,
         interaction: { mode: 'index', intersect: false },
-        plugins: { legend: { position: 'bottom', labels: { boxWidth: 12 } } },
+        plugins: { legend: { position: 'bottom', labels: { usePointStyle: true, pointStyle: 'circle', boxWidth: 8, boxHeight: 8 } } },
         scales: {
           x: { grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 10 } },
           y: { beginAtZero: true, ticks: { precision: 0 }, grid: { color: '#eef1f5' } },
@@ -435,7 +454,7 @@ function start(): void {
     const token = els.token.value.trim();
     if (!token) return;
     state.token = token;
-    sessionStorage.setItem(TOKEN_KEY, token);
+    store.set(token);
     els.token.value = '';
     showApp();
     void load();

@@ -320,6 +320,17 @@ interface Address {
   openid: string;
 }
 
+interface SendOptions {
+  /** A customer-service send outside its window may fall back to a template (once). */
+  allowFallback: boolean;
+  /** Default: the message id. */
+  clientMsgId?: string;
+  /** This send is the template fallback of a customer-service send. */
+  fallback?: boolean;
+  /** Resuming a call that may already have reached WeChat. */
+  resumed?: boolean;
+}
+
 /** Resumes an attempt that may have reached WeChat (worker died, or the answer never arrived). */
 async function resolvePendingCall(a: Attempt, prev: SendRecord): Promise<SendOutcome> {
   const member = await readMember({ db: a.deps.db, table: a.deps.table }, a.row.memberId);
@@ -335,7 +346,7 @@ async function resolvePendingCall(a: Attempt, prev: SendRecord): Promise<SendOut
     hasTemplate(a.row.payload)
   ) {
     // Same client_msg_id: WeChat answers with the first msgid if the earlier call got through.
-    return deliver(a, 'template', address, { allowFallback: false, clientMsgId: prev.callClientMsgId });
+    return deliver(a, 'template', address, { allowFallback: false, clientMsgId: prev.callClientMsgId, resumed: true });
   }
   return markUnknown(a, prev.callVia === 'custom' ? 'custom_send_outcome_unknown' : 'template_dedupe_window_passed');
 }
@@ -344,11 +355,11 @@ async function deliver(
   a: Attempt,
   via: Via,
   address: Address,
-  opts: { allowFallback: boolean; clientMsgId?: string; fallback?: boolean },
+  opts: SendOptions,
 ): Promise<SendOutcome> {
   const { row, deps } = a;
   const clientMsgId = opts.clientMsgId ?? row.messageId;
-  await markCall(a, via, address, clientMsgId);
+  await markCall(a, via, address, clientMsgId, opts.resumed === true);
   let msgid: string | undefined;
   try {
     if (via === 'custom') await deps.wechat.sendCustom(renderCustom(row.payload, address.openid));
@@ -359,9 +370,13 @@ async function deliver(
   return recordSent(a, via, address, msgid, opts.fallback === true);
 }
 
-async function markCall(a: Attempt, via: Via, address: Address, clientMsgId: string): Promise<void> {
+/**
+ * Records the call about to be made. A resumed template call keeps the first call's time: the
+ * dedupe window is counted from the first call with that client_msg_id.
+ */
+async function markCall(a: Attempt, via: Via, address: Address, clientMsgId: string, resumed: boolean): Promise<void> {
   const values: Record<string, unknown> = { ':via': via, ':at': a.deps.now(), ':app': address.appId, ':openid': address.openid, ...fence(a).tokenValue };
-  let update = 'SET callVia = :via, callAt = :at, callAppId = :app, callOpenid = :openid';
+  let update = `SET callVia = :via, callAt = ${resumed ? 'if_not_exists(callAt, :at)' : ':at'}, callAppId = :app, callOpenid = :openid`;
   if (via === 'template') {
     update += ', callClientMsgId = :cmid';
     values[':cmid'] = clientMsgId;
@@ -387,7 +402,7 @@ async function onSendError(
   via: Via,
   address: Address,
   err: unknown,
-  opts: { allowFallback: boolean; clientMsgId?: string; fallback?: boolean },
+  opts: SendOptions,
 ): Promise<SendOutcome> {
   if (err instanceof BadRequestError) return fail(a, 'invalid_message', err.code);
   const info = classifyWechatError(err);

@@ -2,6 +2,12 @@
  * Points: earn lots with an expiry; spend and clawback consume lots first-in-first-out; every
  * change is a ledger row in the same transaction as the balance, so the balance never drifts
  * from the ledger. A clawback larger than what is left records a negative balance.
+ *
+ * A lot earned in a transaction is not readable until it commits, yet a clawback planned in the
+ * same transaction (an order whose refund arrived first) must take from it. So a new lot is
+ * written as an insert-if-absent update (`Tx.add` with set-if-missing attributes, which merge
+ * per item): a later consume() in the same plan lowers its `remaining` before the commit. The
+ * ledger row's conditional create keeps one earn from being applied twice.
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { PlanContext } from '../apply/context.ts';
@@ -9,6 +15,7 @@ import type { StoredMember } from './record.ts';
 import { keys, memberPrefixes } from '../store/keys.ts';
 import { localDay, startOfLocalDay } from '../time.ts';
 import { stableId } from '../ids.ts';
+import type { Tx } from '../store/tx.ts';
 
 export interface Lot {
   pk: string;
@@ -23,6 +30,9 @@ export interface Lot {
   ref: string;
 }
 
+/** First in, first out: oldest earned first. */
+const fifo = (a: Lot, b: Lot) => a.earnedAt - b.earnedAt || (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0);
+
 /** End of the 12th month after earning (local time), e.g. earned 2026-03-15 → expires 2027-03-31 end. */
 export function lotExpiry(earnedAt: number, tz: string, months = 12): number {
   const day = localDay(earnedAt, tz);
@@ -34,12 +44,20 @@ export function lotExpiry(earnedAt: number, tz: string, months = 12): number {
   return startOfLocalDay(nextDay, tz) - 1;
 }
 
+/** Lots earned earlier in a transaction that has not committed yet. */
+const pendingLots = new WeakMap<Tx, Lot[]>();
+
+function writeNewLot(ctx: PlanContext, lot: Lot): void {
+  const { pk, sk, ...attrs } = lot;
+  ctx.tx.add({ pk, sk }, {}, { ...attrs, ...keys.lotExpiryIndex(localDay(lot.expiresAtMs, ctx.tz), lot.memberId) });
+}
+
 export function earn(ctx: PlanContext, m: StoredMember, points: number, reason: string, ref: string, at: number): void {
   if (points <= 0) return;
   const lotId = stableId('lot', reason, ref);
   const expiresAtMs = lotExpiry(at, ctx.tz);
-  const lotKey = keys.lot(m.memberId, at, lotId);
-  ctx.tx.create(`lot:${lotId}`, lotKey, {
+  const lot: Lot = {
+    ...keys.lot(m.memberId, at, lotId),
     lotId,
     memberId: m.memberId,
     earned: points,
@@ -48,8 +66,9 @@ export function earn(ctx: PlanContext, m: StoredMember, points: number, reason: 
     expiresAtMs,
     reason,
     ref,
-    ...keys.lotExpiryIndex(localDay(expiresAtMs, ctx.tz), m.memberId),
-  });
+  };
+  writeNewLot(ctx, lot);
+  pendingLots.set(ctx.tx, [...(pendingLots.get(ctx.tx) ?? []), lot]);
   m.points += points;
   ledger(ctx, m, points, reason, ref, at);
 }
@@ -58,15 +77,23 @@ export function earn(ctx: PlanContext, m: StoredMember, points: number, reason: 
 export async function consume(ctx: PlanContext, m: StoredMember, points: number, reason: string, ref: string, at: number): Promise<void> {
   if (points <= 0) return;
   let left = points;
-  for (const lot of await openLots(ctx, m)) {
+  const ids = [m.memberId, ...(m.mergedFrom ?? [])];
+  const pending = (pendingLots.get(ctx.tx) ?? []).filter((l) => ids.includes(l.memberId) && l.remaining > 0 && l.expiresAtMs > ctx.now);
+  const lots = [...(await openLots(ctx, m)), ...pending].sort(fifo);
+  for (const lot of lots) {
     if (left <= 0) break;
     const take = Math.min(lot.remaining, left);
-    ctx.tx.update(
-      `lot:${lot.lotId}`,
-      { pk: lot.pk, sk: lot.sk },
-      { update: 'SET remaining = :r', values: { ':r': lot.remaining - take } },
-      { expr: 'remaining = :old', values: { ':old': lot.remaining } },
-    );
+    if (pending.includes(lot)) {
+      lot.remaining -= take;
+      writeNewLot(ctx, lot);
+    } else {
+      ctx.tx.update(
+        `lot:${lot.lotId}`,
+        { pk: lot.pk, sk: lot.sk },
+        { update: 'SET remaining = :r', values: { ':r': lot.remaining - take } },
+        { expr: 'remaining = :old', values: { ':old': lot.remaining } },
+      );
+    }
     left -= take;
   }
   m.points -= points;
@@ -101,5 +128,5 @@ export async function openLots(ctx: PlanContext, m: StoredMember): Promise<Lot[]
     );
     for (const i of res.Items ?? []) lots.push(i as Lot);
   }
-  return lots.filter((l) => l.remaining > 0 && l.expiresAtMs > ctx.now).sort((a, b) => a.earnedAt - b.earnedAt || (a.sk < b.sk ? -1 : 1));
+  return lots.filter((l) => l.remaining > 0 && l.expiresAtMs > ctx.now).sort(fifo);
 }

@@ -23,6 +23,8 @@ import {
 } from '../attribution/credits.ts';
 import { bucketOf } from '../ids.ts';
 import { newMember, ORGANIC, type MemberRecord, type MemberStatus } from './model.ts';
+import { higherTier, lifecycleOf, memberRules, nextReviewAt, REVIEW_SHARDS, reviewDay, rfmOf, tierOf, tierRank } from './lifecycle.ts';
+import { config } from '../config/index.ts';
 
 export interface StoredMember extends MemberRecord {
   h: History;
@@ -78,8 +80,13 @@ export function createStoredMember(memberId: string, at: number, status: MemberS
   return m;
 }
 
-/** Recomputes the fields that follow from the history. */
-export function derive(m: StoredMember): void {
+/**
+ * Recomputes the fields that follow from the history, as of `now` (the write's time). Tier only
+ * rises here (the order that crosses a threshold upgrades at once); the nightly review stores a
+ * lower tier when orders have left the window. Lifecycle, RFM and the member's review-index
+ * entry (lib/members/lifecycle.ts, lib/store/keys.ts) are kept current on every write.
+ */
+export function derive(m: StoredMember, now: number = Date.now(), tz: string = config().HUB_TIMEZONE): void {
   sortHistory(m.h);
   const first = firstTouchOf(m.h);
   if (first) m.firstTouch = { at: first[0], channel: first[1] };
@@ -109,8 +116,25 @@ export function derive(m: StoredMember): void {
     m.lastOrderAt = Math.max(...paidTimes);
   }
   if (m.h.r !== undefined) m.status = 'member';
-  else if (ff || m.wechat) m.status = 'fan';
-  else m.status = 'buyer';
+  // A fan is someone the hub knows on WeChat (followed, scanned a QR or a code); a buyer is
+  // known only through orders (a platform buyer id, or an openid an order carried).
+  else if (ff || m.wechat?.followed || m.h.c.length || m.h.q.length) m.status = 'fan';
+  else if (m.h.o.length || m.status === 'buyer') m.status = 'buyer';
+  else m.status = 'fan';
+  const rules = memberRules();
+  const earned = tierOf(m.h, now, rules.tiers, rules.days.tierWindow);
+  m.tier = higherTier(m.tier, earned);
+  m.lifecycle = lifecycleOf(m.h, now, rules.days);
+  const rfm = rfmOf(m.h, now, rules.rfm);
+  if (rfm) m.rfm = rfm;
+  else delete m.rfm;
+  const indexed = m as StoredMember & { gsi1pk?: string; gsi1sk?: string };
+  // A tier above what the window now earns is a downgrade the next nightly review owes.
+  const reviewAt = tierRank(m.tier) > tierRank(earned) ? now : nextReviewAt(m.h, now, rules);
+  if (reviewAt === undefined) {
+    delete indexed.gsi1pk;
+    delete indexed.gsi1sk;
+  } else Object.assign(indexed, keys.memberReviewIndex(reviewDay(reviewAt, tz), bucketOf(m.memberId, REVIEW_SHARDS), m.memberId));
 }
 
 export interface WriteOptions {
@@ -126,7 +150,7 @@ export interface WriteOptions {
  * New records are created (unique by memberId); existing ones are guarded by `version`.
  */
 export function writeMember(tx: Tx, m: StoredMember, isNew: boolean, opts: WriteOptions): void {
-  derive(m);
+  derive(m, opts.now, opts.tz);
   const target = computeCredits(m.h, opts.tz);
   const diff = diffCredits(m.credits, target);
   addCredits(tx, m.memberId, diff, opts.shards);

@@ -11,6 +11,7 @@ import { apply, type ApplyDeps } from '../apply/index.ts';
 import { readMember } from './record.ts';
 import { memberView } from './view.ts';
 import { ddb, tableName } from '../store/client.ts';
+import { stableId } from '../ids.ts';
 
 export const RegisterRequest = z.strictObject({
   appId: z.string().min(1).max(64),
@@ -42,7 +43,8 @@ export async function register(body: unknown, deps: { cfg: HubConfig; api: Wecha
     {
       type: 'member.register',
       source: 'members',
-      eventId: `members:register:${req.appId}:${openid}:${phoneHash}`,
+      // The phone's HMAC is an identity value: the dedupe key (shown in merge records) carries a digest of it.
+      eventId: `members:register:${req.appId}:${openid}:${stableId('register-phone', phoneHash)}`,
       occurredAt: Date.now(),
       appId: req.appId,
       openid,

@@ -9,7 +9,7 @@
  * Item types (pk | sk | gsi1pk | gsi1sk):
  *   dedupe marker     DEDUPE#<eventId>                 | #         | -                     | -
  *   identity          IDENT#<kind>#<value>             | #         | MIDENT#<memberId>     | <kind>#<value>
- *   member profile    MEMBER#<memberId>                | #PROFILE  | -                     | -
+ *   member profile    MEMBER#<memberId>                | #PROFILE  | REVIEW#<local day>#<shard> | <memberId>
  *   points lot        MEMBER#<memberId>                | LOT#<earnedAt>#<lotId>  | LOTEXP#<local day> | <memberId>
  *   points ledger     MEMBER#<memberId>                | LEDGER#<at>#<entryId>
  *   merge record      MEMBER#<memberId>                | MERGE#<at>#<loserId>
@@ -30,6 +30,16 @@
  *   scan limit        SCANLIMIT#<appId>:<openid>       | <local day>
  *   scan refusal      REFUSAL#<local day>              | <at>#<id>
  *   tmc confirm       TMCMSG#<messageId>               | #  (committed, awaiting confirm)
+ *
+ * Member review index: a member profile with a paid order carries gsi1pk/gsi1sk naming the
+ * local day of its next review, the day after the earliest instant its tier (an order leaving
+ * the 12-month window), lifecycle stage or RFM recency changes with no new event
+ * (lib/members/lifecycle.ts nextReviewAt), or tomorrow when a tier downgrade is owed. Every
+ * profile write recomputes it (record.ts derive); a member with nothing left to change has none
+ * (sparse). The nightly review
+ * (lib/members/nightly.ts) queries REVIEW#<day>#<shard> for today and a few missed days, one
+ * query per shard (lifecycle.ts REVIEW_SHARDS, shard = bucketOf(memberId)), so its work is
+ * bounded by the members due, never by the table.
  */
 
 export const GSI1 = 'gsi1';
@@ -48,6 +58,8 @@ export const keys = {
   memberIdentitiesIndex: (memberId: string, kind: string, value: string) => ({ gsi1pk: `MIDENT#${memberId}`, gsi1sk: `${kind}#${value}` }),
   member: (memberId: string): Key => ({ pk: `MEMBER#${memberId}`, sk: '#PROFILE' }),
   memberPartition: (memberId: string): string => `MEMBER#${memberId}`,
+  /** The member profile's review-index attributes (sparse; see the header). */
+  memberReviewIndex: (localDay: string, shard: number, memberId: string) => ({ gsi1pk: `REVIEW#${localDay}#${shard}`, gsi1sk: memberId }),
   lot: (memberId: string, earnedAt: number, lotId: string): Key => ({
     pk: `MEMBER#${memberId}`,
     sk: `LOT#${pad(earnedAt)}#${lotId}`,
@@ -108,9 +120,9 @@ export const keys = {
   tmcMessage: (messageId: string): Key => ({ pk: `TMCMSG#${messageId}`, sk: ROOT }),
 };
 
-/** Zero-padded epoch ms so string order is time order. */
+/** Zero-padded to 16 digits (every safe integer: epoch ms, serials) so string order is numeric order. */
 export function pad(n: number): string {
-  return String(Math.max(0, Math.trunc(n))).padStart(15, '0');
+  return String(Math.max(0, Math.trunc(n))).padStart(16, '0');
 }
 
 /** Prefix helpers for Query on a member partition. */

@@ -168,6 +168,8 @@ describe('decide: quiet hours (Asia/Shanghai, 22:00–08:00)', () => {
   it('quiet hours come before caps: a capped member at night is deferred, and capped in the morning', () => {
     const night = sh(2025, 3, 10, 23);
     expect(decide(input({ now: night, sentMarketingToday: 1, sentMarketingWeek: 1 }))).toMatchObject({ action: 'defer' });
+    const morning = sh(2025, 3, 10, 8);
+    expect(decide(input({ now: morning, sentMarketingToday: 1, sentMarketingWeek: 1 }))).toEqual({ action: 'suppress', reason: 'cap_daily' });
   });
 
   it('transactional messages are sent during quiet hours', () => {

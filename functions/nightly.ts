@@ -1,0 +1,15 @@
+/**
+ * Scheduled nightly: the member review (lib/members/nightly.ts) — tier downgrades, lifecycle
+ * stages and RFM scores for the members due today, found through the review index.
+ */
+import type { Context } from 'aws-lambda';
+import { defaultDeps } from '../lib/apply/index.ts';
+import { runNightly } from '../lib/members/nightly.ts';
+import { logger } from '../lib/log.ts';
+
+export const handler = async (_event: unknown, context?: Context) => {
+  const { db, table, cfg, now } = defaultDeps();
+  const out = await runNightly({ db, table, cfg, now }, context ? { remainingMs: () => context.getRemainingTimeInMillis() } : {});
+  logger.info('nightly member review', { ...out });
+  return out;
+};

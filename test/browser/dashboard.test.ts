@@ -1,0 +1,351 @@
+/**
+ * The dashboard in a real browser (Chromium through playwright-core): the page and the
+ * attribution API are served by a small node:http server that hands API Gateway v2 events to
+ * the real handlers, over a DynamoDB Local table seeded with counter items. The page must show
+ * exactly the API's numbers, follow the first/last-touch switch and the date range, sort, drill
+ * down, download the CSV, and load nothing from outside. A screenshot goes to
+ * test-results/dashboard.png.
+ *
+ * Chromium: CHROMIUM_PATH, default /usr/bin/chromium. Without it the suite is skipped locally
+ * and fails under CI.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { useLocalAws } from '../support/env.ts';
+import { config } from '../../lib/config/index.ts';
+import { writeDashboardModule } from '../../scripts/build-dashboard.ts';
+import { makeCounters, writeSeed } from './seed.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+if (!HAVE_CHROMIUM && process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM} (set CHROMIUM_PATH)`);
+if (!HAVE_CHROMIUM) console.warn(`[dashboard browser test] skipped: no Chromium at ${CHROMIUM}`);
+
+const OUT_DIR = resolve('test-results');
+
+type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+
+const ROUTES: { re: RegExp; routeKey: string; fn: 'dashboard' | 'api'; param?: string }[] = [
+  { re: /^\/dashboard$/, routeKey: 'GET /dashboard', fn: 'dashboard' },
+  { re: /^\/attribution\/channels$/, routeKey: 'GET /attribution/channels', fn: 'api' },
+  { re: /^\/attribution\/channels\.csv$/, routeKey: 'GET /attribution/channels.csv', fn: 'api' },
+  { re: /^\/attribution\/channels\/([^/]+)\/daily$/, routeKey: 'GET /attribution/channels/{id}/daily', fn: 'api', param: 'id' },
+];
+
+/** A minimal HTTP API: request → API Gateway v2 event → handler → response. */
+function serve(handlers: Record<'dashboard' | 'api', Handler>, log: string[]): Promise<{ server: Server; base: string }> {
+  const server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      log.push(`${req.method} ${url.pathname}${url.search}`);
+      const route = ROUTES.find((r) => r.re.test(url.pathname));
+      if (!route || req.method !== 'GET') {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
+        return;
+      }
+      const m = route.re.exec(url.pathname)!;
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+      const qs = Object.fromEntries(url.searchParams);
+      const event: APIGatewayProxyEventV2 = {
+        version: '2.0',
+        routeKey: route.routeKey,
+        rawPath: url.pathname,
+        rawQueryString: url.search.slice(1),
+        headers,
+        ...(url.search ? { queryStringParameters: qs } : {}),
+        ...(route.param ? { pathParameters: { [route.param]: decodeURIComponent(m[1]!) } } : {}),
+        requestContext: {
+          accountId: '000000000000',
+          apiId: 'browser-test',
+          domainName: '127.0.0.1',
+          domainPrefix: '127',
+          http: { method: 'GET', path: url.pathname, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+          requestId: String(log.length),
+          routeKey: route.routeKey,
+          stage: '$default',
+          time: new Date().toISOString(),
+          timeEpoch: Date.now(),
+        },
+        isBase64Encoded: false,
+      };
+      const out = await handlers[route.fn](event);
+      res.writeHead(out.statusCode ?? 200, out.headers as Record<string, string>).end(out.body ?? '');
+    })().catch((err: unknown) => {
+      res.writeHead(500).end(String(err));
+    });
+  });
+  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
+}
+
+interface Row {
+  channel: string;
+  name: string;
+  [k: string]: string | number | null;
+}
+
+const COLUMN_KEYS = ['newFans', 'unfollows', 'convertedFans', 'conversionRate', 'sameDayConversions', 'medianHoursToConvert', 'newMembers', 'scans', 'orders', 'gmvFen'];
+
+describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
+  let server: Server;
+  let base = '';
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let today = '';
+  const serverLog: string[] = [];
+  const browserProblems: string[] = [];
+  const foreignRequests: string[] = [];
+
+  const token = () => config().HUB_ADMIN_TOKEN;
+  const shift = (day: string, n: number) => {
+    const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+    return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
+  };
+
+  async function api<T>(path: string): Promise<T> {
+    const res = await fetch(base + path, { headers: { authorization: `Bearer ${token()}` } });
+    expect(res.status, path).toBe(200);
+    return (/json/.test(res.headers.get('content-type') ?? '') ? res.json() : res.text()) as Promise<T>;
+  }
+
+  /** Waits until the page shows the table of this range and model. */
+  async function ready(from: string, to: string, model: string): Promise<void> {
+    await page.waitForSelector(`body[data-state="ready"][data-query="${from}|${to}|${model}"]`, { timeout: 15_000 });
+  }
+
+  /** The table as the page renders it: raw values from data-value, in display order. */
+  async function tableRows(): Promise<Row[]> {
+    return page.$$eval('#channels tbody tr[data-channel]', (trs) =>
+      trs.map((tr) => {
+        const row: Record<string, string> = { channel: tr.getAttribute('data-channel') ?? '' };
+        tr.querySelectorAll('td[data-key]').forEach((td) => (row[td.getAttribute('data-key')!] = td.getAttribute('data-value') ?? ''));
+        return row as unknown as Row;
+      }),
+    );
+  }
+
+  /** Page rows equal API rows (order-insensitive), value by value. */
+  function expectSameNumbers(shown: Row[], apiRows: Row[]): void {
+    const byId = new Map(shown.map((r) => [r.channel, r]));
+    expect([...byId.keys()].sort()).toEqual(apiRows.map((r) => r.channel).sort());
+    for (const a of apiRows) {
+      const s = byId.get(a.channel)!;
+      expect(s.name, a.channel).toBe(a.name);
+      for (const k of COLUMN_KEYS) expect(s[k], `${a.channel}.${k}`).toBe(a[k] === null ? '' : String(a[k]));
+    }
+  }
+
+  beforeAll(async () => {
+    await useLocalAws();
+    // The page module is generated: build it from lib/dashboard/ before importing the function.
+    await writeDashboardModule();
+    const dashboard = (await import('../../functions/dashboard.ts')).handler as Handler;
+    const attribution = (await import('../../functions/attribution-api.ts')).handler as Handler;
+
+    today = new Intl.DateTimeFormat('en-CA', { timeZone: config().HUB_TIMEZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+    await writeSeed(makeCounters(today));
+
+    ({ server, base } = await serve({ dashboard, api: attribution }, serverLog));
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    context = await browser.newContext({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1, acceptDownloads: true, locale: 'zh-CN' });
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') browserProblems.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => browserProblems.push(`pageerror: ${e.message}`));
+    page.on('request', (r) => {
+      if (!r.url().startsWith(base) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) foreignRequests.push(r.url());
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
+  });
+
+  it('serves one self-contained page with a strict CSP', async () => {
+    const res = await fetch(`${base}/dashboard`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/default-src 'none'/);
+    expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
+    const html = await res.text();
+    expect(html).toContain(`content="${config().HUB_TIMEZONE}"`);
+    // no external script, stylesheet or CDN; the only link is the inline (data:) favicon
+    expect(/<script[^>]+src=|<link[^>]+href="(?!data:)|https?:\/\/cdn/i.test(html)).toBe(false);
+    expect(html.includes('Chart.js')).toBe(true); // chart.js inlined (its licence notice kept)
+  });
+
+  it('asks for the token, refuses a wrong one, then shows the API numbers', async () => {
+    await page.goto(`${base}/dashboard`);
+    await page.waitForSelector('#login:not([hidden])');
+    expect(await page.getAttribute('body', 'data-state')).toBe('signed-out');
+    expect(serverLog.filter((l) => l.includes('/attribution/'))).toHaveLength(0);
+
+    await page.fill('#token', 'not-the-token');
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#login-error:not([hidden])');
+    expect(await page.evaluate(() => sessionStorage.getItem('scrm-hub.adminToken'))).toBeNull();
+
+    await page.fill('#token', token());
+    await page.click('#login-form button[type=submit]');
+    const from = shift(today, -29);
+    await ready(from, today, 'first_touch');
+    expect(await page.inputValue('#from')).toBe(from);
+    expect(await page.inputValue('#to')).toBe(today);
+
+    const want = await api<{ channels: Row[] }>(`/attribution/channels?from=${from}&to=${today}`);
+    expect(want.channels.length).toBeGreaterThanOrEqual(5);
+    expectSameNumbers(await tableRows(), want.channels);
+
+    // default order: new fans, descending
+    const shown = await tableRows();
+    const fans = shown.map((r) => Number(r.newFans));
+    expect(fans).toEqual([...fans].sort((a, b) => b - a));
+
+    // formatting: ¥ with 2 decimals, the raw fen kept in data-value
+    const gmv = await page.$eval('#channels tbody tr[data-channel="qr-sh-flagship"] td[data-key="gmvFen"]', (td) => ({ text: td.textContent, raw: td.getAttribute('data-value') }));
+    const fen = Number(gmv.raw);
+    expect(fen).toBeGreaterThan(0);
+    expect(gmv.text).toBe(`¥${Math.floor(fen / 100).toLocaleString('en-US')}.${String(fen % 100).padStart(2, '0')}`);
+
+    // totals
+    const kpi = await page.$$eval('#kpis .kpi', (els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-key'), Number(e.getAttribute('data-value'))])));
+    for (const k of ['newFans', 'convertedFans', 'newMembers', 'orders', 'gmvFen']) {
+      expect(kpi[k], k).toBe(want.channels.reduce((s, r) => s + Number(r[k]), 0));
+    }
+
+    // the drill-down starts on the channel with the most new fans
+    const top = shown[0]!.channel;
+    expect(await page.getAttribute('body', 'data-selected')).toBe(top);
+    const topRow = want.channels.find((r) => r.channel === top)!;
+    const funnel = await page.$$eval('#funnel .step', (els) => els.map((e) => [e.getAttribute('data-key'), Number(e.getAttribute('data-value'))]));
+    expect(funnel).toEqual([
+      ['newFans', topRow.newFans],
+      ['convertedFans', topRow.convertedFans],
+      ['orders', topRow.orders],
+    ]);
+    const daily = await api<{ days: { day: string; newFans: number; convertedFans: number }[] }>(`/attribution/channels/${top}/daily?from=${from}&to=${today}`);
+    const trend = await page.$$eval('#trend table tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-day'), Number(tr.children[1]!.textContent), Number(tr.children[2]!.textContent)]));
+    expect(trend).toEqual(daily.days.map((d) => [d.day, d.newFans, d.convertedFans]));
+    expect(await page.$eval('#trend', (c) => (c as HTMLCanvasElement).width)).toBeGreaterThan(100);
+  });
+
+  it('sorts by a clicked header, both directions', async () => {
+    await page.click('#channels th[data-key="newFans"]');
+    let rows = await tableRows();
+    expect(rows.map((r) => Number(r.newFans))).toEqual(rows.map((r) => Number(r.newFans)).sort((a, b) => a - b));
+    expect(await page.getAttribute('#channels th[data-key="newFans"]', 'aria-sort')).toBe('ascending');
+
+    await page.click('#channels th[data-key="gmvFen"]');
+    rows = await tableRows();
+    expect(rows.map((r) => Number(r.gmvFen))).toEqual(rows.map((r) => Number(r.gmvFen)).sort((a, b) => b - a));
+    expect(await page.getAttribute('#channels th[data-key="gmvFen"]', 'aria-sort')).toBe('descending');
+    expect(await page.getAttribute('#channels th[data-key="newFans"]', 'aria-sort')).toBeNull();
+
+    await page.click('#channels th[data-key="medianHoursToConvert"]');
+    await page.click('#channels th[data-key="medianHoursToConvert"]'); // ascending: nulls still last
+    rows = await tableRows();
+    const med = rows.map((r) => r.medianHoursToConvert as string);
+    const present = med.filter((v) => v !== '').map(Number);
+    expect(present).toEqual([...present].sort((a, b) => a - b));
+    expect(med.slice(present.length).every((v) => v === '')).toBe(true);
+
+    await page.click('#channels th[data-key="newFans"]'); // a new column starts descending
+    expect(await page.getAttribute('#channels th[data-key="newFans"]', 'aria-sort')).toBe('descending');
+  });
+
+  it('follows the first/last-touch switch as the API does', async () => {
+    const from = shift(today, -29);
+    const first = await tableRows();
+    await page.click('#model [data-model="last_touch"]');
+    await ready(from, today, 'last_touch');
+    const want = await api<{ channels: Row[] }>(`/attribution/channels?from=${from}&to=${today}&model=last_touch`);
+    const shown = await tableRows();
+    expectSameNumbers(shown, want.channels);
+    expect(shown).not.toEqual(first);
+    expect(serverLog.some((l) => l.startsWith('GET /attribution/channels?') && l.includes('model=last_touch'))).toBe(true);
+
+    await page.click('#model [data-model="first_touch"]');
+    await ready(from, today, 'first_touch');
+    expectSameNumbers(await tableRows(), (await api<{ channels: Row[] }>(`/attribution/channels?from=${from}&to=${today}&model=first_touch`)).channels);
+  });
+
+  it('follows the date range, and refuses an inverted one without calling the API', async () => {
+    const from = shift(today, -59);
+    await page.fill('#from', from);
+    await ready(from, today, 'first_touch');
+    const want = await api<{ channels: Row[] }>(`/attribution/channels?from=${from}&to=${today}`);
+    expectSameNumbers(await tableRows(), want.channels);
+    const narrow = await api<{ channels: Row[] }>(`/attribution/channels?from=${shift(today, -29)}&to=${today}`);
+    const sum = (rows: Row[]) => rows.reduce((s, r) => s + Number(r.newFans), 0);
+    expect(sum(want.channels)).toBeGreaterThan(sum(narrow.channels)); // the day 45 days back is now inside
+
+    const to = shift(today, -3);
+    await page.fill('#to', to);
+    await ready(from, to, 'first_touch');
+    expectSameNumbers(await tableRows(), (await api<{ channels: Row[] }>(`/attribution/channels?from=${from}&to=${to}`)).channels);
+
+    const calls = serverLog.length;
+    await page.fill('#from', shift(to, 1));
+    await page.waitForSelector('body[data-state="error"]');
+    expect(await page.textContent('#status')).toMatch(/From is after To/);
+    expect(serverLog.length).toBe(calls);
+
+    await page.click('[data-preset="30"]');
+    await ready(shift(today, -29), today, 'first_touch');
+  });
+
+  it('drills down into a clicked channel', async () => {
+    const from = shift(today, -29);
+    await page.click('#channels tbody tr[data-channel="qr-bj-mall"]');
+    await page.waitForSelector('body[data-state="ready"][data-selected="qr-bj-mall"]');
+    await page.waitForSelector('#trend table[data-channel="qr-bj-mall"]', { state: 'attached' });
+    expect(await page.getAttribute('#channels tbody tr[data-channel="qr-bj-mall"]', 'aria-selected')).toBe('true');
+    const daily = await api<{ days: { day: string; newFans: number; convertedFans: number }[] }>(`/attribution/channels/qr-bj-mall/daily?from=${from}&to=${today}`);
+    const trend = await page.$$eval('#trend table tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-day'), Number(tr.children[1]!.textContent), Number(tr.children[2]!.textContent)]));
+    expect(trend).toHaveLength(30);
+    expect(trend).toEqual(daily.days.map((d) => [d.day, d.newFans, d.convertedFans]));
+    expect(await page.textContent('#funnel-channel')).toContain('qr-bj-mall');
+  });
+
+  it('downloads the CSV with the token', async () => {
+    const from = shift(today, -29);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv')]);
+    expect(download.suggestedFilename()).toBe(`attribution_first_touch_${from}_${today}.csv`);
+    const file = await download.path();
+    const bytes = readFileSync(file);
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const res = await fetch(`${base}/attribution/channels.csv?from=${from}&to=${today}&model=first_touch`, { headers: { authorization: `Bearer ${token()}` } });
+    const want = Buffer.from(await res.arrayBuffer());
+    expect(bytes.equals(want)).toBe(true);
+    expect(want.toString('utf8')).toContain('上海旗舰店 门店码');
+  });
+
+  it('keeps the token for the tab, and loads nothing from outside', async () => {
+    await page.reload();
+    await ready(shift(today, -29), today, 'first_touch');
+    expect(await page.isHidden('#login')).toBe(true);
+
+    mkdirSync(OUT_DIR, { recursive: true });
+    await page.click('#channels tbody tr[data-channel="qr-sh-flagship"]');
+    await page.waitForSelector('body[data-state="ready"][data-selected="qr-sh-flagship"]');
+    await page.screenshot({ path: join(OUT_DIR, 'dashboard.png'), fullPage: true });
+    expect(existsSync(join(OUT_DIR, 'dashboard.png'))).toBe(true);
+
+    expect(foreignRequests).toEqual([]);
+    // The wrong-token attempt logs a 401 resource error; anything else (CSP, script errors) fails.
+    expect(browserProblems.filter((p) => !/status of 401/.test(p))).toEqual([]);
+  });
+});

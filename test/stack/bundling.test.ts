@@ -1,0 +1,53 @@
+/**
+ * The real bundling path (local esbuild, no Docker) on a stack of two representative functions:
+ * an HTTP handler and the SQS consumer. Checks the ESM output, the createRequire banner, the
+ * source map, and that the AWS SDK is bundled rather than left to the runtime.
+ */
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { App, type CfnElement } from 'aws-cdk-lib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FUNCTIONS } from '../../lib/manifest.ts';
+import { hubStackProps, stageConfig } from '../../stacks/config.ts';
+import { ESM_REQUIRE_BANNER, HubStack } from '../../stacks/hub-stack.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+const cfg = stageConfig(cdkJson.context.stages, 'dev');
+const picked = FUNCTIONS.filter((f) => f.name === 'wechat' || f.consumes);
+
+const app = new App({ context: cdkJson.context });
+const stack = new HubStack(app, 'HubBundle', {
+  ...hubStackProps('dev', cfg),
+  env: { account: '111111111111', region: cfg.region },
+  functions: picked,
+});
+const assembly = app.synth();
+const template = assembly.getStackArtifact(stack.artifactId).template as { Resources: Record<string, { Properties: { Code: { S3Key: string } } }> };
+afterAll(() => rmSync(assembly.directory, { recursive: true, force: true }));
+
+describe.each(picked.map((f) => [f.name] as const))('bundle of %s', (name) => {
+  const fn = stack.functions.get(name)!.fn;
+  const id = stack.resolve((fn.node.defaultChild as CfnElement).logicalId) as string;
+  const key = template.Resources[id]!.Properties.Code.S3Key;
+  const dir = join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`);
+  const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+
+  it('is one minified ESM file exporting the handler, with a source map', () => {
+    expect(/export\s*\{[^}]*\bhandler\b[^}]*\}/.test(code)).toBe(true);
+    expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
+  });
+  it('starts with the createRequire banner', () => {
+    expect(code.slice(0, ESM_REQUIRE_BANNER.length)).toBe(ESM_REQUIRE_BANNER);
+  });
+  it('bundles the AWS SDK instead of importing it from the runtime', () => {
+    // No static or dynamic import of the SDK (its error messages may still mention the names).
+    expect(/\bfrom\s*["']@aws-sdk\//.test(code.replace(/\[import ["'][^"']+["'];\]/g, ''))).toBe(false);
+    expect(/\bimport\(\s*["']@aws-sdk\//.test(code)).toBe(false);
+    // Only the optional SigV4a signers stay a require (inside try/catch in the SDK, never installed here).
+    const optional = new Set(['@aws-sdk/signature-v4-crt', '@aws-sdk/signature-v4a']);
+    const required = new Set([...code.matchAll(/require\(["'](@aws-sdk\/[^"']+)["']\)/g)].map((m) => m[1]!));
+    expect([...required].filter((m) => !optional.has(m))).toEqual([]);
+    expect(statSync(join(dir, 'index.mjs')).size).toBeLessThan(5 * 1024 * 1024);
+  });
+});
