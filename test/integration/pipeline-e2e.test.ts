@@ -1,0 +1,123 @@
+/**
+ * The whole pipeline with the local runtime's SQS pollers running, as `npm start` runs it:
+ * signed WeChat follow → welcome (customer-service message) sent by the engagement sender;
+ * code scan → points notice (template message) → WeChat's TEMPLATESENDJOBFINISH receipt for
+ * that msgid updates the send record. Each message reaches the WeChat stand-in exactly once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { useLocalAws, type LocalAws } from '../support/env.ts';
+import { startHub, type RunningHub } from '../../local/hub.ts';
+import { config } from '../../lib/config/index.ts';
+import { ddb } from '../../lib/store/client.ts';
+import { keys } from '../../lib/store/keys.ts';
+import { signedPush, type PushSpec } from '../support/wechat-client.ts';
+
+let aws: LocalAws;
+let hub: RunningHub;
+const admin = { authorization: `Bearer ${'local-admin-token'}`, 'content-type': 'application/json' };
+
+beforeAll(async () => {
+  aws = await useLocalAws();
+  hub = await startHub({ port: 0, standinPort: 0, table: aws.table, queuePrefix: `pipe${Date.now()}`, pollers: true, schedules: false });
+});
+afterAll(async () => {
+  await hub?.stop();
+});
+
+async function push(spec: PushSpec) {
+  const cfg = config();
+  const req = signedPush(spec, { appId: cfg.WECHAT_APP_ID, token: cfg.WECHAT_TOKEN, aesKey: cfg.WECHAT_AES_KEY }, 'safe');
+  const res = await fetch(hub.url + req.path, { method: 'POST', body: req.body });
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+async function until<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('pipeline with pollers', () => {
+  it('a follow through a channel QR gets that channel’s welcome text, once', async () => {
+    const created = await fetch(`${hub.url}/channels`, {
+      method: 'POST',
+      headers: admin,
+      body: JSON.stringify({ id: 'mall_west', name: 'West mall', kind: 'wechat_qr', welcomeText: '欢迎来到西区门店！' }),
+    });
+    expect(created.status).toBe(201);
+    const now = Math.floor(Date.now() / 1000);
+    const spec: PushSpec = { from: 'oPipe_1', createTime: now, msgType: 'event', event: 'subscribe', eventKey: 'qrscene_mall_west', ticket: 'T' };
+    expect(await push(spec)).toBe('success');
+    expect(await push(spec)).toBe('success'); // WeChat's retry
+    const sent = await until(() => {
+      const m = hub.standin.messages().filter((x) => x.touser === 'oPipe_1');
+      return m.length ? m : undefined;
+    }, 'the welcome message');
+    await new Promise((r) => setTimeout(r, 1500)); // anything doubled would arrive by now
+    const all = hub.standin.messages().filter((x) => x.touser === 'oPipe_1');
+    expect(all).toHaveLength(1);
+    expect(sent[0]!.kind).toBe('custom');
+    expect(JSON.stringify(sent[0]!.body)).toContain('欢迎来到西区门店！');
+  });
+
+  it('a code scan by a follower sends a points notice, and its delivery receipt updates the send record', async () => {
+    // Template messages only reach followers: the scanner follows first (organic).
+    expect(await push({ from: 'oPipe_2', createTime: Math.floor(Date.now() / 1000) - 60, msgType: 'event', event: 'subscribe' })).toBe('success');
+    const batch = (await (
+      await fetch(`${hub.url}/codes/batches`, { method: 'POST', headers: admin, body: JSON.stringify({ sku: 'SKU-1', name: '面霜', points: 50, channel: 'pack_card', count: 3 }) })
+    ).json()) as { batchId: string };
+    const csv = await (await fetch(`${hub.url}/codes/batches/${batch.batchId}/codes.csv`, { headers: admin })).text();
+    const code = csv.split('\r\n')[1]!.split(',')[0]!;
+    const scan = await fetch(`${hub.url}/codes/scan`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appId: config().WECHAT_APP_ID, oauthCode: 'local:oPipe_2', code }),
+    });
+    expect(await scan.json()).toMatchObject({ result: 'redeemed', points: 50, balance: 50 });
+    const notice = await until(() => hub.standin.messages().find((x) => x.touser === 'oPipe_2' && x.kind === 'template'), 'the points notice');
+    expect(BigInt(notice.msgid!)).toBeGreaterThan(BigInt(Number.MAX_SAFE_INTEGER));
+    const link = await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.sendByMsgId(config().WECHAT_APP_ID, notice.msgid!) }));
+    const messageId = String(link.Item?.idempotencyKey);
+    const xml = `<xml><ToUserName><![CDATA[gh_hub]]></ToUserName><FromUserName><![CDATA[oPipe_2]]></FromUserName><CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>${notice.msgid}</MsgID><Status><![CDATA[failed:user block]]></Status></xml>`;
+    const cfg = config();
+    const { sha1Signature } = await import('../../lib/wechat/signature.ts');
+    const ts = String(Math.floor(Date.now() / 1000));
+    const res = await fetch(`${hub.url}/wechat/${cfg.WECHAT_APP_ID}?signature=${sha1Signature(cfg.WECHAT_TOKEN, ts, 'r1')}&timestamp=${ts}&nonce=r1`, { method: 'POST', body: xml });
+    expect(await res.text()).toBe('success');
+    const record = await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.send(messageId) }));
+    expect(record.Item).toMatchObject({ status: 'sent', receipt: 'user_blocked' });
+    // One stable_token for every caller (OAuth exchange aside), shared through the table.
+    const token = await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.wechatToken(cfg.WECHAT_APP_ID) }));
+    expect(typeof token.Item?.token).toBe('string');
+    expect(Number(token.Item?.tokenExpiresAtMs)).toBeGreaterThan(Date.now());
+    expect(hub.standin.calls('/cgi-bin/stable_token').length).toBe(1);
+  });
+
+  it('a scanner who does not follow the account gets no message, and the suppression is recorded', async () => {
+    const batch = (await (
+      await fetch(`${hub.url}/codes/batches`, { method: 'POST', headers: admin, body: JSON.stringify({ sku: 'SKU-2', name: '精华', points: 20, channel: 'pack_card', count: 1 }) })
+    ).json()) as { batchId: string };
+    const csv = await (await fetch(`${hub.url}/codes/batches/${batch.batchId}/codes.csv`, { headers: admin })).text();
+    const code = csv.split('\r\n')[1]!.split(',')[0]!;
+    const scan = await fetch(`${hub.url}/codes/scan`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appId: config().WECHAT_APP_ID, oauthCode: 'local:oPipe_3', code }),
+    });
+    const body = (await scan.json()) as { result: string };
+    expect(body.result).toBe('redeemed');
+    const memberId = String((await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.identity('wechat_openid', `${config().WECHAT_APP_ID}:oPipe_3`) }))).Item?.memberId);
+    const { messageIdOf } = await import('../../lib/engagement/outbox.ts');
+    const code2 = code.toUpperCase().replace(/[^0-9A-Z]/g, '');
+    const messageId = messageIdOf({ memberId, ruleId: 'points_scan', step: code2 });
+    const record = await until(async () => (await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.send(messageId) }))).Item, 'the send record');
+    expect(record).toMatchObject({ status: 'suppressed', reason: 'unfollowed' });
+    expect(hub.standin.messages().filter((m) => m.touser === 'oPipe_3')).toEqual([]);
+  });
+});
