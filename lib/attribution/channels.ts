@@ -4,10 +4,11 @@
  * webhooks but never created are listed with kind `unknown` (lib/apply/wechat.ts).
  */
 import * as z from 'zod';
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { queryIndex } from '../store/query.ts';
 import { BadRequestError, ConflictError } from '../errors.ts';
 import type { WechatApi } from '../wechat/api.ts';
-import { GSI1, keys } from '../store/keys.ts';
+import { keys } from '../store/keys.ts';
 import type { Store } from '../members/record.ts';
 
 export const CHANNEL_KINDS = ['wechat_qr', 'code_batch', 'store', 'ad', 'other'] as const;
@@ -70,22 +71,9 @@ export async function createChannel(store: Store, api: WechatApi, body: unknown,
 /** All channels (bounded pages of the channel index). */
 export async function listChannels(store: Store, max = 5000): Promise<Channel[]> {
   const out: Channel[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const res = await store.db.send(
-      new QueryCommand({
-        TableName: store.table,
-        IndexName: GSI1,
-        KeyConditionExpression: 'gsi1pk = :p',
-        ExpressionAttributeValues: { ':p': keys.channelListIndex('').gsi1pk },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    for (const i of res.Items ?? []) {
-      const { pk: _a, sk: _b, gsi1pk: _c, gsi1sk: _d, ...c } = i;
-      out.push(c as Channel);
-    }
-    start = res.LastEvaluatedKey;
-  } while (start && out.length < max);
+  for await (const item of queryIndex<Channel & Record<string, unknown>>(store, { pk: keys.channelListIndex('').gsi1pk, max })) {
+    const { pk: _a, sk: _b, gsi1pk: _c, gsi1sk: _d, ...c } = item;
+    out.push(c);
+  }
   return out;
 }

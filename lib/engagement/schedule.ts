@@ -10,11 +10,12 @@
  *   birthday           one row per member and year, written on registration and re-armed yearly
  *   points expiry      found through the lots' expiry index (LOTEXP#<local day>)
  */
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { queryIndex } from '../store/query.ts';
 import type { PlanContext } from '../apply/context.ts';
 import type { StoredMember } from '../members/record.ts';
 import { readMember } from '../members/record.ts';
-import { GSI1, keys, pad } from '../store/keys.ts';
+import { keys, pad } from '../store/keys.ts';
 import { Tx, TxConditionFailed } from '../store/tx.ts';
 import { addDays, DAY_MS, localDay, localToEpoch } from '../time.ts';
 import { rulesConfig, type RulesConfig } from './rules-config.ts';
@@ -131,45 +132,30 @@ export async function sweepDue(deps: ApplyDeps, opts: { lookbackDays?: number } 
   let cancelled = 0;
   for (let d = opts.lookbackDays ?? 7; d >= 0; d--) {
     const day = addDays(today, -d);
-    let start: Record<string, unknown> | undefined;
-    do {
-      const res = await deps.db.send(
-        new QueryCommand({
-          TableName: deps.table,
-          IndexName: GSI1,
-          KeyConditionExpression: 'gsi1pk = :p AND gsi1sk <= :s',
-          ExpressionAttributeValues: { ':p': `DUE#${day}`, ':s': `${pad(now)}#~` },
-          Limit: 200,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of res.Items ?? []) {
-        const row = item as DueRow & { pk: string; sk: string };
-        const m = await readMember(store, row.memberId);
-        if (!m) continue;
-        const out = messageForDue(row, m, rules);
-        const tx = new Tx(deps.table);
-        const ids = out.message ? planOutboxRows(tx, [out.message], now, deps.cfg) : [];
-        tx.update('due', { pk: row.pk, sk: row.sk }, {
-          update: 'SET doneAt = :t, outcome = :o REMOVE gsi1pk, gsi1sk',
-          values: { ':t': now, ':o': out.cancelled ?? 'planned' },
-        }, { expr: 'attribute_exists(gsi1pk) AND dueAt = :d', values: { ':d': row.dueAt } });
-        if (row.kind === 'birthday' && m.birthday) {
-          const next = nextBirthdayRow(m.memberId, m.birthday, row.dueAt + DAY_MS, tz);
-          if (next && next.key !== row.key) tx.put('due:next', keys.due(m.memberId, 'birthday', next.key), dueItem(next, tz));
-        }
-        try {
-          await tx.commit(deps.db);
-        } catch (err) {
-          if (err instanceof TxConditionFailed) continue; // another sweep took it, or the row moved
-          throw err;
-        }
-        if (out.message) planned++;
-        else cancelled++;
-        await drainOutbox(ids, deps).catch(() => undefined); // the outbox sweep retries
+    for await (const row of queryIndex<DueRow & { pk: string; sk: string }>(store, { pk: `DUE#${day}`, skAtMost: `${pad(now)}#~` })) {
+      const m = await readMember(store, row.memberId);
+      if (!m) continue;
+      const out = messageForDue(row, m, rules);
+      const tx = new Tx(deps.table);
+      const ids = out.message ? planOutboxRows(tx, [out.message], now, deps.cfg) : [];
+      tx.update('due', { pk: row.pk, sk: row.sk }, {
+        update: 'SET doneAt = :t, outcome = :o REMOVE gsi1pk, gsi1sk',
+        values: { ':t': now, ':o': out.cancelled ?? 'planned' },
+      }, { expr: 'attribute_exists(gsi1pk) AND dueAt = :d', values: { ':d': row.dueAt } });
+      if (row.kind === 'birthday' && m.birthday) {
+        const next = nextBirthdayRow(m.memberId, m.birthday, row.dueAt + DAY_MS, tz);
+        if (next && next.key !== row.key) tx.put('due:next', keys.due(m.memberId, 'birthday', next.key), dueItem(next, tz));
       }
-      start = res.LastEvaluatedKey;
-    } while (start);
+      try {
+        await tx.commit(deps.db);
+      } catch (err) {
+        if (err instanceof TxConditionFailed) continue; // another sweep took it, or the row moved
+        throw err;
+      }
+      if (out.message) planned++;
+      else cancelled++;
+      await drainOutbox(ids, deps).catch(() => undefined); // the outbox sweep retries
+    }
   }
   const expiryReminders = rules.pointsExpiry.enabled ? await planExpiryReminders(deps, addDays(today, rules.pointsExpiry.daysBefore), now) : 0;
   return { planned, cancelled, expiryReminders };
@@ -178,53 +164,39 @@ export async function sweepDue(deps: ApplyDeps, opts: { lookbackDays?: number } 
 async function planExpiryReminders(deps: ApplyDeps, expiryDay: string, now: number): Promise<number> {
   const rules = rulesConfig();
   let n = 0;
-  let start: Record<string, unknown> | undefined;
   const seen = new Set<string>();
-  do {
-    const res = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.table,
-        IndexName: GSI1,
-        KeyConditionExpression: 'gsi1pk = :p',
-        ExpressionAttributeValues: { ':p': `LOTEXP#${expiryDay}` },
-        Limit: 200,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
+  for await (const lot of queryIndex({ db: deps.db, table: deps.table }, { pk: `LOTEXP#${expiryDay}` })) {
+    const memberId = String(lot.memberId);
+    if (seen.has(memberId) || Number(lot.remaining) <= 0) continue;
+    seen.add(memberId);
+    const m = await readMember({ db: deps.db, table: deps.table }, memberId);
+    if (!m?.wechat) continue;
+    const planned = await deps.db.send(
+      new GetCommand({ TableName: deps.table, Key: keys.outbox(messageIdOf({ memberId: m.memberId, ruleId: 'points_expiry', step: expiryDay })) }),
     );
-    for (const lot of res.Items ?? []) {
-      const memberId = String(lot.memberId);
-      if (seen.has(memberId) || Number(lot.remaining) <= 0) continue;
-      seen.add(memberId);
-      const m = await readMember({ db: deps.db, table: deps.table }, memberId);
-      if (!m?.wechat) continue;
-      const planned = await deps.db.send(
-        new GetCommand({ TableName: deps.table, Key: keys.outbox(messageIdOf({ memberId: m.memberId, ruleId: 'points_expiry', step: expiryDay })) }),
-      );
-      if (planned.Item) continue;
-      const tx = new Tx(deps.table);
-      const ids = planOutboxRows(
-        tx,
-        [
-          {
-            memberId: m.memberId,
-            ruleId: 'points_expiry',
-            step: expiryDay,
-            class: 'marketing',
-            destination: 'member',
-            appId: m.wechat.appId,
-            openid: m.wechat.openid,
-            triggeredAt: now,
-            payload: { templateId: rules.pointsExpiry.templateId, expiryDay, balance: m.points },
-          },
-        ],
-        now,
-        deps.cfg,
-      );
-      await tx.commit(deps.db);
-      await drainOutbox(ids, deps).catch(() => undefined);
-      n++;
-    }
-    start = res.LastEvaluatedKey;
-  } while (start);
+    if (planned.Item) continue;
+    const tx = new Tx(deps.table);
+    const ids = planOutboxRows(
+      tx,
+      [
+        {
+          memberId: m.memberId,
+          ruleId: 'points_expiry',
+          step: expiryDay,
+          class: 'marketing',
+          destination: 'member',
+          appId: m.wechat.appId,
+          openid: m.wechat.openid,
+          triggeredAt: now,
+          payload: { templateId: rules.pointsExpiry.templateId, expiryDay, balance: m.points },
+        },
+      ],
+      now,
+      deps.cfg,
+    );
+    await tx.commit(deps.db);
+    await drainOutbox(ids, deps).catch(() => undefined);
+    n++;
+  }
   return n;
 }

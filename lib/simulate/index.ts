@@ -1,3 +1,4 @@
+import type { ChannelRow } from '../attribution/query.ts';
 /**
  * simulate(): drives a month of realistic traffic through a running hub's real, signed webhooks
  * and its admin API, and returns its own ground truth so the result can be checked against the
@@ -330,22 +331,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   };
 }
 
-export interface AttributionRow {
-  channel: string;
-  name: string;
-  newFans: number;
-  unfollows: number;
-  convertedFans: number;
-  conversionRate: number;
-  sameDayConversions: number;
-  medianHoursToConvert: number | null;
-  newMembers: number;
-  scans: number;
-  orders: number;
-  gmvFen: number;
-  qrScans?: number;
-  kind?: string;
-}
+/** A row of the hub's channel table (the attribution API's own type). */
+export type AttributionRow = ChannelRow;
 
 /** The hub's channel table for a range (GET /attribution/channels). */
 export async function fetchAttribution(base: string, adminToken: string, from: string, to: string, model: 'first_touch' | 'last_touch' = 'first_touch'): Promise<AttributionRow[]> {

@@ -82,8 +82,12 @@ describe('pipeline with pollers', () => {
     expect(await scan.json()).toMatchObject({ result: 'redeemed', points: 50, balance: 50 });
     const notice = await until(() => hub.standin.messages().find((x) => x.touser === 'oPipe_2' && x.kind === 'template'), 'the points notice');
     expect(BigInt(notice.msgid!)).toBeGreaterThan(BigInt(Number.MAX_SAFE_INTEGER));
-    const link = await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.sendByMsgId(config().WECHAT_APP_ID, notice.msgid!) }));
-    const messageId = String(link.Item?.idempotencyKey);
+    // The sender links the msgid to its send record right after WeChat answered.
+    const link = await until(
+      async () => (await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.sendByMsgId(config().WECHAT_APP_ID, notice.msgid!) }))).Item,
+      'the msgid link',
+    );
+    const messageId = String(link.idempotencyKey);
     const xml = `<xml><ToUserName><![CDATA[gh_hub]]></ToUserName><FromUserName><![CDATA[oPipe_2]]></FromUserName><CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>${notice.msgid}</MsgID><Status><![CDATA[failed:user block]]></Status></xml>`;
     const cfg = config();
     const { sha1Signature } = await import('../../lib/wechat/signature.ts');
@@ -116,7 +120,10 @@ describe('pipeline with pollers', () => {
     const { messageIdOf } = await import('../../lib/engagement/outbox.ts');
     const code2 = code.toUpperCase().replace(/[^0-9A-Z]/g, '');
     const messageId = messageIdOf({ memberId, ruleId: 'points_scan', step: code2 });
-    const record = await until(async () => (await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.send(messageId) }))).Item, 'the send record');
+    const record = await until(async () => {
+      const item = (await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.send(messageId) }))).Item;
+      return item?.status === 'suppressed' ? item : undefined;
+    }, 'the suppression');
     expect(record).toMatchObject({ status: 'suppressed', reason: 'unfollowed' });
     expect(hub.standin.messages().filter((m) => m.touser === 'oPipe_3')).toEqual([]);
   });
