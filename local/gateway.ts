@@ -165,7 +165,13 @@ export async function startGateway(opts: GatewayOptions): Promise<{ server: Serv
               continue;
             }
             const fn = opts.functions.get(r.fn)!;
-            const event = toEvent(req, Buffer.concat(chunks), r, m, url);
+            let event: APIGatewayProxyEventV2;
+            try {
+              event = toEvent(req, Buffer.concat(chunks), r, m, url);
+            } catch {
+              // A malformed percent-escape in the path: API Gateway answers 400 too.
+              return send(res, { statusCode: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'bad_request', message: 'malformed path' }) });
+            }
             const result = (await fn.handler(event, lambdaContext(fn.spec.name, fn.spec.timeoutSeconds))) as APIGatewayProxyStructuredResultV2;
             return send(res, result);
           }

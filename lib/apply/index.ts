@@ -14,8 +14,8 @@ import { HubEvent, type HubEventOf } from '../events/hub-event.ts';
 import { config, type HubConfig } from '../config/index.ts';
 import { ddb, tableName } from '../store/client.ts';
 import { keys } from '../store/keys.ts';
-import { Tx, TxConditionFailed } from '../store/tx.ts';
-import { BadRequestError, TransientError } from '../errors.ts';
+import { Tx, TxConditionFailed, classifyTxError } from '../store/tx.ts';
+import { BadRequestError, HubError, TransientError } from '../errors.ts';
 import { drainOutbox, type OutboxDrainer } from '../engagement/outbox.ts';
 import { PlanContext, type PlanOutput } from './context.ts';
 import { planWechat } from './wechat.ts';
@@ -61,7 +61,18 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps()): P
     const now = deps.now();
     const tx = new Tx(deps.table);
     const ctx = new PlanContext(event, deps, tx, now);
-    const out = await plan(event, ctx);
+    let out: PlanOutput;
+    try {
+      out = await plan(event, ctx);
+    } catch (err) {
+      // Reads failing past the SDK's retries (throttling, timeouts) are transient: 503, retried.
+      const classified = err instanceof HubError ? err : classifyTxError(err, []);
+      if (classified instanceof TransientError && ++transientFailures < 3) {
+        await backoff(attempt);
+        continue;
+      }
+      throw classified;
+    }
     const outboxIds = ctx.writeOutbox();
     tx.create('dedupe', keys.dedupe(event.eventId), {
       eventId: event.eventId,

@@ -54,6 +54,7 @@ function convert(value: unknown, key: string | undefined): unknown {
 export function parseJsonLossless(text: string): unknown {
   if (typeof text !== 'string') throw new BadRequestError('JSON body must be text');
   let parsed: unknown;
+  if (nestingDepth(text) > MAX_DEPTH) throw new BadRequestError(`JSON nested deeper than ${MAX_DEPTH} levels`, undefined, 'malformed_json');
   try {
     parsed = parse(text);
   } catch (err) {
@@ -61,6 +62,26 @@ export function parseJsonLossless(text: string): unknown {
     throw new BadRequestError(`malformed JSON: ${reason.slice(0, 200)}`, undefined, 'malformed_json');
   }
   return convert(parsed, undefined);
+}
+
+/** No platform message nests deeper than a few levels; a deeper body is refused before parsing. */
+export const MAX_DEPTH = 64;
+
+/** Maximum nesting of `[`/`{` outside strings, in one pass without recursion. */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash escapes the next character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) max = Math.max(max, ++depth);
+    else if (c === 93 || c === 125) depth--;
+  }
+  return max;
 }
 
 /** Narrowing helper: a plain (non-array) object. */

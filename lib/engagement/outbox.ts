@@ -5,7 +5,7 @@
  * drained by the event's redelivery (its dedupe marker lists the rows) or by the outbox sweep.
  * The sender dedupes on the same key, so a row enqueued twice is still sent once.
  */
-import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { HubConfig } from '../config/index.ts';
 import type { Tx } from '../store/tx.ts';
@@ -91,28 +91,54 @@ const sqsDrainer: OutboxDrainer = async (row, queueUrl) => {
   );
 };
 
-/** Sends pending rows to their queue and marks them enqueued. Throws TransientError if SQS fails. */
+/** How long a drainer holds a row it is sending; after that another may take it over. */
+export const DRAIN_LEASE_MS = 30_000;
+
+/**
+ * Sends pending rows to their queue and marks them enqueued. Each row is first claimed with a
+ * conditional lease, so concurrent drainers (a redelivery racing the first delivery, the sweep)
+ * enqueue it once. Throws TransientError if SQS fails (the row stays pending for the retry).
+ */
 export async function drainOutbox(messageIds: string[], deps: ApplyDeps): Promise<number> {
   let enqueued = 0;
   let failure: unknown;
   for (const messageId of messageIds) {
-    const res = await deps.db.send(new GetCommand({ TableName: deps.table, Key: keys.outbox(messageId), ConsistentRead: true }));
-    const row = res.Item as (OutboxRow & { gsi1pk?: string }) | undefined;
-    if (!row || !row.gsi1pk) continue;
+    const now = deps.now();
+    let row: (OutboxRow & Record<string, unknown>) | undefined;
+    try {
+      const claimed = await deps.db.send(
+        new UpdateCommand({
+          TableName: deps.table,
+          Key: keys.outbox(messageId),
+          UpdateExpression: 'SET drainLeaseUntil = :until',
+          ConditionExpression: 'attribute_exists(gsi1pk) AND (attribute_not_exists(drainLeaseUntil) OR drainLeaseUntil < :now)',
+          ExpressionAttributeValues: { ':until': now + DRAIN_LEASE_MS, ':now': now },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      row = claimed.Attributes as (OutboxRow & Record<string, unknown>) | undefined;
+    } catch (err) {
+      if ((err as { name?: string }).name === 'ConditionalCheckFailedException') continue; // enqueued, or another drainer holds it
+      throw err;
+    }
+    if (!row) continue;
     const queueUrl = row.destination === 'staff' ? deps.cfg.STAFF_QUEUE_URL : deps.cfg.ENGAGEMENT_QUEUE_URL;
     if (!queueUrl) continue;
     try {
-      const { gsi1pk: _a, gsi1sk: _b, pk: _c, sk: _d, ...body } = row as OutboxRow & Record<string, unknown>;
+      const { gsi1pk: _a, gsi1sk: _b, pk: _c, sk: _d, drainLeaseUntil: _e, ...body } = row;
       await (deps.drainer ?? sqsDrainer)(body as OutboxRow, queueUrl);
     } catch (err) {
       failure = err;
+      await deps.db
+        .send(new UpdateCommand({ TableName: deps.table, Key: keys.outbox(messageId), UpdateExpression: 'REMOVE drainLeaseUntil' }))
+        .catch(() => undefined); // the lease expires anyway
       continue;
     }
     await deps.db.send(
       new UpdateCommand({
         TableName: deps.table,
         Key: keys.outbox(messageId),
-        UpdateExpression: 'SET enqueuedAt = :t REMOVE gsi1pk, gsi1sk',
+        UpdateExpression: 'SET enqueuedAt = :t REMOVE gsi1pk, gsi1sk, drainLeaseUntil',
         ExpressionAttributeValues: { ':t': deps.now() },
       }),
     );

@@ -7,6 +7,8 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { config } from '../config/index.ts';
 
 let doc: DynamoDBDocumentClient | undefined;
@@ -14,7 +16,14 @@ let sqsClient: SQSClient | undefined;
 
 /** Short timeouts: a webhook must answer inside the platform's budget (WeChat: 5 s). */
 const requestHandler = () =>
-  new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: 2_500 });
+  new NodeHttpHandler({
+    connectionTimeout: 1_000,
+    requestTimeout: 2_500,
+    // Waiting for a free socket must not count as a connection timeout when many requests
+    // share one process (the local runtime); a Lambda instance serves one request at a time.
+    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
+    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
+  });
 
 export function makeDynamo(overrides: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
   const client = new DynamoDBClient({ maxAttempts: 3, requestHandler: requestHandler(), ...overrides });

@@ -3,36 +3,20 @@
  * POST /codes/scan through the HTTP gateway → functions/codes-scan → lib/codes/scan → apply →
  * DynamoDB Local, with the WeChat stand-in answering the OAuth exchange.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { useLocalAws, type LocalAws } from '../support/env.ts';
-import { startHub, type RunningHub } from '../../local/hub.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestHub } from '../support/hub.ts';
+import { counterItems, getItem, memberByOpenid as readMember, queryAll } from '../support/table.ts';
+import { seededRandom, type Rng } from '../support/random.ts';
 import { config, resetConfig } from '../../lib/config/index.ts';
 import { ddb } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { localDay } from '../../lib/time.ts';
+import { mapLimit } from '../../lib/attribution/query.ts';
 import { CODE_ALPHABET, codecFromSecret, formatCode, normalizeCode } from '../../lib/codes/codec.ts';
 import { CODES_CSV_HEADER } from '../../lib/codes/csv.ts';
 import type { BatchItem } from '../../lib/apply/code-scan.ts';
 
-let aws: LocalAws;
-let hub: RunningHub;
-
-beforeAll(async () => {
-  aws = await useLocalAws();
-  hub = await startHub({
-    port: 0,
-    standinPort: 0,
-    table: aws.table,
-    queuePrefix: `codes${Date.now()}`,
-    pollers: false,
-    schedules: false,
-    functions: ['codes-scan', 'admin'],
-  });
-});
-afterAll(async () => {
-  await hub?.stop();
-});
+const hub = useTestHub({ queuePrefix: 'codes', functions: ['codes-scan', 'admin'] });
 
 const cfg = () => config();
 const appId = () => cfg().WECHAT_APP_ID;
@@ -143,43 +127,13 @@ interface RefusalRow extends Item {
   at: number;
 }
 
-async function memberByOpenid(openid: string): Promise<MemberRow | undefined> {
-  const ident = await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.identity('wechat_openid', `${appId()}:${openid}`), ConsistentRead: true }));
-  if (!ident.Item) return undefined;
-  return (await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.member(String(ident.Item.memberId)), ConsistentRead: true }))).Item as MemberRow | undefined;
-}
-
-async function codeRow(code: string): Promise<CodeRow | undefined> {
-  return (await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.code(code), ConsistentRead: true }))).Item as CodeRow | undefined;
-}
-
-async function memberRows(memberId: string, prefix: string): Promise<Item[]> {
-  const r = await ddb().send(
-    new QueryCommand({
-      TableName: aws.table,
-      KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
-      ExpressionAttributeValues: { ':p': keys.memberPartition(memberId), ':s': prefix },
-      ConsistentRead: true,
-    }),
-  );
-  return r.Items ?? [];
-}
+const memberByOpenid = (openid: string) => readMember<MemberRow>(hub.aws.table, openid);
+const codeRow = (code: string) => getItem<CodeRow>(hub.aws.table, keys.code(code));
+const memberRows = (memberId: string, prefix: string) => queryAll(hub.aws.table, keys.memberPartition(memberId), prefix);
 
 /** A channel's metric for one attribution model, summed over every shard and every day. */
 async function counterSum(channel: string, model: 'first' | 'last', metric = 'scans'): Promise<number> {
-  let total = 0;
-  for (let s = 0; s < cfg().HUB_COUNTER_SHARDS; s++) {
-    const r = await ddb().send(
-      new QueryCommand({
-        TableName: aws.table,
-        KeyConditionExpression: 'pk = :p AND begins_with(sk, :m)',
-        ExpressionAttributeValues: { ':p': keys.counterPartition(channel, s), ':m': `${model}#` },
-        ConsistentRead: true,
-      }),
-    );
-    for (const it of r.Items ?? []) total += Number(it[metric] ?? 0);
-  }
-  return total;
+  return (await counterItems(hub.aws.table, channel, `${model}#`)).reduce((total, it) => total + Number(it[metric] ?? 0), 0);
 }
 
 /** Local days covering [from, to] (a test may straddle midnight in HUB_TIMEZONE). */
@@ -190,22 +144,13 @@ function daysBetween(from: number, to: number): string[] {
 async function refusalsOf(openid: string, days: string[]): Promise<RefusalRow[]> {
   const out: RefusalRow[] = [];
   for (const day of days) {
-    const r = await ddb().send(
-      new QueryCommand({
-        TableName: aws.table,
-        KeyConditionExpression: 'pk = :p',
-        ExpressionAttributeValues: { ':p': keys.scanRefusal(day, 0, 'x').pk },
-        ConsistentRead: true,
-      }),
-    );
-    out.push(...((r.Items ?? []) as RefusalRow[]).filter((it) => it.openid === `${appId()}:${openid}`));
+    const rows = await queryAll<RefusalRow>(hub.aws.table, keys.scanRefusal(day, 0, 'x').pk);
+    out.push(...rows.filter((it) => it.openid === `${appId()}:${openid}`));
   }
   return out;
 }
 
-async function scanLimitRow(openid: string, day: string): Promise<Item | undefined> {
-  return (await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.scanLimit(appId(), openid, day), ConsistentRead: true }))).Item;
-}
+const scanLimitRow = (openid: string, day: string) => getItem<Item>(hub.aws.table, keys.scanLimit(appId(), openid, day));
 
 // ---------------------------------------------------------------------------------------------
 // Instruments and utilities
@@ -243,38 +188,14 @@ async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): P
 
 const LENIENT = { HUB_SCAN_DAILY_LIMIT: '100000', HUB_SCAN_BURST_LIMIT: '100000', HUB_SCAN_BURST_WINDOW_SECONDS: '600', HUB_SCAN_SEQUENTIAL_LIMIT: '100000' };
 
-async function pool<T, R>(items: T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return out;
-}
-
-function mulberry(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-type Rnd = () => number;
-const int = (rnd: Rnd, min: number, max: number) => min + Math.floor(rnd() * (max - min + 1));
-const pickFrom = (rnd: Rnd, chars: string, n: number) => Array.from({ length: n }, () => chars[Math.floor(rnd() * chars.length)]).join('');
-const fromRange = (rnd: Rnd, lo: number, hi: number, n: number) => Array.from({ length: n }, () => String.fromCharCode(int(rnd, lo, hi))).join('');
+const int = (rnd: Rng, min: number, max: number) => min + Math.floor(rnd() * (max - min + 1));
+const pickFrom = (rnd: Rng, chars: string, n: number) => Array.from({ length: n }, () => chars[Math.floor(rnd() * chars.length)]).join('');
+const fromRange = (rnd: Rng, lo: number, hi: number, n: number) => Array.from({ length: n }, () => String.fromCharCode(int(rnd, lo, hi))).join('');
 const toFullWidth = (s: string) => [...s].map((c) => String.fromCharCode(c.charCodeAt(0) + 0xfee0)).join('');
 const PRINTABLE = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i)).join('');
 
 /** A random string of 1..64 characters in one of several shapes, most of them code-like. */
-function randomString(rnd: Rnd): string {
+function randomString(rnd: Rng): string {
   const k = rnd();
   if (k < 0.3) return pickFrom(rnd, CODE_ALPHABET, 20); // code-shaped: any key id, serial and tag
   if (k < 0.45) return formatCode('A0000000' + pickFrom(rnd, CODE_ALPHABET, 12)); // issued-looking serial, printed form
@@ -286,7 +207,7 @@ function randomString(rnd: Rnd): string {
 }
 
 /** A near miss of a valid canonical code: one substitution, transposition, deletion or insertion. */
-function nearMiss(code: string, rnd: Rnd): string {
+function nearMiss(code: string, rnd: Rng): string {
   for (;;) {
     const i = int(rnd, 0, code.length - 1);
     let out: string;
@@ -471,7 +392,7 @@ describe('invalid codes', () => {
   it('10,000 random strings and 1,000 near misses are `invalid` without any DynamoDB request or WeChat call', async () => {
     const batch = await createBatch({ sku: 'SKU-NEAR', name: 'Near miss', points: 2, channel: 'near_ch', count: 100 });
     const valid = await codesOf(batch);
-    const rnd = mulberry(20_240_611);
+    const rnd = seededRandom(20_240_611);
     const randoms = Array.from({ length: 10_000 }, () => randomString(rnd));
     const near = Array.from({ length: 1_000 }, (_, i) => nearMiss(valid[i % valid.length]!, rnd));
     const inputs = [...randoms, ...near];
@@ -481,7 +402,7 @@ describe('invalid codes', () => {
     const callsBefore = hub.standin.calls().length;
     const counter = countDynamoRequests();
     try {
-      const replies = await pool(inputs, 32, (code, i) => scan(`inv_u${i % 64}`, code));
+      const replies = await mapLimit(inputs, 32, (code, i) => scan(`inv_u${i % 64}`, code));
       const wrong = replies.flatMap((r, i) => (r.status === 200 && r.text === '{"result":"invalid"}' ? [] : [{ input: inputs[i], status: r.status, text: r.text }]));
       expect(wrong.slice(0, 5)).toEqual([]);
       expect(counter.commands).toEqual([]);
@@ -669,7 +590,7 @@ describe('1,000-scan scenario', () => {
 
       // The scans: ~200 people, random codes (so some codes are wanted by several people), some
       // repeats of one's own earlier code, some invalid codes.
-      const rnd = mulberry(1_000);
+      const rnd = seededRandom(1_000);
       const users = Array.from({ length: 200 }, (_, i) => `scn_u${i}`);
       const perUser = new Map<string, string[]>();
       for (let i = 0; i < 1_000; i++) {
@@ -693,7 +614,7 @@ describe('1,000-scan scenario', () => {
 
       // Each person scans in order; people scan concurrently.
       const log: { user: string; code: string; body: Record<string, unknown>; status: number }[] = [];
-      await pool(people, 12, async (u) => {
+      await mapLimit(people, 12, async (u) => {
         for (const code of perUser.get(u)!) {
           const r = await scan(u, code);
           log.push({ user: u, code, body: r.body, status: r.status });
@@ -744,7 +665,7 @@ describe('1,000-scan scenario', () => {
       expect([...winnerOf.values()].length).toBe(log.filter((l) => l.body.result === 'redeemed').length);
 
       // Code rows: the winner's, once each.
-      await pool([...winnerOf], 16, async ([code, winner]) => {
+      await mapLimit([...winnerOf], 16, async ([code, winner]) => {
         const row = await codeRow(code);
         expect(row).toMatchObject({ code, openid: `${appId()}:${winner}`, batchId: batchOf.get(code)!.batchId });
         const later = byCode.get(code)!.find((s) => s.body.result !== 'redeemed');
@@ -752,7 +673,7 @@ describe('1,000-scan scenario', () => {
       });
 
       // Members: points equal the sum of points of the codes they redeemed; nobody else has any.
-      await pool(people, 12, async (u) => {
+      await mapLimit(people, 12, async (u) => {
         const m = await memberByOpenid(u);
         if (!expectedPoints.has(u)) {
           expect(m?.points ?? 0).toBe(0);

@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { useLocalAws, type LocalAws } from '../support/env.ts';
+import { getItem, queryAll } from '../support/table.ts';
 import { config, resetConfig } from '../../lib/config/index.ts';
 import { ddb, sqs } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
@@ -175,18 +176,12 @@ async function drain(h: Handler = handler, maxRounds = 40): Promise<{ received: 
 
 const callsTo = (path: string, member: string) => standin.calls(path).filter((c) => (c.body as { touser?: string } | undefined)?.touser === openidOf(member));
 const sentTo = (member: string) => standin.messages().filter((m) => m.touser === openidOf(member));
-const sendRecord = async (messageId: string) =>
-  (await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.send(messageId), ConsistentRead: true }))).Item;
-async function memberRows(member: string, prefix: 'SENT#' | 'SUPPRESS#') {
-  const res = await ddb().send(
-    new QueryCommand({
-      TableName: aws.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      ExpressionAttributeValues: { ':pk': keys.memberPartition(member), ':p': prefix },
-      ConsistentRead: true,
-    }),
-  );
-  return res.Items ?? [];
+const sendRecord = (messageId: string) => getItem(aws.table, keys.send(messageId));
+const memberRows = (member: string, prefix: 'SENT#' | 'SUPPRESS#') => queryAll(aws.table, keys.memberPartition(member), prefix);
+/** The claim a worker left when it died during its WeChat call (`via`, at `callAt`), lease expired. */
+async function putDeadClaim(r: OutboxRow, via: 'template' | 'custom', callAt: number): Promise<void> {
+  const claim = { status: 'sending', attempts: 1, claimToken: 'dead-worker', leaseUntil: clock - 1, callVia: via, callAt, callClientMsgId: r.messageId, callAppId: APP, callOpenid: openidOf(r.memberId) };
+  await ddb().send(new PutCommand({ TableName: aws.table, Item: { ...keys.send(r.messageId), ...claim } }));
 }
 async function queueCounts(url: string) {
   const { Attributes } = await sqs().send(
@@ -264,23 +259,7 @@ describe('exactly once per messageId', () => {
     // The dead worker's call reached WeChat ...
     const first = await api.sendTemplate({ touser: openidOf(m), templateId: 'TPL_POINTS_CHANGE', data: { points: { value: '3' } }, clientMsgId: r.messageId });
     // ... and it left its claim behind, lease expired.
-    await ddb().send(
-      new PutCommand({
-        TableName: aws.table,
-        Item: {
-          ...keys.send(r.messageId),
-          status: 'sending',
-          attempts: 1,
-          claimToken: 'dead-worker',
-          leaseUntil: clock - 1,
-          callVia: 'template',
-          callAt: clock - 3 * 60_000,
-          callClientMsgId: r.messageId,
-          callAppId: APP,
-          callOpenid: openidOf(m),
-        },
-      }),
-    );
+    await putDeadClaim(r, 'template', clock - 3 * 60_000);
     // The resumed call times out too: still pending, and the window keeps counting from the first call.
     standin.setFault(TEMPLATE, { type: 'hang', ms: 600 }, 1);
     expect(await sendOne(r, deps())).toMatchObject({ status: 'retry', errcode: 'timeout' });
@@ -301,23 +280,7 @@ describe('exactly once per messageId', () => {
       const m = memberId(tag);
       await putMember(m, { lastInteractionAt: clock - HOUR });
       const r = row(m, { class: 'transactional', ruleId: 'welcome_register', step: 'once' });
-      await ddb().send(
-        new PutCommand({
-          TableName: aws.table,
-          Item: {
-            ...keys.send(r.messageId),
-            status: 'sending',
-            attempts: 1,
-            claimToken: 'dead-worker',
-            leaseUntil: clock - 1,
-            callVia: via,
-            callAt: clock - age,
-            callClientMsgId: r.messageId,
-            callAppId: APP,
-            callOpenid: openidOf(m),
-          },
-        }),
-      );
+      await putDeadClaim(r, via, clock - age);
       const before = standin.calls().length;
       const out = await sendOne(r, deps());
       expect(out.status).toBe('unknown');

@@ -6,17 +6,18 @@
  * 1,000-event random scenario checked against the members' own histories, and the nightly
  * review (tier downgrades, lifecycle, RFM) found through its index, with a version conflict.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetCommand, QueryCommand, ScanCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
-import { useLocalAws, type LocalAws } from '../support/env.ts';
-import { startHub, type RunningHub } from '../../local/hub.ts';
+import { useTestHub } from '../support/hub.ts';
+import { counterAt, getItem, identityOwner as readOwner, itemCount as countItems, queryAll, scanAll as scanTable, survivorByIdentity } from '../support/table.ts';
+import { signedYouzan, postCommerce } from '../support/commerce-client.ts';
+import { seededRandom } from '../support/random.ts';
 import { createTable } from '../../local/emulators.ts';
 import { config } from '../../lib/config/index.ts';
 import { ddb } from '../../lib/store/client.ts';
 import { GSI1, keys } from '../../lib/store/keys.ts';
-import { signedPush, type PushSpec } from '../support/wechat-client.ts';
-import { youzanEventSign } from '../../lib/commerce/sign.ts';
+import { configuredAccount, postPush, signedPush, type PushSpec } from '../support/wechat-client.ts';
 import { hashPhone } from '../../lib/members/phone.ts';
 import { computeCredits, ttcBucket, type Credits } from '../../lib/attribution/credits.ts';
 import { lifecycleOf, nextReviewAt, memberRules, REVIEW_SHARDS, reviewDay, rfmOf, tierOf } from '../../lib/members/lifecycle.ts';
@@ -30,24 +31,7 @@ import { localDay, localToEpoch, startOfLocalDay } from '../../lib/time.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- table items and response bodies are checked field by field
 type Loose = any;
 
-let aws: LocalAws;
-let hub: RunningHub;
-
-beforeAll(async () => {
-  aws = await useLocalAws();
-  hub = await startHub({
-    port: 0,
-    standinPort: 0,
-    table: aws.table,
-    queuePrefix: `mem${Date.now()}`,
-    pollers: false,
-    schedules: false,
-    functions: ['wechat', 'members', 'youzan', 'admin', 'nightly'],
-  });
-});
-afterAll(async () => {
-  await hub?.stop();
-});
+const hub = useTestHub({ queuePrefix: 'mem', functions: ['wechat', 'members', 'youzan', 'admin', 'nightly'] });
 
 const cfg = () => config();
 const DAY = 86_400_000;
@@ -66,9 +50,7 @@ const phone = (n: number) => {
 
 async function follow(openid: string, createTime: number, scene?: string) {
   const spec: PushSpec = { from: openid, createTime, msgType: 'event', event: 'subscribe', eventKey: scene ? `qrscene_${scene}` : '' };
-  const req = signedPush(spec, { appId: cfg().WECHAT_APP_ID, token: cfg().WECHAT_TOKEN, aesKey: cfg().WECHAT_AES_KEY });
-  const res = await fetch(hub.url + req.path, { method: 'POST', body: req.body, headers: { 'content-type': 'text/xml' } });
-  return { status: res.status, body: await res.text() };
+  return postPush(hub.url, signedPush(spec, configuredAccount()), { 'content-type': 'text/xml' });
 }
 
 async function register(body: unknown, raw?: string) {
@@ -113,12 +95,8 @@ async function youzan(type: string, msg: Record<string, unknown>, id: string, at
     type,
     version: Math.floor(at / 1000),
   });
-  const res = await fetch(`${hub.url}/youzan/${clientId}`, {
-    method: 'POST',
-    body: raw,
-    headers: { 'content-type': 'application/json', 'event-type': type, 'event-sign': youzanEventSign(clientId, raw, cfg().YOUZAN_CLIENT_SECRET) },
-  });
-  return { status: res.status, body: await res.text() };
+  const res = await postCommerce(hub.url, signedYouzan(raw, type), 'application/json');
+  return { status: res.status, body: res.text };
 }
 
 function youzanOrder(o: YzOrder) {
@@ -158,85 +136,24 @@ async function adminGet(id: string, token = cfg().HUB_ADMIN_TOKEN) {
 
 // ---------- table helpers ----------
 
-async function identityOwner(kind: string, value: string): Promise<string | undefined> {
-  const r = await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.identity(kind, value), ConsistentRead: true }));
-  return r.Item?.memberId as string | undefined;
-}
+type Member = StoredMember & Record<string, Loose>;
+const identityOwner = (kind: string, value: string) => readOwner(hub.aws.table, kind, value);
 const wechatValue = (openid: string) => `${cfg().WECHAT_APP_ID}:${openid}`;
 const phoneValue = (p: string) => hashPhone(p, cfg().PHONE_HASH_SECRET);
-
-async function profile(memberId: string): Promise<(StoredMember & Record<string, Loose>) | undefined> {
-  const r = await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.member(memberId), ConsistentRead: true }));
-  return r.Item as (StoredMember & Record<string, Loose>) | undefined;
-}
-
+const profile = (memberId: string) => getItem<Member>(hub.aws.table, keys.member(memberId));
 /** The surviving record an identity leads to (following merge pointers). */
-async function survivorOf(kind: string, value: string): Promise<(StoredMember & Record<string, Loose>) | undefined> {
-  let id = await identityOwner(kind, value);
-  for (let hops = 0; id && hops < 5; hops++) {
-    const m = await profile(id);
-    if (!m?.mergedInto) return m;
-    id = m.mergedInto;
-  }
-  return undefined;
-}
-
-async function scanAll(table = aws.table): Promise<Record<string, Loose>[]> {
-  const out: Record<string, Loose>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const r = await ddb().send(new ScanCommand({ TableName: table, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
-    out.push(...(r.Items ?? []));
-    start = r.LastEvaluatedKey;
-  } while (start);
-  return out;
-}
-
-async function itemCount(): Promise<number> {
-  let n = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const r = await ddb().send(new ScanCommand({ TableName: aws.table, Select: 'COUNT', ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
-    n += r.Count ?? 0;
-    start = r.LastEvaluatedKey;
-  } while (start);
-  return n;
-}
-
+const survivorOf = (kind: string, value: string) => survivorByIdentity<Member>(hub.aws.table, kind, value);
+const scanAll = (table = hub.aws.table) => scanTable<Record<string, Loose>>(table);
+const itemCount = () => countItems(hub.aws.table);
 /** One channel-day counter, summed over every shard (read by key). */
-async function counter(channel: string, model: 'first' | 'last', day: string): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (let s = 0; s < cfg().HUB_COUNTER_SHARDS; s++) {
-    const r = await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.counter(channel, s, model, day), ConsistentRead: true }));
-    for (const [k, v] of Object.entries(r.Item ?? {})) if (typeof v === 'number') out[k] = (out[k] ?? 0) + v;
-  }
-  for (const k of Object.keys(out)) if (out[k] === 0) delete out[k];
-  return out;
-}
+const counter = (channel: string, model: 'first' | 'last', day: string) => counterAt(hub.aws.table, channel, model, day);
 
 async function ledgerOf(m: StoredMember) {
   const rows: Record<string, Loose>[] = [];
   const lots: Record<string, Loose>[] = [];
   for (const id of [m.memberId, ...(m.mergedFrom ?? [])]) {
-    for (const [prefix, into] of [
-      ['LEDGER#', rows],
-      ['LOT#', lots],
-    ] as const) {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const r = await ddb().send(
-          new QueryCommand({
-            TableName: aws.table,
-            KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
-            ExpressionAttributeValues: { ':p': keys.memberPartition(id), ':s': prefix },
-            ConsistentRead: true,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        into.push(...(r.Items ?? []));
-        start = r.LastEvaluatedKey;
-      } while (start);
-    }
+    rows.push(...(await queryAll(hub.aws.table, keys.memberPartition(id), 'LEDGER#')));
+    lots.push(...(await queryAll(hub.aws.table, keys.memberPartition(id), 'LOT#')));
   }
   return { ledger: rows, lots };
 }
@@ -527,7 +444,7 @@ describe('points follow the order, whatever the arrival order', () => {
 
 describe('1,000-event random scenario', () => {
   it('every member: balance = Σ ledger; counters = Σ computeCredits(history) over the survivors; one member per linked identity set', async () => {
-    const rnd = mulberry(20_251_120);
+    const rnd = seededRandom(20_251_120);
     const persons = 60;
     const channels = ['rch_a', 'rch_b', 'rch_c'];
     const openid = (i: number) => `oRnd_${i}`;
@@ -649,7 +566,7 @@ describe('1,000-event random scenario', () => {
 
     // Every surviving member in the table (this scenario and the tests before it).
     const items = await scanAll();
-    const live = items.filter((i) => i.sk === '#PROFILE' && !i.mergedInto) as (StoredMember & Record<string, Loose>)[];
+    const live = items.filter((i) => i.sk === '#PROFILE' && !i.mergedInto) as Member[];
     for (const id of survivors) expect(live.some((m) => m.memberId === id)).toBe(true);
     for (const m of live) {
       const { ledger, lots } = await ledgerOf(m);
@@ -703,7 +620,7 @@ describe('nightly review', () => {
   const at = (day: string) => localToEpoch(day, 2, 30, TZ);
 
   beforeAll(async () => {
-    table = `${aws.table}-nightly`;
+    table = `${hub.aws.table}-nightly`;
     await createTable(ddb(), table);
     deps = { db: ddb(), table, cfg: cfg(), now: () => clock };
   });
@@ -725,7 +642,7 @@ describe('nightly review', () => {
     lines: [],
     topic: 'trade_TradePaid',
   });
-  const member = async (id: string) => (await ddb().send(new GetCommand({ TableName: table, Key: keys.member(id), ConsistentRead: true }))).Item as StoredMember & Record<string, Loose>;
+  const member = async (id: string) => (await getItem<Member>(table, keys.member(id)))!;
   /** Records every command the nightly sends; optionally runs `interleave` before its first write. */
   const spy = (interleave?: () => Promise<void>) => {
     const sent: { name: string; input: Record<string, Loose> }[] = [];
@@ -841,7 +758,7 @@ describe('nightly review', () => {
     const yesterday = localDay(NOW - DAY, TZ);
     await ddb().send(
       new UpdateCommand({
-        TableName: aws.table,
+        TableName: hub.aws.table,
         Key: keys.member(m.memberId),
         UpdateExpression: 'SET lifecycle = :l, rfm = :r, gsi1pk = :p',
         ExpressionAttributeValues: { ':l': 'new', ':r': { r: 5, f: 1, m: 3 }, ':p': `REVIEW#${yesterday}#${bucketOf(m.memberId, REVIEW_SHARDS)}` },
@@ -860,7 +777,7 @@ describe('nightly review', () => {
 
 describe('phones are never stored in clear', () => {
   it('no item in the table carries any phone this file sent, nor any 11-digit mobile number', async () => {
-    const items = [...(await scanAll()), ...(await scanAll(`${aws.table}-nightly`))];
+    const items = [...(await scanAll()), ...(await scanAll(`${hub.aws.table}-nightly`))];
     expect(items.length).toBeGreaterThan(1000);
     expect(phonesUsed.size).toBeGreaterThan(60);
     const mobile = /(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])/;
@@ -875,14 +792,3 @@ describe('phones are never stored in clear', () => {
     expect(items.some((i) => i.phoneMasked === '139****0001')).toBe(true);
   });
 });
-
-function mulberry(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -4,11 +4,11 @@
  * found through the due-day index by the nudge sweep.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ReceiveMessageCommand, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { useLocalAws, type LocalAws } from '../support/env.ts';
+import { drainQueue } from '../support/queues.ts';
 import { apply, type ApplyDeps } from '../../lib/apply/index.ts';
 import { config } from '../../lib/config/index.ts';
-import { ddb, sqs } from '../../lib/store/client.ts';
+import { ddb } from '../../lib/store/client.ts';
 import { sweepDue } from '../../lib/engagement/schedule.ts';
 import type { HubEvent } from '../../lib/events/hub-event.ts';
 import { DAY_MS } from '../../lib/time.ts';
@@ -20,16 +20,6 @@ const deps = (): ApplyDeps => ({ db: ddb(), table: aws.table, cfg: config(), now
 beforeAll(async () => {
   aws = await useLocalAws();
 });
-
-async function drain(url: string) {
-  const out: Record<string, unknown>[] = [];
-  for (;;) {
-    const r = await sqs().send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
-    if (!r.Messages?.length) return out;
-    out.push(...r.Messages.map((m) => JSON.parse(m.Body!) as Record<string, unknown>));
-    await sqs().send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: r.Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-  }
-}
 
 const order = (buyer: string, orderId: string, at: number, fen: number): HubEvent => ({
   type: 'order',
@@ -56,23 +46,23 @@ describe('nudge sweep', () => {
   it('plans the day-30 steps of the ladder once, and a repeat purchase cancels the rest', async () => {
     const t0 = clock;
     await apply(order('oNudge1', 'N1', t0, 12_800), deps());
-    await drain(aws.queues.engagement.url); // the points notice
+    await drainQueue(aws.queues.engagement.url); // the points notice
     clock = t0 + 31 * DAY_MS;
     const first = await sweepDue(deps());
     expect(first.planned).toBe(2);
     const again = await sweepDue(deps());
     expect(again.planned).toBe(0);
-    const msgs = await drain(aws.queues.engagement.url);
+    const msgs = await drainQueue(aws.queues.engagement.url);
     expect(msgs.map((m) => (m.payload as { kind: string; percentOff: number }).percentOff).sort()).toEqual([0, 10]);
     expect(msgs.every((m) => m.ruleId === 'repurchase' && m.class === 'marketing' && m.openid === 'oNudge1')).toBe(true);
     clock = t0 + 40 * DAY_MS;
     await apply(order('oNudge1', 'N2', clock, 5_000), deps());
-    await drain(aws.queues.engagement.url);
+    await drainQueue(aws.queues.engagement.url);
     clock = t0 + 61 * DAY_MS;
     const later = await sweepDue(deps(), { lookbackDays: 30 });
     expect(later.planned).toBe(0);
     expect(later.cancelled).toBeGreaterThanOrEqual(2); // day 45 and day 60 coupons
-    expect(await drain(aws.queues.engagement.url)).toEqual([]);
+    expect(await drainQueue(aws.queues.engagement.url)).toEqual([]);
   });
 
   it('plans a birthday greeting on the day, once', async () => {
@@ -91,13 +81,13 @@ describe('nudge sweep', () => {
       },
       deps(),
     );
-    await drain(aws.queues.engagement.url);
+    await drainQueue(aws.queues.engagement.url);
     clock = Date.UTC(2026, 2, 4, 2, 0);
     expect((await sweepDue(deps())).planned).toBe(0);
     clock = Date.UTC(2026, 2, 5, 3, 0); // 11:00 local on the day
     expect((await sweepDue(deps())).planned).toBe(1);
     expect((await sweepDue(deps())).planned).toBe(0);
-    const msgs = await drain(aws.queues.engagement.url);
+    const msgs = await drainQueue(aws.queues.engagement.url);
     expect(msgs).toHaveLength(1);
     expect(msgs[0]).toMatchObject({ ruleId: 'birthday', step: '2026', openid: 'oBirthday' });
   });
@@ -106,12 +96,12 @@ describe('nudge sweep', () => {
     // Earned 2025-01-20 → the lot expires at the end of 2026-01 (local).
     clock = Date.UTC(2025, 0, 20, 2, 0);
     await apply(order('oExpiry', 'E1', clock, 30_000), deps());
-    await drain(aws.queues.engagement.url);
+    await drainQueue(aws.queues.engagement.url);
     clock = Date.UTC(2026, 0, 17, 2, 0); // 14 days before 2026-01-31
     const out = await sweepDue(deps());
     expect(out.expiryReminders).toBe(1);
     expect((await sweepDue(deps())).expiryReminders).toBe(0);
-    const msgs = (await drain(aws.queues.engagement.url)).filter((m) => m.ruleId === 'points_expiry');
+    const msgs = (await drainQueue(aws.queues.engagement.url)).filter((m) => m.ruleId === 'points_expiry');
     expect(msgs).toHaveLength(1);
     expect(msgs[0]).toMatchObject({ openid: 'oExpiry', step: '2026-01-31' });
   });
@@ -119,10 +109,10 @@ describe('nudge sweep', () => {
   it('a lapse of a member below the alert tier is recorded as cancelled, not sent to staff', async () => {
     clock = Date.UTC(2025, 5, 1, 2, 0);
     await apply(order('oLapse', 'L1', clock, 1_000), deps());
-    await drain(aws.queues.engagement.url);
+    await drainQueue(aws.queues.engagement.url);
     clock += 181 * DAY_MS;
     const out = await sweepDue(deps());
     expect(out.cancelled).toBeGreaterThanOrEqual(1);
-    expect(await drain(aws.queues['staff-alerts'].url)).toEqual([]);
+    expect(await drainQueue(aws.queues['staff-alerts'].url)).toEqual([]);
   });
 });

@@ -4,33 +4,33 @@
  * code scan → points notice (template message) → WeChat's TEMPLATESENDJOBFINISH receipt for
  * that msgid updates the send record. Each message reaches the WeChat stand-in exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { useLocalAws, type LocalAws } from '../support/env.ts';
-import { startHub, type RunningHub } from '../../local/hub.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestHub } from '../support/hub.ts';
+import { getItem, identityOwner } from '../support/table.ts';
+import { configuredAccount, postPush, signedPush, type PushSpec } from '../support/wechat-client.ts';
 import { config } from '../../lib/config/index.ts';
-import { ddb } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
-import { signedPush, type PushSpec } from '../support/wechat-client.ts';
 
-let aws: LocalAws;
-let hub: RunningHub;
+const hub = useTestHub({ queuePrefix: 'pipe', pollers: true });
 const admin = { authorization: `Bearer ${'local-admin-token'}`, 'content-type': 'application/json' };
 
-beforeAll(async () => {
-  aws = await useLocalAws();
-  hub = await startHub({ port: 0, standinPort: 0, table: aws.table, queuePrefix: `pipe${Date.now()}`, pollers: true, schedules: false });
-});
-afterAll(async () => {
-  await hub?.stop();
-});
-
 async function push(spec: PushSpec) {
-  const cfg = config();
-  const req = signedPush(spec, { appId: cfg.WECHAT_APP_ID, token: cfg.WECHAT_TOKEN, aesKey: cfg.WECHAT_AES_KEY }, 'safe');
-  const res = await fetch(hub.url + req.path, { method: 'POST', body: req.body });
+  const res = await postPush(hub.url, signedPush(spec, configuredAccount(), 'safe'));
   expect(res.status).toBe(200);
-  return res.text();
+  return res.body;
+}
+
+/** Creates a code batch through the admin API and scans its first code as `openid` (OAuth code on the stand-in). */
+async function scanNewBatch(batch: { sku: string; name: string; points: number; channel: string; count: number }, openid: string) {
+  const { batchId } = (await (await fetch(`${hub.url}/codes/batches`, { method: 'POST', headers: admin, body: JSON.stringify(batch) })).json()) as { batchId: string };
+  const csv = await (await fetch(`${hub.url}/codes/batches/${batchId}/codes.csv`, { headers: admin })).text();
+  const code = csv.split('\r\n')[1]!.split(',')[0]!;
+  const scan = await fetch(`${hub.url}/codes/scan`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ appId: config().WECHAT_APP_ID, oauthCode: `local:${openid}`, code }),
+  });
+  return { code, reply: (await scan.json()) as Record<string, unknown> };
 }
 
 async function until<T>(fn: () => T | undefined | Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
@@ -69,22 +69,13 @@ describe('pipeline with pollers', () => {
   it('a code scan by a follower sends a points notice, and its delivery receipt updates the send record', async () => {
     // Template messages only reach followers: the scanner follows first (organic).
     expect(await push({ from: 'oPipe_2', createTime: Math.floor(Date.now() / 1000) - 60, msgType: 'event', event: 'subscribe' })).toBe('success');
-    const batch = (await (
-      await fetch(`${hub.url}/codes/batches`, { method: 'POST', headers: admin, body: JSON.stringify({ sku: 'SKU-1', name: '面霜', points: 50, channel: 'pack_card', count: 3 }) })
-    ).json()) as { batchId: string };
-    const csv = await (await fetch(`${hub.url}/codes/batches/${batch.batchId}/codes.csv`, { headers: admin })).text();
-    const code = csv.split('\r\n')[1]!.split(',')[0]!;
-    const scan = await fetch(`${hub.url}/codes/scan`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ appId: config().WECHAT_APP_ID, oauthCode: 'local:oPipe_2', code }),
-    });
-    expect(await scan.json()).toMatchObject({ result: 'redeemed', points: 50, balance: 50 });
+    const { reply } = await scanNewBatch({ sku: 'SKU-1', name: '面霜', points: 50, channel: 'pack_card', count: 3 }, 'oPipe_2');
+    expect(reply).toMatchObject({ result: 'redeemed', points: 50, balance: 50 });
     const notice = await until(() => hub.standin.messages().find((x) => x.touser === 'oPipe_2' && x.kind === 'template'), 'the points notice');
     expect(BigInt(notice.msgid!)).toBeGreaterThan(BigInt(Number.MAX_SAFE_INTEGER));
     // The sender links the msgid to its send record right after WeChat answered.
-    const link = await until(
-      async () => (await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.sendByMsgId(config().WECHAT_APP_ID, notice.msgid!) }))).Item,
+    const link = await until<Record<string, unknown>>(
+      () => getItem(hub.aws.table, keys.sendByMsgId(config().WECHAT_APP_ID, notice.msgid!)),
       'the msgid link',
     );
     const messageId = String(link.idempotencyKey);
@@ -94,34 +85,23 @@ describe('pipeline with pollers', () => {
     const ts = String(Math.floor(Date.now() / 1000));
     const res = await fetch(`${hub.url}/wechat/${cfg.WECHAT_APP_ID}?signature=${sha1Signature(cfg.WECHAT_TOKEN, ts, 'r1')}&timestamp=${ts}&nonce=r1`, { method: 'POST', body: xml });
     expect(await res.text()).toBe('success');
-    const record = await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.send(messageId) }));
-    expect(record.Item).toMatchObject({ status: 'sent', receipt: 'user_blocked' });
+    expect(await getItem(hub.aws.table, keys.send(messageId))).toMatchObject({ status: 'sent', receipt: 'user_blocked' });
     // One stable_token for every caller (OAuth exchange aside), shared through the table.
-    const token = await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.wechatToken(cfg.WECHAT_APP_ID) }));
-    expect(typeof token.Item?.token).toBe('string');
-    expect(Number(token.Item?.tokenExpiresAtMs)).toBeGreaterThan(Date.now());
+    const token = await getItem(hub.aws.table, keys.wechatToken(cfg.WECHAT_APP_ID));
+    expect(typeof token?.token).toBe('string');
+    expect(Number(token?.tokenExpiresAtMs)).toBeGreaterThan(Date.now());
     expect(hub.standin.calls('/cgi-bin/stable_token').length).toBe(1);
   });
 
   it('a scanner who does not follow the account gets no message, and the suppression is recorded', async () => {
-    const batch = (await (
-      await fetch(`${hub.url}/codes/batches`, { method: 'POST', headers: admin, body: JSON.stringify({ sku: 'SKU-2', name: '精华', points: 20, channel: 'pack_card', count: 1 }) })
-    ).json()) as { batchId: string };
-    const csv = await (await fetch(`${hub.url}/codes/batches/${batch.batchId}/codes.csv`, { headers: admin })).text();
-    const code = csv.split('\r\n')[1]!.split(',')[0]!;
-    const scan = await fetch(`${hub.url}/codes/scan`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ appId: config().WECHAT_APP_ID, oauthCode: 'local:oPipe_3', code }),
-    });
-    const body = (await scan.json()) as { result: string };
-    expect(body.result).toBe('redeemed');
-    const memberId = String((await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.identity('wechat_openid', `${config().WECHAT_APP_ID}:oPipe_3`) }))).Item?.memberId);
+    const { code, reply } = await scanNewBatch({ sku: 'SKU-2', name: '精华', points: 20, channel: 'pack_card', count: 1 }, 'oPipe_3');
+    expect(reply.result).toBe('redeemed');
+    const memberId = String(await identityOwner(hub.aws.table, 'wechat_openid', `${config().WECHAT_APP_ID}:oPipe_3`));
     const { messageIdOf } = await import('../../lib/engagement/outbox.ts');
     const code2 = code.toUpperCase().replace(/[^0-9A-Z]/g, '');
     const messageId = messageIdOf({ memberId, ruleId: 'points_scan', step: code2 });
     const record = await until(async () => {
-      const item = (await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.send(messageId) }))).Item;
+      const item = await getItem(hub.aws.table, keys.send(messageId));
       return item?.status === 'suppressed' ? item : undefined;
     }, 'the suppression');
     expect(record).toMatchObject({ status: 'suppressed', reason: 'unfollowed' });

@@ -3,29 +3,22 @@
  * local SQS, the WeChat stand-in): every request it sends is accepted, and the attribution API's
  * first-touch table equals the ground truth the simulator kept of what it sent.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useLocalAws } from '../support/env.ts';
-import { startHub, type RunningHub } from '../../local/hub.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestHub } from '../support/hub.ts';
 import { config } from '../../lib/config/index.ts';
 import { fetchAttribution, planSimulation, simulate, type AttributionRow, type SimulateResult } from '../../lib/simulate/index.ts';
 import { CREATED_CHANNELS } from '../../lib/simulate/scenario.ts';
 import { formatSummary } from '../../lib/simulate/report.ts';
 
-let hub: RunningHub | undefined;
+const hub = useTestHub({ queuePrefix: 'sim' });
 let result: SimulateResult;
 let rows: AttributionRow[];
 
 beforeAll(async () => {
-  const aws = await useLocalAws();
-  hub = await startHub({ port: 0, standinPort: 0, table: aws.table, queuePrefix: `sim${Date.now()}`, pollers: false, schedules: false });
   result = await simulate({ base: hub.url, fans: 300, days: 7, seed: 1, concurrency: 8 });
   rows = await fetchAttribution(hub.url, config().HUB_ADMIN_TOKEN, result.from, result.to);
   if (process.env.HUB_TEST_VERBOSE) console.log(formatSummary(result, rows));
 }, 300_000);
-
-afterAll(async () => {
-  await hub?.stop();
-});
 
 describe('npm run simulate against an in-process hub', () => {
   it('creates the channels and the code batch, and every request succeeds', () => {

@@ -3,10 +3,9 @@
  * DynamoDB Local: consume → apply → confirm only what committed. A confirm lost after the
  * commit and a transient storage failure on one message both end in exactly one effect.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { useLocalAws, type LocalAws } from '../support/env.ts';
-import { startHub, type RunningHub } from '../../local/hub.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestHub } from '../support/hub.ts';
+import { getItem, memberByIdentity, queryAll, scanAll, type Item } from '../support/table.ts';
 import type { StandinMessageInput, TopStandin } from '../../local/top-standin.ts';
 import { config, resetConfig } from '../../lib/config/index.ts';
 import { TopApiError } from '../../lib/commerce/top-client.ts';
@@ -16,55 +15,29 @@ import { parseChinaTime } from '../../lib/commerce/time.ts';
 import type { TmcPullResult } from '../../lib/commerce/tmc-pull.ts';
 import { handler } from '../../functions/tmc-pull.ts';
 
-let aws: LocalAws;
-let hub: RunningHub;
+// The runtime starts the TOP stand-in (local/top-runtime.ts) on a free port and points
+// TOP_API_BASE at it, with the configured Tmall app key and secret.
+const hub = useTestHub({ queuePrefix: 'tmc', functions: ['tmc-pull'] });
 let top: TopStandin;
 
-beforeAll(async () => {
-  aws = await useLocalAws();
-  // The runtime starts the TOP stand-in (local/top-runtime.ts) on a free port and points
-  // TOP_API_BASE at it, with the configured Tmall app key and secret.
-  hub = await startHub({ port: 0, standinPort: 0, table: aws.table, queuePrefix: `tmc${Date.now()}`, pollers: false, schedules: false, functions: ['tmc-pull'] });
+beforeAll(() => {
   top = hub.top;
   expect(process.env.TOP_API_BASE).toBe(top.url);
   expect(config().TOP_API_BASE).toBe(top.url);
 });
-afterAll(async () => {
-  await hub?.stop();
-});
 
 const SHOP = '2207512345678';
 const pull = async () => (await hub.runScheduled('tmc-pull')) as TmcPullResult;
+const NO_COUNTS = { consumed: 0, applied: 0, duplicates: 0, ignored: 0, rejected: 0, failed: 0, deferred: 0, confirmed: 0, confirmFailed: 0 };
+/** A whole pull result: the counts given, every other count 0. */
+const pullResult = (r: Partial<TmcPullResult> & Pick<TmcPullResult, 'rounds' | 'stoppedBy'>): TmcPullResult => ({ ...NO_COUNTS, ...r });
 
-type Item = Record<string, unknown>;
-const get = async (key: Key): Promise<Item | undefined> => (await ddb().send(new GetCommand({ TableName: aws.table, Key: key, ConsistentRead: true }))).Item;
-
-async function memberByOpenUid(openUid: string): Promise<Item | undefined> {
-  const ident = await get(keys.identity('tmall_buyer_open_uid', openUid));
-  return ident ? get(keys.member(String(ident.memberId))) : undefined;
-}
-
-async function ledgerOf(memberId: string): Promise<Item[]> {
-  const r = await ddb().send(
-    new QueryCommand({
-      TableName: aws.table,
-      KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
-      ExpressionAttributeValues: { ':p': keys.memberPartition(memberId), ':s': memberPrefixes.ledger },
-      ConsistentRead: true,
-    }),
-  );
-  return r.Items ?? [];
-}
+const get = (key: Key): Promise<Item | undefined> => getItem(hub.aws.table, key);
+const memberByOpenUid = (openUid: string) => memberByIdentity(hub.aws.table, 'tmall_buyer_open_uid', openUid);
+const ledgerOf = (memberId: string) => queryAll(hub.aws.table, keys.memberPartition(memberId), memberPrefixes.ledger);
 
 async function allItems(): Promise<Item[]> {
-  const out: Item[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const r = await ddb().send(new ScanCommand({ TableName: aws.table, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
-    out.push(...(r.Items ?? []));
-    start = r.LastEvaluatedKey;
-  } while (start);
-  return out.sort((a, b) => `${String(a.pk)}|${String(a.sk)}`.localeCompare(`${String(b.pk)}|${String(b.sk)}`));
+  return (await scanAll(hub.aws.table)).sort((a, b) => `${String(a.pk)}|${String(a.sk)}`.localeCompare(`${String(b.pk)}|${String(b.sk)}`));
 }
 
 /** A thin TMC trade message as TOP sends it (ids as JSON numbers inside the content text). */
@@ -89,19 +62,7 @@ describe('tmc-pull', () => {
       { id: ids[3]!, topic: 'taobao_trade_TradeBuyerPay', pub_time: '2026-11-01 10:03:00', content: '{"payment":"1.00","status":"WAIT_SELLER_SEND_GOODS"}' },
     ]);
     const out = await pull();
-    expect(out).toEqual({
-      rounds: 2,
-      consumed: 4,
-      applied: 2,
-      duplicates: 0,
-      ignored: 1,
-      rejected: 1,
-      failed: 0,
-      deferred: 0,
-      confirmed: 4,
-      confirmFailed: 0,
-      stoppedBy: 'empty',
-    });
+    expect(out).toEqual(pullResult({ rounds: 2, consumed: 4, applied: 2, ignored: 1, rejected: 1, confirmed: 4, stoppedBy: 'empty' }));
     // 19-digit ids arrive as JSON numbers and are confirmed exactly.
     expect(top.confirmed()).toEqual(ids);
     expect(top.pending()).toEqual([]);
@@ -155,19 +116,7 @@ describe('tmc-pull', () => {
     const before = await allItems();
 
     const second = await pull();
-    expect(second).toEqual({
-      rounds: 2,
-      consumed: 3,
-      applied: 0,
-      duplicates: 3,
-      ignored: 0,
-      rejected: 0,
-      failed: 0,
-      deferred: 0,
-      confirmed: 3,
-      confirmFailed: 0,
-      stoppedBy: 'empty',
-    });
+    expect(second).toEqual(pullResult({ rounds: 2, consumed: 3, duplicates: 3, confirmed: 3, stoppedBy: 'empty' }));
     expect(top.pending()).toEqual([]);
     expect(top.confirmed().slice(-3)).toEqual(ids);
     // Same table, item for item: order, member, refund row, lots, ledger, counters, markers.

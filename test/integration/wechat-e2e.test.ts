@@ -2,51 +2,21 @@
  * End to end through the real runtime: HTTP gateway → functions/wechat → apply → DynamoDB Local
  * → outbox → local SQS. Duplicates, SQS failing after the commit, and a shuffled replay.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ReceiveMessageCommand, DeleteMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { useLocalAws, type LocalAws } from '../support/env.ts';
-import { startHub, type RunningHub } from '../../local/hub.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestHub } from '../support/hub.ts';
 import { config } from '../../lib/config/index.ts';
-import { ddb, sqs, setClients, makeSqs } from '../../lib/store/client.ts';
-import { keys } from '../../lib/store/keys.ts';
-import { signedPush, type PushSpec } from '../support/wechat-client.ts';
+import { sqs, setClients, makeSqs } from '../../lib/store/client.ts';
+import { configuredAccount, postPush, signedPush, type PushSpec } from '../support/wechat-client.ts';
+import { counterAt, counterTotals, memberByOpenid as readMember } from '../support/table.ts';
+import { drainQueue } from '../support/queues.ts';
+import { omitKeys, mapStrings } from '../support/compare.ts';
+import { pick, seededRandom, shuffle } from '../support/random.ts';
 
-let aws: LocalAws;
-let hub: RunningHub;
-
-beforeAll(async () => {
-  aws = await useLocalAws();
-  hub = await startHub({ port: 0, standinPort: 0, table: aws.table, queuePrefix: `e2e${Date.now()}`, pollers: false, schedules: false, functions: ['wechat'] });
-});
-afterAll(async () => {
-  await hub?.stop();
-});
+const hub = useTestHub({ queuePrefix: 'e2e', functions: ['wechat'] });
 
 const cfg = () => config();
-async function post(spec: PushSpec, mode: 'plain' | 'safe' = 'plain') {
-  const req = signedPush(spec, { appId: cfg().WECHAT_APP_ID, token: cfg().WECHAT_TOKEN, aesKey: cfg().WECHAT_AES_KEY }, mode);
-  const res = await fetch(hub.url + req.path, { method: 'POST', body: req.body, headers: { 'content-type': 'text/xml' } });
-  return { status: res.status, body: await res.text() };
-}
-
-async function memberByOpenid(openid: string) {
-  const ident = await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.identity('wechat_openid', `${cfg().WECHAT_APP_ID}:${openid}`) }));
-  if (!ident.Item) return undefined;
-  return (await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.member(String(ident.Item.memberId)) }))).Item;
-}
-
-async function drainQueue(client: SQSClient, url: string): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  for (let i = 0; i < 20; i++) {
-    const r = await client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, AttributeNames: ['All'] }));
-    const ms = r.Messages ?? [];
-    if (!ms.length) break;
-    out.push(...ms.map((m) => JSON.parse(m.Body!) as Record<string, unknown>));
-    await client.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: ms.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) }));
-  }
-  return out;
-}
+const post = (spec: PushSpec, mode: 'plain' | 'safe' = 'plain') => postPush(hub.url, signedPush(spec, configuredAccount(), mode), { 'content-type': 'text/xml' });
+const memberByOpenid = (openid: string) => readMember(hub.aws.table, openid);
 
 describe('WeChat push end to end', () => {
   it('answers URL verification only with a valid signature', async () => {
@@ -70,20 +40,15 @@ describe('WeChat push end to end', () => {
     expect(m).toMatchObject({ status: 'fan', fanChannel: 'store_01', firstTouch: { channel: 'store_01', at: 1_763_000_000_000 } });
     expect(m!.wechat.followed).toBe(true);
     const day = '2025-11-13';
-    const shardRows = await Promise.all(
-      Array.from({ length: cfg().HUB_COUNTER_SHARDS }, (_, s) =>
-        ddb().send(new GetCommand({ TableName: aws.table, Key: keys.counter('store_01', s, 'first', day) })),
-      ),
-    );
-    expect(shardRows.reduce((n, r) => n + Number(r.Item?.newFans ?? 0), 0)).toBe(1);
-    const messages = await drainQueue(sqs(), hub.queues.engagement.url);
+    expect((await counterAt(hub.aws.table, 'store_01', 'first', day)).newFans ?? 0).toBe(1);
+    const messages = await drainQueue(hub.queues.engagement.url);
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatchObject({ ruleId: 'welcome_follow', class: 'transactional', openid: 'oE2E_follow_1', memberId: m!.memberId });
   });
 
   it('rejects a tampered body with 401 and writes nothing', async () => {
     const spec: PushSpec = { from: 'oE2E_tamper', createTime: 1_763_000_100, msgType: 'event', event: 'subscribe' };
-    const req = signedPush(spec, { appId: cfg().WECHAT_APP_ID, token: 'wrong-token', aesKey: cfg().WECHAT_AES_KEY });
+    const req = signedPush(spec, { ...configuredAccount(), token: 'wrong-token' });
     const res = await fetch(hub.url + req.path, { method: 'POST', body: req.body });
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ error: 'bad_signature' });
@@ -92,7 +57,7 @@ describe('WeChat push end to end', () => {
 
   it('rejects entity-bearing XML with 400 and oversized bodies with 413', async () => {
     const spec: PushSpec = { from: 'oE2E_xxe', createTime: 1_763_000_200, msgType: 'text', content: 'hi', msgId: '1' };
-    const req = signedPush(spec, { appId: cfg().WECHAT_APP_ID, token: cfg().WECHAT_TOKEN, aesKey: cfg().WECHAT_AES_KEY });
+    const req = signedPush(spec, configuredAccount());
     const xxe = '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + req.body.replace('hi', '&x;');
     expect((await fetch(hub.url + req.path, { method: 'POST', body: xxe })).status).toBe(400);
     const big = req.body.replace('hi', 'x'.repeat(70_000));
@@ -114,7 +79,7 @@ describe('WeChat push end to end', () => {
     expect(retry).toEqual({ status: 200, body: 'success' });
     const third = await post(spec);
     expect(third.status).toBe(200);
-    const messages = await drainQueue(real, hub.queues.engagement.url);
+    const messages = await drainQueue(hub.queues.engagement.url, real);
     expect(messages.filter((x) => x.openid === 'oE2E_sqsfail')).toHaveLength(1);
   });
 });
@@ -133,18 +98,8 @@ describe('shuffled replay with duplicates', () => {
       const b = await memberByOpenid(`shuf_${u}`);
       expect(strip(b)).toEqual(strip(a));
     }
-    const totals = async (prefixChannel: string) => {
-      const out: Record<string, number> = {};
-      for (let s = 0; s < cfg().HUB_COUNTER_SHARDS; s++) {
-        const r = await ddb().send(
-          new QueryCommand({ TableName: aws.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': keys.counterPartition(prefixChannel, s) } }),
-        );
-        for (const it of r.Items ?? []) for (const [k, v] of Object.entries(it)) if (typeof v === 'number') out[`${it.sk}:${k}`] = (out[`${it.sk}:${k}`] ?? 0) + v;
-      }
-      // A credit moved away leaves a zero on its old day: equal to absent.
-      for (const k of Object.keys(out)) if (out[k] === 0) delete out[k];
-      return out;
-    };
+    // A credit moved away leaves a zero on its old day: equal to absent.
+    const totals = (prefixChannel: string) => counterTotals(hub.aws.table, prefixChannel);
     for (const ch of ['ch_a', 'ch_b', 'ch_c']) {
       expect(await totals(`shuf_${ch}`)).toEqual(await totals(`clean_${ch}`));
       expect(Object.keys(await totals(`clean_${ch}`)).length).toBeGreaterThan(0);
@@ -154,7 +109,7 @@ describe('shuffled replay with duplicates', () => {
 
 type Ev = PushSpec;
 function scenario(n: number, seed: number): Ev[] {
-  const rnd = mulberry(seed);
+  const rnd = seededRandom(seed);
   const out: Ev[] = [];
   const channels = ['ch_a', 'ch_b', 'ch_c'];
   for (let i = 0; i < n; i++) {
@@ -179,28 +134,7 @@ async function runAll(evs: Ev[]) {
 }
 function strip(m: Record<string, unknown> | undefined) {
   if (!m) return m;
-  const { memberId: _a, createdAt: _b, updatedAt: _c, version: _d, pk: _e, sk: _f, wechat, h, credits, firstTouch, lastTouch, fanChannel, ...rest } = m as Record<string, unknown> & { wechat: { openid: string } };
-  const unprefix = (x: unknown) => JSON.parse(JSON.stringify(x ?? null).replace(/(clean|shuf)_/g, ''));
+  const { wechat, h, credits, firstTouch, lastTouch, fanChannel, ...rest } = omitKeys(m, ['memberId', 'createdAt', 'updatedAt', 'version', 'pk', 'sk']);
+  const unprefix = (x: unknown) => mapStrings(x ?? null, (text) => text.replace(/(clean|shuf)_/g, ''));
   return { ...rest, wechat: unprefix(wechat), h: unprefix(h), credits: unprefix(credits), firstTouch: unprefix(firstTouch), lastTouch: unprefix(lastTouch), fanChannel: unprefix(fanChannel) };
-}
-function pick<T>(xs: T[], n: number, seed: number): T[] {
-  const rnd = mulberry(seed);
-  return Array.from({ length: n }, () => xs[Math.floor(rnd() * xs.length)]!);
-}
-function shuffle<T>(xs: T[], seed: number): void {
-  const rnd = mulberry(seed);
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-}
-function mulberry(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

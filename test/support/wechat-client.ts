@@ -1,7 +1,8 @@
-/** Builds signed WeChat pushes exactly as WeChat's servers send them (plain and safe mode). */
+/** Builds signed WeChat pushes exactly as WeChat's servers send them (plain and safe mode), and posts them to a hub. */
 import { randomBytes } from 'node:crypto';
 import { sha1Signature } from '../../lib/wechat/signature.ts';
 import { encrypt, msgSignature } from '../../lib/wechat/crypto.ts';
+import { config } from '../../lib/config/index.ts';
 
 export interface PushSpec {
   from: string;
@@ -54,4 +55,16 @@ export function signedPush(
     path: `/wechat/${cfg.appId}?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${p.from}&encrypt_type=aes&msg_signature=${ms}`,
     body: `<xml><ToUserName><![CDATA[${p.to ?? 'gh_hub'}]]></ToUserName><Encrypt><![CDATA[${enc}]]></Encrypt></xml>`,
   };
+}
+
+/** The configured official account (config()) in the shape signedPush takes. */
+export function configuredAccount(): { appId: string; token: string; aesKey: string } {
+  const cfg = config();
+  return { appId: cfg.WECHAT_APP_ID, token: cfg.WECHAT_TOKEN, aesKey: cfg.WECHAT_AES_KEY };
+}
+
+/** POSTs a signed push to the hub at `base`; the reply's status and text. */
+export async function postPush(base: string, req: SignedRequest, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const res = await fetch(base + req.path, { method: 'POST', body: req.body, headers });
+  return { status: res.status, body: await res.text() };
 }

@@ -14,23 +14,12 @@ import {
   type Codec,
 } from '../../lib/codes/codec.ts';
 import { CODES_CSV_HEADER, codesCsv, csvField } from '../../lib/codes/csv.ts';
+import { seededRandom, type Rng } from '../support/random.ts';
 
 const SECRET = 'test-code-signing-secret-0123456789';
 const CANONICAL = /^[0-9A-HJKMNP-TV-Z]{20}$/;
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomSerial(rand: () => number): number {
+function randomSerial(rand: Rng): number {
   // Spread over magnitudes: pick a bit length, then a value of about that size.
   const bits = Math.floor(rand() * 54);
   return Math.min(MAX_SERIAL, Math.floor(rand() * 2 ** bits));
@@ -53,7 +42,7 @@ describe('code codec', () => {
   });
 
   it('round-trips many serials including 0 and 2^53 - 1', () => {
-    const rand = prng(1);
+    const rand = seededRandom(1);
     const serials = [0, 1, 31, 32, 1023, 1024, 2 ** 32 - 1, 2 ** 32, 2 ** 40, 2 ** 52, MAX_SERIAL - 1, MAX_SERIAL];
     for (let i = 0; i < 5000; i++) serials.push(randomSerial(rand));
     const seen = new Set<string>();
@@ -84,7 +73,7 @@ describe('code codec', () => {
   });
 
   it('rejects every single-character substitution (typo detection)', () => {
-    const rand = prng(2);
+    const rand = seededRandom(2);
     const twoKeys = codecFromSecret(SECRET, 'B');
     let checked = 0;
     for (let n = 0; n < 25; n++) {
@@ -128,7 +117,7 @@ describe('code codec', () => {
   });
 
   it('rejects 10,000 random code-shaped strings and never throws', () => {
-    const rand = prng(3);
+    const rand = seededRandom(3);
     const pick = () => CODE_ALPHABET[Math.floor(rand() * 32)]!;
     const reasons = { malformed: 0, unknown_key: 0, bad_tag: 0 };
     for (let i = 0; i < 10_000; i++) {
@@ -144,7 +133,7 @@ describe('code codec', () => {
   });
 
   it('survives fuzzed input of any shape', () => {
-    const rand = prng(4);
+    const rand = seededRandom(4);
     const pool = [
       ...CODE_ALPHABET,
       ...'ilouILOU-_ .,\t\n\r\0',

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { SignatureError } from '../../lib/errors.ts';
 import {
   hexDigestEquals,
   parseRequestTimestamp,
@@ -17,6 +16,8 @@ import {
   type TopSignMethod,
 } from '../../lib/commerce/sign.ts';
 import { formatChinaTime } from '../../lib/commerce/time.ts';
+import { jdSignedQuery, topSignedQuery } from '../support/commerce-client.ts';
+import { expectSignatureError } from '../support/errors.ts';
 
 interface Vector {
   name: string;
@@ -149,25 +150,7 @@ describe('parseRequestTimestamp', () => {
 });
 
 function topQuery(method: TopSignMethod, opts: { secret?: string; at?: number; body?: string; extra?: Record<string, string> } = {}) {
-  const params: Record<string, string> = {
-    app_key: '12345678',
-    timestamp: formatChinaTime(opts.at ?? NOW),
-    sign_method: method,
-    ...opts.extra,
-  };
-  return { ...params, sign: signTopParams(params, opts.secret ?? SECRET, method, opts.body ?? tmcBody) };
-}
-
-function expectSignatureError(fn: () => unknown, reason: RegExp) {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(SignatureError);
-  expect((caught as SignatureError).status).toBe(401);
-  expect((caught as SignatureError).message).toMatch(reason);
+  return topSignedQuery({ appKey: '12345678', secret: opts.secret ?? SECRET, at: opts.at ?? NOW, body: opts.body ?? tmcBody, method, extra: opts.extra });
 }
 
 describe('verifyTopRequest', () => {
@@ -266,10 +249,7 @@ describe('verifyTopRequest', () => {
 describe('verifyJdRequest', () => {
   const body = readFileSync(new URL('../../events/jd/jd-order-trigger-INTERNAL-shape-UNCONFIRMED.json', import.meta.url), 'utf8');
   const jdSecret = 'jd-local-app-secret';
-  const jdQuery = (at = NOW, secret = jdSecret) => {
-    const params = { app_key: 'jd-local-app-key', timestamp: formatChinaTime(at) };
-    return { ...params, sign: signJdParams(params, secret, body) };
-  };
+  const jdQuery = (at = NOW, secret = jdSecret) => jdSignedQuery({ appKey: 'jd-local-app-key', secret, at, body });
 
   it('accepts a valid relay request', () => {
     expect(verifyJdRequest({ query: jdQuery(), rawBody: body, secret: jdSecret, now: NOW, appKey: 'jd-local-app-key' }).appKey).toBe(

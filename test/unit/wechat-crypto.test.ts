@@ -1,6 +1,4 @@
 import { createCipheriv } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BadRequestError, HubError, SignatureError } from '../../lib/errors.ts';
 import {
@@ -14,41 +12,14 @@ import {
 } from '../../lib/wechat/crypto.ts';
 import { queryParam, sha1Signature, verifyUrl } from '../../lib/wechat/signature.ts';
 import { buildEncryptedEnvelope, buildTextReply, parseWechatXml } from '../../lib/wechat/xml.ts';
-
-const DIR = fileURLToPath(new URL('../../events/wechat/', import.meta.url));
-const read = (file: string): string => readFileSync(DIR + file, 'utf8');
-
-interface ManifestEntry {
-  file: string;
-  bytes?: number;
-  method?: string;
-  query?: string;
-  config?: { token: string; encodingAESKey?: string; appid?: string };
-  expected?: Record<string, unknown>;
-}
-const manifest = JSON.parse(read('manifest.json')) as ManifestEntry[];
-const entry = (file: string): ManifestEntry => {
-  const found = manifest.find((e) => e.file === file);
-  if (!found) throw new Error(`manifest has no ${file}`);
-  return found;
-};
+import { expectHubError } from '../support/errors.ts';
+import { manifest, manifestEntry, readWechatFixture } from '../support/wechat-fixtures.ts';
 
 /** The Encrypt value of an XML or JSON fixture body. */
 function encryptOf(file: string): string | undefined {
-  const body = read(file);
+  const body = readWechatFixture(file);
   if (file.endsWith('.json')) return (JSON.parse(body) as { Encrypt?: string }).Encrypt;
   return parseWechatXml(body).Encrypt;
-}
-
-function expectHubError(fn: () => unknown, cls: new (...args: never[]) => HubError, code?: string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(cls);
-  if (code !== undefined) expect((caught as HubError).code).toBe(code);
 }
 
 const OFFICIAL = {
@@ -74,7 +45,7 @@ function frame(message: string, appId: string, lengthField?: number): Buffer {
 
 describe('sha1Signature / verifyUrl', () => {
   it('reproduces the official plain-mode POST signature vector', () => {
-    const e = entry('plain-mode-debug_demo.official.json');
+    const e = manifestEntry('plain-mode-debug_demo.official.json');
     const q = new URLSearchParams(e.query);
     expect(['AAAAA', q.get('timestamp')!, q.get('nonce')!].sort().join('')).toBe('1714037059486452656AAAAA');
     expect(e.expected?.sortedJoined).toBe('1714037059486452656AAAAA');
@@ -96,8 +67,8 @@ describe('sha1Signature / verifyUrl', () => {
   });
 
   it('answers the official GET verification with exactly the echostr', () => {
-    const e = entry('verify-get.official.query.txt');
-    const query = read('verify-get.official.query.txt').trim();
+    const e = manifestEntry('verify-get.official.query.txt');
+    const query = readWechatFixture('verify-get.official.query.txt').trim();
     expect(verifyUrl(query, e.config!.token)).toBe(e.expected?.responseBody);
     expect(verifyUrl(query, 'AAAAA')).toBe('4375120948345356249');
     expect(verifyUrl(new URLSearchParams(query), 'AAAAA')).toBe('4375120948345356249');
@@ -106,7 +77,7 @@ describe('sha1Signature / verifyUrl', () => {
   });
 
   it('rejects a wrong token, a tampered signature, a changed nonce and missing parameters', () => {
-    const query = read('verify-get.official.query.txt').trim();
+    const query = readWechatFixture('verify-get.official.query.txt').trim();
     const params = Object.fromEntries(new URLSearchParams(query));
     expectHubError(() => verifyUrl(query, 'AAAAB'), SignatureError);
     expectHubError(() => verifyUrl({ ...params, signature: 'f464b24fc39322e44b38aa78f5edd27bd1441697' }, 'AAAAA'), SignatureError);
@@ -153,7 +124,7 @@ describe('WXBizMsgCrypt known-answer vectors from the fixtures', () => {
       const q = new URLSearchParams(e.query);
       const enc = encryptOf(e.file);
       expect(enc).toBeTypeOf('string');
-      expect(Buffer.byteLength(read(e.file))).toBe(e.bytes);
+      expect(Buffer.byteLength(readWechatFixture(e.file))).toBe(e.bytes);
       expect(msgSignature(e.config!.token, q.get('timestamp')!, q.get('nonce')!, enc!)).toBe(q.get('msg_signature'));
       if (q.has('signature')) {
         expect(sha1Signature(e.config!.token, q.get('timestamp')!, q.get('nonce')!)).toBe(q.get('signature'));
@@ -171,7 +142,7 @@ describe('WXBizMsgCrypt known-answer vectors from the fixtures', () => {
   }
 
   it('official safe-mode vector: frame layout, pad byte 19, random prefix', () => {
-    const e = entry('safe-mode-debug_demo.official.json');
+    const e = manifestEntry('safe-mode-debug_demo.official.json');
     const enc = encryptOf(e.file)!;
     const f = openFrame(enc, OFFICIAL.aesKey);
     expect(f.pad).toBe(19);
@@ -182,15 +153,15 @@ describe('WXBizMsgCrypt known-answer vectors from the fixtures', () => {
   });
 
   it('easywechat vector: pad 21 and the extra <URL> element survives decryption', () => {
-    const e = entry('safe-mode-text.easywechat-test.xml');
+    const e = manifestEntry('safe-mode-text.easywechat-test.xml');
     const f = openFrame(encryptOf(e.file)!, e.config!.encodingAESKey!);
     expect(f.pad).toBe(21);
     expect(f.appId).toBe('wxb11529c136998cb6');
   });
 
   it('official encrypted reply: given random16 reproduces Encrypt and MsgSignature exactly', () => {
-    const e = entry('reply-encrypted-debug_demo.official.json');
-    const fixture = JSON.parse(read(e.file)) as { Encrypt: string; MsgSignature: string; TimeStamp: number; Nonce: string };
+    const e = manifestEntry('reply-encrypted-debug_demo.official.json');
+    const fixture = JSON.parse(readWechatFixture(e.file)) as { Encrypt: string; MsgSignature: string; TimeStamp: number; Nonce: string };
     const cfg = { aesKey: e.config!.encodingAESKey!, appId: e.config!.appid! };
     const enc = encrypt(e.expected!.plaintext as string, cfg, Buffer.from(e.expected!.random16 as string, 'latin1'));
     expect(enc).toBe(fixture.Encrypt);
@@ -204,8 +175,8 @@ describe('WXBizMsgCrypt known-answer vectors from the fixtures', () => {
   });
 
   it('synthetic encrypted text reply: plaintext, ciphertext, signature and envelope are byte-exact', () => {
-    const e = entry('reply-encrypted-text.synthetic.xml');
-    const file = read(e.file);
+    const e = manifestEntry('reply-encrypted-text.synthetic.xml');
+    const file = readWechatFixture(e.file);
     const cfg = { aesKey: e.config!.encodingAESKey!, appId: e.config!.appid! };
     const plaintext = buildTextReply({
       toUser: 'o9AgO5Kd5ggOC-bXrbNODIiE3bGY',

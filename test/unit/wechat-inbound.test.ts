@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BadRequestError, HubError, PayloadTooLargeError, SignatureError } from '../../lib/errors.ts';
 import { decrypt, encrypt, msgSignature } from '../../lib/wechat/crypto.ts';
@@ -7,50 +5,22 @@ import { openPush, verifyUrl, type OpenPushInput } from '../../lib/wechat/inboun
 import { normaliseWechat } from '../../lib/wechat/normalise.ts';
 import { sha1Signature } from '../../lib/wechat/signature.ts';
 import { parseWechatXml } from '../../lib/wechat/xml.ts';
-
-const DIR = fileURLToPath(new URL('../../events/wechat/', import.meta.url));
-const read = (file: string): string => readFileSync(DIR + file, 'utf8');
-
-interface ManifestEntry {
-  file: string;
-  kind: string;
-  method?: string;
-  query?: string;
-  config?: { token: string; encodingAESKey?: string; appid?: string };
-  expected?: Record<string, unknown>;
-}
-const manifest = JSON.parse(read('manifest.json')) as ManifestEntry[];
-const entry = (file: string): ManifestEntry => {
-  const found = manifest.find((e) => e.file === file);
-  if (!found) throw new Error(`manifest has no ${file}`);
-  return found;
-};
+import { expectHubError } from '../support/errors.ts';
+import { manifest, manifestEntry, readWechatFixture } from '../support/wechat-fixtures.ts';
 
 const TOKEN = 'AAAAA';
 const AES_KEY = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 const APP = 'wxba5fad812f8e6fb9';
 /** The official plaintext-mode query (signature over token AAAAA); valid with any body. */
-const PLAIN_QUERY = entry('plain-mode-debug_demo.official.json').query!;
+const PLAIN_QUERY = manifestEntry('plain-mode-debug_demo.official.json').query!;
 const XML_TYPE = 'application/xml; charset=utf-8';
-
-function expectHubError(fn: () => unknown, cls: new (...args: never[]) => HubError, code?: string): HubError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(cls);
-  if (code !== undefined) expect((caught as HubError).code).toBe(code);
-  return caught as HubError;
-}
 
 /** openPush for a manifest fixture, with its own query, keys and body. */
 function openFixture(file: string, overrides: Partial<OpenPushInput> = {}) {
-  const e = entry(file);
+  const e = manifestEntry(file);
   return openPush({
     query: e.query!,
-    body: read(file),
+    body: readWechatFixture(file),
     appId: e.config!.appid ?? APP,
     token: e.config!.token,
     aesKey: e.config!.encodingAESKey,
@@ -183,7 +153,7 @@ describe('openPush: every POST fixture in the manifest', () => {
   });
 
   it('compatible body without encrypt_type verifies `signature` and uses the plaintext', () => {
-    const q = new URLSearchParams(entry('compat-mode-text.synthetic.xml').query);
+    const q = new URLSearchParams(manifestEntry('compat-mode-text.synthetic.xml').query);
     q.delete('encrypt_type');
     q.delete('msg_signature');
     const opened = openFixture('compat-mode-text.synthetic.xml', { query: q.toString(), now: () => 1714112601999 });
@@ -207,22 +177,22 @@ describe('openPush: plaintext fixtures in plain mode', () => {
 
   for (const e of samples) {
     it(`${e.file} → mode plain, one valid event`, () => {
-      const opened = plain(read(e.file));
+      const opened = plain(readWechatFixture(e.file));
       expect(opened.mode).toBe('plain');
-      expect(opened.event).toStrictEqual(normaliseWechat(parseWechatXml(read(e.file)), APP));
+      expect(opened.event).toStrictEqual(normaliseWechat(parseWechatXml(readWechatFixture(e.file)), APP));
       expect(opened.event.source).toBe('wechat');
       // the same bytes as a Buffer give the same event
-      expect(plain(Buffer.from(read(e.file), 'utf8')).event).toStrictEqual(opened.event);
+      expect(plain(Buffer.from(readWechatFixture(e.file), 'utf8')).event).toStrictEqual(opened.event);
     });
   }
 
   it('msg-text-quickstart keeps its 19-digit MsgId', () => {
-    const opened = plain(read('msg-text-quickstart.official.xml'));
+    const opened = plain(readWechatFixture('msg-text-quickstart.official.xml'));
     expect(opened.event.eventId).toBe('wechat:msg:公众号|粉丝号|6272960105994287618');
   });
 
   it('reads every query shape', () => {
-    const body = read('event-click.official.xml');
+    const body = readWechatFixture('event-click.official.xml');
     const params = Object.fromEntries(new URLSearchParams(PLAIN_QUERY));
     expect(plain(body, { query: new URLSearchParams(PLAIN_QUERY) }).event.type).toBe('wechat.interaction');
     expect(plain(body, { query: params }).event.type).toBe('wechat.interaction');
@@ -234,13 +204,13 @@ describe('replies', () => {
   const now = () => 1714112601000;
 
   it('no text (or empty text) → success as text/plain, in every mode', () => {
-    expect(plain(read('event-subscribe.official.xml')).reply()).toStrictEqual({ contentType: 'text/plain', body: 'success' });
-    expect(plain(read('event-subscribe.official.xml')).reply('')).toStrictEqual({ contentType: 'text/plain', body: 'success' });
+    expect(plain(readWechatFixture('event-subscribe.official.xml')).reply()).toStrictEqual({ contentType: 'text/plain', body: 'success' });
+    expect(plain(readWechatFixture('event-subscribe.official.xml')).reply('')).toStrictEqual({ contentType: 'text/plain', body: 'success' });
     expect(openFixture('safe-mode-text.synthetic.xml').reply()).toStrictEqual({ contentType: 'text/plain', body: 'success' });
   });
 
   it('plain mode: a passive text reply with sender and receiver swapped', () => {
-    const r = plain(read('msg-text.official.xml'), { now }).reply('收到 & <ok> ]]> done');
+    const r = plain(readWechatFixture('msg-text.official.xml'), { now }).reply('收到 & <ok> ]]> done');
     expect(r).toStrictEqual({
       contentType: XML_TYPE,
       body:
@@ -262,13 +232,13 @@ describe('replies', () => {
     expect(r.contentType).toBe(XML_TYPE);
     const envelope = parseWechatXml(r.body);
     expect(Object.keys(envelope).sort()).toEqual(['Encrypt', 'MsgSignature', 'Nonce', 'TimeStamp']);
-    const fixture = parseWechatXml(read('reply-encrypted-text.synthetic.xml'));
+    const fixture = parseWechatXml(readWechatFixture('reply-encrypted-text.synthetic.xml'));
     expect(envelope.Encrypt).toBe(fixture.Encrypt);
     expect(envelope.TimeStamp).toBe('1714112601');
     expect(envelope.Nonce).toBe(String((0x12345678 % 9_000_000_000) + 1_000_000_000));
     expect(envelope.MsgSignature).toBe(msgSignature(TOKEN, '1714112601', envelope.Nonce!, envelope.Encrypt!));
     expect(decrypt(envelope.Encrypt!, { aesKey: AES_KEY, appId: APP })).toBe(
-      entry('reply-encrypted-text.synthetic.xml').expected!.plaintext,
+      manifestEntry('reply-encrypted-text.synthetic.xml').expected!.plaintext,
     );
     expect(randoms).toHaveLength(0);
   });
@@ -292,12 +262,12 @@ describe('replies', () => {
 
 describe('rejections', () => {
   it('tampered safe-mode body → SignatureError', () => {
-    const body = read('safe-mode-text.synthetic.xml');
+    const body = readWechatFixture('safe-mode-text.synthetic.xml');
     const tampered = body.replace('DskVKDMG', 'DskVKDMH');
     expect(tampered).not.toBe(body);
     expectHubError(() => openFixture('safe-mode-text.synthetic.xml', { body: tampered }), SignatureError);
     // a tampered msg_signature too
-    const q = new URLSearchParams(entry('safe-mode-text.synthetic.xml').query);
+    const q = new URLSearchParams(manifestEntry('safe-mode-text.synthetic.xml').query);
     q.set('msg_signature', 'd919eef9b1b456f551a54b6854b577c064e38027');
     expectHubError(() => openFixture('safe-mode-text.synthetic.xml', { query: q.toString() }), SignatureError);
     // the plain `signature` must not be accepted in place of msg_signature
@@ -308,18 +278,18 @@ describe('rejections', () => {
   it('tampered plain-mode query → SignatureError', () => {
     const q = new URLSearchParams(PLAIN_QUERY);
     q.set('timestamp', '1714037060');
-    expectHubError(() => plain(read('msg-text.official.xml'), { query: q.toString() }), SignatureError);
+    expectHubError(() => plain(readWechatFixture('msg-text.official.xml'), { query: q.toString() }), SignatureError);
   });
 
   it('wrong token → SignatureError in plain and safe mode', () => {
-    expectHubError(() => plain(read('msg-text.official.xml'), { token: 'AAAAB' }), SignatureError);
+    expectHubError(() => plain(readWechatFixture('msg-text.official.xml'), { token: 'AAAAB' }), SignatureError);
     expectHubError(() => openFixture('safe-mode-text.synthetic.xml', { token: 'AAAAB' }), SignatureError);
   });
 
   it('wrong appid → SignatureError (encrypted for another account)', () => {
     const err = expectHubError(() => openFixture('safe-mode-text.synthetic.xml', { appId: 'wx0000000000000000' }), SignatureError);
     expect(err.status).toBe(401);
-    const { query, body } = safeRequest(read('msg-text.official.xml'), 'wxsomeoneelse00001');
+    const { query, body } = safeRequest(readWechatFixture('msg-text.official.xml'), 'wxsomeoneelse00001');
     expectHubError(() => plain(body, { query }), SignatureError);
   });
 
@@ -327,18 +297,18 @@ describe('rejections', () => {
     for (const name of ['signature', 'timestamp', 'nonce']) {
       const q = new URLSearchParams(PLAIN_QUERY);
       q.delete(name);
-      expectHubError(() => plain(read('msg-text.official.xml'), { query: q.toString() }), SignatureError);
+      expectHubError(() => plain(readWechatFixture('msg-text.official.xml'), { query: q.toString() }), SignatureError);
     }
     for (const name of ['timestamp', 'nonce', 'msg_signature']) {
-      const q = new URLSearchParams(entry('safe-mode-text.synthetic.xml').query);
+      const q = new URLSearchParams(manifestEntry('safe-mode-text.synthetic.xml').query);
       q.delete(name);
       expectHubError(() => openFixture('safe-mode-text.synthetic.xml', { query: q.toString() }), SignatureError);
     }
-    expectHubError(() => plain(read('msg-text.official.xml'), { query: {} }), SignatureError);
+    expectHubError(() => plain(readWechatFixture('msg-text.official.xml'), { query: {} }), SignatureError);
   });
 
   it('body over maxBytes → 413, counted in bytes and checked before the signature', () => {
-    const body = read('msg-text.official.xml');
+    const body = readWechatFixture('msg-text.official.xml');
     const size = Buffer.byteLength(body);
     expect(plain(body, { maxBytes: size }).event.type).toBe('wechat.interaction');
     const err = expectHubError(() => plain(body, { maxBytes: size - 1 }), PayloadTooLargeError);
@@ -385,14 +355,14 @@ describe('rejections', () => {
     for (const body of cases) expectHubError(() => plain(body), BadRequestError, 'bad_xml');
     expectHubError(() => plain(Buffer.from([0x3c, 0x78, 0x6d, 0x6c, 0x3e, 0xff, 0xfe])), BadRequestError, 'bad_encoding');
     // the same in safe mode (the envelope, then the decrypted payload)
-    const q = entry('safe-mode-text.synthetic.xml').query!;
+    const q = manifestEntry('safe-mode-text.synthetic.xml').query!;
     expectHubError(() => plain('{"Encrypt":"abc"}', { query: q }), BadRequestError, 'bad_xml');
     const { query, body } = safeRequest('{"ToUserName":"gh"}');
     expectHubError(() => plain(body, { query }), BadRequestError, 'bad_xml');
   });
 
   it('a repeated significant element is ambiguous → 400', () => {
-    const body = read('msg-text.official.xml').replace('</xml>', '<FromUserName><![CDATA[other]]></FromUserName></xml>');
+    const body = readWechatFixture('msg-text.official.xml').replace('</xml>', '<FromUserName><![CDATA[other]]></FromUserName></xml>');
     expectHubError(() => plain(body), BadRequestError, 'bad_xml');
   });
 
@@ -404,7 +374,7 @@ describe('rejections', () => {
   });
 
   it('safe mode: an envelope without Encrypt → 400; an unconfigured AES key is a server error', () => {
-    const q = entry('safe-mode-text.synthetic.xml').query!;
+    const q = manifestEntry('safe-mode-text.synthetic.xml').query!;
     expectHubError(() => plain('<xml><ToUserName>gh</ToUserName></xml>', { query: q }), BadRequestError, 'missing_field');
     let caught: unknown;
     try {
@@ -417,7 +387,7 @@ describe('rejections', () => {
   });
 
   it('safe mode: a payload built by the test round-trips through openPush', () => {
-    const { query, body } = safeRequest(read('event-subscribe-qrscene.official.xml'));
+    const { query, body } = safeRequest(readWechatFixture('event-subscribe-qrscene.official.xml'));
     const opened = plain(body, { query });
     expect(opened.mode).toBe('safe');
     expect(opened.event).toStrictEqual({
@@ -435,7 +405,7 @@ describe('rejections', () => {
 
 describe('verifyUrl (re-exported for the GET handler)', () => {
   it('returns the echostr of the official GET vector and rejects a wrong token', () => {
-    const query = read('verify-get.official.query.txt').trim();
+    const query = readWechatFixture('verify-get.official.query.txt').trim();
     expect(verifyUrl(query, 'AAAAA')).toBe('4375120948345356249');
     expectHubError(() => verifyUrl(query, 'BBBBB'), SignatureError);
   });

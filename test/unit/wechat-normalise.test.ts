@@ -1,26 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BadRequestError, HubError } from '../../lib/errors.ts';
+import { BadRequestError } from '../../lib/errors.ts';
 import { HubEvent } from '../../lib/events/hub-event.ts';
 import { normaliseWechat, templateStatus, wechatEventId } from '../../lib/wechat/normalise.ts';
 import { buildTextReply, parseWechatXml } from '../../lib/wechat/xml.ts';
+import { expectHubError } from '../support/errors.ts';
+import { readWechatFixture } from '../support/wechat-fixtures.ts';
 
-const DIR = fileURLToPath(new URL('../../events/wechat/', import.meta.url));
-const read = (file: string): string => readFileSync(DIR + file, 'utf8');
 const APP = 'wxba5fad812f8e6fb9';
-
-function expectHubError(fn: () => unknown, cls: new (...args: never[]) => HubError, code?: string): HubError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(cls);
-  if (code !== undefined) expect((caught as HubError).code).toBe(code);
-  return caught as HubError;
-}
 
 const fromXml = (xml: string, appId = APP) => normaliseWechat(parseWechatXml(xml), appId);
 
@@ -205,7 +191,7 @@ const EXPECTED: Record<string, unknown> = {
 
 describe('normaliseWechat: every plaintext fixture', () => {
   it('covers every plaintext-mode sample in the manifest', () => {
-    const manifest = JSON.parse(read('manifest.json')) as { file: string; kind: string }[];
+    const manifest = JSON.parse(readWechatFixture('manifest.json')) as { file: string; kind: string }[];
     const samples = manifest
       .filter((e) => e.kind === 'plaintext-mode sample' && e.file !== 'reply-text.official.xml')
       .map((e) => e.file)
@@ -215,14 +201,14 @@ describe('normaliseWechat: every plaintext fixture', () => {
 
   for (const [file, expected] of Object.entries(EXPECTED)) {
     it(file, () => {
-      const event = fromXml(read(file));
+      const event = fromXml(readWechatFixture(file));
       expect(event).toStrictEqual(expected);
       expect(HubEvent.parse(event)).toStrictEqual(expected);
     });
   }
 
   it('the passive reply sample parses to the same fields buildTextReply writes', () => {
-    const official = parseWechatXml(read('reply-text.official.xml'));
+    const official = parseWechatXml(readWechatFixture('reply-text.official.xml'));
     const built = parseWechatXml(
       buildTextReply({ toUser: 'toUser', fromUser: 'fromUser', createTime: 12345678, content: '你好' }),
     );
@@ -305,7 +291,7 @@ describe('eventId semantics', () => {
   });
 
   it('a redelivery with different whitespace and element order gives the same event', () => {
-    const a = fromXml(read('msg-text-quickstart.official.xml'));
+    const a = fromXml(readWechatFixture('msg-text-quickstart.official.xml'));
     const reordered =
       '<xml><MsgId>6272960105994287618</MsgId><Content><![CDATA[欢迎开启公众号开发者模式]]></Content>' +
       '<MsgType><![CDATA[text]]></MsgType><CreateTime>1460537339</CreateTime>' +
@@ -314,12 +300,12 @@ describe('eventId semantics', () => {
   });
 
   it('absent and empty EventKey give the same id; different accounts give different ids', () => {
-    const absent = fromXml(read('event-subscribe.official.xml'));
+    const absent = fromXml(readWechatFixture('event-subscribe.official.xml'));
     const empty = fromXml(
       push({ ToUserName: 'toUser', FromUserName: 'FromUser', CreateTime: '123456789', MsgType: 'event', Event: 'subscribe', EventKey: '' }),
     );
     expect(empty.eventId).toBe(absent.eventId);
-    const other = fromXml(read('event-subscribe.official.xml').replace('toUser', 'gh_other'));
+    const other = fromXml(readWechatFixture('event-subscribe.official.xml').replace('toUser', 'gh_other'));
     expect(other.eventId).toBe('wechat:evt:gh_other|FromUser|123456789|subscribe|');
   });
 
@@ -350,7 +336,7 @@ describe('eventId semantics', () => {
   });
 
   it('wechatEventId alone matches the normalised id', () => {
-    const msg = parseWechatXml(read('event-scan.official.xml'));
+    const msg = parseWechatXml(readWechatFixture('event-scan.official.xml'));
     expect(wechatEventId(msg)).toBe('wechat:evt:toUser|FromUser|123456789|SCAN|SCENE_VALUE');
   });
 });
@@ -456,7 +442,7 @@ describe('mapping details', () => {
   });
 
   it('the appId comes from the caller, not the message', () => {
-    expect(fromXml(read('msg-text.official.xml'), 'wx_other').appId).toBe('wx_other');
+    expect(fromXml(readWechatFixture('msg-text.official.xml'), 'wx_other').appId).toBe('wx_other');
   });
 });
 

@@ -1,0 +1,153 @@
+/**
+ * Attribution read: `channelMetrics` (lib/attribution/query.ts) over 90 local days.
+ *
+ * Seeded directly with the key schema (lib/store/keys.ts): 50 channel items (`keys.channel` +
+ * `keys.channelListIndex`) and, for each channel, one first-touch counter item per local day per
+ * shard (`keys.counter(channel, shard, 'first', day)`, HUB_COUNTER_SHARDS shards) carrying every
+ * summed metric and a time-to-convert histogram bucket, written with BatchWriteItem.
+ * Then the call is timed (warm-up, then the median of several calls) and its DynamoDB request
+ * count reported (the function returns it; an SDK middleware on the client counts it too), and
+ * the totals are checked against what was seeded.
+ */
+import { randomBytes } from 'node:crypto';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createTable } from '../local/emulators.ts';
+import { config } from '../lib/config/index.ts';
+import { ddb } from '../lib/store/client.ts';
+import { keys } from '../lib/store/keys.ts';
+import { daysBetween } from '../lib/time.ts';
+import { channelMetrics } from '../lib/attribution/query.ts';
+import { countRequests, fmt, machine, median, round, sleep, type BenchResult } from './lib/common.ts';
+import { useEmulators } from './lib/common.ts';
+
+export interface AttributionOptions {
+  dynamoEndpoint: string;
+  channels?: number;
+  days?: number;
+  calls?: number;
+}
+
+async function batchWrite(db: DynamoDBDocumentClient, table: string, items: Record<string, unknown>[], concurrency = 8): Promise<number> {
+  const chunks: Record<string, unknown>[][] = [];
+  for (let i = 0; i < items.length; i += 25) chunks.push(items.slice(i, i + 25));
+  let requests = 0;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < chunks.length) {
+        let pending = chunks[next++]!.map((Item) => ({ PutRequest: { Item } }));
+        for (let attempt = 0; pending.length; attempt++) {
+          requests++;
+          const out = await db.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+          pending = (out.UnprocessedItems?.[table] ?? []) as typeof pending;
+          if (pending.length) await sleep(Math.min(500, 20 * 2 ** attempt));
+        }
+      }
+    }),
+  );
+  return requests;
+}
+
+export async function run(opts: AttributionOptions): Promise<BenchResult> {
+  const m = machine();
+  const started = Date.now();
+  const nChannels = opts.channels ?? 50;
+  const nDays = opts.days ?? 90;
+  const calls = opts.calls ?? 7;
+  const table = `bench-attr-${randomBytes(4).toString('hex')}`;
+  useEmulators({ dynamoEndpoint: opts.dynamoEndpoint, table });
+  const shards = config().HUB_COUNTER_SHARDS;
+  const db = ddb();
+  await createTable(db, table);
+
+  const from = '2026-01-01';
+  const days = daysBetween(from, '2026-12-31').slice(0, nDays);
+  const to = days[days.length - 1]!;
+  const channels = Array.from({ length: nChannels }, (_, i) => `qr_store_${String(i).padStart(3, '0')}`);
+  const items: Record<string, unknown>[] = [];
+  const expected = { newFans: 0, convertedFans: 0, gmvFen: 0 };
+  for (const ch of channels) {
+    items.push({ ...keys.channel(ch), ...keys.channelListIndex(ch), channelId: ch, name: `门店 ${ch}`, kind: 'wechat_qr', createdAt: Date.UTC(2025, 11, 1) });
+  }
+  let x = 12345;
+  const rnd = (n: number) => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x % n;
+  };
+  for (const ch of channels) {
+    for (const day of days) {
+      for (let shard = 0; shard < shards; shard++) {
+        const newFans = rnd(12);
+        const convertedFans = rnd(Math.max(1, newFans));
+        const gmvFen = rnd(5) * 9_900;
+        expected.newFans += newFans;
+        expected.convertedFans += convertedFans;
+        expected.gmvFen += gmvFen;
+        items.push({
+          ...keys.counter(ch, shard, 'first', day),
+          newFans,
+          unfollows: rnd(3),
+          convertedFans,
+          sameDayConversions: rnd(2),
+          newMembers: rnd(4),
+          scans: rnd(20),
+          qrScans: rnd(10),
+          orders: gmvFen ? 1 : 0,
+          gmvFen,
+          [`ttc_h${48 + rnd(200)}`]: convertedFans,
+        });
+      }
+    }
+  }
+  const s0 = Date.now();
+  const seedRequests = await batchWrite(db, table, items);
+  const seedMs = Date.now() - s0;
+
+  const counter = countRequests(db);
+  const warm = await channelMetrics({ from, to });
+  const got = warm.channels.reduce(
+    (a, c) => ({ newFans: a.newFans + c.newFans, convertedFans: a.convertedFans + c.convertedFans, gmvFen: a.gmvFen + c.gmvFen }),
+    { newFans: 0, convertedFans: 0, gmvFen: 0 },
+  );
+  if (warm.channels.length !== nChannels || got.newFans !== expected.newFans || got.convertedFans !== expected.convertedFans || got.gmvFen !== expected.gmvFen) {
+    throw new Error(`channelMetrics totals differ from the seed: ${JSON.stringify({ rows: warm.channels.length, got, expected })}`);
+  }
+  const times: number[] = [];
+  const requests: number[] = [];
+  const counted: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    counter.reset();
+    const t0 = performance.now();
+    const res = await channelMetrics({ from, to });
+    times.push(performance.now() - t0);
+    requests.push(res.requests);
+    counted.push(counter.total());
+  }
+  counter.remove();
+  const ms = round(median(times), 1);
+  return {
+    name: 'attribution',
+    title: `Attribution: channelMetrics over ${nDays} days × ${nChannels} channels × ${shards} shards`,
+    machine: m,
+    durationMs: Date.now() - started,
+    loadAvgAtEnd: machine().loadAvgAtStart,
+    iterations: { calls, channels: nChannels, days: nDays, shards, counterItems: nChannels * nDays * shards, seededItems: items.length },
+    numbers: {
+      medianMs: ms,
+      minMs: round(Math.min(...times), 1),
+      maxMs: round(Math.max(...times), 1),
+      allMs: times.map((t) => round(t, 1)),
+      requestsReported: requests[0],
+      requestsCounted: counted[0],
+      channelsReturned: warm.channels.length,
+      seed: { requests: seedRequests, ms: seedMs },
+      totalsChecked: expected,
+    },
+    summary: [
+      ['channelMetrics median latency', `${fmt(ms, 1)} ms (min ${round(Math.min(...times), 1)}, max ${round(Math.max(...times), 1)})`],
+      ['DynamoDB requests per call (reported / counted)', `${requests[0]} / ${counted[0]}`],
+      ['counter items read per call', fmt(nChannels * nDays * shards)],
+    ],
+    notes: ['totals of newFans, convertedFans and gmvFen checked against the seed', 'the 4 built-in channels (organic, tmall, jd, youzan) are read too: 1 + (50 + 4) × shards queries'],
+  };
+}

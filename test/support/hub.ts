@@ -1,0 +1,65 @@
+/**
+ * The whole hub in process for one test file (local/hub.ts: gateway over the real handlers, the
+ * WeChat and TOP stand-ins) on this file's table and queues:
+ *
+ *   const hub = useTestHub({ queuePrefix: 'ord', functions: ['tmall', 'jd'] });
+ *
+ * Registers a beforeAll that starts it on free ports and an afterAll that stops it. The object
+ * returned stands for the running hub (and this file's AWS resources, `hub.aws`) from the first
+ * test on; used before that it throws.
+ */
+import { afterAll, beforeAll } from 'vitest';
+import type { SQSEvent } from 'aws-lambda';
+import { useLocalAws, type LocalAws } from './env.ts';
+import { startHub, type RunningHub } from '../../local/hub.ts';
+
+export interface TestHubOptions {
+  /** Queue name prefix; the start time in ms is appended. */
+  queuePrefix: string;
+  /** Load only these functions; default: the whole manifest. */
+  functions?: string[];
+  /** Run the SQS pollers (default false: tests invoke consumers themselves). Schedules never run. */
+  pollers?: boolean;
+}
+
+export interface TestHub extends RunningHub {
+  /** This file's table and queues (see env.ts). */
+  readonly aws: LocalAws;
+}
+
+export function useTestHub(opts: TestHubOptions): TestHub {
+  let aws: LocalAws | undefined;
+  let running: RunningHub | undefined;
+  beforeAll(async () => {
+    aws = await useLocalAws();
+    running = await startHub({ port: 0, standinPort: 0, table: aws.table, queuePrefix: `${opts.queuePrefix}${Date.now()}`, pollers: opts.pollers ?? false, schedules: false, functions: opts.functions });
+  });
+  afterAll(async () => {
+    await running?.stop();
+  });
+
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the test hub is not started yet: use it inside a test or a hook');
+    return value;
+  };
+  return {
+    get aws() {
+      return ready(aws);
+    },
+    get url() {
+      return ready(running).url;
+    },
+    get standin() {
+      return ready(running).standin;
+    },
+    get top() {
+      return ready(running).top;
+    },
+    get queues() {
+      return ready(running).queues;
+    },
+    runScheduled: (name: string) => ready(running).runScheduled(name),
+    invokeConsumer: (name: string, event: SQSEvent) => ready(running).invokeConsumer(name, event),
+    stop: () => ready(running).stop(),
+  };
+}

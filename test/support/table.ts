@@ -1,0 +1,123 @@
+/**
+ * Reads of a test file's table on DynamoDB Local through the process document client, always
+ * strongly consistent and following pagination: items by key, partitions, the whole table,
+ * members by identity, and attribution counters summed over their shards.
+ */
+import { GetCommand, QueryCommand, ScanCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
+import { config } from '../../lib/config/index.ts';
+import { ddb } from '../../lib/store/client.ts';
+import { keys, type Key } from '../../lib/store/keys.ts';
+
+/** An item as the document client returns it. */
+export type Item = Record<string, NativeAttributeValue>;
+
+export async function getItem<T = Item>(table: string, key: Key): Promise<T | undefined> {
+  return (await ddb().send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item as T | undefined;
+}
+
+/** Every item of partition `pk`, or only those whose sort key begins with `skPrefix`. */
+export async function queryAll<T = Item>(table: string, pk: string, skPrefix = ''): Promise<T[]> {
+  const out: T[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const r = await ddb().send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: skPrefix ? 'pk = :p AND begins_with(sk, :s)' : 'pk = :p',
+        ExpressionAttributeValues: skPrefix ? { ':p': pk, ':s': skPrefix } : { ':p': pk },
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    out.push(...((r.Items ?? []) as T[]));
+    start = r.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+export async function scanAll<T = Item>(table: string): Promise<T[]> {
+  const out: T[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const r = await ddb().send(new ScanCommand({ TableName: table, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    out.push(...((r.Items ?? []) as T[]));
+    start = r.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+export async function itemCount(table: string): Promise<number> {
+  let n = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const r = await ddb().send(new ScanCommand({ TableName: table, Select: 'COUNT', ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    n += r.Count ?? 0;
+    start = r.LastEvaluatedKey;
+  } while (start);
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Members
+
+/** The member id an identity item points at. */
+export async function identityOwner(table: string, kind: string, value: string): Promise<string | undefined> {
+  const ident = await getItem(table, keys.identity(kind, value));
+  return ident ? String(ident.memberId) : undefined;
+}
+
+/** The member record an identity item points at, as stored (merge pointers not followed). */
+export async function memberByIdentity<T = Item>(table: string, kind: string, value: string): Promise<T | undefined> {
+  const id = await identityOwner(table, kind, value);
+  return id === undefined ? undefined : getItem<T>(table, keys.member(id));
+}
+
+/** The surviving record an identity leads to, following merge pointers (at most 5). */
+export async function survivorByIdentity<T = Item>(table: string, kind: string, value: string): Promise<T | undefined> {
+  let id = await identityOwner(table, kind, value);
+  for (let hops = 0; id !== undefined && hops < 5; hops++) {
+    const m = await getItem(table, keys.member(id));
+    if (!m?.mergedInto) return m as T | undefined;
+    id = String(m.mergedInto);
+  }
+  return undefined;
+}
+
+/** The member record of a WeChat openid of the configured official account (as stored). */
+export function memberByOpenid<T = Item>(table: string, openid: string): Promise<T | undefined> {
+  return memberByIdentity<T>(table, 'wechat_openid', `${config().WECHAT_APP_ID}:${openid}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attribution counters (one partition per channel and shard; HUB_COUNTER_SHARDS shards)
+
+/** The counter items of a channel on every shard, or only those whose sort key begins with `skPrefix` (e.g. `first#`). */
+export async function counterItems(table: string, channel: string, skPrefix = ''): Promise<Item[]> {
+  const out: Item[] = [];
+  for (let s = 0; s < config().HUB_COUNTER_SHARDS; s++) out.push(...(await queryAll(table, keys.counterPartition(channel, s), skPrefix)));
+  return out;
+}
+
+/** A channel's counters summed over its shards: `<model>#<day>:<metric>` → n. A zero (a credit moved away) counts as absent. */
+export async function counterTotals(table: string, channel: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const it of await counterItems(table, channel)) {
+    for (const [k, v] of Object.entries(it)) if (typeof v === 'number') out[`${String(it.sk)}:${k}`] = (out[`${String(it.sk)}:${k}`] ?? 0) + v;
+  }
+  return withoutZeros(out);
+}
+
+/** One channel-day counter for one model, summed over its shards (read by key): metric → n, zeros dropped. */
+export async function counterAt(table: string, channel: string, model: 'first' | 'last', day: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (let s = 0; s < config().HUB_COUNTER_SHARDS; s++) {
+    const it = await getItem(table, keys.counter(channel, s, model, day));
+    for (const [k, v] of Object.entries(it ?? {})) if (typeof v === 'number') out[k] = (out[k] ?? 0) + v;
+  }
+  return withoutZeros(out);
+}
+
+function withoutZeros(totals: Record<string, number>): Record<string, number> {
+  for (const k of Object.keys(totals)) if (totals[k] === 0) delete totals[k];
+  return totals;
+}
