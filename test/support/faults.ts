@@ -33,6 +33,9 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import { SQSServiceException } from '@aws-sdk/client-sqs';
+import { seededRandom } from './random.ts';
+
+export { seededRandom };
 
 /** The part of an SDK client (or a DynamoDB document client, which shares its stack) we touch. */
 export interface StackOwner {
@@ -89,17 +92,6 @@ export interface FaultHandle {
   remove(): void;
 }
 
-/** Mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAME_PREFIX = 'hubFault';
 let sequence = 0;
