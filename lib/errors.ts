@@ -60,12 +60,6 @@ export class PayloadTooLargeError extends HubError {
   readonly code = 'payload_too_large';
 }
 
-/** 415 */
-export class UnsupportedMediaTypeError extends HubError {
-  readonly status = 415;
-  readonly code = 'unsupported_media_type';
-}
-
 /** 503: a dependency failed in a way a retry may fix. The platform retries on any 5xx. */
 export class TransientError extends HubError {
   readonly status = 503;

@@ -161,7 +161,7 @@ export class PlanContext {
 
   /** Writes the outbox rows for the planned messages; returns their ids. */
   writeOutbox(): string[] {
-    return planOutboxRows(this.tx, this.messages, this.now, this.deps.cfg);
+    return planOutboxRows(this.tx, this.messages, this.now);
   }
 }
 

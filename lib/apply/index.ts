@@ -10,11 +10,11 @@
  * planned in a commit is enqueued even when SQS failed right after that commit.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { HubEvent, type HubEventOf } from '../events/hub-event.ts';
+import { HubEvent } from '../events/hub-event.ts';
 import { config, type HubConfig } from '../config/index.ts';
 import { ddb, tableName } from '../store/client.ts';
 import { keys } from '../store/keys.ts';
-import { Tx, TxConditionFailed, classifyTxError } from '../store/tx.ts';
+import { Tx, TxConditionFailed, classifyTxError, type TxCommitInfo } from '../store/tx.ts';
 import { BadRequestError, HubError, TransientError } from '../errors.ts';
 import { drainOutbox, type OutboxDrainer } from '../engagement/outbox.ts';
 import { PlanContext, type PlanOutput } from './context.ts';
@@ -83,37 +83,13 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps()): P
       ...(out.result ? { result: out.result } : {}),
       expiresAt: Math.floor(now / 1000) + deps.cfg.HUB_DEDUPE_TTL_DAYS * 86_400,
     });
+    let info: TxCommitInfo;
     try {
-      const info = await tx.commit(deps.db, { returnConsumedCapacity: deps.measure });
-      const enqueued = await drainOutbox(outboxIds, deps);
-      return {
-        status: 'applied',
-        eventId: event.eventId,
-        ...(out.memberId ? { memberId: out.memberId } : {}),
-        ...(out.result ? { result: out.result } : {}),
-        enqueued,
-        attempts: attempt,
-        writeItems: info.items,
-        consumedWcu: info.consumedWcu,
-      };
+      info = await tx.commit(deps.db, { returnConsumedCapacity: deps.measure });
     } catch (err) {
       if (err instanceof TxConditionFailed) {
         const i = err.tags.indexOf('dedupe');
-        if (i >= 0) {
-          const old = err.oldItems[i] ?? {};
-          const pending = Array.isArray(old.outbox) ? (old.outbox as string[]) : [];
-          const enqueued = await drainOutbox(pending, deps);
-          return {
-            status: 'duplicate',
-            eventId: event.eventId,
-            ...(typeof old.memberId === 'string' ? { memberId: old.memberId } : {}),
-            ...(old.result && typeof old.result === 'object' ? { result: old.result as Record<string, unknown> } : {}),
-            enqueued,
-            attempts: attempt,
-            writeItems: 0,
-            consumedWcu: 0,
-          };
-        }
+        if (i >= 0) return duplicate(event.eventId, err.oldItems[i] ?? {}, attempt, deps);
         // Another writer changed what we read (member version, identity, order): re-read and re-plan.
         await backoff(attempt);
         continue;
@@ -124,8 +100,37 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps()): P
       }
       throw err;
     }
+    // Committed. A queue failure from here on is answered 503 (the platform retries, the
+    // redelivery drains the rows); the event is never planned again.
+    const enqueued = await drainOutbox(outboxIds, deps);
+    return {
+      status: 'applied',
+      eventId: event.eventId,
+      ...(out.memberId ? { memberId: out.memberId } : {}),
+      ...(out.result ? { result: out.result } : {}),
+      enqueued,
+      attempts: attempt,
+      writeItems: info.items,
+      consumedWcu: info.consumedWcu,
+    };
   }
   throw new TransientError('too much contention on this record, retry');
+}
+
+/** A redelivery: answered with the first delivery's outcome, after draining what it left pending. */
+async function duplicate(eventId: string, marker: Record<string, unknown>, attempt: number, deps: ApplyDeps): Promise<ApplyResult> {
+  const pending = Array.isArray(marker.outbox) ? (marker.outbox as string[]) : [];
+  const enqueued = await drainOutbox(pending, deps);
+  return {
+    status: 'duplicate',
+    eventId,
+    ...(typeof marker.memberId === 'string' ? { memberId: marker.memberId } : {}),
+    ...(marker.result && typeof marker.result === 'object' ? { result: marker.result as Record<string, unknown> } : {}),
+    enqueued,
+    attempts: attempt,
+    writeItems: 0,
+    consumedWcu: 0,
+  };
 }
 
 async function plan(event: HubEvent, ctx: PlanContext): Promise<PlanOutput> {
@@ -146,7 +151,7 @@ async function plan(event: HubEvent, ctx: PlanContext): Promise<PlanOutput> {
     case 'platform.member_join':
       return planPlatformJoin(event, ctx);
     case 'code.scan':
-      return planCodeScan(event as HubEventOf<'code.scan'>, ctx);
+      return planCodeScan(event, ctx);
   }
 }
 

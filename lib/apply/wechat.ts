@@ -30,8 +30,8 @@ export async function planWechat(event: WechatEvent, ctx: PlanContext): Promise<
       const firstFollow = m.h.f.length === 0;
       m.h.f.push([at, channel]);
       interacted(m, at);
-      if (event.scene) await ensureChannel(ctx, event.scene);
-      if (firstFollow) await planWelcomeOnFollow(ctx, m, event);
+      const ch = event.scene ? await ensureChannel(ctx, event.scene) : undefined;
+      if (firstFollow) planWelcomeOnFollow(ctx, m, event, ch?.welcomeText);
       break;
     }
     case 'wechat.scan':
@@ -53,10 +53,13 @@ export async function planWechat(event: WechatEvent, ctx: PlanContext): Promise<
   return { memberId: m.memberId };
 }
 
-/** A channel id seen in a webhook but never created by marketing is listed as `unknown`. */
-export async function ensureChannel(ctx: PlanContext, channelId: string): Promise<void> {
-  const existing = await ctx.get(keys.channel(channelId));
-  if (existing) return;
+/**
+ * Returns the channel; a channel id seen in a webhook but never created by marketing is
+ * listed as `unknown`.
+ */
+export async function ensureChannel(ctx: PlanContext, channelId: string): Promise<{ welcomeText?: string } | undefined> {
+  const existing = await ctx.get<{ welcomeText?: string }>(keys.channel(channelId));
+  if (existing) return existing;
   ctx.tx.update(
     `channel:${channelId}`,
     keys.channel(channelId),
@@ -66,6 +69,7 @@ export async function ensureChannel(ctx: PlanContext, channelId: string): Promis
       values: { ':id': channelId, ':k': 'unknown', ':c': ctx.now, ':gp': keys.channelListIndex(channelId).gsi1pk },
     },
   );
+  return undefined;
 }
 
 /** TEMPLATESENDJOBFINISH: the receipt updates the send record the sender wrote. */

@@ -7,7 +7,6 @@
  */
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { HubConfig } from '../config/index.ts';
 import type { Tx } from '../store/tx.ts';
 import { keys, GSI1, pad } from '../store/keys.ts';
 import { sqs } from '../store/client.ts';
@@ -45,7 +44,7 @@ export const OUTBOX_SHARDS = 4;
 export const messageIdOf = (m: Pick<PlannedMessage, 'memberId' | 'ruleId' | 'step'>) => stableId(m.memberId, m.ruleId, m.step);
 
 /** Adds outbox rows to the transaction; returns their message ids. */
-export function planOutboxRows(tx: Tx, messages: PlannedMessage[], now: number, _cfg: HubConfig): string[] {
+export function planOutboxRows(tx: Tx, messages: PlannedMessage[], now: number): string[] {
   const ids: string[] = [];
   for (const m of messages) {
     const messageId = messageIdOf(m);

@@ -48,6 +48,3 @@ export function rulesConfig(): RulesConfig {
   if (!parsed.success) throw new Error(`invalid rules file ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return (cached = parsed.data);
 }
-export function resetRulesConfig(): void {
-  cached = undefined;
-}

@@ -6,17 +6,13 @@
 import type { HubEventOf } from '../events/hub-event.ts';
 import type { StoredMember } from '../members/record.ts';
 import type { PlanContext } from '../apply/context.ts';
-import { keys } from '../store/keys.ts';
 import { rulesConfig } from './rules-config.ts';
 
-export async function planWelcomeOnFollow(ctx: PlanContext, m: StoredMember, e: HubEventOf<'wechat.follow'>): Promise<void> {
+/** Welcome on first follow: the channel's own text when it has one, else the rule's. */
+export function planWelcomeOnFollow(ctx: PlanContext, m: StoredMember, e: HubEventOf<'wechat.follow'>, channelText?: string): void {
   const rules = rulesConfig();
   if (!rules.welcomeOnFollow.enabled) return;
-  let text = rules.welcomeOnFollow.text;
-  if (e.scene) {
-    const ch = await ctx.get<{ welcomeText?: string }>(keys.channel(e.scene));
-    if (ch?.welcomeText) text = ch.welcomeText;
-  }
+  const text = channelText ?? rules.welcomeOnFollow.text;
   ctx.emit({
     memberId: m.memberId,
     ruleId: 'welcome_follow',

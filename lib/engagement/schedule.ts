@@ -137,7 +137,7 @@ export async function sweepDue(deps: ApplyDeps, opts: { lookbackDays?: number } 
       if (!m) continue;
       const out = messageForDue(row, m, rules);
       const tx = new Tx(deps.table);
-      const ids = out.message ? planOutboxRows(tx, [out.message], now, deps.cfg) : [];
+      const ids = out.message ? planOutboxRows(tx, [out.message], now) : [];
       tx.update('due', { pk: row.pk, sk: row.sk }, {
         update: 'SET doneAt = :t, outcome = :o REMOVE gsi1pk, gsi1sk',
         values: { ':t': now, ':o': out.cancelled ?? 'planned' },
@@ -192,7 +192,6 @@ async function planExpiryReminders(deps: ApplyDeps, expiryDay: string, now: numb
         },
       ],
       now,
-      deps.cfg,
     );
     await tx.commit(deps.db);
     await drainOutbox(ids, deps).catch(() => undefined);

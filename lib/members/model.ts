@@ -64,19 +64,6 @@ export function newMember(memberId: string, at: number, firstTouch: Touch, statu
   };
 }
 
-/** Status only moves forward: fan/buyer → member. */
-export function promote(m: MemberRecord, to: MemberStatus): void {
-  if (m.status === 'member') return;
-  if (to === 'member' || m.status === 'buyer' || to === 'fan') m.status = to === 'buyer' && m.status === 'fan' ? 'fan' : to;
-}
-
-/** Moves the last touch forward (never back in time: events arrive out of order). */
-export function touch(m: MemberRecord, channel: string, at: number): boolean {
-  if (at < m.lastTouch.at) return false;
-  m.lastTouch = { channel, at };
-  return true;
-}
-
 export function interacted(m: MemberRecord, at: number): void {
   if (!m.lastInteractionAt || at > m.lastInteractionAt) m.lastInteractionAt = at;
 }

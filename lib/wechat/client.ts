@@ -15,8 +15,3 @@ export function wechatApi(): WechatApi {
   return api;
 }
 
-/** Tests swap the client (e.g. to count calls); undefined restores the default. */
-export function setWechatApi(next: WechatApi | undefined): void {
-  api = next;
-  forBase = next ? config().WECHAT_API_BASE : undefined;
-}
