@@ -87,6 +87,7 @@ function eventsFor(i: number, appId: string, t0: number): Record<EventName, HubE
     scan: { type: 'wechat.scan', source: 'wechat', eventId: `bench:s:${openid}`, occurredAt: at(1), appId, openid, scene: 'bench_qr_b' },
     registration: {
       type: 'member.register',
+      proof: { kind: 'wechat_phone_code' },
       source: 'members',
       eventId: `bench:r:${openid}`,
       occurredAt: at(2),

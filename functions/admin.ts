@@ -6,7 +6,7 @@
  *   GET  /codes/batches/{id}/codes.csv?offset&limit   (pages of ≤ 50,000 rows; `npm run codes` for files)
  */
 import { config } from '../lib/config/index.ts';
-import { loadSecrets } from '../lib/config/secrets.ts';
+import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 import { BadRequestError, NotFoundError } from '../lib/errors.ts';
 import { httpHandler, json, jsonBody, query, requireAdmin, type HttpEvent } from '../lib/http/index.ts';
 import { ddb, tableName } from '../lib/store/client.ts';
@@ -16,6 +16,9 @@ import { createBatch, getBatch, setBatchActive } from '../lib/codes/batches.ts';
 import { codesCsv } from '../lib/codes/csv.ts';
 import { hubCodec } from '../lib/codes/scan.ts';
 import { wechatApi } from '../lib/wechat/client.ts';
+
+// The configuration (and in AWS the secret) is read and validated once, at cold start.
+await coldStart();
 
 const CSV_PAGE_MAX = 50_000;
 

@@ -8,11 +8,14 @@
  * Bad input is a 400 with the reason.
  */
 import { config } from '../lib/config/index.ts';
-import { loadSecrets } from '../lib/config/secrets.ts';
+import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 import { NotFoundError } from '../lib/errors.ts';
 import { httpHandler, json, query, requireAdmin, type HttpEvent, type HttpResult } from '../lib/http/index.ts';
 import { channelDaily, channelMetrics, parseModel, validateRange } from '../lib/attribution/query.ts';
 import { attributionCsv, attributionCsvFilename } from '../lib/attribution/csv.ts';
+
+// The configuration (and in AWS the secret) is read and validated once, at cold start.
+await coldStart();
 
 type Route = { name: 'channels' } | { name: 'csv' } | { name: 'daily'; id: string };
 

@@ -21,7 +21,7 @@ import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecor
 import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { config, type HubConfig } from '../lib/config/index.ts';
-import { loadSecrets } from '../lib/config/secrets.ts';
+import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 import { loadEngagementPolicy, MAX_VISIBILITY_SECONDS, retryDelaySeconds, type EngagementPolicy } from '../lib/engagement/guardrails.ts';
 import { OutboxRowSchema, recordMalformed, sendOne, type SendOutcome, type SenderDeps } from '../lib/engagement/sender.ts';
 import type { OutboxRow } from '../lib/engagement/outbox.ts';
@@ -29,6 +29,9 @@ import { logger } from '../lib/log.ts';
 import { ddb, sqs as defaultSqs } from '../lib/store/client.ts';
 import { createWechatApi, type WechatApi } from '../lib/wechat/api.ts';
 import { dynamoTokenCache } from '../lib/wechat/token-cache.ts';
+
+// The configuration (and in AWS the secret) is read and validated once, at cold start.
+await coldStart();
 
 /** Visibility is set a little under SQS's 12-hour ceiling, which counts from the receive. */
 const VISIBILITY_CEILING_SECONDS = MAX_VISIBILITY_SECONDS - 60;

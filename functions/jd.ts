@@ -4,10 +4,13 @@
  * a duplicate is answered the same way; a bad signature gets 401 and writes nothing.
  */
 import { config } from '../lib/config/index.ts';
-import { loadSecrets } from '../lib/config/secrets.ts';
+import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 import { httpHandler, json, query, rawBody, type HttpEvent } from '../lib/http/index.ts';
 import { jdInbound, COMMERCE_MAX_BODY } from '../lib/commerce/inbound.ts';
 import { applyAll } from '../lib/apply/index.ts';
+
+// The configuration (and in AWS the secret) is read and validated once, at cold start.
+await coldStart();
 
 export const handler = httpHandler(async (event: HttpEvent) => {
   await loadSecrets();

@@ -6,6 +6,10 @@ import type { Context } from 'aws-lambda';
 import { defaultDeps } from '../lib/apply/index.ts';
 import { runNightly } from '../lib/members/nightly.ts';
 import { logger } from '../lib/log.ts';
+import { coldStart } from '../lib/config/secrets.ts';
+
+// The configuration (and in AWS the secret) is read and validated once, at cold start.
+await coldStart();
 
 export const handler = async (_event: unknown, context?: Context) => {
   const { db, table, cfg, now } = defaultDeps();

@@ -2,6 +2,10 @@
 import { sweepDue } from '../lib/engagement/schedule.ts';
 import { defaultDeps } from '../lib/apply/index.ts';
 import { logger } from '../lib/log.ts';
+import { coldStart } from '../lib/config/secrets.ts';
+
+// The configuration (and in AWS the secret) is read and validated once, at cold start.
+await coldStart();
 
 export const handler = async () => {
   const out = await sweepDue(defaultDeps());

@@ -6,11 +6,14 @@
  */
 import type { Context } from 'aws-lambda';
 import { config } from '../lib/config/index.ts';
-import { loadSecrets } from '../lib/config/secrets.ts';
+import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 import { apply, defaultDeps } from '../lib/apply/index.ts';
 import { TopClient } from '../lib/commerce/top-client.ts';
 import { pullTmc, type TmcPullResult } from '../lib/commerce/tmc-pull.ts';
 import { logger } from '../lib/log.ts';
+
+// The configuration (and in AWS the secret) is read and validated once, at cold start.
+await coldStart();
 
 /** Without a Lambda context (a manual run), the budget of the manifest's 60 s timeout. */
 const FALLBACK_BUDGET_MS = 60_000;

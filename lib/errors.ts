@@ -26,6 +26,20 @@ export class BadRequestError extends HubError {
   }
 }
 
+/**
+ * 400 that is also kept for review: `apply` writes a refusal row (lib/store/keys.ts `refusal`)
+ * with `review` before answering (e.g. a refund above the amount paid).
+ */
+export class RefusedForReviewError extends BadRequestError {
+  constructor(
+    message: string,
+    code: string,
+    readonly review: Record<string, unknown>,
+  ) {
+    super(message, undefined, code);
+  }
+}
+
 /** 401: a signature, token or credential does not verify. */
 export class SignatureError extends HubError {
   readonly status = 401;
@@ -36,6 +50,16 @@ export class SignatureError extends HubError {
 export class UnauthorizedError extends HubError {
   readonly status = 401;
   readonly code = 'unauthorized';
+}
+
+/** 403: the caller is known but may not do this (e.g. a WeChat snapshot-page virtual user). */
+export class ForbiddenError extends HubError {
+  readonly status = 403;
+  readonly code: string;
+  constructor(message: string, details?: unknown, code = 'forbidden') {
+    super(message, details);
+    this.code = code;
+  }
 }
 
 /** 404 */
@@ -54,10 +78,32 @@ export class ConflictError extends HubError {
   }
 }
 
+/**
+ * 409 inside the registration planner: the phone belongs to another WeChat person. Carries the
+ * other record's id for the review row only; lib/members/register.ts answers a uniform 409.
+ */
+export class PhoneBoundElsewhereError extends ConflictError {
+  constructor(readonly otherMemberId: string) {
+    super('phone bound to another WeChat person', undefined, 'phone_unavailable');
+  }
+}
+
 /** 413 */
 export class PayloadTooLargeError extends HubError {
   readonly status = 413;
   readonly code = 'payload_too_large';
+}
+
+/** 429: a rate limit was reached; `retryAfterSeconds` goes into the Retry-After header. */
+export class TooManyRequestsError extends HubError {
+  readonly status = 429;
+  readonly code = 'too_many_requests';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
 }
 
 /** 503: a dependency failed in a way a retry may fix. The platform retries on any 5xx. */

@@ -94,8 +94,11 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'members',
-    description: 'Member centre registration',
-    routes: [{ method: 'POST', path: '/members' }],
+    description: 'Member centre registration with phone proof; SMS codes',
+    routes: [
+      { method: 'POST', path: '/members' },
+      { method: 'POST', path: '/members/sms-code' },
+    ],
     memoryMb: 512,
     timeoutSeconds: 6,
     table: 'readwrite',

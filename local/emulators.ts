@@ -1,7 +1,8 @@
 /**
  * Local stand-ins for the AWS services the hub uses, for `npm start` and the tests:
  *
- *   DynamoDB  DynamoDB Local (Java), fetched by scripts/setup-dynamodb.mjs into .cache/dynamodb/
+ *   DynamoDB  DynamoDB Local (Java), fetched by scripts/setup-dynamodb.mjs into .cache/dynamodb/,
+ *             listening on 127.0.0.1 only (as every local service: SQS, the stand-ins, the gateway)
  *   SQS       local-aws-sqs, an in-process HTTP server speaking the SQS JSON protocol
  *
  * Also the table and queue definitions both of them (and the CDK stack) share: `createTable`
@@ -13,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CreateTableCommand,
@@ -34,6 +35,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DYNAMODB_LOCAL_DIR = join(ROOT, '.cache', 'dynamodb', 'emulator');
 export const DYNAMODB_LOCAL_JAR = join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal.jar');
 const SETUP_SCRIPT = join(ROOT, 'scripts', 'setup-dynamodb.mjs');
+const DYNAMODB_LOCAL_XML = join(ROOT, 'local', 'dynamodb-local.xml');
 
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
@@ -200,18 +202,23 @@ class PortInUseError extends Error {}
 
 async function launchDynamo(port: number, dataDir: string | undefined): Promise<LocalEmulator> {
   const cwd = mkdtempSync(join(tmpdir(), 'dynamodb-local-'));
-  const storage = dataDir ? ['-sharedDb', '-dbPath', resolve(dataDir)] : ['-inMemory', '-sharedDb'];
+  const storage = dataDir ? ['ddb.inMemory=false', `ddb.dbPath=${resolve(dataDir)}`] : ['ddb.inMemory=true'];
   if (dataDir) mkdirSync(resolve(dataDir), { recursive: true });
+  // Bound to 127.0.0.1 only: DynamoDB Local's own launcher listens on every interface, so it is
+  // started through Jetty's XmlConfiguration with local/dynamodb-local.xml (shared database, no
+  // telemetry: the launcher that would send it is not used).
+  const lib = join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal_lib');
   const args = [
     '-XX:TieredStopAtLevel=1',
     '-XX:+UseSerialGC',
-    `-Djava.library.path=${join(DYNAMODB_LOCAL_DIR, 'DynamoDBLocal_lib')}`,
-    '-jar',
-    DYNAMODB_LOCAL_JAR,
+    `-Djava.library.path=${lib}`,
+    '-cp',
+    [DYNAMODB_LOCAL_JAR, join(lib, '*')].join(delimiter),
+    'org.eclipse.jetty.xml.XmlConfiguration',
+    DYNAMODB_LOCAL_XML,
+    'ddb.host=127.0.0.1',
+    `ddb.port=${port}`,
     ...storage,
-    '-disableTelemetry',
-    '-port',
-    String(port),
   ];
 
   const child = spawn('java', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,7 +1,8 @@
 /**
- * Local stand-in for the WeChat Official Account APIs the hub calls, speaking WeChat's wire
- * format (research/wechat.md §5): stable_token, template and customer-service send,
- * qrcode/create, user/info and sns/oauth2/access_token.
+ * Local stand-in for the WeChat APIs the hub calls, speaking WeChat's wire format
+ * (docs/wechat-phone-proof.md for the phone number): stable_token, template and
+ * customer-service send, qrcode/create, user/info, sns/oauth2/access_token and
+ * wxa/business/getuserphonenumber; and the local SMS provider (lib/sms `standin`).
  *
  * Behaviour worth knowing:
  * - stable_token (normal mode) returns the current token with its remaining `expires_in` while
@@ -13,11 +14,17 @@
  *   and sends nothing new.
  * - OAuth code `local:<openid>` yields that openid (`local-snapshot:<openid>` yields a snapshot-page
  *   virtual account, `is_snapshotuser:1`); anything else answers 40029.
+ * - Phone code `local-phone:<phone>` (getuserphonenumber, with a valid access_token) yields that
+ *   phone as WeChat writes it: `{errcode:0, errmsg:"ok", phone_info:{phoneNumber,
+ *   purePhoneNumber, countryCode:"86", watermark:{timestamp, appid}}}`, the appid being the
+ *   token's; anything else answers 40029.
  * - Every person is a subscribed fan unless marked otherwise; sends to an unsubscribed openid
  *   answer 43004.
  *
  * Test and local-runtime hooks, in process and over HTTP:
  *   GET/DELETE /_local/messages      messages sent (template and custom) / clear them
+ *   POST       /_local/sms           {phone, code, text}: the local SMS provider sends a text
+ *   GET/DELETE /_local/sms           the texts sent, `[{phone, code, text, at}]` / clear them
  *   GET        /_local/calls         every API request received (secrets redacted)
  *   POST       /_local/faults        {path, fault, count?}: the next `count` calls of `path` fail
  *   DELETE     /_local/faults
@@ -39,6 +46,14 @@ export interface SentMessage {
   msgtype?: string;
   /** The request body as received. */
   body: Record<string, unknown>;
+  /** Stand-in clock, epoch ms. */
+  at: number;
+}
+
+export interface SentText {
+  phone: string;
+  code: string;
+  text: string;
   /** Stand-in clock, epoch ms. */
   at: number;
 }
@@ -103,6 +118,8 @@ export interface WechatStandin {
   close(): Promise<void>;
   messages(): SentMessage[];
   clearMessages(): void;
+  /** SMS texts the local provider sent. */
+  texts(): SentText[];
   calls(path?: string): RecordedCall[];
   qrCodes(): StandinQrCode[];
   /** Forget everything: messages, calls, tokens, faults, users, QR codes, msgid sequence. */
@@ -164,6 +181,7 @@ const UserPatch = z
   .partial();
 const FaultRequest = z.object({ path: z.string().startsWith('/'), fault: FaultSchema, count: z.number().int().positive().optional() });
 const RevokeRequest = z.object({ appId: z.string().optional() });
+const SmsRequest = z.object({ phone: z.string().regex(/^\d{5,20}$/), code: z.string().regex(/^\d{4,8}$/), text: z.string().min(1).max(500) });
 
 type Json = Record<string, unknown>;
 
@@ -206,6 +224,7 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
   let nextMsgId = FIRST_MSGID;
   let tempQrSeq = 0;
   let sent: SentMessage[] = [];
+  let texts: SentText[] = [];
   let callLog: RecordedCall[] = [];
   let faults = new Map<string, { fault: StandinFault; remaining: number }[]>();
   let users = new Map<string, StandinUser>();
@@ -418,6 +437,17 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     });
   }
 
+  function phoneNumber(appId: string, body: Json): Reply {
+    const m = /^local-phone:(\d{11})$/.exec(typeof body.code === 'string' ? body.code : '');
+    if (!m) return Reply.err(40029, 'invalid code');
+    const phone = m[1]!;
+    return Reply.json({
+      errcode: 0,
+      errmsg: 'ok',
+      phone_info: { phoneNumber: phone, purePhoneNumber: phone, countryCode: '86', watermark: { timestamp: Math.floor(now() / 1000), appid: appId } },
+    });
+  }
+
   function api(method: string, url: URL, raw: string): Reply {
     const path = url.pathname;
     const needPost = (fn: (appId: string, body: Json) => Reply): Reply => {
@@ -444,6 +474,8 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
         const appId = authorize(url);
         return appId instanceof Reply ? appId : userInfo(url);
       }
+      case '/wxa/business/getuserphonenumber':
+        return needPost(phoneNumber);
       case '/sns/oauth2/access_token':
         if (method !== 'GET') return Reply.err(43001, 'require GET method');
         return oauth(url);
@@ -467,6 +499,20 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
         const cleared = sent.length;
         sent = [];
         return Reply.json({ cleared });
+      }
+    }
+    if (path === '/_local/sms') {
+      if (method === 'GET') return Reply.json(texts);
+      if (method === 'DELETE') {
+        const cleared = texts.length;
+        texts = [];
+        return Reply.json({ cleared });
+      }
+      if (method === 'POST') {
+        const r = SmsRequest.safeParse(body());
+        if (!r.success) return bad(z.prettifyError(r.error));
+        texts.push({ ...r.data, at: now() });
+        return Reply.json({ ok: true });
       }
     }
     if (path === '/_local/calls' && method === 'GET') return Reply.json({ calls: callLog });
@@ -592,6 +638,7 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     clearMessages() {
       sent = [];
     },
+    texts: () => texts.map((t) => ({ ...t })),
     calls: (path) => callLog.filter((c) => path === undefined || c.path === path).map((c) => ({ ...c })),
     qrCodes: () => qrCodes.map((q) => ({ ...q })),
     reset() {
@@ -602,6 +649,7 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
       nextMsgId = FIRST_MSGID;
       tempQrSeq = 0;
       sent = [];
+      texts = [];
       callLog = [];
       faults = new Map();
       users = new Map();

@@ -1,8 +1,11 @@
 /**
  * `npm run invoke -- <source> <file> [--base URL] [--mode plain|safe]`
  * Sends a sample payload (events/<source>/…) to a running hub exactly as the platform would:
- * signed with the configured secrets (local defaults unless set), through the HTTP gateway.
- *   npm run invoke -- wechat events/wechat/event-subscribe-qrscene.official.xml --mode safe
+ * signed with the configured secrets (local defaults unless set), through the HTTP gateway,
+ * with the current time as its timestamp. A WeChat sample's CreateTime is set to now as well
+ * (the hub refuses a CreateTime outside HUB_WEBHOOK_MAX_SKEW_SECONDS of the timestamp); the
+ * mode defaults to the account's (safe with an EncodingAESKey, plain without).
+ *   npm run invoke -- wechat events/wechat/event-subscribe-qrscene.official.xml
  *   npm run invoke -- tmall  events/tmall/taobao-tmc-trade-success.json
  *   npm run invoke -- jd     events/jd/jd-order-trigger-INTERNAL-shape-UNCONFIRMED.json
  *   npm run invoke -- youzan events/youzan/youzan-push-trade-paid.json
@@ -17,7 +20,7 @@ import { signJdParams, signTopParams, youzanEventSign } from '../lib/commerce/si
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { base: { type: 'string' }, mode: { type: 'string', default: 'plain' } },
+  options: { base: { type: 'string' }, mode: { type: 'string' } },
 });
 const [source, file] = positionals;
 if (!source || !file || !['wechat', 'tmall', 'jd', 'youzan'].includes(source)) {
@@ -27,6 +30,7 @@ if (!source || !file || !['wechat', 'tmall', 'jd', 'youzan'].includes(source)) {
 const cfg = loadConfig();
 const base = values.base ?? `http://127.0.0.1:${cfg.PORT}`;
 const body = readFileSync(file, 'utf8');
+const mode = values.mode ?? cfg.WECHAT_MESSAGE_MODE;
 const now = Date.now();
 /** TOP and JD timestamps: `yyyy-MM-dd HH:mm:ss` in China time. */
 const chinaTime = new Date(now + 8 * 3_600_000).toISOString().replace('T', ' ').slice(0, 19);
@@ -41,8 +45,10 @@ switch (source) {
     const signature = sha1Signature(cfg.WECHAT_TOKEN, timestamp, nonce);
     url = `${base}/wechat/${cfg.WECHAT_APP_ID}?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}`;
     headers['content-type'] = 'text/xml';
-    if (values.mode === 'safe') {
-      const enc = encrypt(body, { aesKey: cfg.WECHAT_AES_KEY, appId: cfg.WECHAT_APP_ID });
+    payload = body.replace(/<CreateTime>\s*\d+\s*<\/CreateTime>/, `<CreateTime>${timestamp}</CreateTime>`);
+    if (mode === 'safe') {
+      if (!cfg.WECHAT_AES_KEY) throw new Error('safe mode needs WECHAT_AES_KEY');
+      const enc = encrypt(payload, { aesKey: cfg.WECHAT_AES_KEY, appId: cfg.WECHAT_APP_ID });
       url += `&encrypt_type=aes&msg_signature=${msgSignature(cfg.WECHAT_TOKEN, timestamp, nonce, enc)}`;
       payload = `<xml><Encrypt><![CDATA[${enc}]]></Encrypt></xml>`;
     }

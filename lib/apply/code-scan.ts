@@ -2,7 +2,7 @@
  * code.scan: a verified one-code-per-item scan. Redemption is one conditional write (the code
  * row), so of any number of concurrent scans exactly one wins; the others re-read and answer
  * `already_redeemed` / `already_redeemed_by_you`. Abuse limits (per openid per local day, a
- * burst window, runs of consecutive serials) refuse with `limited`, record the refusal with its
+ * burst window, runs of close serials, gaps up to SERIAL_GAP) refuse with `limited`, record the refusal with its
  * reason for review, and never block a person's first redemption.
  */
 import type { HubEventOf } from '../events/hub-event.ts';
@@ -35,16 +35,29 @@ interface ScanLimitItem {
 
 export type LimitReason = 'daily_limit' | 'burst' | 'sequential_serials';
 
+/**
+ * Serials at most this far apart chain into one run: a harvester skipping a code or two (or
+ * walking a carton out of order) is still walking the range.
+ */
+export const SERIAL_GAP = 4;
+
+/** The number of distinct serials in the chain (neighbours ≤ SERIAL_GAP apart) through `serial`. */
+export function serialRun(recent: readonly number[], serial: number): number {
+  const sorted = [...new Set([...recent, serial])].sort((a, b) => a - b);
+  const at = sorted.indexOf(serial);
+  let lo = at;
+  let hi = at;
+  while (lo > 0 && sorted[lo]! - sorted[lo - 1]! <= SERIAL_GAP) lo--;
+  while (hi < sorted.length - 1 && sorted[hi + 1]! - sorted[hi]! <= SERIAL_GAP) hi++;
+  return hi - lo + 1;
+}
+
 export function limitReason(l: ScanLimitItem | undefined, serial: number, at: number, cfg: { daily: number; burst: number; windowMs: number; sequential: number }): LimitReason | undefined {
   if (!l || l.count === 0) return undefined; // a first redemption is never limited
   if (l.count >= cfg.daily) return 'daily_limit';
   const inWindow = l.recent.filter(([t]) => at - t < cfg.windowMs);
   if (inWindow.length >= cfg.burst) return 'burst';
-  const serials = new Set(l.recent.map(([, s]) => s));
-  let run = 1;
-  for (let s = serial - 1; serials.has(s); s--) run++;
-  for (let s = serial + 1; serials.has(s); s++) run++;
-  if (run >= cfg.sequential) return 'sequential_serials';
+  if (serialRun(l.recent.map(([, s]) => s), serial) >= cfg.sequential) return 'sequential_serials';
   return undefined;
 }
 
@@ -69,7 +82,8 @@ export async function planCodeScan(e: HubEventOf<'code.scan'>, ctx: PlanContext)
     sequential: cfg.HUB_SCAN_SEQUENTIAL_LIMIT,
   });
   if (reason) {
-    ctx.tx.create('refusal', keys.scanRefusal(day, e.occurredAt, e.eventId), {
+    ctx.tx.create('refusal', keys.refusal(day, e.occurredAt, e.eventId), {
+      kind: 'scan',
       reason,
       code: e.code,
       serial: e.serial,

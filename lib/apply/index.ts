@@ -15,7 +15,10 @@ import { config, type HubConfig } from '../config/index.ts';
 import { ddb, tableName } from '../store/client.ts';
 import { keys } from '../store/keys.ts';
 import { Tx, TxConditionFailed, classifyTxError, type TxCommitInfo } from '../store/tx.ts';
-import { BadRequestError, HubError, TransientError } from '../errors.ts';
+import { BadRequestError, HubError, RefusedForReviewError, SignatureError, TransientError } from '../errors.ts';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { stableId } from '../ids.ts';
+import { localDay } from '../time.ts';
 import { drainOutbox, type OutboxDrainer } from '../engagement/outbox.ts';
 import { PlanContext, type PlanOutput } from './context.ts';
 import { planWechat } from './wechat.ts';
@@ -46,13 +49,23 @@ export interface ApplyResult {
   consumedWcu: number;
 }
 
+/**
+ * What the door that received the event adds to its commit: `replay`, the nonce-cache row of a
+ * plain-mode WeChat push (lib/wechat/inbound.ts). The row is created with the body's digest, or
+ * must already carry the same digest: a captured URL with another body fails the commit (401),
+ * WeChat's identical retry does not.
+ */
+export interface ApplyGuards {
+  replay?: { key: string; bodyHash: string; expiresAt: number };
+}
+
 export function defaultDeps(): ApplyDeps {
   return { db: ddb(), table: tableName(), cfg: config(), now: Date.now };
 }
 
 const MAX_ATTEMPTS = 12;
 
-export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps()): Promise<ApplyResult> {
+export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps(), guards: ApplyGuards = {}): Promise<ApplyResult> {
   const parsed = HubEvent.safeParse(input);
   if (!parsed.success) throw new BadRequestError('event failed validation', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const event = parsed.data;
@@ -66,6 +79,7 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps()): P
       out = await plan(event, ctx);
     } catch (err) {
       // Reads failing past the SDK's retries (throttling, timeouts) are transient: 503, retried.
+      if (err instanceof RefusedForReviewError) await keepForReview(event, err, deps);
       const classified = err instanceof HubError ? err : classifyTxError(err, []);
       if (classified instanceof TransientError && ++transientFailures < 3) {
         await backoff(attempt);
@@ -74,6 +88,14 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps()): P
       throw classified;
     }
     const outboxIds = ctx.writeOutbox();
+    if (guards.replay) {
+      tx.put(
+        'replay',
+        keys.pushNonce(guards.replay.key),
+        { bodyHash: guards.replay.bodyHash, at: now, expiresAt: guards.replay.expiresAt },
+        { expr: 'attribute_not_exists(pk) OR bodyHash = :h', values: { ':h': guards.replay.bodyHash } },
+      );
+    }
     tx.create('dedupe', keys.dedupe(event.eventId), {
       eventId: event.eventId,
       type: event.type,
@@ -88,6 +110,7 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps()): P
       info = await tx.commit(deps.db, { returnConsumedCapacity: deps.measure });
     } catch (err) {
       if (err instanceof TxConditionFailed) {
+        if (err.tags.includes('replay')) throw new SignatureError('this signature, timestamp and nonce were already used with another body');
         const i = err.tags.indexOf('dedupe');
         if (i >= 0) return duplicate(event.eventId, err.oldItems[i] ?? {}, attempt, deps);
         // Another writer changed what we read (member version, identity, order): re-read and re-plan.
@@ -115,6 +138,24 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps()): P
     };
   }
   throw new TransientError('too much contention on this record, retry');
+}
+
+/** The refusal row of a RefusedForReviewError; a redelivery of the event rewrites the same row. */
+async function keepForReview(event: HubEvent, err: RefusedForReviewError, deps: ApplyDeps): Promise<void> {
+  const at = event.occurredAt;
+  await deps.db.send(
+    new PutCommand({
+      TableName: deps.table,
+      Item: {
+        ...keys.refusal(localDay(at, deps.cfg.HUB_TIMEZONE), at, stableId('refusal', event.eventId)),
+        ...err.review,
+        eventId: event.eventId,
+        at,
+        recordedAt: deps.now(),
+        expiresAt: Math.floor(deps.now() / 1000) + 180 * 86_400,
+      },
+    }),
+  );
 }
 
 /** A redelivery: answered with the first delivery's outcome, after draining what it left pending. */

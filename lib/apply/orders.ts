@@ -12,6 +12,10 @@
  * - points reversed = points for the refunded amount: the refund ledger's total, or the whole
  *   paid amount once the order ended `refunded` (a JD order cancelled after payment comes with
  *   no refund message at all).
+ * - limits: an order or refund amount above HUB_ORDER_MAX_FEN → 400 `amount_out_of_range`; once
+ *   the order's paid amount is known, refunds whose total would exceed it → 400
+ *   `refund_exceeds_paid`, recorded for review (a refund seen before its order cannot be
+ *   checked; the points it reverses are still capped by what the order earned).
  */
 import type { HubEventOf, Identity, Platform } from '../events/hub-event.ts';
 import { STATUS_RANK } from '../events/hub-event.ts';
@@ -21,6 +25,7 @@ import { earn, consume } from '../members/points.ts';
 import { planPointsNotice } from '../engagement/rules.ts';
 import { scheduleAfterOrder } from '../engagement/schedule.ts';
 import type { PlanContext, PlanOutput } from './context.ts';
+import { BadRequestError, RefusedForReviewError } from '../errors.ts';
 
 export interface OrderItem {
   platform: Platform;
@@ -87,7 +92,14 @@ async function memberFor(ctx: PlanContext, o: OrderItem, buyer: Identity[], plat
   return undefined;
 }
 
+function checkAmount(ctx: PlanContext, fen: number, what: string): void {
+  const max = ctx.deps.cfg.HUB_ORDER_MAX_FEN;
+  if (fen > max) throw new BadRequestError(`${what} ${fen} fen is above the ceiling of ${max} fen (HUB_ORDER_MAX_FEN)`, undefined, 'amount_out_of_range');
+}
+
 export async function planOrder(e: HubEventOf<'order'>, ctx: PlanContext): Promise<PlanOutput> {
+  checkAmount(ctx, e.totalFen, 'order total');
+  checkAmount(ctx, e.paidFen, 'amount paid');
   const { o, isNew } = await loadOrder(ctx, e.platform, e.shopId, e.orderId);
   const rank = STATUS_RANK[e.status];
   const paidSeen = (rank >= PAID_RANK && rank < TERMINAL) || e.status === 'refunded';
@@ -124,10 +136,25 @@ function laterStatus(e: HubEventOf<'order'>, o: OrderItem): boolean {
 }
 
 export async function planRefund(e: HubEventOf<'refund'>, ctx: PlanContext): Promise<PlanOutput> {
+  checkAmount(ctx, e.refundFen, 'refund');
   const refundKey = keys.refund(e.platform, e.refundId);
   const existing = await ctx.get<{ status: string; refundFen: number; statusAt?: number; version: number }>(refundKey);
   const { o, isNew } = await loadOrder(ctx, e.platform, e.shopId, e.orderId);
   const wasSucceeded = existing?.status === 'succeeded';
+  const others = o.refundedFen - (wasSucceeded ? existing.refundFen : 0);
+  if (o.paidAt !== undefined && !wasSucceeded && others + e.refundFen > o.paidFen) {
+    throw new RefusedForReviewError(`refunds would total ${others + e.refundFen} fen, above the ${o.paidFen} fen paid`, 'refund_exceeds_paid', {
+      kind: 'refund',
+      reason: 'refund_exceeds_paid',
+      platform: e.platform,
+      shopId: e.shopId,
+      orderId: e.orderId,
+      refundId: e.refundId,
+      refundFen: e.refundFen,
+      refundedFen: others,
+      paidFen: o.paidFen,
+    });
+  }
   const nowSucceeded = wasSucceeded || e.status === 'succeeded';
   const rank = REFUND_RANK[e.status] ?? 0;
   const prevRank = existing ? (REFUND_RANK[existing.status] ?? 0) : 0;

@@ -1,9 +1,16 @@
 /**
- * member.register: the member centre binds a phone; the fan becomes a member. The conversion
- * counters follow from the history (registration time), inside this transaction.
+ * member.register: the member centre binds a proven phone; the fan becomes a member. The
+ * conversion counters follow from the history (registration time), inside this transaction.
+ *
+ * - An SMS proof is consumed here: the code row is deleted under a condition on its HMAC, so a
+ *   code serves one registration (a second use re-plans, finds no row → 400).
+ * - A phone whose identity row leads to a record of another WeChat person is refused
+ *   (PhoneBoundElsewhereError → a uniform 409 in lib/members/register.ts); never merged.
  */
 import type { HubEventOf } from '../events/hub-event.ts';
-import { ConflictError } from '../errors.ts';
+import { BadRequestError, ConflictError, PhoneBoundElsewhereError } from '../errors.ts';
+import { keys } from '../store/keys.ts';
+import { identityKey, readIdentities, readMember } from '../members/record.ts';
 import { ORGANIC } from '../members/model.ts';
 import { planWelcomeOnRegister } from '../engagement/rules.ts';
 import { scheduleBirthday } from '../engagement/schedule.ts';
@@ -11,7 +18,19 @@ import type { PlanContext, PlanOutput } from './context.ts';
 import { wechatIdentity } from './wechat.ts';
 
 export async function planRegister(e: HubEventOf<'member.register'>, ctx: PlanContext): Promise<PlanOutput> {
-  const resolved = await ctx.resolveMember([wechatIdentity(e.appId, e.openid), { kind: 'phone', value: e.phoneHash }], {
+  if (e.proof.kind === 'sms') {
+    const key = keys.otp(e.phoneHash, e.appId, e.openid);
+    const otp = await ctx.get<{ codeHash: string; expiresAt: number }>(key);
+    if (!otp || otp.codeHash !== e.proof.codeHash || otp.expiresAt * 1000 <= ctx.now) {
+      throw new BadRequestError('the SMS code is wrong, expired or used up: ask for a new one', undefined, 'invalid_sms_code');
+    }
+    ctx.tx.delete('otp', key, { expr: 'codeHash = :h', values: { ':h': e.proof.codeHash } });
+  }
+  const phone = { kind: 'phone' as const, value: e.phoneHash };
+  const holderId = (await readIdentities(ctx.store, [phone])).get(identityKey(phone));
+  const holder = holderId ? await readMember(ctx.store, holderId) : undefined;
+  if (holder?.wechat && (holder.wechat.appId !== e.appId || holder.wechat.openid !== e.openid)) throw new PhoneBoundElsewhereError(holder.memberId);
+  const resolved = await ctx.resolveMember([wechatIdentity(e.appId, e.openid), phone], {
     createAs: 'member',
     seenChannel: ORGANIC,
     wechat: { appId: e.appId, openid: e.openid },

@@ -9,6 +9,7 @@ import { queryIndex } from '../store/query.ts';
 import { BadRequestError, ConflictError } from '../errors.ts';
 import type { WechatApi } from '../wechat/api.ts';
 import { keys } from '../store/keys.ts';
+import { ChannelId } from '../events/hub-event.ts';
 import type { Store } from '../members/record.ts';
 
 export const CHANNEL_KINDS = ['wechat_qr', 'code_batch', 'store', 'ad', 'other'] as const;
@@ -16,11 +17,8 @@ export const CHANNEL_KINDS = ['wechat_qr', 'code_batch', 'store', 'ad', 'other']
 export const IMPLICIT_CHANNELS = ['organic', 'tmall', 'jd', 'youzan'] as const;
 
 export const CreateChannel = z.strictObject({
-  id: z
-    .string()
-    .min(1)
-    .max(64)
-    .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only (it becomes the QR scene, at most 64 chars)'),
+  /** It becomes the QR scene: the same rule as scenes from webhooks and batch channels. */
+  id: ChannelId,
   name: z.string().trim().min(1).max(100),
   kind: z.enum(CHANNEL_KINDS),
   welcomeText: z.string().max(600).optional(),

@@ -6,9 +6,10 @@
  * in yuan with 2 decimals for people; gmvFen stays the exact integer.
  *
  * Text fields that a spreadsheet would run as a formula (starting with = + - @ or a tab/CR)
- * get a leading apostrophe, the usual guard against CSV formula injection.
+ * get a leading apostrophe (lib/csv.ts, shared with codes.csv).
  */
 import type { ChannelRow } from './query.ts';
+import { csvText } from '../csv.ts';
 
 export const UTF8_BOM = '\uFEFF';
 const EOL = '\r\n';
@@ -31,15 +32,6 @@ export const ATTRIBUTION_CSV_COLUMNS = [
   'gmvYuan',
 ] as const;
 
-/** One field, quoted per RFC 4180 when needed. */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
-/** A text cell, guarded against formula injection, then quoted. */
-export function csvText(value: string): string {
-  return csvField(/^[=+\-@\t\r]/.test(value) ? `'${value}` : value);
-}
 
 /** Integer fen as yuan with exactly 2 decimals, without floating-point rounding. */
 export function fenToYuan(fen: number): string {

@@ -14,6 +14,7 @@
  *                         `ttc_h<hours>`), the mean of the two middle values for an even count,
  *                         2 decimals, null when nothing converted
  */
+import { ChannelId } from '../events/hub-event.ts';
 import { GetCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { BadRequestError, NotFoundError } from '../errors.ts';
 import { config } from '../config/index.ts';
@@ -74,10 +75,9 @@ export function validateRange(from: string | undefined | null, to: string | unde
 
 /** Channel ids are key parts: non-empty, no `#`, bounded. */
 export function validateChannelId(id: string | undefined | null): string {
-  if (!id || id.length > 128 || id.includes('#') || [...id].some((c) => c.charCodeAt(0) < 0x20)) {
-    throw new BadRequestError('channel id must be 1–128 characters without "#" or control characters', undefined, 'bad_channel');
-  }
-  return id;
+  const r = ChannelId.safeParse(id);
+  if (!r.success) throw new BadRequestError('channel id must be 1-64 letters, digits and _ . : - (no #, spaces or control characters)', undefined, 'bad_channel');
+  return r.data;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,10 +5,11 @@
 import * as z from 'zod';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BadRequestError, NotFoundError } from '../errors.ts';
-import { keys } from '../store/keys.ts';
+import { isPathId, keys } from '../store/keys.ts';
 import type { Store } from '../members/record.ts';
 import type { BatchItem } from '../apply/code-scan.ts';
 import { newId } from '../ids.ts';
+import { ChannelId } from '../events/hub-event.ts';
 
 export const MAX_BATCH = 10_000_000;
 
@@ -16,7 +17,7 @@ export const CreateBatch = z.strictObject({
   sku: z.string().trim().min(1).max(64),
   name: z.string().trim().min(1).max(100),
   points: z.number().int().min(0).max(100_000),
-  channel: z.string().min(1).max(64),
+  channel: ChannelId,
   count: z.number().int().min(1).max(MAX_BATCH),
   region: z.string().max(64).optional(),
 });
@@ -25,6 +26,9 @@ export async function createBatch(store: Store, body: unknown, now = Date.now())
   const parsed = CreateBatch.safeParse(body);
   if (!parsed.success) throw new BadRequestError('invalid batch', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`));
   const b = parsed.data;
+  // Scans are counted under the batch's channel: it must be one the report lists.
+  const channel = await store.db.send(new GetCommand({ TableName: store.table, Key: keys.channel(b.channel), ConsistentRead: true }));
+  if (!channel.Item) throw new BadRequestError(`no channel ${b.channel}: create it first (POST /channels)`, undefined, 'unknown_channel');
   const seq = await store.db.send(
     new UpdateCommand({
       TableName: store.table,
@@ -56,6 +60,7 @@ export async function createBatch(store: Store, body: unknown, now = Date.now())
 }
 
 export async function getBatch(store: Store, batchId: string): Promise<BatchItem> {
+  if (!isPathId(batchId)) throw new NotFoundError('no such batch');
   const res = await store.db.send(new GetCommand({ TableName: store.table, Key: keys.batch(batchId) }));
   if (!res.Item) throw new NotFoundError(`no batch ${batchId}`);
   const { pk: _a, sk: _b, gsi1pk: _c, gsi1sk: _d, ...b } = res.Item;

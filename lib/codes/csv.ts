@@ -2,13 +2,15 @@
  * Streaming CSV of a code batch for the printer. Header `code,printed,serial,batch,sku`, then one
  * row per serial: the canonical code first (what the hub stores and what import tools key on),
  * the hyphen-grouped printed form second. RFC 4180: CRLF line ends, fields holding a comma, a
- * double quote, CR or LF are quoted with inner quotes doubled.
+ * double quote, CR or LF are quoted with inner quotes doubled; the batch id and SKU are text
+ * cells with formula neutralisation (lib/csv.ts, shared with the attribution CSV).
  *
  * Codes are produced lazily, `chunkRows` rows per yielded string, so memory stays flat however
  * large the batch: consume it with backpressure (e.g. `stream.pipeline(codesCsv(...), file)`).
  */
 import { BadRequestError } from '../errors.ts';
 import { formatCode, MAX_SERIAL, type Codec } from './codec.ts';
+import { csvText } from '../csv.ts';
 
 export const CODES_CSV_HEADER = 'code,printed,serial,batch,sku';
 const EOL = '\r\n';
@@ -24,11 +26,6 @@ export interface CodesCsvOptions {
   chunkRows?: number;
   /** Called after each chunk with the number of code rows produced so far. */
   onProgress?: (rowsDone: number) => void;
-}
-
-/** One CSV field, quoted per RFC 4180 when it holds a comma, a double quote, CR or LF. */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 /** Checks the options; throws BadRequestError with the first problem. */
@@ -52,7 +49,7 @@ function checkOptions(o: CodesCsvOptions): number {
 export function codesCsv(codec: Codec, options: CodesCsvOptions): AsyncIterable<string> {
   const chunkRows = checkOptions(options);
   const { firstSerial, count, onProgress } = options;
-  const tail = `,${csvField(options.batchId)},${csvField(options.sku)}${EOL}`;
+  const tail = `,${csvText(options.batchId)},${csvText(options.sku)}${EOL}`;
 
   async function* chunks(): AsyncGenerator<string, void, undefined> {
     let done = 0;

@@ -1,6 +1,9 @@
 /**
  * The three commerce webhooks, from raw HTTP parts to verified HubEvents. Each verifies the
- * signature over the raw body first (nothing is parsed before that), then normalises.
+ * signature over the raw body first (nothing is parsed before that), then normalises. Tmall and
+ * JD requests carry a signed timestamp that must lie within HUB_WEBHOOK_MAX_SKEW_SECONDS of the
+ * server clock; a Youzan push carries none (docs/security.md: replays are answered by the
+ * msg_id dedupe, forward-only order states, the refund ledger and the refund cap).
  * A message of a type the hub does not use yields no event: it is acknowledged and logged.
  */
 import type { CommerceEvent } from '../events/hub-event.ts';
@@ -25,7 +28,7 @@ export const COMMERCE_MAX_BODY = 512 * 1024;
 
 export function tmallInbound(req: InboundRequest, cfg: HubConfig): CommerceEvent[] {
   if (req.pathKey !== cfg.TMALL_APP_KEY) throw new SignatureError('unknown app key');
-  verifyTopRequest({ query: req.query, rawBody: req.rawBody, secret: cfg.TMALL_APP_SECRET, now: req.now, appKey: cfg.TMALL_APP_KEY, headers: req.headers });
+  verifyTopRequest({ query: req.query, rawBody: req.rawBody, secret: cfg.TMALL_APP_SECRET, now: req.now, maxSkewMs: cfg.HUB_WEBHOOK_MAX_SKEW_SECONDS * 1000, appKey: cfg.TMALL_APP_KEY, headers: req.headers });
   const out: CommerceEvent[] = [];
   for (const m of normaliseTmcBody(req.rawBody.toString('utf8'))) {
     if (m.event) out.push(m.event);
@@ -36,7 +39,7 @@ export function tmallInbound(req: InboundRequest, cfg: HubConfig): CommerceEvent
 
 export function jdInbound(req: InboundRequest, cfg: HubConfig): CommerceEvent[] {
   if (req.pathKey !== cfg.JD_APP_KEY) throw new SignatureError('unknown app key');
-  verifyJdRequest({ query: req.query, rawBody: req.rawBody, secret: cfg.JD_APP_SECRET, now: req.now, appKey: cfg.JD_APP_KEY });
+  verifyJdRequest({ query: req.query, rawBody: req.rawBody, secret: cfg.JD_APP_SECRET, now: req.now, maxSkewMs: cfg.HUB_WEBHOOK_MAX_SKEW_SECONDS * 1000, appKey: cfg.JD_APP_KEY });
   const event = normaliseJdOrder(req.rawBody.toString('utf8'));
   if (!event) logger.info('JD order state not used by the hub; acknowledged');
   return event ? [event] : [];

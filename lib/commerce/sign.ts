@@ -26,7 +26,8 @@ export type SignParams = Record<string, string | number | boolean | null | undef
 export type QueryParams = Record<string, string | string[] | undefined>;
 export type RawBody = string | Uint8Array;
 
-const DEFAULT_MAX_SKEW_MS = 600_000;
+/** The hub passes HUB_WEBHOOK_MAX_SKEW_SECONDS; this default is the same 5 minutes. */
+const DEFAULT_MAX_SKEW_MS = 300_000;
 
 function bodyBytes(body: RawBody | undefined): Buffer {
   if (body === undefined) return Buffer.alloc(0);
@@ -187,7 +188,7 @@ export interface VerifiedTopRequest {
  * Verify a TOP-signed request into the hub (TMC relay / poller POST, SPI push): requires
  * `app_key`, `timestamp`, `sign_method`, `sign` in the query; checks the method, the app key,
  * the signature over every query parameter but `sign` plus the raw body, and that the timestamp
- * lies within maxSkewMs (default 10 min) of `now`.
+ * lies within maxSkewMs (default 5 min) of `now`.
  */
 export function verifyTopRequest(input: VerifyTopRequestInput): VerifiedTopRequest {
   const { rawBody, secret, now, maxSkewMs = DEFAULT_MAX_SKEW_MS } = input;
@@ -260,8 +261,10 @@ export interface VerifyYouzanPushInput {
 }
 
 /**
- * Verify a Youzan push by its `Event-Sign` header. Youzan pushes carry no timestamp to check;
- * replays are harmless because every push is deduplicated by `msg_id`.
+ * Verify a Youzan push by its `Event-Sign` header. Youzan pushes carry no delivery timestamp:
+ * the body's own times are event times, and Youzan re-sends the same signed bytes for up to
+ * about 2.5 hours, so no freshness window can hold them (docs/security.md). Replays are answered
+ * by the `msg_id` dedupe, forward-only order states, the refund ledger and the refund cap.
  */
 export function verifyYouzanPush(input: VerifyYouzanPushInput): void {
   const given = input.eventSign ?? headerValue(input.headers, 'event-sign');

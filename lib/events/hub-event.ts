@@ -43,6 +43,17 @@ const base = {
   occurredAt: epochMs,
 };
 
+/**
+ * A channel id: what marketing creates (POST /channels), what a WeChat QR carries as its scene
+ * and what a code batch names. 1-64 characters of letters, digits and `_ . : -`: no `#` (the key
+ * separator), no spaces, no control or formatting characters. One rule for every door.
+ */
+export const ChannelId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'a channel id is 1-64 letters, digits and _ . : - (no #, spaces or control characters)');
+
 const wechatBase = {
   ...base,
   source: z.literal('wechat'),
@@ -54,7 +65,7 @@ const wechatBase = {
 export const WechatFollow = z.object({
   ...wechatBase,
   type: z.literal('wechat.follow'),
-  scene: z.string().min(1).max(64).nullable(),
+  scene: ChannelId.nullable(),
   ticket: z.string().max(256).optional(),
 });
 
@@ -62,7 +73,7 @@ export const WechatFollow = z.object({
 export const WechatScan = z.object({
   ...wechatBase,
   type: z.literal('wechat.scan'),
-  scene: z.string().min(1).max(64),
+  scene: ChannelId,
   ticket: z.string().max(256).optional(),
 });
 
@@ -95,7 +106,31 @@ export const WechatUnknown = z.object({
   event: z.string().max(64).optional(),
 });
 
-/** The member centre's registration: the fan binds a phone and becomes a member. */
+/** A real calendar day: `YYYY-MM-DD` (1900 to this year) or `MM-DD` (02-29 allowed). */
+export function isCalendarBirthday(value: string): boolean {
+  const m = /^(?:(\d{4})-)?(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return false;
+  const year = m[1] === undefined ? 2000 : Number(m[1]); // 2000: a leap year, so MM-DD may be 02-29
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (m[1] !== undefined && (year < 1900 || year > new Date().getUTCFullYear())) return false;
+  const d = new Date(Date.UTC(year, month - 1, day));
+  return month >= 1 && month <= 12 && d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
+}
+export const Birthday = z.string().refine(isCalendarBirthday, 'birthday is a real date, YYYY-MM-DD or MM-DD');
+
+/**
+ * How the phone of a registration was proven: the mini program's phone-number component
+ * (exchanged with WeChat before the event exists), or an SMS code whose HMAC the commit
+ * consumes (lib/apply/register.ts).
+ */
+export const PhoneProof = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('wechat_phone_code') }),
+  z.object({ kind: z.literal('sms'), codeHash: z.string().regex(/^[0-9a-f]{64}$/) }),
+]);
+export type PhoneProof = z.infer<typeof PhoneProof>;
+
+/** The member centre's registration: the fan binds a phone (proven) and becomes a member. */
 export const MemberRegister = z.object({
   ...base,
   source: z.literal('members'),
@@ -104,11 +139,9 @@ export const MemberRegister = z.object({
   openid: platformId,
   phoneHash: z.string().regex(/^[0-9a-f]{64}$/),
   phoneMasked: z.string().max(32),
+  proof: PhoneProof,
   name: z.string().max(64).optional(),
-  birthday: z
-    .string()
-    .regex(/^(\d{4}-)?\d{2}-\d{2}$/)
-    .optional(),
+  birthday: Birthday.optional(),
 });
 
 export const ORDER_STATUSES = ['created', 'paid', 'shipped', 'completed', 'closed', 'refunded'] as const;

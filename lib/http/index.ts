@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { timingSafeEqual } from 'node:crypto';
-import { HubError, PayloadTooLargeError, BadRequestError, UnauthorizedError, TransientError } from '../errors.ts';
+import { HubError, PayloadTooLargeError, BadRequestError, UnauthorizedError, TransientError, TooManyRequestsError } from '../errors.ts';
 import { logger } from '../log.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -65,7 +65,7 @@ export function errorResponse(err: unknown): HttpResult {
       error: err.code,
       message: err.message,
       ...(err instanceof BadRequestError && err.details ? { details: err.details } : {}),
-    }, status === 503 ? { 'retry-after': '1' } : {});
+    }, status === 503 ? { 'retry-after': '1' } : err instanceof TooManyRequestsError ? { 'retry-after': String(err.retryAfterSeconds) } : {});
   }
   logger.error('unhandled error', { error: err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : String(err) });
   return json(500, { error: 'internal', message: 'internal error' });

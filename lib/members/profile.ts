@@ -1,7 +1,7 @@
 /** GET /members/{id}: the member with identities, points ledger, orders and touches (bounded reads). */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../errors.ts';
-import { GSI1, keys, memberPrefixes } from '../store/keys.ts';
+import { GSI1, isPathId, keys, memberPrefixes } from '../store/keys.ts';
 import { readMember, type Store } from './record.ts';
 import { memberView } from './view.ts';
 
@@ -22,6 +22,7 @@ async function queryAll(store: Store, input: { index?: boolean; pk: string; pref
 }
 
 export async function memberProfile(store: Store, memberId: string) {
+  if (!isPathId(memberId)) throw new NotFoundError('no such member');
   const m = await readMember(store, memberId);
   if (!m) throw new NotFoundError(`no member ${memberId}`);
   const ids = [m.memberId, ...(m.mergedFrom ?? [])];

@@ -1,61 +1,136 @@
 /**
- * The member centre's registration: validates the request, exchanges the OAuth code for the
- * openid, hashes the phone and applies `member.register`. Everything is checked before any write.
+ * The member centre's registration (POST /members): who is calling (identifyCaller), proof that
+ * the caller holds the phone, then `member.register`. Everything is checked before any write.
+ *
+ * - Proof of possession is required: `phoneCode` from the mini program's phone-number
+ *   component (exchanged with WeChat `wxa/business/getuserphonenumber`; its number must be the
+ *   one given) or `smsCode` from POST /members/sms-code (otp.ts). Neither → 400
+ *   `phone_proof_required`, nothing written.
+ * - The answer is the caller's own view only: member id, status, masked phone, points, tier.
+ * - A phone bound to another WeChat person → one uniform 409 `phone_unavailable` that says
+ *   nothing about the other record; nothing is merged and the attempt is recorded for review
+ *   (a `registration` refusal row). A phone known only from orders (no WeChat person) joins the
+ *   caller's record: the caller proved it holds that phone.
  */
 import * as z from 'zod';
-import { BadRequestError, UpstreamApiError } from '../errors.ts';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { BadRequestError, ConflictError, PhoneBoundElsewhereError, UpstreamApiError } from '../errors.ts';
 import type { HubConfig } from '../config/index.ts';
 import type { WechatApi } from '../wechat/api.ts';
+import { Birthday, type PhoneProof } from '../events/hub-event.ts';
 import { hashPhone, maskPhone, normalisePhone } from './phone.ts';
 import { apply, type ApplyDeps } from '../apply/index.ts';
-import { readMember } from './record.ts';
-import { memberView } from './view.ts';
+import { readMember, type Store } from './record.ts';
+import { ownView } from './view.ts';
 import { ddb, tableName } from '../store/client.ts';
-import { stableId } from '../ids.ts';
+import { keys } from '../store/keys.ts';
+import { localDay } from '../time.ts';
+import { newId, stableId } from '../ids.ts';
+import { CallerFields, identifyCaller, issues, type Caller } from './caller.ts';
+import { checkSmsCode } from './otp.ts';
 
 export const RegisterRequest = z.strictObject({
-  appId: z.string().min(1).max(64),
-  oauthCode: z.string().min(1).max(512),
+  ...CallerFields,
   phone: z.string().min(1).max(32),
+  phoneCode: z.string().min(1).max(512).optional(),
+  smsCode: z.string().min(1).max(16).optional(),
   name: z.string().trim().min(1).max(64).optional(),
-  birthday: z.string().regex(/^(\d{4}-)?\d{2}-\d{2}$/, 'birthday is YYYY-MM-DD or MM-DD').optional(),
+  birthday: Birthday.optional(),
 });
 
-/** Exchanges an OAuth code; a code WeChat rejects is the caller's error (400), an outage is transient. */
-export async function openidFromOauth(api: WechatApi, code: string): Promise<string> {
-  try {
-    return (await api.oauthExchange(code)).openid;
-  } catch (err) {
-    if (err instanceof UpstreamApiError && !err.retryable) throw new BadRequestError('the oauthCode was rejected by WeChat (expired, used or invalid)', undefined, 'invalid_oauth_code');
-    throw err;
-  }
+/** The one answer for a phone bound to someone else, whatever that record is. */
+export const phoneUnavailable = () =>
+  new ConflictError('this phone number cannot be bound to this WeChat account; please contact customer service', undefined, 'phone_unavailable');
+
+export interface RegisterDeps {
+  cfg: HubConfig;
+  api: WechatApi;
+  apply?: ApplyDeps;
+  now?: () => number;
 }
 
-export async function register(body: unknown, deps: { cfg: HubConfig; api: WechatApi; apply?: ApplyDeps }) {
+/** The phone a `phoneCode` proves (mainland numbers only), checked against the one given. */
+async function provenByWechat(api: WechatApi, code: string, phone: string): Promise<void> {
+  let info;
+  try {
+    info = await api.phoneNumber(code);
+  } catch (err) {
+    if (err instanceof UpstreamApiError && !err.retryable) throw new BadRequestError('the phoneCode was rejected by WeChat (expired, used or of another app)', undefined, 'invalid_phone_code');
+    throw err;
+  }
+  let proven: string | undefined;
+  try {
+    proven = info.countryCode === '86' ? normalisePhone(info.purePhoneNumber) : undefined;
+  } catch {
+    proven = undefined;
+  }
+  if (proven !== phone) throw new BadRequestError('the phoneCode proves another phone number than the one given', undefined, 'phone_mismatch');
+}
+
+export async function register(body: unknown, deps: RegisterDeps) {
   const parsed = RegisterRequest.safeParse(body);
-  if (!parsed.success) throw new BadRequestError('invalid registration', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`));
+  if (!parsed.success) throw new BadRequestError('invalid registration', issues(parsed.error));
   const req = parsed.data;
-  if (req.appId !== deps.cfg.WECHAT_APP_ID) throw new BadRequestError(`unknown appId ${req.appId}`, undefined, 'unknown_app');
   const phone = normalisePhone(req.phone);
-  const openid = await openidFromOauth(deps.api, req.oauthCode);
+  if (req.phoneCode === undefined && req.smsCode === undefined) {
+    throw new BadRequestError('binding a phone needs proof: phoneCode (mini program phone component) or smsCode (POST /members/sms-code)', undefined, 'phone_proof_required');
+  }
+  if (req.phoneCode !== undefined && req.smsCode !== undefined) throw new BadRequestError('give phoneCode or smsCode, not both', ['smsCode: unexpected with phoneCode']);
+  const caller = await identifyCaller(req, deps);
+  const store: Store = deps.apply ? { db: deps.apply.db, table: deps.apply.table } : { db: ddb(), table: tableName() };
+  const now = (deps.now ?? Date.now)();
   const phoneHash = hashPhone(phone, deps.cfg.PHONE_HASH_SECRET);
-  const result = await apply(
-    {
-      type: 'member.register',
-      source: 'members',
-      // The phone's HMAC is an identity value: the dedupe key (shown in merge records) carries a digest of it.
-      eventId: `members:register:${req.appId}:${openid}:${stableId('register-phone', phoneHash)}`,
-      occurredAt: Date.now(),
-      appId: req.appId,
-      openid,
-      phoneHash,
-      phoneMasked: maskPhone(phone),
-      ...(req.name ? { name: req.name } : {}),
-      ...(req.birthday ? { birthday: req.birthday } : {}),
-    },
-    deps.apply,
-  );
-  const store = deps.apply ? { db: deps.apply.db, table: deps.apply.table } : { db: ddb(), table: tableName() };
+  let proof: PhoneProof;
+  if (req.phoneCode !== undefined) {
+    await provenByWechat(deps.api, req.phoneCode, phone);
+    proof = { kind: 'wechat_phone_code' };
+  } else {
+    proof = { kind: 'sms', codeHash: await checkSmsCode(store, deps.cfg, caller, phoneHash, req.smsCode!, now) };
+  }
+  let result;
+  try {
+    result = await apply(
+      {
+        type: 'member.register',
+        source: 'members',
+        // The phone's HMAC is an identity value: the dedupe key (shown in merge records) carries a digest of it.
+        eventId: `members:register:${caller.appId}:${caller.openid}:${stableId('register-phone', phoneHash)}`,
+        occurredAt: now,
+        appId: caller.appId,
+        openid: caller.openid,
+        phoneHash,
+        phoneMasked: maskPhone(phone),
+        proof,
+        ...(req.name ? { name: req.name } : {}),
+        ...(req.birthday ? { birthday: req.birthday } : {}),
+      },
+      deps.apply,
+    );
+  } catch (err) {
+    if (!(err instanceof PhoneBoundElsewhereError)) throw err;
+    await recordBoundElsewhere(store, deps.cfg, caller, phoneHash, err.otherMemberId, now);
+    throw phoneUnavailable();
+  }
   const member = await readMember(store, result.memberId!);
-  return { status: result.status, member: member ? memberView(member) : undefined };
+  return { status: result.status, member: member ? ownView(member) : undefined };
+}
+
+/** The refused attempt, for review: who asked, for which phone (its HMAC) and whose record holds it. */
+async function recordBoundElsewhere(store: Store, cfg: HubConfig, caller: Caller, phoneHash: string, otherMemberId: string, now: number): Promise<void> {
+  const id = newId(now);
+  await store.db.send(
+    new PutCommand({
+      TableName: store.table,
+      Item: {
+        ...keys.refusal(localDay(now, cfg.HUB_TIMEZONE), now, id),
+        kind: 'registration',
+        reason: 'phone_bound_elsewhere',
+        openid: `${caller.appId}:${caller.openid}`,
+        phoneHash,
+        heldBy: otherMemberId,
+        at: now,
+        expiresAt: Math.floor(now / 1000) + 180 * 86_400,
+      },
+    }),
+  );
 }

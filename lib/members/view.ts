@@ -28,3 +28,8 @@ export function memberView(m: StoredMember) {
     updatedAt: m.updatedAt,
   };
 }
+
+/** What a member sees of itself after registering: nothing of other records, no identities. */
+export function ownView(m: StoredMember) {
+  return { memberId: m.memberId, status: m.status, phone: m.phoneMasked, points: m.points, tier: m.tier };
+}

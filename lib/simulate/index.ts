@@ -135,7 +135,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   const days = options.days ?? 30;
   const seed = String(options.seed ?? 42);
   const concurrency = Math.max(1, options.concurrency ?? 16);
-  const mode = options.wechatMode ?? 'safe';
+  const mode = options.wechatMode ?? cfg.WECHAT_MESSAGE_MODE;
   const log = options.log ?? (() => undefined);
   const anchor = options.now ?? Math.floor(Date.now() / HOUR_MS) * HOUR_MS;
   const tz = cfg.HUB_TIMEZONE;

@@ -64,6 +64,7 @@ export function wechatRequest(cfg: HubConfig, openid: string, p: WechatPushSpec,
   const headers = { 'content-type': 'text/xml' };
   if (mode === 'plain') return { method: 'POST', path: base, headers, body: xml };
   const random16 = digest(`wechat-iv:${openid}:${timestamp}:${nonce}`).subarray(0, 16);
+  if (!cfg.WECHAT_AES_KEY) throw new Error('safe-mode pushes need WECHAT_AES_KEY');
   const enc = encrypt(xml, { aesKey: cfg.WECHAT_AES_KEY, appId: cfg.WECHAT_APP_ID }, random16);
   const ms = msgSignature(cfg.WECHAT_TOKEN, timestamp, nonce, enc);
   return {

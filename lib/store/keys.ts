@@ -28,8 +28,15 @@
  *   serial sequence   SEQ#codes                        | #   (allocates serial ranges to batches)
  *   code redemption   CODE#<code>                      | #
  *   scan limit        SCANLIMIT#<appId>:<openid>       | <local day>
- *   scan refusal      REFUSAL#<local day>              | <at>#<id>
+ *   invalid scans     SCANBAD#<wechat#<appId>:<openid> | ip#<address>> | <local day>  (count; TTL 3 days)
+ *   refusal (review)  REFUSAL#<local day>              | <at>#<id>   kind: scan (limited), registration
+ *                     (phone bound to another WeChat person), refund (above the amount paid); TTL 180 days
  *   tmc confirm       TMCMSG#<messageId>               | #  (committed, awaiting confirm)
+ *   push nonce        NONCE#wechat#<sha256(appId, timestamp, nonce)> | #  plain-mode WeChat push: digest of
+ *                     its body; TTL = the timestamp's end of window (lib/wechat/inbound.ts)
+ *   sms code          OTP#<phoneHash>                  | <appId>:<openid>  HMAC of the code (HUB_OTP_SECRET),
+ *                     tries, sentAt; TTL 5 minutes; deleted by the registration that uses it
+ *   sms send limit    OTPLIMIT#<phone#<phoneHash> | wechat#<appId>:<openid>> | <local day>  n, lastAt; TTL 2 days
  *
  * Member review index: a member profile with a paid order carries gsi1pk/gsi1sk naming the
  * local day of its next review, the day after the earliest instant its tier (an order leaving
@@ -116,9 +123,24 @@ export const keys = {
     pk: `SCANLIMIT#${appId}:${openid}`,
     sk: localDay,
   }),
-  scanRefusal: (localDay: string, at: number, id: string): Key => ({ pk: `REFUSAL#${localDay}`, sk: `${pad(at)}#${id}` }),
+  /** A refused request kept for review (scan limits, phone bound elsewhere, refund above paid). */
+  refusal: (localDay: string, at: number, id: string): Key => ({ pk: `REFUSAL#${localDay}`, sk: `${pad(at)}#${id}` }),
+  scanInvalid: (subject: string, localDay: string): Key => ({ pk: `SCANBAD#${subject}`, sk: localDay }),
+  otp: (phoneHash: string, appId: string, openid: string): Key => ({ pk: `OTP#${phoneHash}`, sk: `${appId}:${openid}` }),
+  otpSendLimit: (subject: string, localDay: string): Key => ({ pk: `OTPLIMIT#${subject}`, sk: localDay }),
   tmcMessage: (messageId: string): Key => ({ pk: `TMCMSG#${messageId}`, sk: ROOT }),
+  /** Nonce cache of plain-mode WeChat pushes: `digest` = sha256 of appId, timestamp and nonce. */
+  pushNonce: (digest: string): Key => ({ pk: `NONCE#wechat#${digest}`, sk: ROOT }),
 };
+
+/**
+ * Ids that come from a request path (member, batch): at most this long and of this alphabet, so
+ * a key never exceeds what DynamoDB allows; anything else cannot name a stored item (404).
+ */
+export const MAX_PATH_ID = 64;
+export function isPathId(id: string): boolean {
+  return id.length >= 1 && id.length <= MAX_PATH_ID && /^[A-Za-z0-9_-]+$/.test(id);
+}
 
 /** Zero-padded to 16 digits (every safe integer: epoch ms, serials) so string order is numeric order. */
 export function pad(n: number): string {

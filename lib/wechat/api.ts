@@ -74,6 +74,7 @@ export const WECHAT_ERROR_TABLE: Readonly<Record<string, WechatErrorInfo>> = Obj
   '40029': e(false, 'oauth', 'invalid oauth code'),
   '40163': e(false, 'oauth', 'oauth code been used'),
   '41008': e(false, 'oauth', 'missing oauth code'),
+  '1400001': e(false, 'config', 'phone-number quota used up (a paid service)'),
   // permanent: malformed request
   '40002': e(false, 'request', 'invalid grant_type'),
   '40008': e(false, 'request', 'invalid message type'),
@@ -342,6 +343,19 @@ export interface WechatApi {
   userInfo(openid: string): Promise<WechatUserInfo>;
   /** Web OAuth code → openid (`sns/oauth2/access_token`). */
   oauthExchange(code: string): Promise<OAuthIdentity>;
+  /**
+   * A code from the mini program's phone-number component → the phone it proves
+   * (`wxa/business/getuserphonenumber`, docs/wechat-phone-proof.md). The code is single use
+   * and valid 5 minutes; the watermark's appid must be this app's.
+   */
+  phoneNumber(code: string): Promise<PhoneInfo>;
+}
+
+export interface PhoneInfo {
+  /** With the country code for numbers outside the mainland. */
+  phoneNumber: string;
+  purePhoneNumber: string;
+  countryCode: string;
 }
 
 export interface WechatApiOptions {
@@ -394,6 +408,15 @@ const OAuthResponse = z.object({
   is_snapshotuser: z.coerce.number().optional(),
 });
 
+const PhoneResponse = z.object({
+  phone_info: z.object({
+    phoneNumber: z.string().min(1),
+    purePhoneNumber: z.string().min(1),
+    countryCode: z.union([z.string(), z.number()]).transform(String),
+    watermark: z.object({ appid: z.string(), timestamp: z.number().optional() }),
+  }),
+});
+
 const API = {
   token: 'wechat.stable_token',
   template: 'wechat.template_send',
@@ -401,6 +424,7 @@ const API = {
   qrcode: 'wechat.qrcode_create',
   userInfo: 'wechat.user_info',
   oauth: 'wechat.oauth2_access_token',
+  phone: 'wechat.getuserphonenumber',
 } as const;
 
 /** stable_token allows force_refresh 20 times a day, at least 30 s apart. */
@@ -657,6 +681,19 @@ export function createWechatApi(options: WechatApiOptions): WechatApi {
       if (r.unionid !== undefined) out.unionid = r.unionid;
       if (r.scope !== undefined) out.scope = r.scope;
       return out;
+    },
+
+    async phoneNumber(code) {
+      if (typeof code !== 'string' || code.length < 1 || code.length > 512) {
+        throw new BadRequestError('phoneCode must be 1-512 characters', undefined, 'invalid_phone_code');
+      }
+      return withToken(async (token) => {
+        const obj = await call(API.phone, 'POST', '/wxa/business/getuserphonenumber', { access_token: token }, { code });
+        const r = read(API.phone, PhoneResponse, obj).phone_info;
+        // The code must have been issued to this app (a code of another app proves nothing here).
+        if (r.watermark.appid !== appId) throw wechatError(API.phone, 40029, 'watermark appid of another app');
+        return { phoneNumber: r.phoneNumber, purePhoneNumber: r.purePhoneNumber, countryCode: r.countryCode };
+      });
     },
   };
 }

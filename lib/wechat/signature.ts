@@ -6,7 +6,8 @@
  * - `msg_signature` (safe mode, see crypto.ts): the same rule over token, timestamp, nonce and
  *   the base64 ciphertext.
  *
- * Comparison is timing-safe. Any missing or repeated parameter is a SignatureError (401).
+ * Comparison is timing-safe. Any missing or repeated parameter, and a timestamp outside the
+ * freshness window, is a SignatureError (401).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { SignatureError } from '../errors.ts';
@@ -81,14 +82,28 @@ export function checkSignature(token: string, timestamp: string, nonce: string, 
 }
 
 /**
- * GET URL verification. Returns the `echostr` to send back verbatim (200 text/plain) only when
- * the signature holds; otherwise throws SignatureError (also for any missing parameter).
+ * The request timestamp as unix seconds, within `skew` seconds of `nowMs`; SignatureError
+ * otherwise (a captured URL replayed later, or not a timestamp at all).
  */
-export function verifyUrl(query: QueryInput, token: string): string {
+export function checkFreshness(raw: string, nowMs: number, skew: number): number {
+  if (!/^\d{1,12}$/.test(raw)) throw new SignatureError('timestamp is not unix seconds');
+  const ts = Number(raw);
+  const off = Math.round(nowMs / 1000 - ts);
+  if (Math.abs(off) > skew) throw new SignatureError(`stale timestamp: ${off} s from server time exceeds ${skew} s`);
+  return ts;
+}
+
+/**
+ * GET URL verification. Returns the `echostr` to send back verbatim (200 text/plain) only when
+ * the signature holds and the timestamp is within `maxSkewSeconds` of `now` (default: the
+ * server clock, 300 s); otherwise throws SignatureError (also for any missing parameter).
+ */
+export function verifyUrl(query: QueryInput, token: string, fresh: { now?: number; maxSkewSeconds?: number } = {}): string {
   assertToken(token);
   const p = requireParams(query, ['signature', 'timestamp', 'nonce', 'echostr']);
   if (!checkSignature(token, p.timestamp, p.nonce, p.signature)) {
     throw new SignatureError('signature does not verify');
   }
+  checkFreshness(p.timestamp, fresh.now ?? Date.now(), fresh.maxSkewSeconds ?? 300);
   return p.echostr;
 }

@@ -144,7 +144,7 @@ function daysBetween(from: number, to: number): string[] {
 async function refusalsOf(openid: string, days: string[]): Promise<RefusalRow[]> {
   const out: RefusalRow[] = [];
   for (const day of days) {
-    const rows = await queryAll<RefusalRow>(hub.aws.table, keys.scanRefusal(day, 0, 'x').pk);
+    const rows = await queryAll<RefusalRow>(hub.aws.table, keys.refusal(day, 0, 'x').pk);
     out.push(...rows.filter((it) => it.openid === `${appId()}:${openid}`));
   }
   return out;

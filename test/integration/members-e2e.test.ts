@@ -31,7 +31,7 @@ import { localDay, localToEpoch, startOfLocalDay } from '../../lib/time.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- table items and response bodies are checked field by field
 type Loose = any;
 
-const hub = useTestHub({ queuePrefix: 'mem', functions: ['wechat', 'members', 'youzan', 'admin', 'nightly'] });
+const hub = useTestHub({ replaysHistory: true, queuePrefix: 'mem', functions: ['wechat', 'members', 'youzan', 'admin', 'nightly'] });
 
 const cfg = () => config();
 const DAY = 86_400_000;

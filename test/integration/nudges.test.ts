@@ -70,6 +70,7 @@ describe('nudge sweep', () => {
     await apply(
       {
         type: 'member.register',
+        proof: { kind: 'wechat_phone_code' },
         source: 'members',
         eventId: 'test:reg:bday',
         occurredAt: clock,

@@ -17,7 +17,7 @@ import { formatChinaTime, parseChinaTime } from '../../lib/commerce/time.ts';
 import { hashPhone, normalisePhone } from '../../lib/members/phone.ts';
 import type { IdentityKind } from '../../lib/events/hub-event.ts';
 
-const hub = useTestHub({ queuePrefix: 'ord', functions: ['tmall', 'jd', 'youzan', 'wechat'] });
+const hub = useTestHub({ replaysHistory: true, queuePrefix: 'ord', functions: ['tmall', 'jd', 'youzan', 'wechat'] });
 
 const cfg = () => config();
 const fixture = (path: string) => readFileSync(new URL(`../../events/${path}`, import.meta.url), 'utf8');

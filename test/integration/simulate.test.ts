@@ -10,7 +10,7 @@ import { fetchAttribution, planSimulation, simulate, type AttributionRow, type S
 import { CREATED_CHANNELS } from '../../lib/simulate/scenario.ts';
 import { formatSummary } from '../../lib/simulate/report.ts';
 
-const hub = useTestHub({ queuePrefix: 'sim' });
+const hub = useTestHub({ replaysHistory: true, queuePrefix: 'sim' });
 let result: SimulateResult;
 let rows: AttributionRow[];
 

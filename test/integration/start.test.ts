@@ -16,7 +16,7 @@ afterAll(() => {
 
 function javaPids(port: number): string[] {
   try {
-    return execFileSync('pgrep', ['-f', `DynamoDBLocal.jar.*-port ${port}`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+    return execFileSync('pgrep', ['-f', `DynamoDBLocal.jar.*ddb.port=${port}`], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
   } catch {
     return [];
   }
@@ -48,11 +48,14 @@ describe('npm start', () => {
     });
     const base = `http://127.0.0.1:${port}`;
     expect(out).toContain(`Gateway          ${base}`);
-    expect(out).toMatch(/HUB_ADMIN_TOKEN\s+lo\*+en/); // secrets masked
+    // Secrets as length and fingerprint: sha256('local-admin-token') starts bc32a9a6 (computed with sha256sum).
+    expect(out).toMatch(/HUB_ADMIN_TOKEN\s+\(17 chars, sha256 bc32a9a6\)/);
+    expect(out).not.toContain(LOCAL_DEFAULTS.HUB_ADMIN_TOKEN);
     expect(out).not.toContain(LOCAL_DEFAULTS.WECHAT_AES_KEY);
 
-    const sig = sha1Signature(LOCAL_DEFAULTS.WECHAT_TOKEN, '1700000000', 'n');
-    const verify = await fetch(`${base}/wechat/${LOCAL_DEFAULTS.WECHAT_APP_ID}?signature=${sig}&timestamp=1700000000&nonce=n&echostr=up`);
+    const ts = String(Math.floor(Date.now() / 1000));
+    const sig = sha1Signature(LOCAL_DEFAULTS.WECHAT_TOKEN, ts, 'n');
+    const verify = await fetch(`${base}/wechat/${LOCAL_DEFAULTS.WECHAT_APP_ID}?signature=${sig}&timestamp=${ts}&nonce=n&echostr=up`);
     expect(await verify.text()).toBe('up');
     expect((await fetch(`${base}/dashboard`)).status).toBe(200);
     const channels = await fetch(`${base}/channels`, { headers: { authorization: `Bearer ${LOCAL_DEFAULTS.HUB_ADMIN_TOKEN}` } });

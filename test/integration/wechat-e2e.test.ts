@@ -12,10 +12,10 @@ import { drainQueue } from '../support/queues.ts';
 import { omitKeys, mapStrings } from '../support/compare.ts';
 import { pick, seededRandom, shuffle } from '../support/random.ts';
 
-const hub = useTestHub({ queuePrefix: 'e2e', functions: ['wechat'] });
+const hub = useTestHub({ replaysHistory: true, queuePrefix: 'e2e', functions: ['wechat'] });
 
 const cfg = () => config();
-const post = (spec: PushSpec, mode: 'plain' | 'safe' = 'plain') => postPush(hub.url, signedPush(spec, configuredAccount(), mode), { 'content-type': 'text/xml' });
+const post = (spec: PushSpec, mode?: 'plain' | 'safe') => postPush(hub.url, signedPush(spec, configuredAccount(), mode), { 'content-type': 'text/xml' });
 const memberByOpenid = (openid: string) => readMember(hub.aws.table, openid);
 
 describe('WeChat push end to end', () => {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { SQSEvent } from 'aws-lambda';
 import { useLocalAws, type LocalAws } from './env.ts';
 import { startHub, type RunningHub } from '../../local/hub.ts';
+import { LOCAL_MAX_SKEW_SECONDS } from '../../lib/config/index.ts';
 
 export interface TestHubOptions {
   /** Queue name prefix; the start time in ms is appended. */
@@ -20,6 +21,14 @@ export interface TestHubOptions {
   functions?: string[];
   /** Run the SQS pollers (default false: tests invoke consumers themselves). Schedules never run. */
   pollers?: boolean;
+  /**
+   * The file posts signed pushes dated in the past (follows days or months ago): the hub runs
+   * with the widest webhook window the local runtime allows instead of the default 300 s. The
+   * default window itself is what test/security exercises.
+   */
+  replaysHistory?: boolean;
+  /** Extra configuration for this file's hub (e.g. WECHAT_MESSAGE_MODE), set before it starts. */
+  env?: Record<string, string>;
 }
 
 export interface TestHub extends RunningHub {
@@ -31,6 +40,8 @@ export function useTestHub(opts: TestHubOptions): TestHub {
   let aws: LocalAws | undefined;
   let running: RunningHub | undefined;
   beforeAll(async () => {
+    if (opts.replaysHistory) process.env.HUB_WEBHOOK_MAX_SKEW_SECONDS = String(LOCAL_MAX_SKEW_SECONDS);
+    Object.assign(process.env, opts.env ?? {});
     aws = await useLocalAws();
     running = await startHub({ port: 0, standinPort: 0, table: aws.table, queuePrefix: `${opts.queuePrefix}${Date.now()}`, pollers: opts.pollers ?? false, schedules: false, functions: opts.functions });
   });

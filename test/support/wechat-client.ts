@@ -1,5 +1,5 @@
 /** Builds signed WeChat pushes exactly as WeChat's servers send them (plain and safe mode), and posts them to a hub. */
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { sha1Signature } from '../../lib/wechat/signature.ts';
 import { encrypt, msgSignature } from '../../lib/wechat/crypto.ts';
 import { config } from '../../lib/config/index.ts';
@@ -36,20 +36,26 @@ export interface SignedRequest {
   body: string;
 }
 
-/** A push as WeChat would send it; the same spec and nonce always give the same request (retries). */
+/**
+ * A push as WeChat would send it, its `timestamp` the message's CreateTime (or `timestamp`);
+ * the same spec and nonce always give the same request, as WeChat's own retries do (the AES IV
+ * is derived from them). Mode: `safe` for an account with an EncodingAESKey, else `plain`.
+ */
 export function signedPush(
   p: PushSpec,
-  cfg: { appId: string; token: string; aesKey: string },
-  mode: 'plain' | 'safe' = 'plain',
+  cfg: { appId: string; token: string; aesKey?: string | undefined },
+  mode: 'plain' | 'safe' = cfg.aesKey ? 'safe' : 'plain',
   nonce = String(p.createTime % 1_000_000_007),
+  timestamp = String(p.createTime),
 ): SignedRequest {
-  const timestamp = String(p.createTime);
   const signature = sha1Signature(cfg.token, timestamp, nonce);
   const xml = pushXml(p);
   if (mode === 'plain') {
     return { path: `/wechat/${cfg.appId}?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${p.from}`, body: xml };
   }
-  const enc = encrypt(xml, { aesKey: cfg.aesKey, appId: cfg.appId }, randomBytes(16));
+  if (!cfg.aesKey) throw new Error('a safe-mode push needs the account\'s EncodingAESKey');
+  const iv = createHash('sha256').update(`${xml}|${timestamp}|${nonce}`).digest().subarray(0, 16);
+  const enc = encrypt(xml, { aesKey: cfg.aesKey, appId: cfg.appId }, iv);
   const ms = msgSignature(cfg.token, timestamp, nonce, enc);
   return {
     path: `/wechat/${cfg.appId}?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${p.from}&encrypt_type=aes&msg_signature=${ms}`,
@@ -58,9 +64,9 @@ export function signedPush(
 }
 
 /** The configured official account (config()) in the shape signedPush takes. */
-export function configuredAccount(): { appId: string; token: string; aesKey: string } {
+export function configuredAccount(): { appId: string; token: string; aesKey: string | undefined } {
   const cfg = config();
-  return { appId: cfg.WECHAT_APP_ID, token: cfg.WECHAT_TOKEN, aesKey: cfg.WECHAT_AES_KEY };
+  return { appId: cfg.WECHAT_APP_ID, token: cfg.WECHAT_TOKEN, aesKey: cfg.WECHAT_MESSAGE_MODE === 'safe' ? cfg.WECHAT_AES_KEY : undefined };
 }
 
 /** POSTs a signed push to the hub at `base`; the reply's status and text. */

@@ -19,7 +19,8 @@ import {
   validateRange,
   type ChannelRow,
 } from '../../lib/attribution/query.ts';
-import { ATTRIBUTION_CSV_COLUMNS, attributionCsv, csvText, fenToYuan, UTF8_BOM } from '../../lib/attribution/csv.ts';
+import { ATTRIBUTION_CSV_COLUMNS, attributionCsv, fenToYuan, UTF8_BOM } from '../../lib/attribution/csv.ts';
+import { csvText } from '../../lib/csv.ts';
 import { ttcBucket } from '../../lib/attribution/credits.ts';
 import { BadRequestError } from '../../lib/errors.ts';
 import { formatHours, formatRate, formatYuan, sortRows } from '../../lib/dashboard/format.ts';
@@ -179,8 +180,11 @@ describe('models and channel ids', () => {
   });
 
   it('refuses channel ids that would break the key', () => {
-    expect(validateChannelId('store-上海-01')).toBe('store-上海-01');
-    for (const bad of ['', 'a#b', 'x'.repeat(129), 'a\nb']) badRequest(() => validateChannelId(bad), 'bad_channel');
+    expect(validateChannelId('store-sh.01:a_b')).toBe('store-sh.01:a_b');
+    expect(validateChannelId('x'.repeat(64))).toBe('x'.repeat(64));
+    // The one channel-id rule of POST /channels, webhook scenes and batches: no #, spaces, control
+    // or formatting characters, nothing beyond the ASCII set, at most 64.
+    for (const bad of ['', 'a#b', 'x'.repeat(65), 'a\nb', 'a b', 'store-上海-01', 'a\u202eb', '=cmd']) badRequest(() => validateChannelId(bad), 'bad_channel');
   });
 });
 

@@ -13,7 +13,8 @@ import {
   normalizeCode,
   type Codec,
 } from '../../lib/codes/codec.ts';
-import { CODES_CSV_HEADER, codesCsv, csvField } from '../../lib/codes/csv.ts';
+import { CODES_CSV_HEADER, codesCsv } from '../../lib/codes/csv.ts';
+import { csvField } from '../../lib/csv.ts';
 import { seededRandom, type Rng } from '../support/random.ts';
 
 const SECRET = 'test-code-signing-secret-0123456789';

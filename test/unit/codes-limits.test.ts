@@ -3,7 +3,7 @@
  * the local day. Every branch, its precedence and its boundaries.
  */
 import { describe, expect, it } from 'vitest';
-import { limitReason } from '../../lib/apply/code-scan.ts';
+import { limitReason, SERIAL_GAP } from '../../lib/apply/code-scan.ts';
 
 const T = 1_763_000_000_000;
 const MIN = 60_000;
@@ -105,14 +105,19 @@ describe('sequential serials', () => {
     expect(limitReason(l, 10, T, cfg({ sequential: 6 }))).toBeUndefined();
   });
 
-  it('a gap breaks the run', () => {
-    const l = row([[T - 1, 7], [T - 2, 8], [T - 3, 12], [T - 4, 13]]);
-    expect(limitReason(l, 10, T, cfg({ sequential: 3 }))).toBeUndefined();
+  it(`small gaps (up to ${SERIAL_GAP}) do not break the run; a larger one does`, () => {
+    // 6, 8 and 10 skip one code each: still a walk through the range.
+    expect(limitReason(row([[T - 1, 6], [T - 2, 8]]), 10, T, cfg({ sequential: 3 }))).toBe('sequential_serials');
+    // 10 - 4 = 6 and 6 - 4 = 2: the largest gaps that chain.
+    expect(limitReason(row([[T - 1, 2], [T - 2, 6]]), 10, T, cfg({ sequential: 3 }))).toBe('sequential_serials');
+    // 5 apart breaks it: 10 stands alone, its neighbours 4 and 15 are too far.
+    expect(limitReason(row([[T - 1, 4], [T - 2, 15], [T - 3, 20]]), 10, T, cfg({ sequential: 3 }))).toBeUndefined();
   });
 
   it('at the smallest limit (2) one neighbour is enough', () => {
     expect(limitReason(row([[T - 1, 11]]), 10, T, cfg({ sequential: 2 }))).toBe('sequential_serials');
-    expect(limitReason(row([[T - 1, 12]]), 10, T, cfg({ sequential: 2 }))).toBeUndefined();
+    expect(limitReason(row([[T - 1, 14]]), 10, T, cfg({ sequential: 2 }))).toBe('sequential_serials');
+    expect(limitReason(row([[T - 1, 15]]), 10, T, cfg({ sequential: 2 }))).toBeUndefined();
   });
 
   it('counts neighbours redeemed outside the burst window too (the whole day)', () => {

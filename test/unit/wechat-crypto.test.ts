@@ -43,6 +43,9 @@ function frame(message: string, appId: string, lengthField?: number): Buffer {
   return Buffer.concat([Buffer.from('0123456789abcdef'), len, body, Buffer.from(appId)]);
 }
 
+/** The official GET vector was signed at timestamp 1714036504: the clock of the checks below. */
+const AT = { now: 1714036504_000 };
+
 describe('sha1Signature / verifyUrl', () => {
   it('reproduces the official plain-mode POST signature vector', () => {
     const e = manifestEntry('plain-mode-debug_demo.official.json');
@@ -69,11 +72,11 @@ describe('sha1Signature / verifyUrl', () => {
   it('answers the official GET verification with exactly the echostr', () => {
     const e = manifestEntry('verify-get.official.query.txt');
     const query = readWechatFixture('verify-get.official.query.txt').trim();
-    expect(verifyUrl(query, e.config!.token)).toBe(e.expected?.responseBody);
-    expect(verifyUrl(query, 'AAAAA')).toBe('4375120948345356249');
-    expect(verifyUrl(new URLSearchParams(query), 'AAAAA')).toBe('4375120948345356249');
-    expect(verifyUrl(Object.fromEntries(new URLSearchParams(query)), 'AAAAA')).toBe('4375120948345356249');
-    expect(verifyUrl('?' + query, 'AAAAA')).toBe('4375120948345356249');
+    expect(verifyUrl(query, e.config!.token, AT)).toBe(e.expected?.responseBody);
+    expect(verifyUrl(query, 'AAAAA', AT)).toBe('4375120948345356249');
+    expect(verifyUrl(new URLSearchParams(query), 'AAAAA', AT)).toBe('4375120948345356249');
+    expect(verifyUrl(Object.fromEntries(new URLSearchParams(query)), 'AAAAA', AT)).toBe('4375120948345356249');
+    expect(verifyUrl('?' + query, 'AAAAA', AT)).toBe('4375120948345356249');
   });
 
   it('rejects a wrong token, a tampered signature, a changed nonce and missing parameters', () => {

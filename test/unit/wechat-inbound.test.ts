@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError, HubError, PayloadTooLargeError, SignatureError } from '../../lib/errors.ts';
+import { BadRequestError, PayloadTooLargeError, SignatureError } from '../../lib/errors.ts';
 import { decrypt, encrypt, msgSignature } from '../../lib/wechat/crypto.ts';
 import { openPush, verifyUrl, type OpenPushInput } from '../../lib/wechat/inbound.ts';
 import { normaliseWechat } from '../../lib/wechat/normalise.ts';
@@ -15,21 +15,36 @@ const APP = 'wxba5fad812f8e6fb9';
 const PLAIN_QUERY = manifestEntry('plain-mode-debug_demo.official.json').query!;
 const XML_TYPE = 'application/xml; charset=utf-8';
 
+/**
+ * The official fixtures keep their recorded bytes: the clock is the moment their query was
+ * signed, and since they pair queries and bodies recorded at different times (CreateTime from
+ * 2012 next to a 2024 timestamp), the window is the widest there is; the freshness rules have
+ * their own tests ('freshness and modes' below).
+ */
+const clockOf = (query: OpenPushInput['query']) => () => Number(new URLSearchParams(String(query)).get('timestamp')) * 1000;
+const FIXTURE_WINDOW = Number.MAX_SAFE_INTEGER;
+/** An account has a key exactly when its pushes are encrypted (the fixtures come in both kinds). */
+const keyFor = (query: OpenPushInput['query'], key: string | undefined) => (/encrypt_type=aes/.test(String(query)) ? key : undefined);
+
 /** openPush for a manifest fixture, with its own query, keys and body. */
 function openFixture(file: string, overrides: Partial<OpenPushInput> = {}) {
   const e = manifestEntry(file);
+  const query = overrides.query ?? e.query!;
   return openPush({
-    query: e.query!,
+    query,
     body: readWechatFixture(file),
     appId: e.config!.appid ?? APP,
     token: e.config!.token,
-    aesKey: e.config!.encodingAESKey,
+    aesKey: keyFor(query, e.config!.encodingAESKey),
+    now: clockOf(query),
+    maxSkewSeconds: FIXTURE_WINDOW,
     ...overrides,
   });
 }
 
 function plain(body: string | Uint8Array, overrides: Partial<OpenPushInput> = {}) {
-  return openPush({ query: PLAIN_QUERY, body, appId: APP, token: TOKEN, aesKey: AES_KEY, ...overrides });
+  const query = overrides.query ?? PLAIN_QUERY;
+  return openPush({ query, body, appId: APP, token: TOKEN, aesKey: keyFor(query, AES_KEY), now: clockOf(query), maxSkewSeconds: FIXTURE_WINDOW, ...overrides });
 }
 
 /** A safe-mode request carrying `inner` encrypted for APP, with a valid msg_signature. */
@@ -152,12 +167,16 @@ describe('openPush: every POST fixture in the manifest', () => {
     expect(opened.event).toStrictEqual(SAFE_TEXT_EVENT);
   });
 
-  it('compatible body without encrypt_type verifies `signature` and uses the plaintext', () => {
-    const q = new URLSearchParams(manifestEntry('compat-mode-text.synthetic.xml').query);
+  it('compatible body stripped of encrypt_type and msg_signature → 401 for an account with a key; a plain-mode account reads the plaintext', () => {
+    const e = manifestEntry('compat-mode-text.synthetic.xml');
+    const q = new URLSearchParams(e.query);
     q.delete('encrypt_type');
     q.delete('msg_signature');
+    // The captured URL of an encrypting account, its `signature` still valid: refused.
+    expectHubError(() => openFixture('compat-mode-text.synthetic.xml', { query: q.toString(), aesKey: e.config!.encodingAESKey }), SignatureError);
+    // An account without a key (plain mode) reads the same bytes as plain text.
     const opened = openFixture('compat-mode-text.synthetic.xml', { query: q.toString(), now: () => 1714112601999 });
-    expect(opened.mode).toBe('compatible');
+    expect(opened.mode).toBe('plain');
     expect(opened.event).toStrictEqual(SAFE_TEXT_EVENT);
     expect(opened.reply('ok').body).toBe(
       '<xml><ToUserName><![CDATA[o9AgO5Kd5ggOC-bXrbNODIiE3bGY]]></ToUserName>' +
@@ -244,12 +263,14 @@ describe('replies', () => {
   });
 
   it('safe mode: fresh randomness, timestamp and nonce for every reply', () => {
+    const clock = clockOf(manifestEntry('safe-mode-text.synthetic.xml').query!);
     const opened = openFixture('safe-mode-text.synthetic.xml');
     const a = parseWechatXml(opened.reply('hi').body);
     const b = parseWechatXml(opened.reply('hi').body);
     expect(a.Encrypt).not.toBe(b.Encrypt);
     expect(a.Nonce).toMatch(/^\d{10}$/);
-    expect(Math.abs(Number(a.TimeStamp) - Date.now() / 1000)).toBeLessThan(5);
+    // The reply's TimeStamp is the (injected) server clock.
+    expect(Number(a.TimeStamp)).toBe(Math.floor(clock() / 1000));
     for (const env of [a, b]) {
       expect(env.MsgSignature).toBe(msgSignature(TOKEN, env.TimeStamp!, env.Nonce!, env.Encrypt!));
       const inner = parseWechatXml(decrypt(env.Encrypt!, { aesKey: AES_KEY, appId: APP }));
@@ -373,17 +394,10 @@ describe('rejections', () => {
     expectHubError(() => plain(body, { query }), BadRequestError, 'missing_field');
   });
 
-  it('safe mode: an envelope without Encrypt → 400; an unconfigured AES key is a server error', () => {
+  it('safe mode: an envelope without Encrypt → 400; an encrypted push to an account without a key → 401', () => {
     const q = manifestEntry('safe-mode-text.synthetic.xml').query!;
     expectHubError(() => plain('<xml><ToUserName>gh</ToUserName></xml>', { query: q }), BadRequestError, 'missing_field');
-    let caught: unknown;
-    try {
-      openFixture('safe-mode-text.synthetic.xml', { aesKey: undefined });
-    } catch (err) {
-      caught = err;
-    }
-    expect(caught).toBeInstanceOf(Error);
-    expect(caught).not.toBeInstanceOf(HubError);
+    expectHubError(() => openFixture('safe-mode-text.synthetic.xml', { aesKey: undefined }), SignatureError);
   });
 
   it('safe mode: a payload built by the test round-trips through openPush', () => {
@@ -406,7 +420,58 @@ describe('rejections', () => {
 describe('verifyUrl (re-exported for the GET handler)', () => {
   it('returns the echostr of the official GET vector and rejects a wrong token', () => {
     const query = readWechatFixture('verify-get.official.query.txt').trim();
-    expect(verifyUrl(query, 'AAAAA')).toBe('4375120948345356249');
-    expectHubError(() => verifyUrl(query, 'BBBBB'), SignatureError);
+    const at = { now: 1714036504_000 };
+    expect(verifyUrl(query, 'AAAAA', at)).toBe('4375120948345356249');
+    expectHubError(() => verifyUrl(query, 'BBBBB', at), SignatureError);
+    // The same vector an hour later: stale.
+    expectHubError(() => verifyUrl(query, 'AAAAA', { now: at.now + 3_600_000 }), SignatureError);
+  });
+});
+
+describe('freshness and modes', () => {
+  /** A plain push signed at `ts` with CreateTime `createTime`. */
+  function plainAt(ts: number, createTime: number, nonce = '424242') {
+    const query = new URLSearchParams({ signature: sha1Signature(TOKEN, String(ts), nonce), timestamp: String(ts), nonce }).toString();
+    const body = `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[o_fresh]]></FromUserName><CreateTime>${createTime}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event></xml>`;
+    return { query, body };
+  }
+  const T = 1_800_000_000;
+
+  it('a timestamp within 300 s of the clock passes; 301 s before or after → 401', () => {
+    const { query, body } = plainAt(T, T);
+    expect(openPush({ query, body, appId: APP, token: TOKEN, now: () => (T + 300) * 1000 }).mode).toBe('plain');
+    expect(openPush({ query, body, appId: APP, token: TOKEN, now: () => (T - 300) * 1000 }).mode).toBe('plain');
+    expectHubError(() => openPush({ query, body, appId: APP, token: TOKEN, now: () => (T + 301) * 1000 }), SignatureError);
+    expectHubError(() => openPush({ query, body, appId: APP, token: TOKEN, now: () => (T - 301) * 1000 }), SignatureError);
+    // The window is configurable.
+    expect(openPush({ query, body, appId: APP, token: TOKEN, now: () => (T + 3600) * 1000, maxSkewSeconds: 3600 }).mode).toBe('plain');
+  });
+
+  it('CreateTime more than the window from the timestamp → 400', () => {
+    const ok = plainAt(T, T - 300);
+    expect(openPush({ ...ok, appId: APP, token: TOKEN, now: () => T * 1000 }).event.occurredAt).toBe((T - 300) * 1000);
+    const far = plainAt(T, T - 301);
+    expectHubError(() => openPush({ ...far, appId: APP, token: TOKEN, now: () => T * 1000 }), BadRequestError, 'create_time_out_of_window');
+  });
+
+  it('plain mode hands out the nonce-cache entry: same query → same key, another body → another digest', () => {
+    const a = plainAt(T, T);
+    const first = openPush({ ...a, appId: APP, token: TOKEN, now: () => T * 1000 });
+    const again = openPush({ ...a, appId: APP, token: TOKEN, now: () => T * 1000 });
+    const forged = openPush({ query: a.query, body: a.body.replace('subscribe', 'unsubscribe'), appId: APP, token: TOKEN, now: () => T * 1000 });
+    expect(first.replay).toEqual(again.replay);
+    expect(forged.replay!.key).toBe(first.replay!.key);
+    expect(forged.replay!.bodyHash).not.toBe(first.replay!.bodyHash);
+    expect(first.replay!.expiresAt).toBe(T + 300 + 60);
+    expect(openPush({ ...plainAt(T, T, '424243'), appId: APP, token: TOKEN, now: () => T * 1000 }).replay!.key).not.toBe(first.replay!.key);
+  });
+
+  it('an encrypting account refuses a plain push (401) and needs no nonce cache', () => {
+    const { query, body } = plainAt(T, T);
+    expectHubError(() => openPush({ query, body, appId: APP, token: TOKEN, aesKey: AES_KEY, now: () => T * 1000 }), SignatureError);
+    const safe = safeRequest(body);
+    const opened = openPush({ ...safe, appId: APP, token: TOKEN, aesKey: AES_KEY, now: () => 1714112600_000 + 1000 * (T - 1714112600), maxSkewSeconds: Number.MAX_SAFE_INTEGER });
+    expect(opened.mode).toBe('safe');
+    expect(opened.replay).toBeUndefined();
   });
 });

@@ -129,6 +129,7 @@ function wechatSafe(cfg: HubConfig, rnd: Rng, index: number, now: number): FuzzC
   const xml = wechatXml(rnd, `oFz${int(rnd, 40)}`, createTime, index);
   const timestamp = String(createTime + int(rnd, 5));
   const nonce = String(100_000 + int(rnd, 900_000));
+  if (!cfg.WECHAT_AES_KEY) throw new Error('the safe-mode fuzz needs WECHAT_AES_KEY');
   const crypto = { aesKey: cfg.WECHAT_AES_KEY, appId: cfg.WECHAT_APP_ID };
   const signed = index % 2 === 0;
   let encrypted: string;

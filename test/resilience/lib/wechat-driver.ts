@@ -64,7 +64,7 @@ export function prefixed(events: ScenarioEvent[], prefix: string, channels: read
 export interface Account {
   appId: string;
   token: string;
-  aesKey: string;
+  aesKey?: string | undefined;
 }
 
 export interface Delivery {
