@@ -62,6 +62,9 @@ interface BatchSpec {
 }
 
 async function createBatch(spec: BatchSpec): Promise<BatchItem> {
+  // A batch names a channel marketing created (else 400 unknown_channel).
+  const ch = await admin('POST', '/channels', { id: spec.channel, name: spec.channel, kind: 'code_batch' });
+  expect([201, 409], ch.text).toContain(ch.status);
   const r = await admin('POST', '/codes/batches', spec);
   expect(r.status, r.text).toBe(201);
   return r.body as unknown as BatchItem;
