@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
-import { counterItems, getItem, memberByOpenid as readMember, queryAll } from '../support/table.ts';
+import { counterItems, getItem, memberByOpenid as readMember, queryAll, scanAll } from '../support/table.ts';
 import { seededRandom, type Rng } from '../support/random.ts';
 import { config, resetConfig } from '../../lib/config/index.ts';
 import { ddb } from '../../lib/store/client.ts';
@@ -14,7 +14,7 @@ import { localDay } from '../../lib/time.ts';
 import { mapLimit } from '../../lib/attribution/query.ts';
 import { CODE_ALPHABET, codecFromSecret, formatCode, normalizeCode } from '../../lib/codes/codec.ts';
 import { CODES_CSV_HEADER } from '../../lib/codes/csv.ts';
-import type { BatchItem } from '../../lib/apply/code-scan.ts';
+import { SERIAL_GAP, type BatchItem } from '../../lib/apply/code-scan.ts';
 
 // This file sends thousands of invalid codes from one address: the invalid-attempt limit
 // (test/security/smaller.test.ts) is set out of reach here.
@@ -394,7 +394,7 @@ describe('redemption', () => {
 });
 
 describe('invalid codes', () => {
-  it('10,000 random strings and 1,000 near misses are `invalid` without any DynamoDB request or WeChat call', async () => {
+  it('10,000 random strings and 1,000 near misses are `invalid` at a bounded cost: one OAuth exchange, one counter read and one counter write each', async () => {
     const batch = await createBatch({ sku: 'SKU-NEAR', name: 'Near miss', points: 2, channel: 'near_ch', count: 100 });
     const valid = await codesOf(batch);
     const rnd = seededRandom(20_240_611);
@@ -403,34 +403,70 @@ describe('invalid codes', () => {
     const inputs = [...randoms, ...near];
     expect(inputs.every((s) => s.length >= 1 && s.length <= 128)).toBe(true);
     expect(near.filter((s) => valid.includes(s))).toEqual([]);
+    // None of them carries a valid signature, so none reaches the batch index.
+    const codec = codecFromSecret(cfg().CODE_SIGNING_SECRET);
+    expect(inputs.filter((s) => codec.verify(s).ok)).toEqual([]);
+
+    const USERS = 64;
+    const day = localDay(Date.now(), cfg().HUB_TIMEZONE);
+    const subjectOf = (u: string) => `wechat#${appId()}:${u}`;
+    const counterOf = async (subject: string) => (await getItem<Item>(hub.aws.table, keys.scanInvalid(subject, day)))?.n ?? 0;
+    const users = Array.from({ length: USERS }, (_, k) => `inv_u${k}`);
+    const before = await Promise.all(users.map((u) => counterOf(subjectOf(u))));
+    const ipSubjects = async () => (await scanAll<Item>(hub.aws.table)).filter((i) => String(i.pk).startsWith('SCANBAD#ip#') && i.sk === day);
+    const ipBefore = new Map((await ipSubjects()).map((i) => [String(i.pk), Number(i.n)]));
 
     const callsBefore = hub.standin.calls().length;
     const counter = countDynamoRequests();
     try {
-      const replies = await mapLimit(inputs, 32, (code, i) => scan(`inv_u${i % 64}`, code));
+      const replies = await mapLimit(inputs, 32, (code, i) => scan(users[i % USERS]!, code));
       const wrong = replies.flatMap((r, i) => (r.status === 200 && r.text === '{"result":"invalid"}' ? [] : [{ input: inputs[i], status: r.status, text: r.text }]));
       expect(wrong.slice(0, 5)).toEqual([]);
-      expect(counter.commands).toEqual([]);
-      expect(hub.standin.calls().length).toBe(callsBefore);
-
-      // The instruments do see a genuine scan: a batch lookup and more, and one OAuth exchange.
-      const ok = await scan('inv_probe', valid[7]!);
-      expect(ok.body).toMatchObject({ result: 'redeemed', points: 2 });
-      expect(counter.commands.length).toBeGreaterThan(3);
-      expect(counter.commands).toContain('TransactWriteItemsCommand');
-      expect(hub.standin.calls().slice(callsBefore).map((c) => c.path)).toEqual(['/sns/oauth2/access_token']);
-
-      // A correctly signed code for a serial no batch holds: one index read, no WeChat call.
-      counter.commands.length = 0;
-      const orphan = codecFromSecret(cfg().CODE_SIGNING_SECRET).encode(batch.firstSerial + 5_000_000);
-      expect((await scan('inv_probe', orphan)).body).toEqual({ result: 'invalid' });
-      expect(counter.commands).toEqual(['QueryCommand']);
-      expect(hub.standin.calls().length).toBe(callsBefore + 1);
+      // Per attempt: the two invalid-attempt counters (openid, IP) read in one BatchGetItem and
+      // incremented in one transaction; no Query of the batch index, no code or member item.
+      const tally = (names: string[]) => Object.fromEntries([...new Set(names)].sort().map((n) => [n, names.filter((x) => x === n).length]));
+      expect(tally(counter.commands)).toEqual({ BatchGetItemCommand: inputs.length, TransactWriteItemsCommand: inputs.length });
+      // Exactly one OAuth exchange per attempt, nothing else sent to WeChat.
+      const calls = hub.standin.calls().slice(callsBefore).map((c) => c.path);
+      expect(calls.length).toBe(inputs.length);
+      expect(new Set(calls)).toEqual(new Set(['/sns/oauth2/access_token']));
     } finally {
       counter.remove();
     }
+    // Each openid counted once per attempt it made: 11,000 = 64 × 171 + 56, so users 0..55 made 172, the rest 171.
+    const after = await Promise.all(users.map((u) => counterOf(subjectOf(u))));
+    expect(after.map((n, k) => Number(n) - Number(before[k]))).toEqual(users.map((_, k) => (k < 56 ? 172 : 171)));
+    // And the source address counted every attempt (all came from this test's one address).
+    const ipDeltas = (await ipSubjects()).map((i) => Number(i.n) - (ipBefore.get(String(i.pk)) ?? 0)).filter((d) => d > 0);
+    expect(ipDeltas).toEqual([inputs.length]);
+    // No member, no redemption, no refusal came of it.
     expect(await memberByOpenid('inv_u0')).toBeUndefined();
-  }, 120_000);
+    for (const c of valid.slice(0, 10)) expect(await codeRow(c)).toBeUndefined();
+    expect(await refusalsOf('inv_u0', daysBetween(Date.now(), Date.now()))).toEqual([]);
+
+    const counter2 = countDynamoRequests();
+    const callsMid = hub.standin.calls().length;
+    try {
+      // The instruments do see a genuine scan: a batch lookup and more, and one OAuth exchange.
+      const ok = await scan('inv_probe', valid[7]!);
+      expect(ok.body).toMatchObject({ result: 'redeemed', points: 2 });
+      expect(counter2.commands.length).toBeGreaterThan(3);
+      expect(counter2.commands).toContain('QueryCommand');
+      expect(counter2.commands).toContain('TransactWriteItemsCommand');
+      expect(hub.standin.calls().slice(callsMid).map((c) => c.path)).toEqual(['/sns/oauth2/access_token']);
+
+      // A correctly signed code for a serial no batch holds: the counter read, one index read,
+      // the counter write; one OAuth exchange.
+      counter2.commands.length = 0;
+      const orphan = codec.encode(batch.firstSerial + 5_000_000);
+      expect((await scan('inv_probe', orphan)).body).toEqual({ result: 'invalid' });
+      expect(counter2.commands).toEqual(['BatchGetItemCommand', 'QueryCommand', 'TransactWriteItemsCommand']);
+      expect(hub.standin.calls().length).toBe(callsMid + 2);
+      expect(await counterOf(subjectOf('inv_probe'))).toBe(1);
+    } finally {
+      counter2.remove();
+    }
+  }, 180_000);
 });
 
 describe('abuse limits', () => {
@@ -484,31 +520,44 @@ describe('abuse limits', () => {
     });
   });
 
-  it('sequential serials: a run reaching the limit is `limited`, from either side and across a gap', async () => {
+  it('sequential serials: a run of serials at most SERIAL_GAP apart reaching the limit is `limited`, from either side and across gaps', async () => {
+    expect(SERIAL_GAP).toBe(4);
     await withEnv({ ...LENIENT, HUB_SCAN_SEQUENTIAL_LIMIT: '3' }, async () => {
-      const batch = await createBatch({ sku: 'SKU-SEQ', name: 'Sequential', points: 1, channel: 'lim_seq_ch', count: 20 });
+      const batch = await createBatch({ sku: 'SKU-SEQ', name: 'Sequential', points: 1, channel: 'lim_seq_ch', count: 40 });
       const codes = await codesOf(batch);
       const u = 'lim_seq_u';
       const seq = { result: 'limited', reason: 'sequential_serials', product: { sku: 'SKU-SEQ', name: 'Sequential' } };
       const before = Date.now();
-      expect((await scan(u, codes[10]!)).body.result).toBe('redeemed');
-      expect((await scan(u, codes[11]!)).body.result).toBe('redeemed');
-      expect((await scan(u, codes[12]!)).body).toEqual(seq); // 10, 11, 12
-      expect((await scan(u, codes[9]!)).body).toEqual(seq); // 9, 10, 11
-      expect((await scan(u, codes[14]!)).body.result).toBe('redeemed');
-      expect((await scan(u, codes[16]!)).body.result).toBe('redeemed');
-      expect((await scan(u, codes[15]!)).body).toEqual(seq); // 14, 15, 16
-      expect((await scan(u, codes[13]!)).body.result).toBe('redeemed'); // 12 was refused: run 13, 14 only
+      // Hand-computed: a run is the chain of redeemed serials whose neighbours are ≤ 4 apart.
+      const steps: [number, 'redeemed' | 'limited'][] = [
+        [10, 'redeemed'], // first redemption
+        [15, 'redeemed'], // 15 − 10 = 5: no chain; run {15}
+        [20, 'redeemed'], // 20 − 15 = 5: run {20}
+        [13, 'limited'], // 13 − 10 = 3, 15 − 13 = 2: run {10, 13, 15} = 3
+        [24, 'redeemed'], // 24 − 20 = 4: run {20, 24} = 2
+        [28, 'limited'], // 28 − 24 = 4, 24 − 20 = 4: run {20, 24, 28} = 3 (from above, gaps of 4)
+        [17, 'limited'], // bridges 15 and 20: run {15, 17, 20, 24} = 4 (10 is 5 below 15)
+        [6, 'redeemed'], // 10 − 6 = 4, 15 − 10 = 5: run {6, 10} = 2
+        [2, 'limited'], // 6 − 2 = 4: run {2, 6, 10} = 3 (from below)
+        [35, 'redeemed'], // 35 − 24 = 11: run {35}
+        [30, 'redeemed'], // 30 − 24 = 6, 35 − 30 = 5: run {30}
+      ];
+      for (const [i, want] of steps) {
+        const r = await scan(u, codes[i]!);
+        if (want === 'limited') expect(r.body, `serial ${i}`).toEqual(seq);
+        else expect(r.body.result, `serial ${i}`).toBe('redeemed');
+      }
+      const refused = steps.filter(([, w]) => w === 'limited').map(([i]) => i);
+      const redeemed = steps.filter(([, w]) => w === 'redeemed').map(([i]) => i);
       const refusals = await refusalsOf(u, daysBetween(before, Date.now()));
-      expect(refusals.map((r) => [r.reason, r.serial - batch.firstSerial]).sort((a, b) => Number(a[1]) - Number(b[1]))).toEqual([
-        ['sequential_serials', 9],
-        ['sequential_serials', 12],
-        ['sequential_serials', 15],
-      ]);
-      for (const i of [9, 12, 15]) expect(await codeRow(codes[i]!)).toBeUndefined();
-      expect((await memberByOpenid(u))?.points).toBe(5);
+      expect(refusals.map((r) => [r.reason, r.serial - batch.firstSerial]).sort((a, b) => Number(a[1]) - Number(b[1]))).toEqual(
+        [...refused].sort((a, b) => a - b).map((i) => ['sequential_serials', i]),
+      );
+      for (const i of refused) expect(await codeRow(codes[i]!)).toBeUndefined();
+      for (const i of redeemed) expect(await codeRow(codes[i]!)).toBeDefined();
+      expect((await memberByOpenid(u))?.points).toBe(redeemed.length);
       // Someone else's run does not count against another person.
-      expect((await scan('lim_seq_other', codes[12]!)).body.result).toBe('redeemed');
+      expect((await scan('lim_seq_other', codes[13]!)).body.result).toBe('redeemed');
     });
   });
 
