@@ -183,7 +183,12 @@ describe('POST /members: a known fan registers', () => {
   it('registers: 200 with the member, status member, phone masked; conversion counters move', async () => {
     const res = await register({ appId: cfg().WECHAT_APP_ID, oauthCode: `local:${openid}`, phone: `+86 ${p.slice(0, 3)}-${p.slice(3, 7)}-${p.slice(7)}`, name: 'Li Lei', birthday: '1990-05-01' });
     expect(res.status).toBe(200);
-    const b = res.body;
+    // The caller sees only its own view; the full record is the admin's.
+    expect(res.body).toEqual({ memberId, status: 'member', phone: '139****0001', points: 0, tier: 'normal' });
+    expect(JSON.stringify(res.body)).not.toContain(p);
+    const full = await adminGet(memberId);
+    expect(full.status).toBe(200);
+    const b = full.body;
     expect(b).toMatchObject({
       memberId,
       status: 'member',
@@ -194,7 +199,7 @@ describe('POST /members: a known fan registers', () => {
       fanChannel: 'mreg_ch',
       firstTouch: { channel: 'mreg_ch', at: followAt * 1000 },
       wechat: { appId: cfg().WECHAT_APP_ID, openid, followed: true, followedAt: followAt * 1000 },
-      points: 0,
+      points: { balance: 0 },
       tier: 'normal',
       lifecycle: 'prospect',
       orderCount: 0,
@@ -203,7 +208,10 @@ describe('POST /members: a known fan registers', () => {
     expect(b.memberSince).toBeGreaterThanOrEqual(NOW);
     expect(b.memberSince).toBeLessThanOrEqual(Date.now());
     expect(JSON.stringify(b)).not.toContain(p);
-    for (const internal of ['h', 'credits', 'phoneHash', 'version', 'gsi1pk', 'pk']) expect(b).not.toHaveProperty(internal);
+    for (const internal of ['h', 'credits', 'phoneHash', 'version', 'gsi1pk', 'pk']) {
+      expect(b).not.toHaveProperty(internal);
+      expect(res.body).not.toHaveProperty(internal);
+    }
     // Stored: the HMAC and the masked form; the phone identity row points at the member.
     const stored = await profile(memberId);
     expect(stored).toMatchObject({ phoneHash: phoneValue(p), phoneMasked: '139****0001', status: 'member', memberSince: b.memberSince });
@@ -218,8 +226,8 @@ describe('POST /members: a known fan registers', () => {
     const before = await profile(memberId);
     const res = await register({ appId: cfg().WECHAT_APP_ID, oauthCode: `local:${openid}`, phone: p, name: 'Li Lei', birthday: '1990-05-01' });
     expect(res.status).toBe(200);
-    expect(res.body.memberId).toBe(memberId);
-    expect(res.body.memberSince).toBe(before!.memberSince);
+    expect(res.body).toEqual({ memberId, status: 'member', phone: '139****0001', points: 0, tier: 'normal' });
+    expect((await adminGet(memberId)).body.memberSince).toBe(before!.memberSince);
     const after = await profile(memberId);
     expect(after!.version).toBe(before!.version);
     expect(after).toEqual(before);
@@ -268,16 +276,20 @@ describe('POST /members: a known fan registers', () => {
     const before = { first: await counter('organic', 'first', TODAY), last: await counter('organic', 'last', TODAY) };
     const res = await register({ appId: cfg().WECHAT_APP_ID, oauthCode: 'local:oMem_stranger', phone: phone(4) });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({
+    expect(res.body).toEqual({ memberId: expect.any(String), status: 'member', phone: '139****0004', points: 0, tier: 'normal' });
+    const full = await adminGet(res.body.memberId);
+    expect(full.status).toBe(200);
+    expect(full.body).toMatchObject({
+      memberId: res.body.memberId,
       status: 'member',
       phone: '139****0004',
       firstTouch: { channel: 'organic' },
       lastTouch: { channel: 'organic' },
       wechat: { appId: cfg().WECHAT_APP_ID, openid: 'oMem_stranger', followed: false },
     });
-    expect(res.body.fanSince).toBeUndefined();
-    expect(res.body.fanChannel).toBeUndefined();
-    expect(res.body.firstTouch.at).toBe(res.body.memberSince);
+    expect(full.body.fanSince).toBeUndefined();
+    expect(full.body.fanChannel).toBeUndefined();
+    expect(full.body.firstTouch.at).toBe(full.body.memberSince);
     expect(await identityOwner('wechat_openid', wechatValue('oMem_stranger'))).toBe(res.body.memberId);
     for (const model of ['first', 'last'] as const) {
       const after = await counter('organic', model, TODAY);
@@ -335,11 +347,12 @@ describe('identity merges: a Youzan buyer (phone) and a WeChat fan become one me
 
     const res = await register({ appId: cfg().WECHAT_APP_ID, oauthCode: 'local:oMem_mergeA', phone: pA });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({
+    expect(res.body).toEqual({ memberId: buyer!.memberId, status: 'member', phone: '139****0010', points: 423, tier: 'normal' });
+    expect((await adminGet(buyer!.memberId)).body).toMatchObject({
       memberId: buyer!.memberId,
       status: 'member',
       phone: '139****0010',
-      points: 423,
+      points: { balance: 423 },
       orderCount: 2,
       gmvFen: 42_345,
       firstTouch: { channel: 'youzan', at: Math.floor(t0 / 1000) * 1000 },
