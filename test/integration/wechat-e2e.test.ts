@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
 import { config } from '../../lib/config/index.ts';
 import { sqs, setClients, makeSqs } from '../../lib/store/client.ts';
-import { configuredAccount, postPush, signedPush, type PushSpec } from '../support/wechat-client.ts';
+import { configuredAccount, postPush, pushXml, signedPush, signedXml, type PushSpec } from '../support/wechat-client.ts';
 import { counterAt, counterTotals, memberByOpenid as readMember } from '../support/table.ts';
 import { drainQueue } from '../support/queues.ts';
 import { omitKeys, mapStrings } from '../support/compare.ts';
@@ -56,12 +56,26 @@ describe('WeChat push end to end', () => {
   });
 
   it('rejects entity-bearing XML with 400 and oversized bodies with 413', async () => {
-    const spec: PushSpec = { from: 'oE2E_xxe', createTime: 1_763_000_200, msgType: 'text', content: 'hi', msgId: '1' };
-    const req = signedPush(spec, configuredAccount());
-    const xxe = '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + req.body.replace('hi', '&x;');
-    expect((await fetch(hub.url + req.path, { method: 'POST', body: xxe })).status).toBe(400);
-    const big = req.body.replace('hi', 'x'.repeat(70_000));
-    expect((await fetch(hub.url + req.path, { method: 'POST', body: big })).status).toBe(413);
+    // Safe mode (the configured account has a key): only a correctly sealed push reaches the parser.
+    const account = configuredAccount();
+    expect(account.aesKey).toBeDefined();
+    const spec: PushSpec = { from: 'oE2E_xxe', createTime: Math.floor(Date.now() / 1000), msgType: 'text', content: 'hi', msgId: '1' };
+    const ts = String(spec.createTime);
+    const seal = (xml: string, nonce: string) => signedXml(xml, spec.from, account, 'safe', nonce, ts);
+    const doctype = '<!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>';
+    // An entity in the sealed message itself, and a DOCTYPE on the (validly signed) envelope.
+    const inner = seal(doctype + pushXml(spec).replace('hi', '&x;'), 'xxe1');
+    const refused = async (path: string, body: string) => {
+      const res = await fetch(hub.url + path, { method: 'POST', body });
+      return { status: res.status, error: ((await res.json()) as { error?: string }).error };
+    };
+    expect(await refused(inner.path, inner.body)).toEqual({ status: 400, error: 'bad_xml' });
+    const outer = seal(pushXml(spec), 'xxe2');
+    expect(await refused(outer.path, doctype + outer.body)).toEqual({ status: 400, error: 'bad_xml' });
+    // A sealed push over 64 KiB.
+    const big = seal(pushXml({ ...spec, content: 'x'.repeat(70_000) }), 'big1');
+    expect(big.body.length).toBeGreaterThan(65_536);
+    expect((await fetch(hub.url + big.path, { method: 'POST', body: big.body })).status).toBe(413);
     expect(await memberByOpenid('oE2E_xxe')).toBeUndefined();
   });
 

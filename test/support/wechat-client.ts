@@ -48,18 +48,30 @@ export function signedPush(
   nonce = String(p.createTime % 1_000_000_007),
   timestamp = String(p.createTime),
 ): SignedRequest {
+  return signedXml(pushXml(p), p.from, cfg, mode, nonce, timestamp, p.to);
+}
+
+/** Any XML body (well-formed or not) signed, and in safe mode sealed, as WeChat would send it. */
+export function signedXml(
+  xml: string,
+  from: string,
+  cfg: { appId: string; token: string; aesKey?: string | undefined },
+  mode: 'plain' | 'safe',
+  nonce: string,
+  timestamp: string,
+  to = 'gh_hub',
+): SignedRequest {
   const signature = sha1Signature(cfg.token, timestamp, nonce);
-  const xml = pushXml(p);
   if (mode === 'plain') {
-    return { path: `/wechat/${cfg.appId}?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${p.from}`, body: xml };
+    return { path: `/wechat/${cfg.appId}?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${from}`, body: xml };
   }
   if (!cfg.aesKey) throw new Error('a safe-mode push needs the account\'s EncodingAESKey');
   const iv = createHash('sha256').update(`${xml}|${timestamp}|${nonce}`).digest().subarray(0, 16);
   const enc = encrypt(xml, { aesKey: cfg.aesKey, appId: cfg.appId }, iv);
   const ms = msgSignature(cfg.token, timestamp, nonce, enc);
   return {
-    path: `/wechat/${cfg.appId}?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${p.from}&encrypt_type=aes&msg_signature=${ms}`,
-    body: `<xml><ToUserName><![CDATA[${p.to ?? 'gh_hub'}]]></ToUserName><Encrypt><![CDATA[${enc}]]></Encrypt></xml>`,
+    path: `/wechat/${cfg.appId}?signature=${signature}&timestamp=${timestamp}&nonce=${nonce}&openid=${from}&encrypt_type=aes&msg_signature=${ms}`,
+    body: `<xml><ToUserName><![CDATA[${to}]]></ToUserName><Encrypt><![CDATA[${enc}]]></Encrypt></xml>`,
   };
 }
 
