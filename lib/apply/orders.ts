@@ -13,9 +13,10 @@
  *   paid amount once the order ended `refunded` (a JD order cancelled after payment comes with
  *   no refund message at all).
  * - limits: an order or refund amount above HUB_ORDER_MAX_FEN → 400 `amount_out_of_range`; once
- *   the order's paid amount is known, refunds whose total would exceed it → 400
- *   `refund_exceeds_paid`, recorded for review (a refund seen before its order cannot be
- *   checked; the points it reverses are still capped by what the order earned).
+ *   the order's paid amount (or, before it, its total) is known, refunds whose total would
+ *   exceed it → 400 `refund_exceeds_paid`, recorded for review (`refundCap`); a refund seen
+ *   before any amount of its order cannot be checked and is accepted, whatever the arrival
+ *   order; the points it reverses are still capped by what the order earned.
  */
 import type { HubEventOf, Identity, Platform } from '../events/hub-event.ts';
 import { STATUS_RANK } from '../events/hub-event.ts';
@@ -126,6 +127,18 @@ export async function planOrder(e: HubEventOf<'order'>, ctx: PlanContext): Promi
   return { ...(m ? { memberId: m.memberId } : {}), result: { orderStatus: o.status } };
 }
 
+/**
+ * What refunds of an order may total: the amount paid once a message carried it, else the
+ * order's total once known; undefined while no amount is known (a refund before its order, or
+ * after a thin status message without amounts), so a genuine refund is never refused for
+ * arriving early. Amounts only grow (max over messages), so the cap never shrinks.
+ */
+function refundCap(o: OrderItem): number | undefined {
+  if (o.paidFen > 0) return o.paidFen;
+  if (o.totalFen > 0) return o.totalFen;
+  return undefined;
+}
+
 /** A refund's status only moves forward: a late `requested` never reopens a settled refund. */
 const REFUND_RANK: Record<string, number> = { requested: 1, closed: 2, succeeded: 3 };
 
@@ -142,8 +155,9 @@ export async function planRefund(e: HubEventOf<'refund'>, ctx: PlanContext): Pro
   const { o, isNew } = await loadOrder(ctx, e.platform, e.shopId, e.orderId);
   const wasSucceeded = existing?.status === 'succeeded';
   const others = o.refundedFen - (wasSucceeded ? existing.refundFen : 0);
-  if (o.paidAt !== undefined && !wasSucceeded && others + e.refundFen > o.paidFen) {
-    throw new RefusedForReviewError(`refunds would total ${others + e.refundFen} fen, above the ${o.paidFen} fen paid`, 'refund_exceeds_paid', {
+  const cap = refundCap(o);
+  if (cap !== undefined && !wasSucceeded && others + e.refundFen > cap) {
+    throw new RefusedForReviewError(`refunds would total ${others + e.refundFen} fen, above the ${cap} fen paid`, 'refund_exceeds_paid', {
       kind: 'refund',
       reason: 'refund_exceeds_paid',
       platform: e.platform,
@@ -152,7 +166,7 @@ export async function planRefund(e: HubEventOf<'refund'>, ctx: PlanContext): Pro
       refundId: e.refundId,
       refundFen: e.refundFen,
       refundedFen: others,
-      paidFen: o.paidFen,
+      paidFen: cap,
     });
   }
   const nowSucceeded = wasSucceeded || e.status === 'succeeded';

@@ -12,7 +12,8 @@ import { afterAll, beforeAll } from 'vitest';
 import type { SQSEvent } from 'aws-lambda';
 import { useLocalAws, type LocalAws } from './env.ts';
 import { startHub, type RunningHub } from '../../local/hub.ts';
-import { LOCAL_MAX_SKEW_SECONDS } from '../../lib/config/index.ts';
+import { config, LOCAL_MAX_SKEW_SECONDS, resetConfig } from '../../lib/config/index.ts';
+import { DEFAULT_MAX_SKEW_SECONDS } from '../../lib/wechat/inbound.ts';
 
 export interface TestHubOptions {
   /** Queue name prefix; the start time in ms is appended. */
@@ -73,4 +74,23 @@ export function useTestHub(opts: TestHubOptions): TestHub {
     invokeConsumer: (name: string, event: SQSEvent) => ready(running).invokeConsumer(name, event),
     stop: () => ready(running).stop(),
   };
+}
+
+/**
+ * In a file whose hub replays history (the widest window), the tests of the calling describe
+ * block run with the default webhook window (HUB_WEBHOOK_MAX_SKEW_SECONDS unset → 300 s): the
+ * configuration is re-read on entry and again on exit, when the file's window comes back.
+ */
+export function useDefaultWebhookWindow(): void {
+  let saved: string | undefined;
+  beforeAll(() => {
+    saved = process.env.HUB_WEBHOOK_MAX_SKEW_SECONDS;
+    delete process.env.HUB_WEBHOOK_MAX_SKEW_SECONDS;
+    resetConfig();
+    if (config().HUB_WEBHOOK_MAX_SKEW_SECONDS !== DEFAULT_MAX_SKEW_SECONDS) throw new Error('the default webhook window is not in force');
+  });
+  afterAll(() => {
+    if (saved !== undefined) process.env.HUB_WEBHOOK_MAX_SKEW_SECONDS = saved;
+    resetConfig();
+  });
 }
