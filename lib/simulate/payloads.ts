@@ -295,6 +295,9 @@ export function registerRequest(cfg: HubConfig, person: Person): BuiltRequest {
     appId: cfg.WECHAT_APP_ID,
     oauthCode: `local:${person.openid ?? ''}`,
     phone: typedPhone(person.phone, person.idx),
+    // Proof of the phone: the mini program's phone-number component, as the local WeChat
+    // stand-in answers it (`local-phone:<phone>` yields that phone).
+    phoneCode: `local-phone:${person.phone}`,
     ...(person.name ? { name: person.name } : {}),
     ...(person.birthday ? { birthday: person.birthday } : {}),
   };

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
 import { getItem, identityOwner } from '../support/table.ts';
-import { configuredAccount, postPush, signedPush, type PushSpec } from '../support/wechat-client.ts';
+import { configuredAccount, postPush, signedPush, signedXml, type PushSpec } from '../support/wechat-client.ts';
 import { config } from '../../lib/config/index.ts';
 import { keys } from '../../lib/store/keys.ts';
 
@@ -22,7 +22,12 @@ async function push(spec: PushSpec) {
 
 /** Creates a code batch through the admin API and scans its first code as `openid` (OAuth code on the stand-in). */
 async function scanNewBatch(batch: { sku: string; name: string; points: number; channel: string; count: number }, openid: string) {
-  const { batchId } = (await (await fetch(`${hub.url}/codes/batches`, { method: 'POST', headers: admin, body: JSON.stringify(batch) })).json()) as { batchId: string };
+  // A batch names a channel marketing created (else 400 unknown_channel).
+  const channel = await fetch(`${hub.url}/channels`, { method: 'POST', headers: admin, body: JSON.stringify({ id: batch.channel, name: batch.channel, kind: 'code_batch' }) });
+  expect([201, 409]).toContain(channel.status);
+  const created = await fetch(`${hub.url}/codes/batches`, { method: 'POST', headers: admin, body: JSON.stringify(batch) });
+  expect(created.status).toBe(201);
+  const { batchId } = (await created.json()) as { batchId: string };
   const csv = await (await fetch(`${hub.url}/codes/batches/${batchId}/codes.csv`, { headers: admin })).text();
   const code = csv.split('\r\n')[1]!.split(',')[0]!;
   const scan = await fetch(`${hub.url}/codes/scan`, {
@@ -81,10 +86,9 @@ describe('pipeline with pollers', () => {
     const messageId = String(link.idempotencyKey);
     const xml = `<xml><ToUserName><![CDATA[gh_hub]]></ToUserName><FromUserName><![CDATA[oPipe_2]]></FromUserName><CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>${notice.msgid}</MsgID><Status><![CDATA[failed:user block]]></Status></xml>`;
     const cfg = config();
-    const { sha1Signature } = await import('../../lib/wechat/signature.ts');
-    const ts = String(Math.floor(Date.now() / 1000));
-    const res = await fetch(`${hub.url}/wechat/${cfg.WECHAT_APP_ID}?signature=${sha1Signature(cfg.WECHAT_TOKEN, ts, 'r1')}&timestamp=${ts}&nonce=r1`, { method: 'POST', body: xml });
-    expect(await res.text()).toBe('success');
+    // The account has an EncodingAESKey: the receipt comes sealed (safe mode).
+    const receipt = signedXml(xml, 'oPipe_2', configuredAccount(), 'safe', 'r1', String(Math.floor(Date.now() / 1000)));
+    expect(await postPush(hub.url, receipt)).toEqual({ status: 200, body: 'success' });
     expect(await getItem(hub.aws.table, keys.send(messageId))).toMatchObject({ status: 'sent', receipt: 'user_blocked' });
     // One stable_token for every caller (OAuth exchange aside), shared through the table.
     const token = await getItem(hub.aws.table, keys.wechatToken(cfg.WECHAT_APP_ID));
