@@ -2,7 +2,8 @@
  * Faults on the write path, end to end through the real gateway of `startHub` (pollers off).
  *
  * One WeChat scenario — 1,400 distinct pushes for 300 users (follows through channel QR codes
- * and organic, QR scans, unfollows, text messages), plain and safe mode — is delivered twice:
+ * and organic, QR scans, unfollows, text messages), sealed for the safe-mode account — is
+ * delivered twice:
  *
  *   clean  prefix `clean_`, once each, in scenario order, no faults;
  *   fault  prefix `fault_`, plus 600 redeliveries (30 % of 2,000 deliveries), shuffled, while
@@ -34,7 +35,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { useLocalAws, type LocalAws } from '../support/env.ts';
 import { failSqsSends, injectDynamoFaults, removeAllFaults, type FaultHandle } from '../support/faults.ts';
 import { startHub, type RunningHub } from '../../local/hub.ts';
-import { config } from '../../lib/config/index.ts';
+import { config, LOCAL_MAX_SKEW_SECONDS, resetConfig } from '../../lib/config/index.ts';
 import { ddb, sqs } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { sweepOutbox } from '../../lib/engagement/outbox.ts';
@@ -53,7 +54,7 @@ import {
   type QueuedMessage,
   type ScenarioEvent,
 } from './lib/wechat-driver.ts';
-import { signedPush } from '../support/wechat-client.ts';
+import { configuredAccount, signedPush } from '../support/wechat-client.ts';
 
 const CHANNELS = ['ch_a', 'ch_b', 'ch_c', 'ch_d'] as const;
 const BASE = scenario(1_400, 300, CHANNELS, 4242);
@@ -64,10 +65,14 @@ const PREFIXES = /(?:clean|fault)_/g;
 
 let aws: LocalAws;
 let hub: RunningHub;
-const account = () => ({ appId: config().WECHAT_APP_ID, token: config().WECHAT_TOKEN, aesKey: config().WECHAT_AES_KEY });
+const account = configuredAccount;
 
 beforeAll(async () => {
   aws = await useLocalAws();
+  // The scenario replays pushes dated in November 2025: the widest window the local runtime
+  // allows (test/security covers the default window).
+  process.env.HUB_WEBHOOK_MAX_SKEW_SECONDS = String(LOCAL_MAX_SKEW_SECONDS);
+  resetConfig();
   hub = await startHub({
     port: 0,
     standinPort: 0,
@@ -83,6 +88,8 @@ afterAll(async () => {
   removeAllFaults(ddb());
   removeAllFaults(sqs());
   await hub?.stop();
+  delete process.env.HUB_WEBHOOK_MAX_SKEW_SECONDS;
+  resetConfig();
 });
 
 /** Users with at least one follow in the scenario: each gets exactly one welcome. */
@@ -238,8 +245,8 @@ describe('2,000 WeChat deliveries under DynamoDB and SQS faults', () => {
     const sends: Promise<Response>[] = [];
     const n = 20;
     for (let i = 0; i < n; i++) {
-      const e: ScenarioEvent = { from: `race_u${i}`, createTime: 1_763_500_000 + i, msgType: 'event', event: 'subscribe', eventKey: 'qrscene_race_ch', safe: false };
-      const req = signedPush(e, cfg, 'plain');
+      const e: ScenarioEvent = { from: `race_u${i}`, createTime: 1_763_500_000 + i, msgType: 'event', event: 'subscribe', eventKey: 'qrscene_race_ch' };
+      const req = signedPush(e, cfg);
       for (let copy = 0; copy < 3; copy++) sends.push(fetch(hub.url + req.path, { method: 'POST', body: req.body }));
     }
     const statuses = (await Promise.all(sends)).map((r) => r.status);
@@ -253,8 +260,8 @@ describe('2,000 WeChat deliveries under DynamoDB and SQS faults', () => {
   // that outlasts the SDK's retries is transient: 503 with retry-after, and WeChat's retry succeeds.
   it('a read throttled past the SDK retries is answered 503 transient, not 500', async () => {
     const fault = injectDynamoFaults(ddb(), { seed: 1, rate: 1, layer: 'app', commands: ['BatchGetItemCommand'], kinds: { throttle: 1 } });
-    const e: ScenarioEvent = { from: 'read_fault_u1', createTime: 1_763_600_000, msgType: 'event', event: 'subscribe', eventKey: '', safe: false };
-    const req = signedPush(e, account(), 'plain');
+    const e: ScenarioEvent = { from: 'read_fault_u1', createTime: 1_763_600_000, msgType: 'event', event: 'subscribe', eventKey: '' };
+    const req = signedPush(e, account());
     let status: number;
     let body: string;
     try {

@@ -13,10 +13,8 @@ import { seededRandom } from '../../support/faults.ts';
 
 export type Rng = () => number;
 
-export interface ScenarioEvent extends PushSpec {
-  /** Delivered in safe mode (else plain). */
-  safe: boolean;
-}
+/** One push of a scenario; delivered in the account's mode (sealed when it has an EncodingAESKey). */
+export type ScenarioEvent = PushSpec;
 
 /**
  * `n` distinct pushes for `users` users over 5 days: follows (through `channels` QR codes or
@@ -32,11 +30,10 @@ export function scenario(n: number, users: number, channels: readonly string[], 
     const createTime = t0 + Math.floor(rnd() * 86_400 * 5);
     const ch = channels[Math.floor(rnd() * channels.length)]!;
     const r = rnd();
-    const safe = rnd() < 0.5;
-    if (r < 0.35) out.push({ from, createTime, msgType: 'event', event: 'subscribe', eventKey: rnd() < 0.3 ? '' : `qrscene_${ch}`, safe });
-    else if (r < 0.55) out.push({ from, createTime, msgType: 'event', event: 'SCAN', eventKey: ch, safe });
-    else if (r < 0.7) out.push({ from, createTime, msgType: 'event', event: 'unsubscribe', safe });
-    else out.push({ from, createTime, msgType: 'text', content: `你好 ${i}`, msgId: String(10_000_000_000_000_000n + BigInt(i)), safe });
+    if (r < 0.35) out.push({ from, createTime, msgType: 'event', event: 'subscribe', eventKey: rnd() < 0.3 ? '' : `qrscene_${ch}` });
+    else if (r < 0.55) out.push({ from, createTime, msgType: 'event', event: 'SCAN', eventKey: ch });
+    else if (r < 0.7) out.push({ from, createTime, msgType: 'event', event: 'unsubscribe' });
+    else out.push({ from, createTime, msgType: 'text', content: `你好 ${i}`, msgId: String(10_000_000_000_000_000n + BigInt(i)) });
   }
   return out;
 }
@@ -108,7 +105,7 @@ export async function deliver(
   const deliveries: Delivery[] = events.map((e) => {
     let request = signed.get(e);
     if (!request) {
-      request = signedPush(e, account, e.safe ? 'safe' : 'plain');
+      request = signedPush(e, account);
       signed.set(e, request);
     }
     return { request, statuses: [], done: false };
