@@ -9,6 +9,11 @@
  * the summary — requests by route and status, elapsed time, events/s, the ground truth next to
  * the hub's attribution table — and the dashboard URL go to stdout. Exit status 1 when more than
  * 1 % of the requests failed after retries, 2 for bad arguments.
+ *
+ * The pushes are dated over the past --days, as they happened: the hub must accept history,
+ * i.e. run with a webhook window as wide as the days replayed (allowed only in the local
+ * runtime), e.g. `HUB_WEBHOOK_MAX_SKEW_SECONDS=31708800 npm start` (367 days). With the
+ * default 300 s window WeChat pushes older than five minutes are refused as stale (401).
  */
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
@@ -131,6 +136,9 @@ async function main(): Promise<number> {
   process.stdout.write(`${formatSummary(result, hub)}\n`);
   if (result.requests.failureRate > 0.01) {
     process.stderr.write(`\n${(result.requests.failureRate * 100).toFixed(2)} % of the requests failed after retries (limit 1 %)\n`);
+    if (result.failures.some((f) => f.status === 401 && f.response.includes('stale timestamp'))) {
+      process.stderr.write('the hub refused dated pushes as stale: start it with a window covering --days, e.g. HUB_WEBHOOK_MAX_SKEW_SECONDS=31708800 npm start\n');
+    }
     return 1;
   }
   return 0;
