@@ -16,14 +16,20 @@ export abstract class HubError extends Error {
   }
 }
 
-/** 400: the input is malformed or fails validation. */
-export class BadRequestError extends HubError {
-  readonly status = 400;
+/** An error whose code the thrower may name; without one, the class's `defaultCode`. */
+abstract class CodedError extends HubError {
+  static readonly defaultCode: string;
   readonly code: string;
-  constructor(message: string, details?: unknown, code = 'bad_request') {
+  constructor(message: string, details?: unknown, code?: string) {
     super(message, details);
-    this.code = code;
+    this.code = code ?? (new.target as unknown as typeof CodedError).defaultCode;
   }
+}
+
+/** 400: the input is malformed or fails validation. */
+export class BadRequestError extends CodedError {
+  static override readonly defaultCode = 'bad_request';
+  readonly status = 400;
 }
 
 /**
@@ -53,13 +59,9 @@ export class UnauthorizedError extends HubError {
 }
 
 /** 403: the caller is known but may not do this (e.g. a WeChat snapshot-page virtual user). */
-export class ForbiddenError extends HubError {
+export class ForbiddenError extends CodedError {
+  static override readonly defaultCode = 'forbidden';
   readonly status = 403;
-  readonly code: string;
-  constructor(message: string, details?: unknown, code = 'forbidden') {
-    super(message, details);
-    this.code = code;
-  }
 }
 
 /** 404 */
@@ -69,13 +71,9 @@ export class NotFoundError extends HubError {
 }
 
 /** 409: the request conflicts with the current state (e.g. a phone bound to another member). */
-export class ConflictError extends HubError {
+export class ConflictError extends CodedError {
+  static override readonly defaultCode = 'conflict';
   readonly status = 409;
-  readonly code: string;
-  constructor(message: string, details?: unknown, code = 'conflict') {
-    super(message, details);
-    this.code = code;
-  }
 }
 
 /**
