@@ -1,6 +1,6 @@
 /**
  * Local stand-in for the WeChat Official Account APIs the hub calls, speaking WeChat's wire
- * format (research/wechat.md §5): stable_token, template and customer-service send,
+ * format (docs/platforms.md#wechat-outbound-apis): stable_token, template and customer-service send,
  * qrcode/create, user/info and sns/oauth2/access_token.
  *
  * Behaviour worth knowing:
