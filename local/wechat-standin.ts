@@ -104,6 +104,10 @@ export interface WechatStandin {
   messages(): SentMessage[];
   clearMessages(): void;
   calls(path?: string): RecordedCall[];
+  /** Requests a `hang` fault is holding right now (the caller may have given up on them). */
+  held(): number;
+  /** Resolves once no request is held by a `hang` fault (at once when none is): what a hang was going to do has happened. */
+  settled(): Promise<void>;
   qrCodes(): StandinQrCode[];
   /** Forget everything: messages, calls, tokens, faults, users, QR codes, msgid sequence. */
   reset(): void;
@@ -212,6 +216,11 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
   let clientMsgIds = new Map<string, { msgid: string; at: number }>();
   let qrCodes: StandinQrCode[] = [];
   const hangTimers = new Set<NodeJS.Timeout>();
+  const settleWaiters: (() => void)[] = [];
+  const releaseHang = (timer: NodeJS.Timeout): void => {
+    hangTimers.delete(timer);
+    if (hangTimers.size === 0) for (const resolve of settleWaiters.splice(0)) resolve();
+  };
 
   const user = (openid: string): StandinUser => {
     let u = users.get(openid);
@@ -552,9 +561,12 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
         return write(res, new Reply(fault.status, fault.body ?? `<html><body>Error ${fault.status}</body></html>`));
       case 'hang': {
         const timer = setTimeout(() => {
-          hangTimers.delete(timer);
-          if (fault.thenProcess) write(res, api(method, url, raw));
-          else res.destroy();
+          try {
+            if (fault.thenProcess) write(res, api(method, url, raw));
+            else res.destroy();
+          } finally {
+            releaseHang(timer);
+          }
         }, fault.ms ?? 10_000);
         hangTimers.add(timer);
         return;
@@ -583,6 +595,7 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     async close() {
       for (const t of hangTimers) clearTimeout(t);
       hangTimers.clear();
+      for (const resolve of settleWaiters.splice(0)) resolve();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -593,6 +606,8 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
       sent = [];
     },
     calls: (path) => callLog.filter((c) => path === undefined || c.path === path).map((c) => ({ ...c })),
+    held: () => hangTimers.size,
+    settled: () => (hangTimers.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => settleWaiters.push(resolve))),
     qrCodes: () => qrCodes.map((q) => ({ ...q })),
     reset() {
       tokens = new Map();
