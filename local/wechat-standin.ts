@@ -1,6 +1,6 @@
 /**
  * Local stand-in for the WeChat APIs the hub calls, speaking WeChat's wire format
- * (docs/wechat-phone-proof.md for the phone number): stable_token, template and
+ * (docs/platforms.md#wechat-outbound-apis; docs/wechat-phone-proof.md for the phone number): stable_token, template and
  * customer-service send, qrcode/create, user/info, sns/oauth2/access_token and
  * wxa/business/getuserphonenumber; and the local SMS provider (lib/sms `standin`).
  *
@@ -121,6 +121,10 @@ export interface WechatStandin {
   /** SMS texts the local provider sent. */
   texts(): SentText[];
   calls(path?: string): RecordedCall[];
+  /** Requests a `hang` fault is holding right now (the caller may have given up on them). */
+  held(): number;
+  /** Resolves once no request is held by a `hang` fault (at once when none is): what a hang was going to do has happened. */
+  settled(): Promise<void>;
   qrCodes(): StandinQrCode[];
   /** Forget everything: messages, calls, tokens, faults, users, QR codes, msgid sequence. */
   reset(): void;
@@ -231,6 +235,11 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
   let clientMsgIds = new Map<string, { msgid: string; at: number }>();
   let qrCodes: StandinQrCode[] = [];
   const hangTimers = new Set<NodeJS.Timeout>();
+  const settleWaiters: (() => void)[] = [];
+  const releaseHang = (timer: NodeJS.Timeout): void => {
+    hangTimers.delete(timer);
+    if (hangTimers.size === 0) for (const resolve of settleWaiters.splice(0)) resolve();
+  };
 
   const user = (openid: string): StandinUser => {
     let u = users.get(openid);
@@ -598,9 +607,12 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
         return write(res, new Reply(fault.status, fault.body ?? `<html><body>Error ${fault.status}</body></html>`));
       case 'hang': {
         const timer = setTimeout(() => {
-          hangTimers.delete(timer);
-          if (fault.thenProcess) write(res, api(method, url, raw));
-          else res.destroy();
+          try {
+            if (fault.thenProcess) write(res, api(method, url, raw));
+            else res.destroy();
+          } finally {
+            releaseHang(timer);
+          }
         }, fault.ms ?? 10_000);
         hangTimers.add(timer);
         return;
@@ -629,6 +641,7 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     async close() {
       for (const t of hangTimers) clearTimeout(t);
       hangTimers.clear();
+      for (const resolve of settleWaiters.splice(0)) resolve();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -640,6 +653,8 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     },
     texts: () => texts.map((t) => ({ ...t })),
     calls: (path) => callLog.filter((c) => path === undefined || c.path === path).map((c) => ({ ...c })),
+    held: () => hangTimers.size,
+    settled: () => (hangTimers.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => settleWaiters.push(resolve))),
     qrCodes: () => qrCodes.map((q) => ({ ...q })),
     reset() {
       tokens = new Map();

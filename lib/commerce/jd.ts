@@ -1,7 +1,7 @@
 /**
  * JD order notifications → `order` HubEvents.
  *
- * JD's own order-message envelope is not publicly documented (research/orders.md §2.4), so JD
+ * JD's own order-message envelope is not publicly documented (docs/platforms.md#jd-unconfirmed), so JD
  * orders reach the hub through our relay running in 京东云鼎. Accepted bodies:
  * - the relay trigger (fixture jd-order-trigger-INTERNAL-shape-UNCONFIRMED.json):
  *   `{relay, platform: "jd", venderId, orderId, hint: {orderState, modified}, sourceMessageId,

@@ -1,14 +1,14 @@
 /**
- * Platform order / refund status → the hub's normalised status (research/orders.md §5.2).
+ * Platform order / refund status → the hub's normalised status (docs/platforms.md#order-status-mapping).
  *
  * Normalised order statuses: created < paid < shipped < completed; `closed` (ended without ever
- * being paid, research's "cancelled") and `refunded` (closed after payment) are end states.
+ * being paid) and `refunded` (closed after payment) are end states.
  * After-sale refunds on a completed order do not change the order status; they are refund events.
  *
  * Where a platform uses one value for both end states (JD `TRADE_CANCELED`, Youzan
  * `TRADE_CLOSED`), payment evidence decides; with no evidence the result is `closed`, and the
  * apply step must treat `closed` on an order it has already seen paid as `refunded`
- * (research §5.3 rule 5: "cancelled only if no payment was ever observed").
+ * (docs/design.md#order-of-arrival: "closed only if no payment was ever observed").
  *
  * Every lookup returns null for a value it does not know; callers treat that as "no status
  * information", never as an error.

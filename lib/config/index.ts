@@ -1,5 +1,5 @@
 /**
- * Configuration: the names in the README's configuration table are a fixed interface. Locally
+ * Configuration: the names in docs/design.md#configuration are a fixed interface. Locally
  * every value comes from the environment with the embedded defaults below; in AWS the secret
  * ones come from one Secrets Manager secret (JSON with the same keys) named by HUB_SECRET_ARN
  * (see secrets.ts).

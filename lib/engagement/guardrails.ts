@@ -17,13 +17,13 @@
  *   - Caps counted per local calendar day (Braze: "calendar day in the user's timezone") and a
  *     rolling multi-day window (GrowingIO: "≤X messages in X days"); capped messages are skipped,
  *     not queued (Braze: the capped user skips the send; Customer.io: "Undeliverable"); transactional
- *     messages are exempt (Braze per-campaign toggle, Customer.io) — research/anchors.md §2.5.
+ *     messages are exempt (Braze per-campaign toggle, Customer.io) — docs/design.md#engagement-guardrails.
  *     The numbers 1/day and 3/7 days are product defaults, not taken from a source.
  *   - Quiet hours hold the message and deliver it at the next allowed local time (Braze quiet
- *     hours, Knock send windows, GrowingIO "defer") — anchors.md §2.5. 22:00–08:00 is a product default.
+ *     hours, Knock send windows, GrowingIO "defer") — docs/design.md#engagement-guardrails. 22:00–08:00 is a product default.
  *   - Holdout from a stable random bucket 0–9999 (Braze global control group from the random bucket
- *     number) — anchors.md §2.5. 500 buckets (5 %) is a product default.
- *   - Customer-service windows (research/wechat.md §5.3, current official quota table): a message
+ *     number) — docs/design.md#engagement-guardrails. 500 buckets (5 %) is a product default.
+ *   - Customer-service windows (docs/platforms.md#wechat-customer-service-windows, current official quota table): a message
  *     from the person opens 48 h (5 messages); a follow, QR scan or menu click opens only 1 min
  *     (3 messages). Outside them WeChat answers 45015; 45047 when the count is used up.
  */
@@ -56,9 +56,9 @@ export const EngagementPolicySchema = z.object({
     .default({ start: '22:00', end: '08:00' }),
   /** Members whose bucket (0–9999) is below this receive no marketing (500 = 5 %). */
   holdout: z.number().int().min(0).max(HOLDOUT_BUCKETS).default(500),
-  /** Customer-service window after a message from the person (wechat.md §5.3: 48 h). */
+  /** Customer-service window after a message from the person (docs/platforms.md#wechat-customer-service-windows: 48 h). */
   interactionWindowHours: z.number().positive().max(48).default(48),
-  /** Customer-service window after a follow / QR scan / menu click (wechat.md §5.3: 1 min). */
+  /** Customer-service window after a follow / QR scan / menu click (docs/platforms.md#wechat-customer-service-windows: 1 min). */
   followWindowSeconds: z.number().positive().max(60).default(60),
   /** Rules whose message answers a follow: their window runs from `row.triggeredAt`. */
   followRuleIds: z.array(z.string().min(1)).default(['welcome_follow']),

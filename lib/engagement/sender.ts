@@ -18,7 +18,7 @@
  *   `callClientMsgId`); the fields are cleared when the answer proves nothing was sent. A later
  *   attempt that finds them does not know whether the message went out:
  *     · template message: resent with the same `client_msg_id` while WeChat still dedupes it
- *       ("same openid + client_msg_id → one message, valid 10 minutes", research/wechat.md §5.2),
+ *       ("same openid + client_msg_id → one message, valid 10 minutes", docs/platforms.md#wechat-template-messages),
  *       which returns the original msgid instead of sending twice;
  *     · customer-service message (no idempotency key in the API), or a template past that window:
  *       marked `unknown` and never resent. Customer-service sends are at-most-once.
@@ -107,7 +107,7 @@ export interface SenderDeps {
 }
 
 export const DEFAULT_LEASE_MS = 120_000;
-/** WeChat dedupes openid + client_msg_id for 10 minutes (research/wechat.md §5.2). */
+/** WeChat dedupes openid + client_msg_id for 10 minutes (docs/platforms.md#wechat-template-messages). */
 export const TEMPLATE_DEDUPE_WINDOW_MS = 600_000;
 /** A resend relies on that dedupe only with this much of the window left (clock skew, latency). */
 const DEDUPE_SAFETY_MS = 60_000;

@@ -1,5 +1,5 @@
 /**
- * Outbound WeChat Official Account API client (research/wechat.md §5).
+ * Outbound WeChat Official Account API client (docs/platforms.md#wechat-outbound-apis).
  *
  * - Token: `POST /cgi-bin/stable_token` in normal mode only (never `/cgi-bin/token`, whose every
  *   call invalidates the token other instances hold). The token is shared through a TokenCache

@@ -6,8 +6,9 @@
  * down, download the CSV, and load nothing from outside. A screenshot goes to
  * test-results/dashboard.png.
  *
- * Chromium: CHROMIUM_PATH, default /usr/bin/chromium. Without it the suite is skipped locally
- * and fails under CI.
+ * Chromium: CHROMIUM_PATH, else chromium (or Chrome) on PATH (./chromium.ts). Without it the
+ * suite FAILS when CI or HUB_REQUIRE_BROWSER=1 is set (.ci/run sets it) and is reported as
+ * skipped, with the install command, on a developer machine.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -20,11 +21,15 @@ import { useLocalAws } from '../support/env.ts';
 import { config } from '../../lib/config/index.ts';
 import { writeDashboardModule } from '../../scripts/build-dashboard.ts';
 import { makeCounters, writeSeed } from './seed.ts';
+import { findChromium, INSTALL_HINT } from './chromium.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-if (!HAVE_CHROMIUM && process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM} (set CHROMIUM_PATH)`);
-if (!HAVE_CHROMIUM) console.warn(`[dashboard browser test] skipped: no Chromium at ${CHROMIUM}`);
+const lookup = findChromium();
+if (!lookup.found && lookup.required) {
+  throw new Error(`the dashboard browser test needs Chromium (${lookup.reason}): ${INSTALL_HINT}. It is required when CI or HUB_REQUIRE_BROWSER=1 is set.`);
+}
+if (!lookup.found) console.warn(`[dashboard browser test] SKIPPED: ${lookup.reason}; ${INSTALL_HINT}`);
+const HAVE_CHROMIUM = lookup.found;
+const CHROMIUM = lookup.found ? lookup.path : '';
 
 const OUT_DIR = resolve('test-results');
 

@@ -340,8 +340,21 @@ describe('redemption', () => {
       expect(r.text).not.toContain(winner);
     }
 
+    // Scanning the redeemed code again — its owner, then someone else — has no effect: the
+    // code row, the winner's whole partition (profile with its version, ledger, lot), the
+    // other person's record and the channel's counters are exactly as before.
+    const winnerId = String(row!.memberId);
+    const state = async () => ({
+      code: await codeRow(code!),
+      partition: await queryAll(hub.aws.table, keys.memberPartition(winnerId)),
+      loser: (await memberByOpenid(losers[0]!)) ?? null,
+      counters: await counterItems(hub.aws.table, 'race_ch'),
+    });
+    const before = await state();
+    expect(before.partition.length).toBeGreaterThanOrEqual(3);
     expect((await scan(winner, code!)).body).toEqual({ result: 'already_redeemed_by_you', redeemedAt: row!.at, product });
     expect((await scan(losers[0]!, code!)).body).toEqual({ result: 'already_redeemed', redeemedAt: row!.at, product });
+    expect(await state()).toEqual(before);
 
     const m = await memberByOpenid(winner);
     expect(m).toMatchObject({ memberId: row!.memberId, points: 30, status: 'fan', firstTouch: { channel: 'race_ch' } });

@@ -150,12 +150,16 @@ async function enqueue(r: OutboxRow | string, copies = 1): Promise<string[]> {
 type Handler = (event: SQSEvent) => Promise<unknown>;
 let handler: ReturnType<typeof createEngagementSenderHandler>;
 
-/** Receives and handles until the queue has nothing visible; returns the batches' sizes and failures. */
+/**
+ * Receives and handles until the queue is settled: nothing visible, and nothing in flight but the
+ * messages the `hold` mode holds back. (A message made visible again with visibility 0 turns
+ * visible on the emulator's next timer tick, so an empty receive alone does not mean "done".)
+ * Returns the batches' sizes and failures.
+ */
 async function drain(h: Handler = handler, maxRounds = 40): Promise<{ received: number; failed: number }> {
   let received = 0;
   let failed = 0;
-  let empty = 0;
-  for (let round = 0; round < maxRounds && empty < 2; round++) {
+  for (let round = 0; round < maxRounds; round++) {
     const r = await pollOnce({
       sqs: sqs(),
       queueUrl: aws.queues.engagement.url,
@@ -166,10 +170,7 @@ async function drain(h: Handler = handler, maxRounds = 40): Promise<{ received: 
     });
     received += r.received;
     failed += r.failed;
-    if (r.received === 0) {
-      empty++;
-      await new Promise((res) => setTimeout(res, 60));
-    } else empty = 0;
+    if (r.received === 0 && (await queueCounts(aws.queues.engagement.url)).inFlight <= visibility.held.length) break;
   }
   return { received, failed };
 }
@@ -335,7 +336,8 @@ describe('failures and retries', () => {
     standin.setFault(TEMPLATE, { type: 'hang', ms: 700, thenProcess: true }, 1);
     await enqueue(r);
     await drain();
-    await new Promise((res) => setTimeout(res, 900));
+    // The first call was answered after the client gave up: wait until the stand-in has handled it.
+    await standin.settled();
     expect(callsTo(TEMPLATE, m)).toHaveLength(2);
     expect(sentTo(m)).toHaveLength(1);
     expect(await sendRecord(r.messageId)).toMatchObject({ status: 'sent', msgid: sentTo(m)[0]!.msgid });
@@ -348,7 +350,7 @@ describe('failures and retries', () => {
     standin.setFault(CUSTOM, { type: 'hang', ms: 600, thenProcess: true }, 1);
     await enqueue(r);
     expect(await drain()).toEqual({ received: 1, failed: 0 });
-    await new Promise((res) => setTimeout(res, 800));
+    await standin.settled(); // the hung call has been handled on WeChat's side
     expect(sentTo(m)).toHaveLength(1); // WeChat did send it; the hub did not send it again
     expect(await sendRecord(r.messageId)).toMatchObject({ status: 'unknown', reason: 'custom_send_timeout' });
   });

@@ -48,6 +48,10 @@ const get = (key: Key): Promise<Item | undefined> => getItem(hub.aws.table, key)
 const memberBy = (kind: IdentityKind, value: string): Promise<Item | undefined> => survivorByIdentity(hub.aws.table, kind, value);
 const queryAll = (pk: string, prefix: string): Promise<Item[]> => queryTable(hub.aws.table, pk, prefix);
 const ledgerOf = (memberId: string) => queryAll(keys.memberPartition(memberId), memberPrefixes.ledger);
+/** Everything a redelivery could touch: the order item and every item of its member's partition (profile with its version, ledger, lots, ...). */
+async function orderAndMember(orderKey: Key, memberId: string): Promise<{ order: Item | undefined; partition: Item[] }> {
+  return { order: await get(orderKey), partition: await queryAll(keys.memberPartition(memberId), '') };
+}
 const itemCount = () => countItems(hub.aws.table);
 
 /** Counter totals of channels, summed over shards: `<channel>|<model>#<day>:<metric>` → n (zeros dropped). */
@@ -98,10 +102,13 @@ describe('Tmall TMC relay', () => {
     for (const id of ['7338450211904421101', '7338450211904421102']) expect(await get(keys.dedupe(`tmall:${id}`))).toMatchObject({ type: 'order' });
     expect((await ledgerOf(String(m!.memberId))).map((l) => [l.delta, l.reason, l.balanceAfter])).toEqual([[478, 'order', 478]]);
 
+    // The redelivery has no effect: the order item and every item of the member's partition
+    // (the profile with its version included) are exactly as before.
+    const before = await orderAndMember(keys.order('tmall', SHOP, TID), String(m!.memberId));
+    expect(before.partition.length).toBeGreaterThanOrEqual(3); // profile, ledger row, points lot
     expect(await postTmall(body)).toEqual(TMALL_OK);
-    expect((await get(keys.order('tmall', SHOP, TID)))!.version).toBe(order!.version);
+    expect(await orderAndMember(keys.order('tmall', SHOP, TID), String(m!.memberId))).toEqual(before);
     expect(await memberBy('tmall_buyer_open_uid', BUYER)).toEqual(m);
-    expect(await ledgerOf(String(m!.memberId))).toHaveLength(1);
   });
 
   it('ship, success, then an after-sale RefundSuccess of 276.92 reverses 276 points; a late TradeSellerShip never moves the order back', async () => {
@@ -241,11 +248,14 @@ describe('Youzan push', () => {
     expect(await memberBy('phone', hashPhone(normalisePhone('13700000000'), cfg().PHONE_HASH_SECRET))).toEqual(m);
     expect(JSON.stringify(m)).not.toContain('13700000000');
 
-    for (const name of ['youzan-push-trade-success.json', 'youzan-push-trade-success-redelivery.json']) {
-      const f = youzanFixture(name);
-      expect(await postYouzan(f.body, f.type)).toEqual(YOUZAN_OK);
-    }
+    const success = youzanFixture('youzan-push-trade-success.json');
+    expect(await postYouzan(success.body, success.type)).toEqual(YOUZAN_OK);
     expect(await get(keys.order('youzan', '12345678', TID))).toMatchObject({ status: 'completed', platformStatus: 'TRADE_SUCCESS', paidAt: cst('2024-11-11 00:01:39') });
+    // Youzan's redelivery of the same push (same msg_id, sendCount 2) has no effect at all.
+    const before = await orderAndMember(keys.order('youzan', '12345678', TID), String(m!.memberId));
+    const redelivery = youzanFixture('youzan-push-trade-success-redelivery.json');
+    expect(await postYouzan(redelivery.body, redelivery.type)).toEqual(YOUZAN_OK);
+    expect(await orderAndMember(keys.order('youzan', '12345678', TID), String(m!.memberId))).toEqual(before);
 
     const refund = youzanFixture('youzan-push-refund-success.json');
     expect(await postYouzan(refund.body, refund.type)).toEqual(YOUZAN_OK);
@@ -346,7 +356,7 @@ describe('refused requests write nothing', () => {
 // ------------------------------------------------------------------ shuffled replay
 
 type Platform = 'tmall' | 'jd' | 'youzan';
-type Run = { R: '1' | '2'; p: 'clean_' | 'shuf_' };
+type Run = { R: '1' | '2' | '3'; p: 'clean_' | 'shuf_' | 'mono_' };
 const CLEAN: Run = { R: '1', p: 'clean_' };
 const SHUF: Run = { R: '2', p: 'shuf_' };
 
@@ -598,6 +608,69 @@ function deliver(m: Msg, run: Run, sendCount = 1): Promise<Reply> {
 const RUN_DIGIT = /(?<=^|[:#])(3872941521|2411238822|E20261123|80123)[12](?=\d)/g;
 const canonText = (text: string) => text.replace(/(clean|shuf)_/g, '').replace(RUN_DIGIT, '$1X');
 const canon = <T>(v: T): T => mapStrings(v, canonText);
+
+describe('an order status only moves forward, even when the lower status carries the newer timestamp', () => {
+  // A completed order, then a late lower-rank message whose platform time (TMC pub_time, Youzan
+  // update_time, JD modified) is LATER than the completion's: the higher status wins, the later
+  // timestamp does not. (In the shuffled scenario below timestamps rise with status, so only
+  // this test tells "higher status wins" from "later message wins".)
+  const MONO: Run = { R: '3', p: 'mono_' };
+  const PAY_AT = T0 + 3 * H;
+  const spec = (platform: Platform, buyer: number): OrderSpec => ({
+    platform,
+    n: buyer,
+    buyer,
+    payFen: 12_300,
+    totalFen: 12_300,
+    exp: { status: '', platformStatus: '', totalFen: 0, paidFen: 0, refundedFen: 0, member: true },
+  });
+  const steps: Record<Platform, { paid: Omit<Msg, 'order' | 'seq'>; completed: Omit<Msg, 'order' | 'seq'>; lateShip: Omit<Msg, 'order' | 'seq'>; done: string }> = {
+    tmall: {
+      paid: { at: PAY_AT, kind: 'taobao_trade_TradeBuyerPay', status: 'WAIT_SELLER_SEND_GOODS' },
+      completed: { at: PAY_AT + 6 * D, kind: 'taobao_trade_TradeSuccess', status: 'TRADE_FINISHED' },
+      lateShip: { at: PAY_AT + 7 * D, kind: 'taobao_trade_TradeSellerShip', status: 'WAIT_BUYER_CONFIRM_GOODS' },
+      done: 'TRADE_FINISHED',
+    },
+    youzan: {
+      paid: { at: PAY_AT + S, kind: 'trade_TradePaid', status: 'WAIT_SELLER_SEND_GOODS', paidAt: PAY_AT },
+      completed: { at: PAY_AT + 6 * D, kind: 'trade_TradeSuccess', status: 'TRADE_SUCCESS' },
+      lateShip: { at: PAY_AT + 7 * D, kind: 'trade_TradeSellerShip', status: 'WAIT_BUYER_CONFIRM_GOODS' },
+      done: 'TRADE_SUCCESS',
+    },
+    jd: {
+      paid: { at: PAY_AT + S, kind: 'WAIT_SELLER_STOCK_OUT', paidAt: PAY_AT },
+      completed: { at: PAY_AT + 5 * D, kind: 'FINISHED_L', paidAt: PAY_AT },
+      lateShip: { at: PAY_AT + 7 * D, kind: 'WAIT_GOODS_RECEIVE_CONFIRM', paidAt: PAY_AT },
+      done: 'FINISHED_L',
+    },
+  };
+  const dedupeKey = (o: OrderSpec, seq: number) =>
+    o.platform === 'tmall' ? keys.dedupe(`tmall:${ids.tmc(MONO, seq)}`) : o.platform === 'jd' ? keys.dedupe(`jd:${MONO.p}relay_${seq}`) : keys.dedupe(`youzan:${MONO.p}msg_${seq}`);
+  const ok = (p: Platform) => (p === 'tmall' ? TMALL_OK : p === 'jd' ? JD_OK : YOUZAN_OK);
+
+  it.each([
+    ['tmall', 901, 0],
+    ['youzan', 902, 10],
+    ['jd', 903, 20],
+  ] as const)('%s: a shipping message stamped after the completion leaves the order completed', async (platform, buyer, seq0) => {
+    const o = spec(platform, buyer);
+    const step = steps[platform];
+    const orderKey = keys.order(platform, shopOf(platform), orderId(o, MONO));
+    expect(await deliver({ ...step.paid, order: o, seq: seq0 }, MONO)).toEqual(ok(platform));
+    expect(await get(orderKey)).toMatchObject({ status: 'paid', paidFen: 12_300, paidAt: PAY_AT });
+    expect(await deliver({ ...step.completed, order: o, seq: seq0 + 1 }, MONO)).toEqual(ok(platform));
+    const completed = await get(orderKey);
+    expect(completed).toMatchObject({ status: 'completed', platformStatus: step.done, statusAt: step.completed.at, pointsEarned: 123 });
+
+    expect(step.lateShip.at).toBeGreaterThan(step.completed.at);
+    expect(await deliver({ ...step.lateShip, order: o, seq: seq0 + 2 }, MONO)).toEqual(ok(platform));
+    // Applied (its own dedupe marker), yet the order is what the completion made it.
+    expect(await get(dedupeKey(o, seq0 + 2))).toMatchObject({ type: 'order', result: { orderStatus: 'completed' } });
+    const after = await get(orderKey);
+    expect(after).toMatchObject({ status: 'completed', platformStatus: step.done, statusAt: step.completed.at, rank: 40 });
+    expect(omitKeys(after!, ['version', 'updatedAt'])).toEqual(omitKeys(completed!, ['version', 'updatedAt']));
+  });
+});
 
 describe('shuffled replay with duplicates', () => {
   it('~500 TMC / Youzan / JD messages for 80 buyers, 30 % duplicates, shuffled: same orders, members, points ledgers and counters as a clean ordered run', async () => {

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
 import { getItem, identityOwner } from '../support/table.ts';
+import { untilQueueEmpty } from '../support/queues.ts';
 import { configuredAccount, postPush, signedPush, signedXml, type PushSpec } from '../support/wechat-client.ts';
 import { config } from '../../lib/config/index.ts';
 import { keys } from '../../lib/store/keys.ts';
@@ -64,7 +65,10 @@ describe('pipeline with pollers', () => {
       const m = hub.standin.messages().filter((x) => x.touser === 'oPipe_1');
       return m.length ? m : undefined;
     }, 'the welcome message');
-    await new Promise((r) => setTimeout(r, 1500)); // anything doubled would arrive by now
+    // Both deliveries have been answered; once the engagement queue holds nothing (received,
+    // sent and deleted by the poller), a doubled message would be at the stand-in.
+    await untilQueueEmpty(hub.queues.engagement.url);
+    await hub.standin.settled();
     const all = hub.standin.messages().filter((x) => x.touser === 'oPipe_1');
     expect(all).toHaveLength(1);
     expect(sent[0]!.kind).toBe('custom');

@@ -1,7 +1,9 @@
 /**
  * The traffic simulator against the whole hub in process (gateway, real handlers, DynamoDB Local,
- * local SQS, the WeChat stand-in): every request it sends is accepted, and the attribution API's
- * first-touch table equals the ground truth the simulator kept of what it sent.
+ * local SQS, the WeChat stand-in): every request it sends is accepted, the attribution API's
+ * first-touch table equals the ground truth the simulator kept of what it sent, and, day by
+ * day, each conversion is credited to the day of the fan's first follow (read from the plan the
+ * simulator sent, not from the hub).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
@@ -9,6 +11,7 @@ import { config } from '../../lib/config/index.ts';
 import { fetchAttribution, planSimulation, simulate, type AttributionRow, type SimulateResult } from '../../lib/simulate/index.ts';
 import { CREATED_CHANNELS } from '../../lib/simulate/scenario.ts';
 import { formatSummary } from '../../lib/simulate/report.ts';
+import { dayIn } from '../support/models.ts';
 
 const hub = useTestHub({ replaysHistory: true, queuePrefix: 'sim' });
 let result: SimulateResult;
@@ -76,6 +79,42 @@ describe('npm run simulate against an in-process hub', () => {
       .filter(([id]) => !['tmall', 'jd', 'youzan'].includes(id))
       .reduce((s, [, t]) => s + t.orders, 0);
     expect(fanOrders).toBeGreaterThan(0);
+  });
+
+  it('per channel and day: new fans on the first-follow day, and each registration counted on that same day (cohort)', async () => {
+    const tz = config().HUB_TIMEZONE;
+    const day = dayIn(tz);
+    // The plan the simulator sent (same inputs), and the local day of each fan's first follow.
+    const plan = planSimulation({ fans: 300, days: 7, seed: 1, anchor: result.anchor, tz });
+    const followDay = new Map<number, string>();
+    for (const a of plan.actions) {
+      if (a.kind === 'wechat' && a.effects.some((e) => e.type === 'firstFollow')) followDay.set(a.person, day(a.push.createTime * 1000));
+    }
+    const expected: Record<string, Record<string, { newFans: number; convertedFans: number }>> = {};
+    const at = (channel: string, d: string) => ((expected[channel] ??= {})[d] ??= { newFans: 0, convertedFans: 0 });
+    for (const [person, d] of followDay) at(plan.persons[person]!.channel, d).newFans++;
+    let registrations = 0;
+    for (const a of plan.actions) {
+      if (!a.effects.some((e) => e.type === 'register')) continue;
+      registrations++;
+      at(plan.persons[a.person]!.channel, followDay.get(a.person)!).convertedFans++;
+    }
+    expect(registrations).toBeGreaterThan(10);
+    // Registrations are stamped by the hub's clock (today); most first follows happened before.
+    const today = day(Date.now());
+    expect(Object.values(expected).some((days) => Object.entries(days).some(([d, v]) => d !== today && v.convertedFans > 0))).toBe(true);
+
+    const token = config().HUB_ADMIN_TOKEN;
+    for (const channel of Object.keys(expected).sort()) {
+      const res = await fetch(`${hub.url}/attribution/channels/${encodeURIComponent(channel)}/daily?from=${result.from}&to=${result.to}&model=first_touch`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { days: { day: string; newFans: number; convertedFans: number }[] };
+      const got: Record<string, { newFans: number; convertedFans: number }> = {};
+      for (const r of body.days) if (r.newFans || r.convertedFans) got[r.day] = { newFans: r.newFans, convertedFans: r.convertedFans };
+      expect({ channel, days: got }).toEqual({ channel, days: expected[channel] });
+    }
   });
 
   it('plans the same traffic for the same seed', () => {

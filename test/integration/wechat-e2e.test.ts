@@ -7,7 +7,8 @@ import { useTestHub } from '../support/hub.ts';
 import { config } from '../../lib/config/index.ts';
 import { sqs, setClients, makeSqs } from '../../lib/store/client.ts';
 import { configuredAccount, postPush, pushXml, signedPush, signedXml, type PushSpec } from '../support/wechat-client.ts';
-import { counterAt, counterTotals, memberByOpenid as readMember } from '../support/table.ts';
+import { counterAt, counterTotals, getItem, memberByOpenid as readMember, queryAll } from '../support/table.ts';
+import { keys } from '../../lib/store/keys.ts';
 import { drainQueue } from '../support/queues.ts';
 import { omitKeys, mapStrings } from '../support/compare.ts';
 import { pick, seededRandom, shuffle } from '../support/random.ts';
@@ -34,13 +35,29 @@ describe('WeChat push end to end', () => {
     const spec: PushSpec = { from: 'oE2E_follow_1', createTime: 1_763_000_000, msgType: 'event', event: 'subscribe', eventKey: 'qrscene_store_01', ticket: 'T1' };
     const first = await post(spec, 'safe');
     expect(first).toEqual({ status: 200, body: 'success' });
-    const again = await post(spec, 'safe');
-    expect(again).toEqual({ status: 200, body: 'success' });
     const m = await memberByOpenid('oE2E_follow_1');
     expect(m).toMatchObject({ status: 'fan', fanChannel: 'store_01', firstTouch: { channel: 'store_01', at: 1_763_000_000_000 } });
     expect(m!.wechat.followed).toBe(true);
+    expect(m!.h.f).toEqual([[1_763_000_000_000, 'store_01']]);
     const day = '2025-11-13';
     expect((await counterAt(hub.aws.table, 'store_01', 'first', day)).newFans ?? 0).toBe(1);
+
+    // WeChat's retry of the same push: one effect. Everything the follow wrote is compared
+    // whole — the member item (version included), every item of its partition, the identity
+    // row, the channel's counters and the dedupe marker — before and after.
+    const state = async () => ({
+      member: await memberByOpenid('oE2E_follow_1'),
+      partition: await queryAll(hub.aws.table, keys.memberPartition(String(m!.memberId))),
+      identity: await getItem(hub.aws.table, keys.identity('wechat_openid', `${cfg().WECHAT_APP_ID}:oE2E_follow_1`)),
+      counters: await counterTotals(hub.aws.table, 'store_01'),
+      marker: await getItem(hub.aws.table, keys.dedupe('wechat:evt:gh_hub|oE2E_follow_1|1763000000|subscribe|qrscene_store_01')),
+    });
+    const before = await state();
+    expect(before.partition.length).toBeGreaterThanOrEqual(1);
+    expect(before.marker).toMatchObject({ type: 'wechat.follow', memberId: m!.memberId });
+    const again = await post(spec, 'safe');
+    expect(again).toEqual({ status: 200, body: 'success' });
+    expect(await state()).toEqual(before);
     const messages = await drainQueue(hub.queues.engagement.url);
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatchObject({ ruleId: 'welcome_follow', class: 'transactional', openid: 'oE2E_follow_1', memberId: m!.memberId });

@@ -213,8 +213,8 @@ describe('2,000 WeChat deliveries under DynamoDB and SQS faults', () => {
       pending = again;
     }
     expect(pending.map((m) => m.body.openid)).toEqual([]);
-    // Hung requests finish on the stand-in's side after the client gave up.
-    await new Promise((r) => setTimeout(r, 4_000));
+    // Hung requests finish on the stand-in's side after the client gave up: wait until it holds none.
+    await hub.standin.settled();
 
     const statuses: Record<string, number> = {};
     const byOpenid = new Map<string, number>();

@@ -1,5 +1,5 @@
 /** Reads of a test file's local SQS queues. */
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { sqs } from '../../lib/store/client.ts';
 
 /**
@@ -16,4 +16,30 @@ export async function drainQueue(url: string, client: Pick<SQSClient, 'send'> = 
     await client.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: ms.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })) }));
   }
   return out;
+}
+
+/** Messages in a queue: waiting (ApproximateNumberOfMessages), in flight (NotVisible) and delayed. */
+export async function queueDepth(url: string, client: Pick<SQSClient, 'send'> = sqs()): Promise<{ waiting: number; inFlight: number; delayed: number }> {
+  const { Attributes: a } = await client.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
+    }),
+  );
+  return { waiting: Number(a?.ApproximateNumberOfMessages), inFlight: Number(a?.ApproximateNumberOfMessagesNotVisible), delayed: Number(a?.ApproximateNumberOfMessagesDelayed) };
+}
+
+/**
+ * Resolves once the queue holds no message at all (none waiting, in flight or delayed): every
+ * message sent to it has been received and deleted, so its consumer has finished with it.
+ * Polls every `everyMs`; throws after `timeoutMs`.
+ */
+export async function untilQueueEmpty(url: string, timeoutMs = 20_000, everyMs = 50): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await queueDepth(url);
+    if (d.waiting === 0 && d.inFlight === 0 && d.delayed === 0) return;
+    if (Date.now() > end) throw new Error(`queue ${url} still holds messages after ${timeoutMs} ms: ${JSON.stringify(d)}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
 }

@@ -20,7 +20,7 @@ import {
 
 type Row = [string, OrderStatus, StatusFlag[]?];
 
-describe('Taobao / Tmall trade status (research §5.2)', () => {
+describe('Taobao / Tmall trade status (docs/platforms.md#order-status-mapping)', () => {
   const rows: Row[] = [
     ['TRADE_NO_CREATE_PAY', 'created'],
     ['WAIT_BUYER_PAY', 'created'],

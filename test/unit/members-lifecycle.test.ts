@@ -25,6 +25,7 @@ import {
 import { createStoredMember, derive } from '../../lib/members/record.ts';
 import { bucketOf } from '../../lib/ids.ts';
 import type { History } from '../../lib/attribution/credits.ts';
+import { modelLifecycle, modelRfm, modelTier } from '../support/models.ts';
 
 const TZ = 'Asia/Shanghai';
 const DAY = 86_400_000;
@@ -271,6 +272,46 @@ describe('rfmOf', () => {
     const h = orders([T0, 15], [T0 - DAY, 15], [T0 - 2 * DAY, 15], [T0 - 3 * DAY, 0]);
     expect(rfmOf(h, T0 + 2.5 * DAY, cuts)).toEqual({ r: 3, f: 3, m: 5 });
     expect(rfmOf(h, T0 + 4 * DAY + 1, cuts)).toEqual({ r: 1, f: 3, m: 5 });
+  });
+});
+
+describe('tier, lifecycle and RFM of whole members, worked out by hand (default rules)', () => {
+  // Rules: tiers silver 100,000 / gold 500,000 / diamond 2,000,000 fen of paid GMV in the last
+  // 365 days (an order paid exactly 365 days ago has left); lifecycle at_risk from 90 days since
+  // the last order, lapsed beyond 180, won_back when the last order came > 180 days after the one
+  // before; R cuts 30/60/90/180 days (≤ cut), F minimums 2/3/5/10 orders, M minimums
+  // 50,000/100,000/500,000/2,000,000 fen (lifetime).
+  // orders: [days before now, paidFen]
+  const rows: [string, [number, number][], string, string, { r: number; f: number; m: number } | undefined][] = [
+    // nothing paid
+    ['no order', [], 'normal', 'prospect', undefined],
+    // 30,000 < 100,000 → normal; 10 d < 90, one order → new; R 10 ≤ 30 → 5, F 1 → 1, M 30,000 < 50,000 → 1
+    ['one small order 10 days ago', [[10, 30_000]], 'normal', 'new', { r: 5, f: 1, m: 1 }],
+    // 80,000 + 40,000 = 120,000 ≥ 100,000 → silver; gap 200 − 20 = 180 d, not > 180 → repeat;
+    // R 20 → 5, F 2 → 2, M 120,000 ≥ 100,000 → 3
+    ['two orders 180 days apart', [[200, 80_000], [20, 40_000]], 'silver', 'repeat', { r: 5, f: 2, m: 3 }],
+    // window: 400 d ago has left → 100,000 → silver; since 100 d, 90 ≤ 100 ≤ 180 → at_risk;
+    // R 100 > 90, ≤ 180 → 2, F 2 → 2, M 700,000 ≥ 500,000 → 4
+    ['a big old order and a silver one 100 days ago', [[400, 600_000], [100, 100_000]], 'silver', 'at_risk', { r: 2, f: 2, m: 4 }],
+    // 20,000 + 20,000 = 40,000 → normal; gap 300 − 5 = 295 > 180 → won_back; R 5 → 5, F 2 → 2, M 40,000 → 1
+    ['back after 295 days', [[300, 20_000], [5, 20_000]], 'normal', 'won_back', { r: 5, f: 2, m: 1 }],
+    // 2,500,000 in the window → diamond; since 181 > 180 → lapsed; R 181 > 180 → 1, F 1, M ≥ 2,000,000 → 5
+    ['a diamond order 181 days ago', [[181, 2_500_000]], 'diamond', 'lapsed', { r: 1, f: 1, m: 5 }],
+    // 10 × 60,000 = 600,000 → gold; since 1 d, 10 orders → repeat; R 5, F 10 → 5, M 600,000 → 4
+    ['ten orders on ten days', [[10, 60_000], [9, 60_000], [8, 60_000], [7, 60_000], [6, 60_000], [5, 60_000], [4, 60_000], [3, 60_000], [2, 60_000], [1, 60_000]], 'gold', 'repeat', { r: 5, f: 5, m: 4 }],
+    // 100,000 → silver; since exactly 90 d → at_risk; R 90 is not > 90 → 3, F 1, M 100,000 → 3
+    ['one order exactly 90 days ago', [[90, 100_000]], 'silver', 'at_risk', { r: 3, f: 1, m: 3 }],
+    // the order of exactly 365 days ago has left the window → 1,000 → normal; gap 335 > 180 → won_back;
+    // R 30 is not > 30 → 5, F 2 → 2, M 501,000 → 4 (lifetime)
+    ['a gold order exactly 365 days ago and a small one 30 days ago', [[365, 500_000], [30, 1_000]], 'normal', 'won_back', { r: 5, f: 2, m: 4 }],
+  ];
+
+  it.each(rows)('%s', (_name, os, tier, lifecycle, rfm) => {
+    const h = orders(...os.map(([daysAgo, fen]) => [T0 - daysAgo * DAY, fen] as [number, number]));
+    expect({ tier: tierOf(h, T0), lifecycle: lifecycleOf(h, T0), rfm: rfmOf(h, T0) }).toEqual({ tier, lifecycle, rfm });
+    // The independent model the integration tests use agrees with the same table.
+    const rules = { tiers: DEFAULT_TIERS, days: DEFAULT_LIFECYCLE_DAYS, rfm: DEFAULT_RFM_CUTS };
+    expect({ tier: modelTier(h, T0, rules), lifecycle: modelLifecycle(h, T0, rules), rfm: modelRfm(h, T0, rules) }, 'test/support/models.ts').toEqual({ tier, lifecycle, rfm });
   });
 });
 

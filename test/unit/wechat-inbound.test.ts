@@ -263,14 +263,15 @@ describe('replies', () => {
   });
 
   it('safe mode: fresh randomness, timestamp and nonce for every reply', () => {
-    const clock = clockOf(manifestEntry('safe-mode-text.synthetic.xml').query!);
-    const opened = openFixture('safe-mode-text.synthetic.xml');
+    // Each reply's timestamp is the clock's at that reply, in whole seconds.
+    let clock = 1_714_112_612_999;
+    const opened = openFixture('safe-mode-text.synthetic.xml', { now: () => clock });
     const a = parseWechatXml(opened.reply('hi').body);
+    clock += 5_000;
     const b = parseWechatXml(opened.reply('hi').body);
     expect(a.Encrypt).not.toBe(b.Encrypt);
     expect(a.Nonce).toMatch(/^\d{10}$/);
-    // The reply's TimeStamp is the (injected) server clock.
-    expect(Number(a.TimeStamp)).toBe(Math.floor(clock() / 1000));
+    expect([a.TimeStamp, b.TimeStamp]).toEqual(['1714112612', '1714112617']);
     for (const env of [a, b]) {
       expect(env.MsgSignature).toBe(msgSignature(TOKEN, env.TimeStamp!, env.Nonce!, env.Encrypt!));
       const inner = parseWechatXml(decrypt(env.Encrypt!, { aesKey: AES_KEY, appId: APP }));
