@@ -37,6 +37,7 @@ import { apply, type ApplyDeps, type ApplyResult } from '../lib/apply/index.ts';
 import { config } from '../lib/config/index.ts';
 import { keys } from '../lib/store/keys.ts';
 import type { HubEvent } from '../lib/events/hub-event.ts';
+import { itemSize } from './lib/scale-model.ts';
 import { countRequests, fmt, machine, READ_COMMANDS, round, useEmulators, WRITE_COMMANDS, type BenchResult, type RequestCounter } from './lib/common.ts';
 
 export interface CostOptions {
@@ -46,14 +47,14 @@ export interface CostOptions {
 }
 
 const EVENT_TYPES = ['follow', 'scan', 'registration', 'paid order', 'refund'] as const;
-type EventName = (typeof EVENT_TYPES)[number];
+export type EventName = (typeof EVENT_TYPES)[number];
 
 type Op =
   | { kind: 'read'; name: string; input: Record<string, unknown> }
   | { kind: 'tx'; input: TransactWriteCommandInput }
   | { kind: 'write'; name: string; input: Record<string, unknown> };
 
-function docClient(endpoint: string): DynamoDBDocumentClient {
+export function docClient(endpoint: string): DynamoDBDocumentClient {
   const base = new DynamoDBClient({ ...LOCAL_AWS, endpoint, maxAttempts: 3 });
   return DynamoDBDocumentClient.from(base, { marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false } });
 }
@@ -74,7 +75,8 @@ function recording(db: DynamoDBDocumentClient, ops: Op[]): DynamoDBDocumentClien
   });
 }
 
-function eventsFor(i: number, appId: string, t0: number): Record<EventName, HubEvent> {
+/** One member's five events (follow through channel `bench_qr_a`, QR scan of `bench_qr_b`, ...), an hour apart. */
+export function eventsFor(i: number, appId: string, t0: number): Record<EventName, HubEvent> {
   const openid = `oCost${i}_${randomBytes(4).toString('hex')}`;
   const orderId = `E2026${String(i).padStart(6, '0')}${randomBytes(3).toString('hex')}`;
   const at = (h: number) => t0 + i * 60_000 + h * 3_600_000;
@@ -137,30 +139,6 @@ function eventsFor(i: number, appId: string, t0: number): Record<EventName, HubE
 // ---------------------------------------------------------------------------------------------
 // WCU by the AWS pricing rule, from the item images (DynamoDB Local's own ConsumedCapacity is
 // reported too, but it does not always apply the transactional factor).
-
-/** Item size by DynamoDB's rules (names + values; numbers: 1 byte per 2 significant digits + 1). */
-export function itemSize(item: Record<string, unknown> | undefined): number {
-  if (!item) return 0;
-  let size = 0;
-  for (const [name, value] of Object.entries(item)) size += Buffer.byteLength(name, 'utf8') + valueSize(value);
-  return size;
-}
-
-function valueSize(v: unknown): number {
-  if (v === null || v === undefined || typeof v === 'boolean') return 1;
-  if (typeof v === 'string') return Buffer.byteLength(v, 'utf8');
-  if (typeof v === 'number' || typeof v === 'bigint') {
-    const digits = String(v).replace(/^-/, '').replace('.', '').replace(/e.*$/i, '').replace(/^0+/, '').replace(/0+$/, '');
-    return Math.ceil(Math.max(1, digits.length) / 2) + 1;
-  }
-  if (v instanceof Uint8Array) return v.byteLength;
-  if (v instanceof Set) return [...v].reduce((s: number, x) => s + valueSize(x), 0);
-  if (Array.isArray(v)) return 3 + v.reduce((s: number, x) => s + 1 + valueSize(x), 0);
-  if (typeof v === 'object') {
-    return 3 + Object.entries(v as Record<string, unknown>).reduce((s, [k, x]) => s + 1 + Buffer.byteLength(k, 'utf8') + valueSize(x), 0);
-  }
-  return 0;
-}
 
 type Key = { pk: string; sk: string };
 const keyOf = (k: Record<string, unknown>): Key => ({ pk: String(k.pk), sk: String(k.sk) });

@@ -4,12 +4,12 @@
  * load average at start and end, iterations, numbers) and bench/results/summary.md.
  *
  *   npm run bench                  all of them
- *   npm run bench -- ingest e2e    only these (ingest, dynamo-cost, attribution, e2e, cold-start)
+ *   npm run bench -- ingest e2e    only these (ingest, dynamo-cost, attribution, e2e, cold-start, scale)
  *
  * DynamoDB Local and the local SQS server are started once, on free ports, for the benchmarks
  * that need them, and stopped at the end. Logs below WARN are off (HUB_LOG_LEVEL) unless set.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -19,7 +19,7 @@ const { machine, RESULTS_DIR, writeResult } = await import('./lib/common.ts');
 type BenchResult = import('./lib/common.ts').BenchResult;
 type LocalEmulator = import('../local/emulators.ts').LocalEmulator;
 
-const ALL = ['ingest', 'dynamo-cost', 'attribution', 'e2e', 'cold-start'] as const;
+const ALL = ['ingest', 'dynamo-cost', 'attribution', 'e2e', 'cold-start', 'scale'] as const;
 type Name = (typeof ALL)[number];
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -58,6 +58,7 @@ const runners: Record<Name, () => Promise<BenchResult>> = {
     return (await import('./e2e.ts')).run({ dynamoEndpoint: e.dynamo.endpoint, sqsEndpoint: e.sqs.endpoint });
   },
   'cold-start': async () => (await import('./cold-start.ts')).run(),
+  scale: async () => (await import('./scale.ts')).run({ dynamoEndpoint: (await needEmulators()).dynamo.endpoint }),
 };
 
 const results: BenchResult[] = [];
@@ -89,7 +90,12 @@ try {
 }
 
 const endMachine = machine();
-writeFileSync(join(RESULTS_DIR, 'summary.md'), summaryMarkdown(results, failures));
+// Benchmarks not run this time keep their rows from their last result file (marked with its date).
+const earlier: BenchResult[] = ALL.filter((n) => !selected.includes(n))
+  .map((n) => join(RESULTS_DIR, `${n}.json`))
+  .filter((f) => existsSync(f))
+  .map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchResult);
+writeFileSync(join(RESULTS_DIR, 'summary.md'), summaryMarkdown(results, failures, earlier));
 console.log(
   `\nall done in ${((Date.now() - started) / 1000).toFixed(1)} s; load average at the end ${endMachine.loadAvgAtStart.join(' / ')}; ` +
     `summary → ${join(RESULTS_DIR, 'summary.md')}`,
@@ -106,7 +112,7 @@ function printTable(r: BenchResult): void {
   console.log(`  load average ${r.machine.loadAvgAtStart.join('/')} → ${r.loadAvgAtEnd.join('/')}`);
 }
 
-function summaryMarkdown(rs: BenchResult[], failed: { name: string; error: string }[]): string {
+function summaryMarkdown(rs: BenchResult[], failed: { name: string; error: string }[], earlier: BenchResult[]): string {
   const m = startMachine;
   const lines = [
     '# Benchmark summary',
@@ -122,6 +128,9 @@ function summaryMarkdown(rs: BenchResult[], failed: { name: string; error: strin
   for (const r of rs) {
     for (const [k, v] of r.summary) lines.push(`| ${r.name} | ${esc(k)} | ${esc(v)} |`);
     lines.push(`| ${r.name} | load average start → end | ${r.machine.loadAvgAtStart.join('/')} → ${r.loadAvgAtEnd.join('/')} |`);
+  }
+  for (const r of earlier) {
+    for (const [k, v] of r.summary) lines.push(`| ${r.name} (run ${r.machine.date.slice(0, 16)}) | ${esc(k)} | ${esc(v)} |`);
   }
   for (const f of failed) lines.push(`| ${f.name} | FAILED | ${esc(f.error.split('\n')[0] ?? '')} |`);
   lines.push('', 'Details, with every number and the iterations, in the JSON file of each benchmark.', '');
