@@ -15,7 +15,7 @@ import { createChannel, listChannels } from '../lib/attribution/channels.ts';
 import { createBatch, getBatch, setBatchActive } from '../lib/codes/batches.ts';
 import { codesCsv } from '../lib/codes/csv.ts';
 import { hubCodec } from '../lib/codes/scan.ts';
-import { wechatApi } from '../lib/wechat/client.ts';
+import { wechatApi } from '../lib/wechat/process-client.ts';
 
 // The configuration (and in AWS the secret) is read and validated once, at cold start.
 await coldStart();

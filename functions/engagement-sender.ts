@@ -27,7 +27,8 @@ import { OutboxRowSchema, recordMalformed, sendOne, type SendOutcome, type Sende
 import type { OutboxRow } from '../lib/engagement/outbox.ts';
 import { logger } from '../lib/log.ts';
 import { ddb, sqs as defaultSqs } from '../lib/store/client.ts';
-import { createWechatApi, type WechatApi } from '../lib/wechat/api.ts';
+import { createWechatApi } from '../lib/wechat/client.ts';
+import type { WechatApi } from '../lib/wechat/wire.ts';
 import { dynamoTokenCache } from '../lib/wechat/token-cache.ts';
 
 // The configuration (and in AWS the secret) is read and validated once, at cold start.

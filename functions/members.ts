@@ -11,7 +11,7 @@ import { register } from '../lib/members/register.ts';
 import { sendSmsCode } from '../lib/members/otp.ts';
 import { smsSender } from '../lib/sms/index.ts';
 import { ddb, tableName } from '../lib/store/client.ts';
-import { wechatApi } from '../lib/wechat/client.ts';
+import { wechatApi } from '../lib/wechat/process-client.ts';
 
 // The configuration (and in AWS the secret) is read and validated once, at cold start.
 await coldStart();

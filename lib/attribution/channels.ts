@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { queryIndex } from '../store/query.ts';
 import { BadRequestError, ConflictError } from '../errors.ts';
-import type { WechatApi } from '../wechat/api.ts';
+import type { WechatApi } from '../wechat/wire.ts';
 import { keys } from '../store/keys.ts';
 import { ChannelId } from '../events/hub-event.ts';
 import type { Store } from '../members/record.ts';

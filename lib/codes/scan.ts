@@ -12,7 +12,7 @@ import { Tx } from '../store/tx.ts';
 import { newId } from '../ids.ts';
 import { localDay } from '../time.ts';
 import type { HubConfig } from '../config/index.ts';
-import type { WechatApi } from '../wechat/api.ts';
+import type { WechatApi } from '../wechat/wire.ts';
 import { codecFromSecret, type Codec } from './codec.ts';
 import { apply, defaultDeps, type ApplyDeps } from '../apply/index.ts';
 import { identifyCaller, issues, type Caller } from '../members/caller.ts';

@@ -26,7 +26,7 @@
  * - Outcome writes: `sent` with the msgid, `keys.sendByMsgId(appId, msgid)` → messageId (for
  *   TEMPLATESENDJOBFINISH receipts) and a sent-log row (the caps read it); every suppression is
  *   a `keys.suppression(...)` row with its reason plus status `suppressed` on the send record.
- * - Errors (lib/wechat/api.ts classification): 45015/45047 on a customer-service send → one
+ * - Errors (lib/wechat/errors.ts classification): 45015/45047 on a customer-service send → one
  *   template fallback (or `outside_window` when the payload has no template); retryable → released,
  *   retried by SQS with backoff; recipient / template / malformed request → `failed` with the
  *   errcode, not retried; account-level errors (IP whitelist, credentials, permission, an errcode
@@ -51,7 +51,8 @@ import { BadRequestError, UpstreamApiError } from '../errors.ts';
 import { readMember, type StoredMember } from '../members/record.ts';
 import { keys, memberPrefixes, pad, TTL_ATTRIBUTE } from '../store/keys.ts';
 import { localDay, startOfLocalDay } from '../time.ts';
-import { classifyWechatError, isOutsideWindow, type CustomMessage, type TemplateMessage, type WechatApi } from '../wechat/api.ts';
+import { classifyWechatError, isOutsideWindow } from '../wechat/errors.ts';
+import type { CustomMessage, TemplateMessage, WechatApi } from '../wechat/wire.ts';
 import { decide, hasTemplate, WEEK_MS, type EngagementPolicy, type SuppressReason } from './guardrails.ts';
 import type { OutboxRow } from './outbox.ts';
 

@@ -14,7 +14,7 @@
 import * as z from 'zod';
 import type { HubConfig } from '../config/index.ts';
 import { BadRequestError, ForbiddenError, UpstreamApiError } from '../errors.ts';
-import type { WechatApi } from '../wechat/api.ts';
+import type { WechatApi } from '../wechat/wire.ts';
 
 export interface Caller {
   appId: string;

@@ -21,7 +21,7 @@ import { keys } from '../store/keys.ts';
 import { Tx, TxConditionFailed } from '../store/tx.ts';
 import { localDay, startOfLocalDay } from '../time.ts';
 import type { SmsSender } from '../sms/index.ts';
-import type { WechatApi } from '../wechat/api.ts';
+import type { WechatApi } from '../wechat/wire.ts';
 import type { Store } from './record.ts';
 import { CallerFields, identifyCaller, issues, type Caller } from './caller.ts';
 import { hashPhone, normalisePhone } from './phone.ts';

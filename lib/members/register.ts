@@ -16,7 +16,7 @@ import * as z from 'zod';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { BadRequestError, ConflictError, PhoneBoundElsewhereError, UpstreamApiError } from '../errors.ts';
 import type { HubConfig } from '../config/index.ts';
-import type { WechatApi } from '../wechat/api.ts';
+import type { WechatApi } from '../wechat/wire.ts';
 import { Birthday, type PhoneProof } from '../events/hub-event.ts';
 import { hashPhone, maskPhone, normalisePhone } from './phone.ts';
 import { apply, type ApplyDeps } from '../apply/index.ts';

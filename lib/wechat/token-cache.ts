@@ -3,7 +3,7 @@
  * stable_token instead of each fetching its own.
  *
  * A cache only stores and returns what it was given; deciding whether a token is still fresh
- * (and refreshing it ahead of expiry) is the API client's job (lib/wechat/api.ts), which
+ * (and refreshing it ahead of expiry) is the API client's job (lib/wechat/client.ts), which
  * compares `expiresAt` with its own clock.
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';

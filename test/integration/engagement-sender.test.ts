@@ -31,7 +31,8 @@ import { DEFAULT_POLICY, HOLDOUT_BUCKETS } from '../../lib/engagement/guardrails
 import { sendOne, type SenderDeps } from '../../lib/engagement/sender.ts';
 import { redrive } from '../../lib/engagement/redrive.ts';
 import { createEngagementSenderHandler, handler as productionHandler } from '../../functions/engagement-sender.ts';
-import { createWechatApi, type WechatApi } from '../../lib/wechat/api.ts';
+import { createWechatApi } from '../../lib/wechat/client.ts';
+import type { WechatApi } from '../../lib/wechat/wire.ts';
 import { memoryTokenCache } from '../../lib/wechat/token-cache.ts';
 import { startWechatStandin, type WechatStandin } from '../../local/wechat-standin.ts';
 import { pollOnce } from '../../local/poller.ts';

@@ -4,17 +4,16 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BadRequestError, UpstreamApiError } from '../../lib/errors.ts';
+import { createWechatApi } from '../../lib/wechat/client.ts';
 import {
   classifyErrcode,
   classifyWechatError,
-  createWechatApi,
   isOutsideWindow,
   isRecipientUnreachable,
   isTokenError,
-  parseJsonKeepingBigInts,
   WECHAT_ERROR_TABLE,
-  type WechatApiOptions,
-} from '../../lib/wechat/api.ts';
+} from '../../lib/wechat/errors.ts';
+import { parseJsonKeepingBigInts, type WechatApiOptions } from '../../lib/wechat/wire.ts';
 import { memoryTokenCache } from '../../lib/wechat/token-cache.ts';
 import { startWechatStandin, type WechatStandin } from '../../local/wechat-standin.ts';
 
@@ -254,6 +253,12 @@ describe('error classification', () => {
     expect([err.errcode, err.retryable]).toEqual(['bad_response', true]);
   });
 
+  it('an answer repeating a key with another value is ambiguous → retryable bad_response', async () => {
+    standin.setFault(STABLE, { type: 'http', status: 200, body: '{"access_token":"t-a","access_token":"t-b","expires_in":7200}' });
+    const err = await failure(client().getAccessToken());
+    expect([err.errcode, err.retryable]).toEqual(['bad_response', true]);
+  });
+
   it('43004 (unsubscribed) is permanent for template and custom sends', async () => {
     const a = client();
     standin.unsubscribe('oGone');
@@ -473,5 +478,10 @@ describe('parseJsonKeepingBigInts', () => {
       neg: '-9007199254740993',
       a: [9007199254740991],
     });
+  });
+
+  it('refuses a key repeated with a different value, accepts one repeated with the same value', () => {
+    expect(() => parseJsonKeepingBigInts('{"msgid":1,"msgid":2}')).toThrow(SyntaxError);
+    expect(parseJsonKeepingBigInts('{"msgid":1,"msgid":1}')).toEqual({ msgid: 1 });
   });
 });
