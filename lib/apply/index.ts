@@ -14,7 +14,8 @@ import { HubEvent } from '../events/hub-event.ts';
 import { config, type HubConfig } from '../config/index.ts';
 import { ddb, tableName } from '../store/client.ts';
 import { keys } from '../store/keys.ts';
-import { Tx, TxConditionFailed, classifyTxError, type TxCommitInfo } from '../store/tx.ts';
+import { Tx, type TxCommitInfo } from '../store/tx.ts';
+import { classifyStoreError, TxConditionFailed } from '../store/errors.ts';
 import { BadRequestError, HubError, RefusedForReviewError, SignatureError, TransientError } from '../errors.ts';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { stableId } from '../ids.ts';
@@ -80,7 +81,7 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps(), gu
     } catch (err) {
       // Reads failing past the SDK's retries (throttling, timeouts) are transient: 503, retried.
       if (err instanceof RefusedForReviewError) await keepForReview(event, err, deps);
-      const classified = err instanceof HubError ? err : classifyTxError(err, []);
+      const classified = err instanceof HubError ? err : classifyStoreError(err);
       if (classified instanceof TransientError && ++transientFailures < 3) {
         await backoff(attempt);
         continue;

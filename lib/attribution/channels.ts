@@ -10,7 +10,8 @@ import { BadRequestError, ConflictError } from '../errors.ts';
 import type { WechatApi } from '../wechat/wire.ts';
 import { keys } from '../store/keys.ts';
 import { ChannelId } from '../events/hub-event.ts';
-import type { Store } from '../members/record.ts';
+import type { Store } from '../store/client.ts';
+import { isConditionFailed } from '../store/errors.ts';
 
 export const CHANNEL_KINDS = ['wechat_qr', 'code_batch', 'store', 'ad', 'other'] as const;
 /** Platform channels exist implicitly (first touch of a person met through an order). */
@@ -60,7 +61,7 @@ export async function createChannel(store: Store, api: WechatApi, body: unknown,
       ExpressionAttributeValues: { ':u': 'unknown' },
     }),
   ).catch((err: unknown) => {
-    if ((err as { name?: string }).name === 'ConditionalCheckFailedException') throw new ConflictError(`channel ${c.id} exists`, undefined, 'channel_exists');
+    if (isConditionFailed(err)) throw new ConflictError(`channel ${c.id} exists`, undefined, 'channel_exists');
     throw err;
   });
   return channel;

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BadRequestError, NotFoundError } from '../errors.ts';
 import { isPathId, keys } from '../store/keys.ts';
-import type { Store } from '../members/record.ts';
+import type { Store } from '../store/client.ts';
 import type { BatchItem } from '../apply/code-scan.ts';
 import { newId } from '../ids.ts';
 import { ChannelId } from '../events/hub-event.ts';

@@ -10,6 +10,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Tx } from '../store/tx.ts';
 import { keys, GSI1, pad } from '../store/keys.ts';
 import { sqs } from '../store/client.ts';
+import { isConditionFailed } from '../store/errors.ts';
 import { bucketOf, stableId } from '../ids.ts';
 import { TransientError } from '../errors.ts';
 import type { ApplyDeps } from '../apply/index.ts';
@@ -117,7 +118,7 @@ export async function drainOutbox(messageIds: string[], deps: ApplyDeps): Promis
       );
       row = claimed.Attributes as (OutboxRow & Record<string, unknown>) | undefined;
     } catch (err) {
-      if ((err as { name?: string }).name === 'ConditionalCheckFailedException') continue; // enqueued, or another drainer holds it
+      if (isConditionFailed(err)) continue; // enqueued, or another drainer holds it
       throw err;
     }
     if (!row) continue;

@@ -49,6 +49,7 @@ import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { BadRequestError, UpstreamApiError } from '../errors.ts';
 import { readMember, type StoredMember } from '../members/record.ts';
+import { isConditionFailed } from '../store/errors.ts';
 import { keys, memberPrefixes, pad, TTL_ATTRIBUTE } from '../store/keys.ts';
 import { localDay, startOfLocalDay } from '../time.ts';
 import { classifyWechatError, isOutsideWindow } from '../wechat/errors.ts';
@@ -213,7 +214,7 @@ async function claimSend(row: OutboxRow, deps: SenderDeps, now: number): Promise
     );
     return { kind: 'claimed', token, previous: res.Attributes as SendRecord | undefined };
   } catch (err) {
-    if ((err as { name?: string }).name !== 'ConditionalCheckFailedException') throw err;
+    if (!isConditionFailed(err)) throw err;
     // The exception's Item is in DynamoDB's attribute-value form (the document client does not
     // convert errors), so the record is read back instead.
     const got = await deps.db.send(new GetCommand({ TableName: deps.table, Key: keys.send(row.messageId), ConsistentRead: true }));
@@ -229,16 +230,6 @@ const fence = (a: Attempt) => ({
   ConditionExpression: 'claimToken = :tok',
   tokenValue: { ':tok': a.token },
 });
-
-function isConditionFailure(err: unknown): boolean {
-  const name = (err as { name?: string }).name;
-  if (name === 'ConditionalCheckFailedException') return true;
-  if (name === 'TransactionCanceledException') {
-    const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
-    return reasons.some((r) => r.Code === 'ConditionalCheckFailed');
-  }
-  return false;
-}
 
 /** Gives the message back (status `retry` or `deferred`); `clearCall` when nothing reached WeChat. */
 async function release(
@@ -274,7 +265,7 @@ async function release(
       }),
     );
   } catch (err) {
-    if (isConditionFailure(err)) throw new Superseded();
+    if (isConditionFailed(err)) throw new Superseded();
     throw err;
   }
 }
@@ -393,7 +384,7 @@ async function markCall(a: Attempt, via: Via, address: Address, clientMsgId: str
       }),
     );
   } catch (err) {
-    if (isConditionFailure(err)) throw new Superseded();
+    if (isConditionFailed(err)) throw new Superseded();
     throw err;
   }
 }
@@ -540,7 +531,7 @@ async function suppress(a: Attempt, reason: SenderSuppressReason, errcode?: stri
       }),
     );
   } catch (err) {
-    if (isConditionFailure(err)) throw new Superseded();
+    if (isConditionFailed(err)) throw new Superseded();
     throw err;
   }
   return { status: 'suppressed', reason };
@@ -588,7 +579,7 @@ async function markUnknown(a: Attempt, reason: string): Promise<SendOutcome> {
       }),
     );
   } catch (err) {
-    if (isConditionFailure(err)) throw new Superseded();
+    if (isConditionFailed(err)) throw new Superseded();
     throw err;
   }
   return { status: 'unknown', reason };
@@ -614,7 +605,7 @@ async function finish(a: Attempt, status: 'failed', fields: { reason: string; er
       }),
     );
   } catch (err) {
-    if (isConditionFailure(err)) throw new Superseded();
+    if (isConditionFailed(err)) throw new Superseded();
     throw err;
   }
 }

@@ -17,7 +17,8 @@ import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
 import type { HubConfig } from '../config/index.ts';
 import { TransientError } from '../errors.ts';
 import { GSI1, keys } from '../store/keys.ts';
-import { Tx, TxConditionFailed } from '../store/tx.ts';
+import { Tx } from '../store/tx.ts';
+import { TxConditionFailed } from '../store/errors.ts';
 import { addDays, localDay } from '../time.ts';
 import { memberRules, REVIEW_SHARDS, tierOf, tierRank, type Rfm } from './lifecycle.ts';
 import { logger } from '../log.ts';

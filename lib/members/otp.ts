@@ -18,11 +18,12 @@ import { GetCommand, UpdateCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb'
 import type { HubConfig } from '../config/index.ts';
 import { BadRequestError, TooManyRequestsError } from '../errors.ts';
 import { keys } from '../store/keys.ts';
-import { Tx, TxConditionFailed } from '../store/tx.ts';
+import { Tx } from '../store/tx.ts';
+import { TxConditionFailed } from '../store/errors.ts';
 import { localDay, startOfLocalDay } from '../time.ts';
 import type { SmsSender } from '../sms/index.ts';
 import type { WechatApi } from '../wechat/wire.ts';
-import type { Store } from './record.ts';
+import type { Store } from '../store/client.ts';
 import { CallerFields, identifyCaller, issues, type Caller } from './caller.ts';
 import { hashPhone, normalisePhone } from './phone.ts';
 

@@ -2,7 +2,8 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../errors.ts';
 import { GSI1, isPathId, keys, memberPrefixes } from '../store/keys.ts';
-import { readMember, type Store } from './record.ts';
+import { readMember } from './record.ts';
+import type { Store } from '../store/client.ts';
 import { memberView } from './view.ts';
 
 const LIMIT = 200;

@@ -5,7 +5,8 @@
  * already added to the counters; derived fields (first/last touch, fan since, followed) are
  * recomputed from the history on every write so arrival order never matters.
  */
-import { BatchGetCommand, GetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
+import type { Store } from '../store/client.ts';
 import type { Identity } from '../events/hub-event.ts';
 import { keys } from '../store/keys.ts';
 import type { Tx } from '../store/tx.ts';
@@ -29,11 +30,6 @@ import { config } from '../config/index.ts';
 export interface StoredMember extends MemberRecord {
   h: History;
   credits: Credits;
-}
-
-export interface Store {
-  db: DynamoDBDocumentClient;
-  table: string;
 }
 
 /** Reads identity rows; returns identity → memberId for those that exist. */

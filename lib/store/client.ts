@@ -1,15 +1,40 @@
 /**
- * AWS SDK clients, one per process. Endpoints come from the SDK's own environment variables
- * (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SQS), which the local runtime and the tests set
- * to DynamoDB Local and the local SQS server; in AWS they are unset.
+ * AWS SDK clients. `makeDynamo`/`makeSqs` build one from explicit options; the process clients
+ * `ddb()`/`sqs()` are built once without options, so their endpoints come from the SDK's own
+ * environment variables (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SQS), which the local
+ * runtime and the tests set to DynamoDB Local and the local SQS server; in AWS they are unset.
  */
-import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { config } from '../config/index.ts';
+
+/** The table and the client every data-layer operation takes. */
+export interface Store {
+  db: DynamoDBDocumentClient;
+  table: string;
+}
+
+/** What a caller may choose about a client; everything else (timeouts, retries) is fixed here. */
+export interface ClientOptions {
+  /** Service endpoint (DynamoDB Local, the local SQS server); default: the SDK's resolution. */
+  endpoint?: string;
+  region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Attempts per call including the first (default 3). */
+  maxAttempts?: number;
+}
+
+const clientConfig = (o: ClientOptions) => ({
+  maxAttempts: o.maxAttempts ?? 3,
+  requestHandler: requestHandler(),
+  ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
+  ...(o.region !== undefined ? { region: o.region } : {}),
+  ...(o.credentials !== undefined ? { credentials: o.credentials } : {}),
+});
 
 let doc: DynamoDBDocumentClient | undefined;
 let sqsClient: SQSClient | undefined;
@@ -25,15 +50,15 @@ const requestHandler = () =>
     httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
   });
 
-export function makeDynamo(overrides: DynamoDBClientConfig = {}): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({ maxAttempts: 3, requestHandler: requestHandler(), ...overrides });
+export function makeDynamo(options: ClientOptions = {}): DynamoDBDocumentClient {
+  const client = new DynamoDBClient(clientConfig(options));
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
   });
 }
 
-export function makeSqs(overrides: SQSClientConfig = {}): SQSClient {
-  return new SQSClient({ maxAttempts: 3, requestHandler: requestHandler(), ...overrides });
+export function makeSqs(options: ClientOptions = {}): SQSClient {
+  return new SQSClient(clientConfig(options));
 }
 
 export function ddb(): DynamoDBDocumentClient {

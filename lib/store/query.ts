@@ -1,7 +1,7 @@
 /** Bounded, paginated reads of the GSI (never a Scan). */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { GSI1 } from './keys.ts';
-import type { Store } from '../members/record.ts';
+import type { Store } from './client.ts';
 
 export interface IndexQuery {
   pk: string;

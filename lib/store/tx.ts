@@ -6,32 +6,13 @@
  */
 import { TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { TransientError } from '../errors.ts';
+import { classifyStoreError, TxTooLargeError } from './errors.ts';
 import type { Key } from './keys.ts';
 
 type TxItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** DynamoDB's limit on items per TransactWriteItems. */
 export const MAX_TX_ITEMS = 100;
-
-export class TxTooLargeError extends Error {
-  constructor(n: number) {
-    super(`transaction needs ${n} items, more than ${MAX_TX_ITEMS}`);
-    this.name = 'TxTooLargeError';
-  }
-}
-
-/** A condition of the transaction failed: `index` is the item, `tag` what the planner named it. */
-export class TxConditionFailed extends Error {
-  constructor(
-    readonly tags: string[],
-    readonly oldItems: (Record<string, unknown> | undefined)[],
-  ) {
-    super(`transaction condition failed: ${tags.join(', ')}`);
-    this.name = 'TxConditionFailed';
-  }
-}
 
 const keyString = (k: Key) => `${k.pk}\u0000${k.sk}`;
 
@@ -178,7 +159,7 @@ export class Tx {
   async commit(client: DynamoDBDocumentClient, opts: { returnConsumedCapacity?: boolean } = {}): Promise<TxCommitInfo> {
     const { tags, items } = this.build();
     if (items.length === 0) return { items: 0, consumedWcu: 0 };
-    if (items.length > MAX_TX_ITEMS) throw new TxTooLargeError(items.length);
+    if (items.length > MAX_TX_ITEMS) throw new TxTooLargeError(items.length, MAX_TX_ITEMS);
     try {
       const out = await client.send(
         new TransactWriteCommand({
@@ -189,7 +170,7 @@ export class Tx {
       const consumedWcu = (out.ConsumedCapacity ?? []).reduce((s, c) => s + (c.CapacityUnits ?? 0), 0);
       return { items: items.length, consumedWcu };
     } catch (err) {
-      throw classifyTxError(err, tags);
+      throw classifyStoreError(err, tags);
     }
   }
 }
@@ -212,53 +193,4 @@ function conditionParts(c?: Condition) {
     ...(c.names && Object.keys(c.names).length ? { ExpressionAttributeNames: c.names } : {}),
     ...(c.values && Object.keys(c.values).length ? { ExpressionAttributeValues: c.values } : {}),
   };
-}
-
-export function classifyTxError(err: unknown, tags: string[]): Error {
-  if (err instanceof TransactionCanceledException || (err as { name?: string })?.name === 'TransactionCanceledException') {
-    const reasons = (err as TransactionCanceledException).CancellationReasons ?? [];
-    const failed: string[] = [];
-    const olds: (Record<string, unknown> | undefined)[] = [];
-    let transient = false;
-    reasons.forEach((r, i) => {
-      if (r.Code === 'ConditionalCheckFailed') {
-        failed.push(tags[i] ?? `item${i}`);
-        olds.push(r.Item ? unmarshallLoose(r.Item as Record<string, unknown>) : undefined);
-      } else if (r.Code && r.Code !== 'None') transient = true;
-    });
-    if (failed.length) return new TxConditionFailed(failed, olds);
-    if (transient) return new TransientError('transaction conflict or throttling, retry', { reasons: reasons.map((r) => r.Code) });
-  }
-  const name = (err as { name?: string })?.name ?? '';
-  if (
-    /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|InternalServerError|ServiceUnavailable|TransactionInProgress|TimeoutError|AbortError|ECONNRESET|ECONNREFUSED|NetworkingError/.test(
-      name,
-    ) ||
-    (err as { $retryable?: unknown })?.$retryable ||
-    ((err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode ?? 0) >= 500
-  ) {
-    return new TransientError(`storage unavailable (${name || 'error'}), retry`);
-  }
-  if (err instanceof Error && /ECONN|socket|timeout/i.test(err.message)) return new TransientError('storage unreachable, retry');
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-/** CancellationReasons carry raw AttributeValues; convert the simple shapes we read back. */
-function unmarshallLoose(item: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(item)) out[k] = fromAttr(v);
-  return out;
-}
-
-function fromAttr(v: unknown): unknown {
-  if (!v || typeof v !== 'object') return v;
-  const a = v as Record<string, unknown>;
-  if ('S' in a) return a.S;
-  if ('N' in a) return Number(a.N);
-  if ('BOOL' in a) return a.BOOL;
-  if ('NULL' in a) return null;
-  if ('L' in a) return (a.L as unknown[]).map(fromAttr);
-  if ('SS' in a) return a.SS;
-  if ('M' in a) return unmarshallLoose(a.M as Record<string, unknown>);
-  return v;
 }
