@@ -35,7 +35,7 @@ import { createWechatApi, type WechatApi } from '../../lib/wechat/api.ts';
 import { memoryTokenCache } from '../../lib/wechat/token-cache.ts';
 import { startWechatStandin, type WechatStandin } from '../../local/wechat-standin.ts';
 import { pollOnce } from '../../local/poller.ts';
-import { QUEUES } from '../../local/emulators.ts';
+import { QUEUES } from '../../lib/queues.ts';
 
 const TZ = 'Asia/Shanghai';
 const TEMPLATE = '/cgi-bin/message/template/send';
