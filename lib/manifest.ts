@@ -3,6 +3,7 @@
  * The local runtime (local/) and the CDK stack (stacks/) both read this one list, so what runs
  * on a laptop is wired exactly as what is deployed, and least privilege is declared here.
  */
+import type { QueueName } from './queues.ts';
 
 export type TableAccess = 'none' | 'read' | 'readwrite';
 
@@ -20,16 +21,16 @@ export interface FunctionSpec {
   description: string;
   routes?: RouteSpec[];
   /** SQS consumer of the named queue (lib/queues.ts). */
-  consumes?: string;
+  consumes?: QueueName;
   /** EventBridge schedule expression (AWS) and the local interval in seconds. */
   schedule?: { expression: string; localEverySeconds: number };
   memoryMb: number;
   timeoutSeconds: number;
   table: TableAccess;
   /** Queues it sends to. */
-  sends?: string[];
+  sends?: QueueName[];
   /** Queues whose messages it moves (redrive). */
-  redrives?: string[];
+  redrives?: QueueName[];
   /** Whether it reads the hub secret. */
   secrets: boolean;
   /** Calls the WeChat API (needs egress, and the fixed IP when configured). */

@@ -5,9 +5,9 @@
  *             listening on 127.0.0.1 only (as every local service: SQS, the stand-ins, the gateway)
  *   SQS       local-aws-sqs, an in-process HTTP server speaking the SQS JSON protocol
  *
- * Also the table and queue definitions both of them (and the CDK stack) share: `createTable`
- * builds the single table from the key schema in lib/store/keys.ts, `QUEUES` lists the queues
- * with their dead-letter settings.
+ * Also what builds the hub's resources on them: `createTable` creates the single table from its
+ * definition in lib/store/table.ts, `createQueues` the queues of lib/queues.ts with their
+ * dead-letter queues (the CDK stack reads the same two definitions).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -28,7 +28,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createSqsServer } from 'local-aws-sqs';
-import { GSI1, TTL_ATTRIBUTE } from '../lib/store/keys.ts';
+import { queueEntries, queueName, type QueueName } from '../lib/queues.ts';
+import { TABLE, tableSchema } from '../lib/store/table.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Where scripts/setup-dynamodb.mjs puts the emulator (never committed: the licence forbids it). */
@@ -339,40 +340,16 @@ export async function startSqsLocal(options: SqsLocalOptions = {}): Promise<Loca
 // Table
 
 /**
- * Creates the single table (pk/sk, GSI gsi1 on gsi1pk/gsi1sk projecting ALL, on-demand) and
- * enables TTL on expiresAt. Idempotent: an existing table is left as it is.
+ * Creates the single table as lib/store/table.ts defines it (pk/sk, GSI gsi1 on gsi1pk/gsi1sk
+ * projecting ALL, on-demand) and enables TTL on its TTL attribute. Idempotent: an existing table
+ * is left as it is.
  */
 export async function createTable(client: DynamoDBClient | DynamoDBDocumentClient, tableName: string): Promise<void> {
   // A document client shares the base client's config and middleware, so it can send the
   // control-plane commands too; its types only list the document commands.
   const ddb = client as unknown as DynamoDBClient;
   try {
-    await ddb.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-          { AttributeName: 'gsi1pk', AttributeType: 'S' },
-          { AttributeName: 'gsi1sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: GSI1,
-            KeySchema: [
-              { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-              { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-            ],
-            Projection: { ProjectionType: 'ALL' },
-          },
-        ],
-      }),
-    );
+    await ddb.send(new CreateTableCommand({ TableName: tableName, ...tableSchema() }));
   } catch (err) {
     if ((err as { name?: string }).name !== 'ResourceInUseException') throw err;
   }
@@ -381,11 +358,11 @@ export async function createTable(client: DynamoDBClient | DynamoDBDocumentClien
 
   const ttl = await ddb.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
   const status = ttl.TimeToLiveDescription?.TimeToLiveStatus;
-  if ((status === 'ENABLED' || status === 'ENABLING') && ttl.TimeToLiveDescription?.AttributeName === TTL_ATTRIBUTE) return;
+  if ((status === 'ENABLED' || status === 'ENABLING') && ttl.TimeToLiveDescription?.AttributeName === TABLE.timeToLiveAttribute) return;
   await ddb.send(
     new UpdateTimeToLiveCommand({
       TableName: tableName,
-      TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+      TimeToLiveSpecification: { AttributeName: TABLE.timeToLiveAttribute, Enabled: true },
     }),
   );
 }
@@ -393,37 +370,11 @@ export async function createTable(client: DynamoDBClient | DynamoDBDocumentClien
 // ---------------------------------------------------------------------------------------------
 // Queues
 
-export interface QueueSpec {
-  /** Queue name without prefix; its dead-letter queue is `<name>-dlq`. */
-  name: string;
-  /** Receives before SQS moves a message to the dead-letter queue. */
-  maxReceiveCount: number;
-  /** Omitted: the SQS default (30 s). */
-  visibilityTimeoutSeconds?: number;
-  /** How long the dead-letter queue keeps messages (the SQS maximum, 14 days). */
-  dlqRetentionSeconds: number;
-}
-
-const FOURTEEN_DAYS = 14 * 24 * 60 * 60;
-
-/** The hub's queues, keyed by logical name. The CDK stack reads the same list. */
-export const QUEUES = {
-  engagement: { name: 'engagement', maxReceiveCount: 5, visibilityTimeoutSeconds: 30, dlqRetentionSeconds: FOURTEEN_DAYS },
-  'staff-alerts': { name: 'staff-alerts', maxReceiveCount: 5, dlqRetentionSeconds: FOURTEEN_DAYS },
-} as const satisfies Record<string, QueueSpec>;
-
-export type QueueName = keyof typeof QUEUES;
-
 export interface QueueRefs {
   url: string;
   arn: string;
   dlqUrl: string;
   dlqArn: string;
-}
-
-/** Full queue name: `<prefix>-<name>`, or `<name>` without a prefix. */
-export function queueName(prefix: string | undefined, name: string): string {
-  return prefix ? `${prefix}-${name}` : name;
 }
 
 async function createOne(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<{ url: string; arn: string }> {
@@ -437,12 +388,12 @@ async function createOne(sqs: SQSClient, name: string, attributes: Record<string
 }
 
 /**
- * Creates every queue in QUEUES, each with its dead-letter queue and redrive policy.
+ * Creates every queue of lib/queues.ts, each with its dead-letter queue and redrive policy.
  * Idempotent as CreateQueue is: same name and attributes return the existing queue.
  */
 export async function createQueues(sqs: SQSClient, options: { prefix?: string } = {}): Promise<Record<QueueName, QueueRefs>> {
   const out = {} as Record<QueueName, QueueRefs>;
-  for (const [logical, spec] of Object.entries(QUEUES) as [QueueName, QueueSpec][]) {
+  for (const [logical, spec] of queueEntries()) {
     const name = queueName(options.prefix, spec.name);
     const dlq = await createOne(sqs, `${name}-dlq`, { MessageRetentionPeriod: String(spec.dlqRetentionSeconds) });
     const attributes: Record<string, string> = {

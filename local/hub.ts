@@ -6,13 +6,14 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSBatchResponse } from 'aws-lambda';
-import { createQueues, createTable, QUEUES, type QueueName, type QueueRefs } from './emulators.ts';
+import { createQueues, createTable, type QueueRefs } from './emulators.ts';
 import { loadFunctions, lambdaContext, startGateway } from './gateway.ts';
 import { startPoller } from './poller.ts';
 import { startWechatStandin, type WechatStandin } from './wechat-standin.ts';
 import { startTopRuntime } from './top-runtime.ts';
 import type { TopStandin } from './top-standin.ts';
 import { config, resetConfig } from '../lib/config/index.ts';
+import { QUEUES, type QueueName } from '../lib/queues.ts';
 import { ddb, resetClients, sqs } from '../lib/store/client.ts';
 
 export interface HubOptions {
@@ -76,7 +77,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   if (opts.pollers !== false) {
     for (const { spec, handler } of functions.values()) {
       if (!spec.consumes) continue;
-      const q = queues[spec.consumes as QueueName];
+      const q = queues[spec.consumes];
       const p = startPoller({
         sqs: sqs() as SQSClient,
         queueUrl: q.url,
@@ -87,7 +88,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         batchSize: 10,
       });
       stops.push(p.stop);
-      log(`poller    ${spec.name} ← ${QUEUES[spec.consumes as QueueName].name}`);
+      log(`poller    ${spec.name} ← ${QUEUES[spec.consumes].name}`);
     }
   }
   if (opts.schedules !== false) {

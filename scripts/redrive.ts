@@ -4,7 +4,7 @@
  *   npm run redrive [-- --queue engagement] [--max N] [--prefix P] [--dlq NAME|URL]
  *                   [--endpoint URL] [--aws] [--region R]
  *
- * --queue     source queue: a logical name from local/emulators.ts QUEUES (`engagement`,
+ * --queue     source queue: a logical name from lib/queues.ts QUEUES (`engagement`,
  *             `staff-alerts`), any queue name, or a queue URL (default `engagement`); the
  *             dead-letter queue is `<queue>-dlq` unless --dlq says otherwise
  * --prefix    queue name prefix (`<prefix>-<queue>`) when the queues were created with one
@@ -22,7 +22,8 @@
  */
 import { parseArgs } from 'node:util';
 import { GetQueueAttributesCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
-import { LOCAL_AWS, QUEUES, queueName } from '../local/emulators.ts';
+import { LOCAL_AWS } from '../local/emulators.ts';
+import { isQueueName, QUEUES, queueName } from '../lib/queues.ts';
 import { redrive } from '../lib/engagement/redrive.ts';
 
 const USAGE = `Usage: npm run redrive [-- --queue engagement] [--max N] [--prefix P] [--dlq NAME|URL] [--endpoint URL] [--aws] [--region R]`;
@@ -65,7 +66,7 @@ const max = Number(values.max);
 
 const rawQueue = values.queue ?? 'engagement';
 const isUrl = /^https?:\/\//i.test(rawQueue);
-const baseName = isUrl ? rawQueue : rawQueue in QUEUES ? QUEUES[rawQueue as keyof typeof QUEUES].name : rawQueue;
+const baseName = isUrl ? rawQueue : isQueueName(rawQueue) ? QUEUES[rawQueue].name : rawQueue;
 const queue = isUrl ? rawQueue : queueName(values.prefix, baseName);
 const dlq = values.dlq ?? (isUrl ? undefined : `${queue}-dlq`);
 

@@ -3,11 +3,10 @@
  * selected with `-c stage=<name>` (default `dev`). Everything is validated here, so a typo in
  * cdk.json fails the synth with a clear message instead of deploying a half-configured stack.
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
-import { FUNCTIONS } from '../lib/manifest.ts';
-import type { HubStackProps } from './hub-stack.ts';
+import { FUNCTIONS, type FunctionSpec } from '../lib/manifest.ts';
 
 export const DEFAULT_STAGE = 'dev';
 export const DEFAULT_REGION = 'ap-southeast-1';
@@ -87,6 +86,28 @@ export function stageConfig(stages: unknown, stage: string): StageConfig {
     throw new Error(`invalid stage settings: ${issues}`);
   }
   return parsed.data;
+}
+
+export interface HubStackProps extends StackProps {
+  /** Stage name (dev, prod ...): prefixes physical names. */
+  stageName: string;
+  /** For the table, secret, queues, key and log groups. */
+  removalPolicy: RemovalPolicy;
+  /** DynamoDB deletion protection. */
+  deletionProtection: boolean;
+  /** Retention of every log group of the stack. */
+  logRetention: RetentionDays;
+  /** HTTP API stage throttling. */
+  throttle: { rateLimit: number; burstLimit: number };
+  /** A VPC with one NAT gateway and an Elastic IP; functions with `wechatApi` run in its private subnets. */
+  fixedEgressIp: boolean;
+  /** JWT authorizer of the admin routes. */
+  jwt: { issuer: string; audience: string[]; scopes?: string[] };
+  alarms: AlarmSettings;
+  /** Non-secret configuration given to every function. */
+  app: AppSettings;
+  /** The functions to deploy; default: every entry of lib/manifest.ts. */
+  functions?: readonly FunctionSpec[];
 }
 
 /** The HubStack props for a stage (without `env`). */

@@ -1,6 +1,6 @@
 /**
  * The SCRM Hub stack: one HTTP API, one Lambda function per entry of lib/manifest.ts, the single
- * DynamoDB table, the SQS queues of local/emulators.ts (QUEUES) with their dead-letter queues,
+ * DynamoDB table of lib/store/table.ts, the SQS queues of lib/queues.ts with their dead-letter queues,
  * EventBridge schedules, one Secrets Manager secret, alarms, and optionally a fixed egress IP
  * for the WeChat API. Everything per function (routes, triggers, memory, timeout, table and
  * queue access, secret, VPC placement) is generated from the manifest; nothing here names a
@@ -8,9 +8,9 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
@@ -35,29 +35,24 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { SECRET_KEYS } from '../lib/config/index.ts';
-import { FUNCTIONS, type FunctionSpec, type RouteSpec } from '../lib/manifest.ts';
-import { GSI1, TTL_ATTRIBUTE } from '../lib/store/keys.ts';
-import { QUEUES, queueName, type QueueName, type QueueSpec } from '../local/emulators.ts';
-import type { AlarmSettings, AppSettings } from './config.ts';
+import { FUNCTIONS, type FunctionSpec } from '../lib/manifest.ts';
+import { isQueueName, QUEUE_URL_ENV, queueEntries, queueName, type QueueName } from '../lib/queues.ts';
+import { TABLE, type KeyAttribute, type KeyAttributeType, type TableDefinition } from '../lib/store/table.ts';
+import type { HubStackProps } from './config.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgements.ts';
+import type { HubFunction, HubQueue } from './types.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** esbuild ESM output has no `require`; bundled CommonJS dependencies (the AWS SDK among them) need one. */
 export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
-
-/** Environment variable that carries each queue's URL (the names lib/config reads). */
-export const QUEUE_URL_ENV: Record<QueueName, string> = {
-  engagement: 'ENGAGEMENT_QUEUE_URL',
-  'staff-alerts': 'STAFF_QUEUE_URL',
-};
 
 /** SQS event source settings for every consumer. */
 export const CONSUMER_BATCH = { batchSize: 10, maxBatchingWindowSeconds: 1 } as const;
@@ -72,41 +67,9 @@ export const REDRIVE_DLQ_ACTIONS = [
   'sqs:GetQueueAttributes',
 ] as const;
 
-export interface HubStackProps extends StackProps {
-  /** Stage name (dev, prod ...): prefixes physical names. */
-  stageName: string;
-  /** For the table, secret, queues, key and log groups. */
-  removalPolicy: RemovalPolicy;
-  /** DynamoDB deletion protection. */
-  deletionProtection: boolean;
-  /** Retention of every log group of the stack. */
-  logRetention: RetentionDays;
-  /** HTTP API stage throttling. */
-  throttle: { rateLimit: number; burstLimit: number };
-  /** A VPC with one NAT gateway and an Elastic IP; functions with `wechatApi` run in its private subnets. */
-  fixedEgressIp: boolean;
-  /** JWT authorizer of the admin routes. */
-  jwt: { issuer: string; audience: string[]; scopes?: string[] };
-  alarms: AlarmSettings;
-  /** Non-secret configuration given to every function. */
-  app: AppSettings;
-  /** The functions to deploy; default: every entry of lib/manifest.ts. */
-  functions?: readonly FunctionSpec[];
-}
-
-export interface HubQueue {
-  spec: QueueSpec;
-  queue: Queue;
-  dlq: Queue;
-}
-
-export interface HubFunction {
-  spec: FunctionSpec;
-  fn: NodejsFunction;
-  role: Role;
-  logGroup: LogGroup;
-  routes: { spec: RouteSpec; route: HttpRoute }[];
-}
+const ATTRIBUTE_TYPES: Record<KeyAttributeType, AttributeType> = { S: AttributeType.STRING, N: AttributeType.NUMBER, B: AttributeType.BINARY };
+const BILLING: Record<TableDefinition['billingMode'], () => Billing> = { PAY_PER_REQUEST: () => Billing.onDemand() };
+const keyAttribute = (a: KeyAttribute) => ({ name: a.name, type: ATTRIBUTE_TYPES[a.type] });
 
 /** `codes-scan` → `CodesScan` (construct ids). */
 export const pascal = (name: string): string =>
@@ -137,20 +100,18 @@ export class HubStack extends Stack {
     const prefix = `scrm-hub-${props.stageName}`;
     const removalPolicy = props.removalPolicy;
 
-    // --- Table: pk/sk, sparse GSI gsi1 (gsi1pk/gsi1sk, ALL), TTL expiresAt (lib/store/keys.ts).
+    // --- Table: as lib/store/table.ts defines it (pk/sk, sparse GSI gsi1 on gsi1pk/gsi1sk, TTL).
     this.table = new TableV2(this, 'Table', {
-      partitionKey: { name: 'pk', type: AttributeType.STRING },
-      sortKey: { name: 'sk', type: AttributeType.STRING },
-      billing: Billing.onDemand(),
-      globalSecondaryIndexes: [
-        {
-          indexName: GSI1,
-          partitionKey: { name: 'gsi1pk', type: AttributeType.STRING },
-          sortKey: { name: 'gsi1sk', type: AttributeType.STRING },
-          projectionType: ProjectionType.ALL,
-        },
-      ],
-      timeToLiveAttribute: TTL_ATTRIBUTE,
+      partitionKey: keyAttribute(TABLE.partitionKey),
+      sortKey: keyAttribute(TABLE.sortKey),
+      billing: BILLING[TABLE.billingMode](),
+      globalSecondaryIndexes: TABLE.globalSecondaryIndexes.map((g) => ({
+        indexName: g.indexName,
+        partitionKey: keyAttribute(g.partitionKey),
+        sortKey: keyAttribute(g.sortKey),
+        projectionType: ProjectionType[g.projection],
+      })),
+      timeToLiveAttribute: TABLE.timeToLiveAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.deletionProtection,
       encryption: TableEncryptionV2.awsManagedKey(),
@@ -159,9 +120,9 @@ export class HubStack extends Stack {
     });
 
     // --- Queues and their dead-letter queues.
-    const consumersOf = (q: string) => specs.filter((f) => f.consumes === q);
+    const consumersOf = (q: QueueName) => specs.filter((f) => f.consumes === q);
     this.queues = {} as Record<QueueName, HubQueue>;
-    for (const [logical, spec] of Object.entries(QUEUES) as [QueueName, QueueSpec][]) {
+    for (const [logical, spec] of queueEntries()) {
       const name = queueName(prefix, spec.name);
       const longestConsumer = Math.max(0, ...consumersOf(logical).map((f) => f.timeoutSeconds));
       // AWS guidance for Lambda consumers: at least 6 × the function timeout plus the batching window.
@@ -296,7 +257,7 @@ export class HubStack extends Stack {
       if (inVpc) role.addManagedPolicy(ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
 
       const environment: Record<string, string> = { ...environmentBase };
-      for (const q of spec.sends ?? []) environment[QUEUE_URL_ENV[q as QueueName]] = this.queues[q as QueueName].queue.queueUrl;
+      for (const q of spec.sends ?? []) environment[QUEUE_URL_ENV[q]] = this.queues[q].queue.queueUrl;
       if (spec.secrets) environment.HUB_SECRET_ARN = this.secret.secretArn;
 
       const fn = new NodejsFunction(this, `${id}Function`, {
@@ -335,9 +296,9 @@ export class HubStack extends Stack {
       // Least privilege, exactly as the manifest declares.
       if (spec.table === 'read') this.table.grantReadData(fn);
       else if (spec.table === 'readwrite') this.table.grantReadWriteData(fn);
-      for (const q of spec.sends ?? []) this.queues[q as QueueName].queue.grantSendMessages(fn);
+      for (const q of spec.sends ?? []) this.queues[q].queue.grantSendMessages(fn);
       for (const q of spec.redrives ?? []) {
-        const { queue, dlq } = this.queues[q as QueueName];
+        const { queue, dlq } = this.queues[q];
         role.addToPolicy(new PolicyStatement({ actions: [...REDRIVE_DLQ_ACTIONS], resources: [dlq.queueArn] }));
         queue.grantSendMessages(fn);
       }
@@ -346,7 +307,7 @@ export class HubStack extends Stack {
       // Triggers.
       if (spec.consumes) {
         fn.addEventSource(
-          new SqsEventSource(this.queues[spec.consumes as QueueName].queue, {
+          new SqsEventSource(this.queues[spec.consumes].queue, {
             batchSize: CONSUMER_BATCH.batchSize,
             maxBatchingWindow: Duration.seconds(CONSUMER_BATCH.maxBatchingWindowSeconds),
             reportBatchItemFailures: true,
@@ -414,7 +375,8 @@ export class HubStack extends Stack {
     const five = Duration.minutes(5);
     const one = Duration.minutes(1);
 
-    for (const [logical, { dlq }] of Object.entries(this.queues) as [QueueName, HubQueue][]) {
+    for (const [logical, spec] of queueEntries()) {
+      const { dlq } = this.queues[logical];
       const id = pascal(logical);
       alarm(
         `${id}DlqMessagesAlarm`,
@@ -425,7 +387,7 @@ export class HubStack extends Stack {
       );
       alarm(
         `${id}DlqAgeAlarm`,
-        `oldest dead-lettered ${logical} message older than ${props.alarms.dlqMaxAgeSeconds} s (DLQ keeps ${QUEUES[logical].dlqRetentionSeconds} s)`,
+        `oldest dead-lettered ${logical} message older than ${props.alarms.dlqMaxAgeSeconds} s (DLQ keeps ${spec.dlqRetentionSeconds} s)`,
         dlq.metricApproximateAgeOfOldestMessage({ period: five, statistic: 'Maximum' }),
         props.alarms.dlqMaxAgeSeconds,
         ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -491,7 +453,8 @@ export class HubStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'SecretArn', { value: this.secret.secretArn, description: 'Fill in the platform secrets here (JSON)' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
-    for (const [logical, { queue, dlq }] of Object.entries(this.queues) as [QueueName, HubQueue][]) {
+    for (const [logical] of queueEntries()) {
+      const { queue, dlq } = this.queues[logical];
       new CfnOutput(this, `${pascal(logical)}QueueUrl`, { value: queue.queueUrl });
       new CfnOutput(this, `${pascal(logical)}DlqUrl`, { value: dlq.queueUrl });
     }
@@ -511,16 +474,18 @@ export class HubStack extends Stack {
   }
 }
 
-/** Fails the synth when the manifest names a queue that QUEUES does not define. */
+/**
+ * Fails the synth on a duplicate function name, or a queue name that lib/queues.ts does not
+ * define (the types check that too, but specs may come from untyped code).
+ */
 function validateManifest(specs: readonly FunctionSpec[]): void {
-  const known = new Set(Object.keys(QUEUES));
   const problems: string[] = [];
   const names = new Set<string>();
   for (const f of specs) {
     if (names.has(f.name)) problems.push(`duplicate function ${f.name}`);
     names.add(f.name);
     for (const q of [...(f.sends ?? []), ...(f.redrives ?? []), ...(f.consumes ? [f.consumes] : [])]) {
-      if (!known.has(q)) problems.push(`${f.name}: unknown queue ${q}`);
+      if (!isQueueName(q)) problems.push(`${f.name}: unknown queue ${q}`);
     }
   }
   if (problems.length) throw new Error(`lib/manifest.ts: ${problems.join('; ')}`);

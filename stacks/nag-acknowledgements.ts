@@ -4,7 +4,7 @@
  * fails the synth, so a new finding (or a new public route) needs a reviewed entry first.
  */
 import { Validations, type CfnElement } from 'aws-cdk-lib';
-import type { HubStack } from './hub-stack.ts';
+import type { NagTargets } from './types.ts';
 
 /**
  * Why each function's routes may be called without the admin JWT. A function that gains a
@@ -37,7 +37,7 @@ const VPC_ACCESS =
 const SECRET_ROTATION =
   'The secret holds credentials issued by WeChat, Tmall, JD and Youzan consoles (and hub signing keys); they are rotated by hand at the platform, which no rotation Lambda can do.';
 
-export function acknowledgeNagFindings(stack: HubStack): void {
+export function acknowledgeNagFindings(stack: NagTargets): void {
   const tableId = stack.resolve((stack.table.node.defaultChild as CfnElement).logicalId) as string;
 
   for (const { spec, fn, role, routes } of stack.functions.values()) {

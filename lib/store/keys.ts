@@ -6,6 +6,8 @@
  *                            pending outbox rows, channel list, expiring lots)
  *   expiresAt (N)            TTL in epoch seconds (DynamoDB deletes lazily: readers compare too)
  *
+ * The table itself (key attributes, index, TTL, billing) is defined once in lib/store/table.ts.
+ *
  * Item types (pk | sk | gsi1pk | gsi1sk):
  *   dedupe marker     DEDUPE#<eventId>                 | #         | -                     | -
  *   identity          IDENT#<kind>#<value>             | #         | MIDENT#<memberId>     | <kind>#<value>
@@ -49,8 +51,8 @@
  * bounded by the members due, never by the table.
  */
 
-export const GSI1 = 'gsi1';
-export const TTL_ATTRIBUTE = 'expiresAt';
+/** The index and TTL attribute names, defined with the table (lib/store/table.ts). */
+export { GSI1, TTL_ATTRIBUTE } from './table.ts';
 
 export interface Key {
   pk: string;

@@ -13,7 +13,8 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { useLocalAws } from '../support/env.ts';
-import { createTable, QUEUES } from '../../local/emulators.ts';
+import { createTable } from '../../local/emulators.ts';
+import { queueEntries, QUEUES } from '../../lib/queues.ts';
 import { ddb, sqs, tableName } from '../../lib/store/client.ts';
 import { config } from '../../lib/config/index.ts';
 import { GSI1, TTL_ATTRIBUTE, keys } from '../../lib/store/keys.ts';
@@ -173,8 +174,8 @@ describe('DynamoDB Local', () => {
 
 describe('local SQS', () => {
   it('creates each queue with its DLQ and redrive policy', async () => {
-    for (const [logical, spec] of Object.entries(QUEUES)) {
-      const refs = aws.queues[logical as keyof typeof QUEUES];
+    for (const [logical, spec] of queueEntries()) {
+      const refs = aws.queues[logical];
       const { Attributes } = await sqs().send(new GetQueueAttributesCommand({ QueueUrl: refs.url, AttributeNames: ['All'] }));
       expect(JSON.parse(Attributes?.RedrivePolicy ?? '{}')).toMatchObject({ deadLetterTargetArn: refs.dlqArn });
       expect(Number(JSON.parse(Attributes?.RedrivePolicy ?? '{}').maxReceiveCount)).toBe(spec.maxReceiveCount);

@@ -36,7 +36,7 @@ import type { WechatApi } from '../../lib/wechat/wire.ts';
 import { memoryTokenCache } from '../../lib/wechat/token-cache.ts';
 import { startWechatStandin, type WechatStandin } from '../../local/wechat-standin.ts';
 import { pollOnce } from '../../local/poller.ts';
-import { QUEUES } from '../../local/emulators.ts';
+import { QUEUES } from '../../lib/queues.ts';
 
 const TZ = 'Asia/Shanghai';
 const TEMPLATE = '/cgi-bin/message/template/send';

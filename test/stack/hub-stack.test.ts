@@ -1,6 +1,6 @@
 /**
  * CDK assertions on the synthesized HubStack, every expectation derived from lib/manifest.ts,
- * QUEUES (local/emulators.ts) and the stage settings in cdk.json. One app holds the dev stack,
+ * lib/queues.ts, the table definition (lib/store/table.ts) and the stage settings in cdk.json. One app holds the dev stack,
  * the prod stack (fixed egress IP) and a tiny canary stack that cdk-nag must flag; it is
  * synthesized once, with bundling skipped, and the validation report is read from the assembly.
  */
@@ -13,10 +13,10 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LOCAL_DEFAULTS, SECRET_KEYS } from '../../lib/config/index.ts';
 import { FUNCTIONS } from '../../lib/manifest.ts';
-import { GSI1, TTL_ATTRIBUTE } from '../../lib/store/keys.ts';
-import { QUEUES, type QueueName, type QueueSpec } from '../../local/emulators.ts';
+import { QUEUE_URL_ENV, QUEUES, queueEntries, type QueueName } from '../../lib/queues.ts';
+import { TABLE, tableSchema } from '../../lib/store/table.ts';
 import { hubStackProps, stageConfig, type StageConfig } from '../../stacks/config.ts';
-import { CONSUMER_BATCH, HubStack, QUEUE_URL_ENV } from '../../stacks/hub-stack.ts';
+import { CONSUMER_BATCH, HubStack } from '../../stacks/hub-stack.ts';
 import { PUBLIC_ROUTE_REASONS } from '../../stacks/nag-acknowledgements.ts';
 
 /** Synthesized CloudFormation, navigated freely in assertions. */
@@ -200,7 +200,8 @@ describe.each(['dev', 'prod'] as const)('functions (%s)', (stage) => {
       NODE_OPTIONS: '--enable-source-maps',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     });
-    for (const [q, name] of Object.entries(QUEUE_URL_ENV) as [QueueName, string][]) {
+    for (const [q] of queueEntries()) {
+      const name = QUEUE_URL_ENV[q];
       if (spec.sends?.includes(q)) expect(vars[name], name).toEqual({ Ref: logicalId(stack, stack.queues[q].queue) });
       else expect(vars[name], name).toBeUndefined();
     }
@@ -214,8 +215,8 @@ describe.each(['dev', 'prod'] as const)('functions (%s)', (stage) => {
     const grants = grantsOf(t, logicalId(stack, role));
     const tableArn = arnOf(logicalId(stack, stack.table));
     const tableIndexes = JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stack, stack.table), 'Arn'] }, '/index/*']] });
-    const queueArn = (q: string) => arnOf(logicalId(stack, stack.queues[q as QueueName].queue));
-    const dlqArn = (q: string) => arnOf(logicalId(stack, stack.queues[q as QueueName].dlq));
+    const queueArn = (q: QueueName) => arnOf(logicalId(stack, stack.queues[q].queue));
+    const dlqArn = (q: QueueName) => arnOf(logicalId(stack, stack.queues[q].dlq));
     const resources = (action: string) => [...(grants.get(action) ?? [])].sort();
 
     // Logs: only its own log group. X-Ray: the only wildcard resource.
@@ -261,22 +262,9 @@ describe('table', () => {
     t.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
     t.resourceCountIs('AWS::DynamoDB::Table', 0);
     t.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-      BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: GSI1,
-          KeySchema: [
-            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
-            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-      ],
-      TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+      // The same table the emulator creates (local/emulators.ts createTable).
+      ...tableSchema(),
+      TimeToLiveSpecification: { AttributeName: TABLE.timeToLiveAttribute, Enabled: true },
       SSESpecification: { SSEEnabled: true },
       Replicas: [
         Match.objectLike({
@@ -298,7 +286,7 @@ describe('queues', () => {
   it('one queue and one DLQ per QUEUES entry, nothing else', () => {
     expect(Object.keys(queues)).toHaveLength(2 * Object.keys(QUEUES).length);
   });
-  it.each(Object.entries(QUEUES) as [QueueName, QueueSpec][])('%s: DLQ, redrive policy, retention, encryption, TLS', (name, spec) => {
+  it.each(queueEntries())('%s: DLQ, redrive policy, retention, encryption, TLS', (name, spec) => {
     const { queue, dlq } = dev.queues[name];
     const [qId, dId] = [logicalId(dev, queue), logicalId(dev, dlq)];
     const q = queues[qId]!.Properties;
@@ -332,7 +320,7 @@ describe('queues', () => {
       const fnId = logicalId(dev, dev.functions.get(f.name)!.fn);
       const m = mappings.find((x) => x.Properties.FunctionName.Ref === fnId)!;
       expect(m.Properties).toMatchObject({
-        EventSourceArn: { 'Fn::GetAtt': [logicalId(dev, dev.queues[f.consumes as QueueName].queue), 'Arn'] },
+        EventSourceArn: { 'Fn::GetAtt': [logicalId(dev, dev.queues[f.consumes!].queue), 'Arn'] },
         BatchSize: CONSUMER_BATCH.batchSize,
         MaximumBatchingWindowInSeconds: CONSUMER_BATCH.maxBatchingWindowSeconds,
         FunctionResponseTypes: ['ReportBatchItemFailures'],

@@ -13,7 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { createQueues, createTable, LOCAL_AWS, type QueueName, type QueueRefs } from '../../local/emulators.ts';
+import { createQueues, createTable, LOCAL_AWS, type QueueRefs } from '../../local/emulators.ts';
+import type { QueueName } from '../../lib/queues.ts';
 import { resetConfig } from '../../lib/config/index.ts';
 import { resetClients } from '../../lib/store/client.ts';
 
