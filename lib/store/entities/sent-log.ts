@@ -6,24 +6,16 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { OutboxRow } from '../../events/messages.ts';
 import type { Store } from '../client.ts';
-import { keys, pad, TTL_ATTRIBUTE, type Key } from '../keys.ts';
+import { keys, pad, TTL_ATTRIBUTE } from '../keys.ts';
+import { memberTimedKeys } from './member-timed.ts';
 
 export const SENT_LOG_PREFIX = 'SENT#';
 /** Sent-log rows only feed the caps (7 days); kept a little longer for inspection. */
 export const SENT_LOG_TTL_MS = 35 * 86_400_000;
 
-export const sentLogKey = (memberId: string, at: number, messageId: string): Key => ({
-  pk: keys.memberPartition(memberId),
-  sk: `${SENT_LOG_PREFIX}${pad(at)}#${messageId}`,
-});
-
-/** The parts of a sent-log key; throws on any other key. */
-export function parseSentLogKey(k: Key): { memberId: string; at: number; messageId: string } {
-  const m = /^MEMBER#(.+)$/.exec(k.pk);
-  const s = /^SENT#(\d{16})#(.+)$/.exec(k.sk);
-  if (!m || !s) throw new Error(`not a sent-log key: ${k.pk} | ${k.sk}`);
-  return { memberId: m[1]!, at: Number(s[1]), messageId: s[2]! };
-}
+const KEYS = memberTimedKeys(SENT_LOG_PREFIX, 'sent-log');
+export const sentLogKey = KEYS.build;
+export const parseSentLogKey = KEYS.parse;
 
 export interface SentLogEntry {
   row: Pick<OutboxRow, 'messageId' | 'ruleId' | 'class'>;

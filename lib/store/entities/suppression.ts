@@ -3,22 +3,13 @@
  * sender decided not to send, with the reason (kept for review; no TTL).
  */
 import type { OutboxRow } from '../../events/messages.ts';
-import { keys, pad, type Key } from '../keys.ts';
+import { memberTimedKeys } from './member-timed.ts';
 
 export const SUPPRESSION_PREFIX = 'SUPPRESS#';
 
-export const suppressionKey = (memberId: string, at: number, messageId: string): Key => ({
-  pk: keys.memberPartition(memberId),
-  sk: `${SUPPRESSION_PREFIX}${pad(at)}#${messageId}`,
-});
-
-/** The parts of a suppression key; throws on any other key. */
-export function parseSuppressionKey(k: Key): { memberId: string; at: number; messageId: string } {
-  const m = /^MEMBER#(.+)$/.exec(k.pk);
-  const s = /^SUPPRESS#(\d{16})#(.+)$/.exec(k.sk);
-  if (!m || !s) throw new Error(`not a suppression key: ${k.pk} | ${k.sk}`);
-  return { memberId: m[1]!, at: Number(s[1]), messageId: s[2]! };
-}
+const KEYS = memberTimedKeys(SUPPRESSION_PREFIX, 'suppression');
+export const suppressionKey = KEYS.build;
+export const parseSuppressionKey = KEYS.parse;
 
 export interface Suppression {
   row: Pick<OutboxRow, 'messageId' | 'ruleId' | 'step' | 'class' | 'destination'>;
