@@ -1,7 +1,7 @@
 /**
  * SQS consumer of the engagement queue (event source mapping with ReportBatchItemFailures).
  *
- * Each record's body is an OutboxRow (lib/engagement/outbox.ts). Per record:
+ * Each record's body is an OutboxRow (lib/events/messages.ts). Per record:
  *   - malformed body (not JSON, or not an OutboxRow) → recorded as a failed send record
  *     `SEND#malformed#<sqs message id>` and deleted: retrying cannot fix it;
  *   - sent / suppressed / failed / unknown / duplicate → done (deleted);
@@ -18,18 +18,17 @@
  * one receive fewer left for failures.
  */
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { config, type HubConfig } from '../lib/config/index.ts';
 import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 import { loadEngagementPolicy, MAX_VISIBILITY_SECONDS, retryDelaySeconds, type EngagementPolicy } from '../lib/engagement/guardrails.ts';
-import { OutboxRowSchema, recordMalformed, sendOne, type SendOutcome, type SenderDeps } from '../lib/engagement/sender.ts';
-import type { OutboxRow } from '../lib/engagement/outbox.ts';
+import { recordMalformed, sendOne, type SendOutcome, type SenderDeps } from '../lib/engagement/send/flow.ts';
+import { OutboxRowSchema, type OutboxRow } from '../lib/events/messages.ts';
 import { logger } from '../lib/log.ts';
-import { ddb, sqs as defaultSqs } from '../lib/store/client.ts';
+import { ddb, sqs as defaultSqs, type Store } from '../lib/store/client.ts';
+import { dynamoTokenCache } from '../lib/store/entities/token.ts';
+import { changeVisibility, queueUrlOfArn, type QueueClient } from '../lib/store/sqs.ts';
 import { createWechatApi } from '../lib/wechat/client.ts';
 import type { WechatApi } from '../lib/wechat/wire.ts';
-import { dynamoTokenCache } from '../lib/wechat/token-cache.ts';
 
 // The configuration (and in AWS the secret) is read and validated once, at cold start.
 await coldStart();
@@ -38,7 +37,7 @@ await coldStart();
 const VISIBILITY_CEILING_SECONDS = MAX_VISIBILITY_SECONDS - 60;
 
 export interface EngagementSenderOptions {
-  db?: DynamoDBDocumentClient;
+  db?: Store['db'];
   table?: string;
   now?: () => number;
   wechat?: WechatApi;
@@ -46,7 +45,7 @@ export interface EngagementSenderOptions {
   tz?: string;
   leaseMs?: number;
   /** The client for ChangeMessageVisibility. */
-  sqs?: Pick<SQSClient, 'send'>;
+  sqs?: QueueClient;
 }
 
 export type RecordResult =
@@ -70,7 +69,7 @@ export function createEngagementSenderHandler(options: EngagementSenderOptions =
             appId: cfg.WECHAT_APP_ID,
             appSecret: cfg.WECHAT_APP_SECRET,
             baseUrl: cfg.WECHAT_API_BASE,
-            tokenCache: dynamoTokenCache(options.db ?? ddb(), options.table ?? cfg.HUB_TABLE),
+            tokenCache: dynamoTokenCache({ db: options.db ?? ddb(), table: options.table ?? cfg.HUB_TABLE }),
           }),
         };
       }
@@ -92,19 +91,7 @@ export function createEngagementSenderHandler(options: EngagementSenderOptions =
   async function queueUrlOf(arn: string): Promise<string | undefined> {
     const hit = queueUrls.get(arn);
     if (hit) return hit;
-    const parts = arn.split(':');
-    const name = parts[5];
-    const account = parts[4];
-    if (!name) return undefined;
-    const configured = config().ENGAGEMENT_QUEUE_URL;
-    let url: string | undefined;
-    if (configured && configured.split('/').pop() === name) url = configured;
-    else {
-      const res = await (options.sqs ?? defaultSqs()).send(
-        new GetQueueUrlCommand({ QueueName: name, ...(account && /^\d{12}$/.test(account) && { QueueOwnerAWSAccountId: account }) }),
-      );
-      url = res.QueueUrl;
-    }
+    const url = await queueUrlOfArn(options.sqs ?? defaultSqs(), arn, config().ENGAGEMENT_QUEUE_URL);
     if (url) queueUrls.set(arn, url);
     return url;
   }
@@ -113,13 +100,8 @@ export function createEngagementSenderHandler(options: EngagementSenderOptions =
     try {
       const url = await queueUrlOf(record.eventSourceARN);
       if (!url) return;
-      await (options.sqs ?? defaultSqs()).send(
-        new ChangeMessageVisibilityCommand({
-          QueueUrl: url,
-          ReceiptHandle: record.receiptHandle,
-          VisibilityTimeout: Math.max(0, Math.min(Math.round(seconds), VISIBILITY_CEILING_SECONDS)),
-        }),
-      );
+      const visibility = Math.max(0, Math.min(Math.round(seconds), VISIBILITY_CEILING_SECONDS));
+      await changeVisibility(options.sqs ?? defaultSqs(), url, record.receiptHandle, visibility);
     } catch (err) {
       // The message still comes back, after the queue's own visibility timeout.
       logger.warn('ChangeMessageVisibility failed', { messageId: record.messageId, error: (err as Error).message });

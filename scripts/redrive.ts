@@ -1,5 +1,5 @@
 /**
- * Moves messages from a dead-letter queue back to its source queue (lib/engagement/redrive.ts).
+ * Moves messages from a dead-letter queue back to its source queue (lib/store/sqs-redrive.ts).
  *
  *   npm run redrive [-- --queue engagement] [--max N] [--prefix P] [--dlq NAME|URL]
  *                   [--endpoint URL] [--aws] [--region R]
@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { GetQueueAttributesCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { LOCAL_AWS } from '../local/emulators.ts';
 import { isQueueName, QUEUES, queueName } from '../lib/queues.ts';
-import { redrive } from '../lib/engagement/redrive.ts';
+import { redrive } from '../lib/store/sqs-redrive.ts';
 
 const USAGE = `Usage: npm run redrive [-- --queue engagement] [--max N] [--prefix P] [--dlq NAME|URL] [--endpoint URL] [--aws] [--region R]`;
 

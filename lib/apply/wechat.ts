@@ -4,6 +4,7 @@
  */
 import type { WechatEvent } from '../events/hub-event.ts';
 import { keys } from '../store/keys.ts';
+import { sendByMsgIdKey, sends } from '../store/entities/send.ts';
 import { ORGANIC } from '../members/model.ts';
 import { interacted } from '../members/model.ts';
 import type { PlanContext, PlanOutput } from './context.ts';
@@ -74,16 +75,8 @@ export async function ensureChannel(ctx: PlanContext, channelId: string): Promis
 
 /** TEMPLATESENDJOBFINISH: the receipt updates the send record the sender wrote. */
 async function planReceipt(event: Extract<WechatEvent, { type: 'wechat.template_receipt' }>, ctx: PlanContext): Promise<PlanOutput> {
-  const byMsg = await ctx.get<{ idempotencyKey?: string }>(keys.sendByMsgId(event.appId, event.msgId));
+  const byMsg = await ctx.get<{ idempotencyKey?: string }>(sendByMsgIdKey(event.appId, event.msgId));
   if (!byMsg?.idempotencyKey) return {};
-  ctx.tx.update(
-    'receipt',
-    keys.send(byMsg.idempotencyKey),
-    {
-      update: 'SET receipt = :r, receiptAt = :t',
-      values: { ':r': event.status, ':t': event.occurredAt },
-    },
-    { expr: 'attribute_exists(pk)' },
-  );
+  sends.recordReceipt(ctx.tx, byMsg.idempotencyKey, event.status, event.occurredAt);
   return {};
 }

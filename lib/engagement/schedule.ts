@@ -10,7 +10,6 @@
  *   birthday           one row per member and year, written on registration and re-armed yearly
  *   points expiry      found through the lots' expiry index (LOTEXP#<local day>)
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { queryIndex } from '../store/query.ts';
 import type { PlanContext } from '../apply/context.ts';
 import type { StoredMember } from '../members/record.ts';
@@ -21,6 +20,7 @@ import { TxConditionFailed } from '../store/errors.ts';
 import { addDays, DAY_MS, localDay, localToEpoch } from '../time.ts';
 import { rulesConfig, type RulesConfig } from './rules-config.ts';
 import { drainOutbox, messageIdOf, planOutboxRows, type PlannedMessage } from './outbox.ts';
+import { outbox } from '../store/entities/outbox.ts';
 import type { ApplyDeps } from '../apply/index.ts';
 
 export type DueKind = 'repurchase' | 'lapse' | 'birthday';
@@ -172,10 +172,7 @@ async function planExpiryReminders(deps: ApplyDeps, expiryDay: string, now: numb
     seen.add(memberId);
     const m = await readMember({ db: deps.db, table: deps.table }, memberId);
     if (!m?.wechat) continue;
-    const planned = await deps.db.send(
-      new GetCommand({ TableName: deps.table, Key: keys.outbox(messageIdOf({ memberId: m.memberId, ruleId: 'points_expiry', step: expiryDay })) }),
-    );
-    if (planned.Item) continue;
+    if (await outbox.exists(deps, messageIdOf({ memberId: m.memberId, ruleId: 'points_expiry', step: expiryDay }))) continue;
     const tx = new Tx(deps.table);
     const ids = planOutboxRows(
       tx,

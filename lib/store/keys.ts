@@ -8,6 +8,9 @@
  *
  * The table itself (key attributes, index, TTL, billing) is defined once in lib/store/table.ts.
  *
+ * Builders and parsers of each item type's keys live with the entity (lib/store/entities/*.ts);
+ * outbox, send, sent-log, suppression and token there already.
+ *
  * Item types (pk | sk | gsi1pk | gsi1sk):
  *   dedupe marker     DEDUPE#<eventId>                 | #         | -                     | -
  *   identity          IDENT#<kind>#<value>             | #         | MIDENT#<memberId>     | <kind>#<value>
@@ -103,19 +106,6 @@ export const keys = {
     sk: `${model}#${localDay}`,
   }),
   counterPartition: (channelId: string, shard: number): string => `COUNT#${channelId}#${shard}`,
-  outbox: (messageId: string): Key => ({ pk: `OUTBOX#${messageId}`, sk: ROOT }),
-  outboxPendingIndex: (shard: number, createdAt: number) => ({ gsi1pk: `OUTBOX#${shard}`, gsi1sk: pad(createdAt) }),
-  send: (idempotencyKey: string): Key => ({ pk: `SEND#${idempotencyKey}`, sk: ROOT }),
-  sendByMsgId: (appId: string, msgId: string): Key => ({ pk: `SENDMSG#${appId}#${msgId}`, sk: ROOT }),
-  suppression: (memberId: string, at: number, messageId: string): Key => ({
-    pk: `MEMBER#${memberId}`,
-    sk: `SUPPRESS#${pad(at)}#${messageId}`,
-  }),
-  sentLog: (memberId: string, at: number, messageId: string): Key => ({
-    pk: `MEMBER#${memberId}`,
-    sk: `SENT#${pad(at)}#${messageId}`,
-  }),
-  wechatToken: (appId: string): Key => ({ pk: `TOKEN#wechat#${appId}`, sk: ROOT }),
   batch: (batchId: string): Key => ({ pk: `BATCH#${batchId}`, sk: ROOT }),
   /** Batches by first serial: the batch of a serial is the last one starting at or before it. */
   batchSerialIndex: (firstSerial: number) => ({ gsi1pk: 'BATCHES', gsi1sk: pad(firstSerial) }),
@@ -155,6 +145,4 @@ export const memberPrefixes = {
   ledger: 'LEDGER#',
   merge: 'MERGE#',
   due: 'DUE#',
-  suppression: 'SUPPRESS#',
-  sent: 'SENT#',
 } as const;

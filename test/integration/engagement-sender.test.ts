@@ -25,11 +25,12 @@ import { getItem, queryAll } from '../support/table.ts';
 import { config, resetConfig } from '../../lib/config/index.ts';
 import { ddb, sqs } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
+import { sendByMsgIdKey, sendKey } from '../../lib/store/entities/send.ts';
 import { bucketOf } from '../../lib/ids.ts';
 import { messageIdOf, type OutboxRow } from '../../lib/engagement/outbox.ts';
 import { DEFAULT_POLICY, HOLDOUT_BUCKETS } from '../../lib/engagement/guardrails.ts';
-import { sendOne, type SenderDeps } from '../../lib/engagement/sender.ts';
-import { redrive } from '../../lib/engagement/redrive.ts';
+import { sendOne, type SenderDeps } from '../../lib/engagement/send/flow.ts';
+import { redrive } from '../../lib/store/sqs-redrive.ts';
 import { createEngagementSenderHandler, handler as productionHandler } from '../../functions/engagement-sender.ts';
 import { createWechatApi } from '../../lib/wechat/client.ts';
 import type { WechatApi } from '../../lib/wechat/wire.ts';
@@ -178,12 +179,12 @@ async function drain(h: Handler = handler, maxRounds = 40): Promise<{ received: 
 
 const callsTo = (path: string, member: string) => standin.calls(path).filter((c) => (c.body as { touser?: string } | undefined)?.touser === openidOf(member));
 const sentTo = (member: string) => standin.messages().filter((m) => m.touser === openidOf(member));
-const sendRecord = (messageId: string) => getItem(aws.table, keys.send(messageId));
+const sendRecord = (messageId: string) => getItem(aws.table, sendKey(messageId));
 const memberRows = (member: string, prefix: 'SENT#' | 'SUPPRESS#') => queryAll(aws.table, keys.memberPartition(member), prefix);
 /** The claim a worker left when it died during its WeChat call (`via`, at `callAt`), lease expired. */
 async function putDeadClaim(r: OutboxRow, via: 'template' | 'custom', callAt: number): Promise<void> {
   const claim = { status: 'sending', attempts: 1, claimToken: 'dead-worker', leaseUntil: clock - 1, callVia: via, callAt, callClientMsgId: r.messageId, callAppId: APP, callOpenid: openidOf(r.memberId) };
-  await ddb().send(new PutCommand({ TableName: aws.table, Item: { ...keys.send(r.messageId), ...claim } }));
+  await ddb().send(new PutCommand({ TableName: aws.table, Item: { ...sendKey(r.messageId), ...claim } }));
 }
 async function queueCounts(url: string) {
   const { Attributes } = await sqs().send(
@@ -233,7 +234,7 @@ describe('exactly once per messageId', () => {
     expect(rec).toMatchObject({ status: 'sent', via: 'template', attempts: 1, msgid: sent[0]!.msgid, idempotencyKey: r.messageId });
     // msgids beyond 2^53 survive as strings, and the receipt lookup finds the send record.
     expect(sent[0]!.msgid).toMatch(/^2000000000000000\d{3}$/);
-    const byMsg = await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.sendByMsgId(APP, sent[0]!.msgid!) }));
+    const byMsg = await ddb().send(new GetCommand({ TableName: aws.table, Key: sendByMsgIdKey(APP, sent[0]!.msgid!) }));
     expect(byMsg.Item).toMatchObject({ idempotencyKey: r.messageId, messageId: r.messageId, memberId: m });
     expect(await memberRows(m, 'SENT#')).toHaveLength(1);
     expect(await queueCounts(aws.queues.engagement.dlqUrl)).toEqual({ visible: 0, inFlight: 0 });
@@ -298,7 +299,7 @@ describe('exactly once per messageId', () => {
     const m = memberId('busy');
     await putMember(m);
     const r = row(m, { class: 'transactional', ruleId: 'points_scan', step: 'busy', payload: { templateId: 'TPL_POINTS_CHANGE', points: 1 } });
-    await ddb().send(new PutCommand({ TableName: aws.table, Item: { ...keys.send(r.messageId), status: 'sending', attempts: 1, claimToken: 'other', leaseUntil: clock + 90_000 } }));
+    await ddb().send(new PutCommand({ TableName: aws.table, Item: { ...sendKey(r.messageId), status: 'sending', attempts: 1, claimToken: 'other', leaseUntil: clock + 90_000 } }));
     expect(await sendOne(r, deps())).toEqual({ status: 'retry', reason: 'in_flight', delaySeconds: 91 });
     expect(sentTo(m)).toHaveLength(0);
   });

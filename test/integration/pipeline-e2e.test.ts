@@ -10,7 +10,8 @@ import { getItem, identityOwner } from '../support/table.ts';
 import { untilQueueEmpty } from '../support/queues.ts';
 import { configuredAccount, postPush, signedPush, signedXml, type PushSpec } from '../support/wechat-client.ts';
 import { config } from '../../lib/config/index.ts';
-import { keys } from '../../lib/store/keys.ts';
+import { sendByMsgIdKey, sendKey } from '../../lib/store/entities/send.ts';
+import { wechatTokenKey } from '../../lib/store/entities/token.ts';
 
 const hub = useTestHub({ queuePrefix: 'pipe', pollers: true });
 const admin = { authorization: `Bearer ${'local-admin-token'}`, 'content-type': 'application/json' };
@@ -84,7 +85,7 @@ describe('pipeline with pollers', () => {
     expect(BigInt(notice.msgid!)).toBeGreaterThan(BigInt(Number.MAX_SAFE_INTEGER));
     // The sender links the msgid to its send record right after WeChat answered.
     const link = await until<Record<string, unknown>>(
-      () => getItem(hub.aws.table, keys.sendByMsgId(config().WECHAT_APP_ID, notice.msgid!)),
+      () => getItem(hub.aws.table, sendByMsgIdKey(config().WECHAT_APP_ID, notice.msgid!)),
       'the msgid link',
     );
     const messageId = String(link.idempotencyKey);
@@ -93,9 +94,9 @@ describe('pipeline with pollers', () => {
     // The account has an EncodingAESKey: the receipt comes sealed (safe mode).
     const receipt = signedXml(xml, 'oPipe_2', configuredAccount(), 'safe', 'r1', String(Math.floor(Date.now() / 1000)));
     expect(await postPush(hub.url, receipt)).toEqual({ status: 200, body: 'success' });
-    expect(await getItem(hub.aws.table, keys.send(messageId))).toMatchObject({ status: 'sent', receipt: 'user_blocked' });
+    expect(await getItem(hub.aws.table, sendKey(messageId))).toMatchObject({ status: 'sent', receipt: 'user_blocked' });
     // One stable_token for every caller (OAuth exchange aside), shared through the table.
-    const token = await getItem(hub.aws.table, keys.wechatToken(cfg.WECHAT_APP_ID));
+    const token = await getItem(hub.aws.table, wechatTokenKey(cfg.WECHAT_APP_ID));
     expect(typeof token?.token).toBe('string');
     expect(Number(token?.tokenExpiresAtMs)).toBeGreaterThan(Date.now());
     expect(hub.standin.calls('/cgi-bin/stable_token').length).toBe(1);
@@ -109,7 +110,7 @@ describe('pipeline with pollers', () => {
     const code2 = code.toUpperCase().replace(/[^0-9A-Z]/g, '');
     const messageId = messageIdOf({ memberId, ruleId: 'points_scan', step: code2 });
     const record = await until(async () => {
-      const item = await getItem(hub.aws.table, keys.send(messageId));
+      const item = await getItem(hub.aws.table, sendKey(messageId));
       return item?.status === 'suppressed' ? item : undefined;
     }, 'the suppression');
     expect(record).toMatchObject({ status: 'suppressed', reason: 'unfollowed' });

@@ -37,7 +37,7 @@ import { failSqsSends, injectDynamoFaults, removeAllFaults, type FaultHandle } f
 import { startHub, type RunningHub } from '../../local/hub.ts';
 import { config, LOCAL_MAX_SKEW_SECONDS, resetConfig } from '../../lib/config/index.ts';
 import { ddb, sqs } from '../../lib/store/client.ts';
-import { keys } from '../../lib/store/keys.ts';
+import { sendKey } from '../../lib/store/entities/send.ts';
 import { sweepOutbox } from '../../lib/engagement/outbox.ts';
 import { defaultDeps } from '../../lib/apply/index.ts';
 import { createEngagementSenderHandler } from '../../functions/engagement-sender.ts';
@@ -221,7 +221,7 @@ describe('2,000 WeChat deliveries under DynamoDB and SQS faults', () => {
     for (const msg of hub.standin.messages()) byOpenid.set(msg.touser, (byOpenid.get(msg.touser) ?? 0) + 1);
     const problems: string[] = [];
     for (const m of welcomes) {
-      const rec = (await ddb().send(new GetCommand({ TableName: aws.table, Key: keys.send(String(m.body.messageId)), ConsistentRead: true }))).Item;
+      const rec = (await ddb().send(new GetCommand({ TableName: aws.table, Key: sendKey(String(m.body.messageId)), ConsistentRead: true }))).Item;
       const status = String(rec?.status);
       statuses[status] = (statuses[status] ?? 0) + 1;
       const received = byOpenid.get(String(m.body.openid)) ?? 0;

@@ -1,0 +1,38 @@
+/**
+ * The engagement caps' input: marketing messages already sent to a member, read from the
+ * sent-log rows of the member's partition and of the partitions merged into it.
+ */
+import type { Store } from '../../store/client.ts';
+import { sentRows } from '../../store/entities/sent-log.ts';
+import type { StoredMember } from '../../members/record.ts';
+import { localDay, startOfLocalDay } from '../../time.ts';
+import { WEEK_MS } from '../guardrails.ts';
+
+/** Upper bound of sent-log rows read per member partition for the caps. */
+const CAP_QUERY_PAGES = 5;
+const CAP_QUERY_PAGE_SIZE = 200;
+const MAX_MERGED_PARTITIONS = 10;
+
+/** Marketing messages sent to the member in the current local day and in the last 7 days. */
+export async function countMarketing(
+  deps: Store & { tz: string },
+  member: Pick<StoredMember, 'memberId' | 'mergedFrom'>,
+  now: number,
+): Promise<{ today: number; week: number }> {
+  const weekFrom = now - WEEK_MS;
+  const dayFrom = startOfLocalDay(localDay(now, deps.tz), deps.tz);
+  const partitions = [member.memberId, ...(member.mergedFrom ?? [])].slice(0, MAX_MERGED_PARTITIONS);
+  let today = 0;
+  let week = 0;
+  const seen = new Set<string>();
+  for (const id of partitions) {
+    const rows = await sentRows(deps, id, weekFrom + 1, now, { pages: CAP_QUERY_PAGES, pageSize: CAP_QUERY_PAGE_SIZE });
+    for (const row of rows) {
+      if (row.class !== 'marketing' || seen.has(row.messageId)) continue;
+      seen.add(row.messageId);
+      week++;
+      if (row.at >= dayFrom) today++;
+    }
+  }
+  return { today, week };
+}

@@ -1,0 +1,46 @@
+/**
+ * The messages engagement rules plan: what the outbox stores and what the engagement queue
+ * carries (one OutboxRow per message, JSON). Pure types and the queue body's schema.
+ */
+import * as z from 'zod';
+
+export type MessageClass = 'transactional' | 'marketing';
+export type Destination = 'member' | 'staff';
+
+export interface PlannedMessage {
+  memberId: string;
+  ruleId: string;
+  /** Distinguishes several messages of one rule for one member (ladder step, order id, lot). */
+  step: string;
+  class: MessageClass;
+  destination: Destination;
+  /** What the sender renders: template variables, text, coupon, etc. */
+  payload: Record<string, unknown>;
+  /** WeChat addressing for member messages. */
+  appId?: string;
+  openid?: string;
+  /** When the triggering event happened (the interaction window is measured from it). */
+  triggeredAt: number;
+}
+
+export interface OutboxRow extends PlannedMessage {
+  messageId: string;
+  createdAt: number;
+  enqueuedAt?: number;
+}
+
+/** The engagement queue's message body (an OutboxRow). */
+export const OutboxRowSchema = z.object({
+  messageId: z.string().min(1).max(256),
+  memberId: z.string().min(1),
+  ruleId: z.string().min(1),
+  step: z.string(),
+  class: z.enum(['transactional', 'marketing']),
+  destination: z.enum(['member', 'staff']),
+  payload: z.record(z.string(), z.unknown()),
+  appId: z.string().min(1).optional(),
+  openid: z.string().min(1).optional(),
+  triggeredAt: z.number().finite(),
+  createdAt: z.number().finite().optional(),
+  enqueuedAt: z.number().finite().optional(),
+});
