@@ -1,9 +1,9 @@
 /**
  * Attribution read: `channelMetrics` (lib/attribution/query.ts) over 90 local days.
  *
- * Seeded directly with the key schema (lib/store/keys.ts): 50 channel items (`keys.channel` +
- * `keys.channelListIndex`) and, for each channel, one first-touch counter item per local day per
- * shard (`keys.counter(channel, shard, 'first', day)`, HUB_COUNTER_SHARDS shards) carrying every
+ * Seeded directly with the entity keys (lib/store/entities/): 50 channel items (`channelKey` +
+ * `channelListIndex`) and, for each channel, one first-touch counter item per local day per
+ * shard (`counterKey(channel, shard, 'first', day)`, HUB_COUNTER_SHARDS shards) carrying every
  * summed metric and a time-to-convert histogram bucket, written with BatchWriteItem.
  * Then the call is timed (warm-up, then the median of several calls) and its DynamoDB request
  * count reported (the function returns it; an SDK middleware on the client counts it too), and
@@ -14,7 +14,8 @@ import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dyn
 import { createTable } from '../local/emulators.ts';
 import { config } from '../lib/config/index.ts';
 import { ddb } from '../lib/store/client.ts';
-import { keys } from '../lib/store/keys.ts';
+import { channelKey, channelListIndex } from '../lib/store/entities/channel.ts';
+import { counterKey } from '../lib/store/entities/counter.ts';
 import { daysBetween } from '../lib/time.ts';
 import { channelMetrics } from '../lib/attribution/query.ts';
 import { countRequests, fmt, machine, median, round, sleep, type BenchResult } from './lib/common.ts';
@@ -67,7 +68,7 @@ export async function run(opts: AttributionOptions): Promise<BenchResult> {
   const items: Record<string, unknown>[] = [];
   const expected = { newFans: 0, convertedFans: 0, gmvFen: 0 };
   for (const ch of channels) {
-    items.push({ ...keys.channel(ch), ...keys.channelListIndex(ch), channelId: ch, name: `门店 ${ch}`, kind: 'wechat_qr', createdAt: Date.UTC(2025, 11, 1) });
+    items.push({ ...channelKey(ch), ...channelListIndex(ch), channelId: ch, name: `门店 ${ch}`, kind: 'wechat_qr', createdAt: Date.UTC(2025, 11, 1) });
   }
   let x = 12345;
   const rnd = (n: number) => {
@@ -84,7 +85,7 @@ export async function run(opts: AttributionOptions): Promise<BenchResult> {
         expected.convertedFans += convertedFans;
         expected.gmvFen += gmvFen;
         items.push({
-          ...keys.counter(ch, shard, 'first', day),
+          ...counterKey(ch, shard, 'first', day),
           newFans,
           unfollows: rnd(3),
           convertedFans,

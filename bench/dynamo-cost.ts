@@ -35,7 +35,7 @@ import {
 import { createTable, LOCAL_AWS } from '../local/emulators.ts';
 import { apply, type ApplyDeps, type ApplyResult } from '../lib/apply/index.ts';
 import { config } from '../lib/config/index.ts';
-import { keys } from '../lib/store/keys.ts';
+import { channelKey, channelListIndex } from '../lib/store/entities/channel.ts';
 import type { HubEvent } from '../lib/events/hub-event.ts';
 import { itemSize } from './lib/scale-model.ts';
 import { countRequests, fmt, machine, READ_COMMANDS, round, useEmulators, WRITE_COMMANDS, type BenchResult, type RequestCounter } from './lib/common.ts';
@@ -306,7 +306,7 @@ export async function run(opts: CostOptions): Promise<BenchResult> {
   // Marketing created the channels beforehand (the steady state).
   for (const table of [ourTable, baseTable]) {
     for (const ch of ['bench_qr_a', 'bench_qr_b']) {
-      await ours.send(new PutCommand({ TableName: table, Item: { ...keys.channel(ch), ...keys.channelListIndex(ch), channelId: ch, name: ch, kind: 'wechat_qr', createdAt: Date.now() } }));
+      await ours.send(new PutCommand({ TableName: table, Item: { ...channelKey(ch), ...channelListIndex(ch), channelId: ch, name: ch, kind: 'wechat_qr', createdAt: Date.now() } }));
     }
   }
 

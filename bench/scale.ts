@@ -23,7 +23,8 @@ import { createTable } from '../local/emulators.ts';
 import { docClient, eventsFor as costEvents } from './dynamo-cost.ts';
 import { apply, type ApplyDeps } from '../lib/apply/index.ts';
 import { config } from '../lib/config/index.ts';
-import { keys } from '../lib/store/keys.ts';
+import { batchKey, batchSerialIndex } from '../lib/store/entities/batch.ts';
+import { channelKey, channelListIndex } from '../lib/store/entities/channel.ts';
 import type { HubEvent } from '../lib/events/hub-event.ts';
 import { fmt, machine, round, useEmulators, type BenchResult } from './lib/common.ts';
 import {
@@ -279,11 +280,11 @@ async function captureMixes(opts: ScaleOptions): Promise<Captured> {
   const images = docClient(opts.dynamoEndpoint);
   await createTable(db, table);
   // Marketing created the channel and the code batch beforehand (the steady state).
-  await db.send(new PutCommand({ TableName: table, Item: { ...keys.channel(HOT_CHANNEL), ...keys.channelListIndex(HOT_CHANNEL), channelId: HOT_CHANNEL, name: HOT_CHANNEL, kind: 'wechat_qr', createdAt: Date.now() } }));
+  await db.send(new PutCommand({ TableName: table, Item: { ...channelKey(HOT_CHANNEL), ...channelListIndex(HOT_CHANNEL), channelId: HOT_CHANNEL, name: HOT_CHANNEL, kind: 'wechat_qr', createdAt: Date.now() } }));
   await db.send(
     new PutCommand({
       TableName: table,
-      Item: { ...keys.batch(BATCH_ID), ...keys.batchSerialIndex(1_000), batchId: BATCH_ID, sku: 'SKU-0001-RED-M', name: '示例精华液 30ml', points: 10, channel: HOT_CHANNEL, active: true, firstSerial: 1_000, count: 100_000, createdAt: Date.now() },
+      Item: { ...batchKey(BATCH_ID), ...batchSerialIndex(1_000), batchId: BATCH_ID, sku: 'SKU-0001-RED-M', name: '示例精华液 30ml', points: 10, channel: HOT_CHANNEL, active: true, firstSerial: 1_000, count: 100_000, createdAt: Date.now() },
     }),
   );
   const t0 = Date.UTC(2026, 2, 2, 2, 0);

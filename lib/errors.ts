@@ -33,7 +33,7 @@ export class BadRequestError extends CodedError {
 }
 
 /**
- * 400 that is also kept for review: `apply` writes a refusal row (lib/store/keys.ts `refusal`)
+ * 400 that is also kept for review: `apply` writes a refusal row (lib/store/entities/refusal.ts)
  * with `review` before answering (e.g. a refund above the amount paid).
  */
 export class RefusedForReviewError extends BadRequestError {

@@ -6,32 +6,18 @@
  * reason for review, and never block a person's first redemption.
  */
 import type { HubEventOf } from '../events/hub-event.ts';
-import { keys } from '../store/keys.ts';
+import { batchFromItem, batchKey, type Batch } from '../store/entities/batch.ts';
+import { codeKey, codes, redemptionFromItem } from '../store/entities/code.ts';
+import { refusals } from '../store/entities/refusal.ts';
+import { scanLimitFromItem, scanLimitKey, scanLimits, type ScanLimit } from '../store/entities/scan-limit.ts';
 import { earn } from '../members/points.ts';
 import { planPointsNotice } from '../engagement/rules.ts';
 import { localDay } from '../time.ts';
 import type { PlanContext, PlanOutput } from './context.ts';
 import { wechatIdentity } from './wechat.ts';
 
-export interface BatchItem {
-  batchId: string;
-  sku: string;
-  name: string;
-  points: number;
-  channel: string;
-  region?: string;
-  active: boolean;
-  firstSerial: number;
-  count: number;
-  createdAt: number;
-}
-
-interface ScanLimitItem {
-  count: number;
-  /** Recent redemptions: [at, serial]. */
-  recent: [number, number][];
-  version: number;
-}
+/** A code batch (lib/store/entities/batch.ts). */
+export type BatchItem = Batch;
 
 export type LimitReason = 'daily_limit' | 'burst' | 'sequential_serials';
 
@@ -52,7 +38,7 @@ export function serialRun(recent: readonly number[], serial: number): number {
   return hi - lo + 1;
 }
 
-export function limitReason(l: ScanLimitItem | undefined, serial: number, at: number, cfg: { daily: number; burst: number; windowMs: number; sequential: number }): LimitReason | undefined {
+export function limitReason(l: ScanLimit | undefined, serial: number, at: number, cfg: { daily: number; burst: number; windowMs: number; sequential: number }): LimitReason | undefined {
   if (!l || l.count === 0) return undefined; // a first redemption is never limited
   if (l.count >= cfg.daily) return 'daily_limit';
   const inWindow = l.recent.filter(([t]) => at - t < cfg.windowMs);
@@ -62,19 +48,22 @@ export function limitReason(l: ScanLimitItem | undefined, serial: number, at: nu
 }
 
 export async function planCodeScan(e: HubEventOf<'code.scan'>, ctx: PlanContext): Promise<PlanOutput> {
-  const batch = await ctx.get<BatchItem & Record<string, unknown>>(keys.batch(e.batchId));
-  if (!batch) return { result: { result: 'invalid' } };
+  const batchItem = await ctx.get(batchKey(e.batchId));
+  if (!batchItem) return { result: { result: 'invalid' } };
+  const batch = batchFromItem(batchItem);
   const product = { sku: batch.sku, name: batch.name };
   if (!batch.active) return { result: { result: 'inactive', product } };
-  const redeemed = await ctx.get<{ memberId: string; openid: string; at: number }>(keys.code(e.code));
-  if (redeemed) {
+  const redeemedItem = await ctx.get(codeKey(e.code));
+  if (redeemedItem) {
+    const redeemed = redemptionFromItem(redeemedItem);
     const mine = redeemed.openid === `${e.appId}:${e.openid}`;
     return { result: { result: mine ? 'already_redeemed_by_you' : 'already_redeemed', redeemedAt: redeemed.at, product } };
   }
   const cfg = ctx.deps.cfg;
   const day = localDay(e.occurredAt, ctx.tz);
-  const limitKey = keys.scanLimit(e.appId, e.openid, day);
-  const limits = await ctx.get<ScanLimitItem & Record<string, unknown>>(limitKey);
+  const limitKey = scanLimitKey(e.appId, e.openid, day);
+  const limitItem = await ctx.get(limitKey);
+  const limits = limitItem ? scanLimitFromItem(limitItem) : undefined;
   const reason = limitReason(limits, e.serial, e.occurredAt, {
     daily: cfg.HUB_SCAN_DAILY_LIMIT,
     burst: cfg.HUB_SCAN_BURST_LIMIT,
@@ -82,16 +71,13 @@ export async function planCodeScan(e: HubEventOf<'code.scan'>, ctx: PlanContext)
     sequential: cfg.HUB_SCAN_SEQUENTIAL_LIMIT,
   });
   if (reason) {
-    ctx.tx.create('refusal', keys.refusal(day, e.occurredAt, e.eventId), {
-      kind: 'scan',
-      reason,
-      code: e.code,
-      serial: e.serial,
-      batchId: e.batchId,
-      openid: `${e.appId}:${e.openid}`,
-      at: e.occurredAt,
-      expiresAt: Math.floor(e.occurredAt / 1000) + 180 * 86_400,
-    });
+    refusals.record(
+      ctx.tx,
+      day,
+      e.eventId,
+      { kind: 'scan', reason, code: e.code, serial: e.serial, batchId: e.batchId, openid: `${e.appId}:${e.openid}`, at: e.occurredAt },
+      e.occurredAt,
+    );
     return { result: { result: 'limited', reason, product } };
   }
   const r = await ctx.resolveMember([wechatIdentity(e.appId, e.openid)], {
@@ -100,7 +86,7 @@ export async function planCodeScan(e: HubEventOf<'code.scan'>, ctx: PlanContext)
     wechat: { appId: e.appId, openid: e.openid },
   });
   const m = r!.member;
-  ctx.tx.create('code', keys.code(e.code), {
+  codes.redeem(ctx.tx, {
     code: e.code,
     batchId: e.batchId,
     serial: e.serial,
@@ -108,14 +94,12 @@ export async function planCodeScan(e: HubEventOf<'code.scan'>, ctx: PlanContext)
     openid: `${e.appId}:${e.openid}`,
     at: e.occurredAt,
   });
-  const next: ScanLimitItem = {
+  const next: ScanLimit = {
     count: (limits?.count ?? 0) + 1,
     recent: [...(limits?.recent ?? []), [e.occurredAt, e.serial] as [number, number]].slice(-50),
     version: (limits?.version ?? 0) + 1,
   };
-  const ttl = { expiresAt: Math.floor(e.occurredAt / 1000) + 3 * 86_400 };
-  if (limits) ctx.tx.put('scanlimit', limitKey, { ...next, ...ttl }, { expr: '#v = :v', names: { '#v': 'version' }, values: { ':v': limits.version } });
-  else ctx.tx.create('scanlimit', limitKey, { ...next, ...ttl });
+  scanLimits.write(ctx.tx, limitKey, next, limits?.version, Math.floor(e.occurredAt / 1000) + 3 * 86_400);
   m.h.c.push([e.occurredAt, batch.channel]);
   earn(ctx, m, batch.points, 'scan', e.code, e.occurredAt);
   planPointsNotice(ctx, m, { kind: 'scan', ref: e.code, points: batch.points, at: e.occurredAt });

@@ -9,15 +9,15 @@
  * answered as a duplicate and drains whatever its first delivery left pending, so a message
  * planned in a commit is enqueued even when SQS failed right after that commit.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { HubEvent } from '../events/hub-event.ts';
 import { config, type HubConfig } from '../config/index.ts';
-import { ddb, tableName } from '../store/client.ts';
-import { keys } from '../store/keys.ts';
+import { ddb, tableName, type Store } from '../store/client.ts';
+import { dedupe, DEDUPE_TAG, markerFromItem } from '../store/entities/dedupe.ts';
+import { PUSH_NONCE_TAG, pushNonces } from '../store/entities/push-nonce.ts';
+import { refusals } from '../store/entities/refusal.ts';
 import { Tx, type TxCommitInfo } from '../store/tx.ts';
 import { classifyStoreError, TxConditionFailed } from '../store/errors.ts';
 import { BadRequestError, HubError, RefusedForReviewError, SignatureError, TransientError } from '../errors.ts';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { stableId } from '../ids.ts';
 import { localDay } from '../time.ts';
 import { drainOutbox, type OutboxDrainer } from '../engagement/outbox.ts';
@@ -28,7 +28,7 @@ import { planOrder, planRefund, planPlatformJoin } from './orders.ts';
 import { planCodeScan } from './code-scan.ts';
 
 export interface ApplyDeps {
-  db: DynamoDBDocumentClient;
+  db: Store['db'];
   table: string;
   cfg: HubConfig;
   now: () => number;
@@ -89,20 +89,13 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps(), gu
       throw classified;
     }
     const outboxIds = ctx.writeOutbox();
-    if (guards.replay) {
-      tx.put(
-        'replay',
-        keys.pushNonce(guards.replay.key),
-        { bodyHash: guards.replay.bodyHash, at: now, expiresAt: guards.replay.expiresAt },
-        { expr: 'attribute_not_exists(pk) OR bodyHash = :h', values: { ':h': guards.replay.bodyHash } },
-      );
-    }
-    tx.create('dedupe', keys.dedupe(event.eventId), {
+    if (guards.replay) pushNonces.guard(tx, { digest: guards.replay.key, bodyHash: guards.replay.bodyHash, at: now, expiresAt: guards.replay.expiresAt });
+    dedupe.create(tx, {
       eventId: event.eventId,
       type: event.type,
       at: now,
       ...(out.memberId ? { memberId: out.memberId } : {}),
-      ...(outboxIds.length ? { outbox: outboxIds } : {}),
+      outbox: outboxIds,
       ...(out.result ? { result: out.result } : {}),
       expiresAt: Math.floor(now / 1000) + deps.cfg.HUB_DEDUPE_TTL_DAYS * 86_400,
     });
@@ -111,8 +104,8 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps(), gu
       info = await tx.commit(deps.db, { returnConsumedCapacity: deps.measure });
     } catch (err) {
       if (err instanceof TxConditionFailed) {
-        if (err.tags.includes('replay')) throw new SignatureError('this signature, timestamp and nonce were already used with another body');
-        const i = err.tags.indexOf('dedupe');
+        if (err.tags.includes(PUSH_NONCE_TAG)) throw new SignatureError('this signature, timestamp and nonce were already used with another body');
+        const i = err.tags.indexOf(DEDUPE_TAG);
         if (i >= 0) return duplicate(event.eventId, err.oldItems[i] ?? {}, attempt, deps);
         // Another writer changed what we read (member version, identity, order): re-read and re-plan.
         await backoff(attempt);
@@ -144,30 +137,19 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps(), gu
 /** The refusal row of a RefusedForReviewError; a redelivery of the event rewrites the same row. */
 async function keepForReview(event: HubEvent, err: RefusedForReviewError, deps: ApplyDeps): Promise<void> {
   const at = event.occurredAt;
-  await deps.db.send(
-    new PutCommand({
-      TableName: deps.table,
-      Item: {
-        ...keys.refusal(localDay(at, deps.cfg.HUB_TIMEZONE), at, stableId('refusal', event.eventId)),
-        ...err.review,
-        eventId: event.eventId,
-        at,
-        recordedAt: deps.now(),
-        expiresAt: Math.floor(deps.now() / 1000) + 180 * 86_400,
-      },
-    }),
-  );
+  const now = deps.now();
+  await refusals.put(deps, localDay(at, deps.cfg.HUB_TIMEZONE), stableId('refusal', event.eventId), { ...err.review, eventId: event.eventId, at, recordedAt: now }, now);
 }
 
 /** A redelivery: answered with the first delivery's outcome, after draining what it left pending. */
 async function duplicate(eventId: string, marker: Record<string, unknown>, attempt: number, deps: ApplyDeps): Promise<ApplyResult> {
-  const pending = Array.isArray(marker.outbox) ? (marker.outbox as string[]) : [];
-  const enqueued = await drainOutbox(pending, deps);
+  const { outbox, memberId, result } = markerFromItem(marker);
+  const enqueued = await drainOutbox(outbox, deps);
   return {
     status: 'duplicate',
     eventId,
-    ...(typeof marker.memberId === 'string' ? { memberId: marker.memberId } : {}),
-    ...(marker.result && typeof marker.result === 'object' ? { result: marker.result as Record<string, unknown> } : {}),
+    ...(memberId ? { memberId } : {}),
+    ...(result ? { result } : {}),
     enqueued,
     attempts: attempt,
     writeItems: 0,

@@ -9,7 +9,7 @@
  */
 import type { HubEventOf } from '../events/hub-event.ts';
 import { BadRequestError, ConflictError, PhoneBoundElsewhereError } from '../errors.ts';
-import { keys } from '../store/keys.ts';
+import { otps } from '../store/entities/otp.ts';
 import { identityKey, readIdentities, readMember } from '../members/record.ts';
 import { ORGANIC } from '../members/model.ts';
 import { planWelcomeOnRegister } from '../engagement/rules.ts';
@@ -19,12 +19,12 @@ import { wechatIdentity } from './wechat.ts';
 
 export async function planRegister(e: HubEventOf<'member.register'>, ctx: PlanContext): Promise<PlanOutput> {
   if (e.proof.kind === 'sms') {
-    const key = keys.otp(e.phoneHash, e.appId, e.openid);
-    const otp = await ctx.get<{ codeHash: string; expiresAt: number }>(key);
+    const owner = { phoneHash: e.phoneHash, appId: e.appId, openid: e.openid };
+    const otp = await otps.get(ctx.store, owner);
     if (!otp || otp.codeHash !== e.proof.codeHash || otp.expiresAt * 1000 <= ctx.now) {
       throw new BadRequestError('the SMS code is wrong, expired or used up: ask for a new one', undefined, 'invalid_sms_code');
     }
-    ctx.tx.delete('otp', key, { expr: 'codeHash = :h', values: { ':h': e.proof.codeHash } });
+    otps.consume(ctx.tx, owner, e.proof.codeHash);
   }
   const phone = { kind: 'phone' as const, value: e.phoneHash };
   const holderId = (await readIdentities(ctx.store, [phone])).get(identityKey(phone));

@@ -3,8 +3,8 @@
  * not matter); derived fields and attribution counters follow from it (lib/members/record.ts).
  */
 import type { WechatEvent } from '../events/hub-event.ts';
-import { keys } from '../store/keys.ts';
 import { sendByMsgIdKey, sends } from '../store/entities/send.ts';
+import { channelFromItem, channelKey, channels } from '../store/entities/channel.ts';
 import { ORGANIC } from '../members/model.ts';
 import { interacted } from '../members/model.ts';
 import type { PlanContext, PlanOutput } from './context.ts';
@@ -59,17 +59,9 @@ export async function planWechat(event: WechatEvent, ctx: PlanContext): Promise<
  * listed as `unknown`.
  */
 export async function ensureChannel(ctx: PlanContext, channelId: string): Promise<{ welcomeText?: string } | undefined> {
-  const existing = await ctx.get<{ welcomeText?: string }>(keys.channel(channelId));
-  if (existing) return existing;
-  ctx.tx.update(
-    `channel:${channelId}`,
-    keys.channel(channelId),
-    {
-      update: 'SET #id = if_not_exists(#id, :id), #n = if_not_exists(#n, :id), #k = if_not_exists(#k, :k), #c = if_not_exists(#c, :c), gsi1pk = :gp, gsi1sk = :id',
-      names: { '#id': 'channelId', '#n': 'name', '#k': 'kind', '#c': 'createdAt' },
-      values: { ':id': channelId, ':k': 'unknown', ':c': ctx.now, ':gp': keys.channelListIndex(channelId).gsi1pk },
-    },
-  );
+  const existing = await ctx.get(channelKey(channelId));
+  if (existing) return channelFromItem(existing);
+  channels.ensureListed(ctx.tx, channelId, ctx.now);
   return undefined;
 }
 

@@ -4,18 +4,35 @@
  * webhooks but never created are listed with kind `unknown` (lib/apply/wechat.ts).
  */
 import * as z from 'zod';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { queryIndex } from '../store/query.ts';
 import { BadRequestError, ConflictError } from '../errors.ts';
 import type { WechatApi } from '../wechat/wire.ts';
-import { keys } from '../store/keys.ts';
 import { ChannelId } from '../events/hub-event.ts';
 import type { Store } from '../store/client.ts';
-import { isConditionFailed } from '../store/errors.ts';
+import { channels, type Channel as StoredChannel } from '../store/entities/channel.ts';
 
 export const CHANNEL_KINDS = ['wechat_qr', 'code_batch', 'store', 'ad', 'other'] as const;
-/** Platform channels exist implicitly (first touch of a person met through an order). */
-export const IMPLICIT_CHANNELS = ['organic', 'tmall', 'jd', 'youzan'] as const;
+
+/** Display facts of a channel in the attribution report. */
+export interface ChannelInfo {
+  channel: string;
+  name: string;
+  kind: string;
+}
+
+/**
+ * Channels that collect credits without marketing creating them: follows with no scene and
+ * people first met through an order on a platform. They cannot be created; the attribution
+ * report reads them on every request and lists them when they have activity in the range (or
+ * when a channel item exists for them).
+ */
+export const BUILTIN_CHANNELS: readonly ChannelInfo[] = [
+  { channel: 'organic', name: '自然关注', kind: 'organic' },
+  { channel: 'tmall', name: '天猫', kind: 'platform' },
+  { channel: 'jd', name: '京东', kind: 'platform' },
+  { channel: 'youzan', name: '有赞', kind: 'platform' },
+];
+const builtinIds = new Set(BUILTIN_CHANNELS.map((c) => c.channel));
+export const isBuiltinChannel = (id: string): boolean => builtinIds.has(id);
 
 export const CreateChannel = z.strictObject({
   /** It becomes the QR scene: the same rule as scenes from webhooks and batch channels. */
@@ -25,22 +42,19 @@ export const CreateChannel = z.strictObject({
   welcomeText: z.string().max(600).optional(),
 });
 
-export interface Channel {
-  channelId: string;
-  name: string;
+export interface Channel extends StoredChannel {
   kind: (typeof CHANNEL_KINDS)[number] | 'unknown';
-  welcomeText?: string;
-  qr?: { ticket: string; url: string; imageUrl: string };
-  createdAt: number;
 }
+
+const exists = (id: string) => new ConflictError(`channel ${id} exists`, undefined, 'channel_exists');
 
 export async function createChannel(store: Store, api: WechatApi, body: unknown, now = Date.now()): Promise<Channel> {
   const parsed = CreateChannel.safeParse(body);
   if (!parsed.success) throw new BadRequestError('invalid channel', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`));
   const c = parsed.data;
-  if ((IMPLICIT_CHANNELS as readonly string[]).includes(c.id)) throw new ConflictError(`${c.id} is a built-in channel`);
-  const existing = (await store.db.send(new GetCommand({ TableName: store.table, Key: keys.channel(c.id) }))).Item as Channel | undefined;
-  if (existing && existing.kind !== 'unknown') throw new ConflictError(`channel ${c.id} exists`, undefined, 'channel_exists');
+  if (isBuiltinChannel(c.id)) throw new ConflictError(`${c.id} is a built-in channel`);
+  const existing = await channels.get(store, c.id);
+  if (existing && existing.kind !== 'unknown') throw exists(c.id);
   const channel: Channel = {
     channelId: c.id,
     name: c.name,
@@ -52,27 +66,12 @@ export async function createChannel(store: Store, api: WechatApi, body: unknown,
     const qr = await api.createQrLimitStrScene(c.id);
     channel.qr = { ticket: qr.ticket, url: qr.url, imageUrl: qr.qrImageUrl };
   }
-  await store.db.send(
-    new PutCommand({
-      TableName: store.table,
-      Item: { ...channel, ...keys.channel(c.id), ...keys.channelListIndex(c.id) },
-      // Claim an id that only webhooks have seen (kind unknown); never overwrite a created one.
-      ConditionExpression: 'attribute_not_exists(pk) OR kind = :u',
-      ExpressionAttributeValues: { ':u': 'unknown' },
-    }),
-  ).catch((err: unknown) => {
-    if (isConditionFailed(err)) throw new ConflictError(`channel ${c.id} exists`, undefined, 'channel_exists');
-    throw err;
-  });
+  // Claims an id that only webhooks have seen (kind unknown); never overwrites a created one.
+  if ((await channels.claim(store, channel)) === 'exists') throw exists(c.id);
   return channel;
 }
 
 /** All channels (bounded pages of the channel index). */
 export async function listChannels(store: Store, max = 5000): Promise<Channel[]> {
-  const out: Channel[] = [];
-  for await (const item of queryIndex<Channel & Record<string, unknown>>(store, { pk: keys.channelListIndex('').gsi1pk, max })) {
-    const { pk: _a, sk: _b, gsi1pk: _c, gsi1sk: _d, ...c } = item;
-    out.push(c);
-  }
-  return out;
+  return (await channels.list(store, { max, pageSize: 200 })).items as Channel[];
 }

@@ -15,11 +15,13 @@
  *                         2 decimals, null when nothing converted
  */
 import { ChannelId } from '../events/hub-event.ts';
-import { GetCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { BadRequestError, NotFoundError } from '../errors.ts';
 import { config } from '../config/index.ts';
-import { ddb, tableName } from '../store/client.ts';
-import { GSI1, keys } from '../store/keys.ts';
+import { ddb, tableName, type Store } from '../store/client.ts';
+import { channels as channelItems, type ListedChannel } from '../store/entities/channel.ts';
+import { counters, type CounterRow } from '../store/entities/counter.ts';
+import type { RequestCounter } from '../store/item-ops.ts';
+import { BUILTIN_CHANNELS, type ChannelInfo } from './channels.ts';
 import { daysBetween, isIsoDay } from '../time.ts';
 import { ttcBucketHours, type Model } from './credits.ts';
 import { logger } from '../log.ts';
@@ -107,10 +109,10 @@ export const emptyTotals = (): Totals => ({
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
-/** Adds one counter item (any shard, any day) into `into`. */
-export function addCounterItem(into: Totals, item: Record<string, unknown>): Totals {
-  for (const m of SUMMED) into[m] += num(item[m]);
-  for (const [attr, v] of Object.entries(item)) {
+/** Adds one counter item's values (any shard, any day) into `into`. */
+export function addCounterItem(into: Totals, values: Record<string, unknown>): Totals {
+  for (const m of SUMMED) into[m] += num(values[m]);
+  for (const [attr, v] of Object.entries(values)) {
     const hours = ttcBucketHours(attr);
     if (hours === undefined) continue;
     const n = num(v);
@@ -236,57 +238,19 @@ const isEmpty = (t: Totals): boolean => SUMMED.every((m) => t[m] === 0) && t.ttc
 // ---------------------------------------------------------------------------------------------
 // Channels
 
-export interface ChannelInfo {
-  channel: string;
-  name: string;
-  kind: string;
-}
-
-/**
- * Channels that collect credits without marketing creating them: follows with no scene and
- * people first met through an order on a platform. They are read on every request and listed
- * when they have activity in the range (or when a channel item exists for them).
- */
-export const BUILTIN_CHANNELS: readonly ChannelInfo[] = [
-  { channel: 'organic', name: '自然关注', kind: 'organic' },
-  { channel: 'tmall', name: '天猫', kind: 'platform' },
-  { channel: 'jd', name: '京东', kind: 'platform' },
-  { channel: 'youzan', name: '有赞', kind: 'platform' },
-];
+export { BUILTIN_CHANNELS, type ChannelInfo };
 const builtinById = new Map(BUILTIN_CHANNELS.map((c) => [c.channel, c]));
 
-/** Counts the DynamoDB requests one call makes. */
-class Reader {
+/** The store and the DynamoDB requests one call makes. */
+class Reader implements RequestCounter {
   requests = 0;
-  readonly table = tableName();
-  readonly client = ddb();
-
-  async query(input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>, maxPages: number): Promise<{ items: Record<string, unknown>[]; complete: boolean }> {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    for (let page = 0; page < maxPages; page++) {
-      this.requests++;
-      const out: QueryCommandOutput = await this.client.send(
-        new QueryCommand({ ...input, TableName: this.table, ...(start ? { ExclusiveStartKey: start } : {}) }),
-      );
-      items.push(...((out.Items ?? []) as Record<string, unknown>[]));
-      start = out.LastEvaluatedKey;
-      if (!start) return { items, complete: true };
-    }
-    return { items, complete: false };
-  }
-
-  async get(key: { pk: string; sk: string }): Promise<Record<string, unknown> | undefined> {
-    this.requests++;
-    const out = await this.client.send(new GetCommand({ TableName: this.table, Key: key }));
-    return out.Item as Record<string, unknown> | undefined;
-  }
+  readonly store: Store = { db: ddb(), table: tableName() };
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /** Display facts of a channel; a built-in channel's item named after its id keeps the built-in name. */
-const info = (item: Record<string, unknown> | undefined, id: string): ChannelInfo => {
+const info = (item: ListedChannel | undefined, id: string): ChannelInfo => {
   const builtin = builtinById.get(id);
   let name = str(item?.name);
   if (!name || (builtin && name === id)) name = builtin?.name ?? name ?? id;
@@ -297,22 +261,11 @@ const info = (item: Record<string, unknown> | undefined, id: string): ChannelInf
 
 /** Lists channel items through gsi1 (`CHANNELS`), page by page, at most MAX_CHANNELS. */
 async function listChannels(r: Reader): Promise<{ channels: ChannelInfo[]; truncated: boolean }> {
-  const maxPages = Math.ceil(MAX_CHANNELS / CHANNEL_PAGE_SIZE);
-  const { items, complete } = await r.query(
-    {
-      IndexName: GSI1,
-      KeyConditionExpression: 'gsi1pk = :p',
-      ExpressionAttributeValues: { ':p': keys.channelListIndex('').gsi1pk },
-      ProjectionExpression: 'gsi1sk, channelId, #n, kind',
-      ExpressionAttributeNames: { '#n': 'name' },
-      Limit: CHANNEL_PAGE_SIZE,
-    },
-    maxPages,
-  );
+  const { items, complete } = await channelItems.list(r.store, { max: MAX_CHANNELS, pageSize: CHANNEL_PAGE_SIZE, projection: 'summary', counter: r });
   const channels: ChannelInfo[] = [];
   const seen = new Set<string>();
   for (const item of items) {
-    const id = typeof item.channelId === 'string' ? item.channelId : typeof item.gsi1sk === 'string' ? item.gsi1sk : undefined;
+    const id = item.channelId;
     if (!id || seen.has(id)) continue;
     seen.add(id);
     channels.push(info(item, id));
@@ -336,24 +289,16 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   return out;
 }
 
+/** One channel shard's counter items over the range (bounded pages; a stop at the bound is logged). */
+async function readShard(r: Reader, channelId: string, shard: number, model: Model, from: string, to: string): Promise<CounterRow[]> {
+  const { items, complete } = await counters.readRange(r.store, channelId, shard, model, from, to, { maxPages: MAX_PAGES_PER_QUERY, counter: r });
+  if (!complete) logger.warn('counter query stopped at the page bound', { channelId, shard });
+  return items;
+}
+
 /** The counter items of one channel over the range, all shards. */
-async function readCounters(r: Reader, channelId: string, model: Model, from: string, to: string, shards: number): Promise<Record<string, unknown>[][]> {
-  const list = Array.from({ length: shards }, (_, s) => s);
-  return mapLimit(list, READ_CONCURRENCY, async (shard) => {
-    const { items, complete } = await r.query(
-      {
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
-        ExpressionAttributeValues: {
-          ':pk': keys.counterPartition(channelId, shard),
-          ':a': keys.counter(channelId, shard, model, from).sk,
-          ':b': keys.counter(channelId, shard, model, to).sk,
-        },
-      },
-      MAX_PAGES_PER_QUERY,
-    );
-    if (!complete) logger.warn('counter query stopped at the page bound', { channelId, shard });
-    return items;
-  });
+function readCounters(r: Reader, channelId: string, model: Model, from: string, to: string, shards: number): Promise<CounterRow[][]> {
+  return mapLimit(Array.from({ length: shards }, (_, s) => s), READ_CONCURRENCY, (shard) => readShard(r, channelId, shard, model, from, to));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -405,19 +350,7 @@ export async function channelMetrics(q: MetricsQuery): Promise<ChannelMetricsRes
   const jobs = list.flatMap((t, ci) => Array.from({ length: shards }, (_, shard) => ({ ci, shard, id: t.info.channel })));
   const totals = list.map(() => emptyTotals());
   await mapLimit(jobs, READ_CONCURRENCY, async (job) => {
-    const { items, complete } = await r.query(
-      {
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :a AND :b',
-        ExpressionAttributeValues: {
-          ':pk': keys.counterPartition(job.id, job.shard),
-          ':a': keys.counter(job.id, job.shard, model.counter, q.from).sk,
-          ':b': keys.counter(job.id, job.shard, model.counter, q.to).sk,
-        },
-      },
-      MAX_PAGES_PER_QUERY,
-    );
-    if (!complete) logger.warn('counter query stopped at the page bound', { channelId: job.id, shard: job.shard });
-    for (const item of items) addCounterItem(totals[job.ci]!, item);
+    for (const item of await readShard(r, job.id, job.shard, model.counter, q.from, q.to)) addCounterItem(totals[job.ci]!, item.values);
   });
 
   const channels = list
@@ -455,15 +388,14 @@ export async function channelDaily(channelId: string, q: Omit<MetricsQuery, 'cha
   const shards = config().HUB_COUNTER_SHARDS;
   const r = new Reader();
 
-  const [item, perShard] = await Promise.all([r.get(keys.channel(id)), readCounters(r, id, model.counter, q.from, q.to, shards)]);
+  const [item, perShard] = await Promise.all([channelItems.get(r.store, id, { counter: r }), readCounters(r, id, model.counter, q.from, q.to, shards)]);
   const byDay = new Map(days.map((d) => [d, emptyTotals()]));
   let any = false;
   for (const items of perShard) {
     for (const it of items) {
-      const day = typeof it.sk === 'string' ? it.sk.slice(model.counter.length + 1) : '';
-      const t = byDay.get(day);
+      const t = byDay.get(it.day);
       if (!t) continue;
-      addCounterItem(t, it);
+      addCounterItem(t, it.values);
       any = true;
     }
   }

@@ -3,11 +3,11 @@
  * batches never collide; codes themselves are derived (codec), never stored until redeemed.
  */
 import * as z from 'zod';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BadRequestError, NotFoundError } from '../errors.ts';
-import { isPathId, keys } from '../store/keys.ts';
+import { isPathId } from '../store/keys.ts';
 import type { Store } from '../store/client.ts';
-import type { BatchItem } from '../apply/code-scan.ts';
+import { batches, type Batch } from '../store/entities/batch.ts';
+import { channels } from '../store/entities/channel.ts';
 import { newId } from '../ids.ts';
 import { ChannelId } from '../events/hub-event.ts';
 
@@ -22,26 +22,16 @@ export const CreateBatch = z.strictObject({
   region: z.string().max(64).optional(),
 });
 
-export async function createBatch(store: Store, body: unknown, now = Date.now()): Promise<BatchItem> {
+export async function createBatch(store: Store, body: unknown, now = Date.now()): Promise<Batch> {
   const parsed = CreateBatch.safeParse(body);
   if (!parsed.success) throw new BadRequestError('invalid batch', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`));
   const b = parsed.data;
   // Scans are counted under the batch's channel: it must be one the report lists.
-  const channel = await store.db.send(new GetCommand({ TableName: store.table, Key: keys.channel(b.channel), ConsistentRead: true }));
-  if (!channel.Item) throw new BadRequestError(`no channel ${b.channel}: create it first (POST /channels)`, undefined, 'unknown_channel');
-  const seq = await store.db.send(
-    new UpdateCommand({
-      TableName: store.table,
-      Key: keys.codeSerialSequence(),
-      // `next` is a DynamoDB reserved word: it must go through an attribute name placeholder.
-      UpdateExpression: 'ADD #next :n',
-      ExpressionAttributeNames: { '#next': 'next' },
-      ExpressionAttributeValues: { ':n': b.count },
-      ReturnValues: 'UPDATED_NEW',
-    }),
-  );
-  const end = Number(seq.Attributes?.next);
-  const batch: BatchItem = {
+  if (!(await channels.get(store, b.channel, { consistent: true }))) {
+    throw new BadRequestError(`no channel ${b.channel}: create it first (POST /channels)`, undefined, 'unknown_channel');
+  }
+  const firstSerial = await batches.allocateSerials(store, b.count);
+  const batch: Batch = {
     batchId: newId(now),
     sku: b.sku,
     name: b.name,
@@ -49,34 +39,23 @@ export async function createBatch(store: Store, body: unknown, now = Date.now())
     channel: b.channel,
     ...(b.region ? { region: b.region } : {}),
     active: true,
-    firstSerial: end - b.count,
+    firstSerial,
     count: b.count,
     createdAt: now,
   };
-  await store.db.send(
-    new PutCommand({ TableName: store.table, Item: { ...batch, ...keys.batch(batch.batchId), ...keys.batchSerialIndex(batch.firstSerial) } }),
-  );
+  await batches.put(store, batch);
   return batch;
 }
 
-export async function getBatch(store: Store, batchId: string): Promise<BatchItem> {
+export async function getBatch(store: Store, batchId: string): Promise<Batch> {
   if (!isPathId(batchId)) throw new NotFoundError('no such batch');
-  const res = await store.db.send(new GetCommand({ TableName: store.table, Key: keys.batch(batchId) }));
-  if (!res.Item) throw new NotFoundError(`no batch ${batchId}`);
-  const { pk: _a, sk: _b, gsi1pk: _c, gsi1sk: _d, ...b } = res.Item;
-  return b as BatchItem;
+  const b = await batches.get(store, batchId);
+  if (!b) throw new NotFoundError(`no batch ${batchId}`);
+  return b;
 }
 
-export async function setBatchActive(store: Store, batchId: string, active: boolean): Promise<BatchItem> {
+export async function setBatchActive(store: Store, batchId: string, active: boolean): Promise<Batch> {
   await getBatch(store, batchId);
-  await store.db.send(
-    new UpdateCommand({
-      TableName: store.table,
-      Key: keys.batch(batchId),
-      UpdateExpression: 'SET active = :a',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':a': active },
-    }),
-  );
+  if (!(await batches.setActive(store, batchId, active))) throw new NotFoundError(`no batch ${batchId}`);
   return getBatch(store, batchId);
 }

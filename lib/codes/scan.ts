@@ -6,7 +6,6 @@
  * invalid one counts against both the openid and the IP; a valid one is applied as `code.scan`.
  */
 import * as z from 'zod';
-import { BatchGetCommand, QueryCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { BadRequestError } from '../errors.ts';
 import { Tx } from '../store/tx.ts';
 import { newId } from '../ids.ts';
@@ -16,8 +15,9 @@ import type { WechatApi } from '../wechat/wire.ts';
 import { codecFromSecret, type Codec } from './codec.ts';
 import { apply, defaultDeps, type ApplyDeps } from '../apply/index.ts';
 import { identifyCaller, issues, type Caller } from '../members/caller.ts';
-import { GSI1, keys, pad } from '../store/keys.ts';
-import type { BatchItem } from '../apply/code-scan.ts';
+import { batches, type Batch } from '../store/entities/batch.ts';
+import { invalidScanSubject, invalidScans } from '../store/entities/scan-limit.ts';
+import { refusals } from '../store/entities/refusal.ts';
 
 export const ScanRequest = z.strictObject({
   appId: z.string().min(1).max(64),
@@ -32,35 +32,15 @@ export function hubCodec(cfg: HubConfig): Codec {
 }
 
 /** The batch a serial belongs to: one bounded Query on the batch index. */
-export async function batchOfSerial(deps: ApplyDeps, serial: number): Promise<BatchItem | undefined> {
-  const res = await deps.db.send(
-    new QueryCommand({
-      TableName: deps.table,
-      IndexName: GSI1,
-      KeyConditionExpression: 'gsi1pk = :p AND gsi1sk <= :s',
-      ExpressionAttributeValues: { ':p': keys.batchSerialIndex(0).gsi1pk, ':s': pad(serial) },
-      ScanIndexForward: false,
-      Limit: 1,
-    }),
-  );
-  const b = res.Items?.[0] as BatchItem | undefined;
-  return b && serial < b.firstSerial + b.count ? b : undefined;
+export function batchOfSerial(deps: ApplyDeps, serial: number): Promise<Batch | undefined> {
+  return batches.ofSerial(deps, serial);
 }
 
 const INVALID_TTL_SECONDS = 3 * 86_400;
 
 /** The subjects invalid attempts are counted for: the WeChat user and the source address. */
 function invalidSubjects(caller: Caller, sourceIp: string): string[] {
-  return [`wechat#${caller.appId}:${caller.openid}`, `ip#${sourceIp.slice(0, 64)}`];
-}
-
-async function invalidCounts(deps: ApplyDeps, subjects: string[], day: string): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  const res: BatchGetCommandOutput = await deps.db.send(
-    new BatchGetCommand({ RequestItems: { [deps.table]: { Keys: subjects.map((s) => keys.scanInvalid(s, day)), ConsistentRead: true } } }),
-  );
-  for (const item of res.Responses?.[deps.table] ?? []) out.set(String(item.pk).slice('SCANBAD#'.length), Number(item.n ?? 0));
-  return out;
+  return [invalidScanSubject.wechat(caller.appId, caller.openid), invalidScanSubject.ip(sourceIp.slice(0, 64))];
 }
 
 export async function scan(body: unknown, deps: { cfg: HubConfig; api: WechatApi; requestId: string; sourceIp: string; apply?: ApplyDeps }) {
@@ -72,18 +52,11 @@ export async function scan(body: unknown, deps: { cfg: HubConfig; api: WechatApi
   const now = applyDeps.now();
   const day = localDay(now, deps.cfg.HUB_TIMEZONE);
   const subjects = invalidSubjects(caller, deps.sourceIp);
-  const counts = await invalidCounts(applyDeps, subjects, day);
+  const counts = await invalidScans.counts(applyDeps, subjects, day);
   const over = subjects.find((s) => (counts.get(s) ?? 0) >= deps.cfg.HUB_SCAN_INVALID_LIMIT);
   if (over) {
-    const tx = new Tx(applyDeps.table).create('refusal', keys.refusal(day, now, newId(now)), {
-      kind: 'scan',
-      reason: 'invalid_attempts',
-      subject: over,
-      openid: `${caller.appId}:${caller.openid}`,
-      code: req.code,
-      at: now,
-      expiresAt: Math.floor(now / 1000) + 180 * 86_400,
-    });
+    const tx = new Tx(applyDeps.table);
+    refusals.record(tx, day, newId(now), { kind: 'scan', reason: 'invalid_attempts', subject: over, openid: `${caller.appId}:${caller.openid}`, code: req.code, at: now }, now);
     await tx.commit(applyDeps.db);
     return { result: 'limited' as const, reason: 'invalid_attempts' };
   }
@@ -91,7 +64,7 @@ export async function scan(body: unknown, deps: { cfg: HubConfig; api: WechatApi
   const batch = verified.ok ? await batchOfSerial(applyDeps, verified.serial) : undefined;
   if (!verified.ok || !batch) {
     const tx = new Tx(applyDeps.table);
-    for (const s of subjects) tx.add(keys.scanInvalid(s, day), { n: 1 }, { expiresAt: Math.floor(now / 1000) + INVALID_TTL_SECONDS });
+    invalidScans.count(tx, subjects, day, Math.floor(now / 1000) + INVALID_TTL_SECONDS);
     await tx.commit(applyDeps.db);
     return { result: 'invalid' as const };
   }

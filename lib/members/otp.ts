@@ -14,12 +14,11 @@
  */
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import * as z from 'zod';
-import { GetCommand, UpdateCommand, DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import type { HubConfig } from '../config/index.ts';
 import { BadRequestError, TooManyRequestsError } from '../errors.ts';
-import { keys } from '../store/keys.ts';
 import { Tx } from '../store/tx.ts';
 import { TxConditionFailed } from '../store/errors.ts';
+import { otpLimitTag, otps, otpSendSubject, type OtpOwner, type OtpRow } from '../store/entities/otp.ts';
 import { localDay, startOfLocalDay } from '../time.ts';
 import type { SmsSender } from '../sms/index.ts';
 import type { WechatApi } from '../wechat/wire.ts';
@@ -32,13 +31,6 @@ export const OTP_MAX_TRIES = 5;
 export const OTP_RESEND_SECONDS = 60;
 
 export const SmsCodeRequest = z.strictObject({ ...CallerFields, phone: z.string().min(1).max(32) });
-
-interface OtpRow {
-  codeHash: string;
-  tries: number;
-  sentAt: number;
-  expiresAt: number;
-}
 
 export function otpHash(secret: string, caller: Caller, phoneHash: string, code: string): string {
   return createHmac('sha256', secret).update(`otp|${caller.appId}|${caller.openid}|${phoneHash}|${code}`).digest('hex');
@@ -65,26 +57,21 @@ export async function sendSmsCode(body: unknown, deps: SmsCodeDeps) {
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   const day = localDay(now, cfg.HUB_TIMEZONE);
   const limits: [string, number][] = [
-    [`phone#${phoneHash}`, cfg.HUB_OTP_SENDS_PER_PHONE_DAY],
-    [`wechat#${caller.appId}:${caller.openid}`, cfg.HUB_OTP_SENDS_PER_OPENID_DAY],
+    [otpSendSubject.phone(phoneHash), cfg.HUB_OTP_SENDS_PER_PHONE_DAY],
+    [otpSendSubject.wechat(caller.appId, caller.openid), cfg.HUB_OTP_SENDS_PER_OPENID_DAY],
   ];
   const tx = new Tx(store.table);
   for (const [subject, max] of limits) {
-    tx.update(
-      `limit:${subject}`,
-      keys.otpSendLimit(subject, day),
-      { update: 'SET lastAt = :now, expiresAt = :exp ADD n :one', values: { ':now': now, ':exp': Math.floor(now / 1000) + 2 * 86_400, ':one': 1 } },
-      { expr: 'attribute_not_exists(pk) OR (n < :max AND lastAt <= :cut)', values: { ':max': max, ':cut': now - OTP_RESEND_SECONDS * 1000 } },
-    );
+    otps.countSend(tx, subject, day, { max, now, resendAfter: now - OTP_RESEND_SECONDS * 1000, expiresAt: Math.floor(now / 1000) + 2 * 86_400 });
   }
-  const otpKey = keys.otp(phoneHash, caller.appId, caller.openid);
+  const owner: OtpOwner = { phoneHash, appId: caller.appId, openid: caller.openid };
   const row: OtpRow = { codeHash: otpHash(cfg.HUB_OTP_SECRET, caller, phoneHash, code), tries: 0, sentAt: now, expiresAt: Math.floor(now / 1000) + OTP_TTL_SECONDS };
-  tx.put('otp', otpKey, { ...row });
+  otps.put(tx, owner, row);
   try {
     await tx.commit(store.db);
   } catch (err) {
     if (!(err instanceof TxConditionFailed)) throw err;
-    const full = err.oldItems.some((old, i) => err.tags[i]?.startsWith('limit:') && Number(old?.n ?? 0) >= (limits.find(([s]) => `limit:${s}` === err.tags[i])?.[1] ?? Infinity));
+    const full = err.oldItems.some((old, i) => Number(old?.n ?? 0) >= (limits.find(([s]) => otpLimitTag(s) === err.tags[i])?.[1] ?? Infinity));
     const retryAfter = full ? Math.max(1, Math.ceil((startOfLocalDay(day, cfg.HUB_TIMEZONE) + 86_400_000 - now) / 1000)) : OTP_RESEND_SECONDS;
     throw new TooManyRequestsError(full ? 'too many codes today; try again tomorrow' : `wait ${OTP_RESEND_SECONDS} s before asking for another code`, retryAfter);
   }
@@ -92,7 +79,7 @@ export async function sendSmsCode(body: unknown, deps: SmsCodeDeps) {
     await deps.sms.sendCode(phone, code, OTP_TTL_SECONDS / 60);
   } catch (err) {
     // The text did not go out: its code must not stay usable (the sends still count).
-    await store.db.send(new DeleteCommand({ TableName: store.table, Key: otpKey })).catch(() => undefined);
+    await otps.delete(store, owner).catch(() => undefined);
     throw err;
   }
   return { sent: true, expiresInSeconds: OTP_TTL_SECONDS, resendAfterSeconds: OTP_RESEND_SECONDS };
@@ -106,22 +93,13 @@ const invalidCode = () => new BadRequestError('the SMS code is wrong, expired or
  */
 export async function checkSmsCode(store: Store, cfg: HubConfig, caller: Caller, phoneHash: string, code: string, now: number): Promise<string> {
   if (!/^\d{6}$/.test(code)) throw invalidCode();
-  const key = keys.otp(phoneHash, caller.appId, caller.openid);
-  const row = (await store.db.send(new GetCommand({ TableName: store.table, Key: key, ConsistentRead: true }))).Item as OtpRow | undefined;
+  const owner: OtpOwner = { phoneHash, appId: caller.appId, openid: caller.openid };
+  const row = await otps.get(store, owner);
   if (!row || row.expiresAt * 1000 <= now || row.tries >= OTP_MAX_TRIES) throw invalidCode();
   const hash = otpHash(cfg.HUB_OTP_SECRET, caller, phoneHash, code);
   if (!timingSafeEqual(Buffer.from(hash), Buffer.from(String(row.codeHash)))) {
-    await store.db
-      .send(
-        new UpdateCommand({
-          TableName: store.table,
-          Key: key,
-          UpdateExpression: 'SET tries = tries + :one',
-          ConditionExpression: 'tries = :t',
-          ExpressionAttributeValues: { ':one': 1, ':t': row.tries },
-        }),
-      )
-      .catch(() => undefined); // a concurrent wrong try counted already
+    // false: a concurrent wrong try counted already; a failed write leaves the try uncounted.
+    await otps.countWrongTry(store, owner, row.tries).catch(() => false);
     throw invalidCode();
   }
   return hash;

@@ -10,6 +10,7 @@ import type { Store } from '../store/client.ts';
 import type { Identity } from '../events/hub-event.ts';
 import { keys } from '../store/keys.ts';
 import type { Tx } from '../store/tx.ts';
+import { counters } from '../store/entities/counter.ts';
 import {
   computeCredits,
   diffCredits,
@@ -169,6 +170,6 @@ export function addCredits(tx: Tx, memberId: string, diff: Credits, shards: numb
   const shard = bucketOf(memberId, shards);
   for (const [k, metrics] of Object.entries(diff)) {
     const { channel, model, day } = parseCreditKey(k);
-    tx.add(keys.counter(channel, shard, model, day), metrics, { channel, day, model });
+    counters.add(tx, { channelId: channel, shard, model, day }, metrics);
   }
 }

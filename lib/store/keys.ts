@@ -8,11 +8,10 @@
  *
  * The table itself (key attributes, index, TTL, billing) is defined once in lib/store/table.ts.
  *
- * Builders and parsers of each item type's keys live with the entity (lib/store/entities/*.ts);
- * outbox, send, sent-log, suppression and token there already.
- *
- * Item types (pk | sk | gsi1pk | gsi1sk):
- *   dedupe marker     DEDUPE#<eventId>                 | #         | -                     | -
+ * Item types (pk | sk | gsi1pk | gsi1sk). Items marked → are built and parsed by their entity
+ * module in lib/store/entities/ (keys, index attributes, stored fields, operations); the others
+ * are built with `keys` below.
+ *   dedupe marker     DEDUPE#<eventId>                 | #         | -                     | -    → entities/dedupe.ts
  *   identity          IDENT#<kind>#<value>             | #         | MIDENT#<memberId>     | <kind>#<value>
  *   member profile    MEMBER#<memberId>                | #PROFILE  | REVIEW#<local day>#<shard> | <memberId>
  *   points lot        MEMBER#<memberId>                | LOT#<earnedAt>#<lotId>  | LOTEXP#<local day> | <memberId>
@@ -21,27 +20,30 @@
  *   due work          MEMBER#<memberId>                | DUE#<kind>#<key> | DUE#<local day>    | <dueAt>#<memberId>
  *   order             ORDER#<platform>#<shopId>#<orderId> | #      | MORDERS#<memberId>    | <firstSeenAt>
  *   refund ledger row REFUND#<platform>#<refundId>     | #         | -                     | -
- *   channel           CHANNEL#<channelId>              | #         | CHANNELS              | <channelId>
- *   counter shard     COUNT#<channelId>#<shard>        | <model>#<local day>
- *   outbox row        OUTBOX#<messageId>               | #         | OUTBOX#<shard> (while pending) | <createdAt>
- *   send record       SEND#<idempotencyKey>            | #         | -                     | -
- *   send by msgid     SENDMSG#<appId>#<wechat msgid>   | #         | -                     | -
- *   suppression       MEMBER#<memberId>                | SUPPRESS#<at>#<messageId>
- *   sent log (caps)   MEMBER#<memberId>                | SENT#<at>#<messageId>
- *   token cache       TOKEN#wechat#<appId>             | #
- *   code batch        BATCH#<batchId>                  | #         | BATCHES               | <firstSerial>
- *   serial sequence   SEQ#codes                        | #   (allocates serial ranges to batches)
- *   code redemption   CODE#<code>                      | #
- *   scan limit        SCANLIMIT#<appId>:<openid>       | <local day>
+ *   channel           CHANNEL#<channelId>              | #         | CHANNELS              | <channelId>  → entities/channel.ts
+ *   counter shard     COUNT#<channelId>#<shard>        | <model>#<local day>                    → entities/counter.ts
+ *   outbox row        OUTBOX#<messageId>               | #         | OUTBOX#<shard> (while pending) | <createdAt>  → entities/outbox.ts
+ *   send record       SEND#<idempotencyKey>            | #         | -                     | -  → entities/send.ts
+ *   send by msgid     SENDMSG#<appId>#<wechat msgid>   | #         | -                     | -  → entities/send.ts
+ *   suppression       MEMBER#<memberId>                | SUPPRESS#<at>#<messageId>  → entities/suppression.ts
+ *   sent log (caps)   MEMBER#<memberId>                | SENT#<at>#<messageId>  → entities/sent-log.ts
+ *   token cache       TOKEN#wechat#<appId>             | #  → entities/token.ts
+ *   code batch        BATCH#<batchId>                  | #         | BATCHES               | <firstSerial>  → entities/batch.ts
+ *   serial sequence   SEQ#codes                        | #   (allocates serial ranges to batches)  → entities/batch.ts
+ *   code redemption   CODE#<code>                      | #                                      → entities/code.ts
+ *   scan limit        SCANLIMIT#<appId>:<openid>       | <local day>                            → entities/scan-limit.ts
  *   invalid scans     SCANBAD#<wechat#<appId>:<openid> | ip#<address>> | <local day>  (count; TTL 3 days)
+ *                                                                                              → entities/scan-limit.ts
  *   refusal (review)  REFUSAL#<local day>              | <at>#<id>   kind: scan (limited), registration
  *                     (phone bound to another WeChat person), refund (above the amount paid); TTL 180 days
+ *                                                                                              → entities/refusal.ts
  *   tmc confirm       TMCMSG#<messageId>               | #  (committed, awaiting confirm)
  *   push nonce        NONCE#wechat#<sha256(appId, timestamp, nonce)> | #  plain-mode WeChat push: digest of
- *                     its body; TTL = the timestamp's end of window (lib/wechat/inbound.ts)
+ *                     its body; TTL = the timestamp's end of window (lib/wechat/inbound.ts)  → entities/push-nonce.ts
  *   sms code          OTP#<phoneHash>                  | <appId>:<openid>  HMAC of the code (HUB_OTP_SECRET),
- *                     tries, sentAt; TTL 5 minutes; deleted by the registration that uses it
+ *                     tries, sentAt; TTL 5 minutes; deleted by the registration that uses it  → entities/otp.ts
  *   sms send limit    OTPLIMIT#<phone#<phoneHash> | wechat#<appId>:<openid>> | <local day>  n, lastAt; TTL 2 days
+ *                                                                                              → entities/otp.ts
  *
  * Member review index: a member profile with a paid order carries gsi1pk/gsi1sk naming the
  * local day of its next review, the day after the earliest instant its tier (an order leaving
@@ -62,10 +64,9 @@ export interface Key {
   sk: string;
 }
 
-const ROOT = '#';
+export const ROOT = '#';
 
 export const keys = {
-  dedupe: (eventId: string): Key => ({ pk: `DEDUPE#${eventId}`, sk: ROOT }),
   identity: (kind: string, value: string): Key => ({ pk: `IDENT#${kind}#${value}`, sk: ROOT }),
   memberIdentitiesIndex: (memberId: string, kind: string, value: string) => ({ gsi1pk: `MIDENT#${memberId}`, gsi1sk: `${kind}#${value}` }),
   member: (memberId: string): Key => ({ pk: `MEMBER#${memberId}`, sk: '#PROFILE' }),
@@ -99,30 +100,7 @@ export const keys = {
     gsi1sk: pad(firstSeenAt),
   }),
   refund: (platform: string, refundId: string): Key => ({ pk: `REFUND#${platform}#${refundId}`, sk: ROOT }),
-  channel: (channelId: string): Key => ({ pk: `CHANNEL#${channelId}`, sk: ROOT }),
-  channelListIndex: (channelId: string) => ({ gsi1pk: 'CHANNELS', gsi1sk: channelId }),
-  counter: (channelId: string, shard: number, model: string, localDay: string): Key => ({
-    pk: `COUNT#${channelId}#${shard}`,
-    sk: `${model}#${localDay}`,
-  }),
-  counterPartition: (channelId: string, shard: number): string => `COUNT#${channelId}#${shard}`,
-  batch: (batchId: string): Key => ({ pk: `BATCH#${batchId}`, sk: ROOT }),
-  /** Batches by first serial: the batch of a serial is the last one starting at or before it. */
-  batchSerialIndex: (firstSerial: number) => ({ gsi1pk: 'BATCHES', gsi1sk: pad(firstSerial) }),
-  codeSerialSequence: (): Key => ({ pk: 'SEQ#codes', sk: ROOT }),
-  code: (code: string): Key => ({ pk: `CODE#${code}`, sk: ROOT }),
-  scanLimit: (appId: string, openid: string, localDay: string): Key => ({
-    pk: `SCANLIMIT#${appId}:${openid}`,
-    sk: localDay,
-  }),
-  /** A refused request kept for review (scan limits, phone bound elsewhere, refund above paid). */
-  refusal: (localDay: string, at: number, id: string): Key => ({ pk: `REFUSAL#${localDay}`, sk: `${pad(at)}#${id}` }),
-  scanInvalid: (subject: string, localDay: string): Key => ({ pk: `SCANBAD#${subject}`, sk: localDay }),
-  otp: (phoneHash: string, appId: string, openid: string): Key => ({ pk: `OTP#${phoneHash}`, sk: `${appId}:${openid}` }),
-  otpSendLimit: (subject: string, localDay: string): Key => ({ pk: `OTPLIMIT#${subject}`, sk: localDay }),
   tmcMessage: (messageId: string): Key => ({ pk: `TMCMSG#${messageId}`, sk: ROOT }),
-  /** Nonce cache of plain-mode WeChat pushes: `digest` = sha256 of appId, timestamp and nonce. */
-  pushNonce: (digest: string): Key => ({ pk: `NONCE#wechat#${digest}`, sk: ROOT }),
 };
 
 /**

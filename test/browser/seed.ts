@@ -9,7 +9,8 @@
  */
 import { BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb, tableName } from '../../lib/store/client.ts';
-import { keys } from '../../lib/store/keys.ts';
+import { channelKey, channelListIndex } from '../../lib/store/entities/channel.ts';
+import { counterKey } from '../../lib/store/entities/counter.ts';
 
 export interface SeedChannel {
   id: string;
@@ -104,12 +105,12 @@ export async function writeSeed(counters: CounterSeed[]): Promise<void> {
     await ddb().send(
       new PutCommand({
         TableName: table,
-        Item: { ...keys.channel(ch.id), ...keys.channelListIndex(ch.id), channelId: ch.id, name: ch.name, kind: ch.kind, createdAt: 1_714_000_000_000 },
+        Item: { ...channelKey(ch.id), ...channelListIndex(ch.id), channelId: ch.id, name: ch.name, kind: ch.kind, createdAt: 1_714_000_000_000 },
       }),
     );
   }
   const puts = counters.map((c) => ({
-    PutRequest: { Item: { ...keys.counter(c.channel, c.shard, c.model, c.day), channel: c.channel, model: c.model, day: c.day, ...c.metrics } },
+    PutRequest: { Item: { ...counterKey(c.channel, c.shard, c.model, c.day), channel: c.channel, model: c.model, day: c.day, ...c.metrics } },
   }));
   for (let i = 0; i < puts.length; i += 25) {
     let pending: Record<string, unknown[]> | undefined = { [table]: puts.slice(i, i + 25) };

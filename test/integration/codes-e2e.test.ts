@@ -10,6 +10,9 @@ import { seededRandom, type Rng } from '../support/random.ts';
 import { config, resetConfig } from '../../lib/config/index.ts';
 import { ddb } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
+import { codeKey } from '../../lib/store/entities/code.ts';
+import { refusalPartition } from '../../lib/store/entities/refusal.ts';
+import { invalidScanKey, scanLimitKey } from '../../lib/store/entities/scan-limit.ts';
 import { localDay } from '../../lib/time.ts';
 import { mapLimit } from '../../lib/attribution/query.ts';
 import { CODE_ALPHABET, codecFromSecret, formatCode, normalizeCode } from '../../lib/codes/codec.ts';
@@ -133,7 +136,7 @@ interface RefusalRow extends Item {
 }
 
 const memberByOpenid = (openid: string) => readMember<MemberRow>(hub.aws.table, openid);
-const codeRow = (code: string) => getItem<CodeRow>(hub.aws.table, keys.code(code));
+const codeRow = (code: string) => getItem<CodeRow>(hub.aws.table, codeKey(code));
 const memberRows = (memberId: string, prefix: string) => queryAll(hub.aws.table, keys.memberPartition(memberId), prefix);
 
 /** A channel's metric for one attribution model, summed over every shard and every day. */
@@ -149,13 +152,13 @@ function daysBetween(from: number, to: number): string[] {
 async function refusalsOf(openid: string, days: string[]): Promise<RefusalRow[]> {
   const out: RefusalRow[] = [];
   for (const day of days) {
-    const rows = await queryAll<RefusalRow>(hub.aws.table, keys.refusal(day, 0, 'x').pk);
+    const rows = await queryAll<RefusalRow>(hub.aws.table, refusalPartition(day));
     out.push(...rows.filter((it) => it.openid === `${appId()}:${openid}`));
   }
   return out;
 }
 
-const scanLimitRow = (openid: string, day: string) => getItem<Item>(hub.aws.table, keys.scanLimit(appId(), openid, day));
+const scanLimitRow = (openid: string, day: string) => getItem<Item>(hub.aws.table, scanLimitKey(appId(), openid, day));
 
 // ---------------------------------------------------------------------------------------------
 // Instruments and utilities
@@ -423,7 +426,7 @@ describe('invalid codes', () => {
     const USERS = 64;
     const day = localDay(Date.now(), cfg().HUB_TIMEZONE);
     const subjectOf = (u: string) => `wechat#${appId()}:${u}`;
-    const counterOf = async (subject: string) => (await getItem<Item>(hub.aws.table, keys.scanInvalid(subject, day)))?.n ?? 0;
+    const counterOf = async (subject: string) => (await getItem<Item>(hub.aws.table, invalidScanKey(subject, day)))?.n ?? 0;
     const users = Array.from({ length: USERS }, (_, k) => `inv_u${k}`);
     const before = await Promise.all(users.map((u) => counterOf(subjectOf(u))));
     const ipSubjects = async () => (await scanAll<Item>(hub.aws.table)).filter((i) => String(i.pk).startsWith('SCANBAD#ip#') && i.sk === day);

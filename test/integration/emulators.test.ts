@@ -18,6 +18,7 @@ import { queueEntries, QUEUES } from '../../lib/queues.ts';
 import { ddb, sqs, tableName } from '../../lib/store/client.ts';
 import { config } from '../../lib/config/index.ts';
 import { GSI1, TTL_ATTRIBUTE, keys } from '../../lib/store/keys.ts';
+import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
 
 const aws = await useLocalAws();
 
@@ -83,7 +84,7 @@ describe('environment wiring', () => {
 
 describe('DynamoDB Local', () => {
   it('TransactWriteItems with a failing ConditionCheck writes nothing', async () => {
-    const dedupe = keys.dedupe('evt-tx-1');
+    const dedupe = dedupeKey('evt-tx-1');
     const member = keys.member('m-does-not-exist');
     const err = await ddb()
       .send(
@@ -118,7 +119,7 @@ describe('DynamoDB Local', () => {
   });
 
   it('a conditional put of a duplicate fails and can return the old item', async () => {
-    const key = keys.dedupe('evt-dup-1');
+    const key = dedupeKey('evt-dup-1');
     const put = (n: number) =>
       ddb().send(
         new PutCommand({

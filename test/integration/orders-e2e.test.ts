@@ -13,6 +13,7 @@ import { mapStrings, omitKeys, stripped } from '../support/compare.ts';
 import { pick, seededRandom, shuffle } from '../support/random.ts';
 import { config } from '../../lib/config/index.ts';
 import { keys, memberPrefixes, type Key } from '../../lib/store/keys.ts';
+import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
 import { formatChinaTime, parseChinaTime } from '../../lib/commerce/time.ts';
 import { hashPhone, normalisePhone } from '../../lib/members/phone.ts';
 import type { IdentityKind } from '../../lib/events/hub-event.ts';
@@ -99,7 +100,7 @@ describe('Tmall TMC relay', () => {
     expect(m).toMatchObject({ status: 'buyer', points: 478, orderCount: 1, gmvFen: 47_800, firstOrderAt: PAID_AT });
     expect((m!.h as { o: unknown }).o).toEqual([[REF, PAID_AT, 47_800, 'tmall']]);
     expect(order!.memberId).toBe(m!.memberId);
-    for (const id of ['7338450211904421101', '7338450211904421102']) expect(await get(keys.dedupe(`tmall:${id}`))).toMatchObject({ type: 'order' });
+    for (const id of ['7338450211904421101', '7338450211904421102']) expect(await get(dedupeKey(`tmall:${id}`))).toMatchObject({ type: 'order' });
     expect((await ledgerOf(String(m!.memberId))).map((l) => [l.delta, l.reason, l.balanceAfter])).toEqual([[478, 'order', 478]]);
 
     // The redelivery has no effect: the order item and every item of the member's partition
@@ -130,7 +131,7 @@ describe('Tmall TMC relay', () => {
     // A lower status delivered late under a new message id: recorded as an event, the order stays completed.
     const late = fixture('tmall/taobao-tmc-trade-seller-ship.json').replace('7338450211904421188', '7338450211904421777');
     expect(await postTmall(late)).toEqual(TMALL_OK);
-    expect(await get(keys.dedupe('tmall:7338450211904421777'))).toBeDefined();
+    expect(await get(dedupeKey('tmall:7338450211904421777'))).toBeDefined();
     expect(await get(keys.order('tmall', SHOP, TID))).toMatchObject({ status: 'completed', platformStatus: 'TRADE_FINISHED', refundedFen: 27_692, pointsClawed: 276 });
     expect(await memberBy('tmall_buyer_open_uid', BUYER)).toMatchObject({ points: 202 });
   });
@@ -145,8 +146,8 @@ describe('Tmall TMC relay', () => {
     expect(await postTmall(body)).toEqual(TMALL_OK);
     expect(await get(keys.order('tmall', SHOP, a))).toMatchObject({ orderId: a, paidFen: 10_000, pointsEarned: 100 });
     expect(await get(keys.order('tmall', SHOP, b))).toMatchObject({ orderId: b, paidFen: 20_000, pointsEarned: 200 });
-    expect(await get(keys.dedupe('tmall:7338450211904439001'))).toBeDefined();
-    expect(await get(keys.dedupe('tmall:7338450211904439002'))).toBeDefined();
+    expect(await get(dedupeKey('tmall:7338450211904439001'))).toBeDefined();
+    expect(await get(dedupeKey('tmall:7338450211904439002'))).toBeDefined();
     const m = await memberBy('tmall_buyer_open_uid', 'AAG-twins');
     expect(m).toMatchObject({ points: 300, orderCount: 2, gmvFen: 30_000 });
     expect(((m!.h as { o: [string][] }).o.map((x) => x[0])).sort()).toEqual([`tmall:${SHOP}:${a}`, `tmall:${SHOP}:${b}`]);
@@ -173,7 +174,7 @@ describe('Tmall TMC relay', () => {
     const m4 = await memberBy('tmall_buyer_open_uid', 'AAG-copy-4');
     expect(m4).toMatchObject({ points: 478, orderCount: 1, gmvFen: 47_800 });
     expect(strip(m4)).toEqual(strip(m3));
-    expect(await get(keys.dedupe('tmall:7338450211904441188'))).toMatchObject({ type: 'order' });
+    expect(await get(dedupeKey('tmall:7338450211904441188'))).toMatchObject({ type: 'order' });
   });
 });
 
@@ -207,7 +208,7 @@ describe('JD relay', () => {
     expect(m).toMatchObject({ status: 'buyer', points: 379, orderCount: 1, gmvFen: 37_900 });
     expect(await memberBy('jd_open_id', 'nVbqJ6fYmC1z3s9Rk0pLwQ8xTt2uA7eH5dGiK4oM')).toEqual(m);
     expect(order!.memberId).toBe(m!.memberId);
-    expect(await get(keys.dedupe('jd:relay-6a6e0c1d-9b1f-4d7b-8c55-0e1f2a3b4c5d'))).toMatchObject({ type: 'order', memberId: m!.memberId });
+    expect(await get(dedupeKey('jd:relay-6a6e0c1d-9b1f-4d7b-8c55-0e1f2a3b4c5d'))).toMatchObject({ type: 'order', memberId: m!.memberId });
 
     // The thin trigger (hint only) for the same order, relayed under its own message id.
     const thin = { ...trigger(), sourceMessageId: 'relay-ship-0002' };
@@ -296,7 +297,7 @@ describe('refused requests write nothing', () => {
     const body =
       `{"id":7338450211999000001,"topic":"taobao_trade_TradeBuyerPay","pub_time":"2024-11-11 09:00:00","user_id":${SHOP},` +
       `"content":"{\\"buyer_open_uid\\":\\"AAG-refused\\",\\"payment\\":\\"10.00\\",\\"status\\":\\"WAIT_SELLER_SEND_GOODS\\",\\"tid\\":3872941520999000001}"}`;
-    const written = [keys.order('tmall', SHOP, '3872941520999000001'), keys.identity('tmall_buyer_open_uid', 'AAG-refused'), keys.dedupe('tmall:7338450211999000001')];
+    const written = [keys.order('tmall', SHOP, '3872941520999000001'), keys.identity('tmall_buyer_open_uid', 'AAG-refused'), dedupeKey('tmall:7338450211999000001')];
     const before = await itemCount();
     await expectBadSignatures((o) => postTmall(body, o), [
       { tamper: (b: string) => b.replace('10.00', '99.00') },
@@ -321,7 +322,7 @@ describe('refused requests write nothing', () => {
       relayedAt: '2024-11-12T10:15:11+08:00',
       detail: { orderInfo: { orderId: '309999000001', venderId: '10123456', orderState: 'WAIT_SELLER_STOCK_OUT', orderPayment: '50.00', orderTotalPrice: '50.00', paymentConfirmTime: '2024-11-12 10:00:00', modified: '2024-11-12 10:00:01', xid_buyer: 'o*refused-xid' } },
     });
-    const written = [keys.order('jd', '10123456', '309999000001'), keys.identity('jd_xid', 'o*refused-xid'), keys.dedupe('jd:relay-refused-1')];
+    const written = [keys.order('jd', '10123456', '309999000001'), keys.identity('jd_xid', 'o*refused-xid'), dedupeKey('jd:relay-refused-1')];
     const before = await itemCount();
     await expectBadSignatures((o) => postJd(body, o), [{ tamper: (b: string) => b.replace('50.00', '5.00') }, { at: Date.now() - STALE }, { secret: 'not-the-jd-secret' }]);
     expectMalformed(await postJd('{"relay":"jd-yunding-relay","orderId":'));
@@ -341,7 +342,7 @@ describe('refused requests write nothing', () => {
       }),
     );
     const body = JSON.stringify({ client_id: cfg().YOUZAN_CLIENT_ID, id: 'E20249999000000000001', kdt_id: 12345678, msg, msg_id: 'refused-msg-1', sendCount: 1, status: 'WAIT_SELLER_SEND_GOODS', test: false, type: 'trade_TradePaid', version: 1731286801 });
-    const written = [keys.order('youzan', '12345678', 'E20249999000000000001'), keys.identity('youzan_open_id', 'yz-refused'), keys.dedupe('youzan:refused-msg-1')];
+    const written = [keys.order('youzan', '12345678', 'E20249999000000000001'), keys.identity('youzan_open_id', 'yz-refused'), dedupeKey('youzan:refused-msg-1')];
     const before = await itemCount();
     await expectBadSignatures((o) => postYouzan(body, 'trade_TradePaid', o), [{ tamper: (b: string) => b.replace('"sendCount":1', '"sendCount":2') }, { secret: 'not-the-youzan-secret' }]);
     const unsigned = await send(`/youzan/${cfg().YOUZAN_CLIENT_ID}`, body, { 'event-type': 'trade_TradePaid' });
@@ -644,8 +645,8 @@ describe('an order status only moves forward, even when the lower status carries
       done: 'FINISHED_L',
     },
   };
-  const dedupeKey = (o: OrderSpec, seq: number) =>
-    o.platform === 'tmall' ? keys.dedupe(`tmall:${ids.tmc(MONO, seq)}`) : o.platform === 'jd' ? keys.dedupe(`jd:${MONO.p}relay_${seq}`) : keys.dedupe(`youzan:${MONO.p}msg_${seq}`);
+  const markerKey = (o: OrderSpec, seq: number) =>
+    o.platform === 'tmall' ? dedupeKey(`tmall:${ids.tmc(MONO, seq)}`) : o.platform === 'jd' ? dedupeKey(`jd:${MONO.p}relay_${seq}`) : dedupeKey(`youzan:${MONO.p}msg_${seq}`);
   const ok = (p: Platform) => (p === 'tmall' ? TMALL_OK : p === 'jd' ? JD_OK : YOUZAN_OK);
 
   it.each([
@@ -665,7 +666,7 @@ describe('an order status only moves forward, even when the lower status carries
     expect(step.lateShip.at).toBeGreaterThan(step.completed.at);
     expect(await deliver({ ...step.lateShip, order: o, seq: seq0 + 2 }, MONO)).toEqual(ok(platform));
     // Applied (its own dedupe marker), yet the order is what the completion made it.
-    expect(await get(dedupeKey(o, seq0 + 2))).toMatchObject({ type: 'order', result: { orderStatus: 'completed' } });
+    expect(await get(markerKey(o, seq0 + 2))).toMatchObject({ type: 'order', result: { orderStatus: 'completed' } });
     const after = await get(orderKey);
     expect(after).toMatchObject({ status: 'completed', platformStatus: step.done, statusAt: step.completed.at, rank: 40 });
     expect(omitKeys(after!, ['version', 'updatedAt'])).toEqual(omitKeys(completed!, ['version', 'updatedAt']));

@@ -11,6 +11,7 @@ import { config, resetConfig } from '../../lib/config/index.ts';
 import { TopApiError } from '../../lib/commerce/top-client.ts';
 import { ddb, makeDynamo, setClients } from '../../lib/store/client.ts';
 import { keys, memberPrefixes, type Key } from '../../lib/store/keys.ts';
+import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
 import { parseChinaTime } from '../../lib/commerce/time.ts';
 import type { TmcPullResult } from '../../lib/commerce/tmc-pull.ts';
 import { handler } from '../../functions/tmc-pull.ts';
@@ -71,8 +72,8 @@ describe('tmc-pull', () => {
     const m = await memberByOpenUid('AAG-pull-1');
     expect(m).toMatchObject({ points: 88, orderCount: 1, gmvFen: 8_800 });
     expect(order!.memberId).toBe(m!.memberId);
-    for (const id of ids.slice(0, 2)) expect(await get(keys.dedupe(`tmall:${id}`))).toMatchObject({ type: 'order' });
-    for (const id of ids.slice(2)) expect(await get(keys.dedupe(`tmall:${id}`))).toBeUndefined();
+    for (const id of ids.slice(0, 2)) expect(await get(dedupeKey(`tmall:${id}`))).toMatchObject({ type: 'order' });
+    for (const id of ids.slice(2)) expect(await get(dedupeKey(`tmall:${id}`))).toBeUndefined();
 
     // Nothing left: the next pull consumes nothing.
     expect(await pull()).toMatchObject({ rounds: 1, consumed: 0, confirmed: 0, stoppedBy: 'empty' });
@@ -159,7 +160,7 @@ describe('tmc-pull', () => {
     expect(top.pending().map((p) => p.id)).toEqual([ids[1]]);
     expect(top.confirmed().slice(-2).sort()).toEqual([ids[0], ids[2]]);
     expect(await get(keys.order('tmall', SHOP, tids[1]!))).toBeUndefined();
-    expect(await get(keys.dedupe(`tmall:${ids[1]}`))).toBeUndefined();
+    expect(await get(dedupeKey(`tmall:${ids[1]}`))).toBeUndefined();
     expect(await get(keys.identity('tmall_buyer_open_uid', 'AAG-pull-31'))).toBeUndefined();
     expect(await memberByOpenUid('AAG-pull-30')).toMatchObject({ points: 10 });
     expect(await memberByOpenUid('AAG-pull-32')).toMatchObject({ points: 30 });

@@ -21,6 +21,7 @@ import { startHub, type RunningHub } from '../../local/hub.ts';
 import { config } from '../../lib/config/index.ts';
 import { ddb, sqs } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
+import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
 import { parseWechatXml } from '../../lib/wechat/xml.ts';
 import { wechatEventId } from '../../lib/wechat/normalise.ts';
 import { counterTotals } from './lib/wechat-driver.ts';
@@ -217,8 +218,8 @@ describe(`${CONCURRENCY} concurrent webhook requests for ${DURATION_MS / 1000} s
     // Applied: every event's dedupe marker exists.
     const ids = [...new Set(sent.map((s) => s.eventId))];
     expect(ids).toHaveLength(sent.length);
-    const markers = await batchGet(ids.map((id) => keys.dedupe(id)));
-    const missing = ids.filter((id) => !markers.has(keys.dedupe(id).pk));
+    const markers = await batchGet(ids.map((id) => dedupeKey(id)));
+    const missing = ids.filter((id) => !markers.has(dedupeKey(id).pk));
     expect(missing.slice(0, 5), `${missing.length} events without a dedupe marker`).toEqual([]);
 
     // Once: one follow in each follower's history, and the counters count each follow once.

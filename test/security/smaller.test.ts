@@ -14,7 +14,8 @@ import { useTestHub } from '../support/hub.ts';
 import { config } from '../../lib/config/index.ts';
 import { signedYouzan } from '../support/commerce-client.ts';
 import { getItem, queryAll } from '../support/table.ts';
-import { keys } from '../../lib/store/keys.ts';
+import { refusalPartition } from '../../lib/store/entities/refusal.ts';
+import { invalidScanKey } from '../../lib/store/entities/scan-limit.ts';
 import { localDay } from '../../lib/time.ts';
 import { changes, NOTHING, postJson, snapshot } from './lib.ts';
 
@@ -82,11 +83,11 @@ describe('orders', () => {
     expect(d.changed).toEqual([]);
     expect(d.added).toHaveLength(1);
     const day = localDay(Date.parse('2026-01-03T02:00:00Z'), config().HUB_TIMEZONE);
-    const rows = await queryAll(hub.aws.table, keys.refusal(day, 0, 'x').pk);
+    const rows = await queryAll(hub.aws.table, refusalPartition(day));
     expect(rows.map((r) => [r.kind, r.reason, r.refundId, r.refundFen, r.refundedFen, r.paidFen])).toEqual([['refund', 'refund_exceeds_paid', 'R-2', 5000, 6000, 10000]]);
     // The platform's retry of the same message rewrites the same review row.
     expect((await youzan('trade_refund_RefundSuccess', refund('E-SEC-REF', 'R-2', '50.00'), 'sec-ref-2')).status).toBe(400);
-    expect(await queryAll(hub.aws.table, keys.refusal(day, 0, 'x').pk)).toHaveLength(1);
+    expect(await queryAll(hub.aws.table, refusalPartition(day))).toHaveLength(1);
   });
 
   it('attack: an order above HUB_ORDER_MAX_FEN (¥1,000,000) → 400, nothing written', async () => {
@@ -103,9 +104,9 @@ describe('invalid code guessing', () => {
     const limited = await scan('oGuesser', 'ZZZZZZZZZZ');
     expect(limited.body).toEqual({ result: 'limited', reason: 'invalid_attempts' });
     const day = localDay(Date.now(), config().HUB_TIMEZONE);
-    const refusals = (await queryAll(hub.aws.table, keys.refusal(day, 0, 'x').pk)).filter((r) => r.reason === 'invalid_attempts');
+    const refusals = (await queryAll(hub.aws.table, refusalPartition(day))).filter((r) => r.reason === 'invalid_attempts');
     expect(refusals.map((r) => r.subject)).toEqual([`wechat#${config().WECHAT_APP_ID}:oGuesser`]);
-    expect(await getItem(hub.aws.table, keys.scanInvalid(`wechat#${config().WECHAT_APP_ID}:oGuesser`, day))).toMatchObject({ n: 5 });
+    expect(await getItem(hub.aws.table, invalidScanKey(`wechat#${config().WECHAT_APP_ID}:oGuesser`, day))).toMatchObject({ n: 5 });
   });
 
   it('attack: the same source IP with fresh openids is limited too (per IP per local day)', async () => {

@@ -12,7 +12,8 @@ import { config } from '../../lib/config/index.ts';
 import { hashPhone } from '../../lib/members/phone.ts';
 import { identityOwner, getItem, queryAll } from '../support/table.ts';
 import { signedYouzan } from '../support/commerce-client.ts';
-import { keys } from '../../lib/store/keys.ts';
+import { otpKey } from '../../lib/store/entities/otp.ts';
+import { refusalPartition } from '../../lib/store/entities/refusal.ts';
 import { localDay } from '../../lib/time.ts';
 import { changes, lastCode, NOTHING, postJson, snapshot } from './lib.ts';
 
@@ -81,7 +82,7 @@ describe('POST /members: a phone is bound only with proof of possession', () => 
     expect(d.added).toEqual([]);
     expect(d.removed).toEqual([]);
     // The one change: the try counter of the attacker's own code row.
-    expect(d.changed).toEqual([`${keys.otp(hashPhone(MP_MEMBER, config().PHONE_HASH_SECRET), appId(), 'oAttacker').pk} ${appId()}:oAttacker`]);
+    expect(d.changed).toEqual([`${otpKey({ phoneHash: hashPhone(MP_MEMBER, config().PHONE_HASH_SECRET), appId: appId(), openid: 'oAttacker' }).pk} ${appId()}:oAttacker`]);
   });
 
   it('attack with proof of a phone another WeChat person holds → one uniform 409, recorded, nothing merged', async () => {
@@ -99,7 +100,7 @@ describe('POST /members: a phone is bound only with proof of possession', () => 
     expect(d.changed).toEqual([]);
     // Exactly the two review rows, naming the attempt but holding no phone in clear.
     expect(d.added, JSON.stringify(d.added)).toHaveLength(2);
-    const rows = await queryAll(hub.aws.table, keys.refusal(localDay(Date.now(), config().HUB_TIMEZONE), 0, 'x').pk);
+    const rows = await queryAll(hub.aws.table, refusalPartition(localDay(Date.now(), config().HUB_TIMEZONE)));
     const reviews = rows.filter((r) => r.kind === 'registration');
     expect(reviews.map((r) => r.openid)).toEqual([`${appId()}:oRecycled`, `${appId()}:oRecycled`]);
     expect(JSON.stringify(reviews)).not.toContain(VICTIM);
@@ -167,7 +168,7 @@ describe('SMS codes', () => {
     const phone = '13911110007';
     expect((await askCode('oStored', phone)).status).toBe(202);
     const code = await lastCode(hub.standin.url, phone);
-    const row = await getItem<Record<string, unknown>>(hub.aws.table, keys.otp(hashPhone(phone, config().PHONE_HASH_SECRET), appId(), 'oStored'));
+    const row = await getItem<Record<string, unknown>>(hub.aws.table, otpKey({ phoneHash: hashPhone(phone, config().PHONE_HASH_SECRET), appId: appId(), openid: 'oStored' }));
     expect(row).toBeDefined();
     expect(JSON.stringify(row)).not.toContain(code);
     expect(row!.codeHash).toMatch(/^[0-9a-f]{64}$/);

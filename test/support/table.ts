@@ -7,6 +7,7 @@ import { GetCommand, QueryCommand, ScanCommand, type NativeAttributeValue } from
 import { config } from '../../lib/config/index.ts';
 import { ddb } from '../../lib/store/client.ts';
 import { keys, type Key } from '../../lib/store/keys.ts';
+import { counterKey, counterPartition } from '../../lib/store/entities/counter.ts';
 
 /** An item as the document client returns it. */
 export type Item = Record<string, NativeAttributeValue>;
@@ -94,7 +95,7 @@ export function memberByOpenid<T = Item>(table: string, openid: string): Promise
 /** The counter items of a channel on every shard, or only those whose sort key begins with `skPrefix` (e.g. `first#`). */
 export async function counterItems(table: string, channel: string, skPrefix = ''): Promise<Item[]> {
   const out: Item[] = [];
-  for (let s = 0; s < config().HUB_COUNTER_SHARDS; s++) out.push(...(await queryAll(table, keys.counterPartition(channel, s), skPrefix)));
+  for (let s = 0; s < config().HUB_COUNTER_SHARDS; s++) out.push(...(await queryAll(table, counterPartition(channel, s), skPrefix)));
   return out;
 }
 
@@ -111,7 +112,7 @@ export async function counterTotals(table: string, channel: string): Promise<Rec
 export async function counterAt(table: string, channel: string, model: 'first' | 'last', day: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (let s = 0; s < config().HUB_COUNTER_SHARDS; s++) {
-    const it = await getItem(table, keys.counter(channel, s, model, day));
+    const it = await getItem(table, counterKey(channel, s, model, day));
     for (const [k, v] of Object.entries(it ?? {})) if (typeof v === 'number') out[k] = (out[k] ?? 0) + v;
   }
   return withoutZeros(out);

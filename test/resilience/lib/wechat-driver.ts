@@ -8,6 +8,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ddb } from '../../../lib/store/client.ts';
 import { keys } from '../../../lib/store/keys.ts';
+import { counterPartition } from '../../../lib/store/entities/counter.ts';
 import { signedPush, type PushSpec, type SignedRequest } from '../../support/wechat-client.ts';
 import { seededRandom } from '../../support/faults.ts';
 
@@ -176,7 +177,7 @@ export async function counterTotals(table: string, channel: string, shards: numb
         new QueryCommand({
           TableName: table,
           KeyConditionExpression: 'pk = :p',
-          ExpressionAttributeValues: { ':p': keys.counterPartition(channel, s) },
+          ExpressionAttributeValues: { ':p': counterPartition(channel, s) },
           ConsistentRead: true,
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),

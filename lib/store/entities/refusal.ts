@@ -1,0 +1,44 @@
+/**
+ * Refused requests kept for review: `REFUSAL#<local day>` | `<at>#<id>` (16-digit padded `at`),
+ * `kind` scan (limited), registration (phone bound to another WeChat person) or refund (above
+ * the amount paid), with the facts of the refusal; TTL 180 days.
+ */
+import { pad, type Key } from '../keys.ts';
+import type { Store } from '../client.ts';
+import type { Tx } from '../tx.ts';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterPrefix } from '../item-ops.ts';
+
+const PREFIX = 'REFUSAL#';
+/** How long a refusal is kept, in seconds. */
+export const REFUSAL_TTL_SECONDS = 180 * 86_400;
+
+/** `kind` and the facts of the refusal; `at` orders the row in its day. */
+export interface Refusal {
+  at: number;
+  [fact: string]: unknown;
+}
+
+export const refusalPartition = (localDay: string): string => `${PREFIX}${localDay}`;
+export const refusalKey = (localDay: string, at: number, id: string): Key => ({ pk: refusalPartition(localDay), sk: `${pad(at)}#${id}` });
+export function parseRefusalKey(k: Key): { day: string; at: number; id: string } {
+  const day = afterPrefix(k.pk, PREFIX, 'refusal');
+  const m = /^(\d{16})#(.+)$/.exec(k.sk);
+  if (!m) throw new Error(`not a refusal key: ${k.pk} ${k.sk}`);
+  return { day, at: Number(m[1]), id: m[2]! };
+}
+
+/** The refusal with its expiry (`now` in ms). */
+const withTtl = (r: Refusal, now: number) => ({ ...r, expiresAt: Math.floor(now / 1000) + REFUSAL_TTL_SECONDS });
+
+export const refusals = {
+  /** Records the refusal in `tx` (tag `refusal`), expiring REFUSAL_TTL_SECONDS after `now`. */
+  record(tx: Tx, localDay: string, id: string, r: Refusal, now: number): void {
+    tx.create('refusal', refusalKey(localDay, r.at, id), withTtl(r, now));
+  },
+
+  /** Writes the refusal on its own (a redelivery rewrites the same row). */
+  async put(s: Store, localDay: string, id: string, r: Refusal, now: number): Promise<void> {
+    await s.db.send(new PutCommand({ TableName: s.table, Item: { ...refusalKey(localDay, r.at, id), ...withTtl(r, now) } }));
+  },
+};
