@@ -9,7 +9,7 @@
  * answered as a duplicate and drains whatever its first delivery left pending, so a message
  * planned in a commit is enqueued even when SQS failed right after that commit.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Store } from '../store/client.ts';
 import { HubEvent } from '../events/hub-event.ts';
 import { config, type HubConfig } from '../config/index.ts';
 import { ddb, tableName } from '../store/client.ts';
@@ -17,7 +17,7 @@ import { keys } from '../store/keys.ts';
 import { Tx, type TxCommitInfo } from '../store/tx.ts';
 import { classifyStoreError, TxConditionFailed } from '../store/errors.ts';
 import { BadRequestError, HubError, RefusedForReviewError, SignatureError, TransientError } from '../errors.ts';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { refusalExpiresAt, refusals } from '../store/entities/refusal.ts';
 import { stableId } from '../ids.ts';
 import { localDay } from '../time.ts';
 import { drainOutbox, type OutboxDrainer } from '../engagement/outbox.ts';
@@ -28,7 +28,7 @@ import { planOrder, planRefund, planPlatformJoin } from './orders.ts';
 import { planCodeScan } from './code-scan.ts';
 
 export interface ApplyDeps {
-  db: DynamoDBDocumentClient;
+  db: Store['db'];
   table: string;
   cfg: HubConfig;
   now: () => number;
@@ -144,19 +144,13 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps(), gu
 /** The refusal row of a RefusedForReviewError; a redelivery of the event rewrites the same row. */
 async function keepForReview(event: HubEvent, err: RefusedForReviewError, deps: ApplyDeps): Promise<void> {
   const at = event.occurredAt;
-  await deps.db.send(
-    new PutCommand({
-      TableName: deps.table,
-      Item: {
-        ...keys.refusal(localDay(at, deps.cfg.HUB_TIMEZONE), at, stableId('refusal', event.eventId)),
-        ...err.review,
-        eventId: event.eventId,
-        at,
-        recordedAt: deps.now(),
-        expiresAt: Math.floor(deps.now() / 1000) + 180 * 86_400,
-      },
-    }),
-  );
+  await refusals.record(deps, { localDay: localDay(at, deps.cfg.HUB_TIMEZONE), at, id: stableId('refusal', event.eventId) }, {
+    ...err.review,
+    eventId: event.eventId,
+    at,
+    recordedAt: deps.now(),
+    expiresAt: refusalExpiresAt(deps.now()),
+  });
 }
 
 /** A redelivery: answered with the first delivery's outcome, after draining what it left pending. */

@@ -13,7 +13,6 @@
  *   caller's record: the caller proved it holds that phone.
  */
 import * as z from 'zod';
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { BadRequestError, ConflictError, PhoneBoundElsewhereError, UpstreamApiError } from '../errors.ts';
 import type { HubConfig } from '../config/index.ts';
 import type { WechatApi } from '../wechat/wire.ts';
@@ -23,7 +22,7 @@ import { apply, type ApplyDeps } from '../apply/index.ts';
 import { readMember } from './record.ts';
 import { ownView } from './view.ts';
 import { ddb, tableName, type Store } from '../store/client.ts';
-import { keys } from '../store/keys.ts';
+import { refusalExpiresAt, refusals } from '../store/entities/refusal.ts';
 import { localDay } from '../time.ts';
 import { newId, stableId } from '../ids.ts';
 import { CallerFields, identifyCaller, issues, type Caller } from './caller.ts';
@@ -118,19 +117,13 @@ export async function register(body: unknown, deps: RegisterDeps) {
 /** The refused attempt, for review: who asked, for which phone (its HMAC) and whose record holds it. */
 async function recordBoundElsewhere(store: Store, cfg: HubConfig, caller: Caller, phoneHash: string, otherMemberId: string, now: number): Promise<void> {
   const id = newId(now);
-  await store.db.send(
-    new PutCommand({
-      TableName: store.table,
-      Item: {
-        ...keys.refusal(localDay(now, cfg.HUB_TIMEZONE), now, id),
-        kind: 'registration',
-        reason: 'phone_bound_elsewhere',
-        openid: `${caller.appId}:${caller.openid}`,
-        phoneHash,
-        heldBy: otherMemberId,
-        at: now,
-        expiresAt: Math.floor(now / 1000) + 180 * 86_400,
-      },
-    }),
-  );
+  await refusals.record(store, { localDay: localDay(now, cfg.HUB_TIMEZONE), at: now, id }, {
+    kind: 'registration',
+    reason: 'phone_bound_elsewhere',
+    openid: `${caller.appId}:${caller.openid}`,
+    phoneHash,
+    heldBy: otherMemberId,
+    at: now,
+    expiresAt: refusalExpiresAt(now),
+  });
 }
