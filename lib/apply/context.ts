@@ -2,23 +2,19 @@
  * What a planner sees: the event, the transaction it adds to, and member resolution through
  * the identity graph (with the merge of two records an identity links).
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { HubEvent, Identity } from '../events/hub-event.ts';
 import type { Tx } from '../store/tx.ts';
-import { keys } from '../store/keys.ts';
+import type { Key } from '../store/keys.ts';
+import { getItem } from '../store/query.ts';
+import { identities, identityRef } from '../store/entities/identity.ts';
+import { members } from '../store/entities/member.ts';
+import { merges } from '../store/entities/merge.ts';
 import { newId } from '../ids.ts';
 import { ConflictError } from '../errors.ts';
 import { mergeHistories } from '../attribution/credits.ts';
 import { planOutboxRows, type PlannedMessage } from '../engagement/outbox.ts';
 import type { MemberStatus } from '../members/model.ts';
-import {
-  createStoredMember,
-  identityKey,
-  readIdentities,
-  readMember,
-  writeMember,
-  type StoredMember,
-} from '../members/record.ts';
+import { createStoredMember, readMember, writeMember, type StoredMember } from '../members/record.ts';
 import type { ApplyDeps } from './index.ts';
 
 export interface PlanOutput {
@@ -51,9 +47,9 @@ export class PlanContext {
     return { db: this.deps.db, table: this.deps.table };
   }
 
-  async get<T extends Record<string, unknown>>(key: { pk: string; sk: string }): Promise<T | undefined> {
-    const res = await this.deps.db.send(new GetCommand({ TableName: this.deps.table, Key: key, ConsistentRead: true }));
-    return res.Item as T | undefined;
+  /** One item, read consistently. */
+  get<T extends Record<string, unknown>>(key: Key): Promise<T | undefined> {
+    return getItem<T>(this.store, key);
   }
 
   /**
@@ -62,10 +58,10 @@ export class PlanContext {
    * survives). Identity rows not yet bound are created pointing at the result.
    */
   async resolveMember(
-    identities: Identity[],
+    ids: Identity[],
     opts: { createAs: MemberStatus; seenChannel: string; create?: boolean; wechat?: { appId: string; openid: string } },
   ): Promise<Resolved | undefined> {
-    const bound = await readIdentities(this.store, identities);
+    const bound = await identities.readMany(this.store, ids);
     const memberIds = [...new Set(bound.values())];
     const records = (await Promise.all(memberIds.map((id) => readMember(this.store, id)))).filter((m): m is StoredMember => !!m);
     const distinct = [...new Map(records.map((m) => [m.memberId, m])).values()].sort(
@@ -90,18 +86,10 @@ export class PlanContext {
     const seen: [number, string] = [this.event.occurredAt, opts.seenChannel];
     const prev = member.h.seen;
     if (!prev || seen[0] < prev[0] || (seen[0] === prev[0] && seen[1] < prev[1])) member.h.seen = seen;
-    const wechat = opts.wechat ?? wechatOf(identities);
+    const wechat = opts.wechat ?? wechatOf(ids);
     if (wechat && !member.wechat) member.wechat = { ...wechat, followed: false };
-    for (const id of identities) {
-      if (!bound.has(identityKey(id))) {
-        this.tx.create('identity', keys.identity(id.kind, id.value), {
-          memberId: member.memberId,
-          kind: id.kind,
-          value: id.value,
-          at: this.now,
-          ...keys.memberIdentitiesIndex(member.memberId, id.kind, id.value),
-        });
-      }
+    for (const id of ids) {
+      if (!bound.has(identityRef(id))) identities.bind(this.tx, id, member.memberId, this.now);
     }
     this.resolved = { member, isNew, absorbed };
     return this.resolved;
@@ -136,22 +124,9 @@ export class PlanContext {
       absorbed: r.absorbed.map((l) => ({ memberId: l.memberId, credits: l.credits })),
     });
     for (const loser of r.absorbed) {
-      const prev = loser.version;
       // The merged-away record keeps its facts for the audit trail but leaves every index.
-      const { pk: _pk, sk: _sk, gsi1pk: _gp, gsi1sk: _gs, ...rest } = loser as StoredMember & Record<string, unknown>;
-      this.tx.put(
-        `merged:${loser.memberId}`,
-        keys.member(loser.memberId),
-        { ...rest, mergedInto: r.member.memberId, credits: {}, version: prev + 1, updatedAt: this.now },
-        { expr: '#v = :v', names: { '#v': 'version' }, values: { ':v': prev } },
-      );
-      this.tx.create(`merge:${loser.memberId}`, keys.merge(r.member.memberId, this.now, loser.memberId), {
-        survivor: r.member.memberId,
-        loser: loser.memberId,
-        cause: this.event.type,
-        eventId: this.event.eventId,
-        at: this.now,
-      });
+      members.writeMergedAway(this.tx, loser, r.member.memberId, this.now);
+      merges.record(this.tx, { survivor: r.member.memberId, loser: loser.memberId, cause: this.event.type, eventId: this.event.eventId, at: this.now });
     }
   }
 

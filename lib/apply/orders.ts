@@ -20,7 +20,8 @@
  */
 import type { HubEventOf, Identity, Platform } from '../events/hub-event.ts';
 import { STATUS_RANK } from '../events/hub-event.ts';
-import { keys } from '../store/keys.ts';
+import { orders } from '../store/entities/order.ts';
+import { refunds } from '../store/entities/refund.ts';
 import type { StoredMember } from '../members/record.ts';
 import { earn, consume } from '../members/points.ts';
 import { planPointsNotice } from '../engagement/rules.ts';
@@ -48,8 +49,6 @@ export interface OrderItem {
   firstSeenAt: number;
   updatedAt: number;
   version: number;
-  gsi1pk?: string;
-  gsi1sk?: string;
 }
 
 const PAID_RANK = STATUS_RANK.paid;
@@ -62,7 +61,7 @@ export function pointsFor(fen: number, perYuan: number): number {
 }
 
 async function loadOrder(ctx: PlanContext, platform: Platform, shopId: string, orderId: string): Promise<{ o: OrderItem; isNew: boolean }> {
-  const existing = await ctx.get<OrderItem & Record<string, unknown>>(keys.order(platform, shopId, orderId));
+  const existing = await orders.get<OrderItem>(ctx.store, platform, shopId, orderId);
   if (existing) return { o: existing, isNew: false };
   return {
     isNew: true,
@@ -150,8 +149,7 @@ function laterStatus(e: HubEventOf<'order'>, o: OrderItem): boolean {
 
 export async function planRefund(e: HubEventOf<'refund'>, ctx: PlanContext): Promise<PlanOutput> {
   checkAmount(ctx, e.refundFen, 'refund');
-  const refundKey = keys.refund(e.platform, e.refundId);
-  const existing = await ctx.get<{ status: string; refundFen: number; statusAt?: number; version: number }>(refundKey);
+  const existing = await refunds.get(ctx.store, e.platform, e.refundId);
   const { o, isNew } = await loadOrder(ctx, e.platform, e.shopId, e.orderId);
   const wasSucceeded = existing?.status === 'succeeded';
   const others = o.refundedFen - (wasSucceeded ? existing.refundFen : 0);
@@ -191,8 +189,7 @@ export async function planRefund(e: HubEventOf<'refund'>, ctx: PlanContext): Pro
     updatedAt: ctx.now,
     version: (existing?.version ?? 0) + 1,
   };
-  if (existing) ctx.tx.put('refund', refundKey, refundRow, { expr: '#v = :v', names: { '#v': 'version' }, values: { ':v': existing.version } });
-  else ctx.tx.create('refund', refundKey, refundRow);
+  refunds.write(ctx.tx, refundRow, existing?.version);
   if (nowSucceeded && !wasSucceeded) o.refundedFen += e.refundFen;
   const m = await memberFor(ctx, o, e.buyer, e.platform);
   await settle(ctx, o, m, e.occurredAt);
@@ -243,9 +240,5 @@ async function settle(ctx: PlanContext, o: OrderItem, m: StoredMember | undefine
 function writeOrder(ctx: PlanContext, o: OrderItem, isNew: boolean): void {
   const prev = o.version;
   const item: OrderItem = { ...o, version: prev + 1, updatedAt: ctx.now };
-  if (o.memberId) Object.assign(item, keys.memberOrdersIndex(o.memberId, o.firstSeenAt));
-  const { pk: _p, sk: _s, ...attrs } = item as OrderItem & { pk?: string; sk?: string };
-  const key = keys.order(o.platform, o.shopId, o.orderId);
-  if (isNew) ctx.tx.create('order', key, attrs);
-  else ctx.tx.put('order', key, attrs, { expr: '#v = :v', names: { '#v': 'version' }, values: { ':v': prev } });
+  orders.write(ctx.tx, item, { isNew, prevVersion: prev });
 }

@@ -10,7 +10,8 @@
 import type { HubEventOf } from '../events/hub-event.ts';
 import { BadRequestError, ConflictError, PhoneBoundElsewhereError } from '../errors.ts';
 import { otps } from '../store/entities/otp.ts';
-import { identityKey, readIdentities, readMember } from '../members/record.ts';
+import { readMember } from '../members/record.ts';
+import { identities, identityRef } from '../store/entities/identity.ts';
 import { ORGANIC } from '../members/model.ts';
 import { planWelcomeOnRegister } from '../engagement/rules.ts';
 import { scheduleBirthday } from '../engagement/schedule.ts';
@@ -27,7 +28,7 @@ export async function planRegister(e: HubEventOf<'member.register'>, ctx: PlanCo
     otps.consume(ctx.tx, owner, e.proof.codeHash);
   }
   const phone = { kind: 'phone' as const, value: e.phoneHash };
-  const holderId = (await readIdentities(ctx.store, [phone])).get(identityKey(phone));
+  const holderId = (await identities.readMany(ctx.store, [phone])).get(identityRef(phone));
   const holder = holderId ? await readMember(ctx.store, holderId) : undefined;
   if (holder?.wechat && (holder.wechat.appId !== e.appId || holder.wechat.openid !== e.openid)) throw new PhoneBoundElsewhereError(holder.memberId);
   const resolved = await ctx.resolveMember([wechatIdentity(e.appId, e.openid), phone], {

@@ -8,13 +8,13 @@
  *   lapse alert        one row per member, moved forward by every paid order; at the sweep it
  *                      alerts staff if the member's tier is high enough and no order came since
  *   birthday           one row per member and year, written on registration and re-armed yearly
- *   points expiry      found through the lots' expiry index (LOTEXP#<local day>)
+ *   points expiry      found through the lots' expiry index (LOTEXP#<local day>, lib/store/entities/lot.ts)
  */
-import { queryIndex } from '../store/query.ts';
 import type { PlanContext } from '../apply/context.ts';
 import type { StoredMember } from '../members/record.ts';
 import { readMember } from '../members/record.ts';
-import { keys, pad } from '../store/keys.ts';
+import { dues } from '../store/entities/due.ts';
+import { lots } from '../store/entities/lot.ts';
 import { Tx } from '../store/tx.ts';
 import { TxConditionFailed } from '../store/errors.ts';
 import { addDays, DAY_MS, localDay, localToEpoch } from '../time.ts';
@@ -34,10 +34,6 @@ export interface DueRow {
   data: Record<string, unknown>;
 }
 
-function dueItem(row: DueRow, tz: string) {
-  return { ...row, ...keys.dueIndex(localDay(row.dueAt, tz), row.dueAt, row.memberId) };
-}
-
 /** On a member's first paid order: the repurchase ladder; on every paid order: the lapse alert moves. */
 export function scheduleAfterOrder(ctx: PlanContext, m: StoredMember, orderRef: string, paidAt: number): void {
   const rules = rulesConfig();
@@ -51,14 +47,14 @@ export function scheduleAfterOrder(ctx: PlanContext, m: StoredMember, orderRef: 
   if (rules.lapseAlert.enabled) {
     items.push({ memberId: m.memberId, kind: 'lapse', key: 'current', dueAt: lastOrderAt + rules.lapseAlert.days * DAY_MS, data: { lastOrderAt } });
   }
-  for (const row of items) ctx.tx.put(`due:${row.kind}:${row.key}`, keys.due(row.memberId, row.kind, row.key), dueItem(row, ctx.tz));
+  for (const row of items) dues.write(ctx.tx, `due:${row.kind}:${row.key}`, row, ctx.tz);
 }
 
 /** On registration with a birthday: the next birthday at 10:00 local. */
 export function scheduleBirthday(ctx: PlanContext, m: StoredMember, birthday: string, now: number): void {
   if (!rulesConfig().birthday.enabled) return;
   const row = nextBirthdayRow(m.memberId, birthday, now, ctx.tz);
-  if (row) ctx.tx.put(`due:birthday:${row.key}`, keys.due(m.memberId, 'birthday', row.key), dueItem(row, ctx.tz));
+  if (row) dues.write(ctx.tx, `due:birthday:${row.key}`, row, ctx.tz);
 }
 
 export function nextBirthdayRow(memberId: string, birthday: string, now: number, tz: string): DueRow | undefined {
@@ -133,19 +129,16 @@ export async function sweepDue(deps: ApplyDeps, opts: { lookbackDays?: number } 
   let cancelled = 0;
   for (let d = opts.lookbackDays ?? 7; d >= 0; d--) {
     const day = addDays(today, -d);
-    for await (const row of queryIndex<DueRow & { pk: string; sk: string }>(store, { pk: `DUE#${day}`, skAtMost: `${pad(now)}#~` })) {
+    for await (const row of dues.listDue<DueRow>(store, day, now)) {
       const m = await readMember(store, row.memberId);
       if (!m) continue;
       const out = messageForDue(row, m, rules);
       const tx = new Tx(deps.table);
       const ids = out.message ? planOutboxRows(tx, [out.message], now) : [];
-      tx.update('due', { pk: row.pk, sk: row.sk }, {
-        update: 'SET doneAt = :t, outcome = :o REMOVE gsi1pk, gsi1sk',
-        values: { ':t': now, ':o': out.cancelled ?? 'planned' },
-      }, { expr: 'attribute_exists(gsi1pk) AND dueAt = :d', values: { ':d': row.dueAt } });
+      dues.markDone(tx, row, out.cancelled ?? 'planned', now);
       if (row.kind === 'birthday' && m.birthday) {
         const next = nextBirthdayRow(m.memberId, m.birthday, row.dueAt + DAY_MS, tz);
-        if (next && next.key !== row.key) tx.put('due:next', keys.due(m.memberId, 'birthday', next.key), dueItem(next, tz));
+        if (next && next.key !== row.key) dues.write(tx, 'due:next', next, tz);
       }
       try {
         await tx.commit(deps.db);
@@ -166,7 +159,7 @@ async function planExpiryReminders(deps: ApplyDeps, expiryDay: string, now: numb
   const rules = rulesConfig();
   let n = 0;
   const seen = new Set<string>();
-  for await (const lot of queryIndex({ db: deps.db, table: deps.table }, { pk: `LOTEXP#${expiryDay}` })) {
+  for await (const lot of lots.expiringOn({ db: deps.db, table: deps.table }, expiryDay)) {
     const memberId = String(lot.memberId);
     if (seen.has(memberId) || Number(lot.remaining) <= 0) continue;
     seen.add(memberId);

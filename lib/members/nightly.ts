@@ -1,7 +1,7 @@
 /**
  * The nightly member review: recomputes tier (downgrades allowed), lifecycle stage and RFM for
  * the members whose review is due, found through the sparse review index on the member profile
- * (`REVIEW#<local day>#<shard>`, lib/store/keys.ts) — never a table scan. Each profile write
+ * (`REVIEW#<local day>#<shard>`, lib/store/entities/member.ts) — never a table scan. Each profile write
  * files the member under the day after the next instant one of those values changes on its own
  * (lib/members/lifecycle.ts nextReviewAt), or under tomorrow when it owes a downgrade (a write
  * never lowers a tier), so a run reads exactly the members with something to recompute. It queries today's partitions and those of the previous `catchUpDays` days (runs
@@ -13,10 +13,10 @@
  * overwrites an event that landed in between. A run stops taking new members when the time
  * left (`remainingMs`) falls under `reserveMs`; what is left is found by the next run.
  */
-import { GetCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HubConfig } from '../config/index.ts';
 import { TransientError } from '../errors.ts';
-import { GSI1, keys } from '../store/keys.ts';
+import type { Store } from '../store/client.ts';
+import { members, parseReviewDay } from '../store/entities/member.ts';
 import { Tx } from '../store/tx.ts';
 import { TxConditionFailed } from '../store/errors.ts';
 import { addDays, localDay } from '../time.ts';
@@ -25,7 +25,7 @@ import { logger } from '../log.ts';
 import { writeMember, type StoredMember } from './record.ts';
 
 export interface NightlyDeps {
-  db: DynamoDBDocumentClient;
+  db: Store['db'];
   table: string;
   cfg: HubConfig;
   now: () => number;
@@ -74,6 +74,8 @@ interface Snapshot {
 }
 
 const MAX_ATTEMPTS = 8;
+/** Member ids read per review-index page. */
+const REVIEW_PAGE = 100;
 
 export async function runNightly(deps: NightlyDeps, opts: NightlyOptions = {}): Promise<NightlyResult> {
   const now = deps.now();
@@ -100,26 +102,15 @@ export async function runNightly(deps: NightlyDeps, opts: NightlyOptions = {}): 
   for (let back = catchUp; back >= 0; back--) {
     const day = addDays(today, -back);
     for (let shard = 0; shard < REVIEW_SHARDS; shard++) {
-      const partition = keys.memberReviewIndex(day, shard, '').gsi1pk;
       let startKey: Record<string, unknown> | undefined;
       do {
         if (outOfTime()) {
           out.stoppedEarly = true;
           return out;
         }
-        const page = await deps.db.send(
-          new QueryCommand({
-            TableName: deps.table,
-            IndexName: GSI1,
-            KeyConditionExpression: 'gsi1pk = :p',
-            ExpressionAttributeValues: { ':p': partition },
-            ProjectionExpression: 'memberId',
-            Limit: 100,
-            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-          }),
-        );
-        startKey = page.LastEvaluatedKey;
-        const ids = (page.Items ?? []).map((i) => String(i.memberId));
+        const page = await members.reviewPage(deps, day, shard, { limit: REVIEW_PAGE, ...(startKey ? { startKey } : {}) });
+        startKey = page.lastKey;
+        const ids = page.memberIds;
         out.found += ids.length;
         for (let i = 0; i < ids.length; i += concurrency) {
           const outcomes = await Promise.all(ids.slice(i, i + concurrency).map((id) => reviewMember(deps, id, now, today)));
@@ -148,13 +139,6 @@ function tally(out: NightlyResult, o: ReviewOutcome): void {
   }
 }
 
-/** The review day a stored profile is filed under, if any. */
-function filedDay(item: Record<string, unknown>): string | undefined {
-  const pk = item.gsi1pk;
-  if (typeof pk !== 'string' || !pk.startsWith('REVIEW#')) return undefined;
-  return pk.split('#')[1];
-}
-
 /**
  * Recomputes one member as of `now` and writes it under its version; re-reads and retries when
  * an event wrote the member in between. `today` is the run's local day: a member filed under a
@@ -163,12 +147,11 @@ function filedDay(item: Record<string, unknown>): string | undefined {
 export async function reviewMember(deps: NightlyDeps, memberId: string, now: number, today: string): Promise<ReviewOutcome> {
   let conflicts = 0;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const res = await deps.db.send(new GetCommand({ TableName: deps.table, Key: keys.member(memberId), ConsistentRead: true }));
-    const item = res.Item as (StoredMember & Record<string, unknown>) | undefined;
+    const item = await members.get<StoredMember>(deps, memberId);
     if (!item || item.mergedInto) return { kind: 'skipped' };
     const rules = memberRules();
     const tier = tierOf(item.h, now, rules.tiers, rules.days.tierWindow);
-    const day = filedDay(item);
+    const day = parseReviewDay(item);
     // Due: filed under today or earlier, or owing a downgrade (an event rewrote it in between).
     const due = day !== undefined && (day <= today || tierRank(item.tier) > tierRank(tier));
     if (!due) return { kind: 'skipped' };

@@ -9,26 +9,13 @@
  * per item): a later consume() in the same plan lowers its `remaining` before the commit. The
  * ledger row's conditional create keeps one earn from being applied twice.
  */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { PlanContext } from '../apply/context.ts';
 import type { StoredMember } from './record.ts';
-import { keys, memberPrefixes } from '../store/keys.ts';
 import { localDay, startOfLocalDay } from '../time.ts';
+import { lotKey, lots as lotRows, type Lot } from '../store/entities/lot.ts';
+import { ledger as ledgerRows } from '../store/entities/ledger.ts';
 import { stableId } from '../ids.ts';
 import type { Tx } from '../store/tx.ts';
-
-export interface Lot {
-  pk: string;
-  sk: string;
-  lotId: string;
-  memberId: string;
-  earned: number;
-  remaining: number;
-  earnedAt: number;
-  expiresAtMs: number;
-  reason: string;
-  ref: string;
-}
 
 /** First in, first out: oldest earned first. */
 const fifo = (a: Lot, b: Lot) => a.earnedAt - b.earnedAt || (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0);
@@ -47,9 +34,10 @@ export function lotExpiry(earnedAt: number, tz: string, months = 12): number {
 /** Lots earned earlier in a transaction that has not committed yet. */
 const pendingLots = new WeakMap<Tx, Lot[]>();
 
+export type { Lot };
+
 function writeNewLot(ctx: PlanContext, lot: Lot): void {
-  const { pk, sk, ...attrs } = lot;
-  ctx.tx.add({ pk, sk }, {}, { ...attrs, ...keys.lotExpiryIndex(localDay(lot.expiresAtMs, ctx.tz), lot.memberId) });
+  lotRows.upsertNew(ctx.tx, lot, ctx.tz);
 }
 
 export function earn(ctx: PlanContext, m: StoredMember, points: number, reason: string, ref: string, at: number): void {
@@ -57,7 +45,7 @@ export function earn(ctx: PlanContext, m: StoredMember, points: number, reason: 
   const lotId = stableId('lot', reason, ref);
   const expiresAtMs = lotExpiry(at, ctx.tz);
   const lot: Lot = {
-    ...keys.lot(m.memberId, at, lotId),
+    ...lotKey(m.memberId, at, lotId),
     lotId,
     memberId: m.memberId,
     earned: points,
@@ -87,12 +75,7 @@ export async function consume(ctx: PlanContext, m: StoredMember, points: number,
       lot.remaining -= take;
       writeNewLot(ctx, lot);
     } else {
-      ctx.tx.update(
-        `lot:${lot.lotId}`,
-        { pk: lot.pk, sk: lot.sk },
-        { update: 'SET remaining = :r', values: { ':r': lot.remaining - take } },
-        { expr: 'remaining = :old', values: { ':old': lot.remaining } },
-      );
+      lotRows.take(ctx.tx, lot, take);
     }
     left -= take;
   }
@@ -102,7 +85,7 @@ export async function consume(ctx: PlanContext, m: StoredMember, points: number,
 
 function ledger(ctx: PlanContext, m: StoredMember, delta: number, reason: string, ref: string, at: number): void {
   const entryId = stableId('ledger', reason, ref, String(delta));
-  ctx.tx.create(`ledger:${entryId}`, keys.ledger(m.memberId, at, entryId), {
+  ledgerRows.append(ctx.tx, {
     entryId,
     memberId: m.memberId,
     delta,
@@ -116,17 +99,6 @@ function ledger(ctx: PlanContext, m: StoredMember, delta: number, reason: string
 /** Unexpired lots with points left, oldest first (bounded: at most 200 are read). */
 export async function openLots(ctx: PlanContext, m: StoredMember): Promise<Lot[]> {
   const lots: Lot[] = [];
-  for (const id of [m.memberId, ...(m.mergedFrom ?? [])]) {
-    const res = await ctx.deps.db.send(
-      new QueryCommand({
-        TableName: ctx.deps.table,
-        KeyConditionExpression: 'pk = :p AND begins_with(sk, :s)',
-        ExpressionAttributeValues: { ':p': keys.memberPartition(id), ':s': memberPrefixes.lot },
-        ConsistentRead: true,
-        Limit: 200,
-      }),
-    );
-    for (const i of res.Items ?? []) lots.push(i as Lot);
-  }
+  for (const id of [m.memberId, ...(m.mergedFrom ?? [])]) lots.push(...(await lotRows.inPartition(ctx.store, id)));
   return lots.filter((l) => l.remaining > 0 && l.expiresAtMs > ctx.now).sort(fifo);
 }

@@ -1,26 +1,17 @@
 /** GET /members/{id}: the member with identities, points ledger, orders and touches (bounded reads). */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '../errors.ts';
-import { GSI1, isPathId, keys, memberPrefixes } from '../store/keys.ts';
+import { isPathId } from '../store/keys.ts';
+import { identities } from '../store/entities/identity.ts';
+import { ledger } from '../store/entities/ledger.ts';
+import { lots } from '../store/entities/lot.ts';
+import { orders } from '../store/entities/order.ts';
+import { merges } from '../store/entities/merge.ts';
 import { readMember } from './record.ts';
 import type { Store } from '../store/client.ts';
 import { memberView } from './view.ts';
 
+/** Items of each kind read per member record (one page). */
 const LIMIT = 200;
-
-async function queryAll(store: Store, input: { index?: boolean; pk: string; prefix?: string; newestFirst?: boolean }) {
-  const res = await store.db.send(
-    new QueryCommand({
-      TableName: store.table,
-      ...(input.index ? { IndexName: GSI1 } : {}),
-      KeyConditionExpression: input.index ? 'gsi1pk = :p' : input.prefix ? 'pk = :p AND begins_with(sk, :s)' : 'pk = :p',
-      ExpressionAttributeValues: { ':p': input.pk, ...(input.prefix ? { ':s': input.prefix } : {}) },
-      ScanIndexForward: !input.newestFirst,
-      Limit: LIMIT,
-    }),
-  );
-  return (res.Items ?? []).map(({ pk: _a, sk: _b, gsi1pk: _c, gsi1sk: _d, ...rest }) => rest);
-}
 
 export async function memberProfile(store: Store, memberId: string) {
   if (!isPathId(memberId)) throw new NotFoundError('no such member');
@@ -29,11 +20,11 @@ export async function memberProfile(store: Store, memberId: string) {
   const ids = [m.memberId, ...(m.mergedFrom ?? [])];
   const per = await Promise.all(
     ids.map(async (id) => ({
-      identities: await queryAll(store, { index: true, pk: keys.memberIdentitiesIndex(id, '', '').gsi1pk }),
-      ledger: await queryAll(store, { pk: keys.memberPartition(id), prefix: memberPrefixes.ledger, newestFirst: true }),
-      lots: await queryAll(store, { pk: keys.memberPartition(id), prefix: memberPrefixes.lot }),
-      orders: await queryAll(store, { index: true, pk: keys.memberOrdersIndex(id, 0).gsi1pk, newestFirst: true }),
-      merges: await queryAll(store, { pk: keys.memberPartition(id), prefix: memberPrefixes.merge }),
+      identities: await identities.listForMember(store, id, LIMIT),
+      ledger: await ledger.listForMember(store, id, LIMIT),
+      lots: await lots.listForMember(store, id, LIMIT),
+      orders: await orders.listForMember(store, id, LIMIT),
+      merges: await merges.listForMember(store, id, LIMIT),
     })),
   );
   const flat = <K extends keyof (typeof per)[number]>(k: K) => per.flatMap((p) => p[k]);

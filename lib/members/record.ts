@@ -5,10 +5,8 @@
  * already added to the counters; derived fields (first/last touch, fan since, followed) are
  * recomputed from the history on every write so arrival order never matters.
  */
-import { BatchGetCommand, GetCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { Store } from '../store/client.ts';
-import type { Identity } from '../events/hub-event.ts';
-import { keys } from '../store/keys.ts';
+import { members, setReviewIndex } from '../store/entities/member.ts';
 import type { Tx } from '../store/tx.ts';
 import { counters } from '../store/entities/counter.ts';
 import {
@@ -33,41 +31,9 @@ export interface StoredMember extends MemberRecord {
   credits: Credits;
 }
 
-/** Reads identity rows; returns identity → memberId for those that exist. */
-export async function readIdentities(store: Store, ids: Identity[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const unique = [...new Map(ids.map((i) => [`${i.kind}#${i.value}`, i])).values()];
-  if (!unique.length) return out;
-  for (let i = 0; i < unique.length; i += 100) {
-    const chunk = unique.slice(i, i + 100);
-    let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined = {
-      [store.table]: { Keys: chunk.map((x) => ({ ...keys.identity(x.kind, x.value) }) as Record<string, unknown>), ConsistentRead: true },
-    };
-    for (let attempt = 0; request && attempt < 5; attempt++) {
-      const res: BatchGetCommandOutput = await store.db.send(new BatchGetCommand({ RequestItems: request }));
-      for (const item of res.Responses?.[store.table] ?? []) {
-        out.set(String(item.pk).slice('IDENT#'.length), String(item.memberId));
-      }
-      const rest = res.UnprocessedKeys?.[store.table]?.Keys;
-      request = rest?.length ? { [store.table]: { Keys: rest, ConsistentRead: true } } : undefined;
-    }
-  }
-  return out;
-}
-
-export const identityKey = (i: Identity) => `${i.kind}#${i.value}`;
-
 /** Reads a member, following merge pointers. */
-export async function readMember(store: Store, memberId: string): Promise<StoredMember | undefined> {
-  let id: string | undefined = memberId;
-  for (let hops = 0; id && hops < 5; hops++) {
-    const res = await store.db.send(new GetCommand({ TableName: store.table, Key: keys.member(id), ConsistentRead: true }));
-    const item = res.Item as StoredMember | undefined;
-    if (!item) return undefined;
-    if (!item.mergedInto) return item;
-    id = item.mergedInto;
-  }
-  return undefined;
+export function readMember(store: Store, memberId: string): Promise<StoredMember | undefined> {
+  return members.resolve<StoredMember>(store, memberId);
 }
 
 export function createStoredMember(memberId: string, at: number, status: MemberStatus, seenChannel = ORGANIC): StoredMember {
@@ -81,7 +47,7 @@ export function createStoredMember(memberId: string, at: number, status: MemberS
  * Recomputes the fields that follow from the history, as of `now` (the write's time). Tier only
  * rises here (the order that crosses a threshold upgrades at once); the nightly review stores a
  * lower tier when orders have left the window. Lifecycle, RFM and the member's review-index
- * entry (lib/members/lifecycle.ts, lib/store/keys.ts) are kept current on every write.
+ * entry (lib/members/lifecycle.ts, lib/store/entities/member.ts) are kept current on every write.
  */
 export function derive(m: StoredMember, now: number = Date.now(), tz: string = config().HUB_TIMEZONE): void {
   sortHistory(m.h);
@@ -125,13 +91,9 @@ export function derive(m: StoredMember, now: number = Date.now(), tz: string = c
   const rfm = rfmOf(m.h, now, rules.rfm);
   if (rfm) m.rfm = rfm;
   else delete m.rfm;
-  const indexed = m as StoredMember & { gsi1pk?: string; gsi1sk?: string };
   // A tier above what the window now earns is a downgrade the next nightly review owes.
   const reviewAt = tierRank(m.tier) > tierRank(earned) ? now : nextReviewAt(m.h, now, rules);
-  if (reviewAt === undefined) {
-    delete indexed.gsi1pk;
-    delete indexed.gsi1sk;
-  } else Object.assign(indexed, keys.memberReviewIndex(reviewDay(reviewAt, tz), bucketOf(m.memberId, REVIEW_SHARDS), m.memberId));
+  setReviewIndex(m, reviewAt === undefined ? undefined : { localDay: reviewDay(reviewAt, tz), shard: bucketOf(m.memberId, REVIEW_SHARDS) }, m.memberId);
 }
 
 export interface WriteOptions {
@@ -156,14 +118,7 @@ export function writeMember(tx: Tx, m: StoredMember, isNew: boolean, opts: Write
   const prevVersion = m.version;
   m.version = prevVersion + 1;
   m.updatedAt = opts.now;
-  const { pk: _pk, sk: _sk, ...attrs } = m as StoredMember & { pk?: string; sk?: string };
-  if (isNew) tx.create('member', keys.member(m.memberId), attrs);
-  else
-    tx.put('member', keys.member(m.memberId), attrs, {
-      expr: '#v = :v',
-      names: { '#v': 'version' },
-      values: { ':v': prevVersion },
-    });
+  members.write(tx, m, { isNew, prevVersion });
 }
 
 export function addCredits(tx: Tx, memberId: string, diff: Credits, shards: number): void {

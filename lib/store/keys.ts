@@ -8,18 +8,18 @@
  *
  * The table itself (key attributes, index, TTL, billing) is defined once in lib/store/table.ts.
  *
- * Item types (pk | sk | gsi1pk | gsi1sk). Items marked → are built and parsed by their entity
- * module in lib/store/entities/ (keys, index attributes, stored fields, operations); the others
- * are built with `keys` below.
+ * Item types (pk | sk | gsi1pk | gsi1sk). Every item type is owned by its entity module in
+ * lib/store/entities/ (marked →): its keys are built and parsed, its index attributes written
+ * and its reads and writes issued only there.
  *   dedupe marker     DEDUPE#<eventId>                 | #         | -                     | -    → entities/dedupe.ts
- *   identity          IDENT#<kind>#<value>             | #         | MIDENT#<memberId>     | <kind>#<value>
- *   member profile    MEMBER#<memberId>                | #PROFILE  | REVIEW#<local day>#<shard> | <memberId>
- *   points lot        MEMBER#<memberId>                | LOT#<earnedAt>#<lotId>  | LOTEXP#<local day> | <memberId>
- *   points ledger     MEMBER#<memberId>                | LEDGER#<at>#<entryId>
- *   merge record      MEMBER#<memberId>                | MERGE#<at>#<loserId>
- *   due work          MEMBER#<memberId>                | DUE#<kind>#<key> | DUE#<local day>    | <dueAt>#<memberId>
- *   order             ORDER#<platform>#<shopId>#<orderId> | #      | MORDERS#<memberId>    | <firstSeenAt>
- *   refund ledger row REFUND#<platform>#<refundId>     | #         | -                     | -
+ *   identity          IDENT#<kind>#<value>             | #         | MIDENT#<memberId>     | <kind>#<value>  → entities/identity.ts
+ *   member profile    MEMBER#<memberId>                | #PROFILE  | REVIEW#<local day>#<shard> | <memberId>  → entities/member.ts
+ *   points lot        MEMBER#<memberId>                | LOT#<earnedAt>#<lotId>  | LOTEXP#<local day> | <memberId>  → entities/lot.ts
+ *   points ledger     MEMBER#<memberId>                | LEDGER#<at>#<entryId>                  → entities/ledger.ts
+ *   merge record      MEMBER#<memberId>                | MERGE#<at>#<loserId>                   → entities/merge.ts
+ *   due work          MEMBER#<memberId>                | DUE#<kind>#<key> | DUE#<local day>    | <dueAt>#<memberId>  → entities/due.ts
+ *   order             ORDER#<platform>#<shopId>#<orderId> | #      | MORDERS#<memberId>    | <firstSeenAt>  → entities/order.ts
+ *   refund ledger row REFUND#<platform>#<refundId>     | #         | -                     | -    → entities/refund.ts
  *   channel           CHANNEL#<channelId>              | #         | CHANNELS              | <channelId>  → entities/channel.ts
  *   counter shard     COUNT#<channelId>#<shard>        | <model>#<local day>                    → entities/counter.ts
  *   outbox row        OUTBOX#<messageId>               | #         | OUTBOX#<shard> (while pending) | <createdAt>  → entities/outbox.ts
@@ -37,7 +37,7 @@
  *   refusal (review)  REFUSAL#<local day>              | <at>#<id>   kind: scan (limited), registration
  *                     (phone bound to another WeChat person), refund (above the amount paid); TTL 180 days
  *                                                                                              → entities/refusal.ts
- *   tmc confirm       TMCMSG#<messageId>               | #  (committed, awaiting confirm)
+ *   tmc confirm       TMCMSG#<messageId>               | #  (committed, awaiting confirm)   → entities/tmc.ts
  *   push nonce        NONCE#wechat#<sha256(appId, timestamp, nonce)> | #  plain-mode WeChat push: digest of
  *                     its body; TTL = the timestamp's end of window (lib/wechat/inbound.ts)  → entities/push-nonce.ts
  *   sms code          OTP#<phoneHash>                  | <appId>:<openid>  HMAC of the code (HUB_OTP_SECRET),
@@ -49,7 +49,7 @@
  * local day of its next review, the day after the earliest instant its tier (an order leaving
  * the 12-month window), lifecycle stage or RFM recency changes with no new event
  * (lib/members/lifecycle.ts nextReviewAt), or tomorrow when a tier downgrade is owed. Every
- * profile write recomputes it (record.ts derive); a member with nothing left to change has none
+ * profile write recomputes it (record.ts derive, through entities/member.ts setReviewIndex); a member with nothing left to change has none
  * (sparse). The nightly review
  * (lib/members/nightly.ts) queries REVIEW#<day>#<shard> for today and a few missed days, one
  * query per shard (lifecycle.ts REVIEW_SHARDS, shard = bucketOf(memberId)), so its work is
@@ -67,40 +67,7 @@ export interface Key {
 export const ROOT = '#';
 
 export const keys = {
-  identity: (kind: string, value: string): Key => ({ pk: `IDENT#${kind}#${value}`, sk: ROOT }),
-  memberIdentitiesIndex: (memberId: string, kind: string, value: string) => ({ gsi1pk: `MIDENT#${memberId}`, gsi1sk: `${kind}#${value}` }),
-  member: (memberId: string): Key => ({ pk: `MEMBER#${memberId}`, sk: '#PROFILE' }),
   memberPartition: (memberId: string): string => `MEMBER#${memberId}`,
-  /** The member profile's review-index attributes (sparse; see the header). */
-  memberReviewIndex: (localDay: string, shard: number, memberId: string) => ({ gsi1pk: `REVIEW#${localDay}#${shard}`, gsi1sk: memberId }),
-  lot: (memberId: string, earnedAt: number, lotId: string): Key => ({
-    pk: `MEMBER#${memberId}`,
-    sk: `LOT#${pad(earnedAt)}#${lotId}`,
-  }),
-  lotExpiryIndex: (localDay: string, memberId: string) => ({ gsi1pk: `LOTEXP#${localDay}`, gsi1sk: memberId }),
-  ledger: (memberId: string, at: number, entryId: string): Key => ({
-    pk: `MEMBER#${memberId}`,
-    sk: `LEDGER#${pad(at)}#${entryId}`,
-  }),
-  merge: (survivorId: string, at: number, loserId: string): Key => ({
-    pk: `MEMBER#${survivorId}`,
-    sk: `MERGE#${pad(at)}#${loserId}`,
-  }),
-  due: (memberId: string, kind: string, key: string): Key => ({ pk: `MEMBER#${memberId}`, sk: `DUE#${kind}#${key}` }),
-  dueIndex: (localDay: string, dueAt: number, memberId: string) => ({
-    gsi1pk: `DUE#${localDay}`,
-    gsi1sk: `${pad(dueAt)}#${memberId}`,
-  }),
-  order: (platform: string, shopId: string, orderId: string): Key => ({
-    pk: `ORDER#${platform}#${shopId}#${orderId}`,
-    sk: ROOT,
-  }),
-  memberOrdersIndex: (memberId: string, firstSeenAt: number) => ({
-    gsi1pk: `MORDERS#${memberId}`,
-    gsi1sk: pad(firstSeenAt),
-  }),
-  refund: (platform: string, refundId: string): Key => ({ pk: `REFUND#${platform}#${refundId}`, sk: ROOT }),
-  tmcMessage: (messageId: string): Key => ({ pk: `TMCMSG#${messageId}`, sk: ROOT }),
 };
 
 /**
@@ -116,11 +83,3 @@ export function isPathId(id: string): boolean {
 export function pad(n: number): string {
   return String(Math.max(0, Math.trunc(n))).padStart(16, '0');
 }
-
-/** Prefix helpers for Query on a member partition. */
-export const memberPrefixes = {
-  lot: 'LOT#',
-  ledger: 'LEDGER#',
-  merge: 'MERGE#',
-  due: 'DUE#',
-} as const;

@@ -17,8 +17,10 @@ import { createTable } from '../../local/emulators.ts';
 import { queueEntries, QUEUES } from '../../lib/queues.ts';
 import { ddb, sqs, tableName } from '../../lib/store/client.ts';
 import { config } from '../../lib/config/index.ts';
-import { GSI1, TTL_ATTRIBUTE, keys } from '../../lib/store/keys.ts';
+import { GSI1, TTL_ATTRIBUTE } from '../../lib/store/keys.ts';
 import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
+import { memberKey } from '../../lib/store/entities/member.ts';
+import { memberOrdersIndex, orderKey } from '../../lib/store/entities/order.ts';
 
 const aws = await useLocalAws();
 
@@ -85,7 +87,7 @@ describe('environment wiring', () => {
 describe('DynamoDB Local', () => {
   it('TransactWriteItems with a failing ConditionCheck writes nothing', async () => {
     const dedupe = dedupeKey('evt-tx-1');
-    const member = keys.member('m-does-not-exist');
+    const member = memberKey('m-does-not-exist');
     const err = await ddb()
       .send(
         new TransactWriteCommand({
@@ -140,13 +142,13 @@ describe('DynamoDB Local', () => {
   it('queries the sparse gsi1 index in sort order', async () => {
     const memberId = 'm-gsi';
     const orders = [3000, 1000, 2000].map((t, i) => ({
-      ...keys.order('tmall', 'shop1', `o${i}`),
-      ...keys.memberOrdersIndex(memberId, t),
+      ...orderKey('tmall', 'shop1', `o${i}`),
+      ...memberOrdersIndex(memberId, t),
       firstSeenAt: t,
     }));
     for (const item of orders) await ddb().send(new PutCommand({ TableName: aws.table, Item: item }));
     // Not in the index: no gsi1 attributes.
-    await ddb().send(new PutCommand({ TableName: aws.table, Item: { ...keys.order('tmall', 'shop1', 'o-unindexed'), firstSeenAt: 4000 } }));
+    await ddb().send(new PutCommand({ TableName: aws.table, Item: { ...orderKey('tmall', 'shop1', 'o-unindexed'), firstSeenAt: 4000 } }));
 
     const res = await ddb().send(
       new QueryCommand({

@@ -26,6 +26,7 @@ import { config, resetConfig } from '../../lib/config/index.ts';
 import { ddb, sqs } from '../../lib/store/client.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { sendByMsgIdKey, sendKey } from '../../lib/store/entities/send.ts';
+import { memberKey } from '../../lib/store/entities/member.ts';
 import { bucketOf } from '../../lib/ids.ts';
 import { messageIdOf, type OutboxRow } from '../../lib/engagement/outbox.ts';
 import { DEFAULT_POLICY, HOLDOUT_BUCKETS } from '../../lib/engagement/guardrails.ts';
@@ -102,7 +103,7 @@ function memberId(tag: string, inHoldout = false): string {
 
 async function putMember(id: string, over: Record<string, unknown> = {}): Promise<void> {
   const item = {
-    ...keys.member(id),
+    ...memberKey(id),
     memberId: id,
     version: 1,
     createdAt: NOON - 90 * DAY,

@@ -18,6 +18,7 @@ import { createTable } from '../../local/emulators.ts';
 import { config } from '../../lib/config/index.ts';
 import { ddb } from '../../lib/store/client.ts';
 import { GSI1, keys } from '../../lib/store/keys.ts';
+import { memberKey } from '../../lib/store/entities/member.ts';
 import { configuredAccount, postPush, signedPush, type PushSpec } from '../support/wechat-client.ts';
 import { hashPhone } from '../../lib/members/phone.ts';
 import { ttcBucket, type Credits } from '../../lib/attribution/credits.ts';
@@ -145,7 +146,7 @@ type Member = StoredMember & Record<string, Loose>;
 const identityOwner = (kind: string, value: string) => readOwner(hub.aws.table, kind, value);
 const wechatValue = (openid: string) => `${cfg().WECHAT_APP_ID}:${openid}`;
 const phoneValue = (p: string) => hashPhone(p, cfg().PHONE_HASH_SECRET);
-const profile = (memberId: string) => getItem<Member>(hub.aws.table, keys.member(memberId));
+const profile = (memberId: string) => getItem<Member>(hub.aws.table, memberKey(memberId));
 /** The surviving record an identity leads to (following merge pointers). */
 const survivorOf = (kind: string, value: string) => survivorByIdentity<Member>(hub.aws.table, kind, value);
 const scanAll = (table = hub.aws.table) => scanTable<Record<string, Loose>>(table);
@@ -662,7 +663,7 @@ describe('nightly review', () => {
     lines: [],
     topic: 'trade_TradePaid',
   });
-  const member = async (id: string) => (await getItem<Member>(table, keys.member(id)))!;
+  const member = async (id: string) => (await getItem<Member>(table, memberKey(id)))!;
   /** Records every command the nightly sends; optionally runs `interleave` before its first write. */
   const spy = (interleave?: () => Promise<void>) => {
     const sent: { name: string; input: Record<string, Loose> }[] = [];
@@ -779,7 +780,7 @@ describe('nightly review', () => {
     await ddb().send(
       new UpdateCommand({
         TableName: hub.aws.table,
-        Key: keys.member(m.memberId),
+        Key: memberKey(m.memberId),
         UpdateExpression: 'SET lifecycle = :l, rfm = :r, gsi1pk = :p',
         ExpressionAttributeValues: { ':l': 'new', ':r': { r: 5, f: 1, m: 3 }, ':p': `REVIEW#${yesterday}#${bucketOf(m.memberId, REVIEW_SHARDS)}` },
       }),

@@ -12,8 +12,11 @@ import { configuredAccount, postPush, signedPush } from '../support/wechat-clien
 import { mapStrings, omitKeys, stripped } from '../support/compare.ts';
 import { pick, seededRandom, shuffle } from '../support/random.ts';
 import { config } from '../../lib/config/index.ts';
-import { keys, memberPrefixes, type Key } from '../../lib/store/keys.ts';
+import { keys, type Key } from '../../lib/store/keys.ts';
 import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
+import { identityKey } from '../../lib/store/entities/identity.ts';
+import { orderKey as orderRowKey } from '../../lib/store/entities/order.ts';
+import { refundKey } from '../../lib/store/entities/refund.ts';
 import { formatChinaTime, parseChinaTime } from '../../lib/commerce/time.ts';
 import { hashPhone, normalisePhone } from '../../lib/members/phone.ts';
 import type { IdentityKind } from '../../lib/events/hub-event.ts';
@@ -48,7 +51,7 @@ const get = (key: Key): Promise<Item | undefined> => getItem(hub.aws.table, key)
 /** The surviving member an identity leads to (following merge pointers). */
 const memberBy = (kind: IdentityKind, value: string): Promise<Item | undefined> => survivorByIdentity(hub.aws.table, kind, value);
 const queryAll = (pk: string, prefix: string): Promise<Item[]> => queryTable(hub.aws.table, pk, prefix);
-const ledgerOf = (memberId: string) => queryAll(keys.memberPartition(memberId), memberPrefixes.ledger);
+const ledgerOf = (memberId: string) => queryAll(keys.memberPartition(memberId), 'LEDGER#');
 /** Everything a redelivery could touch: the order item and every item of its member's partition (profile with its version, ledger, lots, ...). */
 async function orderAndMember(orderKey: Key, memberId: string): Promise<{ order: Item | undefined; partition: Item[] }> {
   return { order: await get(orderKey), partition: await queryAll(keys.memberPartition(memberId), '') };
@@ -82,7 +85,7 @@ describe('Tmall TMC relay', () => {
   it('a signed create+pay batch → {"flag":"success"}, the paid order, and a buyer with 1 point per yuan; a redelivery changes nothing', async () => {
     const body = fixture('tmall/taobao-tmc-consume-response-create-pay.json');
     expect(await postTmall(body)).toEqual(TMALL_OK);
-    const order = await get(keys.order('tmall', SHOP, TID));
+    const order = await get(orderRowKey('tmall', SHOP, TID));
     expect(order).toMatchObject({
       platform: 'tmall',
       shopId: SHOP,
@@ -105,23 +108,23 @@ describe('Tmall TMC relay', () => {
 
     // The redelivery has no effect: the order item and every item of the member's partition
     // (the profile with its version included) are exactly as before.
-    const before = await orderAndMember(keys.order('tmall', SHOP, TID), String(m!.memberId));
+    const before = await orderAndMember(orderRowKey('tmall', SHOP, TID), String(m!.memberId));
     expect(before.partition.length).toBeGreaterThanOrEqual(3); // profile, ledger row, points lot
     expect(await postTmall(body)).toEqual(TMALL_OK);
-    expect(await orderAndMember(keys.order('tmall', SHOP, TID), String(m!.memberId))).toEqual(before);
+    expect(await orderAndMember(orderRowKey('tmall', SHOP, TID), String(m!.memberId))).toEqual(before);
     expect(await memberBy('tmall_buyer_open_uid', BUYER)).toEqual(m);
   });
 
   it('ship, success, then an after-sale RefundSuccess of 276.92 reverses 276 points; a late TradeSellerShip never moves the order back', async () => {
     expect(await postTmall(fixture('tmall/taobao-tmc-trade-seller-ship.json'))).toEqual(TMALL_OK);
-    expect(await get(keys.order('tmall', SHOP, TID))).toMatchObject({ status: 'shipped', platformStatus: 'WAIT_BUYER_CONFIRM_GOODS' });
+    expect(await get(orderRowKey('tmall', SHOP, TID))).toMatchObject({ status: 'shipped', platformStatus: 'WAIT_BUYER_CONFIRM_GOODS' });
     expect(await postTmall(fixture('tmall/taobao-tmc-trade-success.json'))).toEqual(TMALL_OK);
-    expect(await get(keys.order('tmall', SHOP, TID))).toMatchObject({ status: 'completed', platformStatus: 'TRADE_FINISHED' });
+    expect(await get(orderRowKey('tmall', SHOP, TID))).toMatchObject({ status: 'completed', platformStatus: 'TRADE_FINISHED' });
 
     expect(await postTmall(fixture('tmall/taobao-tmc-refund-created-and-success.json'))).toEqual(TMALL_OK);
-    const order = await get(keys.order('tmall', SHOP, TID));
+    const order = await get(orderRowKey('tmall', SHOP, TID));
     expect(order).toMatchObject({ status: 'completed', paidFen: 47_800, refundedFen: 27_692, pointsEarned: 478, pointsClawed: 276, paidAt: PAID_AT });
-    expect(await get(keys.refund('tmall', '241123882211234567'))).toMatchObject({ status: 'succeeded', refundFen: 27_692, orderId: TID });
+    expect(await get(refundKey('tmall', '241123882211234567'))).toMatchObject({ status: 'succeeded', refundFen: 27_692, orderId: TID });
     const m = await memberBy('tmall_buyer_open_uid', BUYER);
     expect(m).toMatchObject({ points: 202, orderCount: 1, gmvFen: 47_800 });
     const ledger = await ledgerOf(String(m!.memberId));
@@ -132,7 +135,7 @@ describe('Tmall TMC relay', () => {
     const late = fixture('tmall/taobao-tmc-trade-seller-ship.json').replace('7338450211904421188', '7338450211904421777');
     expect(await postTmall(late)).toEqual(TMALL_OK);
     expect(await get(dedupeKey('tmall:7338450211904421777'))).toBeDefined();
-    expect(await get(keys.order('tmall', SHOP, TID))).toMatchObject({ status: 'completed', platformStatus: 'TRADE_FINISHED', refundedFen: 27_692, pointsClawed: 276 });
+    expect(await get(orderRowKey('tmall', SHOP, TID))).toMatchObject({ status: 'completed', platformStatus: 'TRADE_FINISHED', refundedFen: 27_692, pointsClawed: 276 });
     expect(await memberBy('tmall_buyer_open_uid', BUYER)).toMatchObject({ points: 202 });
   });
 
@@ -144,8 +147,8 @@ describe('Tmall TMC relay', () => {
       `"content":"{\\"buyer_open_uid\\":\\"AAG-twins\\",\\"oid\\":${tid},\\"payment\\":\\"${pay}\\",\\"status\\":\\"WAIT_SELLER_SEND_GOODS\\",\\"tid\\":${tid}}"}`;
     const body = `[${msg('7338450211904439001', a, '100.00')},${msg('7338450211904439002', b, '200.00')}]`;
     expect(await postTmall(body)).toEqual(TMALL_OK);
-    expect(await get(keys.order('tmall', SHOP, a))).toMatchObject({ orderId: a, paidFen: 10_000, pointsEarned: 100 });
-    expect(await get(keys.order('tmall', SHOP, b))).toMatchObject({ orderId: b, paidFen: 20_000, pointsEarned: 200 });
+    expect(await get(orderRowKey('tmall', SHOP, a))).toMatchObject({ orderId: a, paidFen: 10_000, pointsEarned: 100 });
+    expect(await get(orderRowKey('tmall', SHOP, b))).toMatchObject({ orderId: b, paidFen: 20_000, pointsEarned: 200 });
     expect(await get(dedupeKey('tmall:7338450211904439001'))).toBeDefined();
     expect(await get(dedupeKey('tmall:7338450211904439002'))).toBeDefined();
     const m = await memberBy('tmall_buyer_open_uid', 'AAG-twins');
@@ -166,8 +169,8 @@ describe('Tmall TMC relay', () => {
       stripped(x, ['firstSeenAt', 'updatedAt', 'version', 'gsi1pk', 'gsi1sk', 'memberId', 'pk', 'createdAt'], (text) =>
         text.replace(/387294152073843000[34]/g, 'TID').replace(/AAG-copy-[34]/g, 'BUYER'),
       );
-    const o3 = await get(keys.order('tmall', SHOP, '3872941520738430003'));
-    const o4 = await get(keys.order('tmall', SHOP, '3872941520738430004'));
+    const o3 = await get(orderRowKey('tmall', SHOP, '3872941520738430003'));
+    const o4 = await get(orderRowKey('tmall', SHOP, '3872941520738430004'));
     expect(o4).toMatchObject({ status: 'completed', platformStatus: 'TRADE_FINISHED', rank: 40, paidAt: PAID_AT, paidFen: 47_800, pointsEarned: 478 });
     expect(strip(o4)).toEqual(strip(o3));
     const m3 = await memberBy('tmall_buyer_open_uid', 'AAG-copy-3');
@@ -191,7 +194,7 @@ describe('JD relay', () => {
 
   it('a signed trigger with its enGet detail → {"code":"0"}, the paid order and the buyer; a later thin trigger moves it to shipped', async () => {
     expect(await postJd(JSON.stringify({ ...trigger(), detail: detail() }))).toEqual(JD_OK);
-    const order = await get(keys.order('jd', '10123456', '301234567890'));
+    const order = await get(orderRowKey('jd', '10123456', '301234567890'));
     expect(order).toMatchObject({
       status: 'paid',
       platformStatus: 'WAIT_SELLER_STOCK_OUT',
@@ -213,7 +216,7 @@ describe('JD relay', () => {
     // The thin trigger (hint only) for the same order, relayed under its own message id.
     const thin = { ...trigger(), sourceMessageId: 'relay-ship-0002' };
     expect(await postJd(JSON.stringify(thin))).toEqual(JD_OK);
-    expect(await get(keys.order('jd', '10123456', '301234567890'))).toMatchObject({
+    expect(await get(orderRowKey('jd', '10123456', '301234567890'))).toMatchObject({
       status: 'shipped',
       platformStatus: 'WAIT_GOODS_RECEIVE_CONFIRM',
       totalFen: 39_900,
@@ -235,7 +238,7 @@ describe('Youzan push', () => {
       const f = youzanFixture(name);
       expect(await postYouzan(f.body, f.type)).toEqual(YOUZAN_OK);
     }
-    const order = await get(keys.order('youzan', '12345678', TID));
+    const order = await get(orderRowKey('youzan', '12345678', TID));
     expect(order).toMatchObject({ status: 'paid', totalFen: 51_800, paidFen: 47_800, paidAt: cst('2024-11-11 00:01:39'), pointsEarned: 478 });
     expect(order!.lines).toEqual([
       { lineId: '1539322365320644179', sku: 'SKU-0001-RED-M', title: '示例精华液 30ml', quantity: 1, paidFen: 27_692 },
@@ -251,16 +254,16 @@ describe('Youzan push', () => {
 
     const success = youzanFixture('youzan-push-trade-success.json');
     expect(await postYouzan(success.body, success.type)).toEqual(YOUZAN_OK);
-    expect(await get(keys.order('youzan', '12345678', TID))).toMatchObject({ status: 'completed', platformStatus: 'TRADE_SUCCESS', paidAt: cst('2024-11-11 00:01:39') });
+    expect(await get(orderRowKey('youzan', '12345678', TID))).toMatchObject({ status: 'completed', platformStatus: 'TRADE_SUCCESS', paidAt: cst('2024-11-11 00:01:39') });
     // Youzan's redelivery of the same push (same msg_id, sendCount 2) has no effect at all.
-    const before = await orderAndMember(keys.order('youzan', '12345678', TID), String(m!.memberId));
+    const before = await orderAndMember(orderRowKey('youzan', '12345678', TID), String(m!.memberId));
     const redelivery = youzanFixture('youzan-push-trade-success-redelivery.json');
     expect(await postYouzan(redelivery.body, redelivery.type)).toEqual(YOUZAN_OK);
-    expect(await orderAndMember(keys.order('youzan', '12345678', TID), String(m!.memberId))).toEqual(before);
+    expect(await orderAndMember(orderRowKey('youzan', '12345678', TID), String(m!.memberId))).toEqual(before);
 
     const refund = youzanFixture('youzan-push-refund-success.json');
     expect(await postYouzan(refund.body, refund.type)).toEqual(YOUZAN_OK);
-    expect(await get(keys.order('youzan', '12345678', TID))).toMatchObject({ status: 'completed', refundedFen: 27_692, pointsClawed: 276 });
+    expect(await get(orderRowKey('youzan', '12345678', TID))).toMatchObject({ status: 'completed', refundedFen: 27_692, pointsClawed: 276 });
     const after = await memberBy('youzan_open_id', YZ);
     expect(after).toMatchObject({ points: 202, orderCount: 1, gmvFen: 47_800 });
     expect((await ledgerOf(String(after!.memberId))).reduce((s, l) => s + Number(l.delta), 0)).toBe(202);
@@ -297,7 +300,7 @@ describe('refused requests write nothing', () => {
     const body =
       `{"id":7338450211999000001,"topic":"taobao_trade_TradeBuyerPay","pub_time":"2024-11-11 09:00:00","user_id":${SHOP},` +
       `"content":"{\\"buyer_open_uid\\":\\"AAG-refused\\",\\"payment\\":\\"10.00\\",\\"status\\":\\"WAIT_SELLER_SEND_GOODS\\",\\"tid\\":3872941520999000001}"}`;
-    const written = [keys.order('tmall', SHOP, '3872941520999000001'), keys.identity('tmall_buyer_open_uid', 'AAG-refused'), dedupeKey('tmall:7338450211999000001')];
+    const written = [orderRowKey('tmall', SHOP, '3872941520999000001'), identityKey('tmall_buyer_open_uid', 'AAG-refused'), dedupeKey('tmall:7338450211999000001')];
     const before = await itemCount();
     await expectBadSignatures((o) => postTmall(body, o), [
       { tamper: (b: string) => b.replace('10.00', '99.00') },
@@ -322,7 +325,7 @@ describe('refused requests write nothing', () => {
       relayedAt: '2024-11-12T10:15:11+08:00',
       detail: { orderInfo: { orderId: '309999000001', venderId: '10123456', orderState: 'WAIT_SELLER_STOCK_OUT', orderPayment: '50.00', orderTotalPrice: '50.00', paymentConfirmTime: '2024-11-12 10:00:00', modified: '2024-11-12 10:00:01', xid_buyer: 'o*refused-xid' } },
     });
-    const written = [keys.order('jd', '10123456', '309999000001'), keys.identity('jd_xid', 'o*refused-xid'), dedupeKey('jd:relay-refused-1')];
+    const written = [orderRowKey('jd', '10123456', '309999000001'), identityKey('jd_xid', 'o*refused-xid'), dedupeKey('jd:relay-refused-1')];
     const before = await itemCount();
     await expectBadSignatures((o) => postJd(body, o), [{ tamper: (b: string) => b.replace('50.00', '5.00') }, { at: Date.now() - STALE }, { secret: 'not-the-jd-secret' }]);
     expectMalformed(await postJd('{"relay":"jd-yunding-relay","orderId":'));
@@ -342,7 +345,7 @@ describe('refused requests write nothing', () => {
       }),
     );
     const body = JSON.stringify({ client_id: cfg().YOUZAN_CLIENT_ID, id: 'E20249999000000000001', kdt_id: 12345678, msg, msg_id: 'refused-msg-1', sendCount: 1, status: 'WAIT_SELLER_SEND_GOODS', test: false, type: 'trade_TradePaid', version: 1731286801 });
-    const written = [keys.order('youzan', '12345678', 'E20249999000000000001'), keys.identity('youzan_open_id', 'yz-refused'), dedupeKey('youzan:refused-msg-1')];
+    const written = [orderRowKey('youzan', '12345678', 'E20249999000000000001'), identityKey('youzan_open_id', 'yz-refused'), dedupeKey('youzan:refused-msg-1')];
     const before = await itemCount();
     await expectBadSignatures((o) => postYouzan(body, 'trade_TradePaid', o), [{ tamper: (b: string) => b.replace('"sendCount":1', '"sendCount":2') }, { secret: 'not-the-youzan-secret' }]);
     const unsigned = await send(`/youzan/${cfg().YOUZAN_CLIENT_ID}`, body, { 'event-type': 'trade_TradePaid' });
@@ -656,7 +659,7 @@ describe('an order status only moves forward, even when the lower status carries
   ] as const)('%s: a shipping message stamped after the completion leaves the order completed', async (platform, buyer, seq0) => {
     const o = spec(platform, buyer);
     const step = steps[platform];
-    const orderKey = keys.order(platform, shopOf(platform), orderId(o, MONO));
+    const orderKey = orderRowKey(platform, shopOf(platform), orderId(o, MONO));
     expect(await deliver({ ...step.paid, order: o, seq: seq0 }, MONO)).toEqual(ok(platform));
     expect(await get(orderKey)).toMatchObject({ status: 'paid', paidFen: 12_300, paidAt: PAY_AT });
     expect(await deliver({ ...step.completed, order: o, seq: seq0 + 1 }, MONO)).toEqual(ok(platform));
@@ -747,10 +750,10 @@ describe('shuffled replay with duplicates', () => {
         }
         members.set(`${platform}:${b}`, m);
       }
-      const orderItems = await Promise.all(orders.map((o) => get(keys.order(o.platform, shopOf(o.platform), orderId(o, run)))));
+      const orderItems = await Promise.all(orders.map((o) => get(orderRowKey(o.platform, shopOf(o.platform), orderId(o, run)))));
       const ledgers = new Map<string, Item[]>();
       for (const [k, m] of members) if (m) ledgers.set(k, await ledgerOf(String(m.memberId)));
-      const refundRows = await Promise.all(refunds.map((m) => get(keys.refund(m.order.platform, refundIdOf(m, run)))));
+      const refundRows = await Promise.all(refunds.map((m) => get(refundKey(m.order.platform, refundIdOf(m, run)))));
       return { members, orderItems, ledgers, refundRows };
     };
     const clean = await snapshot(CLEAN);
@@ -815,7 +818,7 @@ describe('shuffled replay with duplicates', () => {
         });
         const ledger = snap.ledgers.get(`${platform}:${b}`) ?? [];
         expect(ledger.reduce((s, l) => s + Number(l.delta), 0), `${run.p} ledger of ${platform}:${b}`).toBe(m.points);
-        const lots = await queryAll(keys.memberPartition(String(m.memberId)), memberPrefixes.lot);
+        const lots = await queryAll(keys.memberPartition(String(m.memberId)), 'LOT#');
         expect(lots.reduce((s, l) => s + Number(l.remaining), 0), `${run.p} lots of ${platform}:${b}`).toBe(m.points);
       }
     }

@@ -10,8 +10,10 @@ import type { StandinMessageInput, TopStandin } from '../../local/top-standin.ts
 import { config, resetConfig } from '../../lib/config/index.ts';
 import { TopApiError } from '../../lib/commerce/top-client.ts';
 import { ddb, makeDynamo, setClients } from '../../lib/store/client.ts';
-import { keys, memberPrefixes, type Key } from '../../lib/store/keys.ts';
+import { keys, type Key } from '../../lib/store/keys.ts';
 import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
+import { identityKey } from '../../lib/store/entities/identity.ts';
+import { orderKey } from '../../lib/store/entities/order.ts';
 import { parseChinaTime } from '../../lib/commerce/time.ts';
 import type { TmcPullResult } from '../../lib/commerce/tmc-pull.ts';
 import { handler } from '../../functions/tmc-pull.ts';
@@ -35,7 +37,7 @@ const pullResult = (r: Partial<TmcPullResult> & Pick<TmcPullResult, 'rounds' | '
 
 const get = (key: Key): Promise<Item | undefined> => getItem(hub.aws.table, key);
 const memberByOpenUid = (openUid: string) => memberByIdentity(hub.aws.table, 'tmall_buyer_open_uid', openUid);
-const ledgerOf = (memberId: string) => queryAll(hub.aws.table, keys.memberPartition(memberId), memberPrefixes.ledger);
+const ledgerOf = (memberId: string) => queryAll(hub.aws.table, keys.memberPartition(memberId), 'LEDGER#');
 
 async function allItems(): Promise<Item[]> {
   return (await scanAll(hub.aws.table)).sort((a, b) => `${String(a.pk)}|${String(a.sk)}`.localeCompare(`${String(b.pk)}|${String(b.sk)}`));
@@ -67,7 +69,7 @@ describe('tmc-pull', () => {
     // 19-digit ids arrive as JSON numbers and are confirmed exactly.
     expect(top.confirmed()).toEqual(ids);
     expect(top.pending()).toEqual([]);
-    const order = await get(keys.order('tmall', SHOP, tid));
+    const order = await get(orderKey('tmall', SHOP, tid));
     expect(order).toMatchObject({ status: 'paid', paidFen: 8_800, totalFen: 8_800, paidAt: parseChinaTime('2026-11-01 10:02:00', 't'), pointsEarned: 88 });
     const m = await memberByOpenUid('AAG-pull-1');
     expect(m).toMatchObject({ points: 88, orderCount: 1, gmvFen: 8_800 });
@@ -113,7 +115,7 @@ describe('tmc-pull', () => {
     expect(top.pending().map((p) => p.id)).toEqual(ids);
     const m = await memberByOpenUid('AAG-pull-2');
     expect(m).toMatchObject({ points: 100, orderCount: 1, gmvFen: 12_050 });
-    expect(await get(keys.order('tmall', SHOP, tid))).toMatchObject({ status: 'shipped', paidFen: 12_050, refundedFen: 2_050, pointsEarned: 120, pointsClawed: 20 });
+    expect(await get(orderKey('tmall', SHOP, tid))).toMatchObject({ status: 'shipped', paidFen: 12_050, refundedFen: 2_050, pointsEarned: 120, pointsClawed: 20 });
     const before = await allItems();
 
     const second = await pull();
@@ -159,9 +161,9 @@ describe('tmc-pull', () => {
     expect(first).toMatchObject({ consumed: 4, applied: 2, failed: 1, deferred: 1, confirmed: 2, confirmFailed: 0, stoppedBy: 'no_progress' });
     expect(top.pending().map((p) => p.id)).toEqual([ids[1]]);
     expect(top.confirmed().slice(-2).sort()).toEqual([ids[0], ids[2]]);
-    expect(await get(keys.order('tmall', SHOP, tids[1]!))).toBeUndefined();
+    expect(await get(orderKey('tmall', SHOP, tids[1]!))).toBeUndefined();
     expect(await get(dedupeKey(`tmall:${ids[1]}`))).toBeUndefined();
-    expect(await get(keys.identity('tmall_buyer_open_uid', 'AAG-pull-31'))).toBeUndefined();
+    expect(await get(identityKey('tmall_buyer_open_uid', 'AAG-pull-31'))).toBeUndefined();
     expect(await memberByOpenUid('AAG-pull-30')).toMatchObject({ points: 10 });
     expect(await memberByOpenUid('AAG-pull-32')).toMatchObject({ points: 30 });
 
@@ -172,7 +174,7 @@ describe('tmc-pull', () => {
     expect(injected).toBe(injectedBefore);
     expect(second).toMatchObject({ consumed: 1, applied: 1, failed: 0, confirmed: 1, stoppedBy: 'empty' });
     expect(top.pending()).toEqual([]);
-    expect(await get(keys.order('tmall', SHOP, tids[1]!))).toMatchObject({ status: 'paid', paidFen: 2_000, pointsEarned: 20 });
+    expect(await get(orderKey('tmall', SHOP, tids[1]!))).toMatchObject({ status: 'paid', paidFen: 2_000, pointsEarned: 20 });
     expect(await memberByOpenUid('AAG-pull-31')).toMatchObject({ points: 20, orderCount: 1 });
   });
 
@@ -196,11 +198,11 @@ describe('tmc-pull', () => {
     const out = await handler({}, { getRemainingTimeInMillis: () => (++calls <= 3 ? 30_000 : 5_000) });
     expect(out).toMatchObject({ rounds: 1, consumed: 4, applied: 2, deferred: 2, confirmed: 2, stoppedBy: 'time' });
     expect(top.pending().map((p) => p.id)).toEqual(ids.slice(2));
-    expect(await get(keys.order('tmall', SHOP, tid))).toMatchObject({ status: 'paid' });
+    expect(await get(orderKey('tmall', SHOP, tid))).toMatchObject({ status: 'paid' });
 
     expect(await pull()).toMatchObject({ consumed: 2, applied: 2, confirmed: 2, stoppedBy: 'empty' });
     expect(top.pending()).toEqual([]);
-    expect(await get(keys.order('tmall', SHOP, tid))).toMatchObject({ status: 'completed', paidFen: 6_600, pointsEarned: 66 });
+    expect(await get(orderKey('tmall', SHOP, tid))).toMatchObject({ status: 'completed', paidFen: 6_600, pointsEarned: 66 });
   });
 
   it('fails the invocation when TOP cannot be reached at all, and leaves the messages where they are', async () => {

@@ -10,6 +10,7 @@ import { configuredAccount, postPush, pushXml, signedPush, signedXml, type PushS
 import { counterAt, counterTotals, getItem, memberByOpenid as readMember, queryAll } from '../support/table.ts';
 import { keys } from '../../lib/store/keys.ts';
 import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
+import { identityKey } from '../../lib/store/entities/identity.ts';
 import { drainQueue } from '../support/queues.ts';
 import { omitKeys, mapStrings } from '../support/compare.ts';
 import { pick, seededRandom, shuffle } from '../support/random.ts';
@@ -49,7 +50,7 @@ describe('WeChat push end to end', () => {
     const state = async () => ({
       member: await memberByOpenid('oE2E_follow_1'),
       partition: await queryAll(hub.aws.table, keys.memberPartition(String(m!.memberId))),
-      identity: await getItem(hub.aws.table, keys.identity('wechat_openid', `${cfg().WECHAT_APP_ID}:oE2E_follow_1`)),
+      identity: await getItem(hub.aws.table, identityKey('wechat_openid', `${cfg().WECHAT_APP_ID}:oE2E_follow_1`)),
       counters: await counterTotals(hub.aws.table, 'store_01'),
       marker: await getItem(hub.aws.table, dedupeKey('wechat:evt:gh_hub|oE2E_follow_1|1763000000|subscribe|qrscene_store_01')),
     });

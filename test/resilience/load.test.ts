@@ -20,8 +20,9 @@ import { configuredAccount, pushXml, signedPush, type PushSpec } from '../suppor
 import { startHub, type RunningHub } from '../../local/hub.ts';
 import { config } from '../../lib/config/index.ts';
 import { ddb, sqs } from '../../lib/store/client.ts';
-import { keys } from '../../lib/store/keys.ts';
 import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
+import { identityKey } from '../../lib/store/entities/identity.ts';
+import { memberKey } from '../../lib/store/entities/member.ts';
 import { parseWechatXml } from '../../lib/wechat/xml.ts';
 import { wechatEventId } from '../../lib/wechat/normalise.ts';
 import { counterTotals } from './lib/wechat-driver.ts';
@@ -224,12 +225,12 @@ describe(`${CONCURRENCY} concurrent webhook requests for ${DURATION_MS / 1000} s
 
     // Once: one follow in each follower's history, and the counters count each follow once.
     const follows = sent.filter((s) => s.kind === 'follow');
-    const identities = await batchGet(follows.map((s) => keys.identity('wechat_openid', `${cfg.WECHAT_APP_ID}:${s.spec.from}`)));
-    const members = await batchGet([...identities.values()].map((it) => keys.member(String(it.memberId))));
+    const identities = await batchGet(follows.map((s) => identityKey('wechat_openid', `${cfg.WECHAT_APP_ID}:${s.spec.from}`)));
+    const members = await batchGet([...identities.values()].map((it) => memberKey(String(it.memberId))));
     const wrong: string[] = [];
     for (const s of follows) {
-      const ident = identities.get(keys.identity('wechat_openid', `${cfg.WECHAT_APP_ID}:${s.spec.from}`).pk);
-      const m = ident ? members.get(keys.member(String(ident.memberId)).pk) : undefined;
+      const ident = identities.get(identityKey('wechat_openid', `${cfg.WECHAT_APP_ID}:${s.spec.from}`).pk);
+      const m = ident ? members.get(memberKey(String(ident.memberId)).pk) : undefined;
       const f = (m?.h as { f?: unknown[] } | undefined)?.f;
       if (!m || !Array.isArray(f) || f.length !== 1) wrong.push(`${s.spec.from}: ${JSON.stringify(f)}`);
     }

@@ -6,8 +6,10 @@
 import { GetCommand, QueryCommand, ScanCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
 import { config } from '../../lib/config/index.ts';
 import { ddb } from '../../lib/store/client.ts';
-import { keys, type Key } from '../../lib/store/keys.ts';
+import type { Key } from '../../lib/store/keys.ts';
 import { counterKey, counterPartition } from '../../lib/store/entities/counter.ts';
+import { identityKey } from '../../lib/store/entities/identity.ts';
+import { memberKey } from '../../lib/store/entities/member.ts';
 
 /** An item as the document client returns it. */
 export type Item = Record<string, NativeAttributeValue>;
@@ -63,21 +65,21 @@ export async function itemCount(table: string): Promise<number> {
 
 /** The member id an identity item points at. */
 export async function identityOwner(table: string, kind: string, value: string): Promise<string | undefined> {
-  const ident = await getItem(table, keys.identity(kind, value));
+  const ident = await getItem(table, identityKey(kind, value));
   return ident ? String(ident.memberId) : undefined;
 }
 
 /** The member record an identity item points at, as stored (merge pointers not followed). */
 export async function memberByIdentity<T = Item>(table: string, kind: string, value: string): Promise<T | undefined> {
   const id = await identityOwner(table, kind, value);
-  return id === undefined ? undefined : getItem<T>(table, keys.member(id));
+  return id === undefined ? undefined : getItem<T>(table, memberKey(id));
 }
 
 /** The surviving record an identity leads to, following merge pointers (at most 5). */
 export async function survivorByIdentity<T = Item>(table: string, kind: string, value: string): Promise<T | undefined> {
   let id = await identityOwner(table, kind, value);
   for (let hops = 0; id !== undefined && hops < 5; hops++) {
-    const m = await getItem(table, keys.member(id));
+    const m = await getItem(table, memberKey(id));
     if (!m?.mergedInto) return m as T | undefined;
     id = String(m.mergedInto);
   }

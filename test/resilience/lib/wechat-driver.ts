@@ -7,8 +7,9 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { ddb } from '../../../lib/store/client.ts';
-import { keys } from '../../../lib/store/keys.ts';
 import { counterPartition } from '../../../lib/store/entities/counter.ts';
+import { identityKey } from '../../../lib/store/entities/identity.ts';
+import { memberKey } from '../../../lib/store/entities/member.ts';
 import { signedPush, type PushSpec, type SignedRequest } from '../../support/wechat-client.ts';
 import { seededRandom } from '../../support/faults.ts';
 
@@ -152,9 +153,9 @@ export async function deliver(
 // Reading back
 
 export async function memberByOpenid(table: string, appId: string, openid: string): Promise<Record<string, unknown> | undefined> {
-  const ident = await ddb().send(new GetCommand({ TableName: table, Key: keys.identity('wechat_openid', `${appId}:${openid}`), ConsistentRead: true }));
+  const ident = await ddb().send(new GetCommand({ TableName: table, Key: identityKey('wechat_openid', `${appId}:${openid}`), ConsistentRead: true }));
   if (!ident.Item) return undefined;
-  return (await ddb().send(new GetCommand({ TableName: table, Key: keys.member(String(ident.Item.memberId)), ConsistentRead: true }))).Item;
+  return (await ddb().send(new GetCommand({ TableName: table, Key: memberKey(String(ident.Item.memberId)), ConsistentRead: true }))).Item;
 }
 
 /**

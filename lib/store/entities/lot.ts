@@ -1,0 +1,81 @@
+/**
+ * Points lots: what one earn added, with what is left of it and when it expires.
+ *
+ *   MEMBER#<memberId> | LOT#<earnedAt, padded>#<lotId>    gsi1: LOTEXP#<local day of expiry> | <memberId>
+ *
+ * A new lot is an insert-if-absent update (`Tx.add` with set-if-missing attributes), so a
+ * consume planned later in the same transaction can still lower its `remaining`; a stored lot
+ * is taken from under a condition on the `remaining` it was read with.
+ */
+import { pad, type Key } from '../keys.ts';
+import type { Store } from '../client.ts';
+import type { Tx } from '../tx.ts';
+import { queryIndex, withoutKeys } from '../query.ts';
+import { localDay } from '../../time.ts';
+import { memberPartition, parseMemberPartition, queryMemberPartition } from './member.ts';
+import { splitKey, unpad } from './parse.ts';
+
+const SK_PREFIX = 'LOT';
+const EXPIRY_PREFIX = 'LOTEXP';
+
+export interface Lot {
+  pk: string;
+  sk: string;
+  lotId: string;
+  memberId: string;
+  earned: number;
+  remaining: number;
+  earnedAt: number;
+  expiresAtMs: number;
+  reason: string;
+  ref: string;
+}
+
+export const lotKey = (memberId: string, earnedAt: number, lotId: string): Key => ({
+  pk: memberPartition(memberId),
+  sk: `${SK_PREFIX}#${pad(earnedAt)}#${lotId}`,
+});
+
+export function parseLotKey(k: Key): { memberId: string; earnedAt: number; lotId: string } {
+  const [at, lotId] = splitKey(k.sk, SK_PREFIX, 2) as [string, string];
+  return { memberId: parseMemberPartition(k.pk), earnedAt: unpad(at, k.sk, SK_PREFIX), lotId };
+}
+
+export const lotExpiryPartition = (localDay: string): string => `${EXPIRY_PREFIX}#${localDay}`;
+export const lotExpiryIndex = (localDay: string, memberId: string) => ({ gsi1pk: lotExpiryPartition(localDay), gsi1sk: memberId });
+
+/** Lots read per member partition (bounded). */
+const OPEN_LOTS_LIMIT = 200;
+
+export const lots = {
+  /** Writes a lot not yet committed (insert-if-absent; a rewrite in the same transaction merges). */
+  upsertNew(tx: Tx, lot: Lot, tz: string): void {
+    const { pk, sk, ...attrs } = lot;
+    tx.add({ pk, sk }, {}, { ...attrs, ...lotExpiryIndex(localDay(lot.expiresAtMs, tz), lot.memberId) });
+  },
+
+  /** Takes `n` points from a stored lot, under a condition on the `remaining` it was read with. */
+  take(tx: Tx, lot: Lot, n: number): void {
+    tx.update(
+      `lot:${lot.lotId}`,
+      { pk: lot.pk, sk: lot.sk },
+      { update: 'SET remaining = :r', values: { ':r': lot.remaining - n } },
+      { expr: 'remaining = :old', values: { ':old': lot.remaining } },
+    );
+  },
+
+  /** The lots of one member partition, consistent (at most 200: the first page). */
+  inPartition(store: Store, memberId: string): Promise<Lot[]> {
+    return queryMemberPartition<Lot>(store, memberId, 'LOT#', { consistent: true, limit: OPEN_LOTS_LIMIT });
+  },
+
+  /** The lots for the member view, keys stripped. */
+  async listForMember(store: Store, memberId: string, limit: number): Promise<Record<string, unknown>[]> {
+    return (await queryMemberPartition(store, memberId, 'LOT#', { limit })).map(withoutKeys);
+  },
+
+  /** Lots expiring on a local day (the expiry index), page by page. */
+  expiringOn(store: Store, localDay: string): AsyncGenerator<Record<string, unknown>> {
+    return queryIndex(store, { pk: lotExpiryPartition(localDay) });
+  },
+};

@@ -1,0 +1,142 @@
+/**
+ * The member profile and the member partition.
+ *
+ *   MEMBER#<memberId> | #PROFILE    gsi1 (sparse): REVIEW#<local day>#<shard> | <memberId>
+ *
+ * The partition also holds the member's lots, ledger rows, merge records and due work (their
+ * own entity modules) under sort-key prefixes. A profile is written whole: created once (tag
+ * `member`) or put under the `version` it was read at; a merged-away record keeps its facts,
+ * points at the survivor (`mergedInto`) and leaves every index.
+ *
+ * Review index: the local day the nightly review (lib/members/nightly.ts) must look at the
+ * member again, one partition per day and shard (lib/members/lifecycle.ts REVIEW_SHARDS).
+ */
+import { keys, type Key } from '../keys.ts';
+import type { Store } from '../client.ts';
+import type { Tx } from '../tx.ts';
+import { getItem, queryPage, withoutKeys } from '../query.ts';
+import { splitKey } from './parse.ts';
+
+const PREFIX = 'MEMBER';
+const PROFILE_SK = '#PROFILE';
+const REVIEW_PREFIX = 'REVIEW';
+
+/** Merge pointers followed at most this many times (a chain longer than this reads as absent). */
+const MAX_MERGE_HOPS = 5;
+
+/** What the data layer needs of a stored profile; the domain's record type extends it. */
+export interface ProfileItem {
+  memberId: string;
+  version: number;
+  mergedInto?: string;
+}
+
+/** `MEMBER#<memberId>`: shared with the suppression and sent-log rows (lib/store/keys.ts). */
+export const memberPartition = keys.memberPartition;
+export const memberKey = (memberId: string): Key => ({ pk: memberPartition(memberId), sk: PROFILE_SK });
+
+/** `MEMBER#<memberId>` (any item of the partition) → the member id. */
+export function parseMemberPartition(pk: string): string {
+  return splitKey(pk, PREFIX, 1)[0]!;
+}
+
+export const reviewPartition = (localDay: string, shard: number): string => `${REVIEW_PREFIX}#${localDay}#${shard}`;
+
+/** The profile's review-index attributes (sparse; see the header). */
+export const memberReviewIndex = (localDay: string, shard: number, memberId: string) => ({
+  gsi1pk: reviewPartition(localDay, shard),
+  gsi1sk: memberId,
+});
+
+/** `REVIEW#<day>#<shard>` → {day, shard}. */
+export function parseReviewPartition(gsi1pk: string): { day: string; shard: number } {
+  const [day, shard] = splitKey(gsi1pk, REVIEW_PREFIX, 2) as [string, string];
+  return { day, shard: Number(shard) };
+}
+
+/** The review day a stored profile is filed under, if any. */
+export function parseReviewDay(item: Record<string, unknown>): string | undefined {
+  const pk = item.gsi1pk;
+  return typeof pk === 'string' && pk.startsWith(`${REVIEW_PREFIX}#`) ? parseReviewPartition(pk).day : undefined;
+}
+
+/** Files the profile under a review day, or takes it out of the index (`review` undefined). */
+export function setReviewIndex(m: object, review: { localDay: string; shard: number } | undefined, memberId: string): void {
+  const indexed = m as { gsi1pk?: string; gsi1sk?: string };
+  if (review === undefined) {
+    delete indexed.gsi1pk;
+    delete indexed.gsi1sk;
+  } else Object.assign(indexed, memberReviewIndex(review.localDay, review.shard, memberId));
+}
+
+/** Sort-key prefixes of the member partition's item types. */
+export type PartitionPrefix = 'LOT#' | 'LEDGER#' | 'MERGE#' | 'DUE#' | 'SUPPRESS#' | 'SENT#';
+
+export const members = {
+  /** The profile item as stored (consistent), merged-away records included. */
+  get<T extends ProfileItem>(store: Store, memberId: string): Promise<(T & Record<string, unknown>) | undefined> {
+    return getItem<T & Record<string, unknown>>(store, memberKey(memberId));
+  },
+
+  /** The member a record id leads to, following merge pointers. */
+  async resolve<T extends ProfileItem>(store: Store, memberId: string): Promise<T | undefined> {
+    let id: string | undefined = memberId;
+    for (let hops = 0; id && hops < MAX_MERGE_HOPS; hops++) {
+      const item: T | undefined = await getItem<T>(store, memberKey(id));
+      if (!item) return undefined;
+      if (!item.mergedInto) return item;
+      id = item.mergedInto;
+    }
+    return undefined;
+  },
+
+  /**
+   * The profile write: created (tag `member`) when new, else put under the version it was read
+   * at (`prevVersion`). `m` carries its review-index attributes (setReviewIndex).
+   */
+  write(tx: Tx, m: ProfileItem, o: { isNew: boolean; prevVersion: number }): void {
+    const { pk: _pk, sk: _sk, ...attrs } = m as ProfileItem & { pk?: string; sk?: string };
+    if (o.isNew) tx.create('member', memberKey(m.memberId), attrs);
+    else tx.put('member', memberKey(m.memberId), attrs, { expr: '#v = :v', names: { '#v': 'version' }, values: { ':v': o.prevVersion } });
+  },
+
+  /** The losing record of a merge: its facts kept, out of every index, pointing at the survivor. */
+  writeMergedAway(tx: Tx, loser: ProfileItem, survivorId: string, now: number): void {
+    const prev = loser.version;
+    const rest = withoutKeys(loser as unknown as Record<string, unknown>);
+    tx.put(
+      `merged:${loser.memberId}`,
+      memberKey(loser.memberId),
+      { ...rest, mergedInto: survivorId, credits: {}, version: prev + 1, updatedAt: now },
+      { expr: '#v = :v', names: { '#v': 'version' }, values: { ':v': prev } },
+    );
+  },
+
+  /** One page of the member ids filed under a review day and shard. */
+  async reviewPage(
+    store: Store,
+    localDay: string,
+    shard: number,
+    o: { limit: number; startKey?: Record<string, unknown> },
+  ): Promise<{ memberIds: string[]; lastKey?: Record<string, unknown> }> {
+    const page = await queryPage<{ memberId: unknown }>(store, {
+      index: true,
+      pk: reviewPartition(localDay, shard),
+      projection: 'memberId',
+      limit: o.limit,
+      ...(o.startKey ? { startKey: o.startKey } : {}),
+    });
+    return { memberIds: page.items.map((i) => String(i.memberId)), ...(page.lastKey ? { lastKey: page.lastKey } : {}) };
+  },
+};
+
+/** First page (at most `limit`) of one item type of a member partition, keys stripped unless asked. */
+export async function queryMemberPartition<T extends object = Record<string, unknown>>(
+  store: Store,
+  memberId: string,
+  prefix: PartitionPrefix,
+  o: { limit: number; newestFirst?: boolean; consistent?: boolean },
+): Promise<T[]> {
+  const page = await queryPage<T>(store, { pk: memberPartition(memberId), prefix, ...o });
+  return page.items;
+}

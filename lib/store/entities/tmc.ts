@@ -1,0 +1,16 @@
+/**
+ * TMC confirm rows: a Tmall message (TOP `taobao.tmc.messages.consume`) whose event committed
+ * and whose confirm is still owed (lib/commerce/tmc-pull.ts).
+ *
+ *   TMCMSG#<messageId> | #
+ */
+import { ROOT, type Key } from '../keys.ts';
+import { splitKey } from './parse.ts';
+
+const PREFIX = 'TMCMSG';
+
+export const tmcMessageKey = (messageId: string): Key => ({ pk: `${PREFIX}#${messageId}`, sk: ROOT });
+
+export function parseTmcMessageKey(k: { pk: string }): { messageId: string } {
+  return { messageId: splitKey(k.pk, PREFIX, 1)[0]! };
+}
