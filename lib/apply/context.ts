@@ -5,7 +5,7 @@
 import type { HubEvent, Identity } from '../events/hub-event.ts';
 import type { Tx } from '../store/tx.ts';
 import type { Key } from '../store/keys.ts';
-import { getItem } from '../store/query.ts';
+import { getItem } from '../store/item-ops.ts';
 import { identities, identityRef } from '../store/entities/identity.ts';
 import { members } from '../store/entities/member.ts';
 import { merges } from '../store/entities/merge.ts';
@@ -49,7 +49,7 @@ export class PlanContext {
 
   /** One item, read consistently. */
   get<T extends Record<string, unknown>>(key: Key): Promise<T | undefined> {
-    return getItem<T>(this.store, key);
+    return getItem<T>(this.store, key, { consistent: true });
   }
 
   /**

@@ -1,11 +1,13 @@
 /**
- * The raw reads entity modules share: one GetItem, and a bounded, paginated Query that counts
- * its requests (the attribution API reports them). Only lib/store uses the SDK's commands.
+ * The raw reads and writes entity modules share: one GetItem; a Query one page at a time, a
+ * bounded number of pages, or every page of a gsi1 partition (never a Scan); conditional single
+ * writes; the item without its key attributes. Reads can count their requests (the attribution
+ * API reports them). Only lib/store uses the SDK's commands.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type PutCommandInput, type QueryCommandInput, type QueryCommandOutput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type PutCommandInput, type QueryCommandInput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed } from './errors.ts';
+import { GSI1, type Key } from './keys.ts';
 import type { Store } from './client.ts';
-import type { Key } from './keys.ts';
 
 /** Counts DynamoDB requests across the calls of one operation (e.g. one API request). */
 export interface RequestCounter {
@@ -13,17 +15,25 @@ export interface RequestCounter {
 }
 
 export interface ReadOptions {
+  /** Strongly consistent read (default: eventually consistent). */
   consistent?: boolean;
   counter?: RequestCounter;
 }
 
-export async function getItem(s: Store, key: Key, o: ReadOptions = {}): Promise<Record<string, unknown> | undefined> {
+/** One item by key. */
+export async function getItem<T extends object = Record<string, unknown>>(s: Store, key: Key, o: ReadOptions = {}): Promise<T | undefined> {
   if (o.counter) o.counter.requests++;
   const out = await s.db.send(new GetCommand({ TableName: s.table, Key: key, ...(o.consistent ? { ConsistentRead: true } : {}) }));
-  return out.Item as Record<string, unknown> | undefined;
+  return out.Item as T | undefined;
 }
 
 export type PagedQuery = Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>;
+
+/** One Query request from `start`. */
+async function queryOnce<T>(s: Store, input: PagedQuery, start?: Record<string, unknown>): Promise<{ items: T[]; lastKey?: Record<string, unknown> }> {
+  const out = await s.db.send(new QueryCommand({ ...input, TableName: s.table, ...(start ? { ExclusiveStartKey: start } : {}) }));
+  return { items: (out.Items ?? []) as T[], ...(out.LastEvaluatedKey ? { lastKey: out.LastEvaluatedKey } : {}) };
+}
 
 export interface Pages {
   items: Record<string, unknown>[];
@@ -41,12 +51,71 @@ export async function queryPages(s: Store, input: PagedQuery, maxPages: number, 
   for (let page = 0; page < maxPages; page++) {
     requests++;
     if (counter) counter.requests++;
-    const out: QueryCommandOutput = await s.db.send(new QueryCommand({ ...input, TableName: s.table, ...(start ? { ExclusiveStartKey: start } : {}) }));
-    items.push(...((out.Items ?? []) as Record<string, unknown>[]));
-    start = out.LastEvaluatedKey;
+    const out = await queryOnce<Record<string, unknown>>(s, input, start);
+    items.push(...out.items);
+    start = out.lastKey;
     if (!start) return { items, complete: true, requests };
   }
   return { items, complete: false, requests };
+}
+
+export interface PageQuery {
+  /** The partition: `pk`, or `gsi1pk` when `index` is set. */
+  pk: string;
+  index?: boolean;
+  /** Only sort keys beginning with this (table queries). */
+  prefix?: string;
+  newestFirst?: boolean;
+  consistent?: boolean;
+  limit: number;
+  projection?: string;
+  startKey?: Record<string, unknown>;
+}
+
+/** One page of a partition of the table or of gsi1. */
+export function queryPage<T extends object = Record<string, unknown>>(s: Store, q: PageQuery): Promise<{ items: T[]; lastKey?: Record<string, unknown> }> {
+  return queryOnce<T>(
+    s,
+    {
+      ...(q.index ? { IndexName: GSI1 } : {}),
+      KeyConditionExpression: q.index ? 'gsi1pk = :p' : q.prefix ? 'pk = :p AND begins_with(sk, :s)' : 'pk = :p',
+      ExpressionAttributeValues: { ':p': q.pk, ...(q.prefix && !q.index ? { ':s': q.prefix } : {}) },
+      ...(q.newestFirst ? { ScanIndexForward: false } : {}),
+      ...(q.consistent ? { ConsistentRead: true } : {}),
+      ...(q.projection ? { ProjectionExpression: q.projection } : {}),
+      Limit: q.limit,
+    },
+    q.startKey,
+  );
+}
+
+export interface IndexQuery {
+  pk: string;
+  /** Only items whose gsi1sk ≤ this. */
+  skAtMost?: string;
+  pageSize?: number;
+  /** Stop after this many items in all. */
+  max?: number;
+}
+
+/** Yields the items of one gsi1 partition, page by page. */
+export async function* queryIndex<T extends object = Record<string, unknown>>(s: Store, q: IndexQuery): AsyncGenerator<T> {
+  const input: PagedQuery = {
+    IndexName: GSI1,
+    KeyConditionExpression: q.skAtMost === undefined ? 'gsi1pk = :p' : 'gsi1pk = :p AND gsi1sk <= :s',
+    ExpressionAttributeValues: { ':p': q.pk, ...(q.skAtMost === undefined ? {} : { ':s': q.skAtMost }) },
+    Limit: q.pageSize ?? 200,
+  };
+  let start: Record<string, unknown> | undefined;
+  let n = 0;
+  do {
+    const page = await queryOnce<T>(s, input, start);
+    for (const item of page.items) {
+      yield item;
+      if (q.max !== undefined && ++n >= q.max) return;
+    }
+    start = page.lastKey;
+  } while (start);
 }
 
 /** Runs a conditional write; false when its condition failed, other errors thrown. */
@@ -70,14 +139,8 @@ export function updateIf(s: Store, input: Omit<UpdateCommandInput, 'TableName'>)
   return whenCondition(s.db.send(new UpdateCommand({ ...input, TableName: s.table })));
 }
 
-/** The stored item without its key and index attributes. */
+/** The stored item without its key and index attributes (what a reader shows). */
 export function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
   const { pk: _a, sk: _b, gsi1pk: _c, gsi1sk: _d, ...rest } = item;
   return rest;
-}
-
-/** `prefix` + rest of `value`; throws when `value` does not start with `prefix` (a foreign key). */
-export function afterPrefix(value: string, prefix: string, what: string): string {
-  if (!value.startsWith(prefix) || value.length === prefix.length) throw new Error(`not a ${what} key: ${value}`);
-  return value.slice(prefix.length);
 }

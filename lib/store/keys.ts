@@ -83,3 +83,48 @@ export function isPathId(id: string): boolean {
 export function pad(n: number): string {
   return String(Math.max(0, Math.trunc(n))).padStart(16, '0');
 }
+
+/** A key that is not of the type being parsed (a programming error: the caller read the wrong item). */
+export class ForeignKeyError extends Error {
+  constructor(
+    readonly key: string,
+    readonly expected: string,
+  ) {
+    super(`not ${/^[aeiou]/i.test(expected) ? 'an' : 'a'} ${expected} key: ${key}`);
+    this.name = 'ForeignKeyError';
+  }
+}
+
+/**
+ * Reading a key back: `<prefix>#a#b#rest…` → [a, b, rest…] with `count` fields; throws
+ * ForeignKeyError (naming `what`, the item type) on a key of another type or with an empty field. Builders join fields with
+ * `#`; only the LAST field may contain `#` or `:` (ids from outside, e.g. a `wechat_openid` value
+ * `<appId>:<openid>`), so a key parses back to exactly what built it.
+ */
+export function splitKey(key: string, prefix: string, count: number, what: string = prefix): string[] {
+  const head = `${prefix}#`;
+  if (!key.startsWith(head)) throw new ForeignKeyError(key, what);
+  const out: string[] = [];
+  let rest = key.slice(head.length);
+  for (let i = 1; i < count; i++) {
+    const at = rest.indexOf('#');
+    if (at < 0) throw new ForeignKeyError(key, what);
+    out.push(rest.slice(0, at));
+    rest = rest.slice(at + 1);
+  }
+  out.push(rest);
+  if (out.some((f) => f === '')) throw new ForeignKeyError(key, what);
+  return out;
+}
+
+/** A `pad`ded number field read back; throws ForeignKeyError on anything else. */
+export function unpad(field: string, key: string, what: string): number {
+  if (!/^\d{16}$/.test(field)) throw new ForeignKeyError(key, what);
+  return Number(field);
+}
+
+/** A root item's key (`<prefix>#<id>` | `#`) read back to its id; throws ForeignKeyError on any other key. */
+export function parseRootKey(k: Key, prefix: string, what: string = prefix): string {
+  if (k.sk !== ROOT) throw new ForeignKeyError(`${k.pk} ${k.sk}`, what);
+  return splitKey(k.pk, prefix, 1, what)[0]!;
+}

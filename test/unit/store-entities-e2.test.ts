@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Tx } from '../../lib/store/tx.ts';
-import { ForeignKeyError } from '../../lib/store/entities/parse.ts';
+import { ForeignKeyError } from '../../lib/store/keys.ts';
 import { identities, identityKey, memberIdentitiesIndex, parseIdentityKey } from '../../lib/store/entities/identity.ts';
 import { memberKey, memberReviewIndex, parseMemberPartition, parseReviewDay, parseReviewPartition, setReviewIndex } from '../../lib/store/entities/member.ts';
 import { lotExpiryIndex, lotKey, parseLotKey } from '../../lib/store/entities/lot.ts';

@@ -5,9 +5,9 @@
  * batches never collide.
  */
 import { UpdateCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { GSI1, ROOT, pad, type Key } from '../keys.ts';
+import { GSI1, pad, parseRootKey, ROOT, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
-import { afterPrefix, getItem, queryPages, stripKeys, updateIf, type ReadOptions } from '../item-ops.ts';
+import { getItem, queryPages, stripKeys, updateIf, type ReadOptions } from '../item-ops.ts';
 
 export interface Batch {
   batchId: string;
@@ -22,13 +22,12 @@ export interface Batch {
   createdAt: number;
 }
 
-const PREFIX = 'BATCH#';
+const PREFIX = 'BATCH';
 export const BATCH_PARTITION = 'BATCHES';
 
-export const batchKey = (batchId: string): Key => ({ pk: `${PREFIX}${batchId}`, sk: ROOT });
+export const batchKey = (batchId: string): Key => ({ pk: `${PREFIX}#${batchId}`, sk: ROOT });
 export function parseBatchKey(k: Key): { batchId: string } {
-  if (k.sk !== ROOT) throw new Error(`not a batch key: ${k.pk} ${k.sk}`);
-  return { batchId: afterPrefix(k.pk, PREFIX, 'batch') };
+  return { batchId: parseRootKey(k, PREFIX, 'batch') };
 }
 /** Batches by first serial: the batch of a serial is the last one starting at or before it. */
 export const batchSerialIndex = (firstSerial: number) => ({ gsi1pk: BATCH_PARTITION, gsi1sk: pad(firstSerial) });

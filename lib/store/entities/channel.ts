@@ -3,10 +3,10 @@
  * Marketing creates them (lib/attribution/channels.ts); a scene seen in a webhook but never
  * created is listed with kind `unknown` (ensureListed, in the event's transaction).
  */
-import { GSI1, ROOT, type Key } from '../keys.ts';
+import { GSI1, parseRootKey, ROOT, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
-import { afterPrefix, getItem, putIf, queryPages, stripKeys, type ReadOptions, type RequestCounter } from '../item-ops.ts';
+import { getItem, putIf, queryPages, stripKeys, type ReadOptions, type RequestCounter } from '../item-ops.ts';
 
 export interface Channel {
   channelId: string;
@@ -23,13 +23,12 @@ export type ListedChannel = Pick<Channel, 'channelId'> & Partial<Omit<Channel, '
 /** The kind of a channel only webhooks have seen. */
 export const UNKNOWN_KIND = 'unknown';
 
-const PREFIX = 'CHANNEL#';
+const PREFIX = 'CHANNEL';
 export const CHANNEL_LIST_PARTITION = 'CHANNELS';
 
-export const channelKey = (channelId: string): Key => ({ pk: `${PREFIX}${channelId}`, sk: ROOT });
+export const channelKey = (channelId: string): Key => ({ pk: `${PREFIX}#${channelId}`, sk: ROOT });
 export function parseChannelKey(k: Key): { channelId: string } {
-  if (k.sk !== ROOT) throw new Error(`not a channel key: ${k.pk} ${k.sk}`);
-  return { channelId: afterPrefix(k.pk, PREFIX, 'channel') };
+  return { channelId: parseRootKey(k, PREFIX, 'channel') };
 }
 export const channelListIndex = (channelId: string) => ({ gsi1pk: CHANNEL_LIST_PARTITION, gsi1sk: channelId });
 

@@ -3,9 +3,9 @@
  * (lib/codes/codec.ts) and stored only when redeemed: creating the row is the redemption, so of
  * concurrent scans exactly one commits.
  */
-import { ROOT, type Key } from '../keys.ts';
+import { parseRootKey, ROOT, type Key } from '../keys.ts';
 import type { Tx } from '../tx.ts';
-import { afterPrefix, stripKeys } from '../item-ops.ts';
+import { stripKeys } from '../item-ops.ts';
 
 export interface Redemption {
   code: string;
@@ -17,12 +17,11 @@ export interface Redemption {
   at: number;
 }
 
-const PREFIX = 'CODE#';
+const PREFIX = 'CODE';
 
-export const codeKey = (code: string): Key => ({ pk: `${PREFIX}${code}`, sk: ROOT });
+export const codeKey = (code: string): Key => ({ pk: `${PREFIX}#${code}`, sk: ROOT });
 export function parseCodeKey(k: Key): { code: string } {
-  if (k.sk !== ROOT) throw new Error(`not a code key: ${k.pk} ${k.sk}`);
-  return { code: afterPrefix(k.pk, PREFIX, 'code') };
+  return { code: parseRootKey(k, PREFIX, 'code') };
 }
 export const redemptionFromItem = (item: Record<string, unknown>): Redemption => stripKeys(item) as unknown as Redemption;
 

@@ -6,12 +6,12 @@
  * differences in the event's transaction (lib/attribution/credits.ts); the attribution API
  * reads one shard's day range with one Query.
  */
-import type { Key } from '../keys.ts';
+import { ForeignKeyError, splitKey, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
-import { afterPrefix, queryPages, type RequestCounter } from '../item-ops.ts';
+import { queryPages, type RequestCounter } from '../item-ops.ts';
 
-const PREFIX = 'COUNT#';
+const PREFIX = 'COUNT';
 
 export interface CounterId {
   channelId: string;
@@ -20,7 +20,7 @@ export interface CounterId {
   day: string;
 }
 
-export const counterPartition = (channelId: string, shard: number): string => `${PREFIX}${channelId}#${shard}`;
+export const counterPartition = (channelId: string, shard: number): string => `${PREFIX}#${channelId}#${shard}`;
 export const counterSk = (model: string, day: string): string => `${model}#${day}`;
 export const counterKey = (channelId: string, shard: number, model: string, day: string): Key => ({
   pk: counterPartition(channelId, shard),
@@ -30,17 +30,16 @@ export const counterKey = (channelId: string, shard: number, model: string, day:
 /** `<model>#<day>` → fields (the model is a word, the day YYYY-MM-DD: neither holds `#`). */
 export function parseCounterSk(sk: string): { model: string; day: string } {
   const i = sk.indexOf('#');
-  if (i <= 0 || i === sk.length - 1) throw new Error(`not a counter sort key: ${sk}`);
+  if (i <= 0 || i === sk.length - 1) throw new ForeignKeyError(sk, 'counter sort');
   return { model: sk.slice(0, i), day: sk.slice(i + 1) };
 }
 
 /** `COUNT#<channelId>#<shard>` → fields (channel ids hold no `#`: lib/events/hub-event.ts ChannelId). */
 export function parseCounterPartition(pk: string): { channelId: string; shard: number } {
-  const rest = afterPrefix(pk, PREFIX, 'counter');
-  const i = rest.lastIndexOf('#');
-  const shard = Number(rest.slice(i + 1));
-  if (i <= 0 || !/^\d+$/.test(rest.slice(i + 1)) || !Number.isSafeInteger(shard)) throw new Error(`not a counter key: ${pk}`);
-  return { channelId: rest.slice(0, i), shard };
+  const [channelId, shardField] = splitKey(pk, PREFIX, 2, 'counter') as [string, string];
+  const shard = Number(shardField);
+  if (!/^\d+$/.test(shardField) || !Number.isSafeInteger(shard)) throw new ForeignKeyError(pk, 'counter');
+  return { channelId, shard };
 }
 
 export function parseCounterKey(k: Key): CounterId {

@@ -4,11 +4,10 @@
  * keeps the outbox rows that commit planned, drained again by the redelivery. TTL
  * HUB_DEDUPE_TTL_DAYS.
  */
-import { ROOT, type Key } from '../keys.ts';
+import { parseRootKey, ROOT, type Key } from '../keys.ts';
 import type { Tx } from '../tx.ts';
-import { afterPrefix } from '../item-ops.ts';
 
-const PREFIX = 'DEDUPE#';
+const PREFIX = 'DEDUPE';
 /** The transaction tag of the marker (a failed condition on it means a redelivery). */
 export const DEDUPE_TAG = 'dedupe';
 
@@ -23,10 +22,9 @@ export interface DedupeMarker {
   expiresAt: number;
 }
 
-export const dedupeKey = (eventId: string): Key => ({ pk: `${PREFIX}${eventId}`, sk: ROOT });
+export const dedupeKey = (eventId: string): Key => ({ pk: `${PREFIX}#${eventId}`, sk: ROOT });
 export function parseDedupeKey(k: Key): { eventId: string } {
-  if (k.sk !== ROOT) throw new Error(`not a dedupe key: ${k.pk} ${k.sk}`);
-  return { eventId: afterPrefix(k.pk, PREFIX, 'dedupe') };
+  return { eventId: parseRootKey(k, PREFIX, 'dedupe') };
 }
 
 /** What a redelivery needs from the stored marker (tolerant of a partial item). */

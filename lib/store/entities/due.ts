@@ -6,13 +6,12 @@
  * One row per kind and key (a reschedule replaces it); the nudge sweep marks it done in the
  * transaction that plans its message, which takes it out of the index.
  */
-import { pad, type Key } from '../keys.ts';
+import { ForeignKeyError, pad, splitKey, unpad, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
-import { queryIndex } from '../query.ts';
+import { queryIndex } from '../item-ops.ts';
 import { localDay } from '../../time.ts';
 import { memberPartition, parseMemberPartition } from './member.ts';
-import { ForeignKeyError, splitKey, unpad } from './parse.ts';
 
 const SK_PREFIX = 'DUE';
 const INDEX_PREFIX = 'DUE';

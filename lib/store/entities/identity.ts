@@ -7,12 +7,11 @@
  * Created once (conditional create, tag `identity`); never moved: after a merge the loser's rows
  * still name the loser, whose record points at the survivor (`mergedInto`).
  */
-import { ROOT, type Key } from '../keys.ts';
+import { ROOT, splitKey, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
-import { queryPage, withoutKeys } from '../query.ts';
+import { queryPage, stripKeys } from '../item-ops.ts';
 import { BatchGetCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { splitKey } from './parse.ts';
 
 const PREFIX = 'IDENT';
 const INDEX_PREFIX = 'MIDENT';
@@ -74,6 +73,6 @@ export const identities = {
   /** The identities bound to one member record (first page of the index, at most `limit`). */
   async listForMember(store: Store, memberId: string, limit: number): Promise<Record<string, unknown>[]> {
     const page = await queryPage(store, { index: true, pk: memberIdentitiesPartition(memberId), limit });
-    return page.items.map(withoutKeys);
+    return page.items.map(stripKeys);
   },
 };

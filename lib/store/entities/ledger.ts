@@ -6,12 +6,11 @@
  * Created once (tag `ledger:<entryId>`): the entry id is stable per change, so one earn or
  * clawback is never applied twice.
  */
-import { pad, type Key } from '../keys.ts';
+import { pad, splitKey, unpad, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
-import { withoutKeys } from '../query.ts';
+import { stripKeys } from '../item-ops.ts';
 import { memberPartition, parseMemberPartition, queryMemberPartition } from './member.ts';
-import { splitKey, unpad } from './parse.ts';
 
 const SK_PREFIX = 'LEDGER';
 
@@ -42,6 +41,6 @@ export const ledger = {
 
   /** Newest first, keys stripped (the first `limit`). */
   async listForMember(store: Store, memberId: string, limit: number): Promise<Record<string, unknown>[]> {
-    return (await queryMemberPartition(store, memberId, 'LEDGER#', { limit, newestFirst: true })).map(withoutKeys);
+    return (await queryMemberPartition(store, memberId, 'LEDGER#', { limit, newestFirst: true })).map(stripKeys);
   },
 };

@@ -7,13 +7,12 @@
  * consume planned later in the same transaction can still lower its `remaining`; a stored lot
  * is taken from under a condition on the `remaining` it was read with.
  */
-import { pad, type Key } from '../keys.ts';
+import { pad, splitKey, unpad, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
-import { queryIndex, withoutKeys } from '../query.ts';
+import { queryIndex, stripKeys } from '../item-ops.ts';
 import { localDay } from '../../time.ts';
 import { memberPartition, parseMemberPartition, queryMemberPartition } from './member.ts';
-import { splitKey, unpad } from './parse.ts';
 
 const SK_PREFIX = 'LOT';
 const EXPIRY_PREFIX = 'LOTEXP';
@@ -71,7 +70,7 @@ export const lots = {
 
   /** The lots for the member view, keys stripped. */
   async listForMember(store: Store, memberId: string, limit: number): Promise<Record<string, unknown>[]> {
-    return (await queryMemberPartition(store, memberId, 'LOT#', { limit })).map(withoutKeys);
+    return (await queryMemberPartition(store, memberId, 'LOT#', { limit })).map(stripKeys);
   },
 
   /** Lots expiring on a local day (the expiry index), page by page. */

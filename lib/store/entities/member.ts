@@ -11,11 +11,10 @@
  * Review index: the local day the nightly review (lib/members/nightly.ts) must look at the
  * member again, one partition per day and shard (lib/members/lifecycle.ts REVIEW_SHARDS).
  */
-import { keys, type Key } from '../keys.ts';
+import { keys, splitKey, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
-import { getItem, queryPage, withoutKeys } from '../query.ts';
-import { splitKey } from './parse.ts';
+import { getItem, queryPage, stripKeys } from '../item-ops.ts';
 
 const PREFIX = 'MEMBER';
 const PROFILE_SK = '#PROFILE';
@@ -75,14 +74,14 @@ export type PartitionPrefix = 'LOT#' | 'LEDGER#' | 'MERGE#' | 'DUE#' | 'SUPPRESS
 export const members = {
   /** The profile item as stored (consistent), merged-away records included. */
   get<T extends ProfileItem>(store: Store, memberId: string): Promise<(T & Record<string, unknown>) | undefined> {
-    return getItem<T & Record<string, unknown>>(store, memberKey(memberId));
+    return getItem<T & Record<string, unknown>>(store, memberKey(memberId), { consistent: true });
   },
 
   /** The member a record id leads to, following merge pointers. */
   async resolve<T extends ProfileItem>(store: Store, memberId: string): Promise<T | undefined> {
     let id: string | undefined = memberId;
     for (let hops = 0; id && hops < MAX_MERGE_HOPS; hops++) {
-      const item: T | undefined = await getItem<T>(store, memberKey(id));
+      const item: T | undefined = await getItem<T>(store, memberKey(id), { consistent: true });
       if (!item) return undefined;
       if (!item.mergedInto) return item;
       id = item.mergedInto;
@@ -103,7 +102,7 @@ export const members = {
   /** The losing record of a merge: its facts kept, out of every index, pointing at the survivor. */
   writeMergedAway(tx: Tx, loser: ProfileItem, survivorId: string, now: number): void {
     const prev = loser.version;
-    const rest = withoutKeys(loser as unknown as Record<string, unknown>);
+    const rest = stripKeys(loser as unknown as Record<string, unknown>);
     tx.put(
       `merged:${loser.memberId}`,
       memberKey(loser.memberId),

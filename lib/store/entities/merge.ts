@@ -3,12 +3,11 @@
  *
  *   MEMBER#<survivorId> | MERGE#<at, padded>#<loserId>
  */
-import { pad, type Key } from '../keys.ts';
+import { pad, splitKey, unpad, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
-import { withoutKeys } from '../query.ts';
+import { stripKeys } from '../item-ops.ts';
 import { memberPartition, parseMemberPartition, queryMemberPartition } from './member.ts';
-import { splitKey, unpad } from './parse.ts';
 
 const SK_PREFIX = 'MERGE';
 
@@ -37,6 +36,6 @@ export const merges = {
   },
 
   async listForMember(store: Store, memberId: string, limit: number): Promise<Record<string, unknown>[]> {
-    return (await queryMemberPartition(store, memberId, 'MERGE#', { limit })).map(withoutKeys);
+    return (await queryMemberPartition(store, memberId, 'MERGE#', { limit })).map(stripKeys);
   },
 };

@@ -5,11 +5,10 @@
  *
  * Created once (tag `order`), then put under the `version` it was read at.
  */
-import { pad, ROOT, type Key } from '../keys.ts';
+import { pad, ROOT, splitKey, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
-import { getItem, queryPage, withoutKeys } from '../query.ts';
-import { splitKey } from './parse.ts';
+import { getItem, queryPage, stripKeys } from '../item-ops.ts';
 
 const PREFIX = 'ORDER';
 const INDEX_PREFIX = 'MORDERS';
@@ -38,7 +37,7 @@ export const memberOrdersIndex = (memberId: string, firstSeenAt: number) => ({ g
 export const orders = {
   /** The stored order (consistent), as stored. */
   get<T extends OrderRow>(store: Store, platform: string, shopId: string, orderId: string): Promise<T | undefined> {
-    return getItem<T>(store, orderKey(platform, shopId, orderId));
+    return getItem<T>(store, orderKey(platform, shopId, orderId), { consistent: true });
   },
 
   /** Creates the order (tag `order`) or puts it under `prevVersion`; indexed under its member once known. */
@@ -54,6 +53,6 @@ export const orders = {
   /** A member record's orders, newest first (the first `limit`), keys stripped. */
   async listForMember(store: Store, memberId: string, limit: number): Promise<Record<string, unknown>[]> {
     const page = await queryPage(store, { index: true, pk: memberOrdersPartition(memberId), newestFirst: true, limit });
-    return page.items.map(withoutKeys);
+    return page.items.map(stripKeys);
   },
 };

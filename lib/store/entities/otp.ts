@@ -6,13 +6,13 @@
  *   `wechat#<appId>:<openid>`, with `n` sends and `lastAt`; TTL 2 days.
  */
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
-import type { Key } from '../keys.ts';
+import { ForeignKeyError, splitKey, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
-import { afterPrefix, getItem, stripKeys, updateIf } from '../item-ops.ts';
+import { getItem, stripKeys, updateIf } from '../item-ops.ts';
 
-const OTP_PREFIX = 'OTP#';
-const LIMIT_PREFIX = 'OTPLIMIT#';
+const OTP_PREFIX = 'OTP';
+const LIMIT_PREFIX = 'OTPLIMIT';
 
 export interface OtpRow {
   codeHash: string;
@@ -27,11 +27,11 @@ export interface OtpOwner {
   openid: string;
 }
 
-export const otpKey = (o: OtpOwner): Key => ({ pk: `${OTP_PREFIX}${o.phoneHash}`, sk: `${o.appId}:${o.openid}` });
+export const otpKey = (o: OtpOwner): Key => ({ pk: `${OTP_PREFIX}#${o.phoneHash}`, sk: `${o.appId}:${o.openid}` });
 export function parseOtpKey(k: Key): OtpOwner {
-  const phoneHash = afterPrefix(k.pk, OTP_PREFIX, 'otp');
+  const phoneHash = splitKey(k.pk, OTP_PREFIX, 1, 'otp')[0]!;
   const i = k.sk.indexOf(':');
-  if (i <= 0 || i === k.sk.length - 1) throw new Error(`not an otp key: ${k.pk} ${k.sk}`);
+  if (i <= 0 || i === k.sk.length - 1) throw new ForeignKeyError(`${k.pk} ${k.sk}`, 'otp');
   return { phoneHash, appId: k.sk.slice(0, i), openid: k.sk.slice(i + 1) };
 }
 
@@ -40,9 +40,9 @@ export const otpSendSubject = {
   phone: (phoneHash: string): string => `phone#${phoneHash}`,
   wechat: (appId: string, openid: string): string => `wechat#${appId}:${openid}`,
 };
-export const otpSendLimitKey = (subject: string, localDay: string): Key => ({ pk: `${LIMIT_PREFIX}${subject}`, sk: localDay });
+export const otpSendLimitKey = (subject: string, localDay: string): Key => ({ pk: `${LIMIT_PREFIX}#${subject}`, sk: localDay });
 export function parseOtpSendLimitKey(k: Key): { subject: string; day: string } {
-  return { subject: afterPrefix(k.pk, LIMIT_PREFIX, 'otp send limit'), day: k.sk };
+  return { subject: splitKey(k.pk, LIMIT_PREFIX, 1, 'otp send limit')[0]!, day: k.sk };
 }
 /** The transaction tag of a subject's send counter. */
 export const otpLimitTag = (subject: string): string => `limit:${subject}`;

@@ -9,22 +9,20 @@ import type { OutboxRow } from '../../events/messages.ts';
 import { bucketOf } from '../../ids.ts';
 import type { Store } from '../client.ts';
 import { isConditionFailed } from '../errors.ts';
-import { GSI1, pad, type Key } from '../keys.ts';
+import { GSI1, pad, parseRootKey, ROOT, type Key } from '../keys.ts';
 import type { Tx } from '../tx.ts';
 
 export const OUTBOX_SHARDS = 4;
-const PREFIX = 'OUTBOX#';
-const ROOT = '#';
+const PREFIX = 'OUTBOX';
 
-export const outboxKey = (messageId: string): Key => ({ pk: `${PREFIX}${messageId}`, sk: ROOT });
+export const outboxKey = (messageId: string): Key => ({ pk: `${PREFIX}#${messageId}`, sk: ROOT });
 
 /** The message id of an outbox key; throws on any other key. */
 export function parseOutboxKey(k: Key): { messageId: string } {
-  if (!k.pk.startsWith(PREFIX) || k.sk !== ROOT || k.pk.length === PREFIX.length) throw new Error(`not an outbox key: ${k.pk} | ${k.sk}`);
-  return { messageId: k.pk.slice(PREFIX.length) };
+  return { messageId: parseRootKey(k, PREFIX, 'outbox') };
 }
 
-export const outboxPendingPartition = (shard: number): string => `${PREFIX}${shard}`;
+export const outboxPendingPartition = (shard: number): string => `${PREFIX}#${shard}`;
 export const outboxPendingIndex = (shard: number, createdAt: number) => ({ gsi1pk: outboxPendingPartition(shard), gsi1sk: pad(createdAt) });
 export const outboxShardOf = (messageId: string): number => bucketOf(messageId, OUTBOX_SHARDS);
 

@@ -4,18 +4,16 @@
  * the timestamp's window. Written in the event's transaction: created, or already carrying the
  * same body digest (WeChat's identical retry); a captured URL replayed with another body fails.
  */
-import { ROOT, type Key } from '../keys.ts';
+import { parseRootKey, ROOT, type Key } from '../keys.ts';
 import type { Tx } from '../tx.ts';
-import { afterPrefix } from '../item-ops.ts';
 
-const PREFIX = 'NONCE#wechat#';
+const PREFIX = 'NONCE#wechat';
 /** The transaction tag of the guard (a failed condition on it means another body). */
 export const PUSH_NONCE_TAG = 'replay';
 
-export const pushNonceKey = (digest: string): Key => ({ pk: `${PREFIX}${digest}`, sk: ROOT });
+export const pushNonceKey = (digest: string): Key => ({ pk: `${PREFIX}#${digest}`, sk: ROOT });
 export function parsePushNonceKey(k: Key): { digest: string } {
-  if (k.sk !== ROOT) throw new Error(`not a push nonce key: ${k.pk} ${k.sk}`);
-  return { digest: afterPrefix(k.pk, PREFIX, 'push nonce') };
+  return { digest: parseRootKey(k, PREFIX, 'push nonce') };
 }
 
 export const pushNonces = {

@@ -5,11 +5,10 @@
  *
  * Created once (tag `refund`), then put under the `version` it was read at.
  */
-import { ROOT, type Key } from '../keys.ts';
+import { ROOT, splitKey, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
-import { getItem } from '../query.ts';
-import { splitKey } from './parse.ts';
+import { getItem } from '../item-ops.ts';
 
 const PREFIX = 'REFUND';
 
@@ -36,7 +35,7 @@ export function parseRefundKey(k: { pk: string }): { platform: string; refundId:
 
 export const refunds = {
   get(store: Store, platform: string, refundId: string): Promise<RefundRow | undefined> {
-    return getItem<RefundRow>(store, refundKey(platform, refundId));
+    return getItem<RefundRow>(store, refundKey(platform, refundId), { consistent: true });
   },
 
   /** Creates the row (tag `refund`) or puts it under the version it was read at (`prevVersion`). */

@@ -3,13 +3,12 @@
  * `kind` scan (limited), registration (phone bound to another WeChat person) or refund (above
  * the amount paid), with the facts of the refusal; TTL 180 days.
  */
-import { pad, type Key } from '../keys.ts';
+import { ForeignKeyError, pad, splitKey, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterPrefix } from '../item-ops.ts';
 
-const PREFIX = 'REFUSAL#';
+const PREFIX = 'REFUSAL';
 /** How long a refusal is kept, in seconds. */
 export const REFUSAL_TTL_SECONDS = 180 * 86_400;
 
@@ -19,12 +18,12 @@ export interface Refusal {
   [fact: string]: unknown;
 }
 
-export const refusalPartition = (localDay: string): string => `${PREFIX}${localDay}`;
+export const refusalPartition = (localDay: string): string => `${PREFIX}#${localDay}`;
 export const refusalKey = (localDay: string, at: number, id: string): Key => ({ pk: refusalPartition(localDay), sk: `${pad(at)}#${id}` });
 export function parseRefusalKey(k: Key): { day: string; at: number; id: string } {
-  const day = afterPrefix(k.pk, PREFIX, 'refusal');
+  const day = splitKey(k.pk, PREFIX, 1, 'refusal')[0]!;
   const m = /^(\d{16})#(.+)$/.exec(k.sk);
-  if (!m) throw new Error(`not a refusal key: ${k.pk} ${k.sk}`);
+  if (!m) throw new ForeignKeyError(`${k.pk} ${k.sk}`, 'refusal');
   return { day, at: Number(m[1]), id: m[2]! };
 }
 

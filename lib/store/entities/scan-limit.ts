@@ -6,13 +6,13 @@
  *   `wechat#<appId>:<openid>` or `ip#<address>`: a count `n`; TTL 3 days.
  */
 import { BatchGetCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
-import type { Key } from '../keys.ts';
+import { ForeignKeyError, splitKey, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
-import { afterPrefix, stripKeys } from '../item-ops.ts';
+import { stripKeys } from '../item-ops.ts';
 
-const LIMIT_PREFIX = 'SCANLIMIT#';
-const INVALID_PREFIX = 'SCANBAD#';
+const LIMIT_PREFIX = 'SCANLIMIT';
+const INVALID_PREFIX = 'SCANBAD';
 
 export interface ScanLimit {
   count: number;
@@ -25,13 +25,13 @@ export interface ScanLimit {
 export const wechatPerson = (appId: string, openid: string): string => `${appId}:${openid}`;
 function parseWechatPerson(s: string, what: string): { appId: string; openid: string } {
   const i = s.indexOf(':');
-  if (i <= 0 || i === s.length - 1) throw new Error(`not a ${what} key: ${s}`);
+  if (i <= 0 || i === s.length - 1) throw new ForeignKeyError(s, what);
   return { appId: s.slice(0, i), openid: s.slice(i + 1) };
 }
 
-export const scanLimitKey = (appId: string, openid: string, localDay: string): Key => ({ pk: `${LIMIT_PREFIX}${wechatPerson(appId, openid)}`, sk: localDay });
+export const scanLimitKey = (appId: string, openid: string, localDay: string): Key => ({ pk: `${LIMIT_PREFIX}#${wechatPerson(appId, openid)}`, sk: localDay });
 export function parseScanLimitKey(k: Key): { appId: string; openid: string; day: string } {
-  return { ...parseWechatPerson(afterPrefix(k.pk, LIMIT_PREFIX, 'scan limit'), 'scan limit'), day: k.sk };
+  return { ...parseWechatPerson(splitKey(k.pk, LIMIT_PREFIX, 1, 'scan limit')[0]!, 'scan limit'), day: k.sk };
 }
 export const scanLimitFromItem = (item: Record<string, unknown>): ScanLimit => stripKeys(item) as unknown as ScanLimit;
 
@@ -50,9 +50,9 @@ export const invalidScanSubject = {
   ip: (address: string): string => `ip#${address}`,
 };
 
-export const invalidScanKey = (subject: string, localDay: string): Key => ({ pk: `${INVALID_PREFIX}${subject}`, sk: localDay });
+export const invalidScanKey = (subject: string, localDay: string): Key => ({ pk: `${INVALID_PREFIX}#${subject}`, sk: localDay });
 export function parseInvalidScanKey(k: Key): { subject: string; day: string } {
-  return { subject: afterPrefix(k.pk, INVALID_PREFIX, 'invalid scan'), day: k.sk };
+  return { subject: splitKey(k.pk, INVALID_PREFIX, 1, 'invalid scan')[0]!, day: k.sk };
 }
 
 export const invalidScans = {

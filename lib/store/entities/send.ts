@@ -12,29 +12,27 @@ import { randomUUID } from 'node:crypto';
 import type { OutboxRow } from '../../events/messages.ts';
 import type { Store } from '../client.ts';
 import { isConditionFailed } from '../errors.ts';
-import { TTL_ATTRIBUTE, type Key } from '../keys.ts';
+import { ForeignKeyError, parseRootKey, ROOT, splitKey, TTL_ATTRIBUTE, type Key } from '../keys.ts';
 import type { Tx } from '../tx.ts';
 import { sentLogItem } from './sent-log.ts';
 import { suppressionItem } from './suppression.ts';
 
-const ROOT = '#';
-const SEND = 'SEND#';
-const SENDMSG = 'SENDMSG#';
+const SEND = 'SEND';
+const SENDMSG = 'SENDMSG';
 
-export const sendKey = (idempotencyKey: string): Key => ({ pk: `${SEND}${idempotencyKey}`, sk: ROOT });
-export const sendByMsgIdKey = (appId: string, msgId: string): Key => ({ pk: `${SENDMSG}${appId}#${msgId}`, sk: ROOT });
+export const sendKey = (idempotencyKey: string): Key => ({ pk: `${SEND}#${idempotencyKey}`, sk: ROOT });
+export const sendByMsgIdKey = (appId: string, msgId: string): Key => ({ pk: `${SENDMSG}#${appId}#${msgId}`, sk: ROOT });
 
 /** The idempotency key (the message id) of a send-record key; throws on any other key. */
 export function parseSendKey(k: Key): { idempotencyKey: string } {
-  if (!k.pk.startsWith(SEND) || k.sk !== ROOT || k.pk.length === SEND.length) throw new Error(`not a send key: ${k.pk} | ${k.sk}`);
-  return { idempotencyKey: k.pk.slice(SEND.length) };
+  return { idempotencyKey: parseRootKey(k, SEND, 'send') };
 }
 
 /** appId and msgid of a msgid row key (an appId has no `#`); throws on any other key. */
 export function parseSendByMsgIdKey(k: Key): { appId: string; msgId: string } {
-  const m = /^SENDMSG#([^#]+)#(.+)$/.exec(k.pk);
-  if (!m || k.sk !== ROOT) throw new Error(`not a msgid key: ${k.pk} | ${k.sk}`);
-  return { appId: m[1]!, msgId: m[2]! };
+  if (k.sk !== ROOT) throw new ForeignKeyError(`${k.pk} ${k.sk}`, 'msgid');
+  const [appId, msgId] = splitKey(k.pk, SENDMSG, 2, 'msgid') as [string, string];
+  return { appId, msgId };
 }
 
 export type SendStatus = 'sending' | 'retry' | 'deferred' | 'sent' | 'suppressed' | 'failed' | 'unknown';

@@ -6,10 +6,11 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { OutboxRow } from '../../events/messages.ts';
 import type { Store } from '../client.ts';
-import { keys, pad, TTL_ATTRIBUTE } from '../keys.ts';
+import { pad, TTL_ATTRIBUTE } from '../keys.ts';
+import { memberPartition } from './member.ts';
 import { memberTimedKeys } from './member-timed.ts';
 
-export const SENT_LOG_PREFIX = 'SENT#';
+export const SENT_LOG_PREFIX = 'SENT#' as const;
 /** Sent-log rows only feed the caps (7 days); kept a little longer for inspection. */
 export const SENT_LOG_TTL_MS = 35 * 86_400_000;
 
@@ -63,7 +64,7 @@ export async function sentRows(s: Store, memberId: string, from: number, to: num
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
         ExpressionAttributeNames: { '#c': 'class', '#at': 'at', '#m': 'messageId' },
         ExpressionAttributeValues: {
-          ':pk': keys.memberPartition(memberId),
+          ':pk': memberPartition(memberId),
           ':from': `${SENT_LOG_PREFIX}${pad(from)}`,
           ':to': `${SENT_LOG_PREFIX}${pad(to)}#\uffff`,
         },

@@ -5,7 +5,7 @@
 import type { OutboxRow } from '../../events/messages.ts';
 import { memberTimedKeys } from './member-timed.ts';
 
-export const SUPPRESSION_PREFIX = 'SUPPRESS#';
+export const SUPPRESSION_PREFIX = 'SUPPRESS#' as const;
 
 const KEYS = memberTimedKeys(SUPPRESSION_PREFIX, 'suppression');
 export const suppressionKey = KEYS.build;

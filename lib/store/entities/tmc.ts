@@ -4,8 +4,7 @@
  *
  *   TMCMSG#<messageId> | #
  */
-import { ROOT, type Key } from '../keys.ts';
-import { splitKey } from './parse.ts';
+import { ROOT, splitKey, type Key } from '../keys.ts';
 
 const PREFIX = 'TMCMSG';
 

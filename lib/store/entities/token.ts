@@ -8,17 +8,15 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import type { Store } from '../client.ts';
-import { TTL_ATTRIBUTE, type Key } from '../keys.ts';
+import { parseRootKey, ROOT, TTL_ATTRIBUTE, type Key } from '../keys.ts';
 
-const PREFIX = 'TOKEN#wechat#';
-const ROOT = '#';
+const PREFIX = 'TOKEN#wechat';
 
-export const wechatTokenKey = (appId: string): Key => ({ pk: `${PREFIX}${appId}`, sk: ROOT });
+export const wechatTokenKey = (appId: string): Key => ({ pk: `${PREFIX}#${appId}`, sk: ROOT });
 
 /** The appId of a token key; throws on any other key. */
 export function parseWechatTokenKey(k: Key): { appId: string } {
-  if (!k.pk.startsWith(PREFIX) || k.sk !== ROOT || k.pk.length === PREFIX.length) throw new Error(`not a token key: ${k.pk} | ${k.sk}`);
-  return { appId: k.pk.slice(PREFIX.length) };
+  return { appId: parseRootKey(k, PREFIX, 'token') };
 }
 
 const StoredToken = z.object({
