@@ -51,6 +51,7 @@ import { isQueueName, QUEUE_URL_ENV, queueEntries, queueName, type QueueName } f
 import { TABLE, type KeyAttribute, type KeyAttributeType, type TableDefinition } from '../lib/store/table.ts';
 import { DEFAULT_SECRET_GROUPS, type HubStackProps } from './config.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgements.ts';
+import { secretName } from './names.ts';
 import type { HubFunction, HubQueue } from './types.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,8 +70,6 @@ export const TABLE_ACTIONS = {
 export const LIVE_ALIAS = 'live';
 /** A scheduled run not started within this age is dropped (the next tick comes anyway); the Lambda minimum. */
 export const SCHEDULE_MAX_EVENT_AGE_SECONDS = 60;
-/** Secrets Manager name of a stage's secret group: what `npm run secrets` addresses (docs/deploy.md). */
-export const secretName = (stage: string, group: SecretGroup): string => `scrm-hub/${stage}/${group}`;
 
 /** SQS event source settings for every consumer. */
 export const CONSUMER_BATCH = { batchSize: 10, maxBatchingWindowSeconds: 1 } as const;

@@ -16,7 +16,8 @@ import { FUNCTIONS } from '../../lib/manifest.ts';
 import { QUEUE_URL_ENV, QUEUES, queueEntries, type QueueName } from '../../lib/queues.ts';
 import { TABLE, tableSchema } from '../../lib/store/table.ts';
 import { hubStackProps, mergeStageFile, stageConfig, type StageConfig } from '../../stacks/config.ts';
-import { CONSUMER_BATCH, HubStack, LIVE_ALIAS, SCHEDULE_MAX_EVENT_AGE_SECONDS, secretName } from '../../stacks/hub-stack.ts';
+import { CONSUMER_BATCH, HubStack, LIVE_ALIAS, SCHEDULE_MAX_EVENT_AGE_SECONDS } from '../../stacks/hub-stack.ts';
+import { secretName } from '../../stacks/names.ts';
 import { PUBLIC_ROUTE_REASONS } from '../../stacks/nag-acknowledgements.ts';
 
 /** Synthesized CloudFormation, navigated freely in assertions. */
