@@ -3,9 +3,13 @@
  * The local runtime (local/) and the CDK stack (stacks/) both read this one list, so what runs
  * on a laptop is wired exactly as what is deployed, and least privilege is declared here.
  */
+import type { SecretGroup } from './config/index.ts';
 import type { QueueName } from './queues.ts';
 
+/** `read`: GetItem, BatchGetItem, Query (table and index), ConditionCheckItem; `readwrite` adds PutItem and UpdateItem. */
 export type TableAccess = 'none' | 'read' | 'readwrite';
+/** Table actions beyond the access level, granted only to a function that declares them. */
+export type ExtraTableAction = 'DeleteItem' | 'BatchWriteItem' | 'Scan';
 
 export interface RouteSpec {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -27,12 +31,14 @@ export interface FunctionSpec {
   memoryMb: number;
   timeoutSeconds: number;
   table: TableAccess;
+  /** Extra table actions it uses (deleting a row, batch writes, scans): none unless listed. */
+  tableActions?: ExtraTableAction[];
   /** Queues it sends to. */
   sends?: QueueName[];
   /** Queues whose messages it moves (redrive). */
   redrives?: QueueName[];
-  /** Whether it reads the hub secret. */
-  secrets: boolean;
+  /** The secret groups it reads (lib/config/index.ts SECRET_GROUPS): it can read no other. */
+  secrets: SecretGroup[];
   /** Calls the WeChat API (needs egress, and the fixed IP when configured). */
   wechatApi?: boolean;
   reservedConcurrency?: number;
@@ -50,7 +56,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 4,
     table: 'readwrite',
     sends: ['engagement'],
-    secrets: true,
+    secrets: ['wechat'],
   },
   {
     name: 'tmall',
@@ -60,7 +66,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 10,
     table: 'readwrite',
     sends: ['engagement'],
-    secrets: true,
+    secrets: ['tmall'],
   },
   {
     name: 'jd',
@@ -70,7 +76,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 10,
     table: 'readwrite',
     sends: ['engagement'],
-    secrets: true,
+    secrets: ['jd'],
   },
   {
     name: 'youzan',
@@ -80,7 +86,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 10,
     table: 'readwrite',
     sends: ['engagement'],
-    secrets: true,
+    secrets: ['youzan', 'keys'],
   },
   {
     name: 'codes-scan',
@@ -90,7 +96,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 6,
     table: 'readwrite',
     sends: ['engagement'],
-    secrets: true,
+    secrets: ['wechat', 'keys'],
     wechatApi: true,
   },
   {
@@ -103,8 +109,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 6,
     table: 'readwrite',
+    // A used SMS code is deleted (lib/store/entities/otp.ts).
+    tableActions: ['DeleteItem'],
     sends: ['engagement'],
-    secrets: true,
+    secrets: ['wechat', 'sms', 'keys'],
     wechatApi: true,
   },
   {
@@ -121,7 +129,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     memoryMb: 1024,
     timeoutSeconds: 29,
     table: 'readwrite',
-    secrets: true,
+    secrets: ['wechat', 'keys', 'admin'],
     wechatApi: true,
   },
   {
@@ -135,7 +143,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     memoryMb: 1024,
     timeoutSeconds: 29,
     table: 'read',
-    secrets: true,
+    secrets: ['admin'],
   },
   {
     name: 'dashboard',
@@ -144,7 +152,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     memoryMb: 256,
     timeoutSeconds: 5,
     table: 'none',
-    secrets: false,
+    secrets: [],
   },
   {
     name: 'engagement-sender',
@@ -153,7 +161,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 30,
     table: 'readwrite',
-    secrets: true,
+    secrets: ['wechat'],
     wechatApi: true,
     reservedConcurrency: 5,
   },
@@ -165,7 +173,9 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 60,
     table: 'readwrite',
     sends: ['engagement', 'staff-alerts'],
-    secrets: false,
+    secrets: [],
+    // One sweep at a time: a run still going when the next minute starts is not joined by another.
+    reservedConcurrency: 1,
   },
   {
     name: 'tmc-pull',
@@ -176,7 +186,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 50,
     table: 'readwrite',
     sends: ['engagement'],
-    secrets: true,
+    secrets: ['tmall'],
     reservedConcurrency: 1,
   },
   {
@@ -186,7 +196,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     memoryMb: 1024,
     timeoutSeconds: 900,
     table: 'readwrite',
-    secrets: false,
+    secrets: [],
     reservedConcurrency: 1,
   },
   {
@@ -197,7 +207,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 300,
     table: 'readwrite',
     sends: ['engagement', 'staff-alerts'],
-    secrets: false,
+    secrets: [],
   },
 ];
 

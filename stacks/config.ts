@@ -3,10 +3,13 @@
  * selected with `-c stage=<name>` (default `dev`). Everything is validated here, so a typo in
  * cdk.json fails the synth with a clear message instead of deploying a half-configured stack.
  */
+import { readFileSync } from 'node:fs';
 import { RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
+import { SECRET_GROUPS, SECRET_KEYS, settingIssues, type SecretGroup, type SecretKey } from '../lib/config/index.ts';
 import { FUNCTIONS, type FunctionSpec } from '../lib/manifest.ts';
+import { QUEUE_URL_ENV } from '../lib/queues.ts';
 
 export const DEFAULT_STAGE = 'dev';
 export const DEFAULT_REGION = 'ap-southeast-1';
@@ -16,10 +19,39 @@ export const PLACEHOLDER_ACCOUNT = '111111111111';
 const retentionValues = new Set<number>(Object.values(RetentionDays).filter((v): v is number => typeof v === 'number'));
 const functionNames = new Set(FUNCTIONS.map((f) => f.name));
 
+/** The stage where placeholders, a missing alarm subscription and an unpinned account are allowed. */
+export const SANDBOX_STAGE = 'dev';
+/** CodeDeploy traffic-shifting configurations a stage may choose (aws-codedeploy LambdaDeploymentConfig names). */
+export const DEPLOYMENT_CONFIGS = [
+  'ALL_AT_ONCE',
+  'CANARY_10PERCENT_5MINUTES',
+  'CANARY_10PERCENT_10MINUTES',
+  'CANARY_10PERCENT_15MINUTES',
+  'CANARY_10PERCENT_30MINUTES',
+  'LINEAR_10PERCENT_EVERY_1MINUTE',
+  'LINEAR_10PERCENT_EVERY_2MINUTES',
+  'LINEAR_10PERCENT_EVERY_3MINUTES',
+  'LINEAR_10PERCENT_EVERY_10MINUTES',
+] as const;
+/** Settings the stack itself gives every function; a stage cannot set them. */
+const STACK_OWNED = new Set<string>(['HUB_TABLE', 'PORT', 'WECHAT_STANDIN_PORT', 'TOP_STANDIN_PORT', ...Object.values(QUEUE_URL_ENV)]);
+const SECRET_NAMES = new Set<string>(SECRET_KEYS);
+
+/**
+ * Text that marks a value nobody filled in: `REPLACE…` (any case) and the reserved example
+ * domains (RFC 2606: example.com/.net/.org). Anything else is taken as meant, including the
+ * documentation account id 123456789012 — use a stage file (docs/deploy.md) for real values.
+ */
+export const PLACEHOLDER = /REPLACE|(^|[./@])example\.(com|net|org)(\/|$|:)/i;
+
 const StageSchema = z
   .object({
+    /** AWS account the stage deploys to (12 digits); required outside dev. */
+    account: z.string().regex(/^\d{12}$/, '12 digits').optional(),
     /** AWS region of the stack. */
     region: z.string().min(1).default(DEFAULT_REGION),
+    /** CodeDeploy traffic shifting from the old to the new version of every function's `live` alias. */
+    deployment: z.enum(DEPLOYMENT_CONFIGS).default('ALL_AT_ONCE'),
     /** What happens to stateful resources (table, secret, logs, queues) when the stack goes away. */
     removalPolicy: z.enum(['destroy', 'retain']),
     /** DynamoDB deletion protection on the table. */
@@ -54,17 +86,32 @@ const StageSchema = z
         .refine((m) => Object.keys(m).every((k) => k === 'default' || functionNames.has(k)), 'keys are `default` or function names of lib/manifest.ts'),
       /** Age of the oldest dead-lettered message that raises the alarm (DLQs keep 14 days). */
       dlqMaxAgeSeconds: z.number().int().positive(),
-      /** Subscribed to the alarm topic when set. */
+      /** Subscribed to the alarm topic; required outside dev. */
       email: z.email().optional(),
     }),
-    /** Non-secret configuration passed to every function as environment variables. */
-    app: z.object({
-      HUB_TIMEZONE: z.string().min(1),
-      WECHAT_APP_ID: z.string().min(1),
-      TMALL_APP_KEY: z.string().min(1),
-      JD_APP_KEY: z.string().min(1),
-      YOUZAN_CLIENT_ID: z.string().min(1),
-    }),
+    /**
+     * Non-secret configuration (names of docs/design.md#configuration) passed to every function
+     * as environment variables. The first six are required; any other non-secret name may be
+     * added (SMS_PROVIDER, TENCENT_SMS_*, HUB_SCAN_* ...). Each value is checked by the runtime's
+     * own schema (lib/config/index.ts), so a value the functions would refuse fails the synth.
+     */
+    app: z
+      .object({
+        HUB_TIMEZONE: z.string().min(1),
+        WECHAT_APP_ID: z.string().min(1),
+        TMALL_APP_KEY: z.string().min(1),
+        JD_APP_KEY: z.string().min(1),
+        YOUZAN_CLIENT_ID: z.string().min(1),
+        HUB_MEMBER_CENTRE_URL: z.url({ protocol: /^https$/ }),
+      })
+      .catchall(z.string())
+      .superRefine((app, ctx) => {
+        for (const [k, v] of Object.entries(app)) {
+          if (SECRET_NAMES.has(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is a secret: it goes into Secrets Manager (npm run secrets), never into stage settings' });
+          else if (STACK_OWNED.has(k)) ctx.addIssue({ code: 'custom', path: [k], message: 'is set by the stack' });
+          else for (const message of settingIssues({ [k]: v })) ctx.addIssue({ code: 'custom', path: [k], message });
+        }
+      }),
   })
   .strict();
 
@@ -82,11 +129,52 @@ export function stageConfig(stages: unknown, stage: string): StageConfig {
   }
   const parsed = StageSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${['stages', stage, ...i.path].join('.')}: ${i.message}`).join('; ');
+    const issues = parsed.error.issues.map((i) => `${['stages', stage, ...i.path].map(String).join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid stage settings: ${issues}`);
+  }
+  if (stage !== SANDBOX_STAGE) {
+    const problems = [
+      ...placeholdersIn(parsed.data, ['stages', stage]).map((p) => `${p} is a placeholder`),
+      ...(parsed.data.alarms.email ? [] : [`stages.${stage}.alarms.email: no alarm subscription configured (alarms would reach nobody)`]),
+      ...(parsed.data.account ? [] : [`stages.${stage}.account: the account is not pinned (a deploy could land in whatever account the credentials point at)`]),
+    ];
+    if (problems.length) throw new Error(`stage ${stage} cannot be deployed: ${problems.join('; ')}`);
   }
   return parsed.data;
 }
+
+/** Paths of every string in `value` that still holds a placeholder. */
+function placeholdersIn(value: unknown, path: string[]): string[] {
+  if (typeof value === 'string') return PLACEHOLDER.test(value) ? [path.join('.')] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => placeholdersIn(v, [...path, String(i)]));
+  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => placeholdersIn(v, [...path, k]));
+  return [];
+}
+
+/**
+ * The `stages` of cdk.json, each overlaid (deep merge, objects only) by the same stage in a stage
+ * file when one is given (`-c stageFile=path`, JSON `{"stages": {...}}`): real accounts, app ids
+ * and subscriptions live in the operator's file, not in the repository (docs/deploy.md).
+ */
+export function mergeStageFile(stages: unknown, stageFile?: string): Record<string, unknown> {
+  const base = (stages ?? {}) as Record<string, unknown>;
+  if (!stageFile) return base;
+  const overlay = (JSON.parse(readFileSync(stageFile, 'utf8')) as { stages?: Record<string, unknown> }).stages;
+  if (!overlay || typeof overlay !== 'object') throw new Error(`${stageFile}: expected {"stages": {...}}`);
+  return deepMerge(base, overlay) as Record<string, unknown>;
+}
+
+function deepMerge(a: unknown, b: unknown): unknown {
+  const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+  if (!isObject(a) || !isObject(b)) return b;
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = deepMerge(a[k], v);
+  return out;
+}
+
+/** The secret keys of each group, as the stack creates them (a stack test passes another list). */
+export type SecretGroupKeys = Record<SecretGroup, readonly SecretKey[]>;
+export const DEFAULT_SECRET_GROUPS: SecretGroupKeys = SECRET_GROUPS;
 
 export interface HubStackProps extends StackProps {
   /** Stage name (dev, prod ...): prefixes physical names. */
@@ -106,6 +194,10 @@ export interface HubStackProps extends StackProps {
   alarms: AlarmSettings;
   /** Non-secret configuration given to every function. */
   app: AppSettings;
+  /** CodeDeploy configuration of every function's `live` alias. */
+  deployment: (typeof DEPLOYMENT_CONFIGS)[number];
+  /** Secret groups and their keys (default lib/config/index.ts SECRET_GROUPS): listed in the outputs, never part of a secret resource. */
+  secretGroups?: SecretGroupKeys;
   /** The functions to deploy; default: every entry of lib/manifest.ts. */
   functions?: readonly FunctionSpec[];
 }
@@ -122,5 +214,6 @@ export function hubStackProps(stage: string, cfg: StageConfig): Omit<HubStackPro
     jwt: cfg.jwt,
     alarms: cfg.alarms,
     app: cfg.app,
+    deployment: cfg.deployment,
   };
 }

@@ -1,20 +1,23 @@
 /**
  * The SCRM Hub stack: one HTTP API, one Lambda function per entry of lib/manifest.ts, the single
  * DynamoDB table of lib/store/table.ts, the SQS queues of lib/queues.ts with their dead-letter queues,
- * EventBridge schedules, one Secrets Manager secret, alarms, and optionally a fixed egress IP
- * for the WeChat API. Everything per function (routes, triggers, memory, timeout, table and
- * queue access, secret, VPC placement) is generated from the manifest; nothing here names a
- * function.
+ * EventBridge schedules, one Secrets Manager secret per secret group, alarms, and optionally a
+ * fixed egress IP for the WeChat API. Everything per function (routes, triggers, memory, timeout,
+ * table actions and queue access, secret groups, VPC placement) is generated from the manifest;
+ * nothing here names a function. Every function is published as a version behind a `live` alias
+ * that routes, queues and schedules invoke, shifted by CodeDeploy and rolled back on its error
+ * alarm (docs/deploy.md).
  */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, Fn, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { LambdaApplication, LambdaDeploymentConfig, LambdaDeploymentGroup } from 'aws-cdk-lib/aws-codedeploy';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import {
   CfnEIP,
@@ -32,7 +35,8 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Alias, Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -41,18 +45,31 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { SECRET_KEYS } from '../lib/config/index.ts';
+import { SECRET_GROUP_NAMES, type SecretGroup } from '../lib/config/index.ts';
 import { FUNCTIONS, type FunctionSpec } from '../lib/manifest.ts';
 import { isQueueName, QUEUE_URL_ENV, queueEntries, queueName, type QueueName } from '../lib/queues.ts';
 import { TABLE, type KeyAttribute, type KeyAttributeType, type TableDefinition } from '../lib/store/table.ts';
-import type { HubStackProps } from './config.ts';
+import { DEFAULT_SECRET_GROUPS, type HubStackProps } from './config.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgements.ts';
+import { secretName } from './names.ts';
 import type { HubFunction, HubQueue } from './types.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** esbuild ESM output has no `require`; bundled CommonJS dependencies (the AWS SDK among them) need one. */
 export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+/** Table actions per access level (lib/manifest.ts); the index only ever needs Query. */
+export const TABLE_ACTIONS = {
+  none: [],
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+  readwrite: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+} as const;
+
+/** The name of every function's alias: what routes, queues and schedules invoke. */
+export const LIVE_ALIAS = 'live';
+/** A scheduled run not started within this age is dropped (the next tick comes anyway); the Lambda minimum. */
+export const SCHEDULE_MAX_EVENT_AGE_SECONDS = 60;
 
 /** SQS event source settings for every consumer. */
 export const CONSUMER_BATCH = { batchSize: 10, maxBatchingWindowSeconds: 1 } as const;
@@ -82,7 +99,8 @@ export const pascal = (name: string): string =>
 export class HubStack extends Stack {
   readonly table: TableV2;
   readonly queues: Record<QueueName, HubQueue>;
-  readonly secret: Secret;
+  readonly secrets: Record<SecretGroup, Secret>;
+  readonly scheduleFailures: Queue;
   readonly api: HttpApi;
   readonly apiStage: HttpStage;
   readonly adminAuthorizer: HttpJwtAuthorizer;
@@ -148,18 +166,28 @@ export class HubStack extends Stack {
       this.queues[logical] = { spec, queue, dlq };
     }
 
-    // --- The one secret: JSON with every SECRET_KEYS entry. Only placeholders are in the template;
-    // CODE_SIGNING_SECRET is generated, the platform secrets are filled in after the first deploy.
-    const placeholder: Record<string, string> = {};
-    for (const key of SECRET_KEYS) if (key !== 'CODE_SIGNING_SECRET') placeholder[key] = 'REPLACE_ME';
-    this.secret = new Secret(this, 'HubSecret', {
-      description: `SCRM Hub ${props.stageName}: platform secrets as JSON (keys: ${SECRET_KEYS.join(', ')})`,
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify(placeholder),
-        generateStringKey: 'CODE_SIGNING_SECRET',
-        passwordLength: 48,
-        excludePunctuation: true,
-      },
+    // --- One secret per group, created as an empty JSON object and filled by `npm run secrets`.
+    // Nothing in a secret's definition depends on the key list, so no stack update ever
+    // regenerates or resets a value; the fixed name makes a replacement fail instead of creating
+    // a fresh secret. `keys` (code signing, phone hashing, OTP) is retained in every stage: losing
+    // it makes every printed code and stored phone hash unverifiable.
+    const secretGroups = props.secretGroups ?? DEFAULT_SECRET_GROUPS;
+    this.secrets = {} as Record<SecretGroup, Secret>;
+    for (const group of SECRET_GROUP_NAMES) {
+      this.secrets[group] = new Secret(this, `${pascal(group)}Secret`, {
+        secretName: secretName(props.stageName, group),
+        description: `SCRM Hub ${props.stageName}: ${group} secrets as JSON, filled with npm run secrets (docs/deploy.md)`,
+        secretStringValue: SecretValue.unsafePlainText('{}'),
+        removalPolicy: group === 'keys' ? RemovalPolicy.RETAIN : removalPolicy,
+      });
+    }
+
+    // --- Failed scheduled runs (after 0 retries, or older than the maximum event age) land here.
+    this.scheduleFailures = new Queue(this, 'ScheduleFailures', {
+      queueName: `${prefix}-schedule-failures`,
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
       removalPolicy,
     });
 
@@ -168,6 +196,11 @@ export class HubStack extends Stack {
       this.egressIp = new CfnEIP(this, 'EgressIp', { domain: 'vpc' });
       this.egressIp.applyRemovalPolicy(removalPolicy);
       const flowLogs = new LogGroup(this, 'VpcFlowLogs', { retention: props.logRetention, removalPolicy });
+      // Own role: the flow-log destination grants it CreateLogStream/PutLogEvents/DescribeLogStreams on this log group only.
+      const flowLogRole = new Role(this, 'VpcFlowLogsRole', {
+        assumedBy: new ServicePrincipal('vpc-flow-logs.amazonaws.com'),
+        description: `SCRM Hub ${props.stageName}: VPC flow logs to their log group`,
+      });
       this.vpc = new Vpc(this, 'Vpc', {
         maxAzs: 2,
         natGateways: 1,
@@ -177,7 +210,7 @@ export class HubStack extends Stack {
           { name: 'private', subnetType: SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
         ],
         flowLogs: {
-          all: { destination: FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: FlowLogTrafficType.ALL },
+          all: { destination: FlowLogDestination.toCloudWatchLogs(flowLogs, flowLogRole), trafficType: FlowLogTrafficType.ALL },
         },
       });
       // DynamoDB traffic stays off the NAT gateway (free gateway endpoint).
@@ -234,11 +267,8 @@ export class HubStack extends Stack {
     // --- Functions.
     const environmentBase: Record<string, string> = {
       HUB_TABLE: this.table.tableName,
-      HUB_TIMEZONE: props.app.HUB_TIMEZONE,
-      WECHAT_APP_ID: props.app.WECHAT_APP_ID,
-      TMALL_APP_KEY: props.app.TMALL_APP_KEY,
-      JD_APP_KEY: props.app.JD_APP_KEY,
-      YOUZAN_CLIENT_ID: props.app.YOUZAN_CLIENT_ID,
+      // Every non-secret setting of the stage (validated by the runtime schema in stacks/config.ts).
+      ...props.app,
       POWERTOOLS_SERVICE_NAME: 'scrm-hub',
       NODE_OPTIONS: '--enable-source-maps',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -258,7 +288,9 @@ export class HubStack extends Stack {
 
       const environment: Record<string, string> = { ...environmentBase };
       for (const q of spec.sends ?? []) environment[QUEUE_URL_ENV[q]] = this.queues[q].queue.queueUrl;
-      if (spec.secrets) environment.HUB_SECRET_ARN = this.secret.secretArn;
+      if (spec.secrets.length) {
+        environment.HUB_SECRET_ARNS = this.toJsonString(Object.fromEntries(spec.secrets.map((g) => [g, this.secrets[g].secretArn])));
+      }
 
       const fn = new NodejsFunction(this, `${id}Function`, {
         entry: join(ROOT, 'functions', `${spec.name}.ts`),
@@ -294,19 +326,31 @@ export class HubStack extends Stack {
       });
 
       // Least privilege, exactly as the manifest declares.
-      if (spec.table === 'read') this.table.grantReadData(fn);
-      else if (spec.table === 'readwrite') this.table.grantReadWriteData(fn);
+      const tableActions = [...TABLE_ACTIONS[spec.table], ...(spec.tableActions ?? []).map((a) => `dynamodb:${a}`)];
+      if (tableActions.length) {
+        role.addToPolicy(new PolicyStatement({ actions: tableActions, resources: [this.table.tableArn] }));
+        role.addToPolicy(new PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${this.table.tableArn}/index/*`] }));
+      }
       for (const q of spec.sends ?? []) this.queues[q].queue.grantSendMessages(fn);
       for (const q of spec.redrives ?? []) {
         const { queue, dlq } = this.queues[q];
         role.addToPolicy(new PolicyStatement({ actions: [...REDRIVE_DLQ_ACTIONS], resources: [dlq.queueArn] }));
         queue.grantSendMessages(fn);
       }
-      if (spec.secrets) this.secret.grantRead(fn);
+      for (const group of spec.secrets) this.secrets[group].grantRead(fn);
 
-      // Triggers.
+      // The published version behind `live`; a scheduled run is never retried or replayed late.
+      const alias = new Alias(this, `${id}Live`, {
+        aliasName: LIVE_ALIAS,
+        version: fn.currentVersion,
+        ...(spec.schedule
+          ? { retryAttempts: 0, maxEventAge: Duration.seconds(SCHEDULE_MAX_EVENT_AGE_SECONDS), onFailure: new SqsDestination(this.scheduleFailures) }
+          : {}),
+      });
+
+      // Triggers: all on the alias.
       if (spec.consumes) {
-        fn.addEventSource(
+        alias.addEventSource(
           new SqsEventSource(this.queues[spec.consumes].queue, {
             batchSize: CONSUMER_BATCH.batchSize,
             maxBatchingWindow: Duration.seconds(CONSUMER_BATCH.maxBatchingWindowSeconds),
@@ -320,12 +364,12 @@ export class HubStack extends Stack {
         new Rule(this, `${id}Schedule`, {
           description: `SCRM Hub ${props.stageName}: ${spec.name} (${spec.schedule.expression})`,
           schedule: Schedule.expression(spec.schedule.expression),
-          targets: [new LambdaFunction(fn)],
+          targets: [new LambdaFunction(alias)],
         });
       }
       const routes: HubFunction['routes'] = [];
       if (spec.routes?.length) {
-        const integration = new HttpLambdaIntegration(`${id}Integration`, fn);
+        const integration = new HttpLambdaIntegration(`${id}Integration`, alias);
         for (const route of spec.routes) {
           const [added] = this.api.addRoutes({
             path: route.path,
@@ -338,7 +382,7 @@ export class HubStack extends Stack {
           if (added) routes.push({ spec: route, route: added });
         }
       }
-      this.functions.set(spec.name, { spec, fn, role, logGroup, routes });
+      this.functions.set(spec.name, { spec, fn, alias, role, logGroup, routes });
     }
 
     // --- Alarms → SNS (encrypted with a key CloudWatch may use).
@@ -393,9 +437,12 @@ export class HubStack extends Stack {
         ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       );
     }
-    for (const { spec, fn } of this.functions.values()) {
+    const application = new LambdaApplication(this, 'Deployments', { applicationName: prefix });
+    const deploymentConfig = LambdaDeploymentConfig[props.deployment];
+    for (const hub of this.functions.values()) {
+      const { spec, fn, alias } = hub;
       const id = pascal(spec.name);
-      alarm(
+      hub.errorsAlarm = alarm(
         `${id}ErrorsAlarm`,
         `${spec.name} errors`,
         fn.metricErrors({ period: five, statistic: 'Sum' }),
@@ -409,7 +456,37 @@ export class HubStack extends Stack {
         props.alarms.functionThrottles,
         ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       );
+      // Traffic shifts to a new version as the stage says; its error alarm rolls it back.
+      hub.deploymentGroup = new LambdaDeploymentGroup(this, `${id}Deployment`, {
+        application,
+        alias,
+        deploymentConfig,
+        alarms: [hub.errorsAlarm],
+        autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
+      });
+      // A schedule that stops running: fewer invocations than half the expected ticks, no data counting as none.
+      if (spec.schedule) {
+        const { periodSeconds, expected } = heartbeatWindow(spec.schedule.expression);
+        const threshold = Math.ceil(expected / 2);
+        const heartbeat = new Alarm(this, `${id}HeartbeatAlarm`, {
+          alarmDescription: `SCRM Hub ${props.stageName}: ${spec.name} ran fewer than ${threshold} times in ${periodSeconds} s (schedule ${spec.schedule.expression})`,
+          metric: fn.metricInvocations({ period: Duration.seconds(periodSeconds), statistic: 'Sum' }),
+          threshold,
+          comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.BREACHING,
+        });
+        heartbeat.addAlarmAction(notify);
+        heartbeat.addOkAction(notify);
+      }
     }
+    alarm(
+      'ScheduleFailuresAlarm',
+      'scheduled runs failed or expired (messages in the schedule failure queue)',
+      this.scheduleFailures.metricApproximateNumberOfMessagesVisible({ period: one, statistic: 'Maximum' }),
+      0,
+      ComparisonOperator.GREATER_THAN_THRESHOLD,
+    );
     const apiDims = { ApiId: this.api.apiId, Stage: this.apiStage.stageName };
     alarm(
       'Api5xxRateAlarm',
@@ -451,7 +528,13 @@ export class HubStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.apiStage.url, description: 'HTTP API base URL' });
     new CfnOutput(this, 'DashboardUrl', { value: `${this.apiStage.url}dashboard`, description: 'Marketing dashboard' });
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
-    new CfnOutput(this, 'SecretArn', { value: this.secret.secretArn, description: 'Fill in the platform secrets here (JSON)' });
+    for (const group of SECRET_GROUP_NAMES) {
+      new CfnOutput(this, `${pascal(group)}SecretArn`, {
+        value: this.secrets[group].secretArn,
+        description: `Secret group ${group} (keys: ${secretGroups[group].join(', ')}): fill with npm run secrets`,
+      });
+    }
+    new CfnOutput(this, 'ScheduleFailuresQueueUrl', { value: this.scheduleFailures.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
     for (const [logical] of queueEntries()) {
       const { queue, dlq } = this.queues[logical];
@@ -472,6 +555,26 @@ export class HubStack extends Stack {
   override get availabilityZones(): string[] {
     return [Fn.select(0, Fn.getAzs()), Fn.select(1, Fn.getAzs())];
   }
+}
+
+/**
+ * The alarm window of a schedule and how many runs it should see in it: three ticks (at least five
+ * minutes, at most a day) for `rate(...)`; a day for a daily `cron(...)`. Throws for a cron this
+ * cannot reason about, so a new schedule gets a deliberate heartbeat.
+ */
+export function heartbeatWindow(expression: string): { periodSeconds: number; expected: number } {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expression);
+  if (rate) {
+    const unit = { minute: 60, hour: 3600, day: 86_400 }[rate[2]!.replace(/s$/, '') as 'minute' | 'hour' | 'day'];
+    const every = Number(rate[1]) * unit;
+    const periodSeconds = Math.min(86_400, Math.max(300, 3 * every));
+    return { periodSeconds, expected: Math.floor(periodSeconds / every) };
+  }
+  const cron = /^cron\((\S+) (\S+) (\S+) (\S+) (\S+)(?: (\S+))?\)$/.exec(expression);
+  if (cron && /^\d+$/.test(cron[1]!) && /^\d+$/.test(cron[2]!) && cron[3] === '*' && cron[4] === '*' && cron[5] === '?') {
+    return { periodSeconds: 86_400, expected: 1 };
+  }
+  throw new Error(`no heartbeat rule for schedule ${expression}: extend heartbeatWindow in stacks/hub-stack.ts`);
 }
 
 /**

@@ -35,12 +35,16 @@ const TABLE_INDEXES = (fn: string) =>
 const VPC_ACCESS =
   'In the fixed-egress VPC the function needs the ENI permissions of AWSLambdaVPCAccessExecutionRole (ec2:CreateNetworkInterface, Describe*, ... on *, which has no resource-level scoping); the AWS-managed policy is kept current by AWS.';
 const SECRET_ROTATION =
-  'The secret holds credentials issued by WeChat, Tmall, JD and Youzan consoles (and hub signing keys); they are rotated by hand at the platform, which no rotation Lambda can do.';
+  'The secret holds credentials issued by the WeChat, Tmall, JD, Youzan and Tencent Cloud consoles, or the hub signing/hashing keys whose rotation invalidates every printed code and stored phone hash; they are rotated by hand (npm run secrets, docs/deploy.md), which no rotation Lambda can do.';
+const SCHEDULE_FAILURES =
+  'This queue is itself the failure destination of the scheduled functions (a dead-letter queue in all but name): nothing consumes it, an alarm fires on its first message and it keeps 14 days for inspection.';
+const CODEDEPLOY_ROLE =
+  'The CodeDeploy service role uses AWSCodeDeployRoleForLambdaLimited, the AWS-managed policy for Lambda traffic shifting (update aliases, invoke hooks, read alarms); AWS keeps it current with the service.';
 
 export function acknowledgeNagFindings(stack: NagTargets): void {
   const tableId = stack.resolve((stack.table.node.defaultChild as CfnElement).logicalId) as string;
 
-  for (const { spec, fn, role, routes } of stack.functions.values()) {
+  for (const { spec, fn, role, routes, deploymentGroup } of stack.functions.values()) {
     Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: LAMBDA_RUNTIME });
     Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: XRAY });
     if (spec.table !== 'none') {
@@ -52,6 +56,12 @@ export function acknowledgeNagFindings(stack: NagTargets): void {
         reason: VPC_ACCESS,
       });
     }
+    if (deploymentGroup) {
+      Validations.of(deploymentGroup.role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]',
+        reason: CODEDEPLOY_ROLE,
+      });
+    }
     const publicReason = PUBLIC_ROUTE_REASONS[spec.name];
     if (publicReason) {
       for (const route of routes) {
@@ -60,5 +70,6 @@ export function acknowledgeNagFindings(stack: NagTargets): void {
     }
   }
 
-  Validations.of(stack.secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: SECRET_ROTATION });
+  for (const secret of Object.values(stack.secrets)) Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: SECRET_ROTATION });
+  Validations.of(stack.scheduleFailures).acknowledge({ id: 'AwsSolutions-SQS3', reason: SCHEDULE_FAILURES });
 }

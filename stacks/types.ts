@@ -7,10 +7,14 @@ import type { Stack } from 'aws-cdk-lib';
 import type { HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IVpc } from 'aws-cdk-lib/aws-ec2';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import type { LambdaDeploymentGroup } from 'aws-cdk-lib/aws-codedeploy';
 import type { Role } from 'aws-cdk-lib/aws-iam';
+import type { Alias } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { SecretGroup } from '../lib/config/index.ts';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { FunctionSpec, RouteSpec } from '../lib/manifest.ts';
 import type { QueueSpec } from '../lib/queues.ts';
@@ -24,7 +28,12 @@ export interface HubQueue {
 export interface HubFunction {
   spec: FunctionSpec;
   fn: NodejsFunction;
+  /** `live`: the published version every trigger invokes. */
+  alias: Alias;
   role: Role;
+  /** Set once the alarms exist: the function's error alarm and the CodeDeploy group it rolls back. */
+  errorsAlarm?: Alarm;
+  deploymentGroup?: LambdaDeploymentGroup;
   logGroup: LogGroup;
   routes: { spec: RouteSpec; route: HttpRoute }[];
 }
@@ -35,5 +44,7 @@ export interface NagTargets extends Pick<Stack, 'resolve'> {
   readonly functions: ReadonlyMap<string, HubFunction>;
   /** Present when functions calling the WeChat API run in the fixed-egress VPC. */
   readonly vpc?: IVpc;
-  readonly secret: ISecret;
+  readonly secrets: Readonly<Record<SecretGroup, ISecret>>;
+  /** Failure destination of the scheduled functions. */
+  readonly scheduleFailures: Queue;
 }

@@ -1,15 +1,15 @@
 /**
  * Configuration: the names in docs/design.md#configuration are a fixed interface. Locally
  * every value comes from the environment with the embedded defaults below; in AWS the secret
- * ones come from one Secrets Manager secret (JSON with the same keys) named by HUB_SECRET_ARN
- * (see secrets.ts).
+ * ones come from Secrets Manager: one secret per group of SECRET_GROUPS (JSON with the same keys),
+ * named by HUB_SECRET_ARNS (`{group: arn}`), or a single secret named by HUB_SECRET_ARN (see secrets.ts).
  *
  * Fail closed (docs/security.md):
  * - a variable that is set but empty or blank is a start-up error naming it, never a fallback;
  * - the embedded defaults apply only when a variable is absent AND the process is the local
  *   runtime (not inside Lambda);
- * - in Lambda a function given the secret (HUB_SECRET_ARN) needs every secret its settings
- *   require, and none may still hold the stack's placeholder: otherwise the cold start fails
+ * - in Lambda a function needs every secret its settings require from the groups it is given
+ *   (HUB_SECRET_ARNS; all of them with HUB_SECRET_ARN), and none may still hold the stack's placeholder: otherwise the cold start fails
  *   (secrets.ts `coldStart`), never a request;
  * - every secret is validated by the one schema below at start (the WeChat EncodingAESKey is 43
  *   characters of [A-Za-z0-9]; WECHAT_TOKEN is 16-32 letters or digits, the official example
@@ -35,6 +35,37 @@ export const SECRET_KEYS = [
   'TENCENT_SMS_SECRET_KEY',
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/**
+ * In AWS the secrets are split into one Secrets Manager secret per group, and a function is
+ * given (HUB_SECRET_ARNS, JSON `{group: arn}`) only the groups lib/manifest.ts declares for it.
+ * Every SECRET_KEYS entry belongs to exactly one group. `keys` holds the hub's own signing and
+ * hashing keys: losing it makes every printed code and stored phone hash unverifiable.
+ */
+export const SECRET_GROUPS = {
+  wechat: ['WECHAT_TOKEN', 'WECHAT_AES_KEY', 'WECHAT_APP_SECRET'],
+  tmall: ['TMALL_APP_SECRET'],
+  jd: ['JD_APP_SECRET'],
+  youzan: ['YOUZAN_CLIENT_SECRET'],
+  sms: ['TENCENT_SMS_SECRET_ID', 'TENCENT_SMS_SECRET_KEY'],
+  keys: ['CODE_SIGNING_SECRET', 'PHONE_HASH_SECRET', 'HUB_OTP_SECRET'],
+  admin: ['HUB_ADMIN_TOKEN'],
+} as const satisfies Record<string, readonly SecretKey[]>;
+export type SecretGroup = keyof typeof SECRET_GROUPS;
+export const SECRET_GROUP_NAMES = Object.keys(SECRET_GROUPS) as SecretGroup[];
+
+/** The groups named by a HUB_SECRET_ARNS value (`{group: arn}`); throws on anything else. */
+export function parseSecretArns(value: string): Partial<Record<SecretGroup, string>> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new Error('HUB_SECRET_ARNS is not JSON');
+  }
+  const result = z.partialRecord(z.enum(SECRET_GROUP_NAMES), z.string().min(1)).safeParse(parsed);
+  if (!result.success) throw new Error(`HUB_SECRET_ARNS must map secret groups (${SECRET_GROUP_NAMES.join(', ')}) to ARNs`);
+  return result.data;
+}
 
 /** The value the stack writes into the secret until an operator fills it in. */
 export const SECRET_PLACEHOLDER = 'REPLACE_ME';
@@ -190,12 +221,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!merged.TOP_API_BASE && !local) merged.TOP_API_BASE = 'https://eco.taobao.com/router/rest';
 
   const required = requiredSecrets(merged);
+  // Every secret locally and with the single secret (HUB_SECRET_ARN); else those of the granted groups.
   const granted = local || Boolean(env.HUB_SECRET_ARN);
-  if (granted) {
-    for (const k of required) {
-      if (merged[k] === undefined) problems.push(`${k} is missing${local ? '' : ' from the secret'}`);
-      else if (!local && merged[k] === SECRET_PLACEHOLDER) problems.push(`${k} still holds the placeholder ${SECRET_PLACEHOLDER}: fill in the secret`);
-    }
+  const grantedKeys = new Set<string>(
+    granted ? SECRET_KEYS : Object.keys(env.HUB_SECRET_ARNS ? parseSecretArns(env.HUB_SECRET_ARNS) : {}).flatMap((g) => SECRET_GROUPS[g as SecretGroup]),
+  );
+  for (const k of required) {
+    if (!grantedKeys.has(k)) continue;
+    if (merged[k] === undefined) problems.push(`${k} is missing${local ? '' : ' from the secret'}`);
+    else if (!local && merged[k] === SECRET_PLACEHOLDER) problems.push(`${k} still holds the placeholder ${SECRET_PLACEHOLDER}: fill in the secret`);
   }
   const token = merged.WECHAT_TOKEN;
   const exampleToken = local && given.WECHAT_TOKEN === undefined && token === LOCAL_DEFAULTS.WECHAT_TOKEN;
@@ -212,7 +246,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
 
   // Secrets a function was not given are left out of the schema and throw when read.
-  const withheld = granted ? [] : SECRET_KEYS.filter((k) => merged[k] === undefined && required.includes(k));
+  const withheld = SECRET_KEYS.filter((k) => !grantedKeys.has(k) && merged[k] === undefined && required.includes(k));
   const schema = withheld.length ? ConfigSchema.omit(Object.fromEntries(withheld.map((k) => [k, true])) as Record<SecretKey, true>) : ConfigSchema;
   const parsed = schema.safeParse(merged);
   if (!parsed.success) problems.push(...parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
@@ -227,6 +261,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     });
   }
   return cfg;
+}
+
+/**
+ * Problems of a partial set of settings, each value checked by its own entry of the one schema
+ * above (plus the deployed WECHAT_TOKEN rule): the secrets script validates what it writes and
+ * the stack the stage's app settings with it. Unknown names are problems too.
+ */
+export function settingIssues(values: Record<string, string>): string[] {
+  const problems: string[] = [];
+  const shape = ConfigSchema.shape as Record<string, z.ZodType>;
+  for (const [k, v] of Object.entries(values)) {
+    const field = CONFIG_NAMES.has(k) ? shape[k] : undefined;
+    if (!field) problems.push(`${k} is not a configuration name`);
+    else if (v.trim() === '') problems.push(`${k} is empty`);
+    else if (v === SECRET_PLACEHOLDER) problems.push(`${k} is the placeholder ${SECRET_PLACEHOLDER}`);
+    else if (k === 'WECHAT_TOKEN' && !WECHAT_TOKEN.test(v)) problems.push('WECHAT_TOKEN must be 16-32 letters or digits');
+    else {
+      const r = field.safeParse(v);
+      if (!r.success) problems.push(`${k}: ${r.error.issues.map((i) => i.message).join(', ')}`);
+    }
+  }
+  return problems;
 }
 
 /** The effective configuration for the start banner and logs: a secret as its length and fingerprint only. */

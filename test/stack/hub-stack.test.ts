@@ -11,12 +11,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LOCAL_DEFAULTS, SECRET_KEYS } from '../../lib/config/index.ts';
+import { LOCAL_DEFAULTS, SECRET_GROUP_NAMES, SECRET_GROUPS, SECRET_KEYS } from '../../lib/config/index.ts';
 import { FUNCTIONS } from '../../lib/manifest.ts';
 import { QUEUE_URL_ENV, QUEUES, queueEntries, type QueueName } from '../../lib/queues.ts';
 import { TABLE, tableSchema } from '../../lib/store/table.ts';
-import { hubStackProps, stageConfig, type StageConfig } from '../../stacks/config.ts';
-import { CONSUMER_BATCH, HubStack } from '../../stacks/hub-stack.ts';
+import { hubStackProps, mergeStageFile, stageConfig, type StageConfig } from '../../stacks/config.ts';
+import { CONSUMER_BATCH, HubStack, LIVE_ALIAS, SCHEDULE_MAX_EVENT_AGE_SECONDS } from '../../stacks/hub-stack.ts';
+import { secretName } from '../../stacks/names.ts';
 import { PUBLIC_ROUTE_REASONS } from '../../stacks/nag-acknowledgements.ts';
 
 /** Synthesized CloudFormation, navigated freely in assertions. */
@@ -26,14 +27,16 @@ type Json = Record<string, any>;
 const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { app: string; context: Json };
 const stages = cdkJson.context.stages as Json;
 const devCfg = stageConfig(stages, 'dev');
-const prodCfg = stageConfig(stages, 'prod');
+/** cdk.json's prod stage holds placeholders on purpose; a stage file gives it deployable values (docs/deploy.md). */
+export const PROD_STAGE_FILE = new URL('./fixtures/prod-stage.json', import.meta.url).pathname;
+const prodCfg = stageConfig(mergeStageFile(stages, PROD_STAGE_FILE), 'prod');
 
 // --- The one app of this file: same feature flags as `cdk synth`, bundling skipped, and the
 // validation report written instead of thrown so the nag test can read it.
 const app = new App({
   context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [], '@aws-cdk/core:failSynthOnValidationErrors': false },
 });
-const env = (cfg: StageConfig) => ({ account: '111111111111', region: cfg.region });
+const env = (cfg: StageConfig) => ({ account: cfg.account ?? '111111111111', region: cfg.region });
 const dev = new HubStack(app, 'HubDev', { ...hubStackProps('dev', devCfg), env: env(devCfg) });
 const prod = new HubStack(app, 'HubProd', { ...hubStackProps('prod', prodCfg), env: env(prodCfg) });
 // A queue without DLQ, SSE or TLS policy: proves cdk-nag really ran over this app.
@@ -55,17 +58,9 @@ const asArray = <T>(x: T | T[] | undefined): T[] => (x === undefined ? [] : Arra
 const allRoutes = FUNCTIONS.flatMap((f) => (f.routes ?? []).map((r) => ({ fn: f, route: r, key: `${r.method} ${r.path}` })));
 const refersTo = (value: unknown, id: string) => JSON.stringify(value).includes(`"${id}"`);
 
-const DDB_READ = [
-  'dynamodb:BatchGetItem',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DescribeTable',
-  'dynamodb:GetItem',
-  'dynamodb:GetRecords',
-  'dynamodb:GetShardIterator',
-  'dynamodb:Query',
-  'dynamodb:Scan',
-];
-const DDB_WRITE = ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+// What the store code sends (lib/store: Get, BatchGet, Query, TransactWrite with condition checks; Put, Update).
+const DDB_READ = ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:Query'];
+const DDB_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const SQS_CONSUME = ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage'];
 
 /** action → resources (as JSON) granted to a role through its inline policies. */
@@ -85,6 +80,14 @@ function grantsOf(t: Template, roleId: string): Map<string, Set<string>> {
   return grants;
 }
 const arnOf = (id: string) => JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] });
+/** HUB_SECRET_ARNS as synthesized (Fn::Join of JSON text and secret refs) → `{group: ref}`. */
+function secretArnsOf(value: Json): Record<string, unknown> {
+  const parts = (value['Fn::Join'] as [string, unknown[]])[1];
+  const tokens: unknown[] = [];
+  const text = parts.map((p) => (typeof p === 'string' ? p : `@@${tokens.push(p) - 1}@@`)).join('');
+  const parsed = JSON.parse(text) as Record<string, string>;
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, tokens[Number(/^@@(\d+)@@$/.exec(v)![1])]]));
+}
 
 describe('stage settings (cdk.json)', () => {
   it('cdk.json runs the app with tsx and defines dev and prod', () => {
@@ -117,8 +120,8 @@ describe('HTTP API', () => {
     for (const { fn, key } of allRoutes) {
       const route = routes.find((r) => r.Properties.RouteKey === key)!;
       const integrationId = (route.Properties.Target['Fn::Join'][1] as Json[])[1]!.Ref as string;
-      const fnId = logicalId(dev, dev.functions.get(fn.name)!.fn);
-      expect(integrations[integrationId]!.Properties.IntegrationUri).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
+      const aliasId = logicalId(dev, dev.functions.get(fn.name)!.alias);
+      expect(integrations[integrationId]!.Properties.IntegrationUri).toEqual({ Ref: aliasId });
     }
   });
   it('puts the JWT authorizer on admin routes and on no other', () => {
@@ -205,8 +208,10 @@ describe.each(['dev', 'prod'] as const)('functions (%s)', (stage) => {
       if (spec.sends?.includes(q)) expect(vars[name], name).toEqual({ Ref: logicalId(stack, stack.queues[q].queue) });
       else expect(vars[name], name).toBeUndefined();
     }
-    if (spec.secrets) expect(vars.HUB_SECRET_ARN).toEqual({ Ref: logicalId(stack, stack.secret) });
-    else expect(vars.HUB_SECRET_ARN).toBeUndefined();
+    // HUB_SECRET_ARNS: exactly the manifest's groups, each the ARN of its own secret.
+    expect(vars.HUB_SECRET_ARN).toBeUndefined();
+    if (!spec.secrets.length) expect(vars.HUB_SECRET_ARNS).toBeUndefined();
+    else expect(secretArnsOf(vars.HUB_SECRET_ARNS)).toEqual(Object.fromEntries(spec.secrets.map((g) => [g, { Ref: logicalId(stack, stack.secrets[g]) }])));
     for (const key of SECRET_KEYS) expect(vars[key], `secret ${key} in env`).toBeUndefined();
   });
 
@@ -226,14 +231,20 @@ describe.each(['dev', 'prod'] as const)('functions (%s)', (stage) => {
     for (const [action, res] of grants) if (res.has('"*"')) expect(action, `${action} on *`).toMatch(/^xray:/);
 
     // Table.
+    // Table: the access level's actions plus the declared extras, never Scan/BatchWriteItem/DeleteItem otherwise.
     const tableActions = [...grants.keys()].filter((a) => a.startsWith('dynamodb:')).sort();
-    if (spec.table === 'none') expect(tableActions).toEqual([]);
-    if (spec.table === 'read') expect(tableActions).toEqual([...DDB_READ].sort());
-    if (spec.table === 'readwrite') expect(tableActions).toEqual([...DDB_READ, ...DDB_WRITE].sort());
-    for (const a of tableActions) expect(resources(a), a).toEqual([tableArn, tableIndexes].sort());
+    const extras = (spec.tableActions ?? []).map((a) => `dynamodb:${a}`);
+    const expectedTable = { none: [], read: DDB_READ, readwrite: [...DDB_READ, ...DDB_WRITE] }[spec.table];
+    expect(tableActions).toEqual([...expectedTable, ...extras].sort());
+    for (const a of ['dynamodb:Scan', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem']) expect(grants.has(a), a).toBe(extras.includes(a));
+    for (const a of tableActions) expect(resources(a), a).toEqual(a === 'dynamodb:Query' ? [tableArn, tableIndexes].sort() : [tableArn]);
 
     // Queues: send only to `sends` (and the source queues it redrives into); consume only `consumes`.
-    const sendTo = [...new Set([...(spec.sends ?? []), ...(spec.redrives ?? [])])].map(queueArn).sort();
+    // A scheduled function also sends (as its failure destination) to the schedule failure queue.
+    const sendTo = [
+      ...[...new Set([...(spec.sends ?? []), ...(spec.redrives ?? [])])].map(queueArn),
+      ...(spec.schedule ? [arnOf(logicalId(stack, stack.scheduleFailures))] : []),
+    ].sort();
     expect(resources('sqs:SendMessage')).toEqual(sendTo);
     for (const a of SQS_CONSUME) {
       const expected = [...(spec.consumes ? [queueArn(spec.consumes)] : []), ...(a === 'sqs:ChangeMessageVisibility' ? [] : (spec.redrives ?? []).map(dlqArn))];
@@ -241,9 +252,11 @@ describe.each(['dev', 'prod'] as const)('functions (%s)', (stage) => {
     }
     expect(resources('sqs:StartMessageMoveTask')).toEqual((spec.redrives ?? []).map(dlqArn).sort());
 
-    // Secret.
-    const secretRef = JSON.stringify({ Ref: logicalId(stack, stack.secret) });
-    expect(resources('secretsmanager:GetSecretValue')).toEqual(spec.secrets ? [secretRef] : []);
+    // Secrets: exactly the manifest's groups (so attribution-api and the webhooks cannot read the
+    // WeChat app secret or the signing keys unless their entry lists the group).
+    const secretRefs = spec.secrets.map((g) => JSON.stringify({ Ref: logicalId(stack, stack.secrets[g]) })).sort();
+    expect(resources('secretsmanager:GetSecretValue')).toEqual(secretRefs);
+    expect(resources('secretsmanager:DescribeSecret')).toEqual(secretRefs);
 
     // Nothing else at all.
     const allowed = /^(logs:(CreateLogStream|PutLogEvents)|xray:(PutTraceSegments|PutTelemetryRecords)|dynamodb:\w+|sqs:\w+|secretsmanager:(GetSecretValue|DescribeSecret))$/;
@@ -283,8 +296,9 @@ describe('table', () => {
 describe('queues', () => {
   const t = templates.dev;
   const queues = resourcesOf(t, 'AWS::SQS::Queue');
-  it('one queue and one DLQ per QUEUES entry, nothing else', () => {
-    expect(Object.keys(queues)).toHaveLength(2 * Object.keys(QUEUES).length);
+  it('one queue and one DLQ per QUEUES entry, the schedule failure queue, nothing else', () => {
+    expect(Object.keys(queues)).toHaveLength(2 * Object.keys(QUEUES).length + 1);
+    expect(queues[logicalId(dev, dev.scheduleFailures)]!.Properties).toMatchObject({ QueueName: 'scrm-hub-dev-schedule-failures', SqsManagedSseEnabled: true });
   });
   it.each(queueEntries())('%s: DLQ, redrive policy, retention, encryption, TLS', (name, spec) => {
     const { queue, dlq } = dev.queues[name];
@@ -317,8 +331,8 @@ describe('queues', () => {
     const mappings = Object.values(resourcesOf(t, 'AWS::Lambda::EventSourceMapping'));
     expect(mappings).toHaveLength(consumers.length);
     for (const f of consumers) {
-      const fnId = logicalId(dev, dev.functions.get(f.name)!.fn);
-      const m = mappings.find((x) => x.Properties.FunctionName.Ref === fnId)!;
+      const aliasId = logicalId(dev, dev.functions.get(f.name)!.alias);
+      const m = mappings.find((x) => refersTo(x.Properties.FunctionName, aliasId))!;
       expect(m.Properties).toMatchObject({
         EventSourceArn: { 'Fn::GetAtt': [logicalId(dev, dev.queues[f.consumes!].queue), 'Arn'] },
         BatchSize: CONSUMER_BATCH.batchSize,
@@ -336,22 +350,42 @@ describe('schedules', () => {
     const rules = Object.values(resourcesOf(templates.dev, 'AWS::Events::Rule'));
     expect(rules).toHaveLength(scheduled.length);
     for (const f of scheduled) {
-      const fnId = logicalId(dev, dev.functions.get(f.name)!.fn);
-      const rule = rules.find((r) => refersTo(r.Properties.Targets, fnId));
+      const aliasId = logicalId(dev, dev.functions.get(f.name)!.alias);
+      const rule = rules.find((r) => refersTo(r.Properties.Targets, aliasId));
       expect(rule?.Properties.ScheduleExpression, f.name).toBe(f.schedule!.expression);
     }
   });
 });
 
-describe('secret', () => {
+describe('secrets', () => {
   const t = templates.dev;
-  it('one secret holding every SECRET_KEYS entry, placeholders only', () => {
-    const secrets = Object.values(resourcesOf(t, 'AWS::SecretsManager::Secret'));
-    expect(secrets).toHaveLength(1);
-    const gen = secrets[0]!.Properties.GenerateSecretString;
-    const keys = [...Object.keys(JSON.parse(gen.SecretStringTemplate)), gen.GenerateStringKey];
-    expect(keys.sort()).toEqual([...SECRET_KEYS].sort());
-    for (const v of Object.values(JSON.parse(gen.SecretStringTemplate))) expect(v).toBe('REPLACE_ME');
+  it('every secret key belongs to exactly one group', () => {
+    const grouped = Object.values(SECRET_GROUPS).flat();
+    expect([...grouped].sort()).toEqual([...SECRET_KEYS].sort());
+    expect(new Set(grouped).size).toBe(grouped.length);
+  });
+  it.each(['dev', 'prod'] as const)('%s: one secret per group, named by convention, created as {} (nothing generated)', (stage) => {
+    const stack = stacks[stage];
+    const secrets = resourcesOf(templates[stage], 'AWS::SecretsManager::Secret');
+    expect(Object.keys(secrets)).toHaveLength(SECRET_GROUP_NAMES.length);
+    for (const g of SECRET_GROUP_NAMES) {
+      const res = secrets[logicalId(stack, stack.secrets[g])]!;
+      expect(res.Properties.Name).toBe(secretName(stage, g));
+      expect(res.Properties.SecretString).toBe('{}');
+      expect(res.Properties.GenerateSecretString).toBeUndefined();
+      // The keys secret survives the stack in every stage; the others follow the stage.
+      const kept = g === 'keys' || cfgs[stage].removalPolicy === 'retain';
+      expect(res.DeletionPolicy, g).toBe(kept ? 'Retain' : 'Delete');
+      expect(res.UpdateReplacePolicy, g).toBe(kept ? 'Retain' : 'Delete');
+    }
+  });
+  it('a changed key list changes the outputs but not one secret resource (no value is ever regenerated)', () => {
+    const other = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+    const changed = { ...SECRET_GROUPS, wechat: ['WECHAT_TOKEN'], keys: ['CODE_SIGNING_SECRET', 'PHONE_HASH_SECRET', 'HUB_OTP_SECRET', 'HUB_ADMIN_TOKEN'] } as const;
+    const again = Template.fromStack(new HubStack(other, 'HubDev', { ...hubStackProps('dev', devCfg), env: env(devCfg), secretGroups: changed }));
+    expect(again.findResources('AWS::SecretsManager::Secret')).toEqual(t.findResources('AWS::SecretsManager::Secret'));
+    // The key list did reach the template (the outputs name it): the equality above is not vacuous.
+    expect(again.findOutputs('WechatSecretArn')).not.toEqual(t.findOutputs('WechatSecretArn'));
   });
   it('no local default secret value appears anywhere in the templates', () => {
     for (const stage of ['dev', 'prod'] as const) {
@@ -470,5 +504,147 @@ describe('cdk-nag (AwsSolutions)', () => {
   it('public-route reasons cover exactly the functions with public routes', () => {
     const publicFns = FUNCTIONS.filter((f) => f.routes?.some((r) => !r.admin)).map((f) => f.name);
     expect(Object.keys(PUBLIC_ROUTE_REASONS).sort()).toEqual(publicFns.sort());
+  });
+});
+
+describe('stages that cannot ship broken', () => {
+  const deployable = mergeStageFile(stages, PROD_STAGE_FILE) as Json;
+  const prodWith = (change: (p: Json) => void) => {
+    const p = structuredClone(deployable.prod) as Json;
+    change(p);
+    return () => stageConfig({ prod: p }, 'prod');
+  };
+  it('the fixture stage file makes prod deployable; cdk.json alone does not', () => {
+    expect(prodCfg.account).toBe('123456789012');
+    expect(() => stageConfig(stages, 'prod')).toThrow(/stage prod cannot be deployed/);
+  });
+  it('a placeholder left in prod fails the synth, naming the setting', () => {
+    expect(prodWith((p) => (p.app.WECHAT_APP_ID = 'REPLACE_WITH_WECHAT_APP_ID'))).toThrow(/stages\.prod\.app\.WECHAT_APP_ID is a placeholder/);
+    expect(prodWith((p) => (p.app.HUB_MEMBER_CENTRE_URL = 'https://www.example.com/member'))).toThrow(/stages\.prod\.app\.HUB_MEMBER_CENTRE_URL is a placeholder/);
+    expect(prodWith((p) => (p.jwt.issuer = 'https://cognito-idp.ap-southeast-1.amazonaws.com/ap-southeast-1_REPLACEME'))).toThrow(/stages\.prod\.jwt\.issuer is a placeholder/);
+    expect(prodWith((p) => (p.alarms.email = 'oncall@example.com'))).toThrow(/stages\.prod\.alarms\.email is a placeholder/);
+  });
+  it('prod without an alarm subscription fails the synth', () => {
+    expect(prodWith((p) => delete p.alarms.email)).toThrow(/stages\.prod\.alarms\.email: no alarm subscription configured/);
+  });
+  it('prod without a pinned account fails the synth', () => {
+    expect(prodWith((p) => delete p.account)).toThrow(/stages\.prod\.account: the account is not pinned/);
+    expect(prodWith((p) => (p.account = '12345'))).toThrow(/stages\.prod\.account: 12 digits/);
+  });
+  it('dev may keep placeholders and go without subscription or account', () => {
+    expect(devCfg.account).toBeUndefined();
+    expect(devCfg.alarms.email).toBeUndefined();
+    expect(devCfg.jwt.issuer).toMatch(/REPLACEME/);
+  });
+  it('app settings are checked by the runtime schema: no secrets, no stack-owned names, valid values', () => {
+    expect(prodWith((p) => (p.app.CODE_SIGNING_SECRET = 'x'.repeat(32)))).toThrow(/app\.CODE_SIGNING_SECRET: is a secret/);
+    expect(prodWith((p) => (p.app.HUB_TABLE = 'other'))).toThrow(/app\.HUB_TABLE: is set by the stack/);
+    expect(prodWith((p) => (p.app.SMS_PROVIDER = 'carrier-pigeon'))).toThrow(/app\.SMS_PROVIDER/);
+    expect(prodWith((p) => (p.app.NOT_A_SETTING = '1'))).toThrow(/NOT_A_SETTING is not a configuration name/);
+    expect(prodWith((p) => (p.app.HUB_SCAN_DAILY_LIMIT = '50'))()).toMatchObject({ app: { HUB_SCAN_DAILY_LIMIT: '50' } });
+  });
+  it('the prod stack is pinned to the stage account and its functions get HUB_MEMBER_CENTRE_URL', () => {
+    expect(prod.account).toBe('123456789012');
+    const fn = resourcesOf(templates.prod, 'AWS::Lambda::Function')[logicalId(prod, prod.functions.get('wechat')!.fn)]!;
+    expect(fn.Properties.Environment.Variables.HUB_MEMBER_CENTRE_URL).toBe('https://member.scrm-hub.test/member');
+  });
+  it('prod alarms reach the configured email', () => {
+    templates.prod.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@scrm-hub.test', TopicArn: { Ref: logicalId(prod, prod.alarmTopic) } });
+  });
+});
+
+describe('VPC flow logs (prod)', () => {
+  it('write to their own log group only: no logs:* and no wildcard resource', () => {
+    const t = templates.prod;
+    const flowLog = Object.values(resourcesOf(t, 'AWS::EC2::FlowLog'))[0]!;
+    const roleId = (flowLog.Properties.DeliverLogsPermissionArn as Json)['Fn::GetAtt'][0] as string;
+    const grants = grantsOf(t, roleId);
+    expect([...grants.keys()].sort()).toEqual(['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents']);
+    const logGroupArn = JSON.stringify(flowLog.Properties.LogDestination ?? { 'Fn::GetAtt': [flowLog.Properties.LogGroupName.Ref, 'Arn'] });
+    for (const a of ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents']) expect([...grants.get(a)!]).toEqual([logGroupArn]);
+    expect(JSON.stringify(t.toJSON())).not.toContain('"logs:*"');
+  });
+});
+
+describe.each(['dev', 'prod'] as const)('rollback and schedules (%s)', (stage) => {
+  const t = templates[stage];
+  const stack = stacks[stage];
+  const aliases = resourcesOf(t, 'AWS::Lambda::Alias');
+  const groups = resourcesOf(t, 'AWS::CodeDeploy::DeploymentGroup');
+  const expectedConfig = { dev: 'CodeDeployDefault.LambdaAllAtOnce', prod: 'CodeDeployDefault.LambdaCanary10Percent5Minutes' }[stage];
+
+  it.each(FUNCTIONS.map((f) => [f.name, f] as const))('%s: a published version behind `live`, shifted by CodeDeploy, rolled back on its error alarm', (_n, spec) => {
+    const { fn, alias, errorsAlarm } = stack.functions.get(spec.name)!;
+    const a = aliases[logicalId(stack, alias)]!.Properties;
+    expect(a.Name).toBe(LIVE_ALIAS);
+    expect(a.FunctionName).toEqual({ Ref: logicalId(stack, fn) });
+    const versionId = (a.FunctionVersion as Json)['Fn::GetAtt'][0] as string;
+    expect(resourcesOf(t, 'AWS::Lambda::Version')[versionId]!.Properties.FunctionName).toEqual({ Ref: logicalId(stack, fn) });
+    expect(aliases[logicalId(stack, alias)]!.UpdatePolicy.CodeDeployLambdaAliasUpdate).toBeDefined();
+    const groupId = logicalId(stack, stack.functions.get(spec.name)!.deploymentGroup!);
+    expect(refersTo(aliases[logicalId(stack, alias)]!.UpdatePolicy, groupId)).toBe(true);
+    const group = groups[groupId]!;
+    expect(group.Properties.DeploymentConfigName).toBe(expectedConfig);
+    expect(group.Properties.AlarmConfiguration).toEqual({ Alarms: [{ Name: { Ref: logicalId(stack, { node: { defaultChild: errorsAlarm!.node.defaultChild } }) } }], Enabled: true });
+    expect(group.Properties.AutoRollbackConfiguration).toEqual({ Enabled: true, Events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST', 'DEPLOYMENT_STOP_ON_ALARM'] });
+  });
+
+  it('nothing invokes an unpublished function: permissions, event sources and rule targets all name the alias', () => {
+    for (const p of Object.values(resourcesOf(t, 'AWS::Lambda::Permission'))) {
+      const target = JSON.stringify(p.Properties.FunctionName);
+      const fnIds = [...stack.functions.values()].map((h) => logicalId(stack, h.fn));
+      if (fnIds.some((id) => target === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }))) throw new Error(`permission on the bare function: ${target}`);
+    }
+  });
+
+  const scheduled = FUNCTIONS.filter((f) => f.schedule);
+  it.each(scheduled.map((f) => [f.name, f] as const))('%s: no retries, short event age, failure queue, heartbeat alarm', (_n, spec) => {
+    const { fn, alias } = stack.functions.get(spec.name)!;
+    const configs = Object.values(resourcesOf(t, 'AWS::Lambda::EventInvokeConfig')).filter((c) => c.Properties.FunctionName.Ref === logicalId(stack, fn));
+    expect(configs).toHaveLength(1);
+    // On the alias (its qualifier is taken from the alias ARN), not on $LATEST.
+    expect(refersTo(configs[0]!.Properties.Qualifier, logicalId(stack, alias))).toBe(true);
+    expect(configs[0]!.Properties).toMatchObject({
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: SCHEDULE_MAX_EVENT_AGE_SECONDS,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack, stack.scheduleFailures), 'Arn'] } } },
+    });
+    const heartbeat = Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm')).filter(
+      (a) => a.Properties.MetricName === 'Invocations' && JSON.stringify(a.Properties.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: logicalId(stack, fn) } }]),
+    );
+    expect(heartbeat).toHaveLength(1);
+    // Hand-computed windows: three ticks (at least 5 min) for rates, a day for the nightly cron.
+    const expected = { 'outbox-sweep': [300, 3], 'tmc-pull': [300, 3], 'nudge-sweep': [2700, 2], nightly: [86400, 1] }[spec.name as string];
+    expect(expected, `hand-computed window for ${spec.name}`).toBeDefined();
+    expect(heartbeat[0]!.Properties).toMatchObject({
+      Period: expected![0],
+      Threshold: expected![1],
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+      Statistic: 'Sum',
+      AlarmActions: [{ Ref: logicalId(stack, stack.alarmTopic) }],
+    });
+  });
+  it('no overlapping runs: tmc-pull, outbox-sweep and nightly reserve exactly one instance', () => {
+    const fns = resourcesOf(t, 'AWS::Lambda::Function');
+    for (const name of ['tmc-pull', 'outbox-sweep', 'nightly']) {
+      expect(fns[logicalId(stack, stack.functions.get(name)!.fn)]!.Properties.ReservedConcurrentExecutions, name).toBe(1);
+    }
+  });
+});
+
+describe('who can read the WeChat app secret and the signing keys', () => {
+  it('attribution-api and the commerce webhooks cannot read the wechat or keys secret unless their entry lists it', () => {
+    const t = templates.prod;
+    for (const name of ['attribution-api', 'wechat', 'tmall', 'jd', 'youzan']) {
+      const spec = FUNCTIONS.find((f) => f.name === name)!;
+      const readable = [...(grantsOf(t, logicalId(prod, prod.functions.get(name)!.role)).get('secretsmanager:GetSecretValue') ?? [])];
+      for (const g of ['wechat', 'keys'] as const) {
+        const ref = JSON.stringify({ Ref: logicalId(prod, prod.secrets[g]) });
+        expect(readable.includes(ref), `${name} reads ${g}`).toBe(spec.secrets.includes(g));
+      }
+    }
+    // As declared today: the commerce webhooks and attribution-api never see the WeChat app secret.
+    for (const name of ['attribution-api', 'tmall', 'jd', 'youzan']) expect(FUNCTIONS.find((f) => f.name === name)!.secrets).not.toContain('wechat');
   });
 });
