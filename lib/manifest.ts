@@ -17,6 +17,8 @@ export interface RouteSpec {
   path: string;
   /** Admin routes need the bearer token locally and the JWT authorizer in AWS. */
   admin?: boolean;
+  /** A platform's signed webhook: its 4xx rate is alarmed (a mistyped secret shows up as 401s nobody sees). */
+  webhook?: boolean;
 }
 
 export interface FunctionSpec {
@@ -42,6 +44,8 @@ export interface FunctionSpec {
   /** Calls the WeChat API (needs egress, and the fixed IP when configured). */
   wechatApi?: boolean;
   reservedConcurrency?: number;
+  /** Invoked by the alarm topic (SNS) when the stage forwards alarms to a WeCom group robot. */
+  alarmTopic?: boolean;
 }
 
 export const FUNCTIONS: FunctionSpec[] = [
@@ -49,8 +53,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'wechat',
     description: 'WeChat official account: URL verification and message push',
     routes: [
-      { method: 'GET', path: '/wechat/{appId}' },
-      { method: 'POST', path: '/wechat/{appId}' },
+      { method: 'GET', path: '/wechat/{appId}', webhook: true },
+      { method: 'POST', path: '/wechat/{appId}', webhook: true },
     ],
     memoryMb: 512,
     timeoutSeconds: 4,
@@ -61,7 +65,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     name: 'tmall',
     description: 'Tmall/Taobao TMC messages pushed by a relay (TOP-signed)',
-    routes: [{ method: 'POST', path: '/tmall/{appKey}' }],
+    routes: [{ method: 'POST', path: '/tmall/{appKey}', webhook: true }],
     memoryMb: 512,
     timeoutSeconds: 10,
     table: 'readwrite',
@@ -71,7 +75,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     name: 'jd',
     description: 'JD order triggers pushed by a relay (JD md5 signature)',
-    routes: [{ method: 'POST', path: '/jd/{appKey}' }],
+    routes: [{ method: 'POST', path: '/jd/{appKey}', webhook: true }],
     memoryMb: 512,
     timeoutSeconds: 10,
     table: 'readwrite',
@@ -81,7 +85,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     name: 'youzan',
     description: 'Youzan push (Event-Sign)',
-    routes: [{ method: 'POST', path: '/youzan/{clientId}' }],
+    routes: [{ method: 'POST', path: '/youzan/{clientId}', webhook: true }],
     memoryMb: 512,
     timeoutSeconds: 10,
     table: 'readwrite',
@@ -208,6 +212,16 @@ export const FUNCTIONS: FunctionSpec[] = [
     table: 'readwrite',
     sends: ['engagement', 'staff-alerts'],
     secrets: [],
+  },
+  {
+    name: 'alarm-forwarder',
+    description: 'Posts CloudWatch alarm notifications from the alarm topic to a WeCom group robot',
+    // Subscribed to the alarm topic when the stage sets alarms.wecomRobot (stacks/hub-stack.ts).
+    alarmTopic: true,
+    memoryMb: 256,
+    timeoutSeconds: 15,
+    table: 'none',
+    secrets: ['alerts'],
   },
 ];
 

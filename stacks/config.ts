@@ -86,8 +86,21 @@ const StageSchema = z
         .refine((m) => Object.keys(m).every((k) => k === 'default' || functionNames.has(k)), 'keys are `default` or function names of lib/manifest.ts'),
       /** Age of the oldest dead-lettered message that raises the alarm (DLQs keep 14 days). */
       dlqMaxAgeSeconds: z.number().int().positive(),
-      /** Subscribed to the alarm topic; required outside dev. */
+      /** 4xx responses of a platform webhook route as a percentage of its requests over 5 minutes. */
+      webhook4xxRatePercent: z.number().positive().max(100).default(5),
+      /** Below this many requests in 5 minutes a webhook's 4xx rate does not alarm (one bad retry is not an outage). */
+      webhook4xxMinRequests: z.number().int().min(1).default(5),
+      /** Age of the oldest message of a work queue (engagement, staff-alerts) that raises the alarm. */
+      queueMaxAgeSeconds: z.number().int().positive().default(600),
+      /** Messages waiting in a work queue that raise the backlog alarm. */
+      queueMaxVisible: z.number().int().positive().default(1000),
+      /** Subscribed to the alarm topic. Outside dev this or `wecomRobot` is required. */
       email: z.email().optional(),
+      /**
+       * Forward every alarm to a WeCom group robot through alarm-forwarder; the robot's webhook
+       * URL is a secret (group `alerts`, WECOM_ALERT_WEBHOOK_URL, filled with npm run secrets).
+       */
+      wecomRobot: z.boolean().default(false),
     }),
     /**
      * Non-secret configuration (names of docs/design.md#configuration) passed to every function
@@ -135,7 +148,9 @@ export function stageConfig(stages: unknown, stage: string): StageConfig {
   if (stage !== SANDBOX_STAGE) {
     const problems = [
       ...placeholdersIn(parsed.data, ['stages', stage]).map((p) => `${p} is a placeholder`),
-      ...(parsed.data.alarms.email ? [] : [`stages.${stage}.alarms.email: no alarm subscription configured (alarms would reach nobody)`]),
+      ...(parsed.data.alarms.email || parsed.data.alarms.wecomRobot
+        ? []
+        : [`stages.${stage}.alarms.email: no alarm subscription configured (alarms would reach nobody): set alarms.email or alarms.wecomRobot`]),
       ...(parsed.data.account ? [] : [`stages.${stage}.account: the account is not pinned (a deploy could land in whatever account the credentials point at)`]),
     ];
     if (problems.length) throw new Error(`stage ${stage} cannot be deployed: ${problems.join('; ')}`);

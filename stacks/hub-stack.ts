@@ -15,7 +15,7 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type Dashboard, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { LambdaApplication, LambdaDeploymentConfig, LambdaDeploymentGroup } from 'aws-cdk-lib/aws-codedeploy';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -42,7 +42,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { EmailSubscription, LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { SECRET_GROUP_NAMES, type SecretGroup } from '../lib/config/index.ts';
@@ -51,6 +51,7 @@ import { isQueueName, QUEUE_URL_ENV, queueEntries, queueName, type QueueName } f
 import { TABLE, type KeyAttribute, type KeyAttributeType, type TableDefinition } from '../lib/store/table.ts';
 import { DEFAULT_SECRET_GROUPS, type HubStackProps } from './config.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgements.ts';
+import { opsDashboard } from './ops-dashboard.ts';
 import { secretName } from './names.ts';
 import type { HubFunction, HubQueue } from './types.ts';
 
@@ -106,6 +107,7 @@ export class HubStack extends Stack {
   readonly adminAuthorizer: HttpJwtAuthorizer;
   readonly functions = new Map<string, HubFunction>();
   readonly alarmTopic: Topic;
+  readonly dashboard: Dashboard;
   readonly vpc?: Vpc;
   readonly egressSecurityGroup?: SecurityGroup;
   readonly egressIp?: CfnEIP;
@@ -402,6 +404,11 @@ export class HubStack extends Stack {
     );
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: `SCRM Hub ${props.stageName} alarms`, masterKey: alarmKey, enforceSSL: true });
     if (props.alarms.email) this.alarmTopic.addSubscription(new EmailSubscription(props.alarms.email));
+    if (props.alarms.wecomRobot) {
+      const forwarder = [...this.functions.values()].find((h) => h.spec.alarmTopic);
+      if (!forwarder) throw new Error('alarms.wecomRobot needs a function with alarmTopic in lib/manifest.ts (alarm-forwarder)');
+      this.alarmTopic.addSubscription(new LambdaSubscription(forwarder.alias));
+    }
     const notify = new SnsAction(this.alarmTopic);
     const alarm = (alarmId: string, description: string, metric: IMetric, threshold: number, comparison: ComparisonOperator) => {
       const a = new Alarm(this, alarmId, {
@@ -487,7 +494,49 @@ export class HubStack extends Stack {
       0,
       ComparisonOperator.GREATER_THAN_THRESHOLD,
     );
+    // Work queues: a consumer that stopped (age) or cannot keep up (backlog).
+    for (const [logical] of queueEntries()) {
+      const { queue } = this.queues[logical];
+      const id = pascal(logical);
+      alarm(
+        `${id}QueueAgeAlarm`,
+        `oldest ${logical} message older than ${props.alarms.queueMaxAgeSeconds} s (consumer stopped or failing)`,
+        queue.metricApproximateAgeOfOldestMessage({ period: five, statistic: 'Maximum' }),
+        props.alarms.queueMaxAgeSeconds,
+        ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      );
+      alarm(
+        `${id}QueueBacklogAlarm`,
+        `${logical} backlog of ${props.alarms.queueMaxVisible} or more messages`,
+        queue.metricApproximateNumberOfMessagesVisible({ period: five, statistic: 'Maximum' }),
+        props.alarms.queueMaxVisible,
+        ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      );
+    }
     const apiDims = { ApiId: this.api.apiId, Stage: this.apiStage.stageName };
+    // 4xx rate per platform webhook route (per-route metrics: detailedMetricsEnabled on the stage).
+    // A mistyped secret answers every push 401: the platform retries and gives up, nobody sees it.
+    for (const { spec } of this.functions.values()) {
+      for (const route of spec.routes ?? []) {
+        if (!route.webhook) continue;
+        const routeDims = { ...apiDims, Method: route.method, Resource: route.path };
+        alarm(
+          `${pascal(spec.name)}${route.method}${pascal(route.path)}4xxRateAlarm`,
+          `${route.method} ${route.path} answered 4xx to more than ${props.alarms.webhook4xxRatePercent}% of at least ${props.alarms.webhook4xxMinRequests} requests (check the ${spec.name} secret and the platform console)`,
+          new MathExpression({
+            label: '4xx %',
+            expression: `IF(requests >= ${props.alarms.webhook4xxMinRequests}, 100 * rejected / requests, 0)`,
+            usingMetrics: {
+              rejected: new Metric({ namespace: 'AWS/ApiGateway', metricName: '4xx', dimensionsMap: routeDims, statistic: 'Sum', period: five }),
+              requests: new Metric({ namespace: 'AWS/ApiGateway', metricName: 'Count', dimensionsMap: routeDims, statistic: 'Sum', period: five }),
+            },
+            period: five,
+          }),
+          props.alarms.webhook4xxRatePercent,
+          ComparisonOperator.GREATER_THAN_THRESHOLD,
+        );
+      }
+    }
     alarm(
       'Api5xxRateAlarm',
       `HTTP API 5xx above ${props.alarms.api5xxRatePercent}% of requests`,
@@ -523,6 +572,13 @@ export class HubStack extends Stack {
         );
       }
     }
+
+    this.dashboard = opsDashboard(this, 'OpsDashboard', {
+      dashboardName: prefix,
+      apiDimensions: apiDims,
+      functions: [...this.functions.values()],
+      queues: queueEntries().map(([logical]) => [logical, this.queues[logical]] as [string, HubQueue]),
+    });
 
     // --- Outputs.
     new CfnOutput(this, 'ApiUrl', { value: this.apiStage.url, description: 'HTTP API base URL' });

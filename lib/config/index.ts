@@ -33,6 +33,7 @@ export const SECRET_KEYS = [
   'HUB_OTP_SECRET',
   'TENCENT_SMS_SECRET_ID',
   'TENCENT_SMS_SECRET_KEY',
+  'WECOM_ALERT_WEBHOOK_URL',
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -50,6 +51,8 @@ export const SECRET_GROUPS = {
   sms: ['TENCENT_SMS_SECRET_ID', 'TENCENT_SMS_SECRET_KEY'],
   keys: ['CODE_SIGNING_SECRET', 'PHONE_HASH_SECRET', 'HUB_OTP_SECRET'],
   admin: ['HUB_ADMIN_TOKEN'],
+  // The WeCom group-robot webhook (its `key` is the credential) that alarm-forwarder posts alarms to.
+  alerts: ['WECOM_ALERT_WEBHOOK_URL'],
 } as const satisfies Record<string, readonly SecretKey[]>;
 export type SecretGroup = keyof typeof SECRET_GROUPS;
 export const SECRET_GROUP_NAMES = Object.keys(SECRET_GROUPS) as SecretGroup[];
@@ -141,6 +144,8 @@ const ConfigSchema = z.object({
   SMS_PROVIDER: z.enum(['tencent', 'standin', 'none']).default('none'),
   TENCENT_SMS_SECRET_ID: z.string().min(1).optional(),
   TENCENT_SMS_SECRET_KEY: z.string().min(1).optional(),
+  /** WeCom group-robot webhook for alarms (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…); only alarm-forwarder reads it. */
+  WECOM_ALERT_WEBHOOK_URL: z.url({ protocol: /^https$/ }).optional(),
   TENCENT_SMS_SDK_APP_ID: z.string().regex(/^\d{5,20}$/, 'digits (e.g. 1400006666)').optional(),
   /** The approved signature text (签名内容), not its id. */
   TENCENT_SMS_SIGN_NAME: z.string().min(1).max(64).optional(),
@@ -192,6 +197,8 @@ export function requiredSecrets(settings: { WECHAT_MESSAGE_MODE?: string; SMS_PR
   return SECRET_KEYS.filter((k) => {
     if (k === 'WECHAT_AES_KEY') return settings.WECHAT_MESSAGE_MODE !== 'plain';
     if (k === 'TENCENT_SMS_SECRET_ID' || k === 'TENCENT_SMS_SECRET_KEY') return settings.SMS_PROVIDER === 'tencent';
+    // Checked by the one function that posts alarms (functions/alarm-forwarder.ts).
+    if (k === 'WECOM_ALERT_WEBHOOK_URL') return false;
     return true;
   });
 }

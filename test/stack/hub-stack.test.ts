@@ -648,3 +648,113 @@ describe('who can read the WeChat app secret and the signing keys', () => {
     for (const name of ['attribution-api', 'tmall', 'jd', 'youzan']) expect(FUNCTIONS.find((f) => f.name === name)!.secrets).not.toContain('wechat');
   });
 });
+
+describe.each(['dev', 'prod'] as const)('alarms that reach someone, and the dashboard (%s)', (stage) => {
+  const t = templates[stage];
+  const stack = stacks[stage];
+  const alarms = Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm'));
+  const apiId = { Ref: logicalId(stack, stack.api) };
+
+  it('the platform webhooks are exactly the signed routes of wechat, tmall, jd and youzan', () => {
+    const webhooks = allRoutes.filter((r) => r.route.webhook).map((r) => r.key);
+    expect(webhooks.sort()).toEqual(['GET /wechat/{appId}', 'POST /jd/{appKey}', 'POST /tmall/{appKey}', 'POST /wechat/{appId}', 'POST /youzan/{clientId}']);
+  });
+  it('per-route metrics are on (needed for the per-webhook alarms)', () => {
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: Match.objectLike({ DetailedMetricsEnabled: true }) });
+  });
+  it('every webhook route: a 4xx-rate alarm over its own route metrics, with a minimum request count', () => {
+    const { webhook4xxRatePercent, webhook4xxMinRequests } = cfgs[stage].alarms;
+    for (const { route, key } of allRoutes.filter((r) => r.route.webhook)) {
+      const found = alarms.filter((a) =>
+        (a.Properties.Metrics as Json[] | undefined)?.some(
+          (m) =>
+            m.MetricStat?.Metric.MetricName === '4xx' &&
+            JSON.stringify(m.MetricStat.Metric.Dimensions) ===
+              JSON.stringify([
+                { Name: 'ApiId', Value: apiId },
+                { Name: 'Method', Value: route.method },
+                { Name: 'Resource', Value: route.path },
+                { Name: 'Stage', Value: '$default' },
+              ]),
+        ),
+      );
+      expect(found, key).toHaveLength(1);
+      const p = found[0]!.Properties;
+      expect(p.Threshold).toBe(webhook4xxRatePercent);
+      expect(p.ComparisonOperator).toBe('GreaterThanThreshold');
+      const expr = (p.Metrics as Json[]).find((m) => m.Expression)!.Expression as string;
+      expect(expr).toBe(`IF(requests >= ${webhook4xxMinRequests}, 100 * rejected / requests, 0)`);
+      expect(p.AlarmActions).toEqual([{ Ref: logicalId(stack, stack.alarmTopic) }]);
+    }
+    // No 4xx alarm on H5 or admin routes (a shopper's bad input is not an outage).
+    expect(alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('"4xx"'))).toHaveLength(allRoutes.filter((r) => r.route.webhook).length);
+  });
+  it('every work queue: age of the oldest message and backlog', () => {
+    for (const [name, { queue }] of Object.entries(stack.queues)) {
+      const dims = JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack, queue), 'QueueName'] } }]);
+      const of = (metric: string) => alarms.filter((a) => a.Properties.MetricName === metric && JSON.stringify(a.Properties.Dimensions) === dims);
+      expect(of('ApproximateAgeOfOldestMessage'), name).toHaveLength(1);
+      expect(of('ApproximateAgeOfOldestMessage')[0]!.Properties.Threshold).toBe(cfgs[stage].alarms.queueMaxAgeSeconds);
+      expect(of('ApproximateNumberOfMessagesVisible'), name).toHaveLength(1);
+      expect(of('ApproximateNumberOfMessagesVisible')[0]!.Properties.Threshold).toBe(cfgs[stage].alarms.queueMaxVisible);
+    }
+    expect(Object.keys(stack.queues).sort()).toEqual(['engagement', 'staff-alerts']);
+  });
+  it('one dashboard: API, webhook 4xx/5xx per route, queues, DLQs, function errors and durations, business metrics by name', () => {
+    const dashboards = Object.values(resourcesOf(t, 'AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    expect(dashboards[0]!.Properties.DashboardName).toBe(`scrm-hub-${stage}`);
+    const body = JSON.stringify(dashboards[0]!.Properties.DashboardBody);
+    for (const title of ['API requests and errors', 'Webhook 4xx', 'Webhook 5xx', 'Queue age of oldest message', 'Dead-letter queues', 'Function errors and throttles', 'Function duration p99']) {
+      expect(body, title).toContain(title);
+    }
+    for (const { key } of allRoutes.filter((r) => r.route.webhook)) expect(body, key).toContain(key);
+    for (const { fn } of stack.functions.values()) expect(body).toContain(logicalId(stack, fn));
+    for (const { queue, dlq } of Object.values(stack.queues)) {
+      expect(body).toContain(logicalId(stack, queue));
+      expect(body).toContain(logicalId(stack, dlq));
+    }
+    // The business metrics a later change emits (hand-listed names, namespace ScrmHub, by their dimensions).
+    const expected: [string, string][] = [
+      ['EventsApplied', 'ScrmHub,service,source'],
+      ['Duplicates', 'ScrmHub,service,source'],
+      ['Refused', 'ScrmHub,service,source,reason'],
+      ['MessagesSent', 'ScrmHub,service'],
+      ['MessagesSuppressed', 'ScrmHub,service,reason'],
+      ['ReconcileGaps', 'ScrmHub,service'],
+      ['FoldLagSeconds', 'ScrmHub,service'],
+      ['CodeScans', 'ScrmHub,service,result'],
+    ];
+    for (const [name, schema] of expected) expect(body, name).toContain(`SEARCH('{${schema}} MetricName=\\\\\\"${name}\\\\\\"`);
+  });
+});
+
+describe('alarm subscription: e-mail or a WeCom group robot', () => {
+  const deployable = mergeStageFile(stages, PROD_STAGE_FILE) as Json;
+  it('a stage with alarms.wecomRobot and no e-mail is deployable; with neither it is not', () => {
+    const robot = structuredClone(deployable.prod) as Json;
+    delete robot.alarms.email;
+    robot.alarms.wecomRobot = true;
+    expect(stageConfig({ prod: robot }, 'prod').alarms.wecomRobot).toBe(true);
+    robot.alarms.wecomRobot = false;
+    expect(() => stageConfig({ prod: robot }, 'prod')).toThrow(/no alarm subscription configured/);
+  });
+  it('e-mail only (prod fixture): no Lambda subscription; the forwarder exists but nothing invokes it', () => {
+    templates.prod.resourceCountIs('AWS::SNS::Subscription', 1);
+    expect(Object.values(resourcesOf(templates.prod, 'AWS::SNS::Subscription'))[0]!.Properties.Protocol).toBe('email');
+  });
+  it('wecomRobot: the topic invokes the live alias of alarm-forwarder, which reads only the alerts secret', () => {
+    const robotApp = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+    const cfg: StageConfig = { ...prodCfg, alarms: { ...prodCfg.alarms, email: undefined, wecomRobot: true } };
+    const stack = new HubStack(robotApp, 'HubRobot', { ...hubStackProps('prod', cfg), env: env(cfg) });
+    const t = Template.fromStack(stack);
+    const forwarder = stack.functions.get('alarm-forwarder')!;
+    const subs = Object.values(resourcesOf(t, 'AWS::SNS::Subscription'));
+    expect(subs).toHaveLength(1);
+    expect(subs[0]!.Properties).toMatchObject({ Protocol: 'lambda', Endpoint: { Ref: logicalId(stack, forwarder.alias) }, TopicArn: { Ref: logicalId(stack, stack.alarmTopic) } });
+    t.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'sns.amazonaws.com', FunctionName: { Ref: logicalId(stack, forwarder.alias) } });
+    const readable = [...(grantsOf(t, logicalId(stack, forwarder.role)).get('secretsmanager:GetSecretValue') ?? [])];
+    expect(readable).toEqual([JSON.stringify({ Ref: logicalId(stack, stack.secrets.alerts) })]);
+    expect(SECRET_GROUPS.alerts).toEqual(['WECOM_ALERT_WEBHOOK_URL']);
+  });
+});
