@@ -17,6 +17,8 @@ export interface RouteSpec {
   path: string;
   /** Admin routes need the bearer token locally and the JWT authorizer in AWS. */
   admin?: boolean;
+  /** Called from shoppers' browsers (H5, member centre): CORS for the stage's `corsOrigins`. */
+  member?: boolean;
   /** A platform's signed webhook: its 4xx rate is alarmed (a mistyped secret shows up as 401s nobody sees). */
   webhook?: boolean;
 }
@@ -95,7 +97,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     name: 'codes-scan',
     description: 'One-code-per-item scan from the H5 page',
-    routes: [{ method: 'POST', path: '/codes/scan' }],
+    routes: [{ method: 'POST', path: '/codes/scan', member: true }],
     memoryMb: 512,
     timeoutSeconds: 6,
     table: 'readwrite',
@@ -107,8 +109,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'members',
     description: 'Member centre registration with phone proof; SMS codes',
     routes: [
-      { method: 'POST', path: '/members' },
-      { method: 'POST', path: '/members/sms-code' },
+      { method: 'POST', path: '/members', member: true },
+      { method: 'POST', path: '/members/sms-code', member: true },
     ],
     memoryMb: 512,
     timeoutSeconds: 6,

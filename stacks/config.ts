@@ -18,6 +18,8 @@ export const PLACEHOLDER_ACCOUNT = '111111111111';
 
 const retentionValues = new Set<number>(Object.values(RetentionDays).filter((v): v is number => typeof v === 'number'));
 const functionNames = new Set(FUNCTIONS.map((f) => f.name));
+/** `METHOD /path` of every route without the admin JWT. */
+const PUBLIC_ROUTE_KEYS = new Set(FUNCTIONS.flatMap((f) => (f.routes ?? []).filter((r) => !r.admin).map((r) => `${r.method} ${r.path}`)));
 
 /** The stage where placeholders, a missing alarm subscription and an unpinned account are allowed. */
 export const SANDBOX_STAGE = 'dev';
@@ -60,6 +62,22 @@ const StageSchema = z
     logRetentionDays: z.number().int().refine((d) => retentionValues.has(d), 'not a CloudWatch Logs retention value'),
     /** HTTP API stage throttling (requests per second, and burst). */
     throttle: z.object({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() }),
+    /**
+     * Per-route throttles of public routes, by route key (`POST /codes/scan`), below the stage
+     * throttle: a flood on one door is refused there (429) instead of using up the whole stage.
+     */
+    routeThrottles: z.record(z.string(), z.object({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() })).default({}),
+    /**
+     * Reserved concurrency per function name, over the manifest's: `wechat` gets its own share so
+     * no flood on another route (or a queue consumer) can starve the WeChat webhook. Keep the
+     * account's unreserved concurrency at 100 or more (Lambda refuses otherwise).
+     */
+    reservedConcurrency: z.record(z.string(), z.number().int().min(1)).default({}),
+    /**
+     * Browser origins allowed to call the member-facing routes (CORS): the H5 / member-centre
+     * hosts, `https://` only; `*` only in dev.
+     */
+    corsOrigins: z.array(z.string().regex(/^(\*|https:\/\/[a-z0-9.-]+(:\d+)?|http:\/\/(localhost|127\.0\.0\.1)(:\d+)?)$/i, 'an origin: https://host[:port], or * (dev only)')).default([]),
     /** A VPC with one NAT gateway behind an Elastic IP for the functions that call the WeChat API. */
     fixedEgressIp: z.boolean(),
     /** JWT authorizer of the admin routes. */
@@ -145,8 +163,18 @@ export function stageConfig(stages: unknown, stage: string): StageConfig {
     const issues = parsed.error.issues.map((i) => `${['stages', stage, ...i.path].map(String).join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid stage settings: ${issues}`);
   }
+  const routeProblems = [
+    ...Object.keys(parsed.data.routeThrottles)
+      .filter((k) => !PUBLIC_ROUTE_KEYS.has(k))
+      .map((k) => `stages.${stage}.routeThrottles.${k}: not a public route of lib/manifest.ts (${[...PUBLIC_ROUTE_KEYS].join(', ')})`),
+    ...Object.keys(parsed.data.reservedConcurrency)
+      .filter((k) => !functionNames.has(k))
+      .map((k) => `stages.${stage}.reservedConcurrency.${k}: not a function of lib/manifest.ts`),
+  ];
+  if (routeProblems.length) throw new Error(`invalid stage settings: ${routeProblems.join('; ')}`);
   if (stage !== SANDBOX_STAGE) {
     const problems = [
+      ...(parsed.data.corsOrigins.some((o) => !o.startsWith('https://')) ? [`stages.${stage}.corsOrigins: only https:// origins outside dev (no *, no http)`] : []),
       ...placeholdersIn(parsed.data, ['stages', stage]).map((p) => `${p} is a placeholder`),
       ...(parsed.data.alarms.email || parsed.data.alarms.wecomRobot
         ? []
@@ -202,6 +230,12 @@ export interface HubStackProps extends StackProps {
   logRetention: RetentionDays;
   /** HTTP API stage throttling. */
   throttle: { rateLimit: number; burstLimit: number };
+  /** Throttles of single public routes (`METHOD /path`). */
+  routeThrottles?: Record<string, { rateLimit: number; burstLimit: number }>;
+  /** Reserved concurrency by function name, over the manifest's. */
+  reservedConcurrency?: Record<string, number>;
+  /** CORS origins of the member-facing routes (none: no CORS). */
+  corsOrigins?: string[];
   /** A VPC with one NAT gateway and an Elastic IP; functions with `wechatApi` run in its private subnets. */
   fixedEgressIp: boolean;
   /** JWT authorizer of the admin routes. */
@@ -225,6 +259,9 @@ export function hubStackProps(stage: string, cfg: StageConfig): Omit<HubStackPro
     deletionProtection: cfg.deletionProtection,
     logRetention: cfg.logRetentionDays as RetentionDays,
     throttle: cfg.throttle,
+    routeThrottles: cfg.routeThrottles,
+    reservedConcurrency: cfg.reservedConcurrency,
+    corsOrigins: cfg.corsOrigins,
     fixedEgressIp: cfg.fixedEgressIp,
     jwt: cfg.jwt,
     alarms: cfg.alarms,

@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type CfnStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type Dashboard, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
@@ -230,6 +230,20 @@ export class HubStack extends Stack {
       apiName: prefix,
       description: `SCRM Hub ${props.stageName}: platform webhooks, H5, admin and dashboard`,
       createDefaultStage: false,
+      // CORS is one setting of the whole HTTP API: API Gateway answers the preflight of every route
+      // and adds the headers. Only the member-facing routes are called from other origins; the
+      // admin routes still need the JWT, which those pages never hold.
+      ...(props.corsOrigins?.length
+        ? {
+            corsPreflight: {
+              allowOrigins: props.corsOrigins,
+              allowMethods: memberMethods(specs),
+              allowHeaders: ['content-type'],
+              allowCredentials: false,
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
     });
     this.accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention: props.logRetention, removalPolicy });
     this.apiStage = new HttpStage(this, 'ApiStage', {
@@ -260,6 +274,13 @@ export class HubStack extends Stack {
         ),
       },
     });
+    // Per-route throttles (the L2 stage has no route settings: set on the CloudFormation stage).
+    const routeThrottles = Object.entries(props.routeThrottles ?? {});
+    if (routeThrottles.length) {
+      (this.apiStage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
+        routeThrottles.map(([key, t]) => [key, { ThrottlingRateLimit: t.rateLimit, ThrottlingBurstLimit: t.burstLimit, DetailedMetricsEnabled: true }]),
+      );
+    }
     this.adminAuthorizer = new HttpJwtAuthorizer('AdminJwt', props.jwt.issuer, {
       authorizerName: `${prefix}-admin`,
       jwtAudience: props.jwt.audience,
@@ -304,7 +325,7 @@ export class HubStack extends Stack {
         architecture: Architecture.ARM_64,
         memorySize: spec.memoryMb,
         timeout: Duration.seconds(spec.timeoutSeconds),
-        reservedConcurrentExecutions: spec.reservedConcurrency,
+        reservedConcurrentExecutions: props.reservedConcurrency?.[spec.name] ?? spec.reservedConcurrency,
         tracing: Tracing.ACTIVE,
         role,
         logGroup,
@@ -631,6 +652,12 @@ export function heartbeatWindow(expression: string): { periodSeconds: number; ex
     return { periodSeconds: 86_400, expected: 1 };
   }
   throw new Error(`no heartbeat rule for schedule ${expression}: extend heartbeatWindow in stacks/hub-stack.ts`);
+}
+
+/** The methods of the member-facing routes (CORS preflight). */
+function memberMethods(specs: readonly FunctionSpec[]): CorsHttpMethod[] {
+  const methods = new Set(specs.flatMap((f) => (f.routes ?? []).filter((r) => r.member).map((r) => r.method)));
+  return [...methods].sort().map((m) => CorsHttpMethod[m]);
 }
 
 /**

@@ -186,7 +186,7 @@ describe.each(['dev', 'prod'] as const)('functions (%s)', (stage) => {
     expect(props.Handler).toBe('index.handler');
     expect(props.MemorySize).toBe(spec.memoryMb);
     expect(props.Timeout).toBe(spec.timeoutSeconds);
-    expect(props.ReservedConcurrentExecutions).toBe(spec.reservedConcurrency);
+    expect(props.ReservedConcurrentExecutions).toBe(cfgs[stage].reservedConcurrency[spec.name] ?? spec.reservedConcurrency);
     expect(props.TracingConfig).toEqual({ Mode: 'Active' });
     expect(props.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(stack, logGroup) });
     expect(resourcesOf(t, 'AWS::Logs::LogGroup')[logicalId(stack, logGroup)]!.Properties.RetentionInDays).toBe(cfgs[stage].logRetentionDays);
@@ -756,5 +756,49 @@ describe('alarm subscription: e-mail or a WeCom group robot', () => {
     const readable = [...(grantsOf(t, logicalId(stack, forwarder.role)).get('secretsmanager:GetSecretValue') ?? [])];
     expect(readable).toEqual([JSON.stringify({ Ref: logicalId(stack, stack.secrets.alerts) })]);
     expect(SECRET_GROUPS.alerts).toEqual(['WECOM_ALERT_WEBHOOK_URL']);
+  });
+});
+
+describe('public route protection', () => {
+  const stageResource = (stage: 'dev' | 'prod') => Object.values(resourcesOf(templates[stage], 'AWS::ApiGatewayV2::Stage'))[0]!.Properties;
+  it('per-route throttles of the stage settings, on public routes only', () => {
+    for (const stage of ['dev', 'prod'] as const) {
+      const expected = Object.fromEntries(
+        Object.entries(cfgs[stage].routeThrottles).map(([k, v]) => [k, { ThrottlingRateLimit: v.rateLimit, ThrottlingBurstLimit: v.burstLimit, DetailedMetricsEnabled: true }]),
+      );
+      expect(Object.keys(expected).length, stage).toBeGreaterThan(0);
+      expect(stageResource(stage).RouteSettings).toEqual(expected);
+    }
+    // prod, as cdk.json sets it: the scan door is throttled well below the stage.
+    expect(stageResource('prod').RouteSettings['POST /codes/scan']).toEqual({ ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400, DetailedMetricsEnabled: true });
+    expect(() => stageConfig({ dev: { ...stages.dev, routeThrottles: { 'GET /channels': { rateLimit: 1, burstLimit: 1 } } } }, 'dev')).toThrow(/routeThrottles\.GET \/channels: not a public route/);
+  });
+  it('prod reserves concurrency for the WeChat webhook; an unknown function name is refused', () => {
+    const fns = resourcesOf(templates.prod, 'AWS::Lambda::Function');
+    expect(fns[logicalId(prod, prod.functions.get('wechat')!.fn)]!.Properties.ReservedConcurrentExecutions).toBe(50);
+    expect(() => stageConfig({ dev: { ...stages.dev, reservedConcurrency: { nope: 5 } } }, 'dev')).toThrow(/reservedConcurrency\.nope: not a function/);
+  });
+  it('CORS: the stage origins, the member routes\' methods, no credentials', () => {
+    for (const stage of ['dev', 'prod'] as const) {
+      const api = Object.values(resourcesOf(templates[stage], 'AWS::ApiGatewayV2::Api'))[0]!.Properties;
+      expect(api.CorsConfiguration).toEqual({
+        AllowOrigins: cfgs[stage].corsOrigins,
+        AllowMethods: ['POST'],
+        AllowHeaders: ['content-type'],
+        AllowCredentials: false,
+        MaxAge: 3600,
+      });
+    }
+    expect(prodCfg.corsOrigins).toEqual(['https://member.scrm-hub.test']);
+    expect(allRoutes.filter((r) => r.route.member).map((r) => r.key).sort()).toEqual(['POST /codes/scan', 'POST /members', 'POST /members/sms-code']);
+  });
+  it('no * (and no http) origin outside dev', () => {
+    const deployable = mergeStageFile(stages, PROD_STAGE_FILE) as Json;
+    for (const origin of ['*', 'http://localhost:5173']) {
+      const p = structuredClone(deployable.prod) as Json;
+      p.corsOrigins = [origin];
+      expect(() => stageConfig({ prod: p }, 'prod'), origin).toThrow(/corsOrigins: only https:\/\/ origins outside dev/);
+    }
+    expect(() => stageConfig({ dev: { ...stages.dev, corsOrigins: ['https://a.test/path'] } }, 'dev')).toThrow(/corsOrigins/);
   });
 });
