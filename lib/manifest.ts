@@ -11,12 +11,21 @@ export type TableAccess = 'none' | 'read' | 'readwrite';
 /** Table actions beyond the access level, granted only to a function that declares them. */
 export type ExtraTableAction = 'DeleteItem' | 'BatchWriteItem' | 'Scan';
 
+/** The admin scopes; the identity provider grants them per role (docs/deploy.md#admin-sign-in). */
+export const ADMIN_SCOPES = ['members:read', 'channels:read', 'channels:write', 'codes:write', 'codes:export', 'attribution:read'] as const;
+export type AdminScope = (typeof ADMIN_SCOPES)[number];
+
 export interface RouteSpec {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** API Gateway v2 route path, `{param}` style. */
   path: string;
   /** Admin routes need the bearer token locally and the JWT authorizer in AWS. */
   admin?: boolean;
+  /**
+   * OAuth scope an admin route requires (every admin route has one): the JWT authorizer checks it
+   * in AWS (authorizationScopes), requireAdmin checks the JWT claims' `scope` as well.
+   */
+  scope?: AdminScope;
   /** Called from shoppers' browsers (H5, member centre): CORS for the stage's `corsOrigins`. */
   member?: boolean;
   /** A platform's signed webhook: its 4xx rate is alarmed (a mistyped secret shows up as 401s nobody sees). */
@@ -125,12 +134,12 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'admin',
     description: 'Admin API: members, channels, code batches',
     routes: [
-      { method: 'GET', path: '/members/{id}', admin: true },
-      { method: 'POST', path: '/channels', admin: true },
-      { method: 'GET', path: '/channels', admin: true },
-      { method: 'POST', path: '/codes/batches', admin: true },
-      { method: 'POST', path: '/codes/batches/{id}/status', admin: true },
-      { method: 'GET', path: '/codes/batches/{id}/codes.csv', admin: true },
+      { method: 'GET', path: '/members/{id}', admin: true, scope: 'members:read' },
+      { method: 'POST', path: '/channels', admin: true, scope: 'channels:write' },
+      { method: 'GET', path: '/channels', admin: true, scope: 'channels:read' },
+      { method: 'POST', path: '/codes/batches', admin: true, scope: 'codes:write' },
+      { method: 'POST', path: '/codes/batches/{id}/status', admin: true, scope: 'codes:write' },
+      { method: 'GET', path: '/codes/batches/{id}/codes.csv', admin: true, scope: 'codes:export' },
     ],
     memoryMb: 1024,
     timeoutSeconds: 29,
@@ -142,9 +151,9 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'attribution-api',
     description: 'Attribution metrics per channel: JSON, daily, CSV',
     routes: [
-      { method: 'GET', path: '/attribution/channels', admin: true },
-      { method: 'GET', path: '/attribution/channels/{id}/daily', admin: true },
-      { method: 'GET', path: '/attribution/channels.csv', admin: true },
+      { method: 'GET', path: '/attribution/channels', admin: true, scope: 'attribution:read' },
+      { method: 'GET', path: '/attribution/channels/{id}/daily', admin: true, scope: 'attribution:read' },
+      { method: 'GET', path: '/attribution/channels.csv', admin: true, scope: 'attribution:read' },
     ],
     memoryMb: 1024,
     timeoutSeconds: 29,
@@ -228,3 +237,9 @@ export const FUNCTIONS: FunctionSpec[] = [
 ];
 
 export const functionByName = (name: string): FunctionSpec | undefined => FUNCTIONS.find((f) => f.name === name);
+
+/** The scope of an admin route by its route key (`GET /channels`), as API Gateway names it in `requestContext.routeKey`. */
+export function routeScope(routeKey: string): AdminScope | undefined {
+  for (const f of FUNCTIONS) for (const r of f.routes ?? []) if (r.admin && `${r.method} ${r.path}` === routeKey) return r.scope;
+  return undefined;
+}

@@ -398,9 +398,8 @@ export class HubStack extends Stack {
             path: route.path,
             methods: [HttpMethod[route.method]],
             integration,
-            ...(route.admin
-              ? { authorizer: this.adminAuthorizer, ...(props.jwt.scopes?.length ? { authorizationScopes: props.jwt.scopes } : {}) }
-              : {}),
+            // The route's own scope (the manifest gives every admin route one); the token needs it.
+            ...(route.admin ? { authorizer: this.adminAuthorizer, authorizationScopes: route.scope ? [route.scope] : (props.jwt.scopes ?? []) } : {}),
           });
           if (added) routes.push({ spec: route, route: added });
         }
@@ -669,6 +668,7 @@ function validateManifest(specs: readonly FunctionSpec[]): void {
   const names = new Set<string>();
   for (const f of specs) {
     if (names.has(f.name)) problems.push(`duplicate function ${f.name}`);
+    for (const r of f.routes ?? []) if (r.admin && !r.scope) problems.push(`${f.name}: admin route ${r.method} ${r.path} has no scope`);
     names.add(f.name);
     for (const q of [...(f.sends ?? []), ...(f.redrives ?? []), ...(f.consumes ? [f.consumes] : [])]) {
       if (!isQueueName(q)) problems.push(`${f.name}: unknown queue ${q}`);

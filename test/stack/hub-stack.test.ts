@@ -802,3 +802,27 @@ describe('public route protection', () => {
     expect(() => stageConfig({ dev: { ...stages.dev, corsOrigins: ['https://a.test/path'] } }, 'dev')).toThrow(/corsOrigins/);
   });
 });
+
+describe('admin scopes', () => {
+  it.each(['dev', 'prod'] as const)('%s: every admin route requires its own manifest scope; public routes none', (stage) => {
+    const routes = Object.values(resourcesOf(templates[stage], 'AWS::ApiGatewayV2::Route'));
+    // Hand-written: what each admin route requires.
+    const expected: Record<string, string> = {
+      'GET /members/{id}': 'members:read',
+      'POST /channels': 'channels:write',
+      'GET /channels': 'channels:read',
+      'POST /codes/batches': 'codes:write',
+      'POST /codes/batches/{id}/status': 'codes:write',
+      'GET /codes/batches/{id}/codes.csv': 'codes:export',
+      'GET /attribution/channels': 'attribution:read',
+      'GET /attribution/channels/{id}/daily': 'attribution:read',
+      'GET /attribution/channels.csv': 'attribution:read',
+    };
+    for (const { route, key } of allRoutes) {
+      const props = routes.find((r) => r.Properties.RouteKey === key)!.Properties;
+      if (route.admin) expect(props.AuthorizationScopes, key).toEqual([expected[key]]);
+      else expect(props.AuthorizationScopes, key).toBeUndefined();
+    }
+    expect(allRoutes.filter((r) => r.route.admin)).toHaveLength(Object.keys(expected).length);
+  });
+});
