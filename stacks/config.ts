@@ -52,6 +52,17 @@ const StageSchema = z
     account: z.string().regex(/^\d{12}$/, '12 digits').optional(),
     /** AWS region of the stack. */
     region: z.string().min(1).default(DEFAULT_REGION),
+    /** Lambda architecture of every function (per region: see docs/platforms.md#aws-china-regions). */
+    architecture: z.enum(['arm64', 'x86_64']).default('arm64'),
+    /** Lambda runtime of every function (the bundles target node22; nodejs20.x only where 22 is not offered). */
+    runtime: z.enum(['nodejs22.x', 'nodejs20.x']).default('nodejs22.x'),
+    /** X-Ray active tracing (off where X-Ray is not offered, e.g. a China region without it). */
+    tracing: z.boolean().default(true),
+    /**
+     * Custom domain of the HTTP API with an ACM certificate of the same region (required in the
+     * AWS China regions, where unauthenticated routes must be served from an ICP-filed domain).
+     */
+    domain: z.object({ name: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'a host name'), certificateArn: z.string().regex(/^arn:aws(-cn)?:acm:/, 'an ACM certificate ARN') }).optional(),
     /** CodeDeploy traffic shifting from the old to the new version of every function's `live` alias. */
     deployment: z.enum(DEPLOYMENT_CONFIGS).default('ALL_AT_ONCE'),
     /** What happens to stateful resources (table, secret, logs, queues) when the stack goes away. */
@@ -243,6 +254,12 @@ export interface HubStackProps extends StackProps {
   alarms: AlarmSettings;
   /** Non-secret configuration given to every function. */
   app: AppSettings;
+  /** Lambda architecture, runtime and X-Ray tracing of every function (defaults: arm64, nodejs22.x, tracing on). */
+  architecture?: 'arm64' | 'x86_64';
+  runtime?: 'nodejs22.x' | 'nodejs20.x';
+  tracing?: boolean;
+  /** Custom domain of the HTTP API. */
+  domain?: { name: string; certificateArn: string };
   /** CodeDeploy configuration of every function's `live` alias. */
   deployment: (typeof DEPLOYMENT_CONFIGS)[number];
   /** Secret groups and their keys (default lib/config/index.ts SECRET_GROUPS): listed in the outputs, never part of a secret resource. */
@@ -267,5 +284,9 @@ export function hubStackProps(stage: string, cfg: StageConfig): Omit<HubStackPro
     alarms: cfg.alarms,
     app: cfg.app,
     deployment: cfg.deployment,
+    architecture: cfg.architecture,
+    runtime: cfg.runtime,
+    tracing: cfg.tracing,
+    ...(cfg.domain ? { domain: cfg.domain } : {}),
   };
 }

@@ -12,7 +12,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { CorsHttpMethod, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type CfnStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { ApiMapping, CorsHttpMethod, DomainName, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type CfnStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type Dashboard, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
@@ -274,6 +275,15 @@ export class HubStack extends Stack {
         ),
       },
     });
+    // Custom domain (ICP-filed in the China regions) with a regional ACM certificate.
+    if (props.domain) {
+      const domain = new DomainName(this, 'ApiDomain', {
+        domainName: props.domain.name,
+        certificate: Certificate.fromCertificateArn(this, 'ApiCertificate', props.domain.certificateArn),
+      });
+      new ApiMapping(this, 'ApiDomainMapping', { api: this.api, domainName: domain, stage: this.apiStage });
+      new CfnOutput(this, 'ApiDomainTarget', { value: domain.regionalDomainName, description: `CNAME ${props.domain.name} to this` });
+    }
     // Per-route throttles (the L2 stage has no route settings: set on the CloudFormation stage).
     const routeThrottles = Object.entries(props.routeThrottles ?? {});
     if (routeThrottles.length) {
@@ -321,12 +331,12 @@ export class HubStack extends Stack {
         projectRoot: ROOT,
         depsLockFilePath: join(ROOT, 'package-lock.json'),
         description: spec.description.slice(0, 256),
-        runtime: Runtime.NODEJS_22_X,
-        architecture: Architecture.ARM_64,
+        runtime: props.runtime === 'nodejs20.x' ? Runtime.NODEJS_20_X : Runtime.NODEJS_22_X,
+        architecture: props.architecture === 'x86_64' ? Architecture.X86_64 : Architecture.ARM_64,
         memorySize: spec.memoryMb,
         timeout: Duration.seconds(spec.timeoutSeconds),
         reservedConcurrentExecutions: props.reservedConcurrency?.[spec.name] ?? spec.reservedConcurrency,
-        tracing: Tracing.ACTIVE,
+        tracing: props.tracing === false ? Tracing.DISABLED : Tracing.ACTIVE,
         role,
         logGroup,
         environment,

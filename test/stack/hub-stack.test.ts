@@ -826,3 +826,39 @@ describe('admin scopes', () => {
     expect(allRoutes.filter((r) => r.route.admin)).toHaveLength(Object.keys(expected).length);
   });
 });
+
+describe('AWS China stage (cn-north-1, cn-northwest-1)', () => {
+  const CHINA_STAGE_FILE = new URL('./fixtures/china-stage.json', import.meta.url).pathname;
+  const chinaCfg = stageConfig(mergeStageFile(stages, CHINA_STAGE_FILE), 'china');
+  it('cdk.json alone does not deploy (placeholders); the fixture does', () => {
+    expect(() => stageConfig(stages, 'china')).toThrow(/stage china cannot be deployed/);
+    expect(chinaCfg).toMatchObject({ region: 'cn-north-1', tracing: false, architecture: 'x86_64' });
+  });
+  it.each(['cn-north-1', 'cn-northwest-1'])('%s: synthesises with X-Ray off, no aws-partition ARN literal, the custom domain', (region) => {
+    const chinaApp = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+    const cfg = { ...chinaCfg, region };
+    const stack = new HubStack(chinaApp, `HubChina${pascalRegion(region)}`, { ...hubStackProps('china', cfg), env: { account: cfg.account!, region } });
+    const t = Template.fromStack(stack);
+    const text = JSON.stringify(t.toJSON());
+    expect(text).not.toMatch(/arn:aws:/);
+    expect(text).not.toContain('xray:');
+    for (const { fn } of stack.functions.values()) {
+      const props = resourcesOf(t, 'AWS::Lambda::Function')[logicalId(stack, fn)]!.Properties;
+      expect(props.TracingConfig?.Mode ?? 'PassThrough').toBe('PassThrough');
+      expect(props.Architectures).toEqual(['x86_64']);
+      expect(props.Runtime).toBe('nodejs22.x');
+    }
+    t.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'api.scrm-hub.test',
+      DomainNameConfigurations: [Match.objectLike({ CertificateArn: chinaCfg.domain!.certificateArn, EndpointType: 'REGIONAL' })],
+    });
+    t.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    // The issuer is the stage's parameter (no Cognito in the China regions).
+    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { JwtConfiguration: { Issuer: 'https://login.scrm-hub.test/realms/admin', Audience: ['scrm-hub-admin'] } });
+    expect(text).not.toContain('cognito');
+  });
+});
+
+function pascalRegion(region: string): string {
+  return region.split('-').map((p) => p[0]!.toUpperCase() + p.slice(1)).join('');
+}
