@@ -544,6 +544,17 @@ export class HubStack extends Stack {
       );
     }
     const apiDims = { ApiId: this.api.apiId, Stage: this.apiStage.stageName };
+    /** `4xx` or `5xx` as a percentage of the requests (API or one route), 0 below `minRequests` in the period. */
+    const apiErrorRate = (metricName: '4xx' | '5xx', dims: Record<string, string>, minRequests: number) =>
+      new MathExpression({
+        label: `${metricName} %`,
+        expression: `IF(requests >= ${minRequests}, 100 * errors / requests, 0)`,
+        usingMetrics: {
+          errors: new Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: dims, statistic: 'Sum', period: five }),
+          requests: new Metric({ namespace: 'AWS/ApiGateway', metricName: 'Count', dimensionsMap: dims, statistic: 'Sum', period: five }),
+        },
+        period: five,
+      });
     // 4xx rate per platform webhook route (per-route metrics: detailedMetricsEnabled on the stage).
     // A mistyped secret answers every push 401: the platform retries and gives up, nobody sees it.
     for (const { spec } of this.functions.values()) {
@@ -553,15 +564,7 @@ export class HubStack extends Stack {
         alarm(
           `${pascal(spec.name)}${route.method}${pascal(route.path)}4xxRateAlarm`,
           `${route.method} ${route.path} answered 4xx to more than ${props.alarms.webhook4xxRatePercent}% of at least ${props.alarms.webhook4xxMinRequests} requests (check the ${spec.name} secret and the platform console)`,
-          new MathExpression({
-            label: '4xx %',
-            expression: `IF(requests >= ${props.alarms.webhook4xxMinRequests}, 100 * rejected / requests, 0)`,
-            usingMetrics: {
-              rejected: new Metric({ namespace: 'AWS/ApiGateway', metricName: '4xx', dimensionsMap: routeDims, statistic: 'Sum', period: five }),
-              requests: new Metric({ namespace: 'AWS/ApiGateway', metricName: 'Count', dimensionsMap: routeDims, statistic: 'Sum', period: five }),
-            },
-            period: five,
-          }),
+          apiErrorRate('4xx', routeDims, props.alarms.webhook4xxMinRequests),
           props.alarms.webhook4xxRatePercent,
           ComparisonOperator.GREATER_THAN_THRESHOLD,
         );
@@ -570,15 +573,7 @@ export class HubStack extends Stack {
     alarm(
       'Api5xxRateAlarm',
       `HTTP API 5xx above ${props.alarms.api5xxRatePercent}% of requests`,
-      new MathExpression({
-        label: '5xx %',
-        expression: 'IF(requests > 0, 100 * errors / requests, 0)',
-        usingMetrics: {
-          errors: new Metric({ namespace: 'AWS/ApiGateway', metricName: '5xx', dimensionsMap: apiDims, statistic: 'Sum', period: five }),
-          requests: new Metric({ namespace: 'AWS/ApiGateway', metricName: 'Count', dimensionsMap: apiDims, statistic: 'Sum', period: five }),
-        },
-        period: five,
-      }),
+      apiErrorRate('5xx', apiDims, 1),
       props.alarms.api5xxRatePercent,
       ComparisonOperator.GREATER_THAN_THRESHOLD,
     );

@@ -683,7 +683,7 @@ describe.each(['dev', 'prod'] as const)('alarms that reach someone, and the dash
       expect(p.Threshold).toBe(webhook4xxRatePercent);
       expect(p.ComparisonOperator).toBe('GreaterThanThreshold');
       const expr = (p.Metrics as Json[]).find((m) => m.Expression)!.Expression as string;
-      expect(expr).toBe(`IF(requests >= ${webhook4xxMinRequests}, 100 * rejected / requests, 0)`);
+      expect(expr).toBe(`IF(requests >= ${webhook4xxMinRequests}, 100 * errors / requests, 0)`);
       expect(p.AlarmActions).toEqual([{ Ref: logicalId(stack, stack.alarmTopic) }]);
     }
     // No 4xx alarm on H5 or admin routes (a shopper's bad input is not an outage).
