@@ -91,7 +91,7 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const cfg = loadConfig(process.env);
+  const cfg = loadConfig({ env: process.env });
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   let opts;
   try {
