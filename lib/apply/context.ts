@@ -120,6 +120,7 @@ export class PlanContext {
     writeMember(this.tx, r.member, r.isNew, {
       tz: this.tz,
       shards: this.deps.cfg.HUB_COUNTER_SHARDS,
+      rules: this.deps.cfg.memberRules,
       now: this.now,
       absorbed: r.absorbed.map((l) => ({ memberId: l.memberId, credits: l.credits })),
     });

@@ -23,8 +23,8 @@ import {
 } from '../attribution/credits.ts';
 import { bucketOf } from '../ids.ts';
 import { newMember, ORGANIC, type MemberRecord, type MemberStatus } from './model.ts';
-import { higherTier, lifecycleOf, memberRules, nextReviewAt, REVIEW_SHARDS, reviewDay, rfmOf, tierOf, tierRank } from './lifecycle.ts';
-import { config } from '../config/index.ts';
+import { higherTier, lifecycleOf, nextReviewAt, REVIEW_SHARDS, reviewDay, rfmOf, tierOf, tierRank } from './lifecycle.ts';
+import type { MemberRules } from '../config/members.ts';
 
 export interface StoredMember extends MemberRecord {
   h: History;
@@ -49,7 +49,7 @@ export function createStoredMember(memberId: string, at: number, status: MemberS
  * lower tier when orders have left the window. Lifecycle, RFM and the member's review-index
  * entry (lib/members/lifecycle.ts, lib/store/entities/member.ts) are kept current on every write.
  */
-export function derive(m: StoredMember, now: number = Date.now(), tz: string = config().HUB_TIMEZONE): void {
+export function derive(m: StoredMember, now: number, tz: string, rules: MemberRules): void {
   sortHistory(m.h);
   const first = firstTouchOf(m.h);
   if (first) m.firstTouch = { at: first[0], channel: first[1] };
@@ -84,7 +84,6 @@ export function derive(m: StoredMember, now: number = Date.now(), tz: string = c
   else if (ff || m.wechat?.followed || m.h.c.length || m.h.q.length) m.status = 'fan';
   else if (m.h.o.length || m.status === 'buyer') m.status = 'buyer';
   else m.status = 'fan';
-  const rules = memberRules();
   const earned = tierOf(m.h, now, rules.tiers, rules.days.tierWindow);
   m.tier = higherTier(m.tier, earned);
   m.lifecycle = lifecycleOf(m.h, now, rules.days);
@@ -100,6 +99,8 @@ export interface WriteOptions {
   tz: string;
   shards: number;
   now: number;
+  /** cfg.memberRules: tier, lifecycle and RFM are derived with them. */
+  rules: MemberRules;
   /** Credits of another record that this write absorbs (merge): removed from its shard. */
   absorbed?: { memberId: string; credits: Credits }[];
 }
@@ -109,7 +110,7 @@ export interface WriteOptions {
  * New records are created (unique by memberId); existing ones are guarded by `version`.
  */
 export function writeMember(tx: Tx, m: StoredMember, isNew: boolean, opts: WriteOptions): void {
-  derive(m, opts.now, opts.tz);
+  derive(m, opts.now, opts.tz, opts.rules);
   const target = computeCredits(m.h, opts.tz);
   const diff = diffCredits(m.credits, target);
   addCredits(tx, m.memberId, diff, opts.shards);

@@ -22,7 +22,7 @@ import { memberKey } from '../../lib/store/entities/member.ts';
 import { configuredAccount, postPush, signedPush, type PushSpec } from '../support/wechat-client.ts';
 import { hashPhone } from '../../lib/members/phone.ts';
 import { ttcBucket, type Credits } from '../../lib/attribution/credits.ts';
-import { nextReviewAt, memberRules, REVIEW_SHARDS, reviewDay, tierOf } from '../../lib/members/lifecycle.ts';
+import { nextReviewAt, REVIEW_SHARDS, reviewDay, tierOf } from '../../lib/members/lifecycle.ts';
 import { modelCredits, modelLifecycle, modelRfm, modelTier } from '../support/models.ts';
 import { apply, type ApplyDeps } from '../../lib/apply/index.ts';
 import { runNightly } from '../../lib/members/nightly.ts';
@@ -576,7 +576,7 @@ describe('1,000-event random scenario', () => {
       expect(m.h.r !== undefined).toBe(registered);
       expect(m.h.o.map((o) => [o[0], o[2]]).sort()).toEqual(mine.map((o) => [`youzan:12345678:${o.o.tid}`, o.o.fen]).sort());
       // Derived fields as of the member's last write, against the independent model.
-      const rules = memberRules();
+      const rules = cfg().memberRules;
       expect(m.lifecycle).toBe(modelLifecycle(m.h, m.updatedAt, rules));
       expect(m.rfm).toEqual(modelRfm(m.h, m.updatedAt, rules));
       expect(m.tier).toBe(modelTier(m.h, m.updatedAt, rules));
@@ -789,7 +789,7 @@ describe('nightly review', () => {
     expect(out).toMatchObject({ day: TODAY, found: 1, reviewed: 1, skipped: 0, lifecycleChanges: 1, rfmChanges: 1, failed: 0, stoppedEarly: false });
     const after = (await profile(m.memberId))!;
     expect(after).toMatchObject({ tier: 'silver', lifecycle: 'at_risk', rfm: { r: 2, f: 1, m: 3 }, version: m.version + 1 });
-    const due = nextReviewAt(after.h, after.updatedAt, memberRules())!;
+    const due = nextReviewAt(after.h, after.updatedAt, cfg().memberRules)!;
     expect(after.gsi1pk).toBe(`REVIEW#${reviewDay(due, TZ)}#${bucketOf(m.memberId, REVIEW_SHARDS)}`);
   });
 });

@@ -4,17 +4,13 @@
  * customer-service windows, the policy schema and the retry backoff.
  */
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY, EngagementPolicySchema, HOLDOUT_BUCKETS, MAX_VISIBILITY_SECONDS, policyFrom } from '../../lib/config/engagement.ts';
+import { loadConfig } from '../../lib/config/load.ts';
 import {
-  DEFAULT_POLICY,
   decide,
   deferDelaySeconds,
-  EngagementPolicySchema,
-  HOLDOUT_BUCKETS,
   insideCustomWindow,
   isHoldout,
-  loadEngagementPolicy,
-  MAX_VISIBILITY_SECONDS,
-  policyFrom,
   quietHoursEnd,
   retryDelaySeconds,
   type DecisionInput,
@@ -84,11 +80,13 @@ describe('policy', () => {
     expect(EngagementPolicySchema.safeParse({ followWindowSeconds: 120 }).success).toBe(false);
   });
 
-  it('loads from HUB_ENGAGEMENT_POLICY', () => {
-    expect(loadEngagementPolicy({})).toEqual(DEFAULT_POLICY);
-    expect(loadEngagementPolicy({ HUB_ENGAGEMENT_POLICY: '{"weeklyCap":5,"holdout":0}' })).toMatchObject({ weeklyCap: 5, holdout: 0, dailyCap: 1 });
-    expect(() => loadEngagementPolicy({ HUB_ENGAGEMENT_POLICY: '{nope' })).toThrow(/not JSON/);
-    expect(() => loadEngagementPolicy({ HUB_ENGAGEMENT_POLICY: '{"dailyCap":-1}' })).toThrow(/dailyCap/);
+  it('loads from HUB_ENGAGEMENT_POLICY with the configuration; an invalid one fails the load naming the variable', () => {
+    const policyOf = (env: Record<string, string>) => loadConfig({ env, local: true }).policy;
+    expect(policyOf({})).toEqual(DEFAULT_POLICY);
+    expect(policyOf({ HUB_ENGAGEMENT_POLICY: '{"weeklyCap":5,"holdout":0}' })).toMatchObject({ weeklyCap: 5, holdout: 0, dailyCap: 1 });
+    expect(() => policyOf({ HUB_ENGAGEMENT_POLICY: '{nope' })).toThrow(/^invalid configuration: invalid engagement policy: HUB_ENGAGEMENT_POLICY is not JSON$/);
+    expect(() => policyOf({ HUB_ENGAGEMENT_POLICY: '{"dailyCap":-1}' })).toThrow(/^invalid configuration: invalid engagement policy: HUB_ENGAGEMENT_POLICY: dailyCap: /);
+    expect(() => policyOf({ HUB_ENGAGEMENT_POLICY: ' ' })).toThrow(/HUB_ENGAGEMENT_POLICY is set but empty/);
   });
 });
 

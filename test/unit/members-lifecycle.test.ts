@@ -5,23 +5,9 @@
  * (upgrade-only tier, review-index entry).
  */
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_LIFECYCLE_DAYS,
-  DEFAULT_RFM_CUTS,
-  DEFAULT_TIERS,
-  higherTier,
-  lifecycleOf,
-  memberRules,
-  nextReviewAt,
-  parseMemberRules,
-  REVIEW_SHARDS,
-  reviewDay,
-  rfmOf,
-  rollingGmvFen,
-  tierOf,
-  tierRank,
-  type MemberRules,
-} from '../../lib/members/lifecycle.ts';
+import { higherTier, lifecycleOf, nextReviewAt, REVIEW_SHARDS, reviewDay, rfmOf, rollingGmvFen, tierOf, tierRank } from '../../lib/members/lifecycle.ts';
+import { DEFAULT_LIFECYCLE_DAYS, DEFAULT_MEMBER_RULES, DEFAULT_RFM_CUTS, DEFAULT_TIERS, type MemberRules } from '../../lib/config/members.ts';
+import { loadConfig } from '../../lib/config/load.ts';
 import { createStoredMember, derive } from '../../lib/members/record.ts';
 import { bucketOf } from '../../lib/ids.ts';
 import type { History } from '../../lib/attribution/credits.ts';
@@ -315,6 +301,9 @@ describe('tier, lifecycle and RFM of whole members, worked out by hand (default 
   });
 });
 
+/** The member rules of a configuration loaded from `env` (the local runtime's defaults fill the rest). */
+const parseMemberRules = (env: Record<string, string>) => loadConfig({ env, local: true }).memberRules;
+
 describe('rules configuration (zod, environment)', () => {
   it('unset variables give the defaults', () => {
     expect(parseMemberRules({})).toEqual({ tiers: DEFAULT_TIERS, days: DEFAULT_LIFECYCLE_DAYS, rfm: DEFAULT_RFM_CUTS });
@@ -347,13 +336,18 @@ describe('rules configuration (zod, environment)', () => {
     expect(() => parseMemberRules({ HUB_RFM_CUTS: '{"monetaryFen":[1,2,3]}' })).toThrow(/HUB_RFM_CUTS/);
   });
 
-  it('memberRules() re-reads when a variable changes', () => {
-    const env: Record<string, string | undefined> = {};
-    expect(memberRules(env).tiers.gold).toBe(500_000);
-    env.HUB_TIER_THRESHOLDS_FEN = '{"gold":700000}';
-    expect(memberRules(env).tiers.gold).toBe(700_000);
-    delete env.HUB_TIER_THRESHOLDS_FEN;
-    expect(memberRules(env).tiers.gold).toBe(500_000);
+  it('an invalid rule fails the configuration load, with every invalid variable named', () => {
+    expect(() => parseMemberRules({ HUB_TIER_THRESHOLDS_FEN: '{"gold":1}', HUB_RFM_CUTS: 'nope' })).toThrow(
+      /^invalid configuration: HUB_TIER_THRESHOLDS_FEN: \(value\): tier thresholds must rise strictly.*; HUB_RFM_CUTS is not valid JSON$/,
+    );
+    expect(() => parseMemberRules({ HUB_LIFECYCLE_DAYS: '' })).toThrow(/HUB_LIFECYCLE_DAYS is set but empty/);
+  });
+
+  it('the loaded rules are frozen: nothing downstream can change them', () => {
+    const rules = parseMemberRules({ HUB_TIER_THRESHOLDS_FEN: '{"gold":700000}' });
+    expect(rules.tiers.gold).toBe(700_000);
+    expect(Object.isFrozen(rules.tiers) && Object.isFrozen(rules.rfm.recencyDays)).toBe(true);
+    expect(parseMemberRules({}).tiers.gold).toBe(500_000);
   });
 });
 
@@ -398,11 +392,11 @@ describe('derive() keeps tier, lifecycle, RFM and the review entry current', () 
 
   it('upgrades at once, never downgrades on a write; lifecycle and RFM follow the clock', () => {
     const m = createStoredMember('M-derive-1', T0, 'buyer', 'youzan') as Indexed;
-    derive(m, T0, TZ);
+    derive(m, T0, TZ, DEFAULT_MEMBER_RULES);
     expect({ tier: m.tier, lifecycle: m.lifecycle, rfm: m.rfm, gsi1pk: m.gsi1pk }).toEqual({ tier: 'normal', lifecycle: 'prospect', rfm: undefined, gsi1pk: undefined });
 
     m.h.o.push(['youzan:1:a', T0, 100_000, 'youzan']);
-    derive(m, T0, TZ);
+    derive(m, T0, TZ, DEFAULT_MEMBER_RULES);
     expect({ tier: m.tier, lifecycle: m.lifecycle, rfm: m.rfm }).toEqual({ tier: 'silver', lifecycle: 'new', rfm: { r: 5, f: 1, m: 3 } });
     const shard = bucketOf('M-derive-1', REVIEW_SHARDS);
     // Next change: R falls 30 days + 1 ms later (2025-04-09 12:00 local) → reviewed on 2025-04-10.
@@ -410,18 +404,18 @@ describe('derive() keeps tier, lifecycle, RFM and the review entry current', () 
     expect(m.gsi1sk).toBe('M-derive-1');
 
     m.h.o.push(['youzan:1:b', T0 + DAY, 400_000, 'youzan']);
-    derive(m, T0 + DAY, TZ);
+    derive(m, T0 + DAY, TZ, DEFAULT_MEMBER_RULES);
     expect(m.tier).toBe('gold');
     expect(m.lifecycle).toBe('repeat');
 
     // 400 days later the window is empty, but a write does not downgrade: it files the member
     // for the next nightly review (2026-04-14 12:00 → 04-15), which owes the downgrade.
-    derive(m, T0 + 400 * DAY, TZ);
+    derive(m, T0 + 400 * DAY, TZ, DEFAULT_MEMBER_RULES);
     expect({ tier: m.tier, lifecycle: m.lifecycle, rfm: m.rfm }).toEqual({ tier: 'gold', lifecycle: 'lapsed', rfm: { r: 1, f: 2, m: 4 } });
     expect(m.gsi1pk).toBe(`REVIEW#2026-04-15#${shard}`);
     // Once the tier matches what the window earns, nothing is left to review.
     m.tier = 'normal';
-    derive(m, T0 + 400 * DAY, TZ);
+    derive(m, T0 + 400 * DAY, TZ, DEFAULT_MEMBER_RULES);
     expect(m.gsi1pk).toBeUndefined();
     expect(m.gsi1sk).toBeUndefined();
   });
@@ -430,12 +424,12 @@ describe('derive() keeps tier, lifecycle, RFM and the review entry current', () 
     const m = createStoredMember('M-derive-2', T0, 'buyer', 'youzan') as Indexed;
     m.h.o.push(['youzan:1:c', T0, 10_000, 'youzan']);
     const shard = bucketOf('M-derive-2', REVIEW_SHARDS);
-    derive(m, T0 + 100 * DAY, TZ); // at_risk, next: lapsed at T0+180d+1 (2025-09-06 local) → 09-07
+    derive(m, T0 + 100 * DAY, TZ, DEFAULT_MEMBER_RULES); // at_risk, next: lapsed at T0+180d+1 (2025-09-06 local) → 09-07
     expect(m.lifecycle).toBe('at_risk');
     expect(m.gsi1pk).toBe(`REVIEW#2025-09-07#${shard}`);
-    derive(m, T0 + 300 * DAY, TZ); // next: window exit at T0+365d (2026-03-10) → 03-11
+    derive(m, T0 + 300 * DAY, TZ, DEFAULT_MEMBER_RULES); // next: window exit at T0+365d (2026-03-10) → 03-11
     expect(m.gsi1pk).toBe(`REVIEW#2026-03-11#${shard}`);
-    derive(m, T0 + 365 * DAY, TZ);
+    derive(m, T0 + 365 * DAY, TZ, DEFAULT_MEMBER_RULES);
     expect(m.gsi1pk).toBeUndefined();
   });
 });
