@@ -50,13 +50,19 @@ export type Decision =
   | { action: 'defer'; until: number; reason: 'quiet_hours' }
   | { action: 'suppress'; reason: SuppressReason };
 
+/** A follow or QR scan of the member's history (lib/store/entities/member.ts Touch). */
+interface HistoryTouch {
+  readonly at: number;
+  readonly channel: string;
+}
+
 /** What the decision needs of the member record (lib/members/model.ts, record.ts). */
 export interface DecisionMember {
   memberId: string;
   wechat?: { followed: boolean };
   lastInteractionAt?: number;
-  /** Follow and QR-scan history (StoredMember.h): tells a 1-minute interaction from a 48-hour one. */
-  h?: { f?: readonly (readonly [number, string])[]; q?: readonly (readonly [number, string])[] };
+  /** Follow and QR-scan history (StoredMember.history): tells a 1-minute interaction from a 48-hour one. */
+  history?: { follows?: readonly HistoryTouch[]; qrScans?: readonly HistoryTouch[] };
 }
 
 export interface DecisionInput {
@@ -123,7 +129,7 @@ export function insideCustomWindow(input: Pick<DecisionInput, 'row' | 'member' |
   }
   const at = member.lastInteractionAt;
   if (at === undefined) return false;
-  const lastFollowOrScan = Math.max(-1, ...(member.h?.f ?? []).map((x) => x[0]), ...(member.h?.q ?? []).map((x) => x[0]));
+  const lastFollowOrScan = Math.max(-1, ...(member.history?.follows ?? []).map((x) => x.at), ...(member.history?.qrScans ?? []).map((x) => x.at));
   const windowMs = at === lastFollowOrScan ? shortMs : policy.interactionWindowHours * HOUR_MS;
   return now - at < windowMs;
 }

@@ -38,12 +38,12 @@ export interface DueRow {
 export function scheduleAfterOrder(ctx: PlanContext, m: StoredMember, orderRef: string, paidAt: number): void {
   const rules = ctx.deps.cfg.rules;
   const items: DueRow[] = [];
-  if (rules.repurchase.enabled && m.h.o.length === 1) {
+  if (rules.repurchase.enabled && m.history.orders.length === 1) {
     rules.repurchase.ladder.forEach((step, i) =>
       items.push({ memberId: m.memberId, kind: 'repurchase', key: `${i}`, dueAt: paidAt + step.day * DAY_MS, data: { step: i, orderRef, ...step } }),
     );
   }
-  const lastOrderAt = Math.max(paidAt, ...m.h.o.map((o) => o[1]));
+  const lastOrderAt = Math.max(paidAt, ...m.history.orders.map((o) => o.paidAt));
   if (rules.lapseAlert.enabled) {
     items.push({ memberId: m.memberId, kind: 'lapse', key: 'current', dueAt: lastOrderAt + rules.lapseAlert.days * DAY_MS, data: { lastOrderAt } });
   }
@@ -78,7 +78,7 @@ export function messageForDue(row: DueRow, m: StoredMember, rules: RulesConfig):
   const base = { memberId: m.memberId, triggeredAt: row.dueAt, appId: m.wechat?.appId, openid: m.wechat?.openid };
   switch (row.kind) {
     case 'repurchase': {
-      if (m.h.o.length > 1) return { cancelled: 'repeat_purchase' };
+      if (m.history.orders.length > 1) return { cancelled: 'repeat_purchase' };
       const step = rules.repurchase.ladder[Number(row.data.step)];
       if (!step) return { cancelled: 'ladder_changed' };
       return {
@@ -93,7 +93,7 @@ export function messageForDue(row: DueRow, m: StoredMember, rules: RulesConfig):
       };
     }
     case 'lapse': {
-      const last = Math.max(0, ...m.h.o.map((o) => o[1]));
+      const last = Math.max(0, ...m.history.orders.map((o) => o.paidAt));
       if (last > Number(row.data.lastOrderAt)) return { cancelled: 'ordered_since' };
       if (TIER_ORDER.indexOf(m.tier) < TIER_ORDER.indexOf(rules.lapseAlert.minTier)) return { cancelled: 'tier_below_threshold' };
       return {

@@ -1,6 +1,6 @@
 /**
- * Member programme rules (their configuration: lib/config/members.ts, `cfg.memberRules`) as pure functions of a member's paid orders (History.o:
- * `[orderKey, paidAt, paidFen, platform]`) and the instant they are evaluated at. Every amount
+ * Member programme rules (their configuration: lib/config/members.ts, `cfg.memberRules`) as pure functions of a member's paid orders (History.orders:
+ * `{key, paidAt, paidFen, platform}`) and the instant they are evaluated at. Every amount
  * is the order's paid amount (`paidFen`), not net of refunds; a refunded order still counts.
  *
  * Tier (`tierOf`): the highest tier whose threshold the rolling paid GMV reaches. Rolling GMV =
@@ -49,7 +49,7 @@ import type { Lifecycle } from './model.ts';
 export const TIERS = ['normal', 'silver', 'gold', 'diamond'] as const;
 export type Tier = (typeof TIERS)[number];
 
-type Orders = Pick<History, 'o'>;
+type Orders = Pick<History, 'orders'>;
 
 export interface Rfm {
   r: number;
@@ -69,7 +69,7 @@ export function higherTier(a: string, b: string): Tier {
 /** Paid GMV of the orders paid less than `windowDays` before `now`. */
 export function rollingGmvFen(h: Orders, now: number, windowDays = DEFAULT_LIFECYCLE_DAYS.tierWindow): number {
   const from = now - windowDays * DAY_MS;
-  return h.o.reduce((s, [, paidAt, paidFen]) => (paidAt > from ? s + paidFen : s), 0);
+  return h.orders.reduce((s, { paidAt, paidFen }) => (paidAt > from ? s + paidFen : s), 0);
 }
 
 export function tierOf(h: Orders, now: number, tiers: TierThresholds = DEFAULT_TIERS, windowDays = DEFAULT_LIFECYCLE_DAYS.tierWindow): Tier {
@@ -79,7 +79,7 @@ export function tierOf(h: Orders, now: number, tiers: TierThresholds = DEFAULT_T
   return out;
 }
 
-const paidTimes = (h: Orders) => h.o.map((o) => o[1]).sort((a, b) => a - b);
+const paidTimes = (h: Orders) => h.orders.map((o) => o.paidAt).sort((a, b) => a - b);
 
 export function lifecycleOf(h: Orders, now: number, d: LifecycleDays = DEFAULT_LIFECYCLE_DAYS): Lifecycle {
   const times = paidTimes(h);
@@ -98,7 +98,7 @@ export function rfmOf(h: Orders, now: number, cuts: RfmCuts = DEFAULT_RFM_CUTS):
   const last = times.at(-1);
   if (last === undefined) return undefined;
   const sinceDays = (now - last) / DAY_MS;
-  const gmv = h.o.reduce((s, o) => s + o[2], 0);
+  const gmv = h.orders.reduce((s, o) => s + o.paidFen, 0);
   return {
     r: 5 - cuts.recencyDays.filter((c) => sinceDays > c).length,
     f: 1 + cuts.frequency.filter((c) => times.length >= c).length,

@@ -150,7 +150,7 @@ export async function reviewMember(deps: NightlyDeps, memberId: string, now: num
     const item = await members.get<StoredMember>(deps, memberId);
     if (!item || item.mergedInto) return { kind: 'skipped' };
     const rules = deps.cfg.memberRules;
-    const tier = tierOf(item.h, now, rules.tiers, rules.days.tierWindow);
+    const tier = tierOf(item.history, now, rules.tiers, rules.days.tierWindow);
     const day = parseReviewDay(item);
     // Due: filed under today or earlier, or owing a downgrade (an event rewrote it in between).
     const due = day !== undefined && (day <= today || tierRank(item.tier) > tierRank(tier));

@@ -274,13 +274,13 @@ describe('decide: WeChat customer-service windows', () => {
 
   it('a follow or QR scan as the last interaction opens 60 s, not 48 h', () => {
     const followAt = NOON - 5 * 60_000;
-    const h = { f: [[followAt, 'store_01']] as [number, string][], q: [] };
-    expect(insideCustomWindow({ ...input({ member: { lastInteractionAt: followAt, h } }) })).toBe(false);
-    expect(insideCustomWindow({ ...input({ now: followAt + 30_000, member: { lastInteractionAt: followAt, h } }) })).toBe(true);
+    const history = { follows: [{ at: followAt, channel: 'store_01' }], qrScans: [] };
+    expect(insideCustomWindow({ ...input({ member: { lastInteractionAt: followAt, history } }) })).toBe(false);
+    expect(insideCustomWindow({ ...input({ now: followAt + 30_000, member: { lastInteractionAt: followAt, history } }) })).toBe(true);
     const scanAt = NOON - 10 * 60_000;
-    expect(insideCustomWindow(input({ member: { lastInteractionAt: scanAt, h: { f: [], q: [[scanAt, 'c1']] } } }))).toBe(false);
+    expect(insideCustomWindow(input({ member: { lastInteractionAt: scanAt, history: { follows: [], qrScans: [{ at: scanAt, channel: 'c1' }] } } }))).toBe(false);
     // A message after the follow refreshes the 48 h window.
-    expect(insideCustomWindow(input({ member: { lastInteractionAt: NOON - HOUR, h } }))).toBe(true);
+    expect(insideCustomWindow(input({ member: { lastInteractionAt: NOON - HOUR, history } }))).toBe(true);
   });
 
   it('transactional messages obey the windows too', () => {

@@ -21,8 +21,8 @@ const T0 = sh(2025, 3, 10, 12);
 
 let seq = 0;
 /** A history with paid orders [paidAt, paidFen]. */
-function orders(...os: [number, number][]): Pick<History, 'o'> {
-  return { o: os.map(([at, fen]) => [`youzan:shop:o${seq++}`, at, fen, 'youzan'] as [string, number, number, string]) };
+function orders(...os: [number, number][]): Pick<History, 'orders'> {
+  return { orders: os.map(([paidAt, paidFen]) => ({ key: `youzan:shop:o${seq++}`, paidAt, paidFen, platform: 'youzan' })) };
 }
 
 describe('tierOf: rolling 12-month paid GMV against the thresholds', () => {
@@ -46,14 +46,14 @@ describe('tierOf: rolling 12-month paid GMV against the thresholds', () => {
   });
 
   it('no order at all is normal', () => {
-    expect(tierOf({ o: [] }, T0)).toBe('normal');
+    expect(tierOf({ orders: [] }, T0)).toBe('normal');
   });
 
   it('sums every order inside the window; the order that crosses upgrades', () => {
     const h = orders([T0 - 200 * DAY, 60_000], [T0 - 100 * DAY, 39_999]);
     expect(rollingGmvFen(h, T0)).toBe(99_999);
     expect(tierOf(h, T0)).toBe('normal');
-    h.o.push(['youzan:shop:cross', T0, 1, 'youzan']);
+    h.orders.push({ key: 'youzan:shop:cross', paidAt: T0, paidFen: 1, platform: 'youzan' });
     expect(rollingGmvFen(h, T0)).toBe(100_000);
     expect(tierOf(h, T0)).toBe('silver');
   });
@@ -103,7 +103,7 @@ describe('lifecycleOf', () => {
   });
 
   it('prospect without a paid order', () => {
-    expect(lifecycleOf({ o: [] }, T0)).toBe('prospect');
+    expect(lifecycleOf({ orders: [] }, T0)).toBe('prospect');
   });
 
   it('new: one order, less than 90 days ago', () => {
@@ -131,7 +131,7 @@ describe('lifecycleOf', () => {
   it('at_risk → repeat on a new order', () => {
     const h = orders([T0, 100]);
     expect(lifecycleOf(h, T0 + 120 * DAY)).toBe('at_risk');
-    h.o.push(['youzan:shop:back', T0 + 120 * DAY, 100, 'youzan']);
+    h.orders.push({ key: 'youzan:shop:back', paidAt: T0 + 120 * DAY, paidFen: 100, platform: 'youzan' });
     expect(lifecycleOf(h, T0 + 120 * DAY)).toBe('repeat');
   });
 
@@ -139,7 +139,7 @@ describe('lifecycleOf', () => {
     const h = orders([T0, 100]);
     const back = T0 + 180 * DAY + 1;
     expect(lifecycleOf(h, back)).toBe('lapsed');
-    h.o.push(['youzan:shop:back', back, 100, 'youzan']);
+    h.orders.push({ key: 'youzan:shop:back', paidAt: back, paidFen: 100, platform: 'youzan' });
     expect(lifecycleOf(h, back)).toBe('won_back');
     expect(lifecycleOf(h, back + 90 * DAY - 1)).toBe('won_back');
   });
@@ -155,7 +155,7 @@ describe('lifecycleOf', () => {
     expect(lifecycleOf(h, back + DAY)).toBe('won_back');
     expect(lifecycleOf(h, back + 90 * DAY)).toBe('at_risk');
     expect(lifecycleOf(h, back + 181 * DAY)).toBe('lapsed');
-    h.o.push(['youzan:shop:next', back + 20 * DAY, 100, 'youzan']);
+    h.orders.push({ key: 'youzan:shop:next', paidAt: back + 20 * DAY, paidFen: 100, platform: 'youzan' });
     expect(lifecycleOf(h, back + 20 * DAY)).toBe('repeat');
   });
 
@@ -170,17 +170,17 @@ describe('lifecycleOf', () => {
   });
 
   it('walks prospect → new → repeat → at_risk → lapsed → won_back → repeat', () => {
-    const h: Pick<History, 'o'> = { o: [] };
+    const h: Pick<History, 'orders'> = { orders: [] };
     const stages: string[] = [lifecycleOf(h, T0)];
-    h.o.push(['a', T0, 100, 'youzan']);
+    h.orders.push({ key: 'a', paidAt: T0, paidFen: 100, platform: 'youzan' });
     stages.push(lifecycleOf(h, T0 + DAY));
-    h.o.push(['b', T0 + 30 * DAY, 100, 'youzan']);
+    h.orders.push({ key: 'b', paidAt: T0 + 30 * DAY, paidFen: 100, platform: 'youzan' });
     stages.push(lifecycleOf(h, T0 + 31 * DAY));
     stages.push(lifecycleOf(h, T0 + 130 * DAY));
     stages.push(lifecycleOf(h, T0 + 220 * DAY));
-    h.o.push(['c', T0 + 250 * DAY, 100, 'youzan']);
+    h.orders.push({ key: 'c', paidAt: T0 + 250 * DAY, paidFen: 100, platform: 'youzan' });
     stages.push(lifecycleOf(h, T0 + 250 * DAY));
-    h.o.push(['d', T0 + 260 * DAY, 100, 'youzan']);
+    h.orders.push({ key: 'd', paidAt: T0 + 260 * DAY, paidFen: 100, platform: 'youzan' });
     stages.push(lifecycleOf(h, T0 + 260 * DAY));
     expect(stages).toEqual(['prospect', 'new', 'repeat', 'at_risk', 'lapsed', 'won_back', 'repeat']);
   });
@@ -192,7 +192,7 @@ describe('lifecycleOf', () => {
     expect(lifecycleOf(h, T0 + 30 * DAY, d)).toBe('at_risk');
     expect(lifecycleOf(h, T0 + 60 * DAY, d)).toBe('at_risk');
     expect(lifecycleOf(h, T0 + 60 * DAY + 1, d)).toBe('lapsed');
-    h.o.push(['x', T0 + 61 * DAY, 100, 'youzan']);
+    h.orders.push({ key: 'x', paidAt: T0 + 61 * DAY, paidFen: 100, platform: 'youzan' });
     expect(lifecycleOf(h, T0 + 61 * DAY, d)).toBe('won_back');
   });
 });
@@ -203,7 +203,7 @@ describe('rfmOf', () => {
   });
 
   it('undefined without a paid order', () => {
-    expect(rfmOf({ o: [] }, T0)).toBeUndefined();
+    expect(rfmOf({ orders: [] }, T0)).toBeUndefined();
   });
 
   it.each([
@@ -355,7 +355,7 @@ describe('nextReviewAt and reviewDay', () => {
   const rules: MemberRules = { tiers: DEFAULT_TIERS, days: DEFAULT_LIFECYCLE_DAYS, rfm: DEFAULT_RFM_CUTS };
 
   it('nothing to review without orders', () => {
-    expect(nextReviewAt({ o: [] }, T0, rules)).toBeUndefined();
+    expect(nextReviewAt({ orders: [] }, T0, rules)).toBeUndefined();
   });
 
   it('walks every instant something changes for one ¥1,000 order, then stops', () => {
@@ -395,7 +395,7 @@ describe('derive() keeps tier, lifecycle, RFM and the review entry current', () 
     derive(m, T0, TZ, DEFAULT_MEMBER_RULES);
     expect({ tier: m.tier, lifecycle: m.lifecycle, rfm: m.rfm, gsi1pk: m.gsi1pk }).toEqual({ tier: 'normal', lifecycle: 'prospect', rfm: undefined, gsi1pk: undefined });
 
-    m.h.o.push(['youzan:1:a', T0, 100_000, 'youzan']);
+    m.history.orders.push({ key: 'youzan:1:a', paidAt: T0, paidFen: 100_000, platform: 'youzan' });
     derive(m, T0, TZ, DEFAULT_MEMBER_RULES);
     expect({ tier: m.tier, lifecycle: m.lifecycle, rfm: m.rfm }).toEqual({ tier: 'silver', lifecycle: 'new', rfm: { r: 5, f: 1, m: 3 } });
     const shard = bucketOf('M-derive-1', REVIEW_SHARDS);
@@ -403,7 +403,7 @@ describe('derive() keeps tier, lifecycle, RFM and the review entry current', () 
     expect(m.gsi1pk).toBe(`REVIEW#2025-04-10#${shard}`);
     expect(m.gsi1sk).toBe('M-derive-1');
 
-    m.h.o.push(['youzan:1:b', T0 + DAY, 400_000, 'youzan']);
+    m.history.orders.push({ key: 'youzan:1:b', paidAt: T0 + DAY, paidFen: 400_000, platform: 'youzan' });
     derive(m, T0 + DAY, TZ, DEFAULT_MEMBER_RULES);
     expect(m.tier).toBe('gold');
     expect(m.lifecycle).toBe('repeat');
@@ -422,7 +422,7 @@ describe('derive() keeps tier, lifecycle, RFM and the review entry current', () 
 
   it('the review entry moves forward with each write and disappears when nothing is left', () => {
     const m = createStoredMember('M-derive-2', T0, 'buyer', 'youzan') as Indexed;
-    m.h.o.push(['youzan:1:c', T0, 10_000, 'youzan']);
+    m.history.orders.push({ key: 'youzan:1:c', paidAt: T0, paidFen: 10_000, platform: 'youzan' });
     const shard = bucketOf('M-derive-2', REVIEW_SHARDS);
     derive(m, T0 + 100 * DAY, TZ, DEFAULT_MEMBER_RULES); // at_risk, next: lapsed at T0+180d+1 (2025-09-06 local) → 09-07
     expect(m.lifecycle).toBe('at_risk');
