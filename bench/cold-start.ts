@@ -10,7 +10,8 @@
  * service). The parent also reports the whole child's wall time (process start + import + exit),
  * and the same import once more per round without `--enable-source-maps`, to show its share.
  *
- * The banner and target are read from the stack's source so they cannot drift from it.
+ * The banner and target are read from the stack's source so they cannot drift from it. The
+ * dashboard's generated page module is built first (scripts/build-dashboard.ts), as before synth.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { FUNCTIONS } from '../lib/manifest.ts';
+import { writeDashboardModule } from '../scripts/build-dashboard.ts';
 import { BENCH_DIR, fmt, machine, median, round, type BenchResult } from './lib/common.ts';
 
 const ROOT = resolve(BENCH_DIR, '..');
@@ -99,6 +101,9 @@ export async function run(opts: ColdStartOptions = {}): Promise<BenchResult> {
   const started = Date.now();
   const runs = opts.runs ?? 5;
   const settings = stackBundling();
+  // The dashboard function serves a generated module (lib/dashboard/page.generated.ts, not in
+  // git); build it as `npm run synth` does before bundling (its presynth step).
+  await writeDashboardModule();
   const dir = mkdtempSync(join(tmpdir(), 'hub-bundles-'));
   const specs = FUNCTIONS.filter((f) => !opts.only || opts.only.includes(f.name));
   const rows: { name: string; bytes: number; gzipBytes: number; mapBytes: number; buildMs: number; importMs: number[]; processMs: number[]; noMapsMs: number[] }[] = [];

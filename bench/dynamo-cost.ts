@@ -301,70 +301,76 @@ export async function run(opts: CostOptions): Promise<BenchResult> {
 
   const ours = docClient(opts.dynamoEndpoint);
   const base = docClient(opts.dynamoEndpoint);
-  await createTable(ours, ourTable);
-  await createTable(ours, baseTable);
-  // Marketing created the channels beforehand (the steady state).
-  for (const table of [ourTable, baseTable]) {
-    for (const ch of ['bench_qr_a', 'bench_qr_b']) {
-      await ours.send(new PutCommand({ TableName: table, Item: { ...channelKey(ch), ...channelListIndex(ch), channelId: ch, name: ch, kind: 'wechat_qr', createdAt: Date.now() } }));
-    }
-  }
-
   // Uncounted client for the item images.
   const images = docClient(opts.dynamoEndpoint);
-  const ourCounter = countRequests(ours, { askCapacity: true });
-  const baseCounter = countRequests(base, { askCapacity: true });
   let sqsSends = 0;
-  const t0 = Date.UTC(2026, 2, 2, 2, 0);
   const rows: Record<EventName, { ours: Measure[]; base: Measure[]; applyWcu: number[]; txItems: number[] }> = Object.fromEntries(
     EVENT_TYPES.map((t) => [t, { ours: [], base: [], applyWcu: [], txItems: [] }]),
   ) as never;
-
-  for (let i = 0; i < members; i++) {
-    const evs = eventsFor(i, cfg.WECHAT_APP_ID, t0);
-    for (const name of EVENT_TYPES) {
-      const ops: Op[] = [];
-      const now = evs[name].occurredAt + 1_000;
-      const deps: ApplyDeps = {
-        db: recording(ours, ops),
-        table: ourTable,
-        cfg,
-        now: () => now,
-        measure: true,
-        drainer: async () => {
-          sqsSends++;
-        },
-      };
-      ourCounter.reset();
-      const res = await apply(evs[name], deps);
-      if (res.status !== 'applied') throw new Error(`${name} was not applied: ${res.status}`);
-      const mine = snapshot(ourCounter, { writeItems: res.writeItems + ops.filter((o) => o.kind === 'write').length });
-      if (mine.requests !== ops.length) throw new Error(`${name}: ${mine.requests} requests counted but ${ops.length} recorded`);
-      rows[name].ours.push(mine);
-      rows[name].applyWcu.push(res.consumedWcu);
-      rows[name].txItems.push(res.writeItems);
-
-      // Before images: the baseline table still holds the state ours had before this event.
-      const written = writesOf(ops);
-      const before = await sizes(images, baseTable, written.map((w) => w.key));
-      const after = await sizes(images, ourTable, written.map((w) => w.key));
-      mine.awsWcu = awsWcu(written, before, after);
-
-      baseCounter.reset();
-      const b = await baseline(base, baseTable, ourTable, evs[name], ops, res, now);
-      const baseMeasure = snapshot(baseCounter, { writeItems: b.writeItems });
-      const baseWrites: WriteRef[] = [
-        { key: b.idemKey, transactional: false },
-        ...written.filter((w) => !w.key.pk.startsWith('DEDUPE#')).map((w) => ({ key: w.key, transactional: false })),
-        { key: b.idemKey, transactional: false },
-      ];
-      const baseAfter = await sizes(images, baseTable, baseWrites.map((w) => w.key));
-      baseMeasure.awsWcu = awsWcu(baseWrites, before, baseAfter);
-      rows[name].base.push(baseMeasure);
+  try {
+    await createTable(ours, ourTable);
+    await createTable(ours, baseTable);
+    // Marketing created the channels beforehand (the steady state).
+    for (const table of [ourTable, baseTable]) {
+      for (const ch of ['bench_qr_a', 'bench_qr_b']) {
+        await ours.send(new PutCommand({ TableName: table, Item: { ...channelKey(ch), ...channelListIndex(ch), channelId: ch, name: ch, kind: 'wechat_qr', createdAt: Date.now() } }));
+      }
     }
+
+    const ourCounter = countRequests(ours, { askCapacity: true });
+    const baseCounter = countRequests(base, { askCapacity: true });
+    const t0 = Date.UTC(2026, 2, 2, 2, 0);
+
+    for (let i = 0; i < members; i++) {
+      const evs = eventsFor(i, cfg.WECHAT_APP_ID, t0);
+      for (const name of EVENT_TYPES) {
+        const ops: Op[] = [];
+        const now = evs[name].occurredAt + 1_000;
+        const deps: ApplyDeps = {
+          db: recording(ours, ops),
+          table: ourTable,
+          cfg,
+          now: () => now,
+          measure: true,
+          drainer: async () => {
+            sqsSends++;
+          },
+        };
+        ourCounter.reset();
+        const res = await apply(evs[name], deps);
+        if (res.status !== 'applied') throw new Error(`${name} was not applied: ${res.status}`);
+        const mine = snapshot(ourCounter, { writeItems: res.writeItems + ops.filter((o) => o.kind === 'write').length });
+        if (mine.requests !== ops.length) throw new Error(`${name}: ${mine.requests} requests counted but ${ops.length} recorded`);
+        rows[name].ours.push(mine);
+        rows[name].applyWcu.push(res.consumedWcu);
+        rows[name].txItems.push(res.writeItems);
+
+        // Before images: the baseline table still holds the state ours had before this event.
+        const written = writesOf(ops);
+        const before = await sizes(images, baseTable, written.map((w) => w.key));
+        const after = await sizes(images, ourTable, written.map((w) => w.key));
+        mine.awsWcu = awsWcu(written, before, after);
+
+        baseCounter.reset();
+        const b = await baseline(base, baseTable, ourTable, evs[name], ops, res, now);
+        const baseMeasure = snapshot(baseCounter, { writeItems: b.writeItems });
+        const baseWrites: WriteRef[] = [
+          { key: b.idemKey, transactional: false },
+          ...written.filter((w) => !w.key.pk.startsWith('DEDUPE#')).map((w) => ({ key: w.key, transactional: false })),
+          { key: b.idemKey, transactional: false },
+        ];
+        const baseAfter = await sizes(images, baseTable, baseWrites.map((w) => w.key));
+        baseMeasure.awsWcu = awsWcu(baseWrites, before, baseAfter);
+        rows[name].base.push(baseMeasure);
+      }
+    }
+    ourCounter.remove();
+    baseCounter.remove();
+  } finally {
+    ours.destroy();
+    base.destroy();
+    images.destroy();
   }
-  ourCounter.remove();
-  baseCounter.remove();
 
   const numbers: Record<string, unknown> = {};
   const summary: [string, string][] = [];
@@ -406,9 +412,6 @@ export async function run(opts: CostOptions): Promise<BenchResult> {
   summary.push(['all five: WCU local ours / baseline', `${fmt(totalOurs.wcu, 1)} / ${fmt(totalBase.wcu, 1)}`]);
   summary.push(['all five: WCU by AWS rule ours / baseline', `${fmt(totalOurs.awsRuleWcu, 1)} / ${fmt(totalBase.awsRuleWcu, 1)}`]);
   summary.push(['all five: requests ours / baseline', `${fmt(totalOurs.req, 1)} / ${fmt(totalBase.req, 1)}`]);
-  ours.destroy();
-  base.destroy();
-  images.destroy();
   return {
     name: 'dynamo-cost',
     title: 'DynamoDB cost per event (DynamoDB Local, ReturnConsumedCapacity)',

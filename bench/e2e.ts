@@ -20,10 +20,9 @@ import { DynamoDBClient, TransactWriteItemsCommand, type TransactWriteItemsComma
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startHub } from '../local/hub.ts';
 import { LOCAL_AWS } from '../local/emulators.ts';
-import { config } from '../lib/config/index.ts';
 import { ddb, sqs } from '../lib/store/client.ts';
-import { signedPush } from '../test/support/wechat-client.ts';
-import { countRequests, fmt, machine, median, percentile, round, runFor, useEmulators, type BenchResult } from './lib/common.ts';
+import { configuredAccount, postPush, signedPush } from '../test/support/wechat-client.ts';
+import { countRequests, describeError, fmt, machine, median, percentile, round, runFor, useEmulators, type BenchResult } from './lib/common.ts';
 
 export interface E2eOptions {
   dynamoEndpoint: string;
@@ -38,13 +37,29 @@ export interface E2eOptions {
 interface Phase {
   ok: number;
   errors: Record<string, number>;
+  /** The first answer (or exception) of each error kind, to say why requests failed. */
+  firstError: Record<string, string>;
   latenciesMs: number[];
   elapsedMs: number;
 }
 
+const newPhase = (): Phase => ({ ok: 0, errors: {}, firstError: {}, latenciesMs: [], elapsedMs: 0 });
+
+function countError(phase: Phase, kind: string, detail: string): void {
+  phase.errors[kind] = (phase.errors[kind] ?? 0) + 1;
+  phase.firstError[kind] ??= detail.slice(0, 500);
+}
+
+/** The errors of a phase with the first answer of each kind, for a failure message. */
+const errorReport = (p: Phase): string =>
+  Object.entries(p.errors)
+    .map(([kind, n]) => `${n} × ${kind} (first: ${p.firstError[kind] ?? '?'})`)
+    .join('; ') || 'none';
+
 const summarise = (p: Phase) => ({
   ok: p.ok,
   errors: p.errors,
+  firstError: p.firstError,
   perSecond: round(p.ok / (p.elapsedMs / 1000), 1),
   p50Ms: round(percentile(p.latenciesMs, 50), 1),
   p99Ms: round(percentile(p.latenciesMs, 99), 1),
@@ -73,11 +88,18 @@ export async function run(opts: E2eOptions): Promise<BenchResult> {
   const ceilingMs = opts.ceilingMs ?? durationMs;
   const id = randomBytes(4).toString('hex');
   const table = `bench-e2e-${id}`;
+  const hubPhase = newPhase();
+  const rawPhase = newPhase();
+  let capturedTx: TransactWriteItemsCommandInput | undefined;
   useEmulators({ dynamoEndpoint: opts.dynamoEndpoint, sqsEndpoint: opts.sqsEndpoint, table });
   const hub = await startHub({ port: 0, standinPort: 0, table, queuePrefix: `bench${id}`, pollers: false, schedules: false, functions: ['wechat'] });
-  const cfg = config();
-  const wx = { appId: cfg.WECHAT_APP_ID, token: cfg.WECHAT_TOKEN, aesKey: cfg.WECHAT_AES_KEY };
-
+  // The ceiling's client: raw transactions of the same size, same concurrency.
+  const raw = new DynamoDBClient({
+    ...LOCAL_AWS,
+    endpoint: opts.dynamoEndpoint,
+    maxAttempts: 1,
+    requestHandler: new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: 10_000 }),
+  });
   // Capture the TransactWriteItems of real follows during the warm-up (the last one is kept).
   let captured: TransactWriteItemsCommandInput | undefined;
   const captureName = `benchCapture${id}`;
@@ -93,80 +115,83 @@ export async function run(opts: E2eOptions): Promise<BenchResult> {
       }) as never,
     { step: 'build', priority: 'low', name: captureName },
   );
-
-  let seq = 0;
-  const base = Math.floor(Date.now() / 1000) - 3600;
-  const follow = async (phase: Phase) => {
-    const n = seq++;
-    const req = signedPush(
-      { from: `oE2eBench${id}_${n}`, createTime: base + (n % 3000), msgType: 'event', event: 'subscribe', eventKey: `qrscene_bench_ch_${n % 20}`, ticket: `T${n}` },
-      wx,
-      'safe',
-      String(1_000_000 + n),
-    );
-    const t0 = performance.now();
-    try {
-      const res = await fetch(hub.url + req.path, { method: 'POST', body: req.body, headers: { 'content-type': 'text/xml' } });
-      const text = await res.text();
-      if (res.status === 200 && text === 'success') {
-        phase.ok++;
-        phase.latenciesMs.push(performance.now() - t0);
-      } else {
-        phase.errors[String(res.status)] = (phase.errors[String(res.status)] ?? 0) + 1;
-      }
-    } catch (err) {
-      const k = (err as Error).name;
-      phase.errors[k] = (phase.errors[k] ?? 0) + 1;
-    }
-  };
-
-  // The ceiling's client: raw transactions of the same size, same concurrency.
-  const raw = new DynamoDBClient({
-    ...LOCAL_AWS,
-    endpoint: opts.dynamoEndpoint,
-    maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: 10_000 }),
-  });
-  let rawSeq = 0;
-  const tx = async (phase: Phase) => {
-    const input = uniquify(captured!, `c${id}${rawSeq++}`);
-    const t0 = performance.now();
-    try {
-      await raw.send(new TransactWriteItemsCommand(input));
-      phase.ok++;
-      phase.latenciesMs.push(performance.now() - t0);
-    } catch (err) {
-      const k = (err as Error).name;
-      phase.errors[k] = (phase.errors[k] ?? 0) + 1;
-    }
-  };
-
-  // Warm-up (JIT, connections, channel items), then alternating segments (hub, raw, hub, raw ...)
-  // so that load from elsewhere on the machine hits both alike.
-  const warm: Phase = { ok: 0, errors: {}, latenciesMs: [], elapsedMs: 0 };
-  await runFor(concurrency, Date.now() + 3_000, () => follow(warm));
-  // The last follow of the warm-up: its channel item exists already (the steady state).
-  ddb().middlewareStack.remove(captureName);
-  if (!captured) throw new Error('no TransactWriteItems was captured during the warm-up');
-  await runFor(concurrency, Date.now() + 1_000, () => tx(warm));
-
-  const hubPhase: Phase = { ok: 0, errors: {}, latenciesMs: [], elapsedMs: 0 };
-  const rawPhase: Phase = { ok: 0, errors: {}, latenciesMs: [], elapsedMs: 0 };
   const counter = countRequests(ddb());
   const sqsCounter = countRequests(sqs());
-  const segments = opts.segments ?? 3;
-  for (let i = 0; i < segments; i++) {
-    const h0 = Date.now();
-    await runFor(concurrency, h0 + durationMs / segments, () => follow(hubPhase));
-    hubPhase.elapsedMs += Date.now() - h0;
-    const r0 = Date.now();
-    await runFor(concurrency, r0 + ceilingMs / segments, () => tx(rawPhase));
-    rawPhase.elapsedMs += Date.now() - r0;
+  try {
+    // The account as the hub is configured (safe mode: sealed, with msg_signature).
+    const account = configuredAccount();
+    let seq = 0;
+    const follow = async (phase: Phase) => {
+      const n = seq++;
+      // Stamped when sent, as WeChat does: the hub refuses a push outside its freshness window.
+      const createTime = Math.floor(Date.now() / 1000);
+      const req = signedPush(
+        { from: `oE2eBench${id}_${n}`, createTime, msgType: 'event', event: 'subscribe', eventKey: `qrscene_bench_ch_${n % 20}`, ticket: `T${n}` },
+        account,
+        undefined,
+        String(1_000_000 + n),
+      );
+      const t0 = performance.now();
+      try {
+        const res = await postPush(hub.url, req, { 'content-type': 'text/xml' });
+        if (res.status === 200 && res.body === 'success') {
+          phase.ok++;
+          phase.latenciesMs.push(performance.now() - t0);
+        } else {
+          countError(phase, String(res.status), res.body);
+        }
+      } catch (err) {
+        countError(phase, (err as Error).name, describeError(err, { stack: false }));
+      }
+    };
+
+    let rawSeq = 0;
+    const tx = async (phase: Phase) => {
+      const input = uniquify(captured!, `c${id}${rawSeq++}`);
+      const t0 = performance.now();
+      try {
+        await raw.send(new TransactWriteItemsCommand(input));
+        phase.ok++;
+        phase.latenciesMs.push(performance.now() - t0);
+      } catch (err) {
+        countError(phase, (err as Error).name, describeError(err, { stack: false }));
+      }
+    };
+
+    // Warm-up (JIT, connections, channel items), then alternating segments (hub, raw, hub, raw ...)
+    // so that load from elsewhere on the machine hits both alike.
+    const warm = newPhase();
+    await runFor(concurrency, Date.now() + 3_000, () => follow(warm));
+    // The last follow of the warm-up: its channel item exists already (the steady state).
+    ddb().middlewareStack.remove(captureName);
+    if (!captured || warm.ok === 0) {
+      throw new Error(`the warm-up's follows were not applied (${warm.ok} answered 200 success${captured ? '' : ', no TransactWriteItems captured'}); errors: ${errorReport(warm)}`);
+    }
+    const warmRaw = newPhase();
+    await runFor(concurrency, Date.now() + 1_000, () => tx(warmRaw));
+    if (warmRaw.ok === 0) throw new Error(`the captured transaction never committed when replayed; errors: ${errorReport(warmRaw)}`);
+
+    counter.reset();
+    sqsCounter.reset();
+    const segments = opts.segments ?? 3;
+    for (let i = 0; i < segments; i++) {
+      const h0 = Date.now();
+      await runFor(concurrency, h0 + durationMs / segments, () => follow(hubPhase));
+      hubPhase.elapsedMs += Date.now() - h0;
+      const r0 = Date.now();
+      await runFor(concurrency, r0 + ceilingMs / segments, () => tx(rawPhase));
+      rawPhase.elapsedMs += Date.now() - r0;
+    }
+    if (hubPhase.ok === 0) throw new Error(`no follow was answered 200 success; errors: ${errorReport(hubPhase)}`);
+    if (rawPhase.ok === 0) throw new Error(`no replayed transaction committed; errors: ${errorReport(rawPhase)}`);
+    capturedTx = captured;
+  } finally {
+    ddb().middlewareStack.remove(captureName);
+    counter.remove();
+    sqsCounter.remove();
+    raw.destroy();
+    await hub.stop();
   }
-  counter.remove();
-  sqsCounter.remove();
-  await hub.stop();
-  raw.destroy();
   const perFollow = (n: number) => round(n / Math.max(1, hubPhase.ok + Object.values(hubPhase.errors).reduce((a, b) => a + b, 0)), 2);
   const requestsPerFollow = {
     dynamodb: perFollow(counter.total()),
@@ -178,8 +203,8 @@ export async function run(opts: E2eOptions): Promise<BenchResult> {
   const hubS = summarise(hubPhase);
   const rawS = summarise(rawPhase);
   const ratio = round(hubS.perSecond / rawS.perSecond, 3);
-  const txItems = captured.TransactItems?.length ?? 0;
-  const txBytes = JSON.stringify(captured).length;
+  const txItems = capturedTx?.TransactItems?.length ?? 0;
+  const txBytes = JSON.stringify(capturedTx ?? {}).length;
   return {
     name: 'e2e',
     title: `End to end: signed WeChat follows through the local gateway (concurrency ${concurrency})`,
@@ -198,7 +223,7 @@ export async function run(opts: E2eOptions): Promise<BenchResult> {
     },
     summary: [
       ['hub follows/s (200 success)', `${fmt(hubS.perSecond, 1)} (p50 ${hubS.p50Ms} ms, p99 ${hubS.p99Ms} ms)`],
-      ['hub errors', Object.keys(hubS.errors).length ? JSON.stringify(hubS.errors) : 'none'],
+      ['hub errors', errorReport(hubPhase)],
       [`DynamoDB Local ceiling: raw TransactWriteItems/s (${txItems} items)`, `${fmt(rawS.perSecond, 1)} (p50 ${rawS.p50Ms} ms, p99 ${rawS.p99Ms} ms)`],
       ['hub ÷ ceiling', `${ratio}`],
       ['DynamoDB requests per follow (TransactWriteItems attempts)', `${requestsPerFollow.dynamodb} (${requestsPerFollow.transactWriteItems})`],

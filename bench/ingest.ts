@@ -9,8 +9,9 @@
  *            comparison isolates verify / decrypt / parse)
  *
  * Same inputs for both: a few hundred distinct pushes (follows with and without scene, scans,
- * unfollows, text, clicks, template receipts) encrypted with lib/wechat/crypto.ts, each with its
- * own timestamp, nonce and msg_signature; both start from the raw body Buffer. Before timing,
+ * unfollows, text, clicks, template receipts) sealed as WeChat sends them to a safe-mode account
+ * (test/support/wechat-client.ts signedXml), each with its own nonce and msg_signature, dated
+ * within the last minute (fresh); both start from the raw body Buffer. Before timing,
  * every input goes through both and the resulting events must be equal (FromUserName, Event and
  * the whole normalised event), which proves equal work.
  *
@@ -24,10 +25,10 @@ import { isDeepStrictEqual } from 'node:util';
 import WXBizMsgCrypt from 'wechat-crypto';
 import { parseString } from 'xml2js';
 import { openPush } from '../lib/wechat/inbound.ts';
-import { encrypt, msgSignature } from '../lib/wechat/crypto.ts';
 import { normaliseWechat } from '../lib/wechat/normalise.ts';
 import { LOCAL_DEFAULTS } from '../lib/config/index.ts';
 import type { HubEvent } from '../lib/events/hub-event.ts';
+import { signedXml } from '../test/support/wechat-client.ts';
 import { fmt, machine, round, type BenchResult } from './lib/common.ts';
 
 const APP_ID = LOCAL_DEFAULTS.WECHAT_APP_ID;
@@ -72,19 +73,22 @@ function innerXml(i: number, createTime: number): string {
   }
 }
 
+/**
+ * `n` pushes as WeChat sends them to a safe-mode account (test/support/wechat-client.ts
+ * signedXml: sealed, with msg_signature), dated within the last minute: the hub accepts a push
+ * only within its freshness window (HUB_WEBHOOK_MAX_SKEW_SECONDS, 300 s by default), and a run
+ * lasts well under that.
+ */
 export function buildPushes(n: number): Push[] {
   const out: Push[] = [];
-  const t0 = 1_763_000_000;
+  const t0 = Math.floor(Date.now() / 1000);
+  const account = { appId: APP_ID, token: TOKEN, aesKey: AES_KEY };
   for (let i = 0; i < n; i++) {
-    const createTime = t0 + i * 7;
-    const enc = encrypt(innerXml(i, createTime), { aesKey: AES_KEY, appId: APP_ID });
-    const timestamp = String(createTime + 1);
+    const createTime = t0 - (i % 60);
     const nonce = String(1_000_000_000 + ((i * 7919) % 900_000_000));
-    const body = Buffer.from(`<xml>${cdata('ToUserName', 'gh_bench')}${cdata('Encrypt', enc)}</xml>`, 'utf8');
-    out.push({
-      query: { signature: 'unused-in-safe-mode', timestamp, nonce, openid: `o${i}`, encrypt_type: 'aes', msg_signature: msgSignature(TOKEN, timestamp, nonce, enc) },
-      body,
-    });
+    const req = signedXml(innerXml(i, createTime), `o${i}`, account, 'safe', nonce, String(createTime), 'gh_bench');
+    const query = Object.fromEntries(new URL(req.path, 'http://bench.invalid').searchParams);
+    out.push({ query, body: Buffer.from(req.body, 'utf8') });
   }
   return out;
 }

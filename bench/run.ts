@@ -15,7 +15,7 @@ import { join } from 'node:path';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.HUB_LOG_LEVEL ??= 'WARN';
 
-const { machine, RESULTS_DIR, writeResult } = await import('./lib/common.ts');
+const { describeError, machine, RESULTS_DIR, writeResult } = await import('./lib/common.ts');
 type BenchResult = import('./lib/common.ts').BenchResult;
 type LocalEmulator = import('../local/emulators.ts').LocalEmulator;
 
@@ -80,7 +80,7 @@ try {
       console.log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s → ${file}`);
       printTable(result);
     } catch (err) {
-      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      const error = describeError(err);
       failures.push({ name, error });
       console.log(`FAILED after ${((Date.now() - t0) / 1000).toFixed(1)} s\n${error}`);
     }
@@ -104,6 +104,16 @@ if (failures.length) {
   console.error(`${failures.length} benchmark(s) failed: ${failures.map((f) => f.name).join(', ')}`);
   process.exitCode = 1;
 }
+
+// Every benchmark stops what it started (hub, stand-ins, clients) and the emulators are stopped
+// above, so the process ends here. Should something still hold the event loop, name it and end
+// with a failure instead of hanging.
+const lingering = setTimeout(() => {
+  const handles = process.getActiveResourcesInfo().filter((r) => r !== 'Timeout');
+  console.error(`the process did not exit 10 s after the last benchmark; still open: ${handles.join(', ') || 'nothing named'}`);
+  process.exit(process.exitCode && process.exitCode !== 0 ? process.exitCode : 3);
+}, 10_000);
+lingering.unref();
 
 function printTable(r: BenchResult): void {
   const width = Math.max(...r.summary.map(([k]) => k.length), 10);

@@ -278,62 +278,65 @@ async function captureMixes(opts: ScaleOptions): Promise<Captured> {
   const cfg = config();
   const db = docClient(opts.dynamoEndpoint);
   const images = docClient(opts.dynamoEndpoint);
-  await createTable(db, table);
-  // Marketing created the channel and the code batch beforehand (the steady state).
-  await db.send(new PutCommand({ TableName: table, Item: { ...channelKey(HOT_CHANNEL), ...channelListIndex(HOT_CHANNEL), channelId: HOT_CHANNEL, name: HOT_CHANNEL, kind: 'wechat_qr', createdAt: Date.now() } }));
-  await db.send(
-    new PutCommand({
-      TableName: table,
-      Item: { ...batchKey(BATCH_ID), ...batchSerialIndex(1_000), batchId: BATCH_ID, sku: 'SKU-0001-RED-M', name: '示例精华液 30ml', points: 10, channel: HOT_CHANNEL, active: true, firstSerial: 1_000, count: 100_000, createdAt: Date.now() },
-    }),
-  );
-  const t0 = Date.UTC(2026, 2, 2, 2, 0);
-  let mixes: EventMix[] = [];
-  const results: Record<string, unknown> = {};
-  const eventBytes: Record<string, number> = {};
-  let memberBytes = 0;
-  for (let i = 0; i < members; i++) {
-    const evs = eventsFor(i, cfg.WECHAT_APP_ID, t0);
-    const round: EventMix[] = [];
-    for (const name of EVENT_TYPES) {
-      const sink: CapturedRequest[] = [];
-      const now = evs[name].occurredAt + 1_000;
-      const deps: ApplyDeps = { db, table, cfg, now: () => now, drainer: async () => {} };
-      const stop = capture(db, images, table, sink);
-      try {
-        const res = await apply(evs[name], deps);
-        if (res.status !== 'applied') throw new Error(`${name} was not applied: ${res.status}`);
-        results[name] = res.result ?? { memberId: res.memberId };
-      } finally {
-        stop();
+  try {
+    await createTable(db, table);
+    // Marketing created the channel and the code batch beforehand (the steady state).
+    await db.send(new PutCommand({ TableName: table, Item: { ...channelKey(HOT_CHANNEL), ...channelListIndex(HOT_CHANNEL), channelId: HOT_CHANNEL, name: HOT_CHANNEL, kind: 'wechat_qr', createdAt: Date.now() } }));
+    await db.send(
+      new PutCommand({
+        TableName: table,
+        Item: { ...batchKey(BATCH_ID), ...batchSerialIndex(1_000), batchId: BATCH_ID, sku: 'SKU-0001-RED-M', name: '示例精华液 30ml', points: 10, channel: HOT_CHANNEL, active: true, firstSerial: 1_000, count: 100_000, createdAt: Date.now() },
+      }),
+    );
+    const t0 = Date.UTC(2026, 2, 2, 2, 0);
+    let mixes: EventMix[] = [];
+    const results: Record<string, unknown> = {};
+    const eventBytes: Record<string, number> = {};
+    let memberBytes = 0;
+    for (let i = 0; i < members; i++) {
+      const evs = eventsFor(i, cfg.WECHAT_APP_ID, t0);
+      const round: EventMix[] = [];
+      for (const name of EVENT_TYPES) {
+        const sink: CapturedRequest[] = [];
+        const now = evs[name].occurredAt + 1_000;
+        const deps: ApplyDeps = { db, table, cfg, now: () => now, drainer: async () => {} };
+        const stop = capture(db, images, table, sink);
+        try {
+          const res = await apply(evs[name], deps);
+          if (res.status !== 'applied') throw new Error(`${name} was not applied: ${res.status}`);
+          results[name] = res.result ?? { memberId: res.memberId };
+        } finally {
+          stop();
+        }
+        round.push({ event: name, requests: sink });
       }
-      round.push({ event: name, requests: sink });
+      mixes = round;
     }
-    mixes = round;
-  }
-  // Storage footprint of the last member: every item of the table by scope (after all five events).
-  const scan = await images.send(new ScanCommand({ TableName: table }));
-  const lastMember = String((results.follow as { memberId?: string } | undefined)?.memberId ?? '');
-  for (const item of (scan.Items ?? []) as Item[]) {
-    const c = classify({ pk: String(item.pk) });
-    const bytes = (itemSize(item) + 100) * (item.gsi1pk !== undefined ? 2 : 1);
-    if (c.scope === 'member' && lastMember && String(item.pk).includes(lastMember)) memberBytes += bytes;
-  }
-  for (const mix of mixes) {
-    const created = new Set<string>();
-    let bytes = 0;
-    for (const r of mix.requests) {
-      for (const t of r.touches) {
-        if (t.index || t.rw !== 'write' || classify(t).scope !== 'event' || created.has(`${t.pk}\u0000${t.sk}`)) continue;
-        created.add(`${t.pk}\u0000${t.sk}`);
-        bytes += t.bytes + 100;
+    // Storage footprint of the last member: every item of the table by scope (after all five events).
+    const scan = await images.send(new ScanCommand({ TableName: table }));
+    const lastMember = String((results.follow as { memberId?: string } | undefined)?.memberId ?? '');
+    for (const item of (scan.Items ?? []) as Item[]) {
+      const c = classify({ pk: String(item.pk) });
+      const bytes = (itemSize(item) + 100) * (item.gsi1pk !== undefined ? 2 : 1);
+      if (c.scope === 'member' && lastMember && String(item.pk).includes(lastMember)) memberBytes += bytes;
+    }
+    for (const mix of mixes) {
+      const created = new Set<string>();
+      let bytes = 0;
+      for (const r of mix.requests) {
+        for (const t of r.touches) {
+          if (t.index || t.rw !== 'write' || classify(t).scope !== 'event' || created.has(`${t.pk}\u0000${t.sk}`)) continue;
+          created.add(`${t.pk}\u0000${t.sk}`);
+          bytes += t.bytes + 100;
+        }
       }
+      eventBytes[mix.event] = bytes;
     }
-    eventBytes[mix.event] = bytes;
+    return { mixes, storage: { memberBytes, eventBytes }, results };
+  } finally {
+    db.destroy();
+    images.destroy();
   }
-  db.destroy();
-  images.destroy();
-  return { mixes, storage: { memberBytes, eventBytes }, results };
 }
 
 // ---------------------------------------------------------------------------------------------

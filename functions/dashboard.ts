@@ -7,13 +7,14 @@
  * The only runtime substitution is the hub's time zone (HUB_TIMEZONE), which the page uses for
  * its default date range. This function reads no secret and no table.
  */
+import { config } from '../lib/config/index.ts';
 import { httpHandler, type HttpEvent, type HttpResult } from '../lib/http/index.ts';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from '../lib/dashboard/page.generated.ts';
 
 const DEFAULT_TIMEZONE = 'Asia/Shanghai';
 
 /** An IANA zone name safe to place in an HTML attribute, else the default. */
-export function pageTimezone(value = process.env.HUB_TIMEZONE): string {
+export function pageTimezone(value: string | undefined): string {
   if (!value || !/^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/.test(value)) return DEFAULT_TIMEZONE;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: value });
@@ -25,8 +26,9 @@ export function pageTimezone(value = process.env.HUB_TIMEZONE): string {
 
 let page: { tz: string; html: string } | undefined;
 
-export function dashboardHtml(): string {
-  const tz = pageTimezone();
+/** The page for the hub's time zone (cfg.HUB_TIMEZONE). */
+export function dashboardHtml(timezone: string): string {
+  const tz = pageTimezone(timezone);
   if (page?.tz !== tz) page = { tz, html: DASHBOARD_HTML.replace('{{HUB_TIMEZONE}}', () => tz) };
   return page.html;
 }
@@ -46,6 +48,6 @@ export const handler = httpHandler(async (event: HttpEvent): Promise<HttpResult>
       'x-frame-options': 'DENY',
       'referrer-policy': 'no-referrer',
     },
-    body: method === 'HEAD' ? '' : dashboardHtml(),
+    body: method === 'HEAD' ? '' : dashboardHtml(config().HUB_TIMEZONE),
   };
 });

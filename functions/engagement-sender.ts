@@ -20,7 +20,8 @@
 import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { config, type HubConfig } from '../lib/config/index.ts';
 import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
-import { loadEngagementPolicy, MAX_VISIBILITY_SECONDS, retryDelaySeconds, type EngagementPolicy } from '../lib/engagement/guardrails.ts';
+import { MAX_VISIBILITY_SECONDS, type EngagementPolicy } from '../lib/config/engagement.ts';
+import { retryDelaySeconds } from '../lib/engagement/guardrails.ts';
 import { recordMalformed, sendOne, type SendOutcome, type SenderDeps } from '../lib/engagement/send/flow.ts';
 import { OutboxRowSchema, type OutboxRow } from '../lib/events/messages.ts';
 import { logger } from '../lib/log.ts';
@@ -55,7 +56,6 @@ export type RecordResult =
 /** A handler with injectable dependencies (tests); unset ones come from the configuration. */
 export function createEngagementSenderHandler(options: EngagementSenderOptions = {}) {
   let apiFor: { cfg: HubConfig; api: WechatApi } | undefined;
-  let policyCache: EngagementPolicy | undefined;
   const queueUrls = new Map<string, string>();
 
   function deps(): SenderDeps {
@@ -75,13 +75,12 @@ export function createEngagementSenderHandler(options: EngagementSenderOptions =
       }
       wechat = apiFor.api;
     }
-    policyCache ??= options.policy ?? loadEngagementPolicy();
     const d: SenderDeps = {
       db: options.db ?? ddb(),
       table: options.table ?? cfg.HUB_TABLE,
       now: options.now ?? Date.now,
       wechat,
-      policy: policyCache,
+      policy: options.policy ?? cfg.policy,
       tz: options.tz ?? cfg.HUB_TIMEZONE,
     };
     if (options.leaseMs !== undefined) d.leaseMs = options.leaseMs;

@@ -50,7 +50,7 @@ export interface FunctionSpec {
   sends?: QueueName[];
   /** Queues whose messages it moves (redrive). */
   redrives?: QueueName[];
-  /** The secret groups it reads (lib/config/index.ts SECRET_GROUPS): it can read no other. */
+  /** The secret groups it reads (lib/config/schema.ts SECRET_GROUPS): it can read no other. */
   secrets: SecretGroup[];
   /** Calls the WeChat API (needs egress, and the fixed IP when configured). */
   wechatApi?: boolean;

@@ -27,7 +27,7 @@ if (!source || !file || !['wechat', 'tmall', 'jd', 'youzan'].includes(source)) {
   console.error('usage: npm run invoke -- <wechat|tmall|jd|youzan> <file> [--base URL] [--mode plain|safe]');
   process.exit(2);
 }
-const cfg = loadConfig();
+const cfg = loadConfig({ env: process.env });
 const base = values.base ?? `http://127.0.0.1:${cfg.PORT}`;
 const body = readFileSync(file, 'utf8');
 const mode = values.mode ?? cfg.WECHAT_MESSAGE_MODE;

@@ -1,6 +1,6 @@
 /**
  * Fills and inspects a stage's secrets (one Secrets Manager secret per group of
- * lib/config/index.ts SECRET_GROUPS, named `scrm-hub/<stage>/<group>`; docs/deploy.md):
+ * lib/config/schema.ts SECRET_GROUPS, named `scrm-hub/<stage>/<group>`; docs/deploy.md):
  *
  *   npm run secrets -- put   --stage prod --from secrets.json [--region r] [--dry-run]
  *   npm run secrets -- get   --stage prod [--region r]
@@ -8,7 +8,7 @@
  *
  * `put` reads a flat JSON object `{ "WECHAT_APP_SECRET": "...", ... }`, refuses any name that is
  * not a secret of the hub, validates every value with the runtime's own schema
- * (lib/config/index.ts `settingIssues`), then per touched group GETs the current value, MERGES
+ * (lib/config/load.ts `settingIssues`), then per touched group GETs the current value, MERGES
  * the file's keys into it (an existing key is never dropped) and PUTs the result. Only key names,
  * lengths and SHA-256 fingerprints are ever printed, never a value. `check` fails (exit 1) when a
  * key the functions need is missing or a stored value would not pass the runtime's validation.

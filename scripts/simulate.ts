@@ -5,7 +5,7 @@
  *                       [--retries R] [--timeout MS] [--wechat-mode safe|plain]
  *
  * Secrets come from the same environment names and local defaults as the hub
- * (lib/config/index.ts). Progress goes to stderr (a bar on a TTY, a line per 10 % otherwise);
+ * (lib/config/load.ts). Progress goes to stderr (a bar on a TTY, a line per 10 % otherwise);
  * the summary — requests by route and status, elapsed time, events/s, the ground truth next to
  * the hub's attribution table — and the dashboard URL go to stdout. Exit status 1 when more than
  * 1 % of the requests failed after retries, 2 for bad arguments.
@@ -91,7 +91,7 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const cfg = loadConfig(process.env);
+  const cfg = loadConfig({ env: process.env });
   const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
   let opts;
   try {

@@ -135,7 +135,7 @@ const StageSchema = z
      * Non-secret configuration (names of docs/design.md#configuration) passed to every function
      * as environment variables. The first six are required; any other non-secret name may be
      * added (SMS_PROVIDER, TENCENT_SMS_*, HUB_SCAN_* ...). Each value is checked by the runtime's
-     * own schema (lib/config/index.ts), so a value the functions would refuse fails the synth.
+     * own schema (lib/config/schema.ts via settingIssues in load.ts), so a value the functions would refuse fails the synth.
      */
     app: z
       .object({
@@ -262,7 +262,7 @@ export interface HubStackProps extends StackProps {
   domain?: { name: string; certificateArn: string };
   /** CodeDeploy configuration of every function's `live` alias. */
   deployment: (typeof DEPLOYMENT_CONFIGS)[number];
-  /** Secret groups and their keys (default lib/config/index.ts SECRET_GROUPS): listed in the outputs, never part of a secret resource. */
+  /** Secret groups and their keys (default lib/config/schema.ts SECRET_GROUPS): listed in the outputs, never part of a secret resource. */
   secretGroups?: SecretGroupKeys;
   /** The functions to deploy; default: every entry of lib/manifest.ts. */
   functions?: readonly FunctionSpec[];

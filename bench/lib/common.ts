@@ -190,6 +190,22 @@ export function useEmulators(env: { dynamoEndpoint: string; sqsEndpoint?: string
   resetClients();
 }
 
+/**
+ * An error as a report should show it: the stack (or, with `stack: false`, `name: message`),
+ * then every `cause` and, for an AggregateError, every error it holds, so a failure names its
+ * real cause (e.g. fetch's "fetch failed" caused by ECONNREFUSED).
+ */
+export function describeError(err: unknown, opts: { stack?: boolean } = {}, depth = 0): string {
+  if (!(err instanceof Error)) return String(err);
+  const head = opts.stack === false ? `${err.name}: ${err.message}` : (err.stack ?? `${err.name}: ${err.message}`);
+  const lines = [head];
+  if (depth < 4) {
+    if (err instanceof AggregateError) for (const e of err.errors as unknown[]) lines.push(`with: ${describeError(e, opts, depth + 1)}`);
+    if (err.cause !== undefined) lines.push(`caused by: ${describeError(err.cause, opts, depth + 1)}`);
+  }
+  return lines.join('\n');
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Runs `worker` on `concurrency` lanes until `deadline` (epoch ms). */

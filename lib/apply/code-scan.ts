@@ -100,7 +100,7 @@ export async function planCodeScan(e: HubEventOf<'code.scan'>, ctx: PlanContext)
     version: (limits?.version ?? 0) + 1,
   };
   scanLimits.write(ctx.tx, limitKey, next, limits?.version, Math.floor(e.occurredAt / 1000) + 3 * 86_400);
-  m.h.c.push([e.occurredAt, batch.channel]);
+  m.history.codeScans.push({ at: e.occurredAt, channel: batch.channel });
   earn(ctx, m, batch.points, 'scan', e.code, e.occurredAt);
   planPointsNotice(ctx, m, { kind: 'scan', ref: e.code, points: batch.points, at: e.occurredAt });
   ctx.saveMember();

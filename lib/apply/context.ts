@@ -83,9 +83,9 @@ export class PlanContext {
       }
     }
     // The first sighting is the earliest event of any arrival order, not the first one processed.
-    const seen: [number, string] = [this.event.occurredAt, opts.seenChannel];
-    const prev = member.h.seen;
-    if (!prev || seen[0] < prev[0] || (seen[0] === prev[0] && seen[1] < prev[1])) member.h.seen = seen;
+    const seen = { at: this.event.occurredAt, channel: opts.seenChannel };
+    const prev = member.history.seen;
+    if (!prev || seen.at < prev.at || (seen.at === prev.at && seen.channel < prev.channel)) member.history.seen = seen;
     const wechat = opts.wechat ?? wechatOf(ids);
     if (wechat && !member.wechat) member.wechat = { ...wechat, followed: false };
     for (const id of ids) {
@@ -120,6 +120,7 @@ export class PlanContext {
     writeMember(this.tx, r.member, r.isNew, {
       tz: this.tz,
       shards: this.deps.cfg.HUB_COUNTER_SHARDS,
+      rules: this.deps.cfg.memberRules,
       now: this.now,
       absorbed: r.absorbed.map((l) => ({ memberId: l.memberId, credits: l.credits })),
     });
@@ -149,7 +150,7 @@ function wechatOf(identities: Identity[]): { appId: string; openid: string } | u
 
 /** Folds a losing record into the survivor (lazy merge: the loser's partition is read through `mergedFrom`). */
 function absorb(survivor: StoredMember, loser: StoredMember): void {
-  survivor.h = mergeHistories(survivor.h, loser.h);
+  survivor.history = mergeHistories(survivor.history, loser.history);
   survivor.points += loser.points;
   // Order count, GMV and order times follow from the merged history (derive()).
   if (!survivor.wechat && loser.wechat) survivor.wechat = loser.wechat;

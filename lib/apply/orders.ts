@@ -23,6 +23,7 @@ import { STATUS_RANK } from '../events/hub-event.ts';
 import { orders } from '../store/entities/order.ts';
 import { refunds } from '../store/entities/refund.ts';
 import type { StoredMember } from '../members/record.ts';
+import type { PaidOrder } from '../attribution/credits.ts';
 import { earn, consume } from '../members/points.ts';
 import { planPointsNotice } from '../engagement/rules.ts';
 import { scheduleAfterOrder } from '../engagement/schedule.ts';
@@ -216,11 +217,12 @@ async function settle(ctx: PlanContext, o: OrderItem, m: StoredMember | undefine
   const perYuan = ctx.deps.cfg.HUB_POINTS_PER_YUAN;
   const counted = o.paidAt !== undefined;
   if (counted) {
-    const fact: [string, number, number, string] = [ref, o.paidAt!, o.paidFen, o.platform];
-    const i = m.h.o.findIndex((x) => x[0] === ref);
-    if (i >= 0) m.h.o[i] = fact;
+    const paid: PaidOrder = { key: ref, paidAt: o.paidAt!, paidFen: o.paidFen, platform: o.platform };
+    const paidOrders = m.history.orders;
+    const i = paidOrders.findIndex((x) => x.key === ref);
+    if (i >= 0) paidOrders[i] = paid;
     else {
-      m.h.o.push(fact);
+      paidOrders.push(paid);
       scheduleAfterOrder(ctx, m, ref, o.paidAt!);
     }
   }

@@ -40,8 +40,9 @@ export async function planRegister(e: HubEventOf<'member.register'>, ctx: PlanCo
   if (m.phoneHash && m.phoneHash !== e.phoneHash) {
     throw new ConflictError('this member already registered another phone number', undefined, 'phone_conflict');
   }
-  const first = m.h.r === undefined;
-  if (first || e.occurredAt < m.h.r!) m.h.r = e.occurredAt;
+  const registeredAt = m.history.registeredAt;
+  const first = registeredAt === undefined;
+  if (first || e.occurredAt < registeredAt) m.history.registeredAt = e.occurredAt;
   m.phoneHash = e.phoneHash;
   m.phoneMasked = e.phoneMasked;
   if (e.name) m.name = e.name;

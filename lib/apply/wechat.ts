@@ -28,26 +28,26 @@ export async function planWechat(event: WechatEvent, ctx: PlanContext): Promise<
   const at = event.occurredAt;
   switch (event.type) {
     case 'wechat.follow': {
-      const firstFollow = m.h.f.length === 0;
-      m.h.f.push([at, channel]);
+      const firstFollow = m.history.follows.length === 0;
+      m.history.follows.push({ at, channel });
       interacted(m, at);
       const ch = event.scene ? await ensureChannel(ctx, event.scene) : undefined;
       if (firstFollow) planWelcomeOnFollow(ctx, m, event, ch?.welcomeText);
       break;
     }
     case 'wechat.scan':
-      m.h.q.push([at, channel]);
+      m.history.qrScans.push({ at, channel });
       interacted(m, at);
       await ensureChannel(ctx, event.scene);
       // A scan proves the person follows the account.
-      if (m.h.f.length === 0 && m.wechat) m.wechat.followed = true;
+      if (m.history.follows.length === 0 && m.wechat) m.wechat.followed = true;
       break;
     case 'wechat.unfollow':
-      m.h.u.push(at);
+      m.history.unfollows.push(at);
       break;
     case 'wechat.interaction':
       interacted(m, at);
-      if (m.wechat && m.h.f.length === 0 && m.h.u.length === 0) m.wechat.followed = true;
+      if (m.wechat && m.history.follows.length === 0 && m.history.unfollows.length === 0) m.wechat.followed = true;
       break;
   }
   ctx.saveMember();

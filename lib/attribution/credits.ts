@@ -23,6 +23,7 @@
  * scan, code scan) at or before the event.
  */
 import { localDay } from '../time.ts';
+import type { MemberHistory as History, PaidOrder, Touch } from '../store/entities/member.ts';
 
 export const MODELS = ['first', 'last'] as const;
 export type Model = (typeof MODELS)[number];
@@ -40,27 +41,10 @@ export const METRICS = [
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
-/** [at, channel] */
-export type TouchFact = [number, string];
+/** The history attribution reads, with readable names (stored short: lib/store/entities/member.ts). */
+export type { MemberHistory as History, PaidOrder, Touch } from '../store/entities/member.ts';
 
-export interface History {
-  /** follow events */
-  f: TouchFact[];
-  /** unfollow times */
-  u: number[];
-  /** parametric-QR scans by an existing fan */
-  q: TouchFact[];
-  /** code scans, channel = the batch's channel */
-  c: TouchFact[];
-  /** registration time */
-  r?: number;
-  /** paid orders: [orderKey, paidAt, paidFen, platform] */
-  o: [string, number, number, string][];
-  /** earliest time the hub saw this person at all, with the channel to use when nothing else touched them */
-  seen?: TouchFact;
-}
-
-export const emptyHistory = (): History => ({ f: [], u: [], q: [], c: [], o: [] });
+export const emptyHistory = (): History => ({ follows: [], unfollows: [], qrScans: [], codeScans: [], orders: [] });
 
 /** Credits: counter key (JSON [channel, model, day]) → metric → amount. */
 export type Credits = Record<string, Record<string, number>>;
@@ -84,24 +68,25 @@ export function ttcBucketHours(attr: string): number | undefined {
   return m[1] === 'm' ? Number(m[2]) / 60 : Number(m[2]);
 }
 
-const byTime = (a: TouchFact, b: TouchFact) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
+const byTime = (a: Touch, b: Touch) => a.at - b.at || (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0);
+const byPaidAt = (a: PaidOrder, b: PaidOrder) => a.paidAt - b.paidAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 /** First touch: the earliest fact with a channel (marketing touches, orders' platforms, first sighting). */
-export function firstTouchOf(h: History): TouchFact | undefined {
-  const all: TouchFact[] = [...h.f, ...h.q, ...h.c, ...h.o.map(([, at, , p]) => [at, p] as TouchFact)];
+export function firstTouchOf(h: History): Touch | undefined {
+  const all: Touch[] = [...h.follows, ...h.qrScans, ...h.codeScans, ...h.orders.map((o) => ({ at: o.paidAt, channel: o.platform }))];
   if (h.seen) all.push(h.seen);
   return all.sort(byTime)[0];
 }
 
 /** The last marketing touch at or before `t` (follows and scans), else the first touch. */
-export function lastTouchAt(h: History, t: number): TouchFact | undefined {
-  let best: TouchFact | undefined;
-  for (const x of [...h.f, ...h.q, ...h.c]) if (x[0] <= t && (!best || byTime(best, x) < 0)) best = x;
+export function lastTouchAt(h: History, t: number): Touch | undefined {
+  let best: Touch | undefined;
+  for (const x of [...h.follows, ...h.qrScans, ...h.codeScans]) if (x.at <= t && (!best || byTime(best, x) < 0)) best = x;
   return best ?? firstTouchOf(h);
 }
 
-export function firstFollow(h: History): TouchFact | undefined {
-  return [...h.f].sort(byTime)[0];
+export function firstFollow(h: History): Touch | undefined {
+  return [...h.follows].sort(byTime)[0];
 }
 
 /** Computes the credits a history deserves. */
@@ -115,37 +100,38 @@ export function computeCredits(h: History, tz: string): Credits {
   const first = firstTouchOf(h);
   if (!first) return out;
   const ff = firstFollow(h);
-  const both = (at: number, metric: string, n = 1, firstChannel = first[1]) => {
+  const both = (at: number, metric: string, n = 1, firstChannel = first.channel) => {
     add(firstChannel, 'first', at, metric, n);
-    add(lastTouchAt(h, at)![1], 'last', at, metric, n);
+    add(lastTouchAt(h, at)!.channel, 'last', at, metric, n);
   };
 
   if (ff) {
-    add(ff[1], 'first', ff[0], 'newFans');
-    add(ff[1], 'last', ff[0], 'newFans');
+    add(ff.channel, 'first', ff.at, 'newFans');
+    add(ff.channel, 'last', ff.at, 'newFans');
   }
-  for (const u of h.u) both(u, 'unfollows');
-  if (h.r !== undefined) {
-    both(h.r, 'newMembers');
+  for (const u of h.unfollows) both(u, 'unfollows');
+  const registeredAt = h.registeredAt;
+  if (registeredAt !== undefined) {
+    both(registeredAt, 'newMembers');
     if (ff) {
-      const lastCh = lastTouchAt(h, h.r)![1];
-      const sameDay = localDay(ff[0], tz) === localDay(h.r, tz);
-      const bucket = ttcBucket(h.r - ff[0]);
+      const lastCh = lastTouchAt(h, registeredAt)!.channel;
+      const sameDay = localDay(ff.at, tz) === localDay(registeredAt, tz);
+      const bucket = ttcBucket(registeredAt - ff.at);
       for (const [ch, model] of [
-        [ff[1], 'first'],
+        [ff.channel, 'first'],
         [lastCh, 'last'],
       ] as const) {
-        add(ch, model, ff[0], 'convertedFans');
-        if (sameDay) add(ch, model, ff[0], 'sameDayConversions');
-        add(ch, model, ff[0], bucket);
+        add(ch, model, ff.at, 'convertedFans');
+        if (sameDay) add(ch, model, ff.at, 'sameDayConversions');
+        add(ch, model, ff.at, bucket);
       }
     }
   }
-  for (const [at] of h.c) both(at, 'scans');
-  for (const [at] of h.q) both(at, 'qrScans');
-  for (const [, at, fen] of h.o) {
-    both(at, 'orders');
-    if (fen) both(at, 'gmvFen', fen);
+  for (const { at } of h.codeScans) both(at, 'scans');
+  for (const { at } of h.qrScans) both(at, 'qrScans');
+  for (const { paidAt, paidFen } of h.orders) {
+    both(paidAt, 'orders');
+    if (paidFen) both(paidAt, 'gmvFen', paidFen);
   }
   return out;
 }
@@ -166,27 +152,28 @@ export function diffCredits(before: Credits, after: Credits): Credits {
 
 /** Canonical order of a history's facts, so the stored record does not depend on arrival order. */
 export function sortHistory(h: History): void {
-  h.f.sort(byTime);
-  h.q.sort(byTime);
-  h.c.sort(byTime);
-  h.u.sort((a, b) => a - b);
-  h.o.sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  h.follows.sort(byTime);
+  h.qrScans.sort(byTime);
+  h.codeScans.sort(byTime);
+  h.unfollows.sort((a, b) => a - b);
+  h.orders.sort(byPaidAt);
 }
 
 /** Merges two histories (member merge): the union of facts, the earliest registration. */
 export function mergeHistories(a: History, b: History): History {
-  const uniq = <T>(xs: T[]) => [...new Map(xs.map((x) => [JSON.stringify(x), x])).values()];
-  const seen = [a.seen, b.seen].filter((x): x is TouchFact => !!x).sort(byTime)[0];
-  const r = [a.r, b.r].filter((x): x is number => x !== undefined).sort((x, y) => x - y)[0];
-  const orders = new Map<string, [string, number, number, string]>();
-  for (const o of [...a.o, ...b.o]) if (!orders.has(o[0])) orders.set(o[0], o);
+  const uniq = <T>(xs: T[], id: (x: T) => unknown = (x) => x) => [...new Map(xs.map((x) => [JSON.stringify(id(x)), x])).values()];
+  const touchId = (t: Touch) => [t.at, t.channel];
+  const seen = [a.seen, b.seen].filter((x): x is Touch => !!x).sort(byTime)[0];
+  const registeredAt = [a.registeredAt, b.registeredAt].filter((x): x is number => x !== undefined).sort((x, y) => x - y)[0];
+  const orders = new Map<string, PaidOrder>();
+  for (const o of [...a.orders, ...b.orders]) if (!orders.has(o.key)) orders.set(o.key, o);
   return {
-    f: uniq([...a.f, ...b.f]).sort(byTime),
-    u: uniq([...a.u, ...b.u]).sort((x, y) => x - y),
-    q: uniq([...a.q, ...b.q]).sort(byTime),
-    c: uniq([...a.c, ...b.c]).sort(byTime),
-    o: [...orders.values()].sort((x, y) => x[1] - y[1]),
-    ...(r !== undefined ? { r } : {}),
+    follows: uniq([...a.follows, ...b.follows], touchId).sort(byTime),
+    unfollows: uniq([...a.unfollows, ...b.unfollows]).sort((x, y) => x - y),
+    qrScans: uniq([...a.qrScans, ...b.qrScans], touchId).sort(byTime),
+    codeScans: uniq([...a.codeScans, ...b.codeScans], touchId).sort(byTime),
+    orders: [...orders.values()].sort((x, y) => x.paidAt - y.paidAt),
+    ...(registeredAt !== undefined ? { registeredAt } : {}),
     ...(seen ? { seen } : {}),
   };
 }

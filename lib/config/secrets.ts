@@ -1,5 +1,5 @@
 /**
- * In AWS the secrets live in one Secrets Manager secret per group (lib/config/index.ts
+ * In AWS the secrets live in one Secrets Manager secret per group (lib/config/schema.ts
  * SECRET_GROUPS; JSON whose keys are the configuration names). A function is given the ARNs of
  * its groups only, as HUB_SECRET_ARNS (`{group: arn}`); HUB_SECRET_ARN (one secret holding every
  * key) still works. `loadSecrets` reads each of them (cached, refreshed every 5 minutes by the

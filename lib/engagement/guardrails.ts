@@ -13,7 +13,7 @@
  *   4. channel: a customer-service message only inside the window WeChat allows it in, else a
  *      template message when the payload names a template, else suppress `outside_window`.
  *
- * Sources of the defaults (EngagementPolicy):
+ * Sources of the defaults (EngagementPolicy, lib/config/engagement.ts; set by HUB_ENGAGEMENT_POLICY):
  *   - Caps counted per local calendar day (Braze: "calendar day in the user's timezone") and a
  *     rolling multi-day window (GrowingIO: "≤X messages in X days"); capped messages are skipped,
  *     not queued (Braze: the capped user skips the send; Customer.io: "Undeliverable"); transactional
@@ -27,69 +27,10 @@
  *     from the person opens 48 h (5 messages); a follow, QR scan or menu click opens only 1 min
  *     (3 messages). Outside them WeChat answers 45015; 45047 when the count is used up.
  */
-import * as z from 'zod';
+import { HOLDOUT_BUCKETS, MAX_VISIBILITY_SECONDS, type EngagementPolicy } from '../config/engagement.ts';
 import { bucketOf } from '../ids.ts';
 import { addDays, DAY_MS, HOUR_MS, localParts, localToEpoch } from '../time.ts';
 import type { OutboxRow } from './outbox.ts';
-
-// ---------------------------------------------------------------------------------------------
-// Policy
-// ---------------------------------------------------------------------------------------------
-
-/** Total number of holdout buckets: `bucketOf(memberId, HOLDOUT_BUCKETS)`. */
-export const HOLDOUT_BUCKETS = 10_000;
-
-/** SQS refuses a visibility timeout above 12 h. */
-export const MAX_VISIBILITY_SECONDS = 43_200;
-
-const HhMm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (00:00–23:59)');
-
-export const EngagementPolicySchema = z.object({
-  /** Marketing messages per member per local calendar day. */
-  dailyCap: z.number().int().min(0).default(1),
-  /** Marketing messages per member in any rolling 7 days. */
-  weeklyCap: z.number().int().min(0).default(3),
-  /** Local wall-clock range in which marketing messages are held; start == end, or null, disables it. */
-  quietHours: z
-    .object({ start: HhMm, end: HhMm })
-    .nullable()
-    .default({ start: '22:00', end: '08:00' }),
-  /** Members whose bucket (0–9999) is below this receive no marketing (500 = 5 %). */
-  holdout: z.number().int().min(0).max(HOLDOUT_BUCKETS).default(500),
-  /** Customer-service window after a message from the person (docs/platforms.md#wechat-customer-service-windows: 48 h). */
-  interactionWindowHours: z.number().positive().max(48).default(48),
-  /** Customer-service window after a follow / QR scan / menu click (docs/platforms.md#wechat-customer-service-windows: 1 min). */
-  followWindowSeconds: z.number().positive().max(60).default(60),
-  /** Rules whose message answers a follow: their window runs from `row.triggeredAt`. */
-  followRuleIds: z.array(z.string().min(1)).default(['welcome_follow']),
-  /** Retry backoff for failed sends: base × 2^(receiveCount−1), capped. */
-  retryBaseSeconds: z.number().int().min(0).default(30),
-  retryMaxSeconds: z.number().int().min(0).max(MAX_VISIBILITY_SECONDS).default(3_600),
-});
-export type EngagementPolicy = z.output<typeof EngagementPolicySchema>;
-export type EngagementPolicyInput = z.input<typeof EngagementPolicySchema>;
-
-export const DEFAULT_POLICY: EngagementPolicy = EngagementPolicySchema.parse({});
-
-/** A policy from partial settings (validated; defaults fill the rest). */
-export function policyFrom(input: EngagementPolicyInput = {}): EngagementPolicy {
-  const r = EngagementPolicySchema.safeParse(input);
-  if (!r.success) throw new Error(`invalid engagement policy: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return r.data;
-}
-
-/** The policy from `HUB_ENGAGEMENT_POLICY` (a JSON object of EngagementPolicy fields), else the defaults. */
-export function loadEngagementPolicy(env: Record<string, string | undefined> = process.env): EngagementPolicy {
-  const raw = env.HUB_ENGAGEMENT_POLICY;
-  if (!raw || raw.trim() === '') return DEFAULT_POLICY;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new Error('invalid engagement policy: HUB_ENGAGEMENT_POLICY is not JSON');
-  }
-  return policyFrom(parsed as EngagementPolicyInput);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Decision
@@ -109,13 +50,19 @@ export type Decision =
   | { action: 'defer'; until: number; reason: 'quiet_hours' }
   | { action: 'suppress'; reason: SuppressReason };
 
+/** A follow or QR scan of the member's history (lib/store/entities/member.ts Touch). */
+interface HistoryTouch {
+  readonly at: number;
+  readonly channel: string;
+}
+
 /** What the decision needs of the member record (lib/members/model.ts, record.ts). */
 export interface DecisionMember {
   memberId: string;
   wechat?: { followed: boolean };
   lastInteractionAt?: number;
-  /** Follow and QR-scan history (StoredMember.h): tells a 1-minute interaction from a 48-hour one. */
-  h?: { f?: readonly (readonly [number, string])[]; q?: readonly (readonly [number, string])[] };
+  /** Follow and QR-scan history (StoredMember.history): tells a 1-minute interaction from a 48-hour one. */
+  history?: { follows?: readonly HistoryTouch[]; qrScans?: readonly HistoryTouch[] };
 }
 
 export interface DecisionInput {
@@ -182,7 +129,7 @@ export function insideCustomWindow(input: Pick<DecisionInput, 'row' | 'member' |
   }
   const at = member.lastInteractionAt;
   if (at === undefined) return false;
-  const lastFollowOrScan = Math.max(-1, ...(member.h?.f ?? []).map((x) => x[0]), ...(member.h?.q ?? []).map((x) => x[0]));
+  const lastFollowOrScan = Math.max(-1, ...(member.history?.follows ?? []).map((x) => x.at), ...(member.history?.qrScans ?? []).map((x) => x.at));
   const windowMs = at === lastFollowOrScan ? shortMs : policy.interactionWindowHours * HOUR_MS;
   return now - at < windowMs;
 }

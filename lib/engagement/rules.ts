@@ -1,16 +1,15 @@
 /**
  * Engagement rules: which events plan which messages. The rule set is configuration
- * (lib/engagement/rules-config.ts: defaults, overridable by a JSON file named by
- * HUB_RULES_FILE); this module only turns an event plus a member into planned messages.
+ * (lib/config/rules.ts: defaults, overridable by a JSON file named by
+ * HUB_RULES_FILE; read once with the configuration, `cfg.rules`); this module only turns an event plus a member into planned messages.
  */
 import type { HubEventOf } from '../events/hub-event.ts';
 import type { StoredMember } from '../members/record.ts';
 import type { PlanContext } from '../apply/context.ts';
-import { rulesConfig } from './rules-config.ts';
 
 /** Welcome on first follow: the channel's own text when it has one, else the rule's. */
 export function planWelcomeOnFollow(ctx: PlanContext, m: StoredMember, e: HubEventOf<'wechat.follow'>, channelText?: string): void {
-  const rules = rulesConfig();
+  const rules = ctx.deps.cfg.rules;
   if (!rules.welcomeOnFollow.enabled) return;
   const text = channelText ?? rules.welcomeOnFollow.text;
   ctx.emit({
@@ -27,7 +26,7 @@ export function planWelcomeOnFollow(ctx: PlanContext, m: StoredMember, e: HubEve
 }
 
 export function planWelcomeOnRegister(ctx: PlanContext, m: StoredMember, appId: string, openid: string, at: number): void {
-  const rules = rulesConfig();
+  const rules = ctx.deps.cfg.rules;
   if (!rules.welcomeOnRegister.enabled) return;
   ctx.emit({
     memberId: m.memberId,
@@ -44,7 +43,7 @@ export function planWelcomeOnRegister(ctx: PlanContext, m: StoredMember, appId: 
 
 /** Points notice (scan or paid order); needs a WeChat address to go anywhere. */
 export function planPointsNotice(ctx: PlanContext, m: StoredMember, cause: { kind: 'scan' | 'order'; ref: string; points: number; at: number }): void {
-  const rules = rulesConfig();
+  const rules = ctx.deps.cfg.rules;
   if (!rules.pointsNotice.enabled || !m.wechat || cause.points === 0) return;
   ctx.emit({
     memberId: m.memberId,

@@ -18,7 +18,7 @@ import { lots } from '../store/entities/lot.ts';
 import { Tx } from '../store/tx.ts';
 import { TxConditionFailed } from '../store/errors.ts';
 import { addDays, DAY_MS, localDay, localToEpoch } from '../time.ts';
-import { rulesConfig, type RulesConfig } from './rules-config.ts';
+import type { RulesConfig } from '../config/rules.ts';
 import { drainOutbox, messageIdOf, planOutboxRows, type PlannedMessage } from './outbox.ts';
 import { outbox } from '../store/entities/outbox.ts';
 import type { ApplyDeps } from '../apply/index.ts';
@@ -36,14 +36,14 @@ export interface DueRow {
 
 /** On a member's first paid order: the repurchase ladder; on every paid order: the lapse alert moves. */
 export function scheduleAfterOrder(ctx: PlanContext, m: StoredMember, orderRef: string, paidAt: number): void {
-  const rules = rulesConfig();
+  const rules = ctx.deps.cfg.rules;
   const items: DueRow[] = [];
-  if (rules.repurchase.enabled && m.h.o.length === 1) {
+  if (rules.repurchase.enabled && m.history.orders.length === 1) {
     rules.repurchase.ladder.forEach((step, i) =>
       items.push({ memberId: m.memberId, kind: 'repurchase', key: `${i}`, dueAt: paidAt + step.day * DAY_MS, data: { step: i, orderRef, ...step } }),
     );
   }
-  const lastOrderAt = Math.max(paidAt, ...m.h.o.map((o) => o[1]));
+  const lastOrderAt = Math.max(paidAt, ...m.history.orders.map((o) => o.paidAt));
   if (rules.lapseAlert.enabled) {
     items.push({ memberId: m.memberId, kind: 'lapse', key: 'current', dueAt: lastOrderAt + rules.lapseAlert.days * DAY_MS, data: { lastOrderAt } });
   }
@@ -52,7 +52,7 @@ export function scheduleAfterOrder(ctx: PlanContext, m: StoredMember, orderRef: 
 
 /** On registration with a birthday: the next birthday at 10:00 local. */
 export function scheduleBirthday(ctx: PlanContext, m: StoredMember, birthday: string, now: number): void {
-  if (!rulesConfig().birthday.enabled) return;
+  if (!ctx.deps.cfg.rules.birthday.enabled) return;
   const row = nextBirthdayRow(m.memberId, birthday, now, ctx.tz);
   if (row) dues.write(ctx.tx, `due:birthday:${row.key}`, row, ctx.tz);
 }
@@ -78,7 +78,7 @@ export function messageForDue(row: DueRow, m: StoredMember, rules: RulesConfig):
   const base = { memberId: m.memberId, triggeredAt: row.dueAt, appId: m.wechat?.appId, openid: m.wechat?.openid };
   switch (row.kind) {
     case 'repurchase': {
-      if (m.h.o.length > 1) return { cancelled: 'repeat_purchase' };
+      if (m.history.orders.length > 1) return { cancelled: 'repeat_purchase' };
       const step = rules.repurchase.ladder[Number(row.data.step)];
       if (!step) return { cancelled: 'ladder_changed' };
       return {
@@ -93,7 +93,7 @@ export function messageForDue(row: DueRow, m: StoredMember, rules: RulesConfig):
       };
     }
     case 'lapse': {
-      const last = Math.max(0, ...m.h.o.map((o) => o[1]));
+      const last = Math.max(0, ...m.history.orders.map((o) => o.paidAt));
       if (last > Number(row.data.lastOrderAt)) return { cancelled: 'ordered_since' };
       if (TIER_ORDER.indexOf(m.tier) < TIER_ORDER.indexOf(rules.lapseAlert.minTier)) return { cancelled: 'tier_below_threshold' };
       return {
@@ -122,7 +122,7 @@ export function messageForDue(row: DueRow, m: StoredMember, rules: RulesConfig):
 export async function sweepDue(deps: ApplyDeps, opts: { lookbackDays?: number } = {}): Promise<{ planned: number; cancelled: number; expiryReminders: number }> {
   const now = deps.now();
   const tz = deps.cfg.HUB_TIMEZONE;
-  const rules = rulesConfig();
+  const rules = deps.cfg.rules;
   const store = { db: deps.db, table: deps.table };
   const today = localDay(now, tz);
   let planned = 0;
@@ -156,7 +156,7 @@ export async function sweepDue(deps: ApplyDeps, opts: { lookbackDays?: number } 
 }
 
 async function planExpiryReminders(deps: ApplyDeps, expiryDay: string, now: number): Promise<number> {
-  const rules = rulesConfig();
+  const rules = deps.cfg.rules;
   let n = 0;
   const seen = new Set<string>();
   for await (const lot of lots.expiringOn({ db: deps.db, table: deps.table }, expiryDay)) {

@@ -1,6 +1,6 @@
 /**
- * Member programme rules as pure functions of a member's paid orders (History.o:
- * `[orderKey, paidAt, paidFen, platform]`) and the instant they are evaluated at. Every amount
+ * Member programme rules (their configuration: lib/config/members.ts, `cfg.memberRules`) as pure functions of a member's paid orders (History.orders:
+ * `{key, paidAt, paidFen, platform}`) and the instant they are evaluated at. Every amount
  * is the order's paid amount (`paidFen`), not net of refunds; a refunded order still counts.
  *
  * Tier (`tierOf`): the highest tier whose threshold the rolling paid GMV reaches. Rolling GMV =
@@ -41,103 +41,20 @@
  * stored tier is above what the window earns: a downgrade is owed) so the nightly review finds
  * it through the index instead of a table scan (lib/store/keys.ts, lib/members/nightly.ts).
  */
-import * as z from 'zod';
 import type { History } from '../attribution/credits.ts';
 import { addDays, DAY_MS, localDay } from '../time.ts';
+import { DEFAULT_LIFECYCLE_DAYS, DEFAULT_MEMBER_RULES, DEFAULT_RFM_CUTS, DEFAULT_TIERS, type LifecycleDays, type MemberRules, type RfmCuts, type TierThresholds } from '../config/members.ts';
 import type { Lifecycle } from './model.ts';
 
 export const TIERS = ['normal', 'silver', 'gold', 'diamond'] as const;
 export type Tier = (typeof TIERS)[number];
 
-type Orders = Pick<History, 'o'>;
-
-const fen = z.number().int().nonnegative();
-const rising = (xs: readonly number[]) => xs.every((x, i) => i === 0 || x > xs[i - 1]!);
-
-export const TierThresholdsSchema = z
-  .strictObject({
-    normal: z.literal(0).optional(),
-    silver: fen.default(100_000),
-    gold: fen.default(500_000),
-    diamond: fen.default(2_000_000),
-  })
-  .refine((t) => rising([0, t.silver, t.gold, t.diamond]), 'tier thresholds must rise strictly: 0 < silver < gold < diamond')
-  .transform((t) => ({ normal: 0, silver: t.silver, gold: t.gold, diamond: t.diamond }));
-export type TierThresholds = z.output<typeof TierThresholdsSchema>;
-
-const days = z.number().int().min(1).max(3650);
-export const LifecycleDaysSchema = z
-  .strictObject({
-    atRisk: days.default(90),
-    lapsed: days.default(180),
-    tierWindow: days.default(365),
-  })
-  .refine((d) => d.atRisk < d.lapsed, 'atRisk must be fewer days than lapsed');
-export type LifecycleDays = z.output<typeof LifecycleDaysSchema>;
-
-const four = (n: z.ZodNumber) => z.tuple([n, n, n, n]).refine((xs) => rising(xs), 'the four cut points must rise strictly');
-export const RfmCutsSchema = z.strictObject({
-  recencyDays: four(z.number().positive()).default([30, 60, 90, 180]),
-  frequency: four(z.number().int().min(2)).default([2, 3, 5, 10]),
-  monetaryFen: four(z.number().int().min(1)).default([50_000, 100_000, 500_000, 2_000_000]),
-});
-export type RfmCuts = z.output<typeof RfmCutsSchema>;
+type Orders = Pick<History, 'orders'>;
 
 export interface Rfm {
   r: number;
   f: number;
   m: number;
-}
-
-export const DEFAULT_TIERS: TierThresholds = TierThresholdsSchema.parse({});
-export const DEFAULT_LIFECYCLE_DAYS: LifecycleDays = LifecycleDaysSchema.parse({});
-export const DEFAULT_RFM_CUTS: RfmCuts = RfmCutsSchema.parse({});
-
-export interface MemberRules {
-  tiers: TierThresholds;
-  days: LifecycleDays;
-  rfm: RfmCuts;
-}
-
-export const DEFAULT_MEMBER_RULES: MemberRules = { tiers: DEFAULT_TIERS, days: DEFAULT_LIFECYCLE_DAYS, rfm: DEFAULT_RFM_CUTS };
-
-export const RULE_ENV = {
-  tiers: 'HUB_TIER_THRESHOLDS_FEN',
-  days: 'HUB_LIFECYCLE_DAYS',
-  rfm: 'HUB_RFM_CUTS',
-} as const;
-
-function parseEnvJson<S extends z.ZodType>(name: string, raw: string | undefined, schema: S): z.output<S> {
-  let value: unknown = {};
-  if (raw !== undefined && raw.trim() !== '') {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      throw new Error(`invalid configuration: ${name} is not valid JSON`);
-    }
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    throw new Error(`invalid configuration: ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
-}
-
-/** Reads the three rule variables (unset = defaults); throws naming the variable when one is invalid. */
-export function parseMemberRules(env: Record<string, string | undefined> = process.env): MemberRules {
-  return {
-    tiers: parseEnvJson(RULE_ENV.tiers, env[RULE_ENV.tiers], TierThresholdsSchema),
-    days: parseEnvJson(RULE_ENV.days, env[RULE_ENV.days], LifecycleDaysSchema),
-    rfm: parseEnvJson(RULE_ENV.rfm, env[RULE_ENV.rfm], RfmCutsSchema),
-  };
-}
-
-let cached: { raw: string; rules: MemberRules } | undefined;
-/** The process's rules, re-parsed only when one of the variables changes. */
-export function memberRules(env: Record<string, string | undefined> = process.env): MemberRules {
-  const raw = JSON.stringify([env[RULE_ENV.tiers], env[RULE_ENV.days], env[RULE_ENV.rfm]]);
-  if (cached?.raw !== raw) cached = { raw, rules: parseMemberRules(env) };
-  return cached.rules;
 }
 
 /** Position of a tier in TIERS; an unknown name ranks as `normal`. */
@@ -152,7 +69,7 @@ export function higherTier(a: string, b: string): Tier {
 /** Paid GMV of the orders paid less than `windowDays` before `now`. */
 export function rollingGmvFen(h: Orders, now: number, windowDays = DEFAULT_LIFECYCLE_DAYS.tierWindow): number {
   const from = now - windowDays * DAY_MS;
-  return h.o.reduce((s, [, paidAt, paidFen]) => (paidAt > from ? s + paidFen : s), 0);
+  return h.orders.reduce((s, { paidAt, paidFen }) => (paidAt > from ? s + paidFen : s), 0);
 }
 
 export function tierOf(h: Orders, now: number, tiers: TierThresholds = DEFAULT_TIERS, windowDays = DEFAULT_LIFECYCLE_DAYS.tierWindow): Tier {
@@ -162,7 +79,7 @@ export function tierOf(h: Orders, now: number, tiers: TierThresholds = DEFAULT_T
   return out;
 }
 
-const paidTimes = (h: Orders) => h.o.map((o) => o[1]).sort((a, b) => a - b);
+const paidTimes = (h: Orders) => h.orders.map((o) => o.paidAt).sort((a, b) => a - b);
 
 export function lifecycleOf(h: Orders, now: number, d: LifecycleDays = DEFAULT_LIFECYCLE_DAYS): Lifecycle {
   const times = paidTimes(h);
@@ -181,7 +98,7 @@ export function rfmOf(h: Orders, now: number, cuts: RfmCuts = DEFAULT_RFM_CUTS):
   const last = times.at(-1);
   if (last === undefined) return undefined;
   const sinceDays = (now - last) / DAY_MS;
-  const gmv = h.o.reduce((s, o) => s + o[2], 0);
+  const gmv = h.orders.reduce((s, o) => s + o.paidFen, 0);
   return {
     r: 5 - cuts.recencyDays.filter((c) => sinceDays > c).length,
     f: 1 + cuts.frequency.filter((c) => times.length >= c).length,

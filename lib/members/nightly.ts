@@ -20,7 +20,7 @@ import { members, parseReviewDay } from '../store/entities/member.ts';
 import { Tx } from '../store/tx.ts';
 import { TxConditionFailed } from '../store/errors.ts';
 import { addDays, localDay } from '../time.ts';
-import { memberRules, REVIEW_SHARDS, tierOf, tierRank, type Rfm } from './lifecycle.ts';
+import { REVIEW_SHARDS, tierOf, tierRank, type Rfm } from './lifecycle.ts';
 import { logger } from '../log.ts';
 import { writeMember, type StoredMember } from './record.ts';
 
@@ -149,8 +149,8 @@ export async function reviewMember(deps: NightlyDeps, memberId: string, now: num
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const item = await members.get<StoredMember>(deps, memberId);
     if (!item || item.mergedInto) return { kind: 'skipped' };
-    const rules = memberRules();
-    const tier = tierOf(item.h, now, rules.tiers, rules.days.tierWindow);
+    const rules = deps.cfg.memberRules;
+    const tier = tierOf(item.history, now, rules.tiers, rules.days.tierWindow);
     const day = parseReviewDay(item);
     // Due: filed under today or earlier, or owing a downgrade (an event rewrote it in between).
     const due = day !== undefined && (day <= today || tierRank(item.tier) > tierRank(tier));
@@ -159,7 +159,7 @@ export async function reviewMember(deps: NightlyDeps, memberId: string, now: num
     // The one place a tier may fall: derive (inside writeMember) only ever raises it.
     item.tier = tier;
     const tx = new Tx(deps.table);
-    writeMember(tx, item, false, { tz: deps.cfg.HUB_TIMEZONE, shards: deps.cfg.HUB_COUNTER_SHARDS, now });
+    writeMember(tx, item, false, { tz: deps.cfg.HUB_TIMEZONE, shards: deps.cfg.HUB_COUNTER_SHARDS, rules, now });
     try {
       await tx.commit(deps.db);
       const after: Snapshot = { tier: item.tier, lifecycle: item.lifecycle, ...(item.rfm ? { rfm: item.rfm } : {}) };

@@ -36,10 +36,10 @@ export async function memberProfile(store: Store, memberId: string) {
     touches: {
       first: m.firstTouch,
       last: m.lastTouch,
-      follows: m.h.f.map(([at, channel]) => ({ at, channel })),
-      unfollows: m.h.u,
-      qrScans: m.h.q.map(([at, channel]) => ({ at, channel })),
-      codeScans: m.h.c.map(([at, channel]) => ({ at, channel })),
+      follows: m.history.follows,
+      unfollows: m.history.unfollows,
+      qrScans: m.history.qrScans,
+      codeScans: m.history.codeScans,
     },
     merges: flat('merges'),
   };

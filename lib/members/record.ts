@@ -23,11 +23,12 @@ import {
 } from '../attribution/credits.ts';
 import { bucketOf } from '../ids.ts';
 import { newMember, ORGANIC, type MemberRecord, type MemberStatus } from './model.ts';
-import { higherTier, lifecycleOf, memberRules, nextReviewAt, REVIEW_SHARDS, reviewDay, rfmOf, tierOf, tierRank } from './lifecycle.ts';
-import { config } from '../config/index.ts';
+import { higherTier, lifecycleOf, nextReviewAt, REVIEW_SHARDS, reviewDay, rfmOf, tierOf, tierRank } from './lifecycle.ts';
+import type { MemberRules } from '../config/members.ts';
 
+/** The member profile as the domain works with it (stored form: lib/store/entities/member.ts). */
 export interface StoredMember extends MemberRecord {
-  h: History;
+  history: History;
   credits: Credits;
 }
 
@@ -38,7 +39,7 @@ export function readMember(store: Store, memberId: string): Promise<StoredMember
 
 export function createStoredMember(memberId: string, at: number, status: MemberStatus, seenChannel = ORGANIC): StoredMember {
   const m = newMember(memberId, at, { channel: seenChannel, at }, status) as StoredMember;
-  m.h = { ...emptyHistory(), seen: [at, seenChannel] };
+  m.history = { ...emptyHistory(), seen: { at, channel: seenChannel } };
   m.credits = {};
   return m;
 }
@@ -49,50 +50,50 @@ export function createStoredMember(memberId: string, at: number, status: MemberS
  * lower tier when orders have left the window. Lifecycle, RFM and the member's review-index
  * entry (lib/members/lifecycle.ts, lib/store/entities/member.ts) are kept current on every write.
  */
-export function derive(m: StoredMember, now: number = Date.now(), tz: string = config().HUB_TIMEZONE): void {
-  sortHistory(m.h);
-  const first = firstTouchOf(m.h);
-  if (first) m.firstTouch = { at: first[0], channel: first[1] };
-  const lastAt = Math.max(m.firstTouch.at, ...m.h.f.map((x) => x[0]), ...m.h.q.map((x) => x[0]), ...m.h.c.map((x) => x[0]));
-  const last = lastTouchAt(m.h, lastAt);
-  if (last) m.lastTouch = { at: last[0], channel: last[1] };
-  const ff = firstFollow(m.h);
+export function derive(m: StoredMember, now: number, tz: string, rules: MemberRules): void {
+  const h = m.history;
+  sortHistory(h);
+  const first = firstTouchOf(h);
+  if (first) m.firstTouch = { at: first.at, channel: first.channel };
+  const lastAt = Math.max(m.firstTouch.at, ...h.follows.map((x) => x.at), ...h.qrScans.map((x) => x.at), ...h.codeScans.map((x) => x.at));
+  const last = lastTouchAt(h, lastAt);
+  if (last) m.lastTouch = { at: last.at, channel: last.channel };
+  const ff = firstFollow(h);
   if (ff) {
-    m.fanSince = ff[0];
-    m.fanChannel = ff[1];
+    m.fanSince = ff.at;
+    m.fanChannel = ff.channel;
   }
-  if (m.h.r !== undefined) m.memberSince = m.h.r;
+  if (h.registeredAt !== undefined) m.memberSince = h.registeredAt;
   if (m.wechat) {
-    const lastFollow = Math.max(-1, ...m.h.f.map((x) => x[0]));
-    const lastUnfollow = Math.max(-1, ...m.h.u);
+    const lastFollow = Math.max(-1, ...h.follows.map((x) => x.at));
+    const lastUnfollow = Math.max(-1, ...h.unfollows);
     if (lastFollow >= 0 || lastUnfollow >= 0) {
       m.wechat.followed = lastFollow > lastUnfollow;
       if (lastFollow >= 0) m.wechat.followedAt = lastFollow;
       if (lastUnfollow >= 0) m.wechat.unfollowedAt = lastUnfollow;
     }
   }
-  m.orderCount = m.h.o.length;
-  m.gmvFen = m.h.o.reduce((s, o) => s + o[2], 0);
-  const paidTimes = m.h.o.map((o) => o[1]);
+  m.orderCount = h.orders.length;
+  m.gmvFen = h.orders.reduce((s, o) => s + o.paidFen, 0);
+  const paidTimes = h.orders.map((o) => o.paidAt);
   if (paidTimes.length) {
     m.firstOrderAt = Math.min(...paidTimes);
     m.lastOrderAt = Math.max(...paidTimes);
   }
-  if (m.h.r !== undefined) m.status = 'member';
+  if (h.registeredAt !== undefined) m.status = 'member';
   // A fan is someone the hub knows on WeChat (followed, scanned a QR or a code); a buyer is
   // known only through orders (a platform buyer id, or an openid an order carried).
-  else if (ff || m.wechat?.followed || m.h.c.length || m.h.q.length) m.status = 'fan';
-  else if (m.h.o.length || m.status === 'buyer') m.status = 'buyer';
+  else if (ff || m.wechat?.followed || h.codeScans.length || h.qrScans.length) m.status = 'fan';
+  else if (h.orders.length || m.status === 'buyer') m.status = 'buyer';
   else m.status = 'fan';
-  const rules = memberRules();
-  const earned = tierOf(m.h, now, rules.tiers, rules.days.tierWindow);
+  const earned = tierOf(h, now, rules.tiers, rules.days.tierWindow);
   m.tier = higherTier(m.tier, earned);
-  m.lifecycle = lifecycleOf(m.h, now, rules.days);
-  const rfm = rfmOf(m.h, now, rules.rfm);
+  m.lifecycle = lifecycleOf(h, now, rules.days);
+  const rfm = rfmOf(h, now, rules.rfm);
   if (rfm) m.rfm = rfm;
   else delete m.rfm;
   // A tier above what the window now earns is a downgrade the next nightly review owes.
-  const reviewAt = tierRank(m.tier) > tierRank(earned) ? now : nextReviewAt(m.h, now, rules);
+  const reviewAt = tierRank(m.tier) > tierRank(earned) ? now : nextReviewAt(h, now, rules);
   setReviewIndex(m, reviewAt === undefined ? undefined : { localDay: reviewDay(reviewAt, tz), shard: bucketOf(m.memberId, REVIEW_SHARDS) }, m.memberId);
 }
 
@@ -100,6 +101,8 @@ export interface WriteOptions {
   tz: string;
   shards: number;
   now: number;
+  /** cfg.memberRules: tier, lifecycle and RFM are derived with them. */
+  rules: MemberRules;
   /** Credits of another record that this write absorbs (merge): removed from its shard. */
   absorbed?: { memberId: string; credits: Credits }[];
 }
@@ -109,8 +112,8 @@ export interface WriteOptions {
  * New records are created (unique by memberId); existing ones are guarded by `version`.
  */
 export function writeMember(tx: Tx, m: StoredMember, isNew: boolean, opts: WriteOptions): void {
-  derive(m, opts.now, opts.tz);
-  const target = computeCredits(m.h, opts.tz);
+  derive(m, opts.now, opts.tz, opts.rules);
+  const target = computeCredits(m.history, opts.tz);
   const diff = diffCredits(m.credits, target);
   addCredits(tx, m.memberId, diff, opts.shards);
   for (const a of opts.absorbed ?? []) addCredits(tx, a.memberId, diffCredits(a.credits, {}), opts.shards);

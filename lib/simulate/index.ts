@@ -49,7 +49,7 @@ export interface SimulateOptions {
   wechatMode?: WechatMode;
   /** End of the simulated window (default: the start of the current hour). */
   now?: number;
-  /** Secrets and names (default: loadConfig() from the environment with the local defaults). */
+  /** Secrets and names (default: loadConfig from the environment with the local defaults). */
   config?: HubConfig;
   /** Called after every traffic request (done, total). */
   onProgress?: (done: number, total: number) => void;
@@ -129,7 +129,7 @@ function nextLink(link: string | null | undefined): string | undefined {
 
 export async function simulate(options: SimulateOptions): Promise<SimulateResult> {
   const started = Date.now();
-  const cfg = options.config ?? loadConfig(process.env);
+  const cfg = options.config ?? loadConfig({ env: process.env });
   const base = options.base.replace(/\/+$/, '');
   const fans = options.fans ?? 20_000;
   const days = options.days ?? 30;

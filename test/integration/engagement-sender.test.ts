@@ -29,7 +29,7 @@ import { sendByMsgIdKey, sendKey } from '../../lib/store/entities/send.ts';
 import { memberKey } from '../../lib/store/entities/member.ts';
 import { bucketOf } from '../../lib/ids.ts';
 import { messageIdOf, type OutboxRow } from '../../lib/engagement/outbox.ts';
-import { DEFAULT_POLICY, HOLDOUT_BUCKETS } from '../../lib/engagement/guardrails.ts';
+import { DEFAULT_POLICY, HOLDOUT_BUCKETS } from '../../lib/config/engagement.ts';
 import { sendOne, type SenderDeps } from '../../lib/engagement/send/flow.ts';
 import { redrive } from '../../lib/store/sqs-redrive.ts';
 import { createEngagementSenderHandler, handler as productionHandler } from '../../functions/engagement-sender.ts';

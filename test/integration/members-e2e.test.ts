@@ -18,11 +18,11 @@ import { createTable } from '../../local/emulators.ts';
 import { config } from '../../lib/config/index.ts';
 import { ddb } from '../../lib/store/client.ts';
 import { GSI1, keys } from '../../lib/store/keys.ts';
-import { memberKey } from '../../lib/store/entities/member.ts';
+import { historyFromStored, memberKey, type StoredHistory } from '../../lib/store/entities/member.ts';
 import { configuredAccount, postPush, signedPush, type PushSpec } from '../support/wechat-client.ts';
 import { hashPhone } from '../../lib/members/phone.ts';
 import { ttcBucket, type Credits } from '../../lib/attribution/credits.ts';
-import { nextReviewAt, memberRules, REVIEW_SHARDS, reviewDay, tierOf } from '../../lib/members/lifecycle.ts';
+import { nextReviewAt, REVIEW_SHARDS, reviewDay, tierOf } from '../../lib/members/lifecycle.ts';
 import { modelCredits, modelLifecycle, modelRfm, modelTier } from '../support/models.ts';
 import { apply, type ApplyDeps } from '../../lib/apply/index.ts';
 import { runNightly } from '../../lib/members/nightly.ts';
@@ -142,7 +142,10 @@ async function adminGet(id: string, token = cfg().HUB_ADMIN_TOKEN) {
 
 // ---------- table helpers ----------
 
-type Member = StoredMember & Record<string, Loose>;
+/** A profile item as stored (short history names, lib/store/entities/member.ts). */
+type Member = Omit<StoredMember, 'history'> & { h: StoredHistory } & Record<string, Loose>;
+/** The readable history of a stored profile item, for the domain functions and the models. */
+const historyOf = (m: Member) => historyFromStored(m.h);
 const identityOwner = (kind: string, value: string) => readOwner(hub.aws.table, kind, value);
 const wechatValue = (openid: string) => `${cfg().WECHAT_APP_ID}:${openid}`;
 const phoneValue = (p: string) => hashPhone(p, cfg().PHONE_HASH_SECRET);
@@ -154,7 +157,7 @@ const itemCount = () => countItems(hub.aws.table);
 /** One channel-day counter, summed over every shard (read by key). */
 const counter = (channel: string, model: 'first' | 'last', day: string) => counterAt(hub.aws.table, channel, model, day);
 
-async function ledgerOf(m: StoredMember) {
+async function ledgerOf(m: Pick<StoredMember, 'memberId' | 'mergedFrom'>) {
   const rows: Record<string, Loose>[] = [];
   const lots: Record<string, Loose>[] = [];
   for (const id of [m.memberId, ...(m.mergedFrom ?? [])]) {
@@ -576,11 +579,11 @@ describe('1,000-event random scenario', () => {
       expect(m.h.r !== undefined).toBe(registered);
       expect(m.h.o.map((o) => [o[0], o[2]]).sort()).toEqual(mine.map((o) => [`youzan:12345678:${o.o.tid}`, o.o.fen]).sort());
       // Derived fields as of the member's last write, against the independent model.
-      const rules = memberRules();
-      expect(m.lifecycle).toBe(modelLifecycle(m.h, m.updatedAt, rules));
-      expect(m.rfm).toEqual(modelRfm(m.h, m.updatedAt, rules));
-      expect(m.tier).toBe(modelTier(m.h, m.updatedAt, rules));
-      const due = nextReviewAt(m.h, m.updatedAt, rules);
+      const rules = cfg().memberRules;
+      expect(m.lifecycle).toBe(modelLifecycle(historyOf(m), m.updatedAt, rules));
+      expect(m.rfm).toEqual(modelRfm(historyOf(m), m.updatedAt, rules));
+      expect(m.tier).toBe(modelTier(historyOf(m), m.updatedAt, rules));
+      const due = nextReviewAt(historyOf(m), m.updatedAt, rules);
       expect(m.gsi1pk).toBe(due === undefined ? undefined : `REVIEW#${reviewDay(due, TZ)}#${bucketOf(m.memberId, REVIEW_SHARDS)}`);
     }
     expect(survivors.size).toBe(components.size);
@@ -593,7 +596,7 @@ describe('1,000-event random scenario', () => {
       const { ledger, lots } = await ledgerOf(m);
       expect(ledger.reduce((s, l) => s + l.delta, 0), `ledger of ${m.memberId}`).toBe(m.points);
       expect(lots.reduce((s, l) => s + l.remaining, 0), `lots of ${m.memberId}`).toBe(m.points);
-      expect(m.credits).toEqual(modelCredits(m.h, TZ));
+      expect(m.credits).toEqual(modelCredits(historyOf(m), TZ));
     }
     // Counters: the table's counter items summed over shards = Σ the model's credits of the survivors.
     const fromTable: Record<string, number> = {};
@@ -607,7 +610,7 @@ describe('1,000-event random scenario', () => {
         for (const [metric, n] of Object.entries(metrics)) expected[`${channel}|${model}#${day}|${metric}`] = (expected[`${channel}|${model}#${day}|${metric}`] ?? 0) + n;
       }
     };
-    for (const m of live) addAll(modelCredits(m.h, TZ));
+    for (const m of live) addAll(modelCredits(historyOf(m), TZ));
     for (const k of Object.keys(fromTable)) if (fromTable[k] === 0) delete fromTable[k];
     expect(fromTable).toEqual(expected);
     // Per metric totals (the dashboard's view) and a non-trivial scenario.
@@ -732,7 +735,7 @@ describe('nightly review', () => {
     const m = await member(id);
     // Rolling GMV is 450,100 (silver) but a write keeps gold, and files the owed downgrade for
     // the next night.
-    expect(tierOf(m.h, clock)).toBe('silver');
+    expect(tierOf(historyOf(m), clock)).toBe('silver');
     expect(m).toMatchObject({ tier: 'gold', lifecycle: 'won_back', rfm: { r: 5, f: 3, m: 4 } });
     expect(m.gsi1pk).toBe(`REVIEW#2026-01-16#${bucketOf(id, REVIEW_SHARDS)}`);
   });
@@ -789,7 +792,7 @@ describe('nightly review', () => {
     expect(out).toMatchObject({ day: TODAY, found: 1, reviewed: 1, skipped: 0, lifecycleChanges: 1, rfmChanges: 1, failed: 0, stoppedEarly: false });
     const after = (await profile(m.memberId))!;
     expect(after).toMatchObject({ tier: 'silver', lifecycle: 'at_risk', rfm: { r: 2, f: 1, m: 3 }, version: m.version + 1 });
-    const due = nextReviewAt(after.h, after.updatedAt, memberRules())!;
+    const due = nextReviewAt(historyOf(after), after.updatedAt, cfg().memberRules)!;
     expect(after.gsi1pk).toBe(`REVIEW#${reviewDay(due, TZ)}#${bucketOf(m.memberId, REVIEW_SHARDS)}`);
   });
 });

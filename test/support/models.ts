@@ -11,10 +11,7 @@ import type { Credits, History } from '../../lib/attribution/credits.ts';
 const MINUTE = 60_000;
 const DAY = 86_400_000;
 
-interface Touch {
-  at: number;
-  channel: string;
-}
+type Touch = History['follows'][number];
 
 /** The local calendar day (YYYY-MM-DD) of an instant in `tz`: Swedish dates are ISO-shaped. */
 export function dayIn(tz: string): (ms: number) => string {
@@ -57,10 +54,9 @@ export function modelCredits(h: History, tz: string): Credits {
     const row = (out[JSON.stringify([channel, model, day(at)])] ??= {});
     row[metric] = (row[metric] ?? 0) + n;
   };
-  const touch = ([at, channel]: [number, string]): Touch => ({ at, channel });
-  const follows = h.f.map(touch);
-  const marketing = [...h.f, ...h.q, ...h.c].map(touch);
-  const first = earliest([...marketing, ...h.o.map((o) => ({ at: o[1], channel: o[3] })), ...(h.seen ? [touch(h.seen)] : [])]);
+  const follows = h.follows;
+  const marketing = [...h.follows, ...h.qrScans, ...h.codeScans];
+  const first = earliest([...marketing, ...h.orders.map((o) => ({ at: o.paidAt, channel: o.platform })), ...(h.seen ? [h.seen] : [])]);
   if (!first) return out;
   const lastTouchAt = (t: number) => latest(marketing.filter((x) => x.at <= t)) ?? first;
   const onItsDay = (at: number, metric: string, n = 1) => {
@@ -73,16 +69,16 @@ export function modelCredits(h: History, tz: string): Credits {
     credit(firstFollow.channel, 'first', firstFollow.at, 'newFans');
     credit(firstFollow.channel, 'last', firstFollow.at, 'newFans');
   }
-  for (const at of h.u) onItsDay(at, 'unfollows');
-  if (h.r !== undefined) {
-    onItsDay(h.r, 'newMembers');
+  const registeredAt = h.registeredAt;
+  if (registeredAt !== undefined) {
+    onItsDay(registeredAt, 'newMembers');
     if (firstFollow) {
-      const minutes = Math.floor(Math.max(0, h.r - firstFollow.at) / MINUTE);
+      const minutes = Math.floor(Math.max(0, registeredAt - firstFollow.at) / MINUTE);
       const bucket = minutes < 48 * 60 ? `ttc_m${minutes}` : `ttc_h${Math.floor(minutes / 60)}`;
-      const sameDay = day(firstFollow.at) === day(h.r);
+      const sameDay = day(firstFollow.at) === day(registeredAt);
       for (const [channel, model] of [
         [firstFollow.channel, 'first'],
-        [lastTouchAt(h.r).channel, 'last'],
+        [lastTouchAt(registeredAt).channel, 'last'],
       ] as const) {
         credit(channel, model, firstFollow.at, 'convertedFans');
         if (sameDay) credit(channel, model, firstFollow.at, 'sameDayConversions');
@@ -90,11 +86,12 @@ export function modelCredits(h: History, tz: string): Credits {
       }
     }
   }
-  for (const [at] of h.c) onItsDay(at, 'scans');
-  for (const [at] of h.q) onItsDay(at, 'qrScans');
-  for (const [, at, fen] of h.o) {
-    onItsDay(at, 'orders');
-    if (fen > 0) onItsDay(at, 'gmvFen', fen);
+  for (const at of h.unfollows) onItsDay(at, 'unfollows');
+  const scans = [...h.codeScans.map((t) => [t.at, 'scans'] as const), ...h.qrScans.map((t) => [t.at, 'qrScans'] as const)];
+  for (const [at, metric] of scans) onItsDay(at, metric);
+  for (const order of h.orders) {
+    onItsDay(order.paidAt, 'orders');
+    if (order.paidFen > 0) onItsDay(order.paidAt, 'gmvFen', order.paidFen);
   }
   return out;
 }
@@ -106,12 +103,12 @@ export interface ModelRules {
   rfm: { recencyDays: readonly number[]; frequency: readonly number[]; monetaryFen: readonly number[] };
 }
 
-type PaidOrders = Pick<History, 'o'>;
+type PaidOrders = Pick<History, 'orders'>;
 
 /** Tier: the highest whose threshold the paid GMV of the orders paid less than `tierWindow` days ago reaches. */
 export function modelTier(h: PaidOrders, now: number, rules: ModelRules): string {
   let gmv = 0;
-  for (const [, paidAt, fen] of h.o) if (now - paidAt < rules.days.tierWindow * DAY) gmv += fen;
+  for (const { paidAt, paidFen } of h.orders) if (now - paidAt < rules.days.tierWindow * DAY) gmv += paidFen;
   if (gmv >= rules.tiers.diamond) return 'diamond';
   if (gmv >= rules.tiers.gold) return 'gold';
   if (gmv >= rules.tiers.silver) return 'silver';
@@ -120,7 +117,7 @@ export function modelTier(h: PaidOrders, now: number, rules: ModelRules): string
 
 /** Lifecycle from the days since the latest paid order and the gap before it. */
 export function modelLifecycle(h: PaidOrders, now: number, rules: ModelRules): string {
-  const times = h.o.map((o) => o[1]).sort((a, b) => a - b);
+  const times = h.orders.map((o) => o.paidAt).sort((a, b) => a - b);
   if (times.length === 0) return 'prospect';
   const last = times[times.length - 1]!;
   const since = now - last;
@@ -132,8 +129,8 @@ export function modelLifecycle(h: PaidOrders, now: number, rules: ModelRules): s
 
 /** RFM scores 1–5; undefined without a paid order. */
 export function modelRfm(h: PaidOrders, now: number, rules: ModelRules): { r: number; f: number; m: number } | undefined {
-  if (h.o.length === 0) return undefined;
-  const sinceDays = (now - Math.max(...h.o.map((o) => o[1]))) / DAY;
+  if (h.orders.length === 0) return undefined;
+  const sinceDays = (now - Math.max(...h.orders.map((o) => o.paidAt))) / DAY;
   const [r1, r2, r3, r4] = rules.rfm.recencyDays as [number, number, number, number];
   const r = sinceDays <= r1 ? 5 : sinceDays <= r2 ? 4 : sinceDays <= r3 ? 3 : sinceDays <= r4 ? 2 : 1;
   const score = (value: number, minimums: readonly number[]) => {
@@ -141,6 +138,6 @@ export function modelRfm(h: PaidOrders, now: number, rules: ModelRules): { r: nu
     for (const min of minimums) if (value >= min) s++;
     return s;
   };
-  const gmv = h.o.reduce((sum, o) => sum + o[2], 0);
-  return { r, f: score(h.o.length, rules.rfm.frequency), m: score(gmv, rules.rfm.monetaryFen) };
+  const gmv = h.orders.reduce((sum, o) => sum + o.paidFen, 0);
+  return { r, f: score(h.orders.length, rules.rfm.frequency), m: score(gmv, rules.rfm.monetaryFen) };
 }

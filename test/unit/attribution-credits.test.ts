@@ -44,17 +44,17 @@ describe('computeCredits: a two-day history (Asia/Shanghai)', () => {
   const R = sh(2025, 3, 11, 10, 15);
   const O2 = sh(2025, 3, 11, 20, 0);
   const history = (): History => ({
-    f: [
-      [F1, 'qr_store'],
-      [F2, 'qr_ad'],
+    follows: [
+      { at: F1, channel: 'qr_store' },
+      { at: F2, channel: 'qr_ad' },
     ],
-    u: [U1],
-    q: [[Q1, 'qr_event']],
-    c: [[C1, 'pack_card']],
-    r: R,
-    o: [
-      ['youzan:1:A', O1, 5_000, 'youzan'],
-      ['tmall:2:B', O2, 12_345, 'tmall'],
+    unfollows: [U1],
+    qrScans: [{ at: Q1, channel: 'qr_event' }],
+    codeScans: [{ at: C1, channel: 'pack_card' }],
+    registeredAt: R,
+    orders: [
+      { key: 'youzan:1:A', paidAt: O1, paidFen: 5_000, platform: 'youzan' },
+      { key: 'tmall:2:B', paidAt: O2, paidFen: 12_345, platform: 'tmall' },
     ],
   });
 
@@ -89,14 +89,14 @@ describe('computeCredits: a two-day history (Asia/Shanghai)', () => {
 
   it('does not depend on the order the facts are listed in', () => {
     const h = history();
-    h.f.reverse();
-    h.o.reverse();
+    h.follows.reverse();
+    h.orders.reverse();
     expectCredits(h, TZ, EXPECTED);
   });
 
   it('before the registration: no cohort metrics; registering adds exactly the hand-computed difference', () => {
-    const before: History = { ...history(), o: [['youzan:1:A', O1, 5_000, 'youzan']] };
-    delete before.r;
+    const before: History = { ...history(), orders: [{ key: 'youzan:1:A', paidAt: O1, paidFen: 5_000, platform: 'youzan' }] };
+    delete before.registeredAt;
     // Without R and O2: newFans, O1, U1, C1, Q1 only.
     const withoutRegistration: Credits = {
       [key('qr_store', 'first', '2025-03-10')]: { newFans: 1, orders: 1, gmvFen: 5_000 },
@@ -120,7 +120,7 @@ describe('computeCredits: a two-day history (Asia/Shanghai)', () => {
 describe('computeCredits: the local day, not the UTC day', () => {
   // Follow 03-10 23:30 Shanghai (= 15:30 UTC), register 40 minutes later, 03-11 00:10 Shanghai
   // (= 16:10 UTC, still 03-10 in UTC).
-  const h = (): History => ({ ...emptyHistory(), f: [[sh(2025, 3, 10, 23, 30), 'qr_night']], r: sh(2025, 3, 11, 0, 10) });
+  const h = (): History => ({ ...emptyHistory(), follows: [{ at: sh(2025, 3, 10, 23, 30), channel: 'qr_night' }], registeredAt: sh(2025, 3, 11, 0, 10) });
 
   it('Asia/Shanghai: two local days, so no same-day conversion; newMembers on 03-11', () => {
     // Cohort on the follow day 03-10, 40 min → ttc_m40; registration on its own day 03-11.
@@ -145,7 +145,7 @@ describe('computeCredits: first touch before the first follow', () => {
   // R 11:15 registers. newFans and the cohort go to the follow's channel under both models;
   // newMembers and scans go to the first touch (pack_card) under `first`, and to the last touch
   // under `last` (at R: F, qr_store; at C: C itself, pack_card). R − F = 30 min, same day.
-  const h: History = { ...emptyHistory(), c: [[sh(2025, 3, 10, 10, 0), 'pack_card']], f: [[sh(2025, 3, 10, 10, 45), 'qr_store']], r: sh(2025, 3, 10, 11, 15) };
+  const h: History = { ...emptyHistory(), codeScans: [{ at: sh(2025, 3, 10, 10, 0), channel: 'pack_card' }], follows: [{ at: sh(2025, 3, 10, 10, 45), channel: 'qr_store' }], registeredAt: sh(2025, 3, 10, 11, 15) };
 
   it('credits the cohort to the first follow and the rest to the first touch', () => {
     expectCredits(h, TZ, {
@@ -161,7 +161,7 @@ describe('computeCredits: buyers and strangers', () => {
   it('a buyer first met through a Tmall order who registers: first touch `tmall`, no conversion', () => {
     // No follow: no newFans and no cohort. Last touch falls back to the first touch (no
     // follow or scan at all), so both models credit `tmall`.
-    const h: History = { ...emptyHistory(), o: [['tmall:1:T', sh(2025, 3, 10, 8, 0), 9_900, 'tmall']], r: sh(2025, 3, 12, 9, 0) };
+    const h: History = { ...emptyHistory(), orders: [{ key: 'tmall:1:T', paidAt: sh(2025, 3, 10, 8, 0), paidFen: 9_900, platform: 'tmall' }], registeredAt: sh(2025, 3, 12, 9, 0) };
     expectCredits(h, TZ, {
       [key('tmall', 'first', '2025-03-10')]: { orders: 1, gmvFen: 9_900 },
       [key('tmall', 'last', '2025-03-10')]: { orders: 1, gmvFen: 9_900 },
@@ -171,7 +171,7 @@ describe('computeCredits: buyers and strangers', () => {
   });
 
   it('someone only ever seen (no touch): credited to the sighting channel', () => {
-    const h: History = { ...emptyHistory(), seen: [sh(2025, 3, 10, 8, 0), 'organic'], r: sh(2025, 3, 10, 8, 1) };
+    const h: History = { ...emptyHistory(), seen: { at: sh(2025, 3, 10, 8, 0), channel: 'organic' }, registeredAt: sh(2025, 3, 10, 8, 1) };
     expectCredits(h, TZ, {
       [key('organic', 'first', '2025-03-10')]: { newMembers: 1 },
       [key('organic', 'last', '2025-03-10')]: { newMembers: 1 },
@@ -179,7 +179,7 @@ describe('computeCredits: buyers and strangers', () => {
   });
 
   it('an order of 0 fen counts as an order and adds no GMV', () => {
-    const h: History = { ...emptyHistory(), f: [[sh(2025, 3, 10, 8, 0), 'qr_a']], o: [['youzan:1:Z', sh(2025, 3, 10, 9, 0), 0, 'youzan']] };
+    const h: History = { ...emptyHistory(), follows: [{ at: sh(2025, 3, 10, 8, 0), channel: 'qr_a' }], orders: [{ key: 'youzan:1:Z', paidAt: sh(2025, 3, 10, 9, 0), paidFen: 0, platform: 'youzan' }] };
     expectCredits(h, TZ, {
       [key('qr_a', 'first', '2025-03-10')]: { newFans: 1, orders: 1 },
       [key('qr_a', 'last', '2025-03-10')]: { newFans: 1, orders: 1 },
@@ -218,7 +218,7 @@ describe('time-to-convert buckets', () => {
 
   it('a conversion after more than 48 hours lands in an hour bucket on the follow day', () => {
     // 03-10 09:00 → 03-13 11:30 = 3 d 2 h 30 min = 74.5 h → ttc_h74.
-    const h: History = { ...emptyHistory(), f: [[sh(2025, 3, 10, 9, 0), 'qr_a']], r: sh(2025, 3, 13, 11, 30) };
+    const h: History = { ...emptyHistory(), follows: [{ at: sh(2025, 3, 10, 9, 0), channel: 'qr_a' }], registeredAt: sh(2025, 3, 13, 11, 30) };
     expectCredits(h, TZ, {
       [key('qr_a', 'first', '2025-03-10')]: { newFans: 1, convertedFans: 1, ttc_h74: 1 },
       [key('qr_a', 'last', '2025-03-10')]: { newFans: 1, convertedFans: 1, ttc_h74: 1 },

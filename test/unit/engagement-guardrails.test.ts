@@ -4,17 +4,13 @@
  * customer-service windows, the policy schema and the retry backoff.
  */
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY, EngagementPolicySchema, HOLDOUT_BUCKETS, MAX_VISIBILITY_SECONDS, policyFrom } from '../../lib/config/engagement.ts';
+import { loadConfig } from '../../lib/config/load.ts';
 import {
-  DEFAULT_POLICY,
   decide,
   deferDelaySeconds,
-  EngagementPolicySchema,
-  HOLDOUT_BUCKETS,
   insideCustomWindow,
   isHoldout,
-  loadEngagementPolicy,
-  MAX_VISIBILITY_SECONDS,
-  policyFrom,
   quietHoursEnd,
   retryDelaySeconds,
   type DecisionInput,
@@ -84,11 +80,13 @@ describe('policy', () => {
     expect(EngagementPolicySchema.safeParse({ followWindowSeconds: 120 }).success).toBe(false);
   });
 
-  it('loads from HUB_ENGAGEMENT_POLICY', () => {
-    expect(loadEngagementPolicy({})).toEqual(DEFAULT_POLICY);
-    expect(loadEngagementPolicy({ HUB_ENGAGEMENT_POLICY: '{"weeklyCap":5,"holdout":0}' })).toMatchObject({ weeklyCap: 5, holdout: 0, dailyCap: 1 });
-    expect(() => loadEngagementPolicy({ HUB_ENGAGEMENT_POLICY: '{nope' })).toThrow(/not JSON/);
-    expect(() => loadEngagementPolicy({ HUB_ENGAGEMENT_POLICY: '{"dailyCap":-1}' })).toThrow(/dailyCap/);
+  it('loads from HUB_ENGAGEMENT_POLICY with the configuration; an invalid one fails the load naming the variable', () => {
+    const policyOf = (env: Record<string, string>) => loadConfig({ env, local: true }).policy;
+    expect(policyOf({})).toEqual(DEFAULT_POLICY);
+    expect(policyOf({ HUB_ENGAGEMENT_POLICY: '{"weeklyCap":5,"holdout":0}' })).toMatchObject({ weeklyCap: 5, holdout: 0, dailyCap: 1 });
+    expect(() => policyOf({ HUB_ENGAGEMENT_POLICY: '{nope' })).toThrow(/^invalid configuration: invalid engagement policy: HUB_ENGAGEMENT_POLICY is not JSON$/);
+    expect(() => policyOf({ HUB_ENGAGEMENT_POLICY: '{"dailyCap":-1}' })).toThrow(/^invalid configuration: invalid engagement policy: HUB_ENGAGEMENT_POLICY: dailyCap: /);
+    expect(() => policyOf({ HUB_ENGAGEMENT_POLICY: ' ' })).toThrow(/HUB_ENGAGEMENT_POLICY is set but empty/);
   });
 });
 
@@ -276,13 +274,13 @@ describe('decide: WeChat customer-service windows', () => {
 
   it('a follow or QR scan as the last interaction opens 60 s, not 48 h', () => {
     const followAt = NOON - 5 * 60_000;
-    const h = { f: [[followAt, 'store_01']] as [number, string][], q: [] };
-    expect(insideCustomWindow({ ...input({ member: { lastInteractionAt: followAt, h } }) })).toBe(false);
-    expect(insideCustomWindow({ ...input({ now: followAt + 30_000, member: { lastInteractionAt: followAt, h } }) })).toBe(true);
+    const history = { follows: [{ at: followAt, channel: 'store_01' }], qrScans: [] };
+    expect(insideCustomWindow({ ...input({ member: { lastInteractionAt: followAt, history } }) })).toBe(false);
+    expect(insideCustomWindow({ ...input({ now: followAt + 30_000, member: { lastInteractionAt: followAt, history } }) })).toBe(true);
     const scanAt = NOON - 10 * 60_000;
-    expect(insideCustomWindow(input({ member: { lastInteractionAt: scanAt, h: { f: [], q: [[scanAt, 'c1']] } } }))).toBe(false);
+    expect(insideCustomWindow(input({ member: { lastInteractionAt: scanAt, history: { follows: [], qrScans: [{ at: scanAt, channel: 'c1' }] } } }))).toBe(false);
     // A message after the follow refreshes the 48 h window.
-    expect(insideCustomWindow(input({ member: { lastInteractionAt: NOON - HOUR, h } }))).toBe(true);
+    expect(insideCustomWindow(input({ member: { lastInteractionAt: NOON - HOUR, history } }))).toBe(true);
   });
 
   it('transactional messages obey the windows too', () => {

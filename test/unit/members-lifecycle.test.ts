@@ -5,23 +5,9 @@
  * (upgrade-only tier, review-index entry).
  */
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_LIFECYCLE_DAYS,
-  DEFAULT_RFM_CUTS,
-  DEFAULT_TIERS,
-  higherTier,
-  lifecycleOf,
-  memberRules,
-  nextReviewAt,
-  parseMemberRules,
-  REVIEW_SHARDS,
-  reviewDay,
-  rfmOf,
-  rollingGmvFen,
-  tierOf,
-  tierRank,
-  type MemberRules,
-} from '../../lib/members/lifecycle.ts';
+import { higherTier, lifecycleOf, nextReviewAt, REVIEW_SHARDS, reviewDay, rfmOf, rollingGmvFen, tierOf, tierRank } from '../../lib/members/lifecycle.ts';
+import { DEFAULT_LIFECYCLE_DAYS, DEFAULT_MEMBER_RULES, DEFAULT_RFM_CUTS, DEFAULT_TIERS, type MemberRules } from '../../lib/config/members.ts';
+import { loadConfig } from '../../lib/config/load.ts';
 import { createStoredMember, derive } from '../../lib/members/record.ts';
 import { bucketOf } from '../../lib/ids.ts';
 import type { History } from '../../lib/attribution/credits.ts';
@@ -35,8 +21,8 @@ const T0 = sh(2025, 3, 10, 12);
 
 let seq = 0;
 /** A history with paid orders [paidAt, paidFen]. */
-function orders(...os: [number, number][]): Pick<History, 'o'> {
-  return { o: os.map(([at, fen]) => [`youzan:shop:o${seq++}`, at, fen, 'youzan'] as [string, number, number, string]) };
+function orders(...os: [number, number][]): Pick<History, 'orders'> {
+  return { orders: os.map(([paidAt, paidFen]) => ({ key: `youzan:shop:o${seq++}`, paidAt, paidFen, platform: 'youzan' })) };
 }
 
 describe('tierOf: rolling 12-month paid GMV against the thresholds', () => {
@@ -60,14 +46,14 @@ describe('tierOf: rolling 12-month paid GMV against the thresholds', () => {
   });
 
   it('no order at all is normal', () => {
-    expect(tierOf({ o: [] }, T0)).toBe('normal');
+    expect(tierOf({ orders: [] }, T0)).toBe('normal');
   });
 
   it('sums every order inside the window; the order that crosses upgrades', () => {
     const h = orders([T0 - 200 * DAY, 60_000], [T0 - 100 * DAY, 39_999]);
     expect(rollingGmvFen(h, T0)).toBe(99_999);
     expect(tierOf(h, T0)).toBe('normal');
-    h.o.push(['youzan:shop:cross', T0, 1, 'youzan']);
+    h.orders.push({ key: 'youzan:shop:cross', paidAt: T0, paidFen: 1, platform: 'youzan' });
     expect(rollingGmvFen(h, T0)).toBe(100_000);
     expect(tierOf(h, T0)).toBe('silver');
   });
@@ -117,7 +103,7 @@ describe('lifecycleOf', () => {
   });
 
   it('prospect without a paid order', () => {
-    expect(lifecycleOf({ o: [] }, T0)).toBe('prospect');
+    expect(lifecycleOf({ orders: [] }, T0)).toBe('prospect');
   });
 
   it('new: one order, less than 90 days ago', () => {
@@ -145,7 +131,7 @@ describe('lifecycleOf', () => {
   it('at_risk → repeat on a new order', () => {
     const h = orders([T0, 100]);
     expect(lifecycleOf(h, T0 + 120 * DAY)).toBe('at_risk');
-    h.o.push(['youzan:shop:back', T0 + 120 * DAY, 100, 'youzan']);
+    h.orders.push({ key: 'youzan:shop:back', paidAt: T0 + 120 * DAY, paidFen: 100, platform: 'youzan' });
     expect(lifecycleOf(h, T0 + 120 * DAY)).toBe('repeat');
   });
 
@@ -153,7 +139,7 @@ describe('lifecycleOf', () => {
     const h = orders([T0, 100]);
     const back = T0 + 180 * DAY + 1;
     expect(lifecycleOf(h, back)).toBe('lapsed');
-    h.o.push(['youzan:shop:back', back, 100, 'youzan']);
+    h.orders.push({ key: 'youzan:shop:back', paidAt: back, paidFen: 100, platform: 'youzan' });
     expect(lifecycleOf(h, back)).toBe('won_back');
     expect(lifecycleOf(h, back + 90 * DAY - 1)).toBe('won_back');
   });
@@ -169,7 +155,7 @@ describe('lifecycleOf', () => {
     expect(lifecycleOf(h, back + DAY)).toBe('won_back');
     expect(lifecycleOf(h, back + 90 * DAY)).toBe('at_risk');
     expect(lifecycleOf(h, back + 181 * DAY)).toBe('lapsed');
-    h.o.push(['youzan:shop:next', back + 20 * DAY, 100, 'youzan']);
+    h.orders.push({ key: 'youzan:shop:next', paidAt: back + 20 * DAY, paidFen: 100, platform: 'youzan' });
     expect(lifecycleOf(h, back + 20 * DAY)).toBe('repeat');
   });
 
@@ -184,17 +170,17 @@ describe('lifecycleOf', () => {
   });
 
   it('walks prospect → new → repeat → at_risk → lapsed → won_back → repeat', () => {
-    const h: Pick<History, 'o'> = { o: [] };
+    const h: Pick<History, 'orders'> = { orders: [] };
     const stages: string[] = [lifecycleOf(h, T0)];
-    h.o.push(['a', T0, 100, 'youzan']);
+    h.orders.push({ key: 'a', paidAt: T0, paidFen: 100, platform: 'youzan' });
     stages.push(lifecycleOf(h, T0 + DAY));
-    h.o.push(['b', T0 + 30 * DAY, 100, 'youzan']);
+    h.orders.push({ key: 'b', paidAt: T0 + 30 * DAY, paidFen: 100, platform: 'youzan' });
     stages.push(lifecycleOf(h, T0 + 31 * DAY));
     stages.push(lifecycleOf(h, T0 + 130 * DAY));
     stages.push(lifecycleOf(h, T0 + 220 * DAY));
-    h.o.push(['c', T0 + 250 * DAY, 100, 'youzan']);
+    h.orders.push({ key: 'c', paidAt: T0 + 250 * DAY, paidFen: 100, platform: 'youzan' });
     stages.push(lifecycleOf(h, T0 + 250 * DAY));
-    h.o.push(['d', T0 + 260 * DAY, 100, 'youzan']);
+    h.orders.push({ key: 'd', paidAt: T0 + 260 * DAY, paidFen: 100, platform: 'youzan' });
     stages.push(lifecycleOf(h, T0 + 260 * DAY));
     expect(stages).toEqual(['prospect', 'new', 'repeat', 'at_risk', 'lapsed', 'won_back', 'repeat']);
   });
@@ -206,7 +192,7 @@ describe('lifecycleOf', () => {
     expect(lifecycleOf(h, T0 + 30 * DAY, d)).toBe('at_risk');
     expect(lifecycleOf(h, T0 + 60 * DAY, d)).toBe('at_risk');
     expect(lifecycleOf(h, T0 + 60 * DAY + 1, d)).toBe('lapsed');
-    h.o.push(['x', T0 + 61 * DAY, 100, 'youzan']);
+    h.orders.push({ key: 'x', paidAt: T0 + 61 * DAY, paidFen: 100, platform: 'youzan' });
     expect(lifecycleOf(h, T0 + 61 * DAY, d)).toBe('won_back');
   });
 });
@@ -217,7 +203,7 @@ describe('rfmOf', () => {
   });
 
   it('undefined without a paid order', () => {
-    expect(rfmOf({ o: [] }, T0)).toBeUndefined();
+    expect(rfmOf({ orders: [] }, T0)).toBeUndefined();
   });
 
   it.each([
@@ -315,6 +301,9 @@ describe('tier, lifecycle and RFM of whole members, worked out by hand (default 
   });
 });
 
+/** The member rules of a configuration loaded from `env` (the local runtime's defaults fill the rest). */
+const parseMemberRules = (env: Record<string, string>) => loadConfig({ env, local: true }).memberRules;
+
 describe('rules configuration (zod, environment)', () => {
   it('unset variables give the defaults', () => {
     expect(parseMemberRules({})).toEqual({ tiers: DEFAULT_TIERS, days: DEFAULT_LIFECYCLE_DAYS, rfm: DEFAULT_RFM_CUTS });
@@ -347,13 +336,18 @@ describe('rules configuration (zod, environment)', () => {
     expect(() => parseMemberRules({ HUB_RFM_CUTS: '{"monetaryFen":[1,2,3]}' })).toThrow(/HUB_RFM_CUTS/);
   });
 
-  it('memberRules() re-reads when a variable changes', () => {
-    const env: Record<string, string | undefined> = {};
-    expect(memberRules(env).tiers.gold).toBe(500_000);
-    env.HUB_TIER_THRESHOLDS_FEN = '{"gold":700000}';
-    expect(memberRules(env).tiers.gold).toBe(700_000);
-    delete env.HUB_TIER_THRESHOLDS_FEN;
-    expect(memberRules(env).tiers.gold).toBe(500_000);
+  it('an invalid rule fails the configuration load, with every invalid variable named', () => {
+    expect(() => parseMemberRules({ HUB_TIER_THRESHOLDS_FEN: '{"gold":1}', HUB_RFM_CUTS: 'nope' })).toThrow(
+      /^invalid configuration: HUB_TIER_THRESHOLDS_FEN: \(value\): tier thresholds must rise strictly.*; HUB_RFM_CUTS is not valid JSON$/,
+    );
+    expect(() => parseMemberRules({ HUB_LIFECYCLE_DAYS: '' })).toThrow(/HUB_LIFECYCLE_DAYS is set but empty/);
+  });
+
+  it('the loaded rules are frozen: nothing downstream can change them', () => {
+    const rules = parseMemberRules({ HUB_TIER_THRESHOLDS_FEN: '{"gold":700000}' });
+    expect(rules.tiers.gold).toBe(700_000);
+    expect(Object.isFrozen(rules.tiers) && Object.isFrozen(rules.rfm.recencyDays)).toBe(true);
+    expect(parseMemberRules({}).tiers.gold).toBe(500_000);
   });
 });
 
@@ -361,7 +355,7 @@ describe('nextReviewAt and reviewDay', () => {
   const rules: MemberRules = { tiers: DEFAULT_TIERS, days: DEFAULT_LIFECYCLE_DAYS, rfm: DEFAULT_RFM_CUTS };
 
   it('nothing to review without orders', () => {
-    expect(nextReviewAt({ o: [] }, T0, rules)).toBeUndefined();
+    expect(nextReviewAt({ orders: [] }, T0, rules)).toBeUndefined();
   });
 
   it('walks every instant something changes for one ¥1,000 order, then stops', () => {
@@ -398,44 +392,44 @@ describe('derive() keeps tier, lifecycle, RFM and the review entry current', () 
 
   it('upgrades at once, never downgrades on a write; lifecycle and RFM follow the clock', () => {
     const m = createStoredMember('M-derive-1', T0, 'buyer', 'youzan') as Indexed;
-    derive(m, T0, TZ);
+    derive(m, T0, TZ, DEFAULT_MEMBER_RULES);
     expect({ tier: m.tier, lifecycle: m.lifecycle, rfm: m.rfm, gsi1pk: m.gsi1pk }).toEqual({ tier: 'normal', lifecycle: 'prospect', rfm: undefined, gsi1pk: undefined });
 
-    m.h.o.push(['youzan:1:a', T0, 100_000, 'youzan']);
-    derive(m, T0, TZ);
+    m.history.orders.push({ key: 'youzan:1:a', paidAt: T0, paidFen: 100_000, platform: 'youzan' });
+    derive(m, T0, TZ, DEFAULT_MEMBER_RULES);
     expect({ tier: m.tier, lifecycle: m.lifecycle, rfm: m.rfm }).toEqual({ tier: 'silver', lifecycle: 'new', rfm: { r: 5, f: 1, m: 3 } });
     const shard = bucketOf('M-derive-1', REVIEW_SHARDS);
     // Next change: R falls 30 days + 1 ms later (2025-04-09 12:00 local) → reviewed on 2025-04-10.
     expect(m.gsi1pk).toBe(`REVIEW#2025-04-10#${shard}`);
     expect(m.gsi1sk).toBe('M-derive-1');
 
-    m.h.o.push(['youzan:1:b', T0 + DAY, 400_000, 'youzan']);
-    derive(m, T0 + DAY, TZ);
+    m.history.orders.push({ key: 'youzan:1:b', paidAt: T0 + DAY, paidFen: 400_000, platform: 'youzan' });
+    derive(m, T0 + DAY, TZ, DEFAULT_MEMBER_RULES);
     expect(m.tier).toBe('gold');
     expect(m.lifecycle).toBe('repeat');
 
     // 400 days later the window is empty, but a write does not downgrade: it files the member
     // for the next nightly review (2026-04-14 12:00 → 04-15), which owes the downgrade.
-    derive(m, T0 + 400 * DAY, TZ);
+    derive(m, T0 + 400 * DAY, TZ, DEFAULT_MEMBER_RULES);
     expect({ tier: m.tier, lifecycle: m.lifecycle, rfm: m.rfm }).toEqual({ tier: 'gold', lifecycle: 'lapsed', rfm: { r: 1, f: 2, m: 4 } });
     expect(m.gsi1pk).toBe(`REVIEW#2026-04-15#${shard}`);
     // Once the tier matches what the window earns, nothing is left to review.
     m.tier = 'normal';
-    derive(m, T0 + 400 * DAY, TZ);
+    derive(m, T0 + 400 * DAY, TZ, DEFAULT_MEMBER_RULES);
     expect(m.gsi1pk).toBeUndefined();
     expect(m.gsi1sk).toBeUndefined();
   });
 
   it('the review entry moves forward with each write and disappears when nothing is left', () => {
     const m = createStoredMember('M-derive-2', T0, 'buyer', 'youzan') as Indexed;
-    m.h.o.push(['youzan:1:c', T0, 10_000, 'youzan']);
+    m.history.orders.push({ key: 'youzan:1:c', paidAt: T0, paidFen: 10_000, platform: 'youzan' });
     const shard = bucketOf('M-derive-2', REVIEW_SHARDS);
-    derive(m, T0 + 100 * DAY, TZ); // at_risk, next: lapsed at T0+180d+1 (2025-09-06 local) → 09-07
+    derive(m, T0 + 100 * DAY, TZ, DEFAULT_MEMBER_RULES); // at_risk, next: lapsed at T0+180d+1 (2025-09-06 local) → 09-07
     expect(m.lifecycle).toBe('at_risk');
     expect(m.gsi1pk).toBe(`REVIEW#2025-09-07#${shard}`);
-    derive(m, T0 + 300 * DAY, TZ); // next: window exit at T0+365d (2026-03-10) → 03-11
+    derive(m, T0 + 300 * DAY, TZ, DEFAULT_MEMBER_RULES); // next: window exit at T0+365d (2026-03-10) → 03-11
     expect(m.gsi1pk).toBe(`REVIEW#2026-03-11#${shard}`);
-    derive(m, T0 + 365 * DAY, TZ);
+    derive(m, T0 + 365 * DAY, TZ, DEFAULT_MEMBER_RULES);
     expect(m.gsi1pk).toBeUndefined();
   });
 });

@@ -88,17 +88,17 @@ describe('checkStored', () => {
 describe('grouped secrets in the runtime (HUB_SECRET_ARNS)', () => {
   const lambda = { AWS_LAMBDA_FUNCTION_NAME: 'f', HUB_TABLE: 'scrm-hub-prod', WECHAT_APP_ID: 'wx1', TMALL_APP_KEY: '1', JD_APP_KEY: 'j', YOUZAN_CLIENT_ID: 'y' };
   it('needs every key of its groups, and only those; the others throw when read', () => {
-    const cfg = loadConfig({ ...lambda, HUB_SECRET_ARNS: JSON.stringify({ tmall: 'arn:t' }), TMALL_APP_SECRET: 'sec' });
+    const cfg = loadConfig({ env: { ...lambda, HUB_SECRET_ARNS: JSON.stringify({ tmall: 'arn:t' }), TMALL_APP_SECRET: 'sec' } });
     expect(cfg.TMALL_APP_SECRET).toBe('sec');
     expect(() => cfg.WECHAT_APP_SECRET).toThrow(/not available to this function/);
     expect(() => cfg.CODE_SIGNING_SECRET).toThrow(/not available to this function/);
-    expect(() => loadConfig({ ...lambda, HUB_SECRET_ARNS: JSON.stringify({ tmall: 'arn:t', keys: 'arn:k' }), TMALL_APP_SECRET: 'sec' })).toThrow(
+    expect(() => loadConfig({ env: { ...lambda, HUB_SECRET_ARNS: JSON.stringify({ tmall: 'arn:t', keys: 'arn:k' }), TMALL_APP_SECRET: 'sec' } })).toThrow(
       /CODE_SIGNING_SECRET is missing from the secret; PHONE_HASH_SECRET is missing/,
     );
   });
   it('refuses a HUB_SECRET_ARNS that is not {group: arn}', () => {
-    expect(() => loadConfig({ ...lambda, HUB_SECRET_ARNS: '{"vault":"arn"}' })).toThrow(/HUB_SECRET_ARNS must map secret groups/);
-    expect(() => loadConfig({ ...lambda, HUB_SECRET_ARNS: 'arn' })).toThrow(/HUB_SECRET_ARNS is not JSON/);
+    expect(() => loadConfig({ env: { ...lambda, HUB_SECRET_ARNS: '{"vault":"arn"}' } })).toThrow(/HUB_SECRET_ARNS must map secret groups/);
+    expect(() => loadConfig({ env: { ...lambda, HUB_SECRET_ARNS: 'arn' } })).toThrow(/HUB_SECRET_ARNS is not JSON/);
   });
 });
 

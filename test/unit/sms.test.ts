@@ -30,14 +30,14 @@ describe('TC3-HMAC-SHA256', () => {
 });
 
 describe('Tencent SendSms', () => {
-  const cfg = loadConfig({
+  const cfg = loadConfig({ env: {
     SMS_PROVIDER: 'tencent',
     TENCENT_SMS_SECRET_ID: 'AKIDexample',
     TENCENT_SMS_SECRET_KEY: 'secret-example',
     TENCENT_SMS_SDK_APP_ID: '1400006666',
     TENCENT_SMS_SIGN_NAME: '焕亮',
     TENCENT_SMS_TEMPLATE_ID: '449739',
-  });
+  } });
   function sender(answer: unknown, status = 200) {
     const seen: { url: string; headers: Record<string, string>; body: string }[] = [];
     const fetchStub = (async (url: string, init: RequestInit) => {

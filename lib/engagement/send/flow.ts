@@ -44,7 +44,8 @@ import type { Store } from '../../store/client.ts';
 import { sends, type Fence, type Fenced, type SendRecord, type Via } from '../../store/entities/send.ts';
 import { classifyWechatError, isOutsideWindow } from '../../wechat/errors.ts';
 import type { WechatApi } from '../../wechat/wire.ts';
-import { decide, hasTemplate, type EngagementPolicy, type SuppressReason } from '../guardrails.ts';
+import type { EngagementPolicy } from '../../config/engagement.ts';
+import { decide, hasTemplate, type SuppressReason } from '../guardrails.ts';
 import { countMarketing } from './caps.ts';
 import { renderCustom, renderTemplate } from './render.ts';
 

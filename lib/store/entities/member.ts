@@ -8,6 +8,10 @@
  * `member`) or put under the `version` it was read at; a merged-away record keeps its facts,
  * points at the survivor (`mergedInto`) and leaves every index.
  *
+ * History: the domain reads and writes `history` with readable names (MemberHistory); the item
+ * stores it as `h` with one-letter names and tuples (StoredHistory). Only this module maps
+ * between the two (toStored on every profile write, fromStored on every profile read).
+ *
  * Review index: the local day the nightly review (lib/members/nightly.ts) must look at the
  * member again, one partition per day and shard (lib/members/lifecycle.ts REVIEW_SHARDS).
  */
@@ -23,11 +27,101 @@ const REVIEW_PREFIX = 'REVIEW';
 /** Merge pointers followed at most this many times (a chain longer than this reads as absent). */
 const MAX_MERGE_HOPS = 5;
 
-/** What the data layer needs of a stored profile; the domain's record type extends it. */
+/** A marketing touch: when, and the channel it credits. */
+export interface Touch {
+  at: number;
+  channel: string;
+}
+
+/** A paid order as the member's history keeps it. */
+export interface PaidOrder {
+  /** The order's key (`<platform>:<shop>:<order id>`). */
+  key: string;
+  paidAt: number;
+  paidFen: number;
+  platform: string;
+}
+
+/** The facts attribution and the member programme are computed from (lib/attribution/credits.ts). */
+export interface MemberHistory {
+  /** follow events */
+  follows: Touch[];
+  /** unfollow times */
+  unfollows: number[];
+  /** parametric-QR scans by an existing fan */
+  qrScans: Touch[];
+  /** code scans, channel = the batch's channel */
+  codeScans: Touch[];
+  /** registration time */
+  registeredAt?: number;
+  /** orders that reached `paid` */
+  orders: PaidOrder[];
+  /** earliest time the hub saw this person at all, with the channel to use when nothing else touched them */
+  seen?: Touch;
+}
+
+/**
+ * The history as stored: short attribute names and positional tuples keep the profile item small
+ * (every byte counts against the write units of each event's transaction).
+ *
+ *   h.f / h.q / h.c  [at, channel][]          h.u  at[]          h.r  at
+ *   h.o              [key, paidAt, paidFen, platform][]            h.seen  [at, channel]
+ */
+export interface StoredHistory {
+  f: [number, string][];
+  u: number[];
+  q: [number, string][];
+  c: [number, string][];
+  r?: number;
+  o: [string, number, number, string][];
+  seen?: [number, string];
+}
+
+const touchToStored = (t: Touch): [number, string] => [t.at, t.channel];
+const touchFromStored = ([at, channel]: readonly [number, string]): Touch => ({ at, channel });
+
+export function historyToStored(h: MemberHistory): StoredHistory {
+  return {
+    f: h.follows.map(touchToStored),
+    u: [...h.unfollows],
+    q: h.qrScans.map(touchToStored),
+    c: h.codeScans.map(touchToStored),
+    ...(h.registeredAt !== undefined ? { r: h.registeredAt } : {}),
+    o: h.orders.map((o): [string, number, number, string] => [o.key, o.paidAt, o.paidFen, o.platform]),
+    ...(h.seen ? { seen: touchToStored(h.seen) } : {}),
+  };
+}
+
+export function historyFromStored(h: Partial<StoredHistory> | undefined): MemberHistory {
+  return {
+    follows: (h?.f ?? []).map(touchFromStored),
+    unfollows: [...(h?.u ?? [])],
+    qrScans: (h?.q ?? []).map(touchFromStored),
+    codeScans: (h?.c ?? []).map(touchFromStored),
+    ...(h?.r !== undefined ? { registeredAt: h.r } : {}),
+    orders: (h?.o ?? []).map(([key, paidAt, paidFen, platform]) => ({ key, paidAt, paidFen, platform })),
+    ...(h?.seen ? { seen: touchFromStored(h.seen) } : {}),
+  };
+}
+
+/** What the data layer needs of a profile; the domain's record type extends it. */
 export interface ProfileItem {
   memberId: string;
   version: number;
   mergedInto?: string;
+  history: MemberHistory;
+}
+
+/** A profile as the domain sees it → its stored attributes (`history` → `h`). */
+export function toStored(m: ProfileItem): Record<string, unknown> {
+  const { history, ...rest } = m;
+  return { ...rest, h: historyToStored(history) };
+}
+
+/** A stored profile item → the domain's profile (`h` → `history`). */
+export function fromStored<T extends ProfileItem>(item: Record<string, unknown>): T {
+  const { h, ...rest } = item;
+  return { ...rest, history: historyFromStored(h as Partial<StoredHistory> | undefined) } as unknown as T;
 }
 
 /** `MEMBER#<memberId>`: shared with the suppression and sent-log rows (lib/store/keys.ts). */
@@ -72,19 +166,21 @@ export function setReviewIndex(m: object, review: { localDay: string; shard: num
 export type PartitionPrefix = 'LOT#' | 'LEDGER#' | 'MERGE#' | 'DUE#' | 'SUPPRESS#' | 'SENT#';
 
 export const members = {
-  /** The profile item as stored (consistent), merged-away records included. */
-  get<T extends ProfileItem>(store: Store, memberId: string): Promise<(T & Record<string, unknown>) | undefined> {
-    return getItem<T & Record<string, unknown>>(store, memberKey(memberId), { consistent: true });
+  /** The profile (consistent read), merged-away records included. */
+  async get<T extends ProfileItem>(store: Store, memberId: string): Promise<(T & Record<string, unknown>) | undefined> {
+    const item = await getItem<Record<string, unknown>>(store, memberKey(memberId), { consistent: true });
+    return item && fromStored<T & Record<string, unknown>>(item);
   },
 
   /** The member a record id leads to, following merge pointers. */
   async resolve<T extends ProfileItem>(store: Store, memberId: string): Promise<T | undefined> {
     let id: string | undefined = memberId;
     for (let hops = 0; id && hops < MAX_MERGE_HOPS; hops++) {
-      const item: T | undefined = await getItem<T>(store, memberKey(id), { consistent: true });
+      const item: Record<string, unknown> | undefined = await getItem<Record<string, unknown>>(store, memberKey(id), { consistent: true });
       if (!item) return undefined;
-      if (!item.mergedInto) return item;
-      id = item.mergedInto;
+      const m: T = fromStored<T>(item);
+      if (!m.mergedInto) return m;
+      id = m.mergedInto;
     }
     return undefined;
   },
@@ -94,7 +190,7 @@ export const members = {
    * at (`prevVersion`). `m` carries its review-index attributes (setReviewIndex).
    */
   write(tx: Tx, m: ProfileItem, o: { isNew: boolean; prevVersion: number }): void {
-    const { pk: _pk, sk: _sk, ...attrs } = m as ProfileItem & { pk?: string; sk?: string };
+    const { pk: _pk, sk: _sk, ...attrs } = toStored(m);
     if (o.isNew) tx.create('member', memberKey(m.memberId), attrs);
     else tx.put('member', memberKey(m.memberId), attrs, { expr: '#v = :v', names: { '#v': 'version' }, values: { ':v': o.prevVersion } });
   },
@@ -102,7 +198,7 @@ export const members = {
   /** The losing record of a merge: its facts kept, out of every index, pointing at the survivor. */
   writeMergedAway(tx: Tx, loser: ProfileItem, survivorId: string, now: number): void {
     const prev = loser.version;
-    const rest = stripKeys(loser as unknown as Record<string, unknown>);
+    const rest = stripKeys(toStored(loser));
     tx.put(
       `merged:${loser.memberId}`,
       memberKey(loser.memberId),

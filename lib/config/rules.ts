@@ -1,8 +1,8 @@
 /**
- * The rule set as configuration. Defaults below; a JSON file named by HUB_RULES_FILE overrides
- * any part of it (validated, so a typo fails at start, not at send time).
+ * The engagement rule set as configuration. Defaults below; a JSON file named by HUB_RULES_FILE
+ * overrides any top-level part of it. The file is read and validated once, when the
+ * configuration loads (lib/config/load.ts), so a typo fails the start, not a send.
  */
-import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 
 const Ladder = z.object({ day: z.number().int().min(1).max(365), kind: z.enum(['recommendation', 'coupon']), percentOff: z.number().min(0).max(100).default(0) });
@@ -37,14 +37,21 @@ export const DEFAULT_RULES: RulesConfig = {
   lapseAlert: { enabled: true, minTier: 'gold', days: 180 },
 };
 
-let cached: RulesConfig | undefined;
-export function rulesConfig(): RulesConfig {
-  if (cached) return cached;
-  const file = process.env.HUB_RULES_FILE;
-  if (!file) return (cached = DEFAULT_RULES);
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const merged = { ...DEFAULT_RULES, ...raw };
-  const parsed = RulesSchema.safeParse(merged);
+/**
+ * The rule set from the file at `file` (absent: the defaults). Throws `invalid rules file
+ * <file>: …` when the file cannot be read, is not a JSON object or does not validate.
+ */
+export function rulesFrom(file: string | undefined, readFile: (path: string) => string): RulesConfig {
+  if (file === undefined) return DEFAULT_RULES;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFile(file));
+  } catch (err) {
+    const why = err instanceof SyntaxError ? 'not JSON' : `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+    throw new Error(`invalid rules file ${file}: ${why}`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`invalid rules file ${file}: expected a JSON object`);
+  const parsed = RulesSchema.safeParse({ ...DEFAULT_RULES, ...raw });
   if (!parsed.success) throw new Error(`invalid rules file ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return (cached = parsed.data);
+  return parsed.data;
 }

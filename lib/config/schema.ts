@@ -1,0 +1,172 @@
+/**
+ * The one configuration root: every setting the hub reads (flat, named as in
+ * docs/design.md#configuration) and the trees built from them once at load (lib/config/load.ts):
+ * the engagement rules, the engagement policy and the member programme rules. Also the secret
+ * names and their groups (one Secrets Manager secret per group in AWS).
+ */
+import * as z from 'zod';
+import type { EngagementPolicy } from './engagement.ts';
+import type { MemberRules } from './members.ts';
+import type { RulesConfig } from './rules.ts';
+
+export const SECRET_KEYS = [
+  'HUB_ADMIN_TOKEN',
+  'WECHAT_TOKEN',
+  'WECHAT_AES_KEY',
+  'WECHAT_APP_SECRET',
+  'TMALL_APP_SECRET',
+  'JD_APP_SECRET',
+  'YOUZAN_CLIENT_SECRET',
+  'CODE_SIGNING_SECRET',
+  'PHONE_HASH_SECRET',
+  'HUB_OTP_SECRET',
+  'TENCENT_SMS_SECRET_ID',
+  'TENCENT_SMS_SECRET_KEY',
+  'WECOM_ALERT_WEBHOOK_URL',
+] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/**
+ * In AWS the secrets are split into one Secrets Manager secret per group, and a function is
+ * given (HUB_SECRET_ARNS, JSON `{group: arn}`) only the groups lib/manifest.ts declares for it.
+ * Every SECRET_KEYS entry belongs to exactly one group. `keys` holds the hub's own signing and
+ * hashing keys: losing it makes every printed code and stored phone hash unverifiable.
+ */
+export const SECRET_GROUPS = {
+  wechat: ['WECHAT_TOKEN', 'WECHAT_AES_KEY', 'WECHAT_APP_SECRET'],
+  tmall: ['TMALL_APP_SECRET'],
+  jd: ['JD_APP_SECRET'],
+  youzan: ['YOUZAN_CLIENT_SECRET'],
+  sms: ['TENCENT_SMS_SECRET_ID', 'TENCENT_SMS_SECRET_KEY'],
+  keys: ['CODE_SIGNING_SECRET', 'PHONE_HASH_SECRET', 'HUB_OTP_SECRET'],
+  admin: ['HUB_ADMIN_TOKEN'],
+  // The WeCom group-robot webhook (its `key` is the credential) that alarm-forwarder posts alarms to.
+  alerts: ['WECOM_ALERT_WEBHOOK_URL'],
+} as const satisfies Record<string, readonly SecretKey[]>;
+export type SecretGroup = keyof typeof SECRET_GROUPS;
+export const SECRET_GROUP_NAMES = Object.keys(SECRET_GROUPS) as SecretGroup[];
+
+/** The groups named by a HUB_SECRET_ARNS value (`{group: arn}`); throws on anything else. */
+export function parseSecretArns(value: string): Partial<Record<SecretGroup, string>> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new Error('HUB_SECRET_ARNS is not JSON');
+  }
+  const result = z.partialRecord(z.enum(SECRET_GROUP_NAMES), z.string().min(1)).safeParse(parsed);
+  if (!result.success) throw new Error(`HUB_SECRET_ARNS must map secret groups (${SECRET_GROUP_NAMES.join(', ')}) to ARNs`);
+  return result.data;
+}
+
+/** The value the stack writes into the secret until an operator fills it in. */
+export const SECRET_PLACEHOLDER = 'REPLACE_ME';
+
+const intFrom = (def: number) => z.coerce.number().int().nonnegative().default(def);
+/** What a deployed WECHAT_TOKEN must be (checked at load, where the local default is known). */
+export const WECHAT_TOKEN_PATTERN = /^[A-Za-z0-9]{16,32}$/;
+const AES_KEY = /^[A-Za-z0-9]{43}$/;
+/** Largest webhook window outside the local runtime (which may widen it to replay history). */
+export const MAX_DEPLOYED_SKEW_SECONDS = 3600;
+/** Largest window at all: the local runtime may replay years of simulated or recorded history. */
+export const LOCAL_MAX_SKEW_SECONDS = 20 * 366 * 86_400;
+
+export const SettingsSchema = z.object({
+  PORT: z.coerce.number().int().min(1).max(65535),
+  HUB_ADMIN_TOKEN: z.string().min(8),
+  HUB_TIMEZONE: z.string().refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'unknown IANA time zone'),
+  WECHAT_APP_ID: z.string().min(1),
+  /** 16-32 letters or digits (checked in loadConfig, where the local default is known). */
+  WECHAT_TOKEN: z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'letters and digits, at most 32'),
+  /**
+   * `safe` (default): the account has an EncodingAESKey and accepts only pushes whose
+   * msg_signature over the ciphertext holds (WeChat's compatible and safe modes). `plain`: no
+   * key; pushes are authenticated by `signature` alone and a nonce cache refuses a captured URL
+   * replayed with another body.
+   */
+  WECHAT_MESSAGE_MODE: z.enum(['safe', 'plain']).default('safe'),
+  WECHAT_AES_KEY: z.string().regex(AES_KEY, 'must be 43 characters of [A-Za-z0-9]').optional(),
+  WECHAT_APP_SECRET: z.string().min(1),
+  WECHAT_STANDIN_PORT: z.coerce.number().int().min(1).max(65535),
+  WECHAT_API_BASE: z.string().url(),
+  TMALL_APP_KEY: z.string().min(1),
+  TMALL_APP_SECRET: z.string().min(1),
+  JD_APP_KEY: z.string().min(1),
+  JD_APP_SECRET: z.string().min(1),
+  YOUZAN_CLIENT_ID: z.string().min(1),
+  YOUZAN_CLIENT_SECRET: z.string().min(1),
+  CODE_SIGNING_SECRET: z.string().min(16),
+  PHONE_HASH_SECRET: z.string().min(16),
+  /** HMAC key of the SMS one-time codes stored while they are valid. */
+  HUB_OTP_SECRET: z.string().min(16),
+  /** `tencent` (Tencent Cloud SMS), `standin` (local runtime only) or `none` (no SMS codes). */
+  SMS_PROVIDER: z.enum(['tencent', 'standin', 'none']).default('none'),
+  TENCENT_SMS_SECRET_ID: z.string().min(1).optional(),
+  TENCENT_SMS_SECRET_KEY: z.string().min(1).optional(),
+  /** WeCom group-robot webhook for alarms (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…); only alarm-forwarder reads it. */
+  WECOM_ALERT_WEBHOOK_URL: z.url({ protocol: /^https$/ }).optional(),
+  TENCENT_SMS_SDK_APP_ID: z.string().regex(/^\d{5,20}$/, 'digits (e.g. 1400006666)').optional(),
+  /** The approved signature text (签名内容), not its id. */
+  TENCENT_SMS_SIGN_NAME: z.string().min(1).max(64).optional(),
+  /** An approved verification-code template with two variables: the code and its minutes. */
+  TENCENT_SMS_TEMPLATE_ID: z.string().regex(/^\d{1,20}$/, 'digits').optional(),
+  TENCENT_SMS_REGION: z.string().regex(/^[a-z]+-[a-z]+(-\d+)?$/).default('ap-guangzhou'),
+  TENCENT_SMS_ENDPOINT: z.string().url().default('https://sms.tencentcloudapi.com'),
+  /** SMS codes sent per phone / per WeChat user per local day (and at most one a minute). */
+  HUB_OTP_SENDS_PER_PHONE_DAY: intFrom(5).pipe(z.number().min(1).max(50)),
+  HUB_OTP_SENDS_PER_OPENID_DAY: intFrom(10).pipe(z.number().min(1).max(100)),
+  /** Window of every signed push: request timestamp vs server clock, and WeChat CreateTime vs timestamp. */
+  HUB_WEBHOOK_MAX_SKEW_SECONDS: intFrom(300).pipe(z.number().min(30).max(LOCAL_MAX_SKEW_SECONDS)),
+  /** Largest order or refund amount accepted from a platform (default ¥1,000,000). */
+  HUB_ORDER_MAX_FEN: intFrom(100_000_000).pipe(z.number().min(100)),
+  /** Name of the single table. */
+  HUB_TABLE: z.string().min(3).default('scrm-hub'),
+  /** Queue URLs (set by the stack or the local runtime). */
+  ENGAGEMENT_QUEUE_URL: z.string().default(''),
+  STAFF_QUEUE_URL: z.string().default(''),
+  /** Shards per channel-day counter (write spreading for a viral QR). */
+  HUB_COUNTER_SHARDS: intFrom(4).pipe(z.number().min(1).max(64)),
+  /** Points per yuan paid. */
+  HUB_POINTS_PER_YUAN: intFrom(1),
+  /** Dedupe marker lifetime. */
+  HUB_DEDUPE_TTL_DAYS: intFrom(30).pipe(z.number().min(1)),
+  /** Code scans: redemptions per openid per local day; velocity window and its maximum. */
+  HUB_SCAN_DAILY_LIMIT: intFrom(20).pipe(z.number().min(1)),
+  HUB_SCAN_BURST_LIMIT: intFrom(5).pipe(z.number().min(1)),
+  HUB_SCAN_BURST_WINDOW_SECONDS: intFrom(600).pipe(z.number().min(1)),
+  /** Serials close to each other redeemed by one openid that count as harvesting. */
+  HUB_SCAN_SEQUENTIAL_LIMIT: intFrom(3).pipe(z.number().min(2)),
+  /** Invalid code attempts per openid and per source IP per local day before scans answer `limited`. */
+  HUB_SCAN_INVALID_LIMIT: intFrom(30).pipe(z.number().min(1)),
+  /** TOP API (TMC pull). Locally the TOP stand-in. */
+  TOP_API_BASE: z.string().default('http://127.0.0.1:3002/router/rest'),
+  TOP_STANDIN_PORT: intFrom(3002),
+  /** Extra member-centre link used in welcome messages. */
+  HUB_MEMBER_CENTRE_URL: z.string().default('https://example.com/member'),
+  /** A JSON file overriding parts of the engagement rules (lib/config/rules.ts); read at load. */
+  HUB_RULES_FILE: z.string().optional(),
+  /** JSON object of engagement policy fields (lib/config/engagement.ts). */
+  HUB_ENGAGEMENT_POLICY: z.string().optional(),
+  /** JSON objects of the member programme rules (lib/config/members.ts). */
+  HUB_TIER_THRESHOLDS_FEN: z.string().optional(),
+  HUB_LIFECYCLE_DAYS: z.string().optional(),
+  HUB_RFM_CUTS: z.string().optional(),
+});
+export type Settings = z.output<typeof SettingsSchema>;
+
+/** The configuration every part of the hub reads: loaded once, frozen, passed down. */
+export type HubConfig = Readonly<Settings> & {
+  /** DEFAULT_RULES with the JSON file HUB_RULES_FILE over it. */
+  readonly rules: Readonly<RulesConfig>;
+  /** HUB_ENGAGEMENT_POLICY over DEFAULT_POLICY. */
+  readonly policy: Readonly<EngagementPolicy>;
+  /** HUB_TIER_THRESHOLDS_FEN, HUB_LIFECYCLE_DAYS, HUB_RFM_CUTS over their defaults. */
+  readonly memberRules: Readonly<MemberRules>;
+};

@@ -1,0 +1,94 @@
+/**
+ * The member profile's history: readable names in the domain, short names and tuples in the
+ * stored item (lib/store/entities/member.ts). The stored form is the one items already in the
+ * table use, so the mapping must read them as they are and write them back unchanged.
+ */
+import { describe, expect, it } from 'vitest';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { Tx } from '../../lib/store/tx.ts';
+import { fromStored, historyFromStored, historyToStored, members, toStored, type MemberHistory, type ProfileItem } from '../../lib/store/entities/member.ts';
+
+/** A profile item exactly as the tuple-history code wrote it (a member who followed twice, unfollowed, scanned, registered and paid twice). */
+const OLD_ITEM_JSON = `{
+  "pk": "MEMBER#01JBX5Q8Z0000000000000000",
+  "sk": "#PROFILE",
+  "memberId": "01JBX5Q8Z0000000000000000",
+  "version": 7,
+  "status": "member",
+  "points": 173,
+  "h": {
+    "f": [[1741568400000, "qr_store"], [1741572000000, "qr_ad"]],
+    "u": [1741654800000],
+    "q": [[1741658400000, "qr_event"]],
+    "c": [[1741662000000, "pack_card"]],
+    "r": 1741659300000,
+    "o": [["youzan:1:A", 1741600800000, 5000, "youzan"], ["tmall:2:B", 1741694400000, 12345, "tmall"]],
+    "seen": [1741568000000, "organic"]
+  },
+  "credits": {"[\\"qr_store\\",\\"first\\",\\"2025-03-10\\"]": {"newFans": 1}},
+  "updatedAt": 1741694400000
+}`;
+
+/** The same history, read by hand from the literal above. */
+const READABLE: MemberHistory = {
+  follows: [
+    { at: 1_741_568_400_000, channel: 'qr_store' },
+    { at: 1_741_572_000_000, channel: 'qr_ad' },
+  ],
+  unfollows: [1_741_654_800_000],
+  qrScans: [{ at: 1_741_658_400_000, channel: 'qr_event' }],
+  codeScans: [{ at: 1_741_662_000_000, channel: 'pack_card' }],
+  registeredAt: 1_741_659_300_000,
+  orders: [
+    { key: 'youzan:1:A', paidAt: 1_741_600_800_000, paidFen: 5_000, platform: 'youzan' },
+    { key: 'tmall:2:B', paidAt: 1_741_694_400_000, paidFen: 12_345, platform: 'tmall' },
+  ],
+  seen: { at: 1_741_568_000_000, channel: 'organic' },
+};
+
+describe('member history: stored short form ↔ readable form', () => {
+  it('reads an item written by the tuple-history code into the readable history', () => {
+    const item = JSON.parse(OLD_ITEM_JSON) as Record<string, unknown>;
+    const m = fromStored<ProfileItem & Record<string, unknown>>(item);
+    expect(m.history).toEqual(READABLE);
+    expect(m).not.toHaveProperty('h');
+    expect(m.memberId).toBe('01JBX5Q8Z0000000000000000');
+    expect(m.credits).toEqual(item.credits);
+  });
+
+  it('writes it back as the very same stored item (no migration, same size)', () => {
+    const item = JSON.parse(OLD_ITEM_JSON) as Record<string, unknown>;
+    const back = toStored(fromStored(item));
+    expect(back).toEqual(item);
+    expect(back).not.toHaveProperty('history');
+    // The attribute values DynamoDB stores (and bills by) are identical.
+    expect(marshall(back)).toEqual(marshall(item));
+  });
+
+  it('round-trips a full history both ways', () => {
+    expect(historyFromStored(historyToStored(READABLE))).toEqual(READABLE);
+    const stored = historyToStored(READABLE);
+    expect(stored).toEqual((JSON.parse(OLD_ITEM_JSON) as { h: unknown }).h);
+    expect(historyToStored(historyFromStored(stored))).toEqual(stored);
+  });
+
+  it('an empty history stores no `r` and no `seen` attribute', () => {
+    const empty: MemberHistory = { follows: [], unfollows: [], qrScans: [], codeScans: [], orders: [] };
+    const stored = historyToStored(empty);
+    expect(stored).toEqual({ f: [], u: [], q: [], c: [], o: [] });
+    expect(Object.keys(stored)).toEqual(['f', 'u', 'q', 'c', 'o']);
+    expect(historyFromStored(stored)).toEqual(empty);
+    expect(Object.keys(historyFromStored(stored))).toEqual(['follows', 'unfollows', 'qrScans', 'codeScans', 'orders']);
+  });
+
+  it('the profile writes put the short form in the transaction', () => {
+    const tx = new Tx('t');
+    const m: ProfileItem & { points: number } = { memberId: 'm1', version: 3, points: 5, history: READABLE };
+    members.write(tx, m, { isNew: false, prevVersion: 2 });
+    members.writeMergedAway(tx, { memberId: 'm2', version: 4, history: READABLE }, 'm1', 99);
+    const [put, merged] = tx.build().items as { Put: { Item: Record<string, unknown> } }[];
+    const h = historyToStored(READABLE);
+    expect(put!.Put.Item).toEqual({ memberId: 'm1', version: 3, points: 5, h, pk: 'MEMBER#m1', sk: '#PROFILE' });
+    expect(merged!.Put.Item).toEqual({ memberId: 'm2', version: 5, h, mergedInto: 'm1', credits: {}, updatedAt: 99, pk: 'MEMBER#m2', sk: '#PROFILE' });
+  });
+});
