@@ -9,6 +9,7 @@ import { config } from '../lib/config/index.ts';
 import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 import { BadRequestError, NotFoundError } from '../lib/errors.ts';
 import { httpHandler, json, jsonBody, query, requireAdmin, type HttpEvent } from '../lib/http/index.ts';
+import { routeScope } from '../lib/manifest.ts';
 import { ddb, tableName } from '../lib/store/client.ts';
 import { memberProfile } from '../lib/members/profile.ts';
 import { createChannel, listChannels } from '../lib/attribution/channels.ts';
@@ -25,7 +26,7 @@ const CSV_PAGE_MAX = 50_000;
 export const handler = httpHandler(async (event: HttpEvent) => {
   await loadSecrets();
   const cfg = config();
-  requireAdmin(event, cfg.HUB_ADMIN_TOKEN);
+  requireAdmin(event, cfg.HUB_ADMIN_TOKEN, routeScope(event.routeKey));
   const store = { db: ddb(), table: tableName() };
   const p = event.pathParameters ?? {};
   switch (event.routeKey) {

@@ -11,6 +11,7 @@ import { config } from '../lib/config/index.ts';
 import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 import { NotFoundError } from '../lib/errors.ts';
 import { httpHandler, json, query, requireAdmin, type HttpEvent, type HttpResult } from '../lib/http/index.ts';
+import { routeScope } from '../lib/manifest.ts';
 import { channelDaily, channelMetrics, parseModel, validateRange } from '../lib/attribution/query.ts';
 import { attributionCsv, attributionCsvFilename } from '../lib/attribution/csv.ts';
 
@@ -49,7 +50,7 @@ export function routeOf(event: HttpEvent): Route {
 
 export const handler = httpHandler(async (event: HttpEvent): Promise<HttpResult> => {
   await loadSecrets();
-  requireAdmin(event, config().HUB_ADMIN_TOKEN);
+  requireAdmin(event, config().HUB_ADMIN_TOKEN, routeScope(event.routeKey));
   const route = routeOf(event);
   const q = query(event);
   const model = parseModel(q.model);

@@ -11,12 +11,25 @@ export type TableAccess = 'none' | 'read' | 'readwrite';
 /** Table actions beyond the access level, granted only to a function that declares them. */
 export type ExtraTableAction = 'DeleteItem' | 'BatchWriteItem' | 'Scan';
 
+/** The admin scopes; the identity provider grants them per role (docs/deploy.md#admin-sign-in). */
+export const ADMIN_SCOPES = ['members:read', 'channels:read', 'channels:write', 'codes:write', 'codes:export', 'attribution:read'] as const;
+export type AdminScope = (typeof ADMIN_SCOPES)[number];
+
 export interface RouteSpec {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** API Gateway v2 route path, `{param}` style. */
   path: string;
   /** Admin routes need the bearer token locally and the JWT authorizer in AWS. */
   admin?: boolean;
+  /**
+   * OAuth scope an admin route requires (every admin route has one): the JWT authorizer checks it
+   * in AWS (authorizationScopes), requireAdmin checks the JWT claims' `scope` as well.
+   */
+  scope?: AdminScope;
+  /** Called from shoppers' browsers (H5, member centre): CORS for the stage's `corsOrigins`. */
+  member?: boolean;
+  /** A platform's signed webhook: its 4xx rate is alarmed (a mistyped secret shows up as 401s nobody sees). */
+  webhook?: boolean;
 }
 
 export interface FunctionSpec {
@@ -42,6 +55,8 @@ export interface FunctionSpec {
   /** Calls the WeChat API (needs egress, and the fixed IP when configured). */
   wechatApi?: boolean;
   reservedConcurrency?: number;
+  /** Invoked by the alarm topic (SNS) when the stage forwards alarms to a WeCom group robot. */
+  alarmTopic?: boolean;
 }
 
 export const FUNCTIONS: FunctionSpec[] = [
@@ -49,8 +64,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'wechat',
     description: 'WeChat official account: URL verification and message push',
     routes: [
-      { method: 'GET', path: '/wechat/{appId}' },
-      { method: 'POST', path: '/wechat/{appId}' },
+      { method: 'GET', path: '/wechat/{appId}', webhook: true },
+      { method: 'POST', path: '/wechat/{appId}', webhook: true },
     ],
     memoryMb: 512,
     timeoutSeconds: 4,
@@ -61,7 +76,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     name: 'tmall',
     description: 'Tmall/Taobao TMC messages pushed by a relay (TOP-signed)',
-    routes: [{ method: 'POST', path: '/tmall/{appKey}' }],
+    routes: [{ method: 'POST', path: '/tmall/{appKey}', webhook: true }],
     memoryMb: 512,
     timeoutSeconds: 10,
     table: 'readwrite',
@@ -71,7 +86,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     name: 'jd',
     description: 'JD order triggers pushed by a relay (JD md5 signature)',
-    routes: [{ method: 'POST', path: '/jd/{appKey}' }],
+    routes: [{ method: 'POST', path: '/jd/{appKey}', webhook: true }],
     memoryMb: 512,
     timeoutSeconds: 10,
     table: 'readwrite',
@@ -81,7 +96,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     name: 'youzan',
     description: 'Youzan push (Event-Sign)',
-    routes: [{ method: 'POST', path: '/youzan/{clientId}' }],
+    routes: [{ method: 'POST', path: '/youzan/{clientId}', webhook: true }],
     memoryMb: 512,
     timeoutSeconds: 10,
     table: 'readwrite',
@@ -91,7 +106,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   {
     name: 'codes-scan',
     description: 'One-code-per-item scan from the H5 page',
-    routes: [{ method: 'POST', path: '/codes/scan' }],
+    routes: [{ method: 'POST', path: '/codes/scan', member: true }],
     memoryMb: 512,
     timeoutSeconds: 6,
     table: 'readwrite',
@@ -103,8 +118,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'members',
     description: 'Member centre registration with phone proof; SMS codes',
     routes: [
-      { method: 'POST', path: '/members' },
-      { method: 'POST', path: '/members/sms-code' },
+      { method: 'POST', path: '/members', member: true },
+      { method: 'POST', path: '/members/sms-code', member: true },
     ],
     memoryMb: 512,
     timeoutSeconds: 6,
@@ -119,12 +134,12 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'admin',
     description: 'Admin API: members, channels, code batches',
     routes: [
-      { method: 'GET', path: '/members/{id}', admin: true },
-      { method: 'POST', path: '/channels', admin: true },
-      { method: 'GET', path: '/channels', admin: true },
-      { method: 'POST', path: '/codes/batches', admin: true },
-      { method: 'POST', path: '/codes/batches/{id}/status', admin: true },
-      { method: 'GET', path: '/codes/batches/{id}/codes.csv', admin: true },
+      { method: 'GET', path: '/members/{id}', admin: true, scope: 'members:read' },
+      { method: 'POST', path: '/channels', admin: true, scope: 'channels:write' },
+      { method: 'GET', path: '/channels', admin: true, scope: 'channels:read' },
+      { method: 'POST', path: '/codes/batches', admin: true, scope: 'codes:write' },
+      { method: 'POST', path: '/codes/batches/{id}/status', admin: true, scope: 'codes:write' },
+      { method: 'GET', path: '/codes/batches/{id}/codes.csv', admin: true, scope: 'codes:export' },
     ],
     memoryMb: 1024,
     timeoutSeconds: 29,
@@ -136,9 +151,9 @@ export const FUNCTIONS: FunctionSpec[] = [
     name: 'attribution-api',
     description: 'Attribution metrics per channel: JSON, daily, CSV',
     routes: [
-      { method: 'GET', path: '/attribution/channels', admin: true },
-      { method: 'GET', path: '/attribution/channels/{id}/daily', admin: true },
-      { method: 'GET', path: '/attribution/channels.csv', admin: true },
+      { method: 'GET', path: '/attribution/channels', admin: true, scope: 'attribution:read' },
+      { method: 'GET', path: '/attribution/channels/{id}/daily', admin: true, scope: 'attribution:read' },
+      { method: 'GET', path: '/attribution/channels.csv', admin: true, scope: 'attribution:read' },
     ],
     memoryMb: 1024,
     timeoutSeconds: 29,
@@ -209,6 +224,22 @@ export const FUNCTIONS: FunctionSpec[] = [
     sends: ['engagement', 'staff-alerts'],
     secrets: [],
   },
+  {
+    name: 'alarm-forwarder',
+    description: 'Posts CloudWatch alarm notifications from the alarm topic to a WeCom group robot',
+    // Subscribed to the alarm topic when the stage sets alarms.wecomRobot (stacks/hub-stack.ts).
+    alarmTopic: true,
+    memoryMb: 256,
+    timeoutSeconds: 15,
+    table: 'none',
+    secrets: ['alerts'],
+  },
 ];
 
 export const functionByName = (name: string): FunctionSpec | undefined => FUNCTIONS.find((f) => f.name === name);
+
+/** The scope of an admin route by its route key (`GET /channels`), as API Gateway names it in `requestContext.routeKey`. */
+export function routeScope(routeKey: string): AdminScope | undefined {
+  for (const f of FUNCTIONS) for (const r of f.routes ?? []) if (r.admin && `${r.method} ${r.path}` === routeKey) return r.scope;
+  return undefined;
+}

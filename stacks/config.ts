@@ -18,6 +18,8 @@ export const PLACEHOLDER_ACCOUNT = '111111111111';
 
 const retentionValues = new Set<number>(Object.values(RetentionDays).filter((v): v is number => typeof v === 'number'));
 const functionNames = new Set(FUNCTIONS.map((f) => f.name));
+/** `METHOD /path` of every route without the admin JWT. */
+const PUBLIC_ROUTE_KEYS = new Set(FUNCTIONS.flatMap((f) => (f.routes ?? []).filter((r) => !r.admin).map((r) => `${r.method} ${r.path}`)));
 
 /** The stage where placeholders, a missing alarm subscription and an unpinned account are allowed. */
 export const SANDBOX_STAGE = 'dev';
@@ -50,6 +52,17 @@ const StageSchema = z
     account: z.string().regex(/^\d{12}$/, '12 digits').optional(),
     /** AWS region of the stack. */
     region: z.string().min(1).default(DEFAULT_REGION),
+    /** Lambda architecture of every function (per region: see docs/platforms.md#aws-china-regions). */
+    architecture: z.enum(['arm64', 'x86_64']).default('arm64'),
+    /** Lambda runtime of every function (the bundles target node22; nodejs20.x only where 22 is not offered). */
+    runtime: z.enum(['nodejs22.x', 'nodejs20.x']).default('nodejs22.x'),
+    /** X-Ray active tracing (off where X-Ray is not offered, e.g. a China region without it). */
+    tracing: z.boolean().default(true),
+    /**
+     * Custom domain of the HTTP API with an ACM certificate of the same region (required in the
+     * AWS China regions, where unauthenticated routes must be served from an ICP-filed domain).
+     */
+    domain: z.object({ name: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/i, 'a host name'), certificateArn: z.string().regex(/^arn:aws(-cn)?:acm:/, 'an ACM certificate ARN') }).optional(),
     /** CodeDeploy traffic shifting from the old to the new version of every function's `live` alias. */
     deployment: z.enum(DEPLOYMENT_CONFIGS).default('ALL_AT_ONCE'),
     /** What happens to stateful resources (table, secret, logs, queues) when the stack goes away. */
@@ -60,6 +73,22 @@ const StageSchema = z
     logRetentionDays: z.number().int().refine((d) => retentionValues.has(d), 'not a CloudWatch Logs retention value'),
     /** HTTP API stage throttling (requests per second, and burst). */
     throttle: z.object({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() }),
+    /**
+     * Per-route throttles of public routes, by route key (`POST /codes/scan`), below the stage
+     * throttle: a flood on one door is refused there (429) instead of using up the whole stage.
+     */
+    routeThrottles: z.record(z.string(), z.object({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() })).default({}),
+    /**
+     * Reserved concurrency per function name, over the manifest's: `wechat` gets its own share so
+     * no flood on another route (or a queue consumer) can starve the WeChat webhook. Keep the
+     * account's unreserved concurrency at 100 or more (Lambda refuses otherwise).
+     */
+    reservedConcurrency: z.record(z.string(), z.number().int().min(1)).default({}),
+    /**
+     * Browser origins allowed to call the member-facing routes (CORS): the H5 / member-centre
+     * hosts, `https://` only; `*` only in dev.
+     */
+    corsOrigins: z.array(z.string().regex(/^(\*|https:\/\/[a-z0-9.-]+(:\d+)?|http:\/\/(localhost|127\.0\.0\.1)(:\d+)?)$/i, 'an origin: https://host[:port], or * (dev only)')).default([]),
     /** A VPC with one NAT gateway behind an Elastic IP for the functions that call the WeChat API. */
     fixedEgressIp: z.boolean(),
     /** JWT authorizer of the admin routes. */
@@ -86,8 +115,21 @@ const StageSchema = z
         .refine((m) => Object.keys(m).every((k) => k === 'default' || functionNames.has(k)), 'keys are `default` or function names of lib/manifest.ts'),
       /** Age of the oldest dead-lettered message that raises the alarm (DLQs keep 14 days). */
       dlqMaxAgeSeconds: z.number().int().positive(),
-      /** Subscribed to the alarm topic; required outside dev. */
+      /** 4xx responses of a platform webhook route as a percentage of its requests over 5 minutes. */
+      webhook4xxRatePercent: z.number().positive().max(100).default(5),
+      /** Below this many requests in 5 minutes a webhook's 4xx rate does not alarm (one bad retry is not an outage). */
+      webhook4xxMinRequests: z.number().int().min(1).default(5),
+      /** Age of the oldest message of a work queue (engagement, staff-alerts) that raises the alarm. */
+      queueMaxAgeSeconds: z.number().int().positive().default(600),
+      /** Messages waiting in a work queue that raise the backlog alarm. */
+      queueMaxVisible: z.number().int().positive().default(1000),
+      /** Subscribed to the alarm topic. Outside dev this or `wecomRobot` is required. */
       email: z.email().optional(),
+      /**
+       * Forward every alarm to a WeCom group robot through alarm-forwarder; the robot's webhook
+       * URL is a secret (group `alerts`, WECOM_ALERT_WEBHOOK_URL, filled with npm run secrets).
+       */
+      wecomRobot: z.boolean().default(false),
     }),
     /**
      * Non-secret configuration (names of docs/design.md#configuration) passed to every function
@@ -132,10 +174,22 @@ export function stageConfig(stages: unknown, stage: string): StageConfig {
     const issues = parsed.error.issues.map((i) => `${['stages', stage, ...i.path].map(String).join('.')}: ${i.message}`).join('; ');
     throw new Error(`invalid stage settings: ${issues}`);
   }
+  const routeProblems = [
+    ...Object.keys(parsed.data.routeThrottles)
+      .filter((k) => !PUBLIC_ROUTE_KEYS.has(k))
+      .map((k) => `stages.${stage}.routeThrottles.${k}: not a public route of lib/manifest.ts (${[...PUBLIC_ROUTE_KEYS].join(', ')})`),
+    ...Object.keys(parsed.data.reservedConcurrency)
+      .filter((k) => !functionNames.has(k))
+      .map((k) => `stages.${stage}.reservedConcurrency.${k}: not a function of lib/manifest.ts`),
+  ];
+  if (routeProblems.length) throw new Error(`invalid stage settings: ${routeProblems.join('; ')}`);
   if (stage !== SANDBOX_STAGE) {
     const problems = [
+      ...(parsed.data.corsOrigins.some((o) => !o.startsWith('https://')) ? [`stages.${stage}.corsOrigins: only https:// origins outside dev (no *, no http)`] : []),
       ...placeholdersIn(parsed.data, ['stages', stage]).map((p) => `${p} is a placeholder`),
-      ...(parsed.data.alarms.email ? [] : [`stages.${stage}.alarms.email: no alarm subscription configured (alarms would reach nobody)`]),
+      ...(parsed.data.alarms.email || parsed.data.alarms.wecomRobot
+        ? []
+        : [`stages.${stage}.alarms.email: no alarm subscription configured (alarms would reach nobody): set alarms.email or alarms.wecomRobot`]),
       ...(parsed.data.account ? [] : [`stages.${stage}.account: the account is not pinned (a deploy could land in whatever account the credentials point at)`]),
     ];
     if (problems.length) throw new Error(`stage ${stage} cannot be deployed: ${problems.join('; ')}`);
@@ -187,6 +241,12 @@ export interface HubStackProps extends StackProps {
   logRetention: RetentionDays;
   /** HTTP API stage throttling. */
   throttle: { rateLimit: number; burstLimit: number };
+  /** Throttles of single public routes (`METHOD /path`). */
+  routeThrottles?: Record<string, { rateLimit: number; burstLimit: number }>;
+  /** Reserved concurrency by function name, over the manifest's. */
+  reservedConcurrency?: Record<string, number>;
+  /** CORS origins of the member-facing routes (none: no CORS). */
+  corsOrigins?: string[];
   /** A VPC with one NAT gateway and an Elastic IP; functions with `wechatApi` run in its private subnets. */
   fixedEgressIp: boolean;
   /** JWT authorizer of the admin routes. */
@@ -194,6 +254,12 @@ export interface HubStackProps extends StackProps {
   alarms: AlarmSettings;
   /** Non-secret configuration given to every function. */
   app: AppSettings;
+  /** Lambda architecture, runtime and X-Ray tracing of every function (defaults: arm64, nodejs22.x, tracing on). */
+  architecture?: 'arm64' | 'x86_64';
+  runtime?: 'nodejs22.x' | 'nodejs20.x';
+  tracing?: boolean;
+  /** Custom domain of the HTTP API. */
+  domain?: { name: string; certificateArn: string };
   /** CodeDeploy configuration of every function's `live` alias. */
   deployment: (typeof DEPLOYMENT_CONFIGS)[number];
   /** Secret groups and their keys (default lib/config/schema.ts SECRET_GROUPS): listed in the outputs, never part of a secret resource. */
@@ -210,10 +276,17 @@ export function hubStackProps(stage: string, cfg: StageConfig): Omit<HubStackPro
     deletionProtection: cfg.deletionProtection,
     logRetention: cfg.logRetentionDays as RetentionDays,
     throttle: cfg.throttle,
+    routeThrottles: cfg.routeThrottles,
+    reservedConcurrency: cfg.reservedConcurrency,
+    corsOrigins: cfg.corsOrigins,
     fixedEgressIp: cfg.fixedEgressIp,
     jwt: cfg.jwt,
     alarms: cfg.alarms,
     app: cfg.app,
     deployment: cfg.deployment,
+    architecture: cfg.architecture,
+    runtime: cfg.runtime,
+    tracing: cfg.tracing,
+    ...(cfg.domain ? { domain: cfg.domain } : {}),
   };
 }

@@ -12,10 +12,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Duration, Fn, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
-import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { ApiMapping, CorsHttpMethod, DomainName, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, type CfnStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type Dashboard, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { LambdaApplication, LambdaDeploymentConfig, LambdaDeploymentGroup } from 'aws-cdk-lib/aws-codedeploy';
 import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
@@ -42,7 +43,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { EmailSubscription, LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { SECRET_GROUP_NAMES, type SecretGroup } from '../lib/config/index.ts';
@@ -51,6 +52,7 @@ import { isQueueName, QUEUE_URL_ENV, queueEntries, queueName, type QueueName } f
 import { TABLE, type KeyAttribute, type KeyAttributeType, type TableDefinition } from '../lib/store/table.ts';
 import { DEFAULT_SECRET_GROUPS, type HubStackProps } from './config.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgements.ts';
+import { opsDashboard } from './ops-dashboard.ts';
 import { secretName } from './names.ts';
 import type { HubFunction, HubQueue } from './types.ts';
 
@@ -106,6 +108,7 @@ export class HubStack extends Stack {
   readonly adminAuthorizer: HttpJwtAuthorizer;
   readonly functions = new Map<string, HubFunction>();
   readonly alarmTopic: Topic;
+  readonly dashboard: Dashboard;
   readonly vpc?: Vpc;
   readonly egressSecurityGroup?: SecurityGroup;
   readonly egressIp?: CfnEIP;
@@ -228,6 +231,20 @@ export class HubStack extends Stack {
       apiName: prefix,
       description: `SCRM Hub ${props.stageName}: platform webhooks, H5, admin and dashboard`,
       createDefaultStage: false,
+      // CORS is one setting of the whole HTTP API: API Gateway answers the preflight of every route
+      // and adds the headers. Only the member-facing routes are called from other origins; the
+      // admin routes still need the JWT, which those pages never hold.
+      ...(props.corsOrigins?.length
+        ? {
+            corsPreflight: {
+              allowOrigins: props.corsOrigins,
+              allowMethods: memberMethods(specs),
+              allowHeaders: ['content-type'],
+              allowCredentials: false,
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
     });
     this.accessLogs = new LogGroup(this, 'ApiAccessLogs', { retention: props.logRetention, removalPolicy });
     this.apiStage = new HttpStage(this, 'ApiStage', {
@@ -258,6 +275,22 @@ export class HubStack extends Stack {
         ),
       },
     });
+    // Custom domain (ICP-filed in the China regions) with a regional ACM certificate.
+    if (props.domain) {
+      const domain = new DomainName(this, 'ApiDomain', {
+        domainName: props.domain.name,
+        certificate: Certificate.fromCertificateArn(this, 'ApiCertificate', props.domain.certificateArn),
+      });
+      new ApiMapping(this, 'ApiDomainMapping', { api: this.api, domainName: domain, stage: this.apiStage });
+      new CfnOutput(this, 'ApiDomainTarget', { value: domain.regionalDomainName, description: `CNAME ${props.domain.name} to this` });
+    }
+    // Per-route throttles (the L2 stage has no route settings: set on the CloudFormation stage).
+    const routeThrottles = Object.entries(props.routeThrottles ?? {});
+    if (routeThrottles.length) {
+      (this.apiStage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
+        routeThrottles.map(([key, t]) => [key, { ThrottlingRateLimit: t.rateLimit, ThrottlingBurstLimit: t.burstLimit, DetailedMetricsEnabled: true }]),
+      );
+    }
     this.adminAuthorizer = new HttpJwtAuthorizer('AdminJwt', props.jwt.issuer, {
       authorizerName: `${prefix}-admin`,
       jwtAudience: props.jwt.audience,
@@ -298,12 +331,12 @@ export class HubStack extends Stack {
         projectRoot: ROOT,
         depsLockFilePath: join(ROOT, 'package-lock.json'),
         description: spec.description.slice(0, 256),
-        runtime: Runtime.NODEJS_22_X,
-        architecture: Architecture.ARM_64,
+        runtime: props.runtime === 'nodejs20.x' ? Runtime.NODEJS_20_X : Runtime.NODEJS_22_X,
+        architecture: props.architecture === 'x86_64' ? Architecture.X86_64 : Architecture.ARM_64,
         memorySize: spec.memoryMb,
         timeout: Duration.seconds(spec.timeoutSeconds),
-        reservedConcurrentExecutions: spec.reservedConcurrency,
-        tracing: Tracing.ACTIVE,
+        reservedConcurrentExecutions: props.reservedConcurrency?.[spec.name] ?? spec.reservedConcurrency,
+        tracing: props.tracing === false ? Tracing.DISABLED : Tracing.ACTIVE,
         role,
         logGroup,
         environment,
@@ -375,9 +408,8 @@ export class HubStack extends Stack {
             path: route.path,
             methods: [HttpMethod[route.method]],
             integration,
-            ...(route.admin
-              ? { authorizer: this.adminAuthorizer, ...(props.jwt.scopes?.length ? { authorizationScopes: props.jwt.scopes } : {}) }
-              : {}),
+            // The route's own scope (the manifest gives every admin route one); the token needs it.
+            ...(route.admin ? { authorizer: this.adminAuthorizer, authorizationScopes: route.scope ? [route.scope] : (props.jwt.scopes ?? []) } : {}),
           });
           if (added) routes.push({ spec: route, route: added });
         }
@@ -402,6 +434,11 @@ export class HubStack extends Stack {
     );
     this.alarmTopic = new Topic(this, 'AlarmTopic', { displayName: `SCRM Hub ${props.stageName} alarms`, masterKey: alarmKey, enforceSSL: true });
     if (props.alarms.email) this.alarmTopic.addSubscription(new EmailSubscription(props.alarms.email));
+    if (props.alarms.wecomRobot) {
+      const forwarder = [...this.functions.values()].find((h) => h.spec.alarmTopic);
+      if (!forwarder) throw new Error('alarms.wecomRobot needs a function with alarmTopic in lib/manifest.ts (alarm-forwarder)');
+      this.alarmTopic.addSubscription(new LambdaSubscription(forwarder.alias));
+    }
     const notify = new SnsAction(this.alarmTopic);
     const alarm = (alarmId: string, description: string, metric: IMetric, threshold: number, comparison: ComparisonOperator) => {
       const a = new Alarm(this, alarmId, {
@@ -487,19 +524,56 @@ export class HubStack extends Stack {
       0,
       ComparisonOperator.GREATER_THAN_THRESHOLD,
     );
+    // Work queues: a consumer that stopped (age) or cannot keep up (backlog).
+    for (const [logical] of queueEntries()) {
+      const { queue } = this.queues[logical];
+      const id = pascal(logical);
+      alarm(
+        `${id}QueueAgeAlarm`,
+        `oldest ${logical} message older than ${props.alarms.queueMaxAgeSeconds} s (consumer stopped or failing)`,
+        queue.metricApproximateAgeOfOldestMessage({ period: five, statistic: 'Maximum' }),
+        props.alarms.queueMaxAgeSeconds,
+        ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      );
+      alarm(
+        `${id}QueueBacklogAlarm`,
+        `${logical} backlog of ${props.alarms.queueMaxVisible} or more messages`,
+        queue.metricApproximateNumberOfMessagesVisible({ period: five, statistic: 'Maximum' }),
+        props.alarms.queueMaxVisible,
+        ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      );
+    }
     const apiDims = { ApiId: this.api.apiId, Stage: this.apiStage.stageName };
+    /** `4xx` or `5xx` as a percentage of the requests (API or one route), 0 below `minRequests` in the period. */
+    const apiErrorRate = (metricName: '4xx' | '5xx', dims: Record<string, string>, minRequests: number) =>
+      new MathExpression({
+        label: `${metricName} %`,
+        expression: `IF(requests >= ${minRequests}, 100 * errors / requests, 0)`,
+        usingMetrics: {
+          errors: new Metric({ namespace: 'AWS/ApiGateway', metricName, dimensionsMap: dims, statistic: 'Sum', period: five }),
+          requests: new Metric({ namespace: 'AWS/ApiGateway', metricName: 'Count', dimensionsMap: dims, statistic: 'Sum', period: five }),
+        },
+        period: five,
+      });
+    // 4xx rate per platform webhook route (per-route metrics: detailedMetricsEnabled on the stage).
+    // A mistyped secret answers every push 401: the platform retries and gives up, nobody sees it.
+    for (const { spec } of this.functions.values()) {
+      for (const route of spec.routes ?? []) {
+        if (!route.webhook) continue;
+        const routeDims = { ...apiDims, Method: route.method, Resource: route.path };
+        alarm(
+          `${pascal(spec.name)}${route.method}${pascal(route.path)}4xxRateAlarm`,
+          `${route.method} ${route.path} answered 4xx to more than ${props.alarms.webhook4xxRatePercent}% of at least ${props.alarms.webhook4xxMinRequests} requests (check the ${spec.name} secret and the platform console)`,
+          apiErrorRate('4xx', routeDims, props.alarms.webhook4xxMinRequests),
+          props.alarms.webhook4xxRatePercent,
+          ComparisonOperator.GREATER_THAN_THRESHOLD,
+        );
+      }
+    }
     alarm(
       'Api5xxRateAlarm',
       `HTTP API 5xx above ${props.alarms.api5xxRatePercent}% of requests`,
-      new MathExpression({
-        label: '5xx %',
-        expression: 'IF(requests > 0, 100 * errors / requests, 0)',
-        usingMetrics: {
-          errors: new Metric({ namespace: 'AWS/ApiGateway', metricName: '5xx', dimensionsMap: apiDims, statistic: 'Sum', period: five }),
-          requests: new Metric({ namespace: 'AWS/ApiGateway', metricName: 'Count', dimensionsMap: apiDims, statistic: 'Sum', period: five }),
-        },
-        period: five,
-      }),
+      apiErrorRate('5xx', apiDims, 1),
       props.alarms.api5xxRatePercent,
       ComparisonOperator.GREATER_THAN_THRESHOLD,
     );
@@ -523,6 +597,13 @@ export class HubStack extends Stack {
         );
       }
     }
+
+    this.dashboard = opsDashboard(this, 'OpsDashboard', {
+      dashboardName: prefix,
+      apiDimensions: apiDims,
+      functions: [...this.functions.values()],
+      queues: queueEntries().map(([logical]) => [logical, this.queues[logical]] as [string, HubQueue]),
+    });
 
     // --- Outputs.
     new CfnOutput(this, 'ApiUrl', { value: this.apiStage.url, description: 'HTTP API base URL' });
@@ -577,6 +658,12 @@ export function heartbeatWindow(expression: string): { periodSeconds: number; ex
   throw new Error(`no heartbeat rule for schedule ${expression}: extend heartbeatWindow in stacks/hub-stack.ts`);
 }
 
+/** The methods of the member-facing routes (CORS preflight). */
+function memberMethods(specs: readonly FunctionSpec[]): CorsHttpMethod[] {
+  const methods = new Set(specs.flatMap((f) => (f.routes ?? []).filter((r) => r.member).map((r) => r.method)));
+  return [...methods].sort().map((m) => CorsHttpMethod[m]);
+}
+
 /**
  * Fails the synth on a duplicate function name, or a queue name that lib/queues.ts does not
  * define (the types check that too, but specs may come from untyped code).
@@ -586,6 +673,7 @@ function validateManifest(specs: readonly FunctionSpec[]): void {
   const names = new Set<string>();
   for (const f of specs) {
     if (names.has(f.name)) problems.push(`duplicate function ${f.name}`);
+    for (const r of f.routes ?? []) if (r.admin && !r.scope) problems.push(`${f.name}: admin route ${r.method} ${r.path} has no scope`);
     names.add(f.name);
     for (const q of [...(f.sends ?? []), ...(f.redrives ?? []), ...(f.consumes ? [f.consumes] : [])]) {
       if (!isQueueName(q)) problems.push(`${f.name}: unknown queue ${q}`);

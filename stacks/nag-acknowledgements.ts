@@ -41,10 +41,14 @@ const SCHEDULE_FAILURES =
 const CODEDEPLOY_ROLE =
   'The CodeDeploy service role uses AWSCodeDeployRoleForLambdaLimited, the AWS-managed policy for Lambda traffic shifting (update aliases, invoke hooks, read alarms); AWS keeps it current with the service.';
 
+const SNS_TO_ALIAS =
+  "The alarm topic invokes alarm-forwarder through its `live` alias (a qualified function ARN, which SNS lambda subscriptions accept), so CodeDeploy shifts and rolls back the forwarder like every other function; the template validator only knows unqualified function ARNs.";
+
 export function acknowledgeNagFindings(stack: NagTargets): void {
   const tableId = stack.resolve((stack.table.node.defaultChild as CfnElement).logicalId) as string;
 
-  for (const { spec, fn, role, routes, deploymentGroup } of stack.functions.values()) {
+  for (const { spec, fn, alias, role, routes, deploymentGroup } of stack.functions.values()) {
+    if (spec.alarmTopic) Validations.of(alias).acknowledge({ id: 'CloudFormation-Validate::W3694', reason: SNS_TO_ALIAS });
     Validations.of(fn).acknowledge({ id: 'AwsSolutions-L1', reason: LAMBDA_RUNTIME });
     Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: XRAY });
     if (spec.table !== 'none') {

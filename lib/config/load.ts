@@ -73,6 +73,8 @@ export function requiredSecrets(settings: { WECHAT_MESSAGE_MODE?: string; SMS_PR
   return SECRET_KEYS.filter((k) => {
     if (k === 'WECHAT_AES_KEY') return settings.WECHAT_MESSAGE_MODE !== 'plain';
     if (k === 'TENCENT_SMS_SECRET_ID' || k === 'TENCENT_SMS_SECRET_KEY') return settings.SMS_PROVIDER === 'tencent';
+    // Checked by the one function that posts alarms (functions/alarm-forwarder.ts).
+    if (k === 'WECOM_ALERT_WEBHOOK_URL') return false;
     return true;
   });
 }

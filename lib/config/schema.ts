@@ -22,6 +22,7 @@ export const SECRET_KEYS = [
   'HUB_OTP_SECRET',
   'TENCENT_SMS_SECRET_ID',
   'TENCENT_SMS_SECRET_KEY',
+  'WECOM_ALERT_WEBHOOK_URL',
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -39,6 +40,8 @@ export const SECRET_GROUPS = {
   sms: ['TENCENT_SMS_SECRET_ID', 'TENCENT_SMS_SECRET_KEY'],
   keys: ['CODE_SIGNING_SECRET', 'PHONE_HASH_SECRET', 'HUB_OTP_SECRET'],
   admin: ['HUB_ADMIN_TOKEN'],
+  // The WeCom group-robot webhook (its `key` is the credential) that alarm-forwarder posts alarms to.
+  alerts: ['WECOM_ALERT_WEBHOOK_URL'],
 } as const satisfies Record<string, readonly SecretKey[]>;
 export type SecretGroup = keyof typeof SECRET_GROUPS;
 export const SECRET_GROUP_NAMES = Object.keys(SECRET_GROUPS) as SecretGroup[];
@@ -107,6 +110,8 @@ export const SettingsSchema = z.object({
   SMS_PROVIDER: z.enum(['tencent', 'standin', 'none']).default('none'),
   TENCENT_SMS_SECRET_ID: z.string().min(1).optional(),
   TENCENT_SMS_SECRET_KEY: z.string().min(1).optional(),
+  /** WeCom group-robot webhook for alarms (https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…); only alarm-forwarder reads it. */
+  WECOM_ALERT_WEBHOOK_URL: z.url({ protocol: /^https$/ }).optional(),
   TENCENT_SMS_SDK_APP_ID: z.string().regex(/^\d{5,20}$/, 'digits (e.g. 1400006666)').optional(),
   /** The approved signature text (签名内容), not its id. */
   TENCENT_SMS_SIGN_NAME: z.string().min(1).max(64).optional(),

@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { timingSafeEqual } from 'node:crypto';
-import { HubError, PayloadTooLargeError, BadRequestError, UnauthorizedError, TransientError, TooManyRequestsError } from '../errors.ts';
+import { HubError, PayloadTooLargeError, BadRequestError, ForbiddenError, UnauthorizedError, TransientError, TooManyRequestsError } from '../errors.ts';
 import { logger } from '../log.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -82,15 +82,29 @@ export function httpHandler(fn: (event: HttpEvent) => Promise<HttpResult>): (eve
   };
 }
 
-/** Admin routes: bearer token locally; in AWS the JWT authorizer has already run. */
-export function requireAdmin(event: HttpEvent, token: string): void {
-  const jwt = (event.requestContext as { authorizer?: { jwt?: unknown } } | undefined)?.authorizer?.jwt;
-  if (jwt) return;
+/**
+ * Admin routes: bearer token locally; in AWS the JWT authorizer has already run (and checked the
+ * route's scope). With `scope`, a JWT context must also carry it in its `scope` claim
+ * (space-separated, RFC 8693 / OAuth 2.0), else 403.
+ */
+export function requireAdmin(event: HttpEvent, token: string, scope?: string): void {
+  const jwt = (event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } } | undefined)?.authorizer?.jwt;
+  if (jwt) {
+    if (scope && !grantedScopes(jwt.claims?.scope).includes(scope)) throw new ForbiddenError(`the token lacks the scope ${scope}`, undefined, 'insufficient_scope');
+    return;
+  }
   const auth = header(event, 'authorization') ?? '';
   const m = /^Bearer\s+(.+)$/i.exec(auth);
   const given = Buffer.from(m?.[1] ?? '');
   const want = Buffer.from(token);
   if (!m || given.length !== want.length || !timingSafeEqual(given, want)) throw new UnauthorizedError('admin bearer token required');
+}
+
+/** The scopes of a `scope` claim: a space-separated string, or (API Gateway's rendering of an array) `[a b]`. */
+function grantedScopes(claim: unknown): string[] {
+  if (Array.isArray(claim)) return claim.map(String);
+  if (typeof claim !== 'string') return [];
+  return claim.replace(/^\[|\]$/g, '').split(/[\s,]+/).filter(Boolean);
 }
 
 export { TransientError };

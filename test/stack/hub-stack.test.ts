@@ -186,7 +186,7 @@ describe.each(['dev', 'prod'] as const)('functions (%s)', (stage) => {
     expect(props.Handler).toBe('index.handler');
     expect(props.MemorySize).toBe(spec.memoryMb);
     expect(props.Timeout).toBe(spec.timeoutSeconds);
-    expect(props.ReservedConcurrentExecutions).toBe(spec.reservedConcurrency);
+    expect(props.ReservedConcurrentExecutions).toBe(cfgs[stage].reservedConcurrency[spec.name] ?? spec.reservedConcurrency);
     expect(props.TracingConfig).toEqual({ Mode: 'Active' });
     expect(props.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(stack, logGroup) });
     expect(resourcesOf(t, 'AWS::Logs::LogGroup')[logicalId(stack, logGroup)]!.Properties.RetentionInDays).toBe(cfgs[stage].logRetentionDays);
@@ -648,3 +648,217 @@ describe('who can read the WeChat app secret and the signing keys', () => {
     for (const name of ['attribution-api', 'tmall', 'jd', 'youzan']) expect(FUNCTIONS.find((f) => f.name === name)!.secrets).not.toContain('wechat');
   });
 });
+
+describe.each(['dev', 'prod'] as const)('alarms that reach someone, and the dashboard (%s)', (stage) => {
+  const t = templates[stage];
+  const stack = stacks[stage];
+  const alarms = Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm'));
+  const apiId = { Ref: logicalId(stack, stack.api) };
+
+  it('the platform webhooks are exactly the signed routes of wechat, tmall, jd and youzan', () => {
+    const webhooks = allRoutes.filter((r) => r.route.webhook).map((r) => r.key);
+    expect(webhooks.sort()).toEqual(['GET /wechat/{appId}', 'POST /jd/{appKey}', 'POST /tmall/{appKey}', 'POST /wechat/{appId}', 'POST /youzan/{clientId}']);
+  });
+  it('per-route metrics are on (needed for the per-webhook alarms)', () => {
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: Match.objectLike({ DetailedMetricsEnabled: true }) });
+  });
+  it('every webhook route: a 4xx-rate alarm over its own route metrics, with a minimum request count', () => {
+    const { webhook4xxRatePercent, webhook4xxMinRequests } = cfgs[stage].alarms;
+    for (const { route, key } of allRoutes.filter((r) => r.route.webhook)) {
+      const found = alarms.filter((a) =>
+        (a.Properties.Metrics as Json[] | undefined)?.some(
+          (m) =>
+            m.MetricStat?.Metric.MetricName === '4xx' &&
+            JSON.stringify(m.MetricStat.Metric.Dimensions) ===
+              JSON.stringify([
+                { Name: 'ApiId', Value: apiId },
+                { Name: 'Method', Value: route.method },
+                { Name: 'Resource', Value: route.path },
+                { Name: 'Stage', Value: '$default' },
+              ]),
+        ),
+      );
+      expect(found, key).toHaveLength(1);
+      const p = found[0]!.Properties;
+      expect(p.Threshold).toBe(webhook4xxRatePercent);
+      expect(p.ComparisonOperator).toBe('GreaterThanThreshold');
+      const expr = (p.Metrics as Json[]).find((m) => m.Expression)!.Expression as string;
+      expect(expr).toBe(`IF(requests >= ${webhook4xxMinRequests}, 100 * errors / requests, 0)`);
+      expect(p.AlarmActions).toEqual([{ Ref: logicalId(stack, stack.alarmTopic) }]);
+    }
+    // No 4xx alarm on H5 or admin routes (a shopper's bad input is not an outage).
+    expect(alarms.filter((a) => JSON.stringify(a.Properties.Metrics ?? []).includes('"4xx"'))).toHaveLength(allRoutes.filter((r) => r.route.webhook).length);
+  });
+  it('every work queue: age of the oldest message and backlog', () => {
+    for (const [name, { queue }] of Object.entries(stack.queues)) {
+      const dims = JSON.stringify([{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(stack, queue), 'QueueName'] } }]);
+      const of = (metric: string) => alarms.filter((a) => a.Properties.MetricName === metric && JSON.stringify(a.Properties.Dimensions) === dims);
+      expect(of('ApproximateAgeOfOldestMessage'), name).toHaveLength(1);
+      expect(of('ApproximateAgeOfOldestMessage')[0]!.Properties.Threshold).toBe(cfgs[stage].alarms.queueMaxAgeSeconds);
+      expect(of('ApproximateNumberOfMessagesVisible'), name).toHaveLength(1);
+      expect(of('ApproximateNumberOfMessagesVisible')[0]!.Properties.Threshold).toBe(cfgs[stage].alarms.queueMaxVisible);
+    }
+    expect(Object.keys(stack.queues).sort()).toEqual(['engagement', 'staff-alerts']);
+  });
+  it('one dashboard: API, webhook 4xx/5xx per route, queues, DLQs, function errors and durations, business metrics by name', () => {
+    const dashboards = Object.values(resourcesOf(t, 'AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    expect(dashboards[0]!.Properties.DashboardName).toBe(`scrm-hub-${stage}`);
+    const body = JSON.stringify(dashboards[0]!.Properties.DashboardBody);
+    for (const title of ['API requests and errors', 'Webhook 4xx', 'Webhook 5xx', 'Queue age of oldest message', 'Dead-letter queues', 'Function errors and throttles', 'Function duration p99']) {
+      expect(body, title).toContain(title);
+    }
+    for (const { key } of allRoutes.filter((r) => r.route.webhook)) expect(body, key).toContain(key);
+    for (const { fn } of stack.functions.values()) expect(body).toContain(logicalId(stack, fn));
+    for (const { queue, dlq } of Object.values(stack.queues)) {
+      expect(body).toContain(logicalId(stack, queue));
+      expect(body).toContain(logicalId(stack, dlq));
+    }
+    // The business metrics a later change emits (hand-listed names, namespace ScrmHub, by their dimensions).
+    const expected: [string, string][] = [
+      ['EventsApplied', 'ScrmHub,service,source'],
+      ['Duplicates', 'ScrmHub,service,source'],
+      ['Refused', 'ScrmHub,service,source,reason'],
+      ['MessagesSent', 'ScrmHub,service'],
+      ['MessagesSuppressed', 'ScrmHub,service,reason'],
+      ['ReconcileGaps', 'ScrmHub,service'],
+      ['FoldLagSeconds', 'ScrmHub,service'],
+      ['CodeScans', 'ScrmHub,service,result'],
+    ];
+    for (const [name, schema] of expected) expect(body, name).toContain(`SEARCH('{${schema}} MetricName=\\\\\\"${name}\\\\\\"`);
+  });
+});
+
+describe('alarm subscription: e-mail or a WeCom group robot', () => {
+  const deployable = mergeStageFile(stages, PROD_STAGE_FILE) as Json;
+  it('a stage with alarms.wecomRobot and no e-mail is deployable; with neither it is not', () => {
+    const robot = structuredClone(deployable.prod) as Json;
+    delete robot.alarms.email;
+    robot.alarms.wecomRobot = true;
+    expect(stageConfig({ prod: robot }, 'prod').alarms.wecomRobot).toBe(true);
+    robot.alarms.wecomRobot = false;
+    expect(() => stageConfig({ prod: robot }, 'prod')).toThrow(/no alarm subscription configured/);
+  });
+  it('e-mail only (prod fixture): no Lambda subscription; the forwarder exists but nothing invokes it', () => {
+    templates.prod.resourceCountIs('AWS::SNS::Subscription', 1);
+    expect(Object.values(resourcesOf(templates.prod, 'AWS::SNS::Subscription'))[0]!.Properties.Protocol).toBe('email');
+  });
+  it('wecomRobot: the topic invokes the live alias of alarm-forwarder, which reads only the alerts secret', () => {
+    const robotApp = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+    const cfg: StageConfig = { ...prodCfg, alarms: { ...prodCfg.alarms, email: undefined, wecomRobot: true } };
+    const stack = new HubStack(robotApp, 'HubRobot', { ...hubStackProps('prod', cfg), env: env(cfg) });
+    const t = Template.fromStack(stack);
+    const forwarder = stack.functions.get('alarm-forwarder')!;
+    const subs = Object.values(resourcesOf(t, 'AWS::SNS::Subscription'));
+    expect(subs).toHaveLength(1);
+    expect(subs[0]!.Properties).toMatchObject({ Protocol: 'lambda', Endpoint: { Ref: logicalId(stack, forwarder.alias) }, TopicArn: { Ref: logicalId(stack, stack.alarmTopic) } });
+    t.hasResourceProperties('AWS::Lambda::Permission', { Principal: 'sns.amazonaws.com', FunctionName: { Ref: logicalId(stack, forwarder.alias) } });
+    const readable = [...(grantsOf(t, logicalId(stack, forwarder.role)).get('secretsmanager:GetSecretValue') ?? [])];
+    expect(readable).toEqual([JSON.stringify({ Ref: logicalId(stack, stack.secrets.alerts) })]);
+    expect(SECRET_GROUPS.alerts).toEqual(['WECOM_ALERT_WEBHOOK_URL']);
+  });
+});
+
+describe('public route protection', () => {
+  const stageResource = (stage: 'dev' | 'prod') => Object.values(resourcesOf(templates[stage], 'AWS::ApiGatewayV2::Stage'))[0]!.Properties;
+  it('per-route throttles of the stage settings, on public routes only', () => {
+    for (const stage of ['dev', 'prod'] as const) {
+      const expected = Object.fromEntries(
+        Object.entries(cfgs[stage].routeThrottles).map(([k, v]) => [k, { ThrottlingRateLimit: v.rateLimit, ThrottlingBurstLimit: v.burstLimit, DetailedMetricsEnabled: true }]),
+      );
+      expect(Object.keys(expected).length, stage).toBeGreaterThan(0);
+      expect(stageResource(stage).RouteSettings).toEqual(expected);
+    }
+    // prod, as cdk.json sets it: the scan door is throttled well below the stage.
+    expect(stageResource('prod').RouteSettings['POST /codes/scan']).toEqual({ ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400, DetailedMetricsEnabled: true });
+    expect(() => stageConfig({ dev: { ...stages.dev, routeThrottles: { 'GET /channels': { rateLimit: 1, burstLimit: 1 } } } }, 'dev')).toThrow(/routeThrottles\.GET \/channels: not a public route/);
+  });
+  it('prod reserves concurrency for the WeChat webhook; an unknown function name is refused', () => {
+    const fns = resourcesOf(templates.prod, 'AWS::Lambda::Function');
+    expect(fns[logicalId(prod, prod.functions.get('wechat')!.fn)]!.Properties.ReservedConcurrentExecutions).toBe(50);
+    expect(() => stageConfig({ dev: { ...stages.dev, reservedConcurrency: { nope: 5 } } }, 'dev')).toThrow(/reservedConcurrency\.nope: not a function/);
+  });
+  it('CORS: the stage origins, the member routes\' methods, no credentials', () => {
+    for (const stage of ['dev', 'prod'] as const) {
+      const api = Object.values(resourcesOf(templates[stage], 'AWS::ApiGatewayV2::Api'))[0]!.Properties;
+      expect(api.CorsConfiguration).toEqual({
+        AllowOrigins: cfgs[stage].corsOrigins,
+        AllowMethods: ['POST'],
+        AllowHeaders: ['content-type'],
+        AllowCredentials: false,
+        MaxAge: 3600,
+      });
+    }
+    expect(prodCfg.corsOrigins).toEqual(['https://member.scrm-hub.test']);
+    expect(allRoutes.filter((r) => r.route.member).map((r) => r.key).sort()).toEqual(['POST /codes/scan', 'POST /members', 'POST /members/sms-code']);
+  });
+  it('no * (and no http) origin outside dev', () => {
+    const deployable = mergeStageFile(stages, PROD_STAGE_FILE) as Json;
+    for (const origin of ['*', 'http://localhost:5173']) {
+      const p = structuredClone(deployable.prod) as Json;
+      p.corsOrigins = [origin];
+      expect(() => stageConfig({ prod: p }, 'prod'), origin).toThrow(/corsOrigins: only https:\/\/ origins outside dev/);
+    }
+    expect(() => stageConfig({ dev: { ...stages.dev, corsOrigins: ['https://a.test/path'] } }, 'dev')).toThrow(/corsOrigins/);
+  });
+});
+
+describe('admin scopes', () => {
+  it.each(['dev', 'prod'] as const)('%s: every admin route requires its own manifest scope; public routes none', (stage) => {
+    const routes = Object.values(resourcesOf(templates[stage], 'AWS::ApiGatewayV2::Route'));
+    // Hand-written: what each admin route requires.
+    const expected: Record<string, string> = {
+      'GET /members/{id}': 'members:read',
+      'POST /channels': 'channels:write',
+      'GET /channels': 'channels:read',
+      'POST /codes/batches': 'codes:write',
+      'POST /codes/batches/{id}/status': 'codes:write',
+      'GET /codes/batches/{id}/codes.csv': 'codes:export',
+      'GET /attribution/channels': 'attribution:read',
+      'GET /attribution/channels/{id}/daily': 'attribution:read',
+      'GET /attribution/channels.csv': 'attribution:read',
+    };
+    for (const { route, key } of allRoutes) {
+      const props = routes.find((r) => r.Properties.RouteKey === key)!.Properties;
+      if (route.admin) expect(props.AuthorizationScopes, key).toEqual([expected[key]]);
+      else expect(props.AuthorizationScopes, key).toBeUndefined();
+    }
+    expect(allRoutes.filter((r) => r.route.admin)).toHaveLength(Object.keys(expected).length);
+  });
+});
+
+describe('AWS China stage (cn-north-1, cn-northwest-1)', () => {
+  const CHINA_STAGE_FILE = new URL('./fixtures/china-stage.json', import.meta.url).pathname;
+  const chinaCfg = stageConfig(mergeStageFile(stages, CHINA_STAGE_FILE), 'china');
+  it('cdk.json alone does not deploy (placeholders); the fixture does', () => {
+    expect(() => stageConfig(stages, 'china')).toThrow(/stage china cannot be deployed/);
+    expect(chinaCfg).toMatchObject({ region: 'cn-north-1', tracing: false, architecture: 'x86_64' });
+  });
+  it.each(['cn-north-1', 'cn-northwest-1'])('%s: synthesises with X-Ray off, no aws-partition ARN literal, the custom domain', (region) => {
+    const chinaApp = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+    const cfg = { ...chinaCfg, region };
+    const stack = new HubStack(chinaApp, `HubChina${pascalRegion(region)}`, { ...hubStackProps('china', cfg), env: { account: cfg.account!, region } });
+    const t = Template.fromStack(stack);
+    const text = JSON.stringify(t.toJSON());
+    expect(text).not.toMatch(/arn:aws:/);
+    expect(text).not.toContain('xray:');
+    for (const { fn } of stack.functions.values()) {
+      const props = resourcesOf(t, 'AWS::Lambda::Function')[logicalId(stack, fn)]!.Properties;
+      expect(props.TracingConfig?.Mode ?? 'PassThrough').toBe('PassThrough');
+      expect(props.Architectures).toEqual(['x86_64']);
+      expect(props.Runtime).toBe('nodejs22.x');
+    }
+    t.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'api.scrm-hub.test',
+      DomainNameConfigurations: [Match.objectLike({ CertificateArn: chinaCfg.domain!.certificateArn, EndpointType: 'REGIONAL' })],
+    });
+    t.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
+    // The issuer is the stage's parameter (no Cognito in the China regions).
+    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { JwtConfiguration: { Issuer: 'https://login.scrm-hub.test/realms/admin', Audience: ['scrm-hub-admin'] } });
+    expect(text).not.toContain('cognito');
+  });
+});
+
+function pascalRegion(region: string): string {
+  return region.split('-').map((p) => p[0]!.toUpperCase() + p.slice(1)).join('');
+}

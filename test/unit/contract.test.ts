@@ -42,8 +42,12 @@ describe('HTTP contract', () => {
       'GET /dashboard',
     ]) expect(routes).toContain(r);
   });
-  it('marks exactly the admin routes as needing the admin token', () => {
-    const admin = FUNCTIONS.flatMap((f) => (f.routes ?? []).filter((r) => r.admin).map((r) => r.path));
-    for (const p of admin) expect(spec).toMatch(new RegExp(`\\n  ${p.replace(/[{}.]/g, '\\$&')}:\\n(    .*\\n)*?      security: \\[\\{ admin: \\[\\] \\}\\]`));
+  it('marks exactly the admin routes as needing the admin token, with the scope of the manifest', () => {
+    const admin = FUNCTIONS.flatMap((f) => (f.routes ?? []).filter((r) => r.admin));
+    for (const r of admin) {
+      expect(spec).toMatch(
+        new RegExp(`\\n  ${r.path.replace(/[{}.]/g, '\\$&')}:\\n(    .*\\n)*?    ${r.method.toLowerCase()}:\\n(    .*\\n)*?      security: \\[\\{ admin: \\['${r.scope}'\\] \\}\\]`),
+      );
+    }
   });
 });

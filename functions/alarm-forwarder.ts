@@ -1,0 +1,25 @@
+/**
+ * SNS (the alarm topic) → WeCom group robot: each CloudWatch alarm notification becomes one
+ * markdown message posted to the webhook of the `alerts` secret group (WECOM_ALERT_WEBHOOK_URL).
+ * A failed post throws, so Lambda's asynchronous retries apply (docs/deploy.md#alarms).
+ */
+import type { SNSEvent } from 'aws-lambda';
+import { alarmMarkdown, postRobotMarkdown } from '../lib/alerts/wecom-robot.ts';
+import { config } from '../lib/config/index.ts';
+import { coldStart } from '../lib/config/secrets.ts';
+import { logger } from '../lib/log.ts';
+
+await coldStart();
+
+export async function forwardAlarms(event: SNSEvent, webhookUrl: string | undefined): Promise<number> {
+  if (!webhookUrl) throw new Error('WECOM_ALERT_WEBHOOK_URL is missing from the alerts secret: fill it with npm run secrets');
+  for (const record of event.Records) {
+    await postRobotMarkdown(webhookUrl, alarmMarkdown(record.Sns.Message, record.Sns.Subject));
+  }
+  logger.info('alarms forwarded to the WeCom group robot', { count: event.Records.length });
+  return event.Records.length;
+}
+
+export const handler = async (event: SNSEvent): Promise<void> => {
+  await forwardAlarms(event, config().WECOM_ALERT_WEBHOOK_URL);
+};
