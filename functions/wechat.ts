@@ -6,19 +6,14 @@
  * No outbound call happens before the reply: welcome messages go through the outbox and the
  * engagement queue.
  */
-import { config } from '../lib/config/index.ts';
 import { NotFoundError } from '../lib/errors.ts';
-import { httpHandler, query, rawBody, text, type HttpEvent } from '../lib/http/index.ts';
+import { query, rawBody, text } from '../lib/runtime/http.ts';
+import { http } from '../lib/runtime/lambda.ts';
 import { openPush, verifyUrl } from '../lib/wechat/inbound.ts';
 import { apply } from '../lib/apply/index.ts';
-import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 
-// The configuration (and in AWS the secret) is read and validated once, at cold start.
-await coldStart();
-
-export const handler = httpHandler(async (event: HttpEvent) => {
-  await loadSecrets();
-  const cfg = config();
+export const handler = http({ name: 'wechat' }, async (event, rt) => {
+  const cfg = rt.cfg;
   const appId = event.pathParameters?.appId ?? '';
   if (appId !== cfg.WECHAT_APP_ID) throw new NotFoundError(`unknown official account ${appId}`);
   const maxSkewSeconds = cfg.HUB_WEBHOOK_MAX_SKEW_SECONDS;
@@ -33,7 +28,7 @@ export const handler = httpHandler(async (event: HttpEvent) => {
     ...(cfg.WECHAT_MESSAGE_MODE === 'safe' ? { aesKey: cfg.WECHAT_AES_KEY } : {}),
     maxSkewSeconds,
   });
-  await apply(push.event, undefined, push.replay ? { replay: push.replay } : {});
+  await apply(push.event, rt, push.replay ? { replay: push.replay } : {});
   const reply = push.reply();
   return text(200, reply.body, reply.contentType);
 });
