@@ -2,7 +2,7 @@
 import { config } from '../lib/config/index.ts';
 import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 import { httpHandler, json, jsonBody, type HttpEvent } from '../lib/http/index.ts';
-import { scan } from '../lib/codes/scan.ts';
+import { scan } from '../lib/apply/scan-code.ts';
 import { wechatApi } from '../lib/wechat/process-client.ts';
 
 // The configuration (and in AWS the secret) is read and validated once, at cold start.

@@ -7,7 +7,7 @@
 import { config } from '../lib/config/index.ts';
 import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 import { httpHandler, json, jsonBody, type HttpEvent } from '../lib/http/index.ts';
-import { register } from '../lib/members/register.ts';
+import { register } from '../lib/apply/register-member.ts';
 import { sendSmsCode } from '../lib/members/otp.ts';
 import { smsSender } from '../lib/sms/index.ts';
 import { ddb, tableName } from '../lib/store/client.ts';

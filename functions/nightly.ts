@@ -3,7 +3,7 @@
  * stages and RFM scores for the members due today, found through the review index.
  */
 import type { Context } from 'aws-lambda';
-import { defaultDeps } from '../lib/apply/index.ts';
+import { defaultDeps } from '../lib/apply/apply.ts';
 import { runNightly } from '../lib/members/nightly.ts';
 import { logger } from '../lib/log.ts';
 import { coldStart } from '../lib/config/secrets.ts';

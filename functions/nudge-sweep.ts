@@ -1,6 +1,6 @@
 /** Scheduled: plans due repurchase nudges, lapse alerts, birthdays and points-expiry reminders. */
-import { sweepDue } from '../lib/engagement/schedule.ts';
-import { defaultDeps } from '../lib/apply/index.ts';
+import { sweepDue } from '../lib/engagement/due.ts';
+import { defaultDeps } from '../lib/apply/apply.ts';
 import { logger } from '../lib/log.ts';
 import { coldStart } from '../lib/config/secrets.ts';
 

@@ -1,6 +1,6 @@
 /** Scheduled: enqueues outbox rows left pending after a commit (SQS failed, the process died). */
 import { sweepOutbox } from '../lib/engagement/outbox.ts';
-import { defaultDeps } from '../lib/apply/index.ts';
+import { defaultDeps } from '../lib/apply/apply.ts';
 import { logger } from '../lib/log.ts';
 import { coldStart } from '../lib/config/secrets.ts';
 

@@ -7,7 +7,7 @@ import { config } from '../lib/config/index.ts';
 import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 import { httpHandler, json, query, rawBody, type HttpEvent } from '../lib/http/index.ts';
 import { tmallInbound, COMMERCE_MAX_BODY } from '../lib/commerce/inbound.ts';
-import { applyAll } from '../lib/apply/index.ts';
+import { applyAll } from '../lib/apply/apply.ts';
 
 // The configuration (and in AWS the secret) is read and validated once, at cold start.
 await coldStart();

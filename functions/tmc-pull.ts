@@ -7,7 +7,7 @@
 import type { Context } from 'aws-lambda';
 import { config } from '../lib/config/index.ts';
 import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
-import { apply, defaultDeps } from '../lib/apply/index.ts';
+import { apply, defaultDeps } from '../lib/apply/apply.ts';
 import { TopClient } from '../lib/commerce/top-client.ts';
 import { pullTmc, type TmcPullResult } from '../lib/commerce/tmc-pull.ts';
 import { logger } from '../lib/log.ts';

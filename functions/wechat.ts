@@ -10,7 +10,7 @@ import { config } from '../lib/config/index.ts';
 import { NotFoundError } from '../lib/errors.ts';
 import { httpHandler, query, rawBody, text, type HttpEvent } from '../lib/http/index.ts';
 import { openPush, verifyUrl } from '../lib/wechat/inbound.ts';
-import { apply } from '../lib/apply/index.ts';
+import { apply } from '../lib/apply/apply.ts';
 import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 
 // The configuration (and in AWS the secret) is read and validated once, at cold start.

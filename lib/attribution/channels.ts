@@ -1,7 +1,7 @@
 /**
  * Channels: what brought a person. Marketing creates them; a `wechat_qr` channel gets a
  * permanent QR_LIMIT_STR_SCENE code (scene = channel id) from the WeChat API. Scenes seen in
- * webhooks but never created are listed with kind `unknown` (lib/apply/wechat.ts).
+ * webhooks but never created are listed with kind `unknown` (lib/apply/planners/wechat.ts).
  */
 import * as z from 'zod';
 import { BadRequestError, ConflictError } from '../errors.ts';

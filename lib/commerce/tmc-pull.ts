@@ -22,7 +22,7 @@
 import type { CommerceEvent, HubEvent } from '../events/hub-event.ts';
 import { HubError } from '../errors.ts';
 import { logger } from '../log.ts';
-import type { ApplyResult } from '../apply/index.ts';
+import type { ApplyResult } from '../port.ts';
 import { normaliseTmcMessage, type TmcMessage } from './tmall.ts';
 
 /** The two TOP calls the loop needs (TopClient implements them). */

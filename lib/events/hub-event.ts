@@ -122,7 +122,7 @@ export const Birthday = z.string().refine(isCalendarBirthday, 'birthday is a rea
 /**
  * How the phone of a registration was proven: the mini program's phone-number component
  * (exchanged with WeChat before the event exists), or an SMS code whose HMAC the commit
- * consumes (lib/apply/register.ts).
+ * consumes (lib/apply/planners/register.ts).
  */
 export const PhoneProof = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('wechat_phone_code') }),

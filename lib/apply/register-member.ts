@@ -17,16 +17,17 @@ import { BadRequestError, ConflictError, PhoneBoundElsewhereError, UpstreamApiEr
 import type { HubConfig } from '../config/index.ts';
 import type { WechatApi } from '../wechat/wire.ts';
 import { Birthday, type PhoneProof } from '../events/hub-event.ts';
-import { hashPhone, maskPhone, normalisePhone } from './phone.ts';
-import { apply, type ApplyDeps } from '../apply/index.ts';
-import { readMember } from './record.ts';
-import { ownView } from './view.ts';
+import { hashPhone, maskPhone, normalisePhone } from '../members/phone.ts';
+import { apply } from './apply.ts';
+import type { ApplyDeps } from '../port.ts';
+import { readMember } from '../members/record.ts';
+import { ownView } from '../members/view.ts';
 import { ddb, tableName, type Store } from '../store/client.ts';
 import { refusals } from '../store/entities/refusal.ts';
 import { localDay } from '../time.ts';
 import { newId, stableId } from '../ids.ts';
-import { CallerFields, identifyCaller, issues, type Caller } from './caller.ts';
-import { checkSmsCode } from './otp.ts';
+import { CallerFields, identifyCaller, issues, type Caller } from '../members/caller.ts';
+import { checkSmsCode } from '../members/otp.ts';
 
 export const RegisterRequest = z.strictObject({
   ...CallerFields,

@@ -5,33 +5,32 @@
  * - An SMS proof is consumed here: the code row is deleted under a condition on its HMAC, so a
  *   code serves one registration (a second use re-plans, finds no row → 400).
  * - A phone whose identity row leads to a record of another WeChat person is refused
- *   (PhoneBoundElsewhereError → a uniform 409 in lib/members/register.ts); never merged.
+ *   (PhoneBoundElsewhereError → a uniform 409 in lib/apply/register-member.ts); never merged.
  */
-import type { HubEventOf } from '../events/hub-event.ts';
-import { BadRequestError, ConflictError, PhoneBoundElsewhereError } from '../errors.ts';
-import { otps } from '../store/entities/otp.ts';
-import { readMember } from '../members/record.ts';
-import { identities, identityRef } from '../store/entities/identity.ts';
-import { ORGANIC } from '../members/model.ts';
-import { planWelcomeOnRegister } from '../engagement/rules.ts';
-import { scheduleBirthday } from '../engagement/schedule.ts';
-import type { PlanContext, PlanOutput } from './context.ts';
-import { wechatIdentity } from './wechat.ts';
+import type { HubEventOf } from '../../events/hub-event.ts';
+import type { PlanOutput, Port } from '../../port.ts';
+import { BadRequestError, ConflictError, PhoneBoundElsewhereError } from '../../errors.ts';
+import { otps } from '../../store/entities/otp.ts';
+import { identityRef } from '../../store/entities/identity.ts';
+import { ORGANIC } from '../../members/model.ts';
+import type { StoredMember } from '../../members/record.ts';
+import { resolveMember, saveMember, wechatIdentity } from '../../members/identity.ts';
+import { planEngagement } from '../../engagement/rules/plan.ts';
 
-export async function planRegister(e: HubEventOf<'member.register'>, ctx: PlanContext): Promise<PlanOutput> {
+export async function planRegister(e: HubEventOf<'member.register'>, p: Port): Promise<PlanOutput> {
   if (e.proof.kind === 'sms') {
     const owner = { phoneHash: e.phoneHash, appId: e.appId, openid: e.openid };
-    const otp = await otps.get(ctx.store, owner);
-    if (!otp || otp.codeHash !== e.proof.codeHash || otp.expiresAt * 1000 <= ctx.now) {
+    const otp = await p.reads.otp(owner);
+    if (!otp || otp.codeHash !== e.proof.codeHash || otp.expiresAt * 1000 <= p.now) {
       throw new BadRequestError('the SMS code is wrong, expired or used up: ask for a new one', undefined, 'invalid_sms_code');
     }
-    otps.consume(ctx.tx, owner, e.proof.codeHash);
+    otps.consume(p.tx, owner, e.proof.codeHash);
   }
   const phone = { kind: 'phone' as const, value: e.phoneHash };
-  const holderId = (await identities.readMany(ctx.store, [phone])).get(identityRef(phone));
-  const holder = holderId ? await readMember(ctx.store, holderId) : undefined;
+  const holderId = (await p.reads.identities([phone])).get(identityRef(phone));
+  const holder = holderId ? await p.reads.member<StoredMember>(holderId) : undefined;
   if (holder?.wechat && (holder.wechat.appId !== e.appId || holder.wechat.openid !== e.openid)) throw new PhoneBoundElsewhereError(holder.memberId);
-  const resolved = await ctx.resolveMember([wechatIdentity(e.appId, e.openid), phone], {
+  const resolved = await resolveMember(p, e, [wechatIdentity(e.appId, e.openid), phone], {
     createAs: 'member',
     seenChannel: ORGANIC,
     wechat: { appId: e.appId, openid: e.openid },
@@ -47,8 +46,10 @@ export async function planRegister(e: HubEventOf<'member.register'>, ctx: PlanCo
   m.phoneMasked = e.phoneMasked;
   if (e.name) m.name = e.name;
   if (e.birthday) m.birthday = e.birthday;
-  if (first) planWelcomeOnRegister(ctx, m, e.appId, e.openid, e.occurredAt);
-  if (first && e.birthday) scheduleBirthday(ctx, m, e.birthday, e.occurredAt);
-  ctx.saveMember();
+  if (first) {
+    const trigger = { kind: 'first_registration' as const, appId: e.appId, openid: e.openid, at: e.occurredAt };
+    planEngagement(p, e.birthday ? { ...trigger, birthday: e.birthday } : trigger, m);
+  }
+  saveMember(p, e, resolved!);
   return { memberId: m.memberId, result: { memberId: m.memberId, alreadyRegistered: !first } };
 }

@@ -3,7 +3,8 @@
  * user → 403 `snapshot_user`); a caller or source IP with HUB_SCAN_INVALID_LIMIT invalid
  * attempts today is answered `limited` (the refusal recorded for review); then the code is
  * checked by its signature (no database read for a forged or mistyped code) and its batch; an
- * invalid one counts against both the openid and the IP; a valid one is applied as `code.scan`.
+ * invalid one counts against both the openid and the IP; a valid one is applied as `code.scan`
+ * (its batch found by one bounded Query on the batch index).
  */
 import * as z from 'zod';
 import { BadRequestError } from '../errors.ts';
@@ -12,10 +13,11 @@ import { newId } from '../ids.ts';
 import { localDay } from '../time.ts';
 import type { HubConfig } from '../config/index.ts';
 import type { WechatApi } from '../wechat/wire.ts';
-import { codecFromSecret, type Codec } from './codec.ts';
-import { apply, defaultDeps, type ApplyDeps } from '../apply/index.ts';
+import { codecFor } from '../codes/codec.ts';
+import { apply, defaultDeps } from './apply.ts';
+import type { ApplyDeps } from '../port.ts';
 import { identifyCaller, issues, type Caller } from '../members/caller.ts';
-import { batches, type Batch } from '../store/entities/batch.ts';
+import { batches } from '../store/entities/batch.ts';
 import { invalidScanSubject, invalidScans } from '../store/entities/scan-limit.ts';
 import { refusals } from '../store/entities/refusal.ts';
 
@@ -24,17 +26,6 @@ export const ScanRequest = z.strictObject({
   oauthCode: z.string().min(1).max(512),
   code: z.string().min(1).max(128),
 });
-
-let codec: { secret: string; codec: Codec } | undefined;
-export function hubCodec(cfg: HubConfig): Codec {
-  if (codec?.secret !== cfg.CODE_SIGNING_SECRET) codec = { secret: cfg.CODE_SIGNING_SECRET, codec: codecFromSecret(cfg.CODE_SIGNING_SECRET) };
-  return codec.codec;
-}
-
-/** The batch a serial belongs to: one bounded Query on the batch index. */
-export function batchOfSerial(deps: ApplyDeps, serial: number): Promise<Batch | undefined> {
-  return batches.ofSerial(deps, serial);
-}
 
 const INVALID_TTL_SECONDS = 3 * 86_400;
 
@@ -60,8 +51,8 @@ export async function scan(body: unknown, deps: { cfg: HubConfig; api: WechatApi
     await tx.commit(applyDeps.db);
     return { result: 'limited' as const, reason: 'invalid_attempts' };
   }
-  const verified = hubCodec(deps.cfg).verify(req.code);
-  const batch = verified.ok ? await batchOfSerial(applyDeps, verified.serial) : undefined;
+  const verified = codecFor(deps.cfg).verify(req.code);
+  const batch = verified.ok ? await batches.ofSerial(applyDeps, verified.serial) : undefined;
   if (!verified.ok || !batch) {
     const tx = new Tx(applyDeps.table);
     invalidScans.count(tx, subjects, day, Math.floor(now / 1000) + INVALID_TTL_SECONDS);

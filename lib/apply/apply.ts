@@ -10,8 +10,8 @@
  * planned in a commit is enqueued even when SQS failed right after that commit.
  */
 import { HubEvent } from '../events/hub-event.ts';
-import { config, type HubConfig } from '../config/index.ts';
-import { ddb, tableName, type Store } from '../store/client.ts';
+import { config } from '../config/index.ts';
+import { ddb, tableName } from '../store/client.ts';
 import { dedupe, DEDUPE_TAG, markerFromItem } from '../store/entities/dedupe.ts';
 import { PUSH_NONCE_TAG, pushNonces } from '../store/entities/push-nonce.ts';
 import { refusals } from '../store/entities/refusal.ts';
@@ -20,45 +20,12 @@ import { classifyStoreError, TxConditionFailed } from '../store/errors.ts';
 import { BadRequestError, HubError, RefusedForReviewError, SignatureError, TransientError } from '../errors.ts';
 import { stableId } from '../ids.ts';
 import { localDay } from '../time.ts';
-import { drainOutbox, type OutboxDrainer } from '../engagement/outbox.ts';
-import { PlanContext, type PlanOutput } from './context.ts';
-import { planWechat } from './wechat.ts';
-import { planRegister } from './register.ts';
-import { planOrder, planRefund, planPlatformJoin } from './orders.ts';
-import { planCodeScan } from './code-scan.ts';
+import { drainOutbox } from '../engagement/outbox.ts';
+import type { ApplyDeps, ApplyGuards, ApplyResult, PlanOutput } from '../port.ts';
+import { PlanContext } from './plan-context.ts';
+import { planEvent } from './planners/index.ts';
 
-export interface ApplyDeps {
-  db: Store['db'];
-  table: string;
-  cfg: HubConfig;
-  now: () => number;
-  drainer?: OutboxDrainer;
-  /** Ask DynamoDB for consumed capacity (benchmarks). */
-  measure?: boolean;
-}
-
-export interface ApplyResult {
-  status: 'applied' | 'duplicate';
-  eventId: string;
-  memberId?: string;
-  /** Event-specific result (e.g. a code scan's outcome). */
-  result?: Record<string, unknown>;
-  /** Outbox messages enqueued by this call. */
-  enqueued: number;
-  attempts: number;
-  writeItems: number;
-  consumedWcu: number;
-}
-
-/**
- * What the door that received the event adds to its commit: `replay`, the nonce-cache row of a
- * plain-mode WeChat push (lib/wechat/inbound.ts). The row is created with the body's digest, or
- * must already carry the same digest: a captured URL with another body fails the commit (401),
- * WeChat's identical retry does not.
- */
-export interface ApplyGuards {
-  replay?: { key: string; bodyHash: string; expiresAt: number };
-}
+export type { ApplyDeps, ApplyGuards, ApplyResult } from '../port.ts';
 
 export function defaultDeps(): ApplyDeps {
   return { db: ddb(), table: tableName(), cfg: config(), now: Date.now };
@@ -77,7 +44,7 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps(), gu
     const ctx = new PlanContext(event, deps, tx, now);
     let out: PlanOutput;
     try {
-      out = await plan(event, ctx);
+      out = await planEvent(event, ctx);
     } catch (err) {
       // Reads failing past the SDK's retries (throttling, timeouts) are transient: 503, retried.
       if (err instanceof RefusedForReviewError) await keepForReview(event, err, deps);
@@ -155,28 +122,6 @@ async function duplicate(eventId: string, marker: Record<string, unknown>, attem
     writeItems: 0,
     consumedWcu: 0,
   };
-}
-
-async function plan(event: HubEvent, ctx: PlanContext): Promise<PlanOutput> {
-  switch (event.type) {
-    case 'wechat.follow':
-    case 'wechat.scan':
-    case 'wechat.unfollow':
-    case 'wechat.interaction':
-    case 'wechat.template_receipt':
-    case 'wechat.unknown':
-      return planWechat(event, ctx);
-    case 'member.register':
-      return planRegister(event, ctx);
-    case 'order':
-      return planOrder(event, ctx);
-    case 'refund':
-      return planRefund(event, ctx);
-    case 'platform.member_join':
-      return planPlatformJoin(event, ctx);
-    case 'code.scan':
-      return planCodeScan(event, ctx);
-  }
 }
 
 function backoff(attempt: number): Promise<void> {

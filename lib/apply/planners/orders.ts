@@ -18,17 +18,16 @@
  *   before any amount of its order cannot be checked and is accepted, whatever the arrival
  *   order; the points it reverses are still capped by what the order earned.
  */
-import type { HubEventOf, Identity, Platform } from '../events/hub-event.ts';
-import { STATUS_RANK } from '../events/hub-event.ts';
-import { orders } from '../store/entities/order.ts';
-import { refunds } from '../store/entities/refund.ts';
-import type { StoredMember } from '../members/record.ts';
-import type { PaidOrder } from '../attribution/credits.ts';
-import { earn, consume } from '../members/points.ts';
-import { planPointsNotice } from '../engagement/rules.ts';
-import { scheduleAfterOrder } from '../engagement/schedule.ts';
-import type { PlanContext, PlanOutput } from './context.ts';
-import { BadRequestError, RefusedForReviewError } from '../errors.ts';
+import type { HubEventOf, Platform } from '../../events/hub-event.ts';
+import { STATUS_RANK } from '../../events/hub-event.ts';
+import type { PlanOutput, Port } from '../../port.ts';
+import { orders } from '../../store/entities/order.ts';
+import { refunds } from '../../store/entities/refund.ts';
+import type { PaidOrder } from '../../attribution/credits.ts';
+import { earn, consume, pointsFor } from '../../members/points.ts';
+import { resolveMember, saveMember, useMember, type Resolved } from '../../members/identity.ts';
+import { planEngagement } from '../../engagement/rules/plan.ts';
+import { BadRequestError, RefusedForReviewError } from '../../errors.ts';
 
 export interface OrderItem {
   platform: Platform;
@@ -57,12 +56,8 @@ const TERMINAL = 90;
 
 export const orderRef = (o: Pick<OrderItem, 'platform' | 'shopId' | 'orderId'>) => `${o.platform}:${o.shopId}:${o.orderId}`;
 
-export function pointsFor(fen: number, perYuan: number): number {
-  return Math.floor(Math.max(0, fen) / 100) * perYuan;
-}
-
-async function loadOrder(ctx: PlanContext, platform: Platform, shopId: string, orderId: string): Promise<{ o: OrderItem; isNew: boolean }> {
-  const existing = await orders.get<OrderItem>(ctx.store, platform, shopId, orderId);
+async function loadOrder(p: Port, platform: Platform, shopId: string, orderId: string): Promise<{ o: OrderItem; isNew: boolean }> {
+  const existing = await p.reads.order<OrderItem>(platform, shopId, orderId);
   if (existing) return { o: existing, isNew: false };
   return {
     isNew: true,
@@ -77,31 +72,28 @@ async function loadOrder(ctx: PlanContext, platform: Platform, shopId: string, o
       refundedFen: 0,
       pointsEarned: 0,
       pointsClawed: 0,
-      firstSeenAt: ctx.now,
-      updatedAt: ctx.now,
+      firstSeenAt: p.now,
+      updatedAt: p.now,
       version: 0,
     },
   };
 }
 
-async function memberFor(ctx: PlanContext, o: OrderItem, buyer: Identity[], platform: Platform): Promise<StoredMember | undefined> {
-  if (buyer.length) {
-    const r = await ctx.resolveMember(buyer, { createAs: 'buyer', seenChannel: platform });
-    return r?.member;
-  }
-  if (o.memberId) return (await ctx.useMember(o.memberId))?.member;
+async function memberFor(p: Port, e: HubEventOf<'order' | 'refund'>, o: OrderItem): Promise<Resolved | undefined> {
+  if (e.buyer.length) return resolveMember(p, e, e.buyer, { createAs: 'buyer', seenChannel: e.platform });
+  if (o.memberId) return useMember(p, o.memberId);
   return undefined;
 }
 
-function checkAmount(ctx: PlanContext, fen: number, what: string): void {
-  const max = ctx.deps.cfg.HUB_ORDER_MAX_FEN;
+function checkAmount(p: Port, fen: number, what: string): void {
+  const max = p.cfg.HUB_ORDER_MAX_FEN;
   if (fen > max) throw new BadRequestError(`${what} ${fen} fen is above the ceiling of ${max} fen (HUB_ORDER_MAX_FEN)`, undefined, 'amount_out_of_range');
 }
 
-export async function planOrder(e: HubEventOf<'order'>, ctx: PlanContext): Promise<PlanOutput> {
-  checkAmount(ctx, e.totalFen, 'order total');
-  checkAmount(ctx, e.paidFen, 'amount paid');
-  const { o, isNew } = await loadOrder(ctx, e.platform, e.shopId, e.orderId);
+export async function planOrder(e: HubEventOf<'order'>, p: Port): Promise<PlanOutput> {
+  checkAmount(p, e.totalFen, 'order total');
+  checkAmount(p, e.paidFen, 'amount paid');
+  const { o, isNew } = await loadOrder(p, e.platform, e.shopId, e.orderId);
   const rank = STATUS_RANK[e.status];
   const paidSeen = (rank >= PAID_RANK && rank < TERMINAL) || e.status === 'refunded';
   if (rank > o.rank || (rank === o.rank && laterStatus(e, o))) {
@@ -120,10 +112,11 @@ export async function planOrder(e: HubEventOf<'order'>, ctx: PlanContext): Promi
   // refund-closure.
   if (o.status === 'closed' && o.paidAt !== undefined) o.status = 'refunded';
   if (!o.lines?.length && e.lines.length) o.lines = e.lines;
-  const m = await memberFor(ctx, o, e.buyer, e.platform);
-  await settle(ctx, o, m, e.occurredAt);
-  writeOrder(ctx, o, isNew);
-  if (m) ctx.saveMember();
+  const r = await memberFor(p, e, o);
+  const m = r?.member;
+  await settle(p, o, m, e.occurredAt);
+  writeOrder(p, o, isNew);
+  if (r) saveMember(p, e, r);
   return { ...(m ? { memberId: m.memberId } : {}), result: { orderStatus: o.status } };
 }
 
@@ -148,10 +141,10 @@ function laterStatus(e: HubEventOf<'order'>, o: OrderItem): boolean {
   return e.occurredAt === o.statusAt && e.platformStatus > (o.platformStatus ?? '');
 }
 
-export async function planRefund(e: HubEventOf<'refund'>, ctx: PlanContext): Promise<PlanOutput> {
-  checkAmount(ctx, e.refundFen, 'refund');
-  const existing = await refunds.get(ctx.store, e.platform, e.refundId);
-  const { o, isNew } = await loadOrder(ctx, e.platform, e.shopId, e.orderId);
+export async function planRefund(e: HubEventOf<'refund'>, p: Port): Promise<PlanOutput> {
+  checkAmount(p, e.refundFen, 'refund');
+  const existing = await p.reads.refund(e.platform, e.refundId);
+  const { o, isNew } = await loadOrder(p, e.platform, e.shopId, e.orderId);
   const wasSucceeded = existing?.status === 'succeeded';
   const others = o.refundedFen - (wasSucceeded ? existing.refundFen : 0);
   const cap = refundCap(o);
@@ -187,21 +180,22 @@ export async function planRefund(e: HubEventOf<'refund'>, ctx: PlanContext): Pro
     status: wins ? e.status : existing.status,
     refundFen: wins ? e.refundFen : existing.refundFen,
     statusAt: wins ? e.occurredAt : (existing.statusAt ?? e.occurredAt),
-    updatedAt: ctx.now,
+    updatedAt: p.now,
     version: (existing?.version ?? 0) + 1,
   };
-  refunds.write(ctx.tx, refundRow, existing?.version);
+  refunds.write(p.tx, refundRow, existing?.version);
   if (nowSucceeded && !wasSucceeded) o.refundedFen += e.refundFen;
-  const m = await memberFor(ctx, o, e.buyer, e.platform);
-  await settle(ctx, o, m, e.occurredAt);
-  writeOrder(ctx, o, isNew);
-  if (m) ctx.saveMember();
+  const r = await memberFor(p, e, o);
+  const m = r?.member;
+  await settle(p, o, m, e.occurredAt);
+  writeOrder(p, o, isNew);
+  if (r) saveMember(p, e, r);
   return { ...(m ? { memberId: m.memberId } : {}), result: { refundStatus: refundRow.status } };
 }
 
-export async function planPlatformJoin(e: HubEventOf<'platform.member_join'>, ctx: PlanContext): Promise<PlanOutput> {
-  const r = await ctx.resolveMember(e.buyer, { createAs: 'buyer', seenChannel: e.platform });
-  ctx.saveMember();
+export async function planPlatformJoin(e: HubEventOf<'platform.member_join'>, p: Port): Promise<PlanOutput> {
+  const r = await resolveMember(p, e, e.buyer, { createAs: 'buyer', seenChannel: e.platform });
+  saveMember(p, e, r!);
   return { memberId: r!.member.memberId };
 }
 
@@ -210,11 +204,11 @@ export async function planPlatformJoin(e: HubEventOf<'platform.member_join'>, ct
  * points for the paid amount once payment is seen; clawed = points for the refunded amount
  * (never more than earned). Only the differences are written.
  */
-async function settle(ctx: PlanContext, o: OrderItem, m: StoredMember | undefined, at: number): Promise<void> {
+async function settle(p: Port, o: OrderItem, m: Resolved['member'] | undefined, at: number): Promise<void> {
   if (!m) return;
   o.memberId = m.memberId;
   const ref = orderRef(o);
-  const perYuan = ctx.deps.cfg.HUB_POINTS_PER_YUAN;
+  const perYuan = p.cfg.HUB_POINTS_PER_YUAN;
   const counted = o.paidAt !== undefined;
   if (counted) {
     const paid: PaidOrder = { key: ref, paidAt: o.paidAt!, paidFen: o.paidFen, platform: o.platform };
@@ -223,7 +217,7 @@ async function settle(ctx: PlanContext, o: OrderItem, m: StoredMember | undefine
     if (i >= 0) paidOrders[i] = paid;
     else {
       paidOrders.push(paid);
-      scheduleAfterOrder(ctx, m, ref, o.paidAt!);
+      planEngagement(p, { kind: 'paid_order', orderRef: ref, paidAt: o.paidAt! }, m);
     }
   }
   const earned = counted ? pointsFor(o.paidFen, perYuan) : 0;
@@ -231,16 +225,16 @@ async function settle(ctx: PlanContext, o: OrderItem, m: StoredMember | undefine
   const clawed = Math.min(earned, pointsFor(refundedFen, perYuan));
   if (earned > o.pointsEarned) {
     const delta = earned - o.pointsEarned;
-    earn(ctx, m, delta, 'order', `${ref}#${earned}`, o.paidAt ?? at);
-    planPointsNotice(ctx, m, { kind: 'order', ref: `${ref}#${earned}`, points: delta, at });
+    earn(p, m, delta, 'order', `${ref}#${earned}`, o.paidAt ?? at);
+    planEngagement(p, { kind: 'points_earned', cause: 'order', ref: `${ref}#${earned}`, points: delta, at }, m);
   }
-  if (clawed > o.pointsClawed) await consume(ctx, m, clawed - o.pointsClawed, 'refund', `${ref}#${clawed}`, at);
+  if (clawed > o.pointsClawed) await consume(p, m, clawed - o.pointsClawed, 'refund', `${ref}#${clawed}`, at);
   o.pointsEarned = Math.max(o.pointsEarned, earned);
   o.pointsClawed = Math.max(o.pointsClawed, clawed);
 }
 
-function writeOrder(ctx: PlanContext, o: OrderItem, isNew: boolean): void {
+function writeOrder(p: Port, o: OrderItem, isNew: boolean): void {
   const prev = o.version;
-  const item: OrderItem = { ...o, version: prev + 1, updatedAt: ctx.now };
-  orders.write(ctx.tx, item, { isNew, prevVersion: prev });
+  const item: OrderItem = { ...o, version: prev + 1, updatedAt: p.now };
+  orders.write(p.tx, item, { isNew, prevVersion: prev });
 }
