@@ -8,8 +8,8 @@ import type { Context } from 'aws-lambda';
 import { config } from '../lib/config/index.ts';
 import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 import { apply, defaultDeps } from '../lib/apply/apply.ts';
-import { TopClient } from '../lib/commerce/top-client.ts';
-import { pullTmc, type TmcPullResult } from '../lib/commerce/tmc-pull.ts';
+import { TopClient } from '../lib/sources/tmall/top-client.ts';
+import { pullTmc, type TmcPullResult } from '../lib/sources/tmall/pull.ts';
 import { logger } from '../lib/log.ts';
 
 // The configuration (and in AWS the secret) is read and validated once, at cold start.

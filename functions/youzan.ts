@@ -1,12 +1,12 @@
 /**
- * POST /youzan/{clientId}: Youzan push verified by Event-Sign.
+ * POST /youzan/{clientId}: Youzan push verified by Event-Sign (lib/sources/youzan/source.ts).
  * Answers the platform's success reply only after every event in the request is committed;
  * a duplicate is answered the same way; a bad signature gets 401 and writes nothing.
  */
 import { config } from '../lib/config/index.ts';
 import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
-import { httpHandler, json, query, rawBody, type HttpEvent } from '../lib/http/index.ts';
-import { youzanInbound, COMMERCE_MAX_BODY } from '../lib/commerce/inbound.ts';
+import { httpHandler, inboundRequest, text, type HttpEvent } from '../lib/http/index.ts';
+import { source } from '../lib/sources/youzan/source.ts';
 import { applyAll } from '../lib/apply/apply.ts';
 
 // The configuration (and in AWS the secret) is read and validated once, at cold start.
@@ -14,16 +14,10 @@ await coldStart();
 
 export const handler = httpHandler(async (event: HttpEvent) => {
   await loadSecrets();
-  const events = youzanInbound(
-    {
-      pathKey: event.pathParameters?.clientId ?? '',
-      query: query(event),
-      headers: Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
-      rawBody: rawBody(event, COMMERCE_MAX_BODY),
-      now: Date.now(),
-    },
-    config(),
-  );
-  await applyAll(events);
-  return json(200, {"code":0,"msg":"success"});
+  const cfg = config();
+  const { accountParam, maxBodyBytes } = source.descriptor;
+  const verified = source.verify(inboundRequest(event, accountParam, maxBodyBytes), cfg);
+  const results = await applyAll(source.normalise(verified, cfg));
+  const reply = source.reply(verified, results);
+  return text(reply.statusCode, reply.body, reply.contentType);
 });

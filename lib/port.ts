@@ -80,7 +80,7 @@ export interface ApplyDeps {
 
 /**
  * What the door that received the event adds to its commit: `replay`, the nonce-cache row of a
- * plain-mode WeChat push (lib/wechat/inbound.ts). The row is created with the body's digest, or
+ * plain-mode WeChat push (lib/sources/wechat/inbound.ts). The row is created with the body's digest, or
  * must already carry the same digest: a captured URL with another body fails the commit (401),
  * WeChat's identical retry does not.
  */
