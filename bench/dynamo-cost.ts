@@ -33,7 +33,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { createTable, LOCAL_AWS } from '../local/emulators.ts';
-import { apply, type ApplyDeps, type ApplyResult } from '../lib/apply/index.ts';
+import { apply, type ApplyDeps, type ApplyResult } from '../lib/apply/apply.ts';
 import { config } from '../lib/config/index.ts';
 import { channelKey, channelListIndex } from '../lib/store/entities/channel.ts';
 import type { HubEvent } from '../lib/events/hub-event.ts';

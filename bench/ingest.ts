@@ -1,7 +1,7 @@
 /**
  * WeChat ingest: per safe-mode push, verify msg_signature + decrypt + parse + normalise.
  *
- *   ours     lib/wechat/inbound.ts openPush (fast-xml-parser, no entities, strings only)
+ *   ours     lib/sources/wechat/inbound.ts openPush (fast-xml-parser, no entities, strings only)
  *   classic  the node-webot stack: xml2js parseString for the envelope, wechat-crypto for
  *            msg_signature and decrypt (plus the appid check), xml2js again for the inner
  *            message, flattened the way node-webot's middleware does, then the SAME
@@ -24,8 +24,8 @@ import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import WXBizMsgCrypt from 'wechat-crypto';
 import { parseString } from 'xml2js';
-import { openPush } from '../lib/wechat/inbound.ts';
-import { normaliseWechat } from '../lib/wechat/normalise.ts';
+import { openPush } from '../lib/sources/wechat/inbound.ts';
+import { normaliseWechat } from '../lib/sources/wechat/normalise.ts';
 import { LOCAL_DEFAULTS } from '../lib/config/index.ts';
 import type { HubEvent } from '../lib/events/hub-event.ts';
 import { signedXml } from '../test/support/wechat-client.ts';

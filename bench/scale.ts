@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createTable } from '../local/emulators.ts';
 import { docClient, eventsFor as costEvents } from './dynamo-cost.ts';
-import { apply, type ApplyDeps } from '../lib/apply/index.ts';
+import { apply, type ApplyDeps } from '../lib/apply/apply.ts';
 import { config } from '../lib/config/index.ts';
 import { batchKey, batchSerialIndex } from '../lib/store/entities/batch.ts';
 import { channelKey, channelListIndex } from '../lib/store/entities/channel.ts';

@@ -13,7 +13,7 @@ import { memberProfile } from '../lib/members/profile.ts';
 import { createChannel, listChannels } from '../lib/attribution/channels.ts';
 import { createBatch, getBatch, setBatchActive } from '../lib/codes/batches.ts';
 import { codesCsv } from '../lib/codes/csv.ts';
-import { hubCodec } from '../lib/codes/scan.ts';
+import { codecFor } from '../lib/codes/codec.ts';
 
 const CSV_PAGE_MAX = 50_000;
 
@@ -28,7 +28,7 @@ async function codesCsvPage(event: HttpEvent, rt: Runtime): Promise<HttpResult> 
   if (!Number.isInteger(limit) || limit < 1 || limit > CSV_PAGE_MAX) throw new BadRequestError(`limit must be 1..${CSV_PAGE_MAX}`);
   const count = Math.min(limit, batch.count - offset);
   let body = '';
-  for await (const chunk of codesCsv(hubCodec(rt.cfg), { batchId: batch.batchId, sku: batch.sku, firstSerial: batch.firstSerial + offset, count })) body += chunk;
+  for await (const chunk of codesCsv(codecFor(rt.cfg), { batchId: batch.batchId, sku: batch.sku, firstSerial: batch.firstSerial + offset, count })) body += chunk;
   const next = offset + count < batch.count ? `</codes/batches/${batch.batchId}/codes.csv?offset=${offset + count}&limit=${limit}>; rel="next"` : undefined;
   return {
     statusCode: 200,

@@ -1,7 +1,7 @@
 /** POST /codes/scan: an H5 page posts {appId, oauthCode, code} → {result, points, product, ...}. */
 import { json, jsonBody } from '../lib/runtime/http.ts';
 import { http } from '../lib/runtime/lambda.ts';
-import { scan } from '../lib/codes/scan.ts';
+import { scan } from '../lib/apply/scan-code.ts';
 
 const MAX_BODY = 4096;
 

@@ -6,7 +6,7 @@
  */
 import { json, jsonBody } from '../lib/runtime/http.ts';
 import { routes } from '../lib/runtime/lambda.ts';
-import { register } from '../lib/members/register.ts';
+import { register } from '../lib/apply/register-member.ts';
 import { sendSmsCode } from '../lib/members/otp.ts';
 import { smsSender } from '../lib/sms/index.ts';
 

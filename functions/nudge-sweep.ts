@@ -1,5 +1,5 @@
 /** Scheduled: plans due repurchase nudges, lapse alerts, birthdays and points-expiry reminders. */
-import { sweepDue } from '../lib/engagement/schedule.ts';
+import { sweepDue } from '../lib/engagement/due.ts';
 import { logger } from '../lib/log.ts';
 import { schedule } from '../lib/runtime/lambda.ts';
 

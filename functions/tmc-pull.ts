@@ -4,8 +4,8 @@
  * use). A message whose apply failed transiently stays unconfirmed, so TOP redelivers it.
  * Runs until the queue is empty or the invocation's time is nearly spent; returns the counts.
  */
-import { apply } from '../lib/apply/index.ts';
-import { pullTmc } from '../lib/commerce/tmc-pull.ts';
+import { apply } from '../lib/apply/apply.ts';
+import { pullTmc } from '../lib/sources/tmall/pull.ts';
 import { logger } from '../lib/log.ts';
 import { schedule } from '../lib/runtime/lambda.ts';
 

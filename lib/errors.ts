@@ -78,7 +78,7 @@ export class ConflictError extends CodedError {
 
 /**
  * 409 inside the registration planner: the phone belongs to another WeChat person. Carries the
- * other record's id for the review row only; lib/members/register.ts answers a uniform 409.
+ * other record's id for the review row only; lib/apply/register-member.ts answers a uniform 409.
  */
 export class PhoneBoundElsewhereError extends ConflictError {
   constructor(readonly otherMemberId: string) {

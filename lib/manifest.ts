@@ -5,36 +5,24 @@
  */
 import type { SecretGroup } from './config/index.ts';
 import type { QueueName } from './queues.ts';
+import type { AdminScope, RouteSpec, SourceDescriptor } from './sources/descriptor-types.ts';
+import { wechat } from './sources/wechat/descriptor.ts';
+import { tmall } from './sources/tmall/descriptor.ts';
+import { jd } from './sources/jd/descriptor.ts';
+import { youzan } from './sources/youzan/descriptor.ts';
 
 /** `read`: GetItem, BatchGetItem, Query (table and index), ConditionCheckItem; `readwrite` adds PutItem and UpdateItem. */
 export type TableAccess = 'none' | 'read' | 'readwrite';
 /** Table actions beyond the access level, granted only to a function that declares them. */
 export type ExtraTableAction = 'DeleteItem' | 'BatchWriteItem' | 'Scan';
 
-/** The admin scopes; the identity provider grants them per role (docs/deploy.md#admin-sign-in). */
-export const ADMIN_SCOPES = ['members:read', 'channels:read', 'channels:write', 'codes:write', 'codes:export', 'attribution:read'] as const;
-export type AdminScope = (typeof ADMIN_SCOPES)[number];
-
-export interface RouteSpec {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  /** API Gateway v2 route path, `{param}` style. */
-  path: string;
-  /** Admin routes need the bearer token locally and the JWT authorizer in AWS. */
-  admin?: boolean;
-  /**
-   * OAuth scope an admin route requires (every admin route has one): the JWT authorizer checks it
-   * in AWS (authorizationScopes), requireAdmin checks the JWT claims' `scope` as well.
-   */
-  scope?: AdminScope;
-  /** Called from shoppers' browsers (H5, member centre): CORS for the stage's `corsOrigins`. */
-  member?: boolean;
-  /** A platform's signed webhook: its 4xx rate is alarmed (a mistyped secret shows up as 401s nobody sees). */
-  webhook?: boolean;
-}
+export { ADMIN_SCOPES, type AdminScope, type RouteSpec } from './sources/descriptor-types.ts';
 
 export interface FunctionSpec {
-  /** Logical name: also the file `functions/<name>.ts` and `POST /_local/run/<name>` for schedules. */
+  /** Logical name: also `POST /_local/run/<name>` for schedules. */
   name: string;
+  /** The module exporting `handler`, from the repository root; default `functions/<name>.ts` (entryOf). */
+  entry?: string;
   description: string;
   routes?: RouteSpec[];
   /** SQS consumer of the named queue (lib/queues.ts). */
@@ -57,52 +45,37 @@ export interface FunctionSpec {
   reservedConcurrency?: number;
   /** Invoked by the alarm topic (SNS) when the stage forwards alarms to a WeCom group robot. */
   alarmTopic?: boolean;
+  /**
+   * Why its routes may be called without the admin JWT: every function with a non-admin route
+   * needs one (the cdk-nag AwsSolutions-APIG4 acknowledgement, stacks/nag-acknowledgements.ts).
+   */
+  publicReason?: string;
+}
+
+/**
+ * The webhook sources, one line each (docs/architecture.md#add-a-source). Their functions come
+ * first in FUNCTIONS, in this order; lib/sources/platforms.ts derives the platforms and the
+ * built-in channels from this list.
+ */
+export const SOURCES = [wechat, tmall, jd, youzan] as const satisfies readonly SourceDescriptor[];
+
+function sourceFunction(s: SourceDescriptor): FunctionSpec {
+  return {
+    name: s.id,
+    entry: `lib/sources/${s.id}/handler.ts`,
+    description: s.description,
+    routes: s.routes.map((r): RouteSpec => ({ ...r })),
+    memoryMb: s.lambda.memoryMb,
+    timeoutSeconds: s.lambda.timeoutSeconds,
+    table: 'readwrite',
+    sends: ['engagement'],
+    secrets: [...s.secretGroups],
+    publicReason: s.publicReason,
+  };
 }
 
 export const FUNCTIONS: FunctionSpec[] = [
-  {
-    name: 'wechat',
-    description: 'WeChat official account: URL verification and message push',
-    routes: [
-      { method: 'GET', path: '/wechat/{appId}', webhook: true },
-      { method: 'POST', path: '/wechat/{appId}', webhook: true },
-    ],
-    memoryMb: 512,
-    timeoutSeconds: 4,
-    table: 'readwrite',
-    sends: ['engagement'],
-    secrets: ['wechat'],
-  },
-  {
-    name: 'tmall',
-    description: 'Tmall/Taobao TMC messages pushed by a relay (TOP-signed)',
-    routes: [{ method: 'POST', path: '/tmall/{appKey}', webhook: true }],
-    memoryMb: 512,
-    timeoutSeconds: 10,
-    table: 'readwrite',
-    sends: ['engagement'],
-    secrets: ['tmall'],
-  },
-  {
-    name: 'jd',
-    description: 'JD order triggers pushed by a relay (JD md5 signature)',
-    routes: [{ method: 'POST', path: '/jd/{appKey}', webhook: true }],
-    memoryMb: 512,
-    timeoutSeconds: 10,
-    table: 'readwrite',
-    sends: ['engagement'],
-    secrets: ['jd'],
-  },
-  {
-    name: 'youzan',
-    description: 'Youzan push (Event-Sign)',
-    routes: [{ method: 'POST', path: '/youzan/{clientId}', webhook: true }],
-    memoryMb: 512,
-    timeoutSeconds: 10,
-    table: 'readwrite',
-    sends: ['engagement'],
-    secrets: ['youzan', 'keys'],
-  },
+  ...SOURCES.map(sourceFunction),
   {
     name: 'codes-scan',
     description: 'One-code-per-item scan from the H5 page',
@@ -113,6 +86,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     sends: ['engagement'],
     secrets: ['wechat', 'keys'],
     wechatApi: true,
+    publicReason:
+      'Called by shoppers from the H5 scan page, who have no hub account; the function identifies the person by exchanging the WeChat OAuth code with WeChat server-side, codes are signed, and scans are rate-limited per person and day.',
   },
   {
     name: 'members',
@@ -129,6 +104,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     sends: ['engagement'],
     secrets: ['wechat', 'sms', 'keys'],
     wechatApi: true,
+    publicReason:
+      'Member-centre registration from the H5 page by consumers without a hub account; the function identifies the person by exchanging the WeChat OAuth code with WeChat server-side.',
   },
   {
     name: 'admin',
@@ -168,6 +145,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 5,
     table: 'none',
     secrets: [],
+    publicReason:
+      'Serves the static dashboard page only (no table access, no secret); every number it shows is fetched from the /attribution admin routes, which require the JWT.',
   },
   {
     name: 'engagement-sender',
@@ -235,6 +214,9 @@ export const FUNCTIONS: FunctionSpec[] = [
     secrets: ['alerts'],
   },
 ];
+
+/** The module (path from the repository root) whose `handler` a function runs. */
+export const entryOf = (spec: Pick<FunctionSpec, 'name' | 'entry'>): string => spec.entry ?? `functions/${spec.name}.ts`;
 
 export const functionByName = (name: string): FunctionSpec | undefined => FUNCTIONS.find((f) => f.name === name);
 

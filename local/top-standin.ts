@@ -15,8 +15,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LosslessNumber, stringify } from 'lossless-json';
-import { hexDigestEquals, signTopParams, TOP_SIGN_METHODS, type TopSignMethod } from '../lib/commerce/sign.ts';
-import { tryParseChinaTime } from '../lib/commerce/time.ts';
+import { hexDigestEquals } from '../lib/sources/commerce/sign-common.ts';
+import { signTopParams, TOP_SIGN_METHODS, type TopSignMethod } from '../lib/sources/tmall/sign.ts';
+import { tryParseChinaTime } from '../lib/sources/commerce/time.ts';
 
 export interface StandinMessage {
   /** Message id as a decimal string (19 digits in production). */

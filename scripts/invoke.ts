@@ -14,9 +14,11 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { loadConfig } from '../lib/config/index.ts';
-import { sha1Signature } from '../lib/wechat/signature.ts';
-import { encrypt, msgSignature } from '../lib/wechat/crypto.ts';
-import { signJdParams, signTopParams, youzanEventSign } from '../lib/commerce/sign.ts';
+import { sha1Signature } from '../lib/sources/wechat/signature.ts';
+import { encrypt, msgSignature } from '../lib/sources/wechat/crypto.ts';
+import { signJdParams } from '../lib/sources/jd/sign.ts';
+import { signTopParams } from '../lib/sources/tmall/sign.ts';
+import { youzanEventSign } from '../lib/sources/youzan/sign.ts';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,

@@ -8,7 +8,7 @@ import { RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
 import { SECRET_GROUPS, SECRET_KEYS, settingIssues, type SecretGroup, type SecretKey } from '../lib/config/index.ts';
-import { FUNCTIONS, type FunctionSpec } from '../lib/manifest.ts';
+import { FUNCTIONS, SOURCES, type FunctionSpec } from '../lib/manifest.ts';
 import { QUEUE_URL_ENV } from '../lib/queues.ts';
 
 export const DEFAULT_STAGE = 'dev';
@@ -133,17 +133,15 @@ const StageSchema = z
     }),
     /**
      * Non-secret configuration (names of docs/design.md#configuration) passed to every function
-     * as environment variables. The first six are required; any other non-secret name may be
+     * as environment variables. HUB_TIMEZONE, every source's account id and HUB_MEMBER_CENTRE_URL are required; any other non-secret name may be
      * added (SMS_PROVIDER, TENCENT_SMS_*, HUB_SCAN_* ...). Each value is checked by the runtime's
      * own schema (lib/config/schema.ts via settingIssues in load.ts), so a value the functions would refuse fails the synth.
      */
     app: z
       .object({
         HUB_TIMEZONE: z.string().min(1),
-        WECHAT_APP_ID: z.string().min(1),
-        TMALL_APP_KEY: z.string().min(1),
-        JD_APP_KEY: z.string().min(1),
-        YOUZAN_CLIENT_ID: z.string().min(1),
+        // Each webhook source's account id (its descriptor's stageKeys: WECHAT_APP_ID, TMALL_APP_KEY, ...).
+        ...Object.fromEntries(SOURCES.flatMap((s) => s.stageKeys).map((k) => [k, z.string().min(1)])),
         HUB_MEMBER_CENTRE_URL: z.url({ protocol: /^https$/ }),
       })
       .catchall(z.string())

@@ -4,27 +4,17 @@
  * fails the synth, so a new finding (or a new public route) needs a reviewed entry first.
  */
 import { Validations, type CfnElement } from 'aws-cdk-lib';
+import { FUNCTIONS } from '../lib/manifest.ts';
 import type { NagTargets } from './types.ts';
 
 /**
- * Why each function's routes may be called without the admin JWT. A function that gains a
- * public route and is not listed here fails the synth with AwsSolutions-APIG4.
+ * Why each function's routes may be called without the admin JWT (FunctionSpec.publicReason in
+ * lib/manifest.ts; a webhook source's comes from its descriptor). A function that gains a public
+ * route without one fails the synth with AwsSolutions-APIG4.
  */
-export const PUBLIC_ROUTE_REASONS: Record<string, string> = {
-  wechat:
-    'WeChat calls the official-account server URL without any bearer token; the function verifies WeChat signature (sha1 of token, timestamp, nonce; msg_signature in safe mode) on every request and answers 401 otherwise.',
-  tmall:
-    'Called by the TMC relay/poller, which cannot hold a hub JWT; the function verifies the TOP signature (md5/hmac over the sorted parameters and body with the app secret) and answers 401 otherwise.',
-  jd: 'Called by the JD relay, which cannot hold a hub JWT; the function verifies the JD md5 signature with the app secret and answers 401 otherwise.',
-  youzan:
-    'Youzan push cannot send a bearer token; the function verifies Event-Sign = md5(client_id + raw body + client_secret) and answers 401 otherwise.',
-  'codes-scan':
-    'Called by shoppers from the H5 scan page, who have no hub account; the function identifies the person by exchanging the WeChat OAuth code with WeChat server-side, codes are signed, and scans are rate-limited per person and day.',
-  members:
-    'Member-centre registration from the H5 page by consumers without a hub account; the function identifies the person by exchanging the WeChat OAuth code with WeChat server-side.',
-  dashboard:
-    'Serves the static dashboard page only (no table access, no secret); every number it shows is fetched from the /attribution admin routes, which require the JWT.',
-};
+export const PUBLIC_ROUTE_REASONS: Readonly<Record<string, string>> = Object.fromEntries(
+  FUNCTIONS.flatMap((f) => (f.publicReason ? [[f.name, f.publicReason] as const] : [])),
+);
 
 const LAMBDA_RUNTIME =
   'nodejs22.x is the runtime the functions are built (esbuild target node22) and tested for; Lambda supports it until Node.js 22 reaches end of life (April 2027). Moving to nodejs24.x is a deliberate, tested upgrade, not an automatic one.';

@@ -1,13 +1,14 @@
 /**
  * Channels: what brought a person. Marketing creates them; a `wechat_qr` channel gets a
  * permanent QR_LIMIT_STR_SCENE code (scene = channel id) from the WeChat API. Scenes seen in
- * webhooks but never created are listed with kind `unknown` (lib/apply/wechat.ts).
+ * webhooks but never created are listed with kind `unknown` (lib/apply/planners/wechat.ts).
  */
 import * as z from 'zod';
 import { BadRequestError, ConflictError } from '../errors.ts';
 import type { WechatApi } from '../wechat/wire.ts';
 import { ChannelId } from '../events/hub-event.ts';
 import type { Store } from '../store/client.ts';
+import { isBuiltinChannel } from '../sources/platforms.ts';
 import { channels, type Channel as StoredChannel } from '../store/entities/channel.ts';
 
 export const CHANNEL_KINDS = ['wechat_qr', 'code_batch', 'store', 'ad', 'other'] as const;
@@ -18,21 +19,6 @@ export interface ChannelInfo {
   name: string;
   kind: string;
 }
-
-/**
- * Channels that collect credits without marketing creating them: follows with no scene and
- * people first met through an order on a platform. They cannot be created; the attribution
- * report reads them on every request and lists them when they have activity in the range (or
- * when a channel item exists for them).
- */
-export const BUILTIN_CHANNELS: readonly ChannelInfo[] = [
-  { channel: 'organic', name: '自然关注', kind: 'organic' },
-  { channel: 'tmall', name: '天猫', kind: 'platform' },
-  { channel: 'jd', name: '京东', kind: 'platform' },
-  { channel: 'youzan', name: '有赞', kind: 'platform' },
-];
-const builtinIds = new Set(BUILTIN_CHANNELS.map((c) => c.channel));
-export const isBuiltinChannel = (id: string): boolean => builtinIds.has(id);
 
 export const CreateChannel = z.strictObject({
   /** It becomes the QR scene: the same rule as scenes from webhooks and batch channels. */

@@ -21,7 +21,8 @@ import { ddb, tableName, type Store } from '../store/client.ts';
 import { channels as channelItems, type ListedChannel } from '../store/entities/channel.ts';
 import { counters, type CounterRow } from '../store/entities/counter.ts';
 import type { RequestCounter } from '../store/item-ops.ts';
-import { BUILTIN_CHANNELS, type ChannelInfo } from './channels.ts';
+import type { ChannelInfo } from './channels.ts';
+import { BUILTIN_CHANNELS } from '../sources/platforms.ts';
 import { daysBetween, isIsoDay } from '../time.ts';
 import { ttcBucketHours, type Model } from './credits.ts';
 import { logger } from '../log.ts';
@@ -238,7 +239,7 @@ const isEmpty = (t: Totals): boolean => SUMMED.every((m) => t[m] === 0) && t.ttc
 // ---------------------------------------------------------------------------------------------
 // Channels
 
-export { BUILTIN_CHANNELS, type ChannelInfo };
+export type { ChannelInfo };
 const builtinById = new Map(BUILTIN_CHANNELS.map((c) => [c.channel, c]));
 
 /** The store and the DynamoDB requests one call makes. */

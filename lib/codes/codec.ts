@@ -266,3 +266,11 @@ export function codecFromSecret(secret: string, activeKeyId = 'A', extra?: Recor
   }
   return createCodec({ keys, activeKeyId });
 }
+
+let configured: { secret: string; codec: Codec } | undefined;
+
+/** The hub's codec for the configured CODE_SIGNING_SECRET (built once per secret). */
+export function codecFor(cfg: { readonly CODE_SIGNING_SECRET: string }): Codec {
+  if (configured?.secret !== cfg.CODE_SIGNING_SECRET) configured = { secret: cfg.CODE_SIGNING_SECRET, codec: codecFromSecret(cfg.CODE_SIGNING_SECRET) };
+  return configured.codec;
+}

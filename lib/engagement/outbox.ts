@@ -11,8 +11,8 @@ import { sendOutboxRow } from '../store/sqs.ts';
 import { sqs } from '../store/client.ts';
 import { stableId } from '../ids.ts';
 import { TransientError } from '../errors.ts';
-import type { ApplyDeps } from '../apply/index.ts';
-import type { OutboxRow, PlannedMessage } from '../events/messages.ts';
+import type { ApplyDeps, OutboxDrainer } from '../port.ts';
+import type { PlannedMessage } from '../events/messages.ts';
 
 export type { Destination, MessageClass, OutboxRow, PlannedMessage } from '../events/messages.ts';
 export { OUTBOX_SHARDS } from '../store/entities/outbox.ts';
@@ -31,7 +31,7 @@ export function planOutboxRows(tx: Tx, messages: PlannedMessage[], now: number):
   return ids;
 }
 
-export type OutboxDrainer = (row: OutboxRow, queueUrl: string) => Promise<void>;
+export type { OutboxDrainer } from '../port.ts';
 
 const sqsDrainer: OutboxDrainer = (row, queueUrl) => sendOutboxRow(sqs(), row, queueUrl);
 

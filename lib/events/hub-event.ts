@@ -1,7 +1,7 @@
 /**
  * HubEvent: the one normalised shape every platform input becomes before it touches the table.
  *
- * Adapters (lib/wechat, lib/commerce, lib/codes, lib/members) turn a verified platform payload
+ * Adapters (lib/sources, lib/codes, lib/members) turn a verified platform payload
  * into HubEvents; `apply` (lib/apply) commits each one in a single DynamoDB transaction.
  *
  * Rules every adapter follows:
@@ -13,6 +13,7 @@
  * - Money is integer fen; time is epoch milliseconds UTC.
  */
 import * as z from 'zod';
+import { PLATFORMS } from '../sources/platforms.ts';
 
 export const IDENTITY_KINDS = [
   'wechat_openid', // value: `${appId}:${openid}`
@@ -122,7 +123,7 @@ export const Birthday = z.string().refine(isCalendarBirthday, 'birthday is a rea
 /**
  * How the phone of a registration was proven: the mini program's phone-number component
  * (exchanged with WeChat before the event exists), or an SMS code whose HMAC the commit
- * consumes (lib/apply/register.ts).
+ * consumes (lib/apply/planners/register.ts).
  */
 export const PhoneProof = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('wechat_phone_code') }),
@@ -157,7 +158,8 @@ export const STATUS_RANK: Record<OrderStatus, number> = {
   refunded: 90,
 };
 
-export const Platform = z.enum(['tmall', 'jd', 'youzan']);
+/** The commerce platforms: those of the webhook sources (lib/sources/platforms.ts, from SOURCES in lib/manifest.ts). */
+export const Platform = z.enum(PLATFORMS);
 export type Platform = z.infer<typeof Platform>;
 
 export const OrderLine = z.object({

@@ -9,7 +9,7 @@
  * per item): a later consume() in the same plan lowers its `remaining` before the commit. The
  * ledger row's conditional create keeps one earn from being applied twice.
  */
-import type { PlanContext } from '../apply/context.ts';
+import type { Port } from '../port.ts';
 import type { StoredMember } from './record.ts';
 import { localDay, startOfLocalDay } from '../time.ts';
 import { lotKey, lots as lotRows, type Lot } from '../store/entities/lot.ts';
@@ -36,14 +36,14 @@ const pendingLots = new WeakMap<Tx, Lot[]>();
 
 export type { Lot };
 
-function writeNewLot(ctx: PlanContext, lot: Lot): void {
-  lotRows.upsertNew(ctx.tx, lot, ctx.tz);
+function writeNewLot(p: Port, lot: Lot): void {
+  lotRows.upsertNew(p.tx, lot, p.tz);
 }
 
-export function earn(ctx: PlanContext, m: StoredMember, points: number, reason: string, ref: string, at: number): void {
+export function earn(p: Port, m: StoredMember, points: number, reason: string, ref: string, at: number): void {
   if (points <= 0) return;
   const lotId = stableId('lot', reason, ref);
-  const expiresAtMs = lotExpiry(at, ctx.tz);
+  const expiresAtMs = lotExpiry(at, p.tz);
   const lot: Lot = {
     ...lotKey(m.memberId, at, lotId),
     lotId,
@@ -55,37 +55,37 @@ export function earn(ctx: PlanContext, m: StoredMember, points: number, reason: 
     reason,
     ref,
   };
-  writeNewLot(ctx, lot);
-  pendingLots.set(ctx.tx, [...(pendingLots.get(ctx.tx) ?? []), lot]);
+  writeNewLot(p, lot);
+  pendingLots.set(p.tx, [...(pendingLots.get(p.tx) ?? []), lot]);
   m.points += points;
-  ledger(ctx, m, points, reason, ref, at);
+  ledger(p, m, points, reason, ref, at);
 }
 
 /** Removes points FIFO from the member's lots (its own and merged-in partitions). */
-export async function consume(ctx: PlanContext, m: StoredMember, points: number, reason: string, ref: string, at: number): Promise<void> {
+export async function consume(p: Port, m: StoredMember, points: number, reason: string, ref: string, at: number): Promise<void> {
   if (points <= 0) return;
   let left = points;
   const ids = [m.memberId, ...(m.mergedFrom ?? [])];
-  const pending = (pendingLots.get(ctx.tx) ?? []).filter((l) => ids.includes(l.memberId) && l.remaining > 0 && l.expiresAtMs > ctx.now);
-  const lots = [...(await openLots(ctx, m)), ...pending].sort(fifo);
+  const pending = (pendingLots.get(p.tx) ?? []).filter((l) => ids.includes(l.memberId) && l.remaining > 0 && l.expiresAtMs > p.now);
+  const lots = [...(await openLots(p, m)), ...pending].sort(fifo);
   for (const lot of lots) {
     if (left <= 0) break;
     const take = Math.min(lot.remaining, left);
     if (pending.includes(lot)) {
       lot.remaining -= take;
-      writeNewLot(ctx, lot);
+      writeNewLot(p, lot);
     } else {
-      lotRows.take(ctx.tx, lot, take);
+      lotRows.take(p.tx, lot, take);
     }
     left -= take;
   }
   m.points -= points;
-  ledger(ctx, m, -points, reason, ref, at);
+  ledger(p, m, -points, reason, ref, at);
 }
 
-function ledger(ctx: PlanContext, m: StoredMember, delta: number, reason: string, ref: string, at: number): void {
+function ledger(p: Port, m: StoredMember, delta: number, reason: string, ref: string, at: number): void {
   const entryId = stableId('ledger', reason, ref, String(delta));
-  ledgerRows.append(ctx.tx, {
+  ledgerRows.append(p.tx, {
     entryId,
     memberId: m.memberId,
     delta,
@@ -97,8 +97,13 @@ function ledger(ctx: PlanContext, m: StoredMember, delta: number, reason: string
 }
 
 /** Unexpired lots with points left, oldest first (bounded: at most 200 are read). */
-export async function openLots(ctx: PlanContext, m: StoredMember): Promise<Lot[]> {
+export async function openLots(p: Port, m: StoredMember): Promise<Lot[]> {
   const lots: Lot[] = [];
-  for (const id of [m.memberId, ...(m.mergedFrom ?? [])]) lots.push(...(await lotRows.inPartition(ctx.store, id)));
-  return lots.filter((l) => l.remaining > 0 && l.expiresAtMs > ctx.now).sort(fifo);
+  for (const id of [m.memberId, ...(m.mergedFrom ?? [])]) lots.push(...(await p.reads.lots(id)));
+  return lots.filter((l) => l.remaining > 0 && l.expiresAtMs > p.now).sort(fifo);
+}
+
+/** Points a paid amount earns: whole yuan × HUB_POINTS_PER_YUAN. */
+export function pointsFor(fen: number, perYuan: number): number {
+  return Math.floor(Math.max(0, fen) / 100) * perYuan;
 }

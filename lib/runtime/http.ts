@@ -8,6 +8,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { timingSafeEqual } from 'node:crypto';
 import { HubError, PayloadTooLargeError, BadRequestError, ForbiddenError, UnauthorizedError, TooManyRequestsError } from '../errors.ts';
 import { logger } from '../log.ts';
+import type { InboundRequest } from '../sources/types.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
@@ -31,6 +32,22 @@ export function query(event: HttpEvent): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (v !== undefined) out[k] = v;
   return out;
+}
+
+/**
+ * A webhook request as a source reads it (lib/sources/types.ts): the account route parameter,
+ * the query, lower-cased headers and the body within maxBytes (a GET handshake reads no body).
+ */
+export function inboundRequest(event: HttpEvent, accountParam: string, maxBytes: number, receivedAt = Date.now()): InboundRequest {
+  const method = event.requestContext.http.method === 'GET' ? 'GET' : 'POST';
+  return {
+    method,
+    account: event.pathParameters?.[accountParam] ?? '',
+    query: query(event),
+    headers: Object.fromEntries(Object.entries(event.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+    body: method === 'GET' ? Buffer.alloc(0) : rawBody(event, maxBytes),
+    receivedAt,
+  };
 }
 
 /** Parses a JSON body (objects only). */

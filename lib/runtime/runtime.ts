@@ -8,10 +8,10 @@
  *   processRuntime()                                the Lambda process: env + its secrets
  *   rt.with({settings, now, wechat, clients, sender})  a variant (tests; the local hub's reconfigure)
  */
-import type { ApplyDeps } from '../apply/index.ts';
+import type { ApplyDeps } from '../port.ts';
 import { config, loadConfig, type ConfigInput, type HubConfig } from '../config/index.ts';
 import { NotFoundError } from '../errors.ts';
-import { TopClient } from '../commerce/top-client.ts';
+import { TopClient } from '../sources/tmall/top-client.ts';
 import { ddb, sqs, type Store } from '../store/client.ts';
 import { sendOutboxRow, type QueueClient } from '../store/sqs.ts';
 import { dynamoTokenCache } from '../store/entities/token.ts';

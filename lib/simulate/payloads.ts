@@ -6,10 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { HubConfig } from '../config/index.ts';
-import { signJdParams, signTopParams, youzanEventSign, youzanLegacySign } from '../commerce/sign.ts';
-import { formatChinaTime } from '../commerce/time.ts';
-import { sha1Signature } from '../wechat/signature.ts';
-import { encrypt, msgSignature } from '../wechat/crypto.ts';
+import { signJdParams } from '../sources/jd/sign.ts';
+import { signTopParams } from '../sources/tmall/sign.ts';
+import { youzanEventSign, youzanLegacySign } from '../sources/youzan/sign.ts';
+import { formatChinaTime } from '../sources/commerce/time.ts';
+import { sha1Signature } from '../sources/wechat/signature.ts';
+import { encrypt, msgSignature } from '../sources/wechat/crypto.ts';
 import { CODE_ALPHABET, formatCode } from '../codes/codec.ts';
 import type { CodeRef, OrderSpec, Person, TmcSpec, WechatPushSpec } from './plan.ts';
 

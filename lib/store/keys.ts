@@ -39,7 +39,7 @@
  *                                                                                              → entities/refusal.ts
  *   tmc confirm       TMCMSG#<messageId>               | #  (committed, awaiting confirm)   → entities/tmc.ts
  *   push nonce        NONCE#wechat#<sha256(appId, timestamp, nonce)> | #  plain-mode WeChat push: digest of
- *                     its body; TTL = the timestamp's end of window (lib/wechat/inbound.ts)  → entities/push-nonce.ts
+ *                     its body; TTL = the timestamp's end of window (lib/sources/wechat/inbound.ts)  → entities/push-nonce.ts
  *   sms code          OTP#<phoneHash>                  | <appId>:<openid>  HMAC of the code (HUB_OTP_SECRET),
  *                     tries, sentAt; TTL 5 minutes; deleted by the registration that uses it  → entities/otp.ts
  *   sms send limit    OTPLIMIT#<phone#<phoneHash> | wechat#<appId>:<openid>> | <local day>  n, lastAt; TTL 2 days

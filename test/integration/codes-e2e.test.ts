@@ -1,6 +1,6 @@
 /**
  * One-code-per-item codes end to end through the real runtime: admin API (batches, CSV) and
- * POST /codes/scan through the HTTP gateway → functions/codes-scan → lib/codes/scan → apply →
+ * POST /codes/scan through the HTTP gateway → functions/codes-scan → lib/apply/scan-code → apply →
  * DynamoDB Local, with the WeChat stand-in answering the OAuth exchange.
  */
 import { describe, expect, it } from 'vitest';
@@ -17,7 +17,8 @@ import { localDay } from '../../lib/time.ts';
 import { mapLimit } from '../../lib/attribution/query.ts';
 import { CODE_ALPHABET, codecFromSecret, formatCode, normalizeCode } from '../../lib/codes/codec.ts';
 import { CODES_CSV_HEADER } from '../../lib/codes/csv.ts';
-import { SERIAL_GAP, type BatchItem } from '../../lib/apply/code-scan.ts';
+import { SERIAL_GAP } from '../../lib/codes/limits.ts';
+import type { Batch as BatchItem } from '../../lib/store/entities/batch.ts';
 
 // This file sends thousands of invalid codes from one address: the invalid-attempt limit
 // (test/security/smaller.test.ts) is set out of reach here.

@@ -24,7 +24,7 @@ import { hashPhone } from '../../lib/members/phone.ts';
 import { ttcBucket, type Credits } from '../../lib/attribution/credits.ts';
 import { nextReviewAt, REVIEW_SHARDS, reviewDay, tierOf } from '../../lib/members/lifecycle.ts';
 import { modelCredits, modelLifecycle, modelRfm, modelTier } from '../support/models.ts';
-import { apply, type ApplyDeps } from '../../lib/apply/index.ts';
+import { apply, type ApplyDeps } from '../../lib/apply/apply.ts';
 import { runNightly } from '../../lib/members/nightly.ts';
 import type { StoredMember } from '../../lib/members/record.ts';
 import type { HubEvent } from '../../lib/events/hub-event.ts';

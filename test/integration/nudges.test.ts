@@ -6,10 +6,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useLocalAws, type LocalAws } from '../support/env.ts';
 import { drainQueue } from '../support/queues.ts';
-import { apply, type ApplyDeps } from '../../lib/apply/index.ts';
+import { apply, type ApplyDeps } from '../../lib/apply/apply.ts';
 import { config } from '../../lib/config/index.ts';
 import { ddb } from '../../lib/store/client.ts';
-import { sweepDue } from '../../lib/engagement/schedule.ts';
+import { sweepDue } from '../../lib/engagement/due.ts';
 import type { HubEvent } from '../../lib/events/hub-event.ts';
 import { DAY_MS } from '../../lib/time.ts';
 

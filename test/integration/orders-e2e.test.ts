@@ -17,7 +17,7 @@ import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
 import { identityKey } from '../../lib/store/entities/identity.ts';
 import { orderKey as orderRowKey } from '../../lib/store/entities/order.ts';
 import { refundKey } from '../../lib/store/entities/refund.ts';
-import { formatChinaTime, parseChinaTime } from '../../lib/commerce/time.ts';
+import { formatChinaTime, parseChinaTime } from '../../lib/sources/commerce/time.ts';
 import { hashPhone, normalisePhone } from '../../lib/members/phone.ts';
 import type { IdentityKind } from '../../lib/events/hub-event.ts';
 

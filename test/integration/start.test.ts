@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { freePort } from '../../local/emulators.ts';
-import { sha1Signature } from '../../lib/wechat/signature.ts';
+import { sha1Signature } from '../../lib/sources/wechat/signature.ts';
 import { LOCAL_DEFAULTS } from '../../lib/config/index.ts';
 
 let child: ChildProcess | undefined;

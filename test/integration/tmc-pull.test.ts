@@ -8,14 +8,14 @@ import { useTestHub } from '../support/hub.ts';
 import { getItem, memberByIdentity, queryAll, scanAll, type Item } from '../support/table.ts';
 import type { StandinMessageInput, TopStandin } from '../../local/top-standin.ts';
 import { config, resetConfig } from '../../lib/config/index.ts';
-import { TopApiError } from '../../lib/commerce/top-client.ts';
+import { TopApiError } from '../../lib/sources/tmall/top-client.ts';
 import { ddb, makeDynamo, setClients } from '../../lib/store/client.ts';
 import { keys, type Key } from '../../lib/store/keys.ts';
 import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
 import { identityKey } from '../../lib/store/entities/identity.ts';
 import { orderKey } from '../../lib/store/entities/order.ts';
-import { parseChinaTime } from '../../lib/commerce/time.ts';
-import type { TmcPullResult } from '../../lib/commerce/tmc-pull.ts';
+import { parseChinaTime } from '../../lib/sources/commerce/time.ts';
+import type { TmcPullResult } from '../../lib/sources/tmall/pull.ts';
 import { handler } from '../../functions/tmc-pull.ts';
 
 // The runtime starts the TOP stand-in (local/top-runtime.ts) on a free port and points

@@ -23,7 +23,7 @@ const memberByOpenid = (openid: string) => readMember(hub.aws.table, openid);
 
 describe('WeChat push end to end', () => {
   it('answers URL verification only with a valid signature', async () => {
-    const { sha1Signature } = await import('../../lib/wechat/signature.ts');
+    const { sha1Signature } = await import('../../lib/sources/wechat/signature.ts');
     const sig = sha1Signature(cfg().WECHAT_TOKEN, '1700000000', 'n1');
     const ok = await fetch(`${hub.url}/wechat/${cfg().WECHAT_APP_ID}?signature=${sig}&timestamp=1700000000&nonce=n1&echostr=hello123`);
     expect(ok.status).toBe(200);

@@ -39,7 +39,7 @@ import { config, LOCAL_MAX_SKEW_SECONDS, resetConfig } from '../../lib/config/in
 import { ddb, sqs } from '../../lib/store/client.ts';
 import { sendKey } from '../../lib/store/entities/send.ts';
 import { sweepOutbox } from '../../lib/engagement/outbox.ts';
-import { defaultDeps } from '../../lib/apply/index.ts';
+import { defaultDeps } from '../../lib/apply/apply.ts';
 import { handler as senderHandler } from '../../functions/engagement-sender.ts';
 import { processRuntime } from '../../lib/runtime/runtime.ts';
 import {

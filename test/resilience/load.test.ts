@@ -23,8 +23,8 @@ import { ddb, sqs } from '../../lib/store/client.ts';
 import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
 import { identityKey } from '../../lib/store/entities/identity.ts';
 import { memberKey } from '../../lib/store/entities/member.ts';
-import { parseWechatXml } from '../../lib/wechat/xml.ts';
-import { wechatEventId } from '../../lib/wechat/normalise.ts';
+import { parseWechatXml } from '../../lib/sources/wechat/xml.ts';
+import { wechatEventId } from '../../lib/sources/wechat/normalise.ts';
 import { counterTotals } from './lib/wechat-driver.ts';
 
 const CONCURRENCY = Number(process.env.LOAD_CONCURRENCY ?? 200);

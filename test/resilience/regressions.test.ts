@@ -5,16 +5,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { config } from '../../lib/config/index.ts';
-import { signJdParams, signTopParams, youzanEventSign } from '../../lib/commerce/sign.ts';
-import { handler as tmallHandler } from '../../functions/tmall.ts';
-import { handler as jdHandler } from '../../functions/jd.ts';
-import { handler as youzanHandler } from '../../functions/youzan.ts';
+import { signJdParams } from '../../lib/sources/jd/sign.ts';
+import { signTopParams } from '../../lib/sources/tmall/sign.ts';
+import { youzanEventSign } from '../../lib/sources/youzan/sign.ts';
+import { handler as tmallHandler } from '../../lib/sources/tmall/handler.ts';
+import { handler as jdHandler } from '../../lib/sources/jd/handler.ts';
+import { handler as youzanHandler } from '../../lib/sources/youzan/handler.ts';
 import { chinaTime } from './lib/cases.ts';
 import { invokeDirect } from './lib/direct.ts';
 import { loadFunctions, startGateway } from '../../local/gateway.ts';
 
 describe('bad input found by the resilience suite', () => {
-  // lib/commerce/json.ts parseJsonLossless catches what the lossless parse throws, but not what
+  // lib/sources/commerce/json.ts parseJsonLossless catches what the lossless parse throws, but not what
   // `convert` throws: `convert` recurses once per nesting level (through Array.prototype.map for
   // arrays) and runs outside the try. A well-formed body nested a few thousand levels deep — tens
   // of KB, far under the 512 KB limit — with a valid signature can pass the parse and overflow

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
 import { config } from '../../lib/config/index.ts';
 import { configuredAccount, postPush, signedPush, type PushSpec } from '../support/wechat-client.ts';
-import { sha1Signature } from '../../lib/wechat/signature.ts';
+import { sha1Signature } from '../../lib/sources/wechat/signature.ts';
 import { signedJd, signedTmall } from '../support/commerce-client.ts';
 import { readFileSync } from 'node:fs';
 import { changes, NOTHING, snapshot } from './lib.ts';

@@ -3,8 +3,10 @@
  * the query and the raw body), the JD relay (JD md5) and Youzan (`Event-Sign` header), and posts
  * them to a hub.
  */
-import { signJdParams, signTopParams, youzanEventSign, type TopSignMethod } from '../../lib/commerce/sign.ts';
-import { formatChinaTime } from '../../lib/commerce/time.ts';
+import { signJdParams } from '../../lib/sources/jd/sign.ts';
+import { signTopParams, type TopSignMethod } from '../../lib/sources/tmall/sign.ts';
+import { youzanEventSign } from '../../lib/sources/youzan/sign.ts';
+import { formatChinaTime } from '../../lib/sources/commerce/time.ts';
 import { config } from '../../lib/config/index.ts';
 
 /** TOP query parameters (app_key, timestamp, sign_method, then `extra`) with their sign over `body`. */

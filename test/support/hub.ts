@@ -13,7 +13,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { useLocalAws, type LocalAws } from './env.ts';
 import { startHub, type RunningHub } from '../../local/hub.ts';
 import { config, LOCAL_MAX_SKEW_SECONDS, resetConfig } from '../../lib/config/index.ts';
-import { DEFAULT_MAX_SKEW_SECONDS } from '../../lib/wechat/inbound.ts';
+import { DEFAULT_MAX_SKEW_SECONDS } from '../../lib/sources/wechat/inbound.ts';
 
 export interface TestHubOptions {
   /** Queue name prefix; the start time in ms is appended. */

@@ -1,7 +1,7 @@
 /** Builds signed WeChat pushes exactly as WeChat's servers send them (plain and safe mode), and posts them to a hub. */
 import { createHash } from 'node:crypto';
-import { sha1Signature } from '../../lib/wechat/signature.ts';
-import { encrypt, msgSignature } from '../../lib/wechat/crypto.ts';
+import { sha1Signature } from '../../lib/sources/wechat/signature.ts';
+import { encrypt, msgSignature } from '../../lib/sources/wechat/crypto.ts';
 import { config } from '../../lib/config/index.ts';
 
 export interface PushSpec {

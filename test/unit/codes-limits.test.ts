@@ -3,7 +3,7 @@
  * the local day. Every branch, its precedence and its boundaries.
  */
 import { describe, expect, it } from 'vitest';
-import { limitReason, SERIAL_GAP } from '../../lib/apply/code-scan.ts';
+import { limitReason, SERIAL_GAP } from '../../lib/codes/limits.ts';
 
 const T = 1_763_000_000_000;
 const MIN = 60_000;

@@ -5,7 +5,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { FUNCTIONS } from '../../lib/manifest.ts';
+import { entryOf, FUNCTIONS } from '../../lib/manifest.ts';
 import { NotFoundError, TransientError } from '../../lib/errors.ts';
 import { http, routes, schedule } from '../../lib/runtime/lambda.ts';
 import { json } from '../../lib/runtime/http.ts';
@@ -27,8 +27,8 @@ const runtime = (env: Record<string, string> = {}): Runtime => createRuntime({ e
 const bodyOf = (r: { body?: string }) => JSON.parse(r.body ?? 'null') as Record<string, unknown>;
 
 describe('every function of the manifest', () => {
-  it.each(FUNCTIONS.map((f) => f.name))('%s exports a middy handler', async (name) => {
-    const mod = (await import(`../../functions/${name}.ts`)) as { handler: { use?: unknown } };
+  it.each(FUNCTIONS.map((f) => [f.name, entryOf(f)]))('%s (%s) exports a middy handler', async (_name, entry) => {
+    const mod = (await import(`../../${entry}`)) as { handler: { use?: unknown } };
     expect(typeof mod.handler.use).toBe('function');
   });
 });

@@ -9,9 +9,9 @@ import {
   openFrame,
   pkcs7Pad,
   pkcs7Unpad,
-} from '../../lib/wechat/crypto.ts';
-import { queryParam, sha1Signature, verifyUrl } from '../../lib/wechat/signature.ts';
-import { buildEncryptedEnvelope, buildTextReply, parseWechatXml } from '../../lib/wechat/xml.ts';
+} from '../../lib/sources/wechat/crypto.ts';
+import { queryParam, sha1Signature, verifyUrl } from '../../lib/sources/wechat/signature.ts';
+import { buildEncryptedEnvelope, buildTextReply, parseWechatXml } from '../../lib/sources/wechat/xml.ts';
 import { expectHubError } from '../support/errors.ts';
 import { manifest, manifestEntry, readWechatFixture } from '../support/wechat-fixtures.ts';
 

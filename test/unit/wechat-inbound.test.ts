@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { BadRequestError, PayloadTooLargeError, SignatureError } from '../../lib/errors.ts';
-import { decrypt, encrypt, msgSignature } from '../../lib/wechat/crypto.ts';
-import { openPush, verifyUrl, type OpenPushInput } from '../../lib/wechat/inbound.ts';
-import { normaliseWechat } from '../../lib/wechat/normalise.ts';
-import { sha1Signature } from '../../lib/wechat/signature.ts';
-import { parseWechatXml } from '../../lib/wechat/xml.ts';
+import { decrypt, encrypt, msgSignature } from '../../lib/sources/wechat/crypto.ts';
+import { openPush, verifyUrl, type OpenPushInput } from '../../lib/sources/wechat/inbound.ts';
+import { normaliseWechat } from '../../lib/sources/wechat/normalise.ts';
+import { sha1Signature } from '../../lib/sources/wechat/signature.ts';
+import { parseWechatXml } from '../../lib/sources/wechat/xml.ts';
 import { expectHubError } from '../support/errors.ts';
 import { manifest, manifestEntry, readWechatFixture } from '../support/wechat-fixtures.ts';
 

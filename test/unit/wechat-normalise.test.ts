@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../lib/errors.ts';
 import { HubEvent } from '../../lib/events/hub-event.ts';
-import { normaliseWechat, templateStatus, wechatEventId } from '../../lib/wechat/normalise.ts';
-import { buildTextReply, parseWechatXml } from '../../lib/wechat/xml.ts';
+import { normaliseWechat, templateStatus, wechatEventId } from '../../lib/sources/wechat/normalise.ts';
+import { buildTextReply, parseWechatXml } from '../../lib/sources/wechat/xml.ts';
 import { expectHubError } from '../support/errors.ts';
 import { readWechatFixture } from '../support/wechat-fixtures.ts';
 

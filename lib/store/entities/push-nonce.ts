@@ -1,6 +1,6 @@
 /**
  * Nonce cache of plain-mode WeChat pushes: `NONCE#wechat#<digest>` | `#`, digest = sha256 of
- * appId, timestamp and nonce (lib/wechat/inbound.ts), holding the body's digest; TTL = the end of
+ * appId, timestamp and nonce (lib/sources/wechat/inbound.ts), holding the body's digest; TTL = the end of
  * the timestamp's window. Written in the event's transaction: created, or already carrying the
  * same body digest (WeChat's identical retry); a captured URL replayed with another body fails.
  */

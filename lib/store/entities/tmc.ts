@@ -1,6 +1,6 @@
 /**
  * TMC confirm rows: a Tmall message (TOP `taobao.tmc.messages.consume`) whose event committed
- * and whose confirm is still owed (lib/commerce/tmc-pull.ts).
+ * and whose confirm is still owed (lib/sources/tmall/pull.ts).
  *
  *   TMCMSG#<messageId> | #
  */

@@ -7,9 +7,11 @@
  */
 import { createCipheriv } from 'node:crypto';
 import type { HubConfig } from '../../../lib/config/index.ts';
-import { aesKeyBytes, encrypt, msgSignature, pkcs7Pad } from '../../../lib/wechat/crypto.ts';
-import { sha1Signature } from '../../../lib/wechat/signature.ts';
-import { signJdParams, signTopParams, youzanEventSign, type TopSignMethod } from '../../../lib/commerce/sign.ts';
+import { aesKeyBytes, encrypt, msgSignature, pkcs7Pad } from '../../../lib/sources/wechat/crypto.ts';
+import { sha1Signature } from '../../../lib/sources/wechat/signature.ts';
+import { signJdParams } from '../../../lib/sources/jd/sign.ts';
+import { signTopParams, type TopSignMethod } from '../../../lib/sources/tmall/sign.ts';
+import { youzanEventSign } from '../../../lib/sources/youzan/sign.ts';
 import { flipBits, hugeString, int, mutateJson, mutateXml, pick, randomBytesOf, truncate, WEIRD_VALUES, type Rng } from './mutate.ts';
 
 export type Webhook = 'wechat-plain' | 'wechat-safe' | 'tmall' | 'jd' | 'youzan';

@@ -1,0 +1,240 @@
+/**
+ * Orders and refunds. The order item only moves forward (created < paid < shipped < completed;
+ * closed and refunded are end states) and backfills facts a thin trigger lacked; refunds are a
+ * ledger keyed by refund id. Points and the member's purchase facts are settled from the order's
+ * totals (`settle`), so any arrival order of the same messages ends in the same state:
+ * - between two messages of the same rank, the later one (by `occurredAt`, then by platform
+ *   status) sets the status, whichever arrives last;
+ * - `closed` (ended unpaid) becomes `refunded` as soon as a payment is known, also when the
+ *   payment arrives after the closure;
+ * - a refund row's status only moves forward (requested < closed < succeeded) and a succeeded
+ *   refund keeps its amount;
+ * - points reversed = points for the refunded amount: the refund ledger's total, or the whole
+ *   paid amount once the order ended `refunded` (a JD order cancelled after payment comes with
+ *   no refund message at all).
+ * - limits: an order or refund amount above HUB_ORDER_MAX_FEN → 400 `amount_out_of_range`; once
+ *   the order's paid amount (or, before it, its total) is known, refunds whose total would
+ *   exceed it → 400 `refund_exceeds_paid`, recorded for review (`refundCap`); a refund seen
+ *   before any amount of its order cannot be checked and is accepted, whatever the arrival
+ *   order; the points it reverses are still capped by what the order earned.
+ */
+import type { HubEventOf, Platform } from '../../events/hub-event.ts';
+import { STATUS_RANK } from '../../events/hub-event.ts';
+import type { PlanOutput, Port } from '../../port.ts';
+import { orders } from '../../store/entities/order.ts';
+import { refunds } from '../../store/entities/refund.ts';
+import type { PaidOrder } from '../../attribution/credits.ts';
+import { earn, consume, pointsFor } from '../../members/points.ts';
+import { resolveMember, saveMember, useMember, type Resolved } from '../../members/identity.ts';
+import { planEngagement } from '../../engagement/rules/plan.ts';
+import { BadRequestError, RefusedForReviewError } from '../../errors.ts';
+
+export interface OrderItem {
+  platform: Platform;
+  shopId: string;
+  orderId: string;
+  status: string;
+  rank: number;
+  platformStatus?: string;
+  /** occurredAt of the message that set the status (ties between messages of one rank). */
+  statusAt?: number;
+  memberId?: string;
+  totalFen: number;
+  paidFen: number;
+  paidAt?: number;
+  refundedFen: number;
+  pointsEarned: number;
+  pointsClawed: number;
+  lines?: unknown[];
+  firstSeenAt: number;
+  updatedAt: number;
+  version: number;
+}
+
+const PAID_RANK = STATUS_RANK.paid;
+const TERMINAL = 90;
+
+export const orderRef = (o: Pick<OrderItem, 'platform' | 'shopId' | 'orderId'>) => `${o.platform}:${o.shopId}:${o.orderId}`;
+
+async function loadOrder(p: Port, platform: Platform, shopId: string, orderId: string): Promise<{ o: OrderItem; isNew: boolean }> {
+  const existing = await p.reads.order<OrderItem>(platform, shopId, orderId);
+  if (existing) return { o: existing, isNew: false };
+  return {
+    isNew: true,
+    o: {
+      platform,
+      shopId,
+      orderId,
+      status: 'unknown',
+      rank: 0,
+      totalFen: 0,
+      paidFen: 0,
+      refundedFen: 0,
+      pointsEarned: 0,
+      pointsClawed: 0,
+      firstSeenAt: p.now,
+      updatedAt: p.now,
+      version: 0,
+    },
+  };
+}
+
+async function memberFor(p: Port, e: HubEventOf<'order' | 'refund'>, o: OrderItem): Promise<Resolved | undefined> {
+  if (e.buyer.length) return resolveMember(p, e, e.buyer, { createAs: 'buyer', seenChannel: e.platform });
+  if (o.memberId) return useMember(p, o.memberId);
+  return undefined;
+}
+
+function checkAmount(p: Port, fen: number, what: string): void {
+  const max = p.cfg.HUB_ORDER_MAX_FEN;
+  if (fen > max) throw new BadRequestError(`${what} ${fen} fen is above the ceiling of ${max} fen (HUB_ORDER_MAX_FEN)`, undefined, 'amount_out_of_range');
+}
+
+export async function planOrder(e: HubEventOf<'order'>, p: Port): Promise<PlanOutput> {
+  checkAmount(p, e.totalFen, 'order total');
+  checkAmount(p, e.paidFen, 'amount paid');
+  const { o, isNew } = await loadOrder(p, e.platform, e.shopId, e.orderId);
+  const rank = STATUS_RANK[e.status];
+  const paidSeen = (rank >= PAID_RANK && rank < TERMINAL) || e.status === 'refunded';
+  if (rank > o.rank || (rank === o.rank && laterStatus(e, o))) {
+    o.status = e.status;
+    o.rank = rank;
+    o.platformStatus = e.platformStatus;
+    o.statusAt = e.occurredAt;
+  }
+  o.totalFen = Math.max(o.totalFen, e.totalFen);
+  o.paidFen = Math.max(o.paidFen, e.paidFen);
+  if (paidSeen) {
+    const paidAt = e.paidAt ?? e.occurredAt;
+    if (o.paidAt === undefined || paidAt < o.paidAt) o.paidAt = paidAt;
+  }
+  // `closed` means closed before payment; once a payment is known (in any arrival order) it is a
+  // refund-closure.
+  if (o.status === 'closed' && o.paidAt !== undefined) o.status = 'refunded';
+  if (!o.lines?.length && e.lines.length) o.lines = e.lines;
+  const r = await memberFor(p, e, o);
+  const m = r?.member;
+  await settle(p, o, m, e.occurredAt);
+  writeOrder(p, o, isNew);
+  if (r) saveMember(p, e, r);
+  return { ...(m ? { memberId: m.memberId } : {}), result: { orderStatus: o.status } };
+}
+
+/**
+ * What refunds of an order may total: the amount paid once a message carried it, else the
+ * order's total once known; undefined while no amount is known (a refund before its order, or
+ * after a thin status message without amounts), so a genuine refund is never refused for
+ * arriving early. Amounts only grow (max over messages), so the cap never shrinks.
+ */
+function refundCap(o: OrderItem): number | undefined {
+  if (o.paidFen > 0) return o.paidFen;
+  if (o.totalFen > 0) return o.totalFen;
+  return undefined;
+}
+
+/** A refund's status only moves forward: a late `requested` never reopens a settled refund. */
+const REFUND_RANK: Record<string, number> = { requested: 1, closed: 2, succeeded: 3 };
+
+/** Same rank: the later message wins; equal times are broken by the platform status, so arrival order never matters. */
+function laterStatus(e: HubEventOf<'order'>, o: OrderItem): boolean {
+  if (o.statusAt === undefined || e.occurredAt > o.statusAt) return true;
+  return e.occurredAt === o.statusAt && e.platformStatus > (o.platformStatus ?? '');
+}
+
+export async function planRefund(e: HubEventOf<'refund'>, p: Port): Promise<PlanOutput> {
+  checkAmount(p, e.refundFen, 'refund');
+  const existing = await p.reads.refund(e.platform, e.refundId);
+  const { o, isNew } = await loadOrder(p, e.platform, e.shopId, e.orderId);
+  const wasSucceeded = existing?.status === 'succeeded';
+  const others = o.refundedFen - (wasSucceeded ? existing.refundFen : 0);
+  const cap = refundCap(o);
+  if (cap !== undefined && !wasSucceeded && others + e.refundFen > cap) {
+    throw new RefusedForReviewError(`refunds would total ${others + e.refundFen} fen, above the ${cap} fen paid`, 'refund_exceeds_paid', {
+      kind: 'refund',
+      reason: 'refund_exceeds_paid',
+      platform: e.platform,
+      shopId: e.shopId,
+      orderId: e.orderId,
+      refundId: e.refundId,
+      refundFen: e.refundFen,
+      refundedFen: others,
+      paidFen: cap,
+    });
+  }
+  const nowSucceeded = wasSucceeded || e.status === 'succeeded';
+  const rank = REFUND_RANK[e.status] ?? 0;
+  const prevRank = existing ? (REFUND_RANK[existing.status] ?? 0) : 0;
+  // A settled (succeeded) refund keeps the amount that moved money; otherwise the later message
+  // of the highest status wins (equal times: the larger amount), whatever the arrival order.
+  const wins =
+    !existing ||
+    rank > prevRank ||
+    (rank === prevRank &&
+      !wasSucceeded &&
+      (e.occurredAt > (existing.statusAt ?? -1) || (e.occurredAt === existing.statusAt && e.refundFen > existing.refundFen)));
+  const refundRow = {
+    platform: e.platform,
+    shopId: e.shopId,
+    orderId: e.orderId,
+    refundId: e.refundId,
+    status: wins ? e.status : existing.status,
+    refundFen: wins ? e.refundFen : existing.refundFen,
+    statusAt: wins ? e.occurredAt : (existing.statusAt ?? e.occurredAt),
+    updatedAt: p.now,
+    version: (existing?.version ?? 0) + 1,
+  };
+  refunds.write(p.tx, refundRow, existing?.version);
+  if (nowSucceeded && !wasSucceeded) o.refundedFen += e.refundFen;
+  const r = await memberFor(p, e, o);
+  const m = r?.member;
+  await settle(p, o, m, e.occurredAt);
+  writeOrder(p, o, isNew);
+  if (r) saveMember(p, e, r);
+  return { ...(m ? { memberId: m.memberId } : {}), result: { refundStatus: refundRow.status } };
+}
+
+export async function planPlatformJoin(e: HubEventOf<'platform.member_join'>, p: Port): Promise<PlanOutput> {
+  const r = await resolveMember(p, e, e.buyer, { createAs: 'buyer', seenChannel: e.platform });
+  saveMember(p, e, r!);
+  return { memberId: r!.member.memberId };
+}
+
+/**
+ * Brings points and the member's purchase facts in line with the order's totals: earned =
+ * points for the paid amount once payment is seen; clawed = points for the refunded amount
+ * (never more than earned). Only the differences are written.
+ */
+async function settle(p: Port, o: OrderItem, m: Resolved['member'] | undefined, at: number): Promise<void> {
+  if (!m) return;
+  o.memberId = m.memberId;
+  const ref = orderRef(o);
+  const perYuan = p.cfg.HUB_POINTS_PER_YUAN;
+  const counted = o.paidAt !== undefined;
+  if (counted) {
+    const paid: PaidOrder = { key: ref, paidAt: o.paidAt!, paidFen: o.paidFen, platform: o.platform };
+    const paidOrders = m.history.orders;
+    const i = paidOrders.findIndex((x) => x.key === ref);
+    if (i >= 0) paidOrders[i] = paid;
+    else {
+      paidOrders.push(paid);
+      planEngagement(p, { kind: 'paid_order', orderRef: ref, paidAt: o.paidAt! }, m);
+    }
+  }
+  const earned = counted ? pointsFor(o.paidFen, perYuan) : 0;
+  const refundedFen = o.status === 'refunded' ? Math.max(o.refundedFen, o.paidFen) : o.refundedFen;
+  const clawed = Math.min(earned, pointsFor(refundedFen, perYuan));
+  if (earned > o.pointsEarned) {
+    const delta = earned - o.pointsEarned;
+    earn(p, m, delta, 'order', `${ref}#${earned}`, o.paidAt ?? at);
+    planEngagement(p, { kind: 'points_earned', cause: 'order', ref: `${ref}#${earned}`, points: delta, at }, m);
+  }
+  if (clawed > o.pointsClawed) await consume(p, m, clawed - o.pointsClawed, 'refund', `${ref}#${clawed}`, at);
+  o.pointsEarned = Math.max(o.pointsEarned, earned);
+  o.pointsClawed = Math.max(o.pointsClawed, clawed);
+}
+
+function writeOrder(p: Port, o: OrderItem, isNew: boolean): void {
+  const prev = o.version;
+  const item: OrderItem = { ...o, version: prev + 1, updatedAt: p.now };
+  orders.write(p.tx, item, { isNew, prevVersion: prev });
+}

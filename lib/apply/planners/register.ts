@@ -1,0 +1,55 @@
+/**
+ * member.register: the member centre binds a proven phone; the fan becomes a member. The
+ * conversion counters follow from the history (registration time), inside this transaction.
+ *
+ * - An SMS proof is consumed here: the code row is deleted under a condition on its HMAC, so a
+ *   code serves one registration (a second use re-plans, finds no row → 400).
+ * - A phone whose identity row leads to a record of another WeChat person is refused
+ *   (PhoneBoundElsewhereError → a uniform 409 in lib/apply/register-member.ts); never merged.
+ */
+import type { HubEventOf } from '../../events/hub-event.ts';
+import type { PlanOutput, Port } from '../../port.ts';
+import { BadRequestError, ConflictError, PhoneBoundElsewhereError } from '../../errors.ts';
+import { otps } from '../../store/entities/otp.ts';
+import { identityRef } from '../../store/entities/identity.ts';
+import { ORGANIC } from '../../members/model.ts';
+import type { StoredMember } from '../../members/record.ts';
+import { resolveMember, saveMember, wechatIdentity } from '../../members/identity.ts';
+import { planEngagement } from '../../engagement/rules/plan.ts';
+
+export async function planRegister(e: HubEventOf<'member.register'>, p: Port): Promise<PlanOutput> {
+  if (e.proof.kind === 'sms') {
+    const owner = { phoneHash: e.phoneHash, appId: e.appId, openid: e.openid };
+    const otp = await p.reads.otp(owner);
+    if (!otp || otp.codeHash !== e.proof.codeHash || otp.expiresAt * 1000 <= p.now) {
+      throw new BadRequestError('the SMS code is wrong, expired or used up: ask for a new one', undefined, 'invalid_sms_code');
+    }
+    otps.consume(p.tx, owner, e.proof.codeHash);
+  }
+  const phone = { kind: 'phone' as const, value: e.phoneHash };
+  const holderId = (await p.reads.identities([phone])).get(identityRef(phone));
+  const holder = holderId ? await p.reads.member<StoredMember>(holderId) : undefined;
+  if (holder?.wechat && (holder.wechat.appId !== e.appId || holder.wechat.openid !== e.openid)) throw new PhoneBoundElsewhereError(holder.memberId);
+  const resolved = await resolveMember(p, e, [wechatIdentity(e.appId, e.openid), phone], {
+    createAs: 'member',
+    seenChannel: ORGANIC,
+    wechat: { appId: e.appId, openid: e.openid },
+  });
+  const m = resolved!.member;
+  if (m.phoneHash && m.phoneHash !== e.phoneHash) {
+    throw new ConflictError('this member already registered another phone number', undefined, 'phone_conflict');
+  }
+  const registeredAt = m.history.registeredAt;
+  const first = registeredAt === undefined;
+  if (first || e.occurredAt < registeredAt) m.history.registeredAt = e.occurredAt;
+  m.phoneHash = e.phoneHash;
+  m.phoneMasked = e.phoneMasked;
+  if (e.name) m.name = e.name;
+  if (e.birthday) m.birthday = e.birthday;
+  if (first) {
+    const trigger = { kind: 'first_registration' as const, appId: e.appId, openid: e.openid, at: e.occurredAt };
+    planEngagement(p, e.birthday ? { ...trigger, birthday: e.birthday } : trigger, m);
+  }
+  saveMember(p, e, resolved!);
+  return { memberId: m.memberId, result: { memberId: m.memberId, alreadyRegistered: !first } };
+}

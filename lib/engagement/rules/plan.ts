@@ -1,0 +1,12 @@
+/** Runs the rules a trigger starts inside an event's transaction: messages emitted, due rows written. */
+import type { Port } from '../../port.ts';
+import { dues } from '../../store/entities/due.ts';
+import { runRules } from './registry.ts';
+import type { RuleMember, RuleOutput, Trigger } from './types.ts';
+
+export function planEngagement(p: Port, t: Trigger, m: RuleMember): RuleOutput {
+  const out = runRules(t, m, p.cfg.rules, { tz: p.tz, memberCentreUrl: p.cfg.HUB_MEMBER_CENTRE_URL });
+  for (const row of out.due) dues.write(p.tx, `due:${row.kind}:${row.key}`, row, p.tz);
+  for (const message of out.messages) p.emit(message);
+  return out;
+}

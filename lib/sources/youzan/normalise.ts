@@ -1,0 +1,214 @@
+/**
+ * Youzan (有赞) push → `order` / `refund` HubEvents.
+ *
+ * Body: `{client_id, id, kdt_id, kdt_name, root_kdt_id, msg, msg_id, sendCount, sign, status,
+ * test, type, version}` where `msg` is URL-encoded JSON text (`+` is a space). Verify the
+ * `Event-Sign` header (sign.ts verifyYouzanPush) on the raw bytes before calling this.
+ *
+ * Result: `{msgId, type, test, event, phone?}`.
+ * - `trade_Trade*` types → `order`; `trade_refund_*` types → `refund`; any other type →
+ *   event null (acknowledge and record).
+ * - eventId = `youzan:<msg_id>` (stable across Youzan's re-pushes; `sendCount` changes).
+ * - shopId = `kdt_id`; orderId = the msg's `tid` (or `full_order_info.order_info.tid`), else
+ *   the body `id`.
+ * - status: the msg's status, else the body `status`, else implied by `type`; `TRADE_CLOSED` is
+ *   `refunded` when the msg shows a payment (`pay_time`, `is_payed`, refund fields), else
+ *   `closed`. Unknown status and type → event null.
+ * - Amounts: totalFen = `pay_info.total_fee` (else `payment`), paidFen = `pay_info.payment` once
+ *   paid; thin messages (everything but TradePaid) carry no amounts → 0. Lines from
+ *   `full_order_info.orders[]` (lineId `oid`, sku `outer_sku_id` else `sku_id`, paidFen =
+ *   apportioned `payment`), else []. paidAt = `pay_time`.
+ * - occurredAt = the msg's `update_time`, else `version` (epoch seconds or ms).
+ * - Buyer keys: `yz_open_id` → youzan_open_id; the WeChat openid in `outer_user_id` (buyer or
+ *   fans info) → wechat_openid `<appId>:<openid>` only when options.wechatAppId is given (the
+ *   field may also hold a third-party app's user id, so without a known appId it is dropped).
+ * - Phone (`buyer_phone`): returned in clear as `result.phone` and never placed in the event;
+ *   the caller hashes it (lib/members owns phone hashing) and adds the `phone` identity.
+ * - `test`: Youzan's test flag; the caller decides whether test pushes count.
+ */
+import { BadRequestError } from '../../errors.ts';
+import { OrderEvent as OrderEventSchema, RefundEvent as RefundEventSchema } from '../../events/hub-event.ts';
+import { IdentityList, clip, isPaidStatus, requireId, validated, type OrderEvent, type RefundEvent } from '../commerce/event-util.ts';
+import { idString, isRecord, parseJsonLossless, textField } from '../commerce/json.ts';
+import { yuanToFenOptional, yuanToFenOrZero } from '../commerce/money.ts';
+import { youzanOrderStatus, youzanRefundStatus, youzanTypeStatus } from './status.ts';
+import { isUnsetTime, parseChinaTime } from '../commerce/time.ts';
+
+export interface NormaliseYouzanOptions {
+  /** The WeChat official-account appId whose openids appear in `outer_user_id`. */
+  wechatAppId?: string;
+  /** When set, the body's `client_id` must equal it. */
+  clientId?: string;
+  /** The `Event-Type` header, used when the body has no `type`. */
+  eventType?: string;
+}
+
+export interface YouzanPushResult {
+  msgId: string;
+  type: string;
+  test: boolean;
+  /** null: a message type the hub does not use (acknowledge and record). */
+  event: OrderEvent | RefundEvent | null;
+  /** The buyer's phone in clear, when the push carries one; hash it before storing. */
+  phone?: string;
+}
+
+/** Decode the `msg` field: URL-encoded JSON text (or raw JSON text, or an object) → object. */
+export function decodeYouzanMsg(msg: unknown): Record<string, unknown> {
+  if (msg === undefined || msg === null || msg === '') return {};
+  if (isRecord(msg)) return msg;
+  if (typeof msg !== 'string') throw new BadRequestError('Youzan msg must be a string', undefined, 'bad_youzan_msg');
+  let text = msg.trim();
+  if (!text.startsWith('{') && !text.startsWith('[')) {
+    try {
+      text = decodeURIComponent(text.replace(/\+/g, ' '));
+    } catch {
+      throw new BadRequestError('Youzan msg is not valid URL-encoded text', undefined, 'bad_youzan_msg');
+    }
+  }
+  const value = parseJsonLossless(text);
+  if (!isRecord(value)) throw new BadRequestError('Youzan msg is not a JSON object', undefined, 'bad_youzan_msg');
+  return value;
+}
+
+function rec(value: unknown): Record<string, unknown> {
+  return isRecord(value) ? value : {};
+}
+
+function timeOf(value: unknown, field: string): number | undefined {
+  if (isUnsetTime(value)) return undefined;
+  const text = textField(value);
+  return text === undefined ? undefined : parseChinaTime(text, field);
+}
+
+function versionTime(version: unknown): number | undefined {
+  const text = idString(version);
+  if (text === undefined || !/^\d{9,13}$/.test(text)) return undefined;
+  const n = Number(text);
+  return text.length >= 12 ? n : n * 1000;
+}
+
+function occurredAt(body: Record<string, unknown>, ...sources: Record<string, unknown>[]): number {
+  for (const s of sources) {
+    const t = timeOf(s['update_time'], 'update_time');
+    if (t !== undefined) return t;
+  }
+  const v = versionTime(body['version']);
+  if (v === undefined) throw new BadRequestError('Youzan push has no update_time or version', undefined, 'missing_field');
+  return v;
+}
+
+function orderLines(full: Record<string, unknown>): OrderEvent['lines'] {
+  const orders = full['orders'];
+  if (!Array.isArray(orders)) return [];
+  return orders.filter(isRecord).map((o, i) => {
+    const sku = idString(o['outer_sku_id']) ?? idString(o['sku_id']);
+    const title = clip(textField(o['title']), 256);
+    const qty = typeof o['num'] === 'number' ? o['num'] : Number(idString(o['num']) ?? '0');
+    return {
+      lineId: idString(o['oid']) ?? String(i + 1),
+      ...(sku !== undefined ? { sku: clip(sku, 128) } : {}),
+      ...(title !== undefined ? { title } : {}),
+      quantity: Number.isSafeInteger(qty) && qty >= 0 ? qty : 0,
+      paidFen: yuanToFenOptional(o['payment']) ?? null,
+    };
+  });
+}
+
+/**
+ * A Youzan push body (raw text, parsed losslessly, or a parsed value) → the result above.
+ * Broken input (no msg_id, no kdt_id, bad amount, undecodable msg) → BadRequestError.
+ */
+export function normaliseYouzanPush(body: string | unknown, options: NormaliseYouzanOptions = {}): YouzanPushResult {
+  const value = typeof body === 'string' ? parseJsonLossless(body) : body;
+  if (!isRecord(value)) throw new BadRequestError('Youzan push body must be a JSON object', undefined, 'bad_youzan_body');
+  const msgId = requireId(value['msg_id'], 'msg_id');
+  const type = textField(value['type']) ?? options.eventType;
+  if (!type) throw new BadRequestError('Youzan push has no type', undefined, 'missing_field');
+  if (options.clientId !== undefined && value['client_id'] !== undefined && idString(value['client_id']) !== options.clientId) {
+    throw new BadRequestError('Youzan push client_id does not match this endpoint', undefined, 'bad_youzan_body');
+  }
+  const test = value['test'] === true;
+  const base: Omit<YouzanPushResult, 'event'> = { msgId, type, test };
+
+  const isOrder = type.startsWith('trade_Trade');
+  const refundStatus = youzanRefundStatus(type);
+  if (!isOrder && refundStatus === null) return { ...base, event: null };
+
+  const shopId = requireId(value['kdt_id'], 'kdt_id');
+  const msg = decodeYouzanMsg(value['msg']);
+  const eventId = `youzan:${msgId}`;
+
+  if (refundStatus !== null) {
+    const event = validated(
+      RefundEventSchema,
+      {
+        eventId,
+        occurredAt: occurredAt(value, msg),
+        source: 'youzan',
+        platform: 'youzan',
+        type: 'refund',
+        shopId,
+        orderId: requireId(msg['tid'] ?? value['id'], 'tid'),
+        buyer: new IdentityList().add('youzan_open_id', msg['yz_open_id']).list(),
+        refundId: requireId(msg['refund_id'], 'refund_id'),
+        status: refundStatus,
+        refundFen: yuanToFenOrZero(msg['refunded_fee'] ?? msg['refund_fee']),
+        topic: clip(type, 128),
+      },
+      `Youzan push ${msgId}`,
+    );
+    return { ...base, event };
+  }
+
+  const full = rec(msg['full_order_info']);
+  const orderInfo = rec(full['order_info']);
+  const buyerInfo = rec(full['buyer_info'] ?? msg['buyer_info']);
+  const fansInfo = rec(full['fans_info'] ?? msg['fans_info']);
+  const payInfo = rec(full['pay_info']);
+  const tags = rec(orderInfo['order_tags']);
+
+  const orderId = requireId(orderInfo['tid'] ?? msg['tid'] ?? value['id'], 'tid');
+  const rawStatus = textField(orderInfo['status']) ?? textField(msg['status']) ?? textField(value['status']);
+  const payText = orderInfo['pay_time'] ?? msg['pay_time'];
+  const paid =
+    !isUnsetTime(payText) ||
+    tags['is_payed'] === true ||
+    msg['refund_id'] !== undefined ||
+    msg['refunded_fee'] !== undefined;
+  const mapped = youzanOrderStatus(rawStatus, paid) ?? youzanTypeStatus(type, paid);
+  if (!mapped) return { ...base, event: null };
+  const status = mapped.status;
+
+  const payment = yuanToFenOrZero(payInfo['payment'] ?? msg['payment']);
+  const total = yuanToFenOptional(payInfo['total_fee'] ?? msg['total_fee']) ?? payment;
+  const paidAt = timeOf(payText, 'pay_time');
+
+  const buyer = new IdentityList().add('youzan_open_id', buyerInfo['yz_open_id'] ?? msg['yz_open_id']);
+  const openid = idString(buyerInfo['outer_user_id']) ?? idString(fansInfo['outer_user_id']);
+  if (openid !== undefined && options.wechatAppId) buyer.add('wechat_openid', `${options.wechatAppId}:${openid}`);
+  const phone = idString(buyerInfo['buyer_phone']) ?? idString(msg['buyer_phone']);
+
+  const event = validated(
+    OrderEventSchema,
+    {
+      eventId,
+      occurredAt: occurredAt(value, orderInfo, msg),
+      source: 'youzan',
+      platform: 'youzan',
+      type: 'order',
+      shopId,
+      orderId,
+      buyer: buyer.list(),
+      status,
+      platformStatus: clip(rawStatus ?? '', 64) ?? '',
+      totalFen: total,
+      paidFen: isPaidStatus(status) ? payment : 0,
+      ...(paidAt !== undefined && isPaidStatus(status) ? { paidAt } : {}),
+      lines: orderLines(full),
+      topic: clip(type, 128),
+    },
+    `Youzan push ${msgId}`,
+  );
+  return { ...base, event, ...(phone !== undefined ? { phone } : {}) };
+}
