@@ -23,7 +23,7 @@ export async function loadFunctions(only?: string[]): Promise<Map<string, Loaded
   const out = new Map<string, LoadedFunction>();
   for (const spec of FUNCTIONS) {
     if (only && !only.includes(spec.name)) continue;
-    const mod = (await import(`../${entryOf(spec)}`)) as { handler: AnyHandler };
+    const mod = (await import(/* @vite-ignore */ `../${entryOf(spec)}`)) as { handler: AnyHandler };
     out.set(spec.name, { spec, handler: mod.handler });
   }
   return out;
