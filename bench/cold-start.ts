@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { FUNCTIONS } from '../lib/manifest.ts';
+import { entryOf, FUNCTIONS } from '../lib/manifest.ts';
 import { writeDashboardModule } from '../scripts/build-dashboard.ts';
 import { BENCH_DIR, fmt, machine, median, round, type BenchResult } from './lib/common.ts';
 
@@ -112,7 +112,7 @@ export async function run(opts: ColdStartOptions = {}): Promise<BenchResult> {
       const outfile = join(dir, spec.name, 'index.mjs');
       const b0 = Date.now();
       await build({
-        entryPoints: [join(ROOT, 'functions', `${spec.name}.ts`)],
+        entryPoints: [join(ROOT, entryOf(spec))],
         outfile,
         bundle: true,
         minify: true,

@@ -5,11 +5,8 @@
  */
 import type { SNSEvent } from 'aws-lambda';
 import { alarmMarkdown, postRobotMarkdown } from '../lib/alerts/wecom-robot.ts';
-import { config } from '../lib/config/index.ts';
-import { coldStart } from '../lib/config/secrets.ts';
 import { logger } from '../lib/log.ts';
-
-await coldStart();
+import { trigger } from '../lib/runtime/lambda.ts';
 
 export async function forwardAlarms(event: SNSEvent, webhookUrl: string | undefined): Promise<number> {
   if (!webhookUrl) throw new Error('WECOM_ALERT_WEBHOOK_URL is missing from the alerts secret: fill it with npm run secrets');
@@ -20,6 +17,6 @@ export async function forwardAlarms(event: SNSEvent, webhookUrl: string | undefi
   return event.Records.length;
 }
 
-export const handler = async (event: SNSEvent): Promise<void> => {
-  await forwardAlarms(event, config().WECOM_ALERT_WEBHOOK_URL);
-};
+export const handler = trigger({ name: 'alarm-forwarder' }, async (event: SNSEvent, rt) => {
+  await forwardAlarms(event, rt.cfg.WECOM_ALERT_WEBHOOK_URL);
+});

@@ -7,16 +7,11 @@
  * (YYYY-MM-DD, inclusive, at most 366 days); `model` is first_touch (default) or last_touch.
  * Bad input is a 400 with the reason.
  */
-import { config } from '../lib/config/index.ts';
-import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
 import { NotFoundError } from '../lib/errors.ts';
-import { httpHandler, json, query, requireAdmin, type HttpEvent, type HttpResult } from '../lib/http/index.ts';
-import { routeScope } from '../lib/manifest.ts';
+import { json, query, type HttpEvent } from '../lib/runtime/http.ts';
+import { http } from '../lib/runtime/lambda.ts';
 import { channelDaily, channelMetrics, parseModel, validateRange } from '../lib/attribution/query.ts';
 import { attributionCsv, attributionCsvFilename } from '../lib/attribution/csv.ts';
-
-// The configuration (and in AWS the secret) is read and validated once, at cold start.
-await coldStart();
 
 type Route = { name: 'channels' } | { name: 'csv' } | { name: 'daily'; id: string };
 
@@ -48,9 +43,7 @@ export function routeOf(event: HttpEvent): Route {
   throw new NotFoundError(`no route GET ${event.rawPath}`);
 }
 
-export const handler = httpHandler(async (event: HttpEvent): Promise<HttpResult> => {
-  await loadSecrets();
-  requireAdmin(event, config().HUB_ADMIN_TOKEN, routeScope(event.routeKey));
+export const handler = http({ name: 'attribution-api', admin: true }, async (event) => {
   const route = routeOf(event);
   const q = query(event);
   const model = parseModel(q.model);

@@ -7,8 +7,8 @@
  * The only runtime substitution is the hub's time zone (HUB_TIMEZONE), which the page uses for
  * its default date range. This function reads no secret and no table.
  */
-import { config } from '../lib/config/index.ts';
-import { httpHandler, type HttpEvent, type HttpResult } from '../lib/http/index.ts';
+import type { HttpResult } from '../lib/runtime/http.ts';
+import { http } from '../lib/runtime/lambda.ts';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from '../lib/dashboard/page.generated.ts';
 
 const DEFAULT_TIMEZONE = 'Asia/Shanghai';
@@ -33,7 +33,7 @@ export function dashboardHtml(timezone: string): string {
   return page.html;
 }
 
-export const handler = httpHandler(async (event: HttpEvent): Promise<HttpResult> => {
+export const handler = http({ name: 'dashboard' }, async (event, rt): Promise<HttpResult> => {
   const method = event.requestContext?.http?.method ?? 'GET';
   if (method !== 'GET' && method !== 'HEAD') {
     return { statusCode: 405, headers: { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }, body: 'method not allowed' };
@@ -48,6 +48,6 @@ export const handler = httpHandler(async (event: HttpEvent): Promise<HttpResult>
       'x-frame-options': 'DENY',
       'referrer-policy': 'no-referrer',
     },
-    body: method === 'HEAD' ? '' : dashboardHtml(config().HUB_TIMEZONE),
+    body: method === 'HEAD' ? '' : dashboardHtml(rt.cfg.HUB_TIMEZONE),
   };
 });

@@ -4,25 +4,17 @@
  *                            → the caller's own view (memberId, status, masked phone, points, tier)
  *   POST /members/sms-code   {appId, oauthCode | loginCode, phone} → 202, the same answer for every phone
  */
-import { config } from '../lib/config/index.ts';
-import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
-import { httpHandler, json, jsonBody, type HttpEvent } from '../lib/http/index.ts';
+import { json, jsonBody } from '../lib/runtime/http.ts';
+import { routes } from '../lib/runtime/lambda.ts';
 import { register } from '../lib/apply/register-member.ts';
 import { sendSmsCode } from '../lib/members/otp.ts';
 import { smsSender } from '../lib/sms/index.ts';
-import { ddb, tableName } from '../lib/store/client.ts';
-import { wechatApi } from '../lib/wechat/process-client.ts';
 
-// The configuration (and in AWS the secret) is read and validated once, at cold start.
-await coldStart();
-
-export const handler = httpHandler(async (event: HttpEvent) => {
-  await loadSecrets();
-  const cfg = config();
-  if (event.routeKey === 'POST /members/sms-code') {
-    const out = await sendSmsCode(jsonBody(event, 4096), { cfg, api: wechatApi(), sms: smsSender(cfg), store: { db: ddb(), table: tableName() } });
-    return json(202, out);
-  }
-  const out = await register(jsonBody(event), { cfg, api: wechatApi() });
-  return json(200, out.member);
-});
+export const handler = routes(
+  { name: 'members' },
+  {
+    'POST /members/sms-code': async (event, rt) =>
+      json(202, await sendSmsCode(jsonBody(event, 4096), { cfg: rt.cfg, api: rt.wechat(), sms: smsSender(rt.cfg), store: rt.store })),
+  },
+  async (event, rt) => json(200, (await register(jsonBody(event), { cfg: rt.cfg, api: rt.wechat(), apply: rt })).member),
+);

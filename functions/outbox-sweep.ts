@@ -1,14 +1,10 @@
 /** Scheduled: enqueues outbox rows left pending after a commit (SQS failed, the process died). */
 import { sweepOutbox } from '../lib/engagement/outbox.ts';
-import { defaultDeps } from '../lib/apply/apply.ts';
 import { logger } from '../lib/log.ts';
-import { coldStart } from '../lib/config/secrets.ts';
+import { schedule } from '../lib/runtime/lambda.ts';
 
-// The configuration (and in AWS the secret) is read and validated once, at cold start.
-await coldStart();
-
-export const handler = async () => {
-  const out = await sweepOutbox(defaultDeps());
+export const handler = schedule({ name: 'outbox-sweep' }, async (rt) => {
+  const out = await sweepOutbox(rt);
   if (out.drained || out.failed) logger.info('outbox sweep', out);
   return out;
-};
+});

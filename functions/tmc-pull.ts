@@ -4,28 +4,18 @@
  * use). A message whose apply failed transiently stays unconfirmed, so TOP redelivers it.
  * Runs until the queue is empty or the invocation's time is nearly spent; returns the counts.
  */
-import type { Context } from 'aws-lambda';
-import { config } from '../lib/config/index.ts';
-import { coldStart, loadSecrets } from '../lib/config/secrets.ts';
-import { apply, defaultDeps } from '../lib/apply/apply.ts';
-import { TopClient } from '../lib/sources/tmall/top-client.ts';
-import { pullTmc, type TmcPullResult } from '../lib/sources/tmall/pull.ts';
+import { apply } from '../lib/apply/apply.ts';
+import { pullTmc } from '../lib/sources/tmall/pull.ts';
 import { logger } from '../lib/log.ts';
-
-// The configuration (and in AWS the secret) is read and validated once, at cold start.
-await coldStart();
+import { schedule } from '../lib/runtime/lambda.ts';
 
 /** Without a Lambda context (a manual run), the budget of the manifest's 60 s timeout. */
 const FALLBACK_BUDGET_MS = 60_000;
 
-export const handler = async (_event?: unknown, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<TmcPullResult> => {
-  await loadSecrets();
-  const cfg = config();
-  const deps = defaultDeps();
-  const source = new TopClient({ appKey: cfg.TMALL_APP_KEY, secret: cfg.TMALL_APP_SECRET, baseUrl: cfg.TOP_API_BASE });
+export const handler = schedule({ name: 'tmc-pull' }, async (rt, ctx) => {
   const deadline = Date.now() + FALLBACK_BUDGET_MS;
-  const remainingMs = context?.getRemainingTimeInMillis ? () => context.getRemainingTimeInMillis() : () => deadline - Date.now();
-  const out = await pullTmc({ source, apply: (e) => apply(e, deps), remainingMs });
+  const remainingMs = ctx.remainingMs ?? (() => deadline - Date.now());
+  const out = await pullTmc({ source: rt.top(), apply: (e) => apply(e, rt), remainingMs });
   if (out.consumed || out.failed || out.confirmFailed) logger.info('tmc pull', { ...out });
   return out;
-};
+});

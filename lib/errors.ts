@@ -1,7 +1,7 @@
 /**
  * Named errors. Each carries the HTTP status a caller gets and a reason safe to show them;
  * nothing else (no stack, no internals) ever reaches a caller. Functions map them in
- * lib/http/index.ts (errorResponse; docs/design.md#errors).
+ * lib/runtime/http.ts (errorResponse; docs/design.md#errors).
  */
 export abstract class HubError extends Error {
   abstract readonly status: number;

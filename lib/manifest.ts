@@ -19,8 +19,10 @@ export type ExtraTableAction = 'DeleteItem' | 'BatchWriteItem' | 'Scan';
 export { ADMIN_SCOPES, type AdminScope, type RouteSpec } from './sources/descriptor-types.ts';
 
 export interface FunctionSpec {
-  /** Logical name: also the file `functions/<name>.ts` and `POST /_local/run/<name>` for schedules. */
+  /** Logical name: also `POST /_local/run/<name>` for schedules. */
   name: string;
+  /** The module exporting `handler`, from the repository root; default `functions/<name>.ts` (entryOf). */
+  entry?: string;
   description: string;
   routes?: RouteSpec[];
   /** SQS consumer of the named queue (lib/queues.ts). */
@@ -60,6 +62,7 @@ export const SOURCES = [wechat, tmall, jd, youzan] as const satisfies readonly S
 function sourceFunction(s: SourceDescriptor): FunctionSpec {
   return {
     name: s.id,
+    entry: `lib/sources/${s.id}/handler.ts`,
     description: s.description,
     routes: s.routes.map((r): RouteSpec => ({ ...r })),
     memoryMb: s.lambda.memoryMb,
@@ -211,6 +214,9 @@ export const FUNCTIONS: FunctionSpec[] = [
     secrets: ['alerts'],
   },
 ];
+
+/** The module (path from the repository root) whose `handler` a function runs. */
+export const entryOf = (spec: Pick<FunctionSpec, 'name' | 'entry'>): string => spec.entry ?? `functions/${spec.name}.ts`;
 
 export const functionByName = (name: string): FunctionSpec | undefined => FUNCTIONS.find((f) => f.name === name);
 

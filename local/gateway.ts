@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { FUNCTIONS, type FunctionSpec, type RouteSpec } from '../lib/manifest.ts';
+import { entryOf, FUNCTIONS, type FunctionSpec, type RouteSpec } from '../lib/manifest.ts';
 
 /** API Gateway's payload limit for HTTP APIs is 10 MB; the handlers enforce their own. */
 const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
@@ -18,12 +18,12 @@ export interface LoadedFunction {
   handler: AnyHandler;
 }
 
-/** Imports `functions/<name>.ts` for every manifest entry. */
+/** Imports the entry module (entryOf: `functions/<name>.ts` or a source's handler) of every manifest entry. */
 export async function loadFunctions(only?: string[]): Promise<Map<string, LoadedFunction>> {
   const out = new Map<string, LoadedFunction>();
   for (const spec of FUNCTIONS) {
     if (only && !only.includes(spec.name)) continue;
-    const mod = (await import(`../functions/${spec.name}.ts`)) as { handler: AnyHandler };
+    const mod = (await import(/* @vite-ignore */ `../${entryOf(spec)}`)) as { handler: AnyHandler };
     out.set(spec.name, { spec, handler: mod.handler });
   }
   return out;

@@ -47,7 +47,7 @@ import { EmailSubscription, LambdaSubscription } from 'aws-cdk-lib/aws-sns-subsc
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { SECRET_GROUP_NAMES, type SecretGroup } from '../lib/config/index.ts';
-import { FUNCTIONS, type FunctionSpec } from '../lib/manifest.ts';
+import { entryOf, FUNCTIONS, type FunctionSpec } from '../lib/manifest.ts';
 import { isQueueName, QUEUE_URL_ENV, queueEntries, queueName, type QueueName } from '../lib/queues.ts';
 import { TABLE, type KeyAttribute, type KeyAttributeType, type TableDefinition } from '../lib/store/table.ts';
 import { DEFAULT_SECRET_GROUPS, type HubStackProps } from './config.ts';
@@ -326,7 +326,7 @@ export class HubStack extends Stack {
       }
 
       const fn = new NodejsFunction(this, `${id}Function`, {
-        entry: join(ROOT, 'functions', `${spec.name}.ts`),
+        entry: join(ROOT, entryOf(spec)),
         handler: 'handler',
         projectRoot: ROOT,
         depsLockFilePath: join(ROOT, 'package-lock.json'),

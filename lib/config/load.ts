@@ -11,7 +11,7 @@
  *   runtime (not inside Lambda);
  * - in Lambda a function needs every secret its settings require from the groups it is given
  *   (HUB_SECRET_ARNS; all of them with HUB_SECRET_ARN), and none may still hold the stack's
- *   placeholder: otherwise the cold start fails (secrets.ts `coldStart`), never a request;
+ *   placeholder: otherwise the cold start fails (lib/runtime/lambda.ts), never a request;
  * - every secret is validated by the one schema (schema.ts) at start (the WeChat EncodingAESKey is 43
  *   characters of [A-Za-z0-9]; WECHAT_TOKEN is 16-32 letters or digits, the official example
  *   token of the local defaults being the one exception);
@@ -92,7 +92,7 @@ export interface ConfigInput {
  * Reads configuration from an env-like record into one frozen object (schema.ts): the settings
  * and the trees built from the JSON ones. Locally (`local` true: not inside Lambda) the
  * embedded defaults fill anything absent. In Lambda only non-secret defaults apply: platform
- * ids come from the stack, secrets from Secrets Manager (lib/config/secrets.ts). A function
+ * ids come from the stack, secrets from Secrets Manager (lib/runtime/secrets.ts). A function
  * must have every secret its settings require from the groups it is given (HUB_SECRET_ARNS; every
  * group with HUB_SECRET_ARN); the secrets of the other groups are withheld (reading one throws).
  * Throws one Error listing every problem.

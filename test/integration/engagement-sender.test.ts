@@ -32,7 +32,8 @@ import { messageIdOf, type OutboxRow } from '../../lib/engagement/outbox.ts';
 import { DEFAULT_POLICY, HOLDOUT_BUCKETS } from '../../lib/config/engagement.ts';
 import { sendOne, type SenderDeps } from '../../lib/engagement/send/flow.ts';
 import { redrive } from '../../lib/store/sqs-redrive.ts';
-import { createEngagementSenderHandler, handler as productionHandler } from '../../functions/engagement-sender.ts';
+import { handler as productionHandler } from '../../functions/engagement-sender.ts';
+import { processRuntime } from '../../lib/runtime/runtime.ts';
 import { createWechatApi } from '../../lib/wechat/client.ts';
 import type { WechatApi } from '../../lib/wechat/wire.ts';
 import { memoryTokenCache } from '../../lib/wechat/token-cache.ts';
@@ -151,7 +152,7 @@ async function enqueue(r: OutboxRow | string, copies = 1): Promise<string[]> {
 }
 
 type Handler = (event: SQSEvent) => Promise<unknown>;
-let handler: ReturnType<typeof createEngagementSenderHandler>;
+let handler: Handler;
 
 /**
  * Receives and handles until the queue is settled: nothing visible, and nothing in flight but the
@@ -203,7 +204,9 @@ beforeAll(async () => {
   process.env.HUB_TIMEZONE = TZ;
   resetConfig();
   api = createWechatApi({ appId: APP, appSecret: config().WECHAT_APP_SECRET, baseUrl: standin.url, tokenCache: memoryTokenCache(), timeoutMs: 400 });
-  handler = createEngagementSenderHandler({ now: () => clock, wechat: api, sqs: sqsSpy, policy: DEFAULT_POLICY, tz: TZ });
+  const rt = (await processRuntime()).with({ now: () => clock, wechat: () => api, clients: { sqs: sqsSpy } });
+  if (rt.cfg.HUB_TIMEZONE !== TZ || JSON.stringify(rt.cfg.policy) !== JSON.stringify(DEFAULT_POLICY)) throw new Error('the sender runtime is not on the test time zone and policy');
+  handler = (event) => productionHandler(event, { hub: rt });
 });
 afterAll(async () => {
   await standin?.close();

@@ -40,7 +40,8 @@ import { ddb, sqs } from '../../lib/store/client.ts';
 import { sendKey } from '../../lib/store/entities/send.ts';
 import { sweepOutbox } from '../../lib/engagement/outbox.ts';
 import { defaultDeps } from '../../lib/apply/apply.ts';
-import { createEngagementSenderHandler } from '../../functions/engagement-sender.ts';
+import { handler as senderHandler } from '../../functions/engagement-sender.ts';
+import { processRuntime } from '../../lib/runtime/runtime.ts';
 import {
   counterTotals,
   deliver,
@@ -184,7 +185,8 @@ describe('2,000 WeChat deliveries under DynamoDB and SQS faults', () => {
 
     // The sender runs as the welcome's own Lambda would: a few seconds after the follow.
     let clock = 0;
-    const send = createEngagementSenderHandler({ now: () => clock });
+    const senderRuntime = (await processRuntime()).with({ now: () => clock });
+    const send = (event: SQSEvent) => senderHandler(event, { hub: senderRuntime });
     const record = (m: QueuedMessage, receive: number): SQSRecord => ({
       messageId: m.sqsMessageId,
       receiptHandle: `local-${m.sqsMessageId}-${receive}`,

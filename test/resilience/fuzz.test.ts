@@ -30,10 +30,10 @@ import { startHub, type RunningHub } from '../../local/hub.ts';
 import { createTable } from '../../local/emulators.ts';
 import { config, LOCAL_MAX_SKEW_SECONDS, resetConfig, type HubConfig } from '../../lib/config/index.ts';
 import { ddb, sqs } from '../../lib/store/client.ts';
-import { handler as wechatHandler } from '../../functions/wechat.ts';
-import { handler as tmallHandler } from '../../functions/tmall.ts';
-import { handler as jdHandler } from '../../functions/jd.ts';
-import { handler as youzanHandler } from '../../functions/youzan.ts';
+import { handler as wechatHandler } from '../../lib/sources/wechat/handler.ts';
+import { handler as tmallHandler } from '../../lib/sources/tmall/handler.ts';
+import { handler as jdHandler } from '../../lib/sources/jd/handler.ts';
+import { handler as youzanHandler } from '../../lib/sources/youzan/handler.ts';
 import { fuzzCase, WEBHOOKS, type FuzzCase, type Webhook } from './lib/cases.ts';
 import { invokeDirect } from './lib/direct.ts';
 

@@ -2,7 +2,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { ForbiddenError, UnauthorizedError } from '../../lib/errors.ts';
-import { requireAdmin } from '../../lib/http/index.ts';
+import { requireAdmin } from '../../lib/runtime/http.ts';
 import { ADMIN_SCOPES, FUNCTIONS, routeScope } from '../../lib/manifest.ts';
 import { authorizationUrl, base64Url, codeChallenge, codeVerifier } from '../../lib/dashboard/pkce.ts';
 

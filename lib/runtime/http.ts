@@ -1,11 +1,12 @@
 /**
- * HTTP plumbing shared by the API functions: API Gateway v2 events in, responses out.
+ * HTTP plumbing shared by the API functions: API Gateway v2 events in, responses out. The
+ * middlewares of middleware.ts apply `errorResponse` and the body limit to every HTTP handler.
  * Errors become `{error, message}` JSON with the named error's status; anything unexpected is
  * logged and answered 500 without details (no stack trace ever reaches a caller).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { timingSafeEqual } from 'node:crypto';
-import { HubError, PayloadTooLargeError, BadRequestError, ForbiddenError, UnauthorizedError, TransientError, TooManyRequestsError } from '../errors.ts';
+import { HubError, PayloadTooLargeError, BadRequestError, ForbiddenError, UnauthorizedError, TooManyRequestsError } from '../errors.ts';
 import { logger } from '../log.ts';
 import type { InboundRequest } from '../sources/types.ts';
 
@@ -88,17 +89,6 @@ export function errorResponse(err: unknown): HttpResult {
   return json(500, { error: 'internal', message: 'internal error' });
 }
 
-/** Wraps a handler so errors map to responses. */
-export function httpHandler(fn: (event: HttpEvent) => Promise<HttpResult>): (event: HttpEvent) => Promise<HttpResult> {
-  return async (event) => {
-    try {
-      return await fn(event);
-    } catch (err) {
-      return errorResponse(err);
-    }
-  };
-}
-
 /**
  * Admin routes: bearer token locally; in AWS the JWT authorizer has already run (and checked the
  * route's scope). With `scope`, a JWT context must also carry it in its `scope` claim
@@ -124,4 +114,3 @@ function grantedScopes(claim: unknown): string[] {
   return claim.replace(/^\[|\]$/g, '').split(/[\s,]+/).filter(Boolean);
 }
 
-export { TransientError };

@@ -1,0 +1,156 @@
+/**
+ * The Runtime: what a handler needs besides its event — the configuration, the table, the
+ * queues, the clock and the outbound clients — built once and passed down (it satisfies the
+ * apply layer's ApplyDeps). Nothing here reads or writes `process.env` except `processRuntime`,
+ * which reads it once per build inside Lambda.
+ *
+ *   createRuntime({env, secret?, clients?, now?})   tests and the local runtime (explicit parts)
+ *   processRuntime()                                the Lambda process: env + its secrets
+ *   rt.with({settings, now, wechat, clients, sender})  a variant (tests; the local hub's reconfigure)
+ */
+import type { ApplyDeps } from '../port.ts';
+import { config, loadConfig, type ConfigInput, type HubConfig } from '../config/index.ts';
+import { NotFoundError } from '../errors.ts';
+import { TopClient } from '../sources/tmall/top-client.ts';
+import { ddb, sqs, type Store } from '../store/client.ts';
+import { sendOutboxRow, type QueueClient } from '../store/sqs.ts';
+import { dynamoTokenCache } from '../store/entities/token.ts';
+import { createWechatApi } from '../wechat/client.ts';
+import type { WechatApi } from '../wechat/wire.ts';
+import { DEFAULT_LEASE_MS } from '../engagement/send/flow.ts';
+import { readSecrets, secretArns, SECRET_MAX_AGE_MS } from './secrets.ts';
+
+/** The SDK clients a runtime uses; unset ones are the process clients of lib/store/client.ts. */
+export interface RuntimeClients {
+  ddb?: Store['db'];
+  sqs?: QueueClient;
+}
+
+export interface Runtime extends ApplyDeps {
+  readonly cfg: HubConfig;
+  /** The table and its client. */
+  readonly store: Store;
+  /** The SQS client for the hub's queues. */
+  readonly queues: QueueClient;
+  readonly now: () => number;
+  /** The API client of a configured WeChat account (default: the official account); one per appId, token shared through the table. */
+  wechat(appId?: string): WechatApi;
+  /** A TOP client for the configured Tmall app. */
+  top(): TopClient;
+  readonly sender: { readonly leaseMs: number };
+  /** A runtime like this one with some parts replaced; `settings` re-parses the configuration. */
+  with(overrides: RuntimeOverrides): Runtime;
+}
+
+export interface RuntimeOverrides {
+  /** Configuration names, as the environment would give them (merged over this runtime's). */
+  settings?: Readonly<Record<string, string | undefined>>;
+  now?: () => number;
+  wechat?: (appId: string) => WechatApi;
+  clients?: RuntimeClients;
+  sender?: { leaseMs?: number };
+}
+
+export interface RuntimeInput extends ConfigInput {
+  /** The Secrets Manager values (configuration names); they win over `env`. */
+  secret?: Readonly<Record<string, string>>;
+  clients?: RuntimeClients;
+  now?: () => number;
+  wechat?: (appId: string) => WechatApi;
+  sender?: { leaseMs?: number };
+}
+
+interface Parts {
+  input: ConfigInput;
+  cfg: HubConfig;
+  clients: RuntimeClients;
+  now: () => number;
+  wechat?: ((appId: string) => WechatApi) | undefined;
+  leaseMs: number;
+}
+
+/** Builds a runtime from explicit parts; the configuration is parsed once, here. */
+export function createRuntime(input: RuntimeInput): Runtime {
+  const { secret, clients, now, wechat, sender, ...configInput } = input;
+  const cfgInput: ConfigInput = secret ? { ...configInput, env: { ...configInput.env, ...secret } } : configInput;
+  return build({ input: cfgInput, cfg: loadConfig(cfgInput), clients: clients ?? {}, now: now ?? Date.now, wechat, leaseMs: sender?.leaseMs ?? DEFAULT_LEASE_MS });
+}
+
+function build(p: Parts): Runtime {
+  const db = () => p.clients.ddb ?? ddb();
+  const queues = () => p.clients.sqs ?? sqs();
+  const wechatClients = new Map<string, WechatApi>();
+  const rt: Runtime = {
+    cfg: p.cfg,
+    get db() {
+      return db();
+    },
+    table: p.cfg.HUB_TABLE,
+    get store() {
+      return { db: db(), table: p.cfg.HUB_TABLE };
+    },
+    get queues() {
+      return queues();
+    },
+    // Outbox rows go to this runtime's SQS client (the process client when none was given).
+    ...(p.clients.sqs ? { drainer: (row: Parameters<typeof sendOutboxRow>[1], url: string) => sendOutboxRow(queues(), row, url) } : {}),
+    now: p.now,
+    sender: { leaseMs: p.leaseMs },
+    wechat(appId = p.cfg.WECHAT_APP_ID) {
+      if (p.wechat) return p.wechat(appId);
+      if (appId !== p.cfg.WECHAT_APP_ID) throw new NotFoundError(`unknown WeChat account ${appId}`);
+      let api = wechatClients.get(appId);
+      if (!api) {
+        api = createWechatApi({ appId, appSecret: p.cfg.WECHAT_APP_SECRET, baseUrl: p.cfg.WECHAT_API_BASE, tokenCache: dynamoTokenCache({ db: db(), table: p.cfg.HUB_TABLE }) });
+        wechatClients.set(appId, api);
+      }
+      return api;
+    },
+    // A client per call: it holds nothing worth keeping (no token) and takes the process fetch as it is then.
+    top() {
+      return new TopClient({ appKey: p.cfg.TMALL_APP_KEY, secret: p.cfg.TMALL_APP_SECRET, baseUrl: p.cfg.TOP_API_BASE });
+    },
+    with(o: RuntimeOverrides): Runtime {
+      let input = p.input;
+      let cfg = p.cfg;
+      if (o.settings) {
+        input = { ...p.input, env: { ...p.input.env, ...o.settings } };
+        cfg = loadConfig(input);
+      }
+      return build({
+        input,
+        cfg,
+        clients: { ...p.clients, ...o.clients },
+        now: o.now ?? p.now,
+        wechat: o.wechat ?? p.wechat,
+        leaseMs: o.sender?.leaseMs ?? p.leaseMs,
+      });
+    },
+  };
+  return rt;
+}
+
+let processRt: { rt: Runtime; builtAt: number; cfg?: HubConfig } | undefined;
+
+/**
+ * The runtime of this process. Inside Lambda: the environment plus the secrets of the groups it
+ * is given (HUB_SECRET_ARNS / HUB_SECRET_ARN), rebuilt when older than SECRET_MAX_AGE_MS so a
+ * rotated secret is picked up. Outside Lambda (a script, a handler called without a runtime in
+ * its context): the process configuration of lib/config.
+ */
+export async function processRuntime(): Promise<Runtime> {
+  const env = process.env;
+  const arns = secretArns(env);
+  if (arns.length) {
+    if (!processRt || Date.now() - processRt.builtAt >= SECRET_MAX_AGE_MS) {
+      processRt = { rt: createRuntime({ env, secret: await readSecrets(arns) }), builtAt: Date.now() };
+    }
+    return processRt.rt;
+  }
+  const cfg = config();
+  if (processRt?.cfg !== cfg) {
+    const input: ConfigInput = { env };
+    processRt = { rt: build({ input, cfg, clients: {}, now: Date.now, leaseMs: DEFAULT_LEASE_MS }), builtAt: Date.now(), cfg };
+  }
+  return processRt.rt;
+}

@@ -1,0 +1,34 @@
+/**
+ * The one handler every webhook source is served by (docs/architecture.md#add-a-source): the
+ * request is read into an InboundRequest (the body limit of the source's descriptor has already
+ * run as middleware), the source verifies it, normalises it into HubEvents, every event is
+ * applied in order, and only then does the source answer the platform. A GET is the source's
+ * URL handshake, or 404 when it has none.
+ */
+import { apply } from '../apply/apply.ts';
+import type { ApplyResult } from '../port.ts';
+import { NotFoundError } from '../errors.ts';
+import type { Source, Reply } from '../sources/types.ts';
+import { inboundRequest, text, type HttpResult } from './http.ts';
+import { http, type HubHandler } from './lambda.ts';
+import type { HttpEvent } from './http.ts';
+
+const toResult = (r: Reply): HttpResult => text(r.statusCode, r.body, r.contentType);
+
+export function webhook<M>(source: Source<M>): HubHandler<HttpEvent, HttpResult> {
+  const d = source.descriptor;
+  return http({ name: d.id, maxBodyBytes: d.maxBodyBytes }, async (event, rt) => {
+    const req = inboundRequest(event, d.accountParam, d.maxBodyBytes, rt.now());
+    if (req.method === 'GET') {
+      if (!source.handshake) throw new NotFoundError(`no route GET ${event.rawPath}`);
+      return toResult(source.handshake(req, rt.cfg));
+    }
+    const verified = source.verify(req, rt.cfg);
+    const events = source.normalise(verified, rt.cfg);
+    // The door's extra rows (a plain-mode push's nonce) belong to a request of exactly one event.
+    const guards = events.length === 1 ? (verified.guards ?? {}) : {};
+    const results: ApplyResult[] = [];
+    for (const e of events) results.push(await apply(e, rt, guards));
+    return toResult(source.reply(verified, results));
+  });
+}
