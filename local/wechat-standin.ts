@@ -459,35 +459,33 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
 
   function api(method: string, url: URL, raw: string): Reply {
     const path = url.pathname;
-    const needPost = (fn: (appId: string, body: Json) => Reply): Reply => {
+    // WeChat's errors for the wrong method: 43002 "require POST method", 43001 "require GET method".
+    const post = (fn: (appId: string, body: Json) => Reply, opts: { token: boolean } = { token: true }): Reply => {
       if (method !== 'POST') return Reply.err(43002, 'require POST method');
-      const appId = authorize(url);
+      const appId = opts.token ? authorize(url) : '';
       if (appId instanceof Reply) return appId;
       const body = parseBody(raw);
       return body instanceof Reply ? body : fn(appId, body);
     };
+    const get = (fn: () => Reply): Reply => (method !== 'GET' ? Reply.err(43001, 'require GET method') : fn());
     switch (path) {
-      case '/cgi-bin/stable_token': {
-        if (method !== 'POST') return Reply.err(43002, 'require POST method');
-        const body = parseBody(raw);
-        return body instanceof Reply ? body : stableToken(body);
-      }
+      case '/cgi-bin/stable_token':
+        return post((_appId, body) => stableToken(body), { token: false });
       case '/cgi-bin/message/template/send':
-        return needPost(templateSend);
+        return post(templateSend);
       case '/cgi-bin/message/custom/send':
-        return needPost(customSend);
+        return post(customSend);
       case '/cgi-bin/qrcode/create':
-        return needPost(qrcodeCreate);
-      case '/cgi-bin/user/info': {
-        if (method !== 'GET') return Reply.err(43001, 'require GET method');
-        const appId = authorize(url);
-        return appId instanceof Reply ? appId : userInfo(url);
-      }
+        return post(qrcodeCreate);
+      case '/cgi-bin/user/info':
+        return get(() => {
+          const appId = authorize(url);
+          return appId instanceof Reply ? appId : userInfo(url);
+        });
       case '/wxa/business/getuserphonenumber':
-        return needPost(phoneNumber);
+        return post(phoneNumber);
       case '/sns/oauth2/access_token':
-        if (method !== 'GET') return Reply.err(43001, 'require GET method');
-        return oauth(url);
+        return get(() => oauth(url));
       default:
         return Reply.json({ errcode: 404, errmsg: 'not found' }, 404);
     }

@@ -96,6 +96,27 @@ export function requireParam(params: Record<string, string>, key: string): strin
   return v;
 }
 
+/** What every signed TOP or JD request carries in its query, checked in this order (401 when missing). */
+export interface SignedQuery {
+  params: Record<string, string>;
+  sign: string;
+  appKey: string;
+  timestamp: string;
+}
+
+export function signedQuery(query: QueryParams): SignedQuery {
+  const params = flattenQuery(query);
+  const sign = requireParam(params, 'sign');
+  const appKey = requireParam(params, 'app_key');
+  const timestamp = requireParam(params, 'timestamp');
+  return { params, sign, appKey, timestamp };
+}
+
+/** When the endpoint names its app key, the query's must be the same. */
+export function checkAppKey(appKey: string, endpointAppKey: string | undefined): void {
+  if (endpointAppKey !== undefined && appKey !== endpointAppKey) throw new SignatureError('app_key does not match this endpoint');
+}
+
 export function checkFreshness(timestamp: string, now: number, maxSkewMs: number): number {
   const ts = parseRequestTimestamp(timestamp);
   if (ts === undefined) throw new SignatureError(`timestamp "${timestamp.slice(0, 40)}" is not yyyy-MM-dd HH:mm:ss (GMT+8) or epoch ms`);

@@ -7,12 +7,12 @@
  */
 import { SignatureError } from '../../errors.ts';
 import {
+  checkAppKey,
   checkFreshness,
   DEFAULT_MAX_SKEW_MS,
-  flattenQuery,
   hexDigestEquals,
   md5Wrapped,
-  requireParam,
+  signedQuery,
   topSortedConcat,
   type QueryParams,
   type RawBody,
@@ -46,15 +46,12 @@ export interface VerifiedJdRequest {
  */
 export function verifyJdRequest(input: VerifyJdRequestInput): VerifiedJdRequest {
   const { rawBody, secret, now, maxSkewMs = DEFAULT_MAX_SKEW_MS } = input;
-  const params = flattenQuery(input.query);
-  const sign = requireParam(params, 'sign');
-  const appKey = requireParam(params, 'app_key');
-  const timestamp = requireParam(params, 'timestamp');
+  const { params, sign, appKey, timestamp } = signedQuery(input.query);
   const method = params['sign_method'];
   if (method !== undefined && method !== '' && method.toLowerCase() !== 'md5') {
     throw new SignatureError(`unsupported sign_method "${method.slice(0, 32)}" (JD uses md5)`);
   }
-  if (input.appKey !== undefined && appKey !== input.appKey) throw new SignatureError('app_key does not match this endpoint');
+  checkAppKey(appKey, input.appKey);
   const expected = signJdParams(params, secret, rawBody);
   if (!hexDigestEquals(sign, expected)) throw new SignatureError('signature mismatch (JD md5)');
   const ts = checkFreshness(timestamp, now, maxSkewMs);

@@ -13,13 +13,14 @@ import { createHmac } from 'node:crypto';
 import { SignatureError } from '../../errors.ts';
 import {
   bodyBytes,
+  checkAppKey,
   checkFreshness,
   DEFAULT_MAX_SKEW_MS,
-  flattenQuery,
   headerValue,
   hexDigestEquals,
   md5Wrapped,
   requireParam,
+  signedQuery,
   topSortedConcat,
   type QueryParams,
   type RawBody,
@@ -80,15 +81,12 @@ export interface VerifiedTopRequest {
  */
 export function verifyTopRequest(input: VerifyTopRequestInput): VerifiedTopRequest {
   const { rawBody, secret, now, maxSkewMs = DEFAULT_MAX_SKEW_MS } = input;
-  const params = flattenQuery(input.query);
-  const sign = requireParam(params, 'sign');
-  const appKey = requireParam(params, 'app_key');
-  const timestamp = requireParam(params, 'timestamp');
+  const { params, sign, appKey, timestamp } = signedQuery(input.query);
   const method = requireParam(params, 'sign_method');
   if (!(TOP_SIGN_METHODS as readonly string[]).includes(method)) {
     throw new SignatureError(`unsupported sign_method "${method.slice(0, 32)}" (md5, hmac, hmac-sha256)`);
   }
-  if (input.appKey !== undefined && appKey !== input.appKey) throw new SignatureError('app_key does not match this endpoint');
+  checkAppKey(appKey, input.appKey);
   const signList = headerValue(input.headers, 'top-sign-list');
   const signed: Record<string, string> = { ...params };
   if (signList) {
