@@ -23,7 +23,7 @@ export const BUSINESS_METRICS = [
   { name: 'Duplicates', dimensions: ['source'], statistic: 'Sum', unit: 'Count', description: 'redelivered events recognised and skipped, by source' },
   { name: 'Refused', dimensions: ['source', 'reason'], statistic: 'Sum', unit: 'Count', description: 'webhook requests refused (bad signature, stale, invalid), by source and reason' },
   { name: 'MessagesSent', dimensions: [], statistic: 'Sum', unit: 'Count', description: 'engagement messages sent through the WeChat API' },
-  { name: 'MessagesSuppressed', dimensions: ['reason'], statistic: 'Sum', unit: 'Count', description: 'engagement messages not sent (cap, window, holdout, opt-out), by reason' },
+  { name: 'MessagesSuppressed', dimensions: ['reason'], statistic: 'Sum', unit: 'Count', description: 'engagement messages not sent (caps, send window, holdout, unfollowed), by reason' },
   { name: 'ReconcileGaps', dimensions: [], statistic: 'Sum', unit: 'Count', description: 'orders or events found missing by reconciliation' },
   { name: 'FoldLagSeconds', dimensions: [], statistic: 'Maximum', unit: 'Seconds', description: 'seconds from an event occurring to its commit into the member record (largest per period)' },
   { name: 'CodeScans', dimensions: ['result'], statistic: 'Sum', unit: 'Count', description: 'one-code-per-item scans, by result' },
