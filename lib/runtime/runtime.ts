@@ -146,7 +146,8 @@ let processRt: { rt: Runtime; builtAt: number; cfg?: HubConfig } | undefined;
  * The runtime of this process. Inside Lambda: the environment plus the secrets of the groups it
  * is given (HUB_SECRET_ARNS / HUB_SECRET_ARN), rebuilt when older than SECRET_MAX_AGE_MS so a
  * rotated secret is picked up. Outside Lambda (a script, a handler called without a runtime in
- * its context): the process configuration of lib/config.
+ * its context): the process configuration of lib/config, and no business metrics (EMF lines
+ * mean something only in a Lambda log group).
  */
 export async function processRuntime(): Promise<Runtime> {
   const env = process.env;
@@ -160,7 +161,7 @@ export async function processRuntime(): Promise<Runtime> {
   const cfg = config();
   if (processRt?.cfg !== cfg) {
     const input: ConfigInput = { env };
-    processRt = { rt: build({ input, cfg, clients: {}, now: Date.now, leaseMs: DEFAULT_LEASE_MS, metrics: processMetrics }), builtAt: Date.now(), cfg };
+    processRt = { rt: build({ input, cfg, clients: {}, now: Date.now, leaseMs: DEFAULT_LEASE_MS, metrics: env.AWS_LAMBDA_FUNCTION_NAME ? processMetrics : noMetrics }), builtAt: Date.now(), cfg };
   }
   return processRt.rt;
 }
