@@ -9,7 +9,7 @@
  *   L3 domain   lib/{members,attribution,engagement,codes,wechat}/, lib/sources/** (inbound code)
  *   L2 port     lib/port.ts                                     types only: what planners may use
  *   L1 store    lib/store/                                      the data layer; the ONLY importer of @aws-sdk/*
- *   L0 base     lib/{errors,ids,time,log,queues,csv,manifest}.ts, lib/events/, lib/config/,
+ *   L0 base     lib/{errors,ids,time,log,queues,csv,manifest,metrics}.ts, lib/events/, lib/config/,
  *               lib/sources/{descriptor-types,platforms}.ts, lib/sources/<id>/descriptor.ts (pure code and data)
  *   tools       lib/simulate/ (imported only by scripts and tests), lib/dashboard/ (browser code,
  *               type-only imports from the rest of lib/)
@@ -25,7 +25,7 @@ const DOMAIN =
 const PORT = '^lib/port\\.ts$';
 const STORE = '^lib/store/';
 const BASE =
-  '^lib/(errors|ids|time|log|queues|csv|manifest)\\.ts$|^lib/(events|config)/|^lib/sources/(descriptor-types|platforms)\\.ts$|^lib/sources/[^/]+/descriptor\\.ts$';
+  '^lib/(errors|ids|time|log|queues|csv|manifest|metrics)\\.ts$|^lib/(events|config)/|^lib/sources/(descriptor-types|platforms)\\.ts$|^lib/sources/[^/]+/descriptor\\.ts$';
 const above = (...layers) => ({ path: layers.join('|') });
 
 /** @type {import('dependency-cruiser').IConfiguration} */

@@ -10,6 +10,7 @@
  */
 import type { HubConfig } from './config/schema.ts';
 import type { HubEvent, Identity } from './events/hub-event.ts';
+import type { MetricsSink } from './metrics.ts';
 import type { OutboxRow, PlannedMessage } from './events/messages.ts';
 import type { Store } from './store/client.ts';
 import type { Tx } from './store/tx.ts';
@@ -76,6 +77,8 @@ export interface ApplyDeps {
   drainer?: OutboxDrainer;
   /** Ask DynamoDB for consumed capacity (benchmarks). */
   measure?: boolean;
+  /** Where apply() records EventsApplied / Duplicates / FoldLagSeconds (lib/metrics.ts); none: not recorded. */
+  metrics?: MetricsSink;
 }
 
 /**

@@ -50,6 +50,7 @@ import { SECRET_GROUP_NAMES, type SecretGroup } from '../lib/config/index.ts';
 import { entryOf, FUNCTIONS, type FunctionSpec } from '../lib/manifest.ts';
 import { isQueueName, QUEUE_URL_ENV, queueEntries, queueName, type QueueName } from '../lib/queues.ts';
 import { TABLE, type KeyAttribute, type KeyAttributeType, type TableDefinition } from '../lib/store/table.ts';
+import { METRICS_NAMESPACE, METRICS_SERVICE } from '../lib/metrics.ts';
 import { DEFAULT_SECRET_GROUPS, type HubStackProps } from './config.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgements.ts';
 import { opsDashboard } from './ops-dashboard.ts';
@@ -302,7 +303,11 @@ export class HubStack extends Stack {
       HUB_TABLE: this.table.tableName,
       // Every non-secret setting of the stage (validated by the runtime schema in stacks/config.ts).
       ...props.app,
-      POWERTOOLS_SERVICE_NAME: 'scrm-hub',
+      POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      // The tracer follows the function's X-Ray setting; responses (member data) never go into a trace.
+      POWERTOOLS_TRACE_ENABLED: String(props.tracing !== false),
+      POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
       NODE_OPTIONS: '--enable-source-maps',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };

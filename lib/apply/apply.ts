@@ -8,6 +8,9 @@
  * then the outbox rows planned in that commit are drained to SQS. A redelivered event is
  * answered as a duplicate and drains whatever its first delivery left pending, so a message
  * planned in a commit is enqueued even when SQS failed right after that commit.
+ *
+ * Business metrics (deps.metrics, lib/metrics.ts): EventsApplied and FoldLagSeconds per commit,
+ * Duplicates per redelivery, by the event's source.
  */
 import { HubEvent } from '../events/hub-event.ts';
 import { config } from '../config/index.ts';
@@ -73,7 +76,11 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps(), gu
       if (err instanceof TxConditionFailed) {
         if (err.tags.includes(PUSH_NONCE_TAG)) throw new SignatureError('this signature, timestamp and nonce were already used with another body');
         const i = err.tags.indexOf(DEDUPE_TAG);
-        if (i >= 0) return duplicate(event.eventId, err.oldItems[i] ?? {}, attempt, deps);
+        if (i >= 0) {
+          const dup = await duplicate(event.eventId, err.oldItems[i] ?? {}, attempt, deps);
+          deps.metrics?.add('Duplicates', { source: event.source });
+          return dup;
+        }
         // Another writer changed what we read (member version, identity, order): re-read and re-plan.
         await backoff(attempt);
         continue;
@@ -87,6 +94,9 @@ export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps(), gu
     // Committed. A queue failure from here on is answered 503 (the platform retries, the
     // redelivery drains the rows); the event is never planned again.
     const enqueued = await drainOutbox(outboxIds, deps);
+    deps.metrics?.add('EventsApplied', { source: event.source });
+    // Fold lag: from the event's occurrence on its platform to its commit here.
+    deps.metrics?.add('FoldLagSeconds', {}, Math.max(0, (now - event.occurredAt) / 1000));
     return {
       status: 'applied',
       eventId: event.eventId,

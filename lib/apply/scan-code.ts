@@ -4,7 +4,8 @@
  * attempts today is answered `limited` (the refusal recorded for review); then the code is
  * checked by its signature (no database read for a forged or mistyped code) and its batch; an
  * invalid one counts against both the openid and the IP; a valid one is applied as `code.scan`
- * (its batch found by one bounded Query on the batch index).
+ * (its batch found by one bounded Query on the batch index). Every answered scan counts in the
+ * CodeScans metric by its result (applyDeps.metrics).
  */
 import * as z from 'zod';
 import { BadRequestError } from '../errors.ts';
@@ -49,6 +50,7 @@ export async function scan(body: unknown, deps: { cfg: HubConfig; api: WechatApi
     const tx = new Tx(applyDeps.table);
     refusals.record(tx, day, newId(now), { kind: 'scan', reason: 'invalid_attempts', subject: over, openid: `${caller.appId}:${caller.openid}`, code: req.code, at: now }, now);
     await tx.commit(applyDeps.db);
+    applyDeps.metrics?.add('CodeScans', { result: 'limited' });
     return { result: 'limited' as const, reason: 'invalid_attempts' };
   }
   const verified = codecFor(deps.cfg).verify(req.code);
@@ -57,6 +59,7 @@ export async function scan(body: unknown, deps: { cfg: HubConfig; api: WechatApi
     const tx = new Tx(applyDeps.table);
     invalidScans.count(tx, subjects, day, Math.floor(now / 1000) + INVALID_TTL_SECONDS);
     await tx.commit(applyDeps.db);
+    applyDeps.metrics?.add('CodeScans', { result: 'invalid' });
     return { result: 'invalid' as const };
   }
   const out = await apply(
@@ -73,5 +76,7 @@ export async function scan(body: unknown, deps: { cfg: HubConfig; api: WechatApi
     },
     applyDeps,
   );
-  return out.result as { result: string };
+  const result = out.result as { result: string };
+  applyDeps.metrics?.add('CodeScans', { result: result.result });
+  return result;
 }

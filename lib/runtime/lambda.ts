@@ -12,7 +12,8 @@
  * Cold start is fail-closed: inside Lambda (AWS_LAMBDA_FUNCTION_NAME set) the runtime is built
  * when this module loads, so a missing or invalid configuration or secret fails the INIT with
  * one log line naming the problem, never a 500 per request. Outside Lambda (the local runtime,
- * tests, the cold-start benchmark) nothing is loaded at import.
+ * tests, the cold-start benchmark) nothing is loaded at import. Inside Lambda the process's
+ * DynamoDB and SQS clients are also instrumented for X-Ray when tracing is on (tracer.ts).
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -25,6 +26,8 @@ import { adminAuth, bodyLimit, httpErrors, hubRuntime, runtimeOf, type HubContex
 import { processRuntime, type Runtime } from './runtime.ts';
 import { changeVisibility, queueUrlOfArn } from '../store/sqs.ts';
 import { MAX_VISIBILITY_SECONDS } from '../config/engagement.ts';
+import { metricsMiddleware } from './metrics.ts';
+import { traceProcessClients, tracingMiddleware } from './tracer.ts';
 
 export type { HubContext } from './middleware.ts';
 
@@ -45,8 +48,16 @@ export interface HttpSpec {
 
 export type Http = (event: HttpEvent, rt: Runtime, ctx: HubContext) => Promise<HttpResult>;
 
-/** The Lambda timeout decides, as without middy (no early-timeout race). */
-const base = <E, R>() => middy<E, R, Error, HubContext>({ timeoutEarlyInMillis: 0 }).use(injectLambdaContext(logger, { resetKeys: true }));
+/**
+ * Every factory: the X-Ray segment (off where tracing is off), the Lambda context on the log lines,
+ * and the business metrics flushed once per invocation (runtime/metrics.ts). The Lambda timeout
+ * decides, as without middy (no early-timeout race).
+ */
+const base = <E, R>() =>
+  middy<E, R, Error, HubContext>({ timeoutEarlyInMillis: 0 })
+    .use(tracingMiddleware<E, R, HubContext>())
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(metricsMiddleware<E, R, HubContext>());
 
 export function http(spec: HttpSpec, fn: Http): HubHandler<HttpEvent, HttpResult> {
   const h = base<HttpEvent, HttpResult>().use(httpErrors()).use(hubRuntime());
@@ -173,6 +184,7 @@ export function trigger<E, R>(_spec: { name: string }, fn: (event: E, rt: Runtim
 }
 
 if (process.env.AWS_LAMBDA_FUNCTION_NAME) {
+  traceProcessClients();
   await processRuntime().catch((err: unknown) => {
     logger.error('configuration is invalid: this function cannot start', { reason: err instanceof Error ? err.message : String(err) });
     throw err;

@@ -19,6 +19,8 @@ import { createWechatApi } from '../wechat/client.ts';
 import type { WechatApi } from '../wechat/wire.ts';
 import { DEFAULT_LEASE_MS } from '../engagement/send/flow.ts';
 import { readSecrets, secretArns, SECRET_MAX_AGE_MS } from './secrets.ts';
+import { noMetrics, type MetricsSink } from '../metrics.ts';
+import { processMetrics } from './metrics.ts';
 
 /** The SDK clients a runtime uses; unset ones are the process clients of lib/store/client.ts. */
 export interface RuntimeClients {
@@ -38,6 +40,8 @@ export interface Runtime extends ApplyDeps {
   /** A TOP client for the configured Tmall app. */
   top(): TopClient;
   readonly sender: { readonly leaseMs: number };
+  /** Where the business metrics go (lib/metrics.ts): Powertools EMF in Lambda, nothing unless given elsewhere. */
+  readonly metrics: MetricsSink;
   /** A runtime like this one with some parts replaced; `settings` re-parses the configuration. */
   with(overrides: RuntimeOverrides): Runtime;
 }
@@ -49,6 +53,7 @@ export interface RuntimeOverrides {
   wechat?: (appId: string) => WechatApi;
   clients?: RuntimeClients;
   sender?: { leaseMs?: number };
+  metrics?: MetricsSink;
 }
 
 export interface RuntimeInput extends ConfigInput {
@@ -58,6 +63,8 @@ export interface RuntimeInput extends ConfigInput {
   now?: () => number;
   wechat?: (appId: string) => WechatApi;
   sender?: { leaseMs?: number };
+  /** Default: none recorded. */
+  metrics?: MetricsSink;
 }
 
 interface Parts {
@@ -67,13 +74,14 @@ interface Parts {
   now: () => number;
   wechat?: ((appId: string) => WechatApi) | undefined;
   leaseMs: number;
+  metrics?: MetricsSink | undefined;
 }
 
 /** Builds a runtime from explicit parts; the configuration is parsed once, here. */
 export function createRuntime(input: RuntimeInput): Runtime {
-  const { secret, clients, now, wechat, sender, ...configInput } = input;
+  const { secret, clients, now, wechat, sender, metrics, ...configInput } = input;
   const cfgInput: ConfigInput = secret ? { ...configInput, env: { ...configInput.env, ...secret } } : configInput;
-  return build({ input: cfgInput, cfg: loadConfig(cfgInput), clients: clients ?? {}, now: now ?? Date.now, wechat, leaseMs: sender?.leaseMs ?? DEFAULT_LEASE_MS });
+  return build({ input: cfgInput, cfg: loadConfig(cfgInput), clients: clients ?? {}, now: now ?? Date.now, wechat, leaseMs: sender?.leaseMs ?? DEFAULT_LEASE_MS, metrics });
 }
 
 function build(p: Parts): Runtime {
@@ -96,6 +104,7 @@ function build(p: Parts): Runtime {
     ...(p.clients.sqs ? { drainer: (row: Parameters<typeof sendOutboxRow>[1], url: string) => sendOutboxRow(queues(), row, url) } : {}),
     now: p.now,
     sender: { leaseMs: p.leaseMs },
+    metrics: p.metrics ?? noMetrics,
     wechat(appId = p.cfg.WECHAT_APP_ID) {
       if (p.wechat) return p.wechat(appId);
       if (appId !== p.cfg.WECHAT_APP_ID) throw new NotFoundError(`unknown WeChat account ${appId}`);
@@ -124,6 +133,7 @@ function build(p: Parts): Runtime {
         now: o.now ?? p.now,
         wechat: o.wechat ?? p.wechat,
         leaseMs: o.sender?.leaseMs ?? p.leaseMs,
+        metrics: o.metrics ?? p.metrics,
       });
     },
   };
@@ -136,21 +146,22 @@ let processRt: { rt: Runtime; builtAt: number; cfg?: HubConfig } | undefined;
  * The runtime of this process. Inside Lambda: the environment plus the secrets of the groups it
  * is given (HUB_SECRET_ARNS / HUB_SECRET_ARN), rebuilt when older than SECRET_MAX_AGE_MS so a
  * rotated secret is picked up. Outside Lambda (a script, a handler called without a runtime in
- * its context): the process configuration of lib/config.
+ * its context): the process configuration of lib/config, and no business metrics (EMF lines
+ * mean something only in a Lambda log group).
  */
 export async function processRuntime(): Promise<Runtime> {
   const env = process.env;
   const arns = secretArns(env);
   if (arns.length) {
     if (!processRt || Date.now() - processRt.builtAt >= SECRET_MAX_AGE_MS) {
-      processRt = { rt: createRuntime({ env, secret: await readSecrets(arns) }), builtAt: Date.now() };
+      processRt = { rt: createRuntime({ env, secret: await readSecrets(arns), metrics: processMetrics }), builtAt: Date.now() };
     }
     return processRt.rt;
   }
   const cfg = config();
   if (processRt?.cfg !== cfg) {
     const input: ConfigInput = { env };
-    processRt = { rt: build({ input, cfg, clients: {}, now: Date.now, leaseMs: DEFAULT_LEASE_MS }), builtAt: Date.now(), cfg };
+    processRt = { rt: build({ input, cfg, clients: {}, now: Date.now, leaseMs: DEFAULT_LEASE_MS, metrics: env.AWS_LAMBDA_FUNCTION_NAME ? processMetrics : noMetrics }), builtAt: Date.now(), cfg };
   }
   return processRt.rt;
 }

@@ -3,11 +3,13 @@
  * request is read into an InboundRequest (the body limit of the source's descriptor has already
  * run as middleware), the source verifies it, normalises it into HubEvents, every event is
  * applied in order, and only then does the source answer the platform. A GET is the source's
- * URL handshake, or 404 when it has none.
+ * URL handshake, or 404 when it has none. A refused request counts in the Refused metric by
+ * source and reason; apply() counts what was applied and what was a duplicate.
  */
 import { apply } from '../apply/apply.ts';
 import type { ApplyResult } from '../port.ts';
-import { NotFoundError } from '../errors.ts';
+import { HubError, NotFoundError } from '../errors.ts';
+import type { MetricsSink } from '../metrics.ts';
 import type { Source, Reply } from '../sources/types.ts';
 import { inboundRequest, text, type HttpResult } from './http.ts';
 import { http, type HubHandler } from './lambda.ts';
@@ -23,12 +25,22 @@ export function webhook<M>(source: Source<M>): HubHandler<HttpEvent, HttpResult>
       if (!source.handshake) throw new NotFoundError(`no route GET ${event.rawPath}`);
       return toResult(source.handshake(req, rt.cfg));
     }
-    const verified = source.verify(req, rt.cfg);
-    const events = source.normalise(verified, rt.cfg);
-    // The door's extra rows (a plain-mode push's nonce) belong to a request of exactly one event.
-    const guards = events.length === 1 ? (verified.guards ?? {}) : {};
-    const results: ApplyResult[] = [];
-    for (const e of events) results.push(await apply(e, rt, guards));
-    return toResult(source.reply(verified, results));
+    try {
+      const verified = source.verify(req, rt.cfg);
+      const events = source.normalise(verified, rt.cfg);
+      // The door's extra rows (a plain-mode push's nonce) belong to a request of exactly one event.
+      const guards = events.length === 1 ? (verified.guards ?? {}) : {};
+      const results: ApplyResult[] = [];
+      for (const e of events) results.push(await apply(e, rt, guards));
+      return toResult(source.reply(verified, results));
+    } catch (err) {
+      countRefused(rt.metrics, d.id, err);
+      throw err;
+    }
   });
+}
+
+/** A request answered 4xx (bad signature, stale, invalid) counts in Refused by its error code; a transient fault does not. */
+function countRefused(metrics: MetricsSink, source: string, err: unknown): void {
+  if (err instanceof HubError && err.status < 500) metrics.add('Refused', { source, reason: err.code });
 }

@@ -188,6 +188,8 @@ describe.each(['dev', 'prod'] as const)('functions (%s)', (stage) => {
     expect(props.Timeout).toBe(spec.timeoutSeconds);
     expect(props.ReservedConcurrentExecutions).toBe(cfgs[stage].reservedConcurrency[spec.name] ?? spec.reservedConcurrency);
     expect(props.TracingConfig).toEqual({ Mode: 'Active' });
+    // The Powertools tracer follows X-Ray; responses never go into a trace.
+    expect(props.Environment.Variables).toMatchObject({ POWERTOOLS_TRACE_ENABLED: 'true', POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false', POWERTOOLS_METRICS_NAMESPACE: 'ScrmHub', POWERTOOLS_SERVICE_NAME: 'scrm-hub' });
     expect(props.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(stack, logGroup) });
     expect(resourcesOf(t, 'AWS::Logs::LogGroup')[logicalId(stack, logGroup)]!.Properties.RetentionInDays).toBe(cfgs[stage].logRetentionDays);
     // In a VPC exactly when the stage has a fixed egress IP and the function calls WeChat.
@@ -714,7 +716,7 @@ describe.each(['dev', 'prod'] as const)('alarms that reach someone, and the dash
       expect(body).toContain(logicalId(stack, queue));
       expect(body).toContain(logicalId(stack, dlq));
     }
-    // The business metrics a later change emits (hand-listed names, namespace ScrmHub, by their dimensions).
+    // The business metrics the functions emit (hand-listed names, namespace ScrmHub, by their dimensions).
     const expected: [string, string][] = [
       ['EventsApplied', 'ScrmHub,service,source'],
       ['Duplicates', 'ScrmHub,service,source'],
@@ -845,6 +847,7 @@ describe('AWS China stage (cn-north-1, cn-northwest-1)', () => {
     for (const { fn } of stack.functions.values()) {
       const props = resourcesOf(t, 'AWS::Lambda::Function')[logicalId(stack, fn)]!.Properties;
       expect(props.TracingConfig?.Mode ?? 'PassThrough').toBe('PassThrough');
+      expect(props.Environment.Variables).toMatchObject({ POWERTOOLS_TRACE_ENABLED: 'false', POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false' });
       expect(props.Architectures).toEqual(['x86_64']);
       expect(props.Runtime).toBe('nodejs22.x');
     }

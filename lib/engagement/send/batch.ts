@@ -3,7 +3,9 @@
  * with lib/runtime/lambda.ts `consumer()`). Per record:
  *   - malformed body (not JSON, or not an OutboxRow) → recorded as a failed send record
  *     `SEND#malformed#<sqs message id>` and deleted: retrying cannot fix it;
- *   - sent / suppressed / failed / unknown / duplicate → done (deleted);
+ *   - sent / suppressed / failed / unknown / duplicate → done (deleted); a sent one counts in
+ *     MessagesSent, a suppressed one in MessagesSuppressed by its reason (a deferral is neither:
+ *     it is counted when its final outcome comes);
  *   - retry (retryable WeChat error, account problem, another delivery holds the claim) and
  *     defer (quiet hours) → retried after the defer delay, or after an exponential backoff on
  *     ApproximateReceiveCount (guardrails.retryDelaySeconds), capped under 12 h. After
@@ -14,6 +16,7 @@ import { MAX_VISIBILITY_SECONDS } from '../../config/engagement.ts';
 import type { HubConfig } from '../../config/index.ts';
 import type { OutboxRow } from '../../events/messages.ts';
 import { logger } from '../../log.ts';
+import type { MetricsSink } from '../../metrics.ts';
 import type { Store } from '../../store/client.ts';
 import type { WechatApi } from '../../wechat/wire.ts';
 import { retryDelaySeconds } from '../guardrails.ts';
@@ -26,6 +29,8 @@ export interface SenderRuntime {
   readonly now: () => number;
   wechat(appId?: string): WechatApi;
   readonly sender: { readonly leaseMs: number };
+  /** MessagesSent / MessagesSuppressed (lib/metrics.ts); none: not recorded. */
+  readonly metrics?: MetricsSink;
 }
 
 /** One record's result, as the consumer factory takes it. */
@@ -46,6 +51,8 @@ export async function sendRecord(row: OutboxRow, rt: SenderRuntime, record: SQSR
   try {
     const outcome = await sendOne(row, senderDeps(rt));
     logger.info('engagement message', { messageId: row.messageId, ruleId: row.ruleId, memberId: row.memberId, ...outcome });
+    if (outcome.status === 'sent') rt.metrics?.add('MessagesSent', {});
+    else if (outcome.status === 'suppressed') rt.metrics?.add('MessagesSuppressed', { reason: outcome.reason });
     if (outcome.status !== 'retry') return { kind: 'done', outcome };
     const delay = outcome.delaySeconds ?? retryDelaySeconds(receiveCount(record), rt.cfg.policy);
     return { kind: 'retry', delaySeconds: Math.min(delay, VISIBILITY_CEILING_SECONDS), reason: outcome.reason };
