@@ -63,6 +63,12 @@ describe('canonical order', () => {
     });
   });
 
+  it('orders paid at the same instant keep key order when already sorted', () => {
+    const h: History = { ...emptyHistory(), orders: [order('o0', 200), order('o2', 200), order('o5', 200)] };
+    sortHistory(h);
+    expect(h.orders.map((o) => o.key)).toEqual(['o0', 'o2', 'o5']);
+  });
+
   it('the first touch among simultaneous ones is the lowest channel', () => {
     expect(firstTouchOf({ ...emptyHistory(), follows: [{ at: 5, channel: 'b' }], codeScans: [{ at: 5, channel: 'a' }] })).toEqual({ at: 5, channel: 'a' });
   });
@@ -129,6 +135,11 @@ describe('mergeHistories', () => {
   it('unfollows sort numerically (not as text) and orders by paid time', () => {
     const m = mergeHistories({ ...emptyHistory(), unfollows: [100], orders: [order('x', 1000)] }, { ...emptyHistory(), unfollows: [9], orders: [order('y', 200)] });
     expect(m.unfollows).toEqual([9, 100]);
+    const scans = mergeHistories({ ...emptyHistory(), qrScans: [{ at: 20, channel: 'q' }] }, { ...emptyHistory(), qrScans: [{ at: 10, channel: 'q' }] });
+    expect(scans.qrScans).toEqual([
+      { at: 10, channel: 'q' },
+      { at: 20, channel: 'q' },
+    ]);
     expect(m.orders.map((o) => o.key)).toEqual(['y', 'x']);
   });
 });

@@ -52,6 +52,7 @@ describe('reading a printed code', () => {
     expect(normalizeCode('-' + pad128)).toBeNull();
     expect(codec.verify('-' + pad128)).toEqual({ ok: false, reason: 'malformed' });
     expect(codec.verify(42 as unknown as string)).toEqual({ ok: false, reason: 'malformed' });
+    expect(normalizeCode(['A'] as unknown as string)).toBeNull();
   });
 });
 
@@ -66,5 +67,7 @@ describe('encode and configuration refusals', () => {
     expect(() => codecFromSecret('s', 'A', { B: '' })).toThrow(/code signing secret for key B is empty/);
     expect(() => codecFromSecret('s', 'A', { B: 7 as unknown as string })).toThrow(/code signing secret for key B is empty/);
     expect(codecFromSecret('s', 'A', { B: 'old' }).keyIds).toEqual(['A', 'B']);
+    expect(() => codecFromSecret('')).toThrow('code signing secret is empty');
+    expect(() => codecFromSecret(7 as unknown as string)).toThrow('code signing secret is empty');
   });
 });

@@ -64,13 +64,14 @@ describe('openFrame: ciphertext and frame limits', () => {
     ['empty', ''],
     ['not base64', '!!!!'],
     ['base64 with a bad tail', 'AAAAA'],
-  ])('refuses %s Encrypt as bad_ciphertext', (_what, value) => {
-    expectHubError(() => openFrame(value, AES_KEY), BadRequestError, 'bad_ciphertext');
+  ])('refuses %s Encrypt as bad_ciphertext: not base64', (_what, value) => {
+    expect(expectHubError(() => openFrame(value, AES_KEY), BadRequestError, 'bad_ciphertext').message).toBe('Encrypt is not base64');
   });
   it('refuses base64 that is not whole AES blocks', () => {
     // 'AAAA' is 3 bytes; 24 base64 characters are 18 bytes.
-    expectHubError(() => openFrame('AAAA', AES_KEY), BadRequestError, 'bad_ciphertext');
-    expectHubError(() => openFrame('A'.repeat(24), AES_KEY), BadRequestError, 'bad_ciphertext');
+    for (const value of ['AAAA', 'A'.repeat(24)]) {
+      expect(expectHubError(() => openFrame(value, AES_KEY), BadRequestError, 'bad_ciphertext').message).toBe('Encrypt is not a whole number of AES blocks');
+    }
   });
   it('opens the shortest frame: 16 random bytes, length 0, no message, no appid', () => {
     const frame = openFrame(seal(Buffer.concat([RANDOM, u32(0)])), AES_KEY);
@@ -116,6 +117,7 @@ describe('plain signature inputs', () => {
   it('assertToken refuses an empty token as a server misconfiguration (not a 401)', () => {
     expect(() => assertToken('')).toThrow('WeChat token is not configured');
     expect(() => checkSignature('', '1', 'n', 'x')).toThrow('WeChat token is not configured');
+    expect(() => assertToken(undefined as unknown as string)).toThrow('WeChat token is not configured');
   });
 
   it('queryParam reads a raw query with or without "?", and refuses empty or repeated values', () => {
