@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', '.cache/**', 'coverage/**', 'lib/dashboard/page.generated.ts', 'test-results/**'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', '.cache/**', 'coverage/**', 'lib/dashboard/page.generated.ts', 'test-results/**', '.stryker-tmp/**', 'reports/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
