@@ -17,7 +17,8 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { useLocalAws, hubConfig } from '../support/env.ts';
+import { activeRuntime, hubConfig, hubContext, useLocalAws } from '../support/env.ts';
+import type { HubContext } from '../../lib/runtime/middleware.ts';
 
 import { writeDashboardModule } from '../../scripts/build-dashboard.ts';
 import { makeCounters, writeSeed } from './seed.ts';
@@ -33,7 +34,7 @@ const CHROMIUM = lookup.found ? lookup.path : '';
 
 const OUT_DIR = resolve('test-results');
 
-type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+type Handler = (event: APIGatewayProxyEventV2, context: HubContext) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const ROUTES: { re: RegExp; routeKey: string; fn: 'dashboard' | 'api'; param?: string }[] = [
   { re: /^\/dashboard$/, routeKey: 'GET /dashboard', fn: 'dashboard' },
@@ -79,7 +80,7 @@ function serve(handlers: Record<'dashboard' | 'api', Handler>, log: string[]): P
         },
         isBase64Encoded: false,
       };
-      const out = await handlers[route.fn](event);
+      const out = await handlers[route.fn](event, hubContext(activeRuntime()));
       res.writeHead(out.statusCode ?? 200, out.headers as Record<string, string>).end(out.body ?? '');
     })().catch((err: unknown) => {
       res.writeHead(500).end(String(err));

@@ -13,7 +13,7 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { useLocalAws, ddb, hubConfig, sqs } from '../support/env.ts';
-import { createTable } from '../../local/emulators.ts';
+import { createTable, LOCAL_AWS } from '../../local/emulators.ts';
 import { queueEntries, QUEUES } from '../../lib/queues.ts';
 
 
@@ -60,7 +60,7 @@ describe('environment wiring', () => {
   });
 
   it('creates the table from the key schema, idempotently', async () => {
-    const raw = new DynamoDBClient({});
+    const raw = new DynamoDBClient({ ...LOCAL_AWS, endpoint: aws.dynamoEndpoint });
     try {
       await createTable(raw, aws.table); // second call: no error
       const { Table } = await raw.send(new DescribeTableCommand({ TableName: aws.table }));

@@ -4,7 +4,7 @@
  * found through the due-day index by the nudge sweep.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useLocalAws, type LocalAws, ddb, hubConfig } from '../support/env.ts';
+import { useLocalAws, type LocalAws, hubConfig } from '../support/env.ts';
 import { drainQueue } from '../support/queues.ts';
 import { apply, type ApplyDeps } from '../../lib/apply/apply.ts';
 
@@ -15,7 +15,7 @@ import { DAY_MS } from '../../lib/time.ts';
 
 let aws: LocalAws;
 let clock = Date.UTC(2026, 0, 10, 2, 0); // 10:00 Asia/Shanghai
-const deps = (): ApplyDeps => ({ db: ddb(), table: aws.table, cfg: hubConfig(), now: () => clock });
+const deps = (): ApplyDeps => aws.runtime.with({ now: () => clock });
 
 beforeAll(async () => {
   aws = await useLocalAws();
