@@ -12,8 +12,6 @@
 import { randomBytes } from 'node:crypto';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createTable } from '../local/emulators.ts';
-import { config } from '../lib/config/index.ts';
-import { ddb } from '../lib/store/client.ts';
 import { channelKey, channelListIndex } from '../lib/store/entities/channel.ts';
 import { counterKey } from '../lib/store/entities/counter.ts';
 import { daysBetween } from '../lib/time.ts';
@@ -56,9 +54,8 @@ export async function run(opts: AttributionOptions): Promise<BenchResult> {
   const nDays = opts.days ?? 90;
   const calls = opts.calls ?? 7;
   const table = `bench-attr-${randomBytes(4).toString('hex')}`;
-  useEmulators({ dynamoEndpoint: opts.dynamoEndpoint, table });
-  const shards = config().HUB_COUNTER_SHARDS;
-  const db = ddb();
+  const { runtime, db } = useEmulators({ dynamoEndpoint: opts.dynamoEndpoint, table });
+  const shards = runtime.cfg.HUB_COUNTER_SHARDS;
   await createTable(db, table);
 
   const from = '2026-01-01';
@@ -105,7 +102,7 @@ export async function run(opts: AttributionOptions): Promise<BenchResult> {
   const seedMs = Date.now() - s0;
 
   const counter = countRequests(db);
-  const warm = await channelMetrics({ from, to });
+  const warm = await channelMetrics(runtime, { from, to });
   const got = warm.channels.reduce(
     (a, c) => ({ newFans: a.newFans + c.newFans, convertedFans: a.convertedFans + c.convertedFans, gmvFen: a.gmvFen + c.gmvFen }),
     { newFans: 0, convertedFans: 0, gmvFen: 0 },
@@ -119,7 +116,7 @@ export async function run(opts: AttributionOptions): Promise<BenchResult> {
   for (let i = 0; i < calls; i++) {
     counter.reset();
     const t0 = performance.now();
-    const res = await channelMetrics({ from, to });
+    const res = await channelMetrics(runtime, { from, to });
     times.push(performance.now() - t0);
     requests.push(res.requests);
     counted.push(counter.total());

@@ -34,7 +34,6 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { createTable, LOCAL_AWS } from '../local/emulators.ts';
 import { apply, type ApplyDeps, type ApplyResult } from '../lib/apply/apply.ts';
-import { config } from '../lib/config/index.ts';
 import { channelKey, channelListIndex } from '../lib/store/entities/channel.ts';
 import type { HubEvent } from '../lib/events/hub-event.ts';
 import { itemSize } from './lib/scale-model.ts';
@@ -296,8 +295,7 @@ export async function run(opts: CostOptions): Promise<BenchResult> {
   const id = randomBytes(4).toString('hex');
   const ourTable = `bench-cost-${id}`;
   const baseTable = `bench-cost-base-${id}`;
-  useEmulators({ dynamoEndpoint: opts.dynamoEndpoint, table: ourTable, extra: { ENGAGEMENT_QUEUE_URL: 'http://bench.invalid/engagement', STAFF_QUEUE_URL: 'http://bench.invalid/staff' } });
-  const cfg = config();
+  const { cfg } = useEmulators({ dynamoEndpoint: opts.dynamoEndpoint, table: ourTable, extra: { ENGAGEMENT_QUEUE_URL: 'http://bench.invalid/engagement', STAFF_QUEUE_URL: 'http://bench.invalid/staff' } }).runtime;
 
   const ours = docClient(opts.dynamoEndpoint);
   const base = docClient(opts.dynamoEndpoint);

@@ -20,7 +20,6 @@ import { DynamoDBClient, TransactWriteItemsCommand, type TransactWriteItemsComma
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startHub } from '../local/hub.ts';
 import { LOCAL_AWS } from '../local/emulators.ts';
-import { ddb, sqs } from '../lib/store/client.ts';
 import { configuredAccount, postPush, signedPush } from '../test/support/wechat-client.ts';
 import { countRequests, describeError, fmt, machine, median, percentile, round, runFor, useEmulators, type BenchResult } from './lib/common.ts';
 
@@ -91,8 +90,10 @@ export async function run(opts: E2eOptions): Promise<BenchResult> {
   const hubPhase = newPhase();
   const rawPhase = newPhase();
   let capturedTx: TransactWriteItemsCommandInput | undefined;
-  useEmulators({ dynamoEndpoint: opts.dynamoEndpoint, sqsEndpoint: opts.sqsEndpoint, table });
-  const hub = await startHub({ port: 0, standinPort: 0, table, queuePrefix: `bench${id}`, pollers: false, schedules: false, functions: ['wechat'] });
+  const emu = useEmulators({ dynamoEndpoint: opts.dynamoEndpoint, sqsEndpoint: opts.sqsEndpoint, table });
+  const ddb = () => emu.db;
+  const sqs = () => emu.sqs;
+  const hub = await startHub({ port: 0, standinPort: 0, table, clients: { ddb: emu.db, sqs: emu.sqs }, queuePrefix: `bench${id}`, pollers: false, schedules: false, functions: ['wechat'] });
   // The ceiling's client: raw transactions of the same size, same concurrency.
   const raw = new DynamoDBClient({
     ...LOCAL_AWS,

@@ -7,14 +7,15 @@
  *   npm run bench -- ingest e2e    only these (ingest, dynamo-cost, attribution, e2e, cold-start, scale)
  *
  * DynamoDB Local and the local SQS server are started once, on free ports, for the benchmarks
- * that need them, and stopped at the end. Logs below WARN are off (HUB_LOG_LEVEL) unless set.
+ * that need them, and stopped at the end. Logs below WARN are off unless HUB_LOG_LEVEL is set.
+ * `npm run bench` also silences the AWS SDK's Node version notice (the environment variable
+ * AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED, set by the npm script, never by code).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-process.env.HUB_LOG_LEVEL ??= 'WARN';
-
+const { logger } = await import('../lib/log.ts');
+if (!process.env.HUB_LOG_LEVEL && !process.env.POWERTOOLS_LOG_LEVEL) logger.setLogLevel('WARN');
 const { describeError, machine, RESULTS_DIR, writeResult } = await import('./lib/common.ts');
 type BenchResult = import('./lib/common.ts').BenchResult;
 type LocalEmulator = import('../local/emulators.ts').LocalEmulator;

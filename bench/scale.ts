@@ -22,7 +22,6 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aw
 import { createTable } from '../local/emulators.ts';
 import { docClient, eventsFor as costEvents } from './dynamo-cost.ts';
 import { apply, type ApplyDeps } from '../lib/apply/apply.ts';
-import { config } from '../lib/config/index.ts';
 import { batchKey, batchSerialIndex } from '../lib/store/entities/batch.ts';
 import { channelKey, channelListIndex } from '../lib/store/entities/channel.ts';
 import type { HubEvent } from '../lib/events/hub-event.ts';
@@ -274,8 +273,7 @@ interface Captured {
 async function captureMixes(opts: ScaleOptions): Promise<Captured> {
   const members = opts.members ?? 3;
   const table = `bench-scale-${randomBytes(4).toString('hex')}`;
-  useEmulators({ dynamoEndpoint: opts.dynamoEndpoint, table, extra: { ENGAGEMENT_QUEUE_URL: 'http://bench.invalid/engagement', STAFF_QUEUE_URL: 'http://bench.invalid/staff' } });
-  const cfg = config();
+  const { cfg } = useEmulators({ dynamoEndpoint: opts.dynamoEndpoint, table, extra: { ENGAGEMENT_QUEUE_URL: 'http://bench.invalid/engagement', STAFF_QUEUE_URL: 'http://bench.invalid/staff' } }).runtime;
   const db = docClient(opts.dynamoEndpoint);
   const images = docClient(opts.dynamoEndpoint);
   try {

@@ -43,7 +43,7 @@ export function routeOf(event: HttpEvent): Route {
   throw new NotFoundError(`no route GET ${event.rawPath}`);
 }
 
-export const handler = http({ name: 'attribution-api', admin: true }, async (event) => {
+export const handler = http({ name: 'attribution-api', admin: true }, async (event, rt) => {
   const route = routeOf(event);
   const q = query(event);
   const model = parseModel(q.model);
@@ -53,10 +53,10 @@ export const handler = http({ name: 'attribution-api', admin: true }, async (eve
   const noStore = { 'cache-control': 'no-store' };
 
   if (route.name === 'daily') {
-    const r = await channelDaily(route.id, { from, to, model });
+    const r = await channelDaily(rt, route.id, { from, to, model });
     return json(200, { channel: r.channel, from: r.from, to: r.to, model: r.model, days: r.days }, noStore);
   }
-  const r = await channelMetrics({ from, to, model });
+  const r = await channelMetrics(rt, { from, to, model });
   if (route.name === 'csv') {
     return {
       statusCode: 200,

@@ -133,6 +133,8 @@ export interface GatewayOptions {
   functions: Map<string, LoadedFunction>;
   /** Runs a scheduled function now (POST /_local/run/{function}). */
   runScheduled?: (name: string) => Promise<unknown>;
+  /** The context of an invocation (the local hub adds its runtime); default: lambdaContext. */
+  context?: (name: string, timeoutSeconds?: number) => Context;
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
@@ -172,7 +174,7 @@ export async function startGateway(opts: GatewayOptions): Promise<{ server: Serv
               // A malformed percent-escape in the path: API Gateway answers 400 too.
               return send(res, { statusCode: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'bad_request', message: 'malformed path' }) });
             }
-            const result = (await fn.handler(event, lambdaContext(fn.spec.name, fn.spec.timeoutSeconds))) as APIGatewayProxyStructuredResultV2;
+            const result = (await fn.handler(event, (opts.context ?? lambdaContext)(fn.spec.name, fn.spec.timeoutSeconds))) as APIGatewayProxyStructuredResultV2;
             return send(res, result);
           }
           send(res, {

@@ -3,18 +3,28 @@
  * API stand-in, the HTTP gateway over the real handlers, one poller per SQS consumer and a
  * timer per scheduled function. `npm start` (local/start.ts) and the end-to-end tests both
  * use it, so the tests exercise exactly what a developer runs.
+ *
+ * Nothing here writes `process.env`: the table, the queue URLs and the stand-ins' URLs go into
+ * one Runtime (lib/runtime) with explicit SDK clients, and every invocation — gateway, pollers,
+ * schedules — carries that runtime in its context (`context.hub`). `reconfigure` swaps it for
+ * a variant (other settings, fault-wrapped clients); the next invocation uses the new one.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSBatchResponse } from 'aws-lambda';
-import { createQueues, createTable, type QueueRefs } from './emulators.ts';
+import { createQueues, createTable, LOCAL_AWS, type QueueRefs } from './emulators.ts';
 import { loadFunctions, lambdaContext, startGateway } from './gateway.ts';
 import { startPoller } from './poller.ts';
 import { startWechatStandin, type WechatStandin } from './wechat-standin.ts';
 import { startTopRuntime } from './top-runtime.ts';
 import type { TopStandin } from './top-standin.ts';
-import { config, resetConfig } from '../lib/config/index.ts';
+import { loadConfig } from '../lib/config/index.ts';
 import { QUEUES, type QueueName } from '../lib/queues.ts';
-import { ddb, resetClients, sqs } from '../lib/store/client.ts';
+import { makeDynamo, makeSqs } from '../lib/store/client.ts';
+import { createRuntime, type Runtime, type RuntimeOverrides } from '../lib/runtime/runtime.ts';
+import type { HubContext } from '../lib/runtime/middleware.ts';
+
+type Settings = Readonly<Record<string, string | undefined>>;
 
 export interface HubOptions {
   port: number;
@@ -30,6 +40,12 @@ export interface HubOptions {
   /** Load only these functions (tests of one area); default: the whole manifest. */
   functions?: string[];
   log?: (line: string) => void;
+  /** Configuration names as the environment would give them; default: this process's environment (read only). */
+  env?: Settings;
+  /** Where DynamoDB and SQS answer (DynamoDB Local, the local SQS server); the clients use the local credentials. */
+  endpoints?: { dynamodb: string; sqs: string };
+  /** Ready-made SDK clients instead (tests wrap them with fault injection); they win over `endpoints`. */
+  clients?: { ddb?: DynamoDBDocumentClient; sqs?: SQSClient };
 }
 
 export interface RunningHub {
@@ -37,6 +53,12 @@ export interface RunningHub {
   standin: WechatStandin;
   top: TopStandin;
   queues: Record<QueueName, QueueRefs>;
+  /** The runtime every invocation gets in its context (the current one after `reconfigure`). */
+  readonly runtime: Runtime;
+  /** Replaces the runtime by a variant of it (settings merged over the current ones, clients, clock…). */
+  reconfigure(overrides: RuntimeOverrides): Runtime;
+  /** Puts back a runtime taken from `runtime` earlier (the end of a reconfigured stretch). */
+  restore(runtime: Runtime): void;
   /** Runs a scheduled function now. */
   runScheduled(name: string): Promise<unknown>;
   /** Invokes an SQS consumer on a hand-made batch. */
@@ -46,32 +68,43 @@ export interface RunningHub {
 
 export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const log = opts.log ?? (() => undefined);
-  if (opts.table) process.env.HUB_TABLE = opts.table;
-  resetConfig();
-  resetClients();
-  const cfg = config();
-  await createTable(ddb(), cfg.HUB_TABLE);
-  const queues = await createQueues(sqs(), opts.queuePrefix ? { prefix: opts.queuePrefix } : {});
-  process.env.ENGAGEMENT_QUEUE_URL = queues.engagement.url;
-  process.env.STAFF_QUEUE_URL = queues['staff-alerts'].url;
-  const standin = await startWechatStandin({ port: opts.standinPort, apps: { [cfg.WECHAT_APP_ID]: cfg.WECHAT_APP_SECRET } });
-  process.env.WECHAT_STANDIN_PORT = String(standin.port);
-  if (!process.env.WECHAT_API_BASE || opts.standinPort === 0) process.env.WECHAT_API_BASE = standin.url;
-  resetConfig();
-  const top = await startTopRuntime(opts.topPort !== undefined ? { port: opts.topPort } : opts.standinPort === 0 ? { port: 0 } : {});
+  const env: Settings = { ...(opts.env ?? process.env), ...(opts.table ? { HUB_TABLE: opts.table } : {}) };
+  const endpoint = (e: string | undefined) => (e ? { endpoint: e, ...LOCAL_AWS } : {});
+  const db = opts.clients?.ddb ?? makeDynamo(endpoint(opts.endpoints?.dynamodb));
+  const sqs = opts.clients?.sqs ?? makeSqs(endpoint(opts.endpoints?.sqs));
+  const base = loadConfig({ env, local: true });
+  await createTable(db, base.HUB_TABLE);
+  const queues = await createQueues(sqs, opts.queuePrefix ? { prefix: opts.queuePrefix } : {});
+  const standin = await startWechatStandin({ port: opts.standinPort, apps: { [base.WECHAT_APP_ID]: base.WECHAT_APP_SECRET } });
+  const top = await startTopRuntime(base, env.TOP_API_BASE, opts.topPort !== undefined ? { port: opts.topPort } : opts.standinPort === 0 ? { port: 0 } : {});
+  let runtime = createRuntime({
+    local: true,
+    clients: { ddb: db, sqs },
+    env: {
+      ...env,
+      ENGAGEMENT_QUEUE_URL: queues.engagement.url,
+      STAFF_QUEUE_URL: queues['staff-alerts'].url,
+      WECHAT_STANDIN_PORT: String(standin.port),
+      // An explicit WECHAT_API_BASE wins when the stand-in has a fixed port (another API); with port 0 it follows the stand-in.
+      WECHAT_API_BASE: env.WECHAT_API_BASE && opts.standinPort !== 0 ? env.WECHAT_API_BASE : standin.url,
+      TOP_STANDIN_PORT: String(top.standin.port),
+      TOP_API_BASE: top.apiBase,
+    },
+  });
+  const context = (name: string, timeoutSeconds?: number): HubContext => ({ ...lambdaContext(name, timeoutSeconds), hub: runtime });
 
   const functions = await loadFunctions(opts.functions);
   const runScheduled = async (name: string) => {
     const fn = functions.get(name);
     if (!fn?.spec.schedule) throw new Error(`no scheduled function named ${name}`);
-    return fn.handler({ source: 'local.schedule', 'detail-type': 'Scheduled Event', time: new Date().toISOString() }, lambdaContext(name, fn.spec.timeoutSeconds));
+    return fn.handler({ source: 'local.schedule', 'detail-type': 'Scheduled Event', time: new Date().toISOString() }, context(name, fn.spec.timeoutSeconds));
   };
   const invokeConsumer = async (name: string, event: SQSEvent) => {
     const fn = functions.get(name);
     if (!fn?.spec.consumes) throw new Error(`no consumer named ${name}`);
-    return (await fn.handler(event, lambdaContext(name, fn.spec.timeoutSeconds))) as SQSBatchResponse | void;
+    return (await fn.handler(event, context(name, fn.spec.timeoutSeconds))) as SQSBatchResponse | void;
   };
-  const gateway = await startGateway({ port: opts.port, functions, runScheduled });
+  const gateway = await startGateway({ port: opts.port, functions, runScheduled, context });
 
   const stops: (() => Promise<void>)[] = [];
   if (opts.pollers !== false) {
@@ -79,13 +112,14 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       if (!spec.consumes) continue;
       const q = queues[spec.consumes];
       const p = startPoller({
-        sqs: sqs() as SQSClient,
+        sqs,
         queueUrl: q.url,
         queueArn: q.arn,
         name: spec.name,
         handler: handler as never,
         timeoutSeconds: spec.timeoutSeconds,
         batchSize: 10,
+        context,
       });
       stops.push(p.stop);
       log(`poller    ${spec.name} ← ${QUEUES[spec.consumes].name}`);
@@ -106,15 +140,25 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   return {
     url: gateway.url,
     standin,
-    top,
+    top: top.standin,
     queues,
+    get runtime() {
+      return runtime;
+    },
+    reconfigure(overrides: RuntimeOverrides) {
+      runtime = runtime.with(overrides);
+      return runtime;
+    },
+    restore(previous: Runtime) {
+      runtime = previous;
+    },
     runScheduled,
     invokeConsumer,
     stop: async () => {
       await Promise.all(stops.map((s) => s()));
       await gateway.close();
       await standin.close();
-      await top.close();
+      await top.standin.close();
     },
   };
 }

@@ -17,6 +17,8 @@ export interface PollerOptions {
   batchSize?: number;
   waitSeconds?: number;
   timeoutSeconds?: number;
+  /** The context of an invocation (the local hub adds its runtime); default: lambdaContext. */
+  context?: (name: string, timeoutSeconds?: number) => ReturnType<typeof lambdaContext>;
 }
 
 export function toRecord(m: Message, queueArn: string): SQSRecord {
@@ -62,7 +64,7 @@ export async function pollOnce(o: PollerOptions): Promise<{ received: number; fa
   const records = messages.map((m) => toRecord(m, o.queueArn));
   let failedIds: Set<string>;
   try {
-    const out = await o.handler({ Records: records }, lambdaContext(o.name, o.timeoutSeconds));
+    const out = await o.handler({ Records: records }, (o.context ?? lambdaContext)(o.name, o.timeoutSeconds));
     failedIds = new Set((out?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
   } catch (err) {
     console.error(`[poller ${o.name}] invocation failed; the whole batch will be retried`, err);

@@ -7,9 +7,9 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { startDynamoLocal, startSqsLocal, LOCAL_AWS } from './emulators.ts';
+import { startDynamoLocal, startSqsLocal } from './emulators.ts';
 import { startHub } from './hub.ts';
-import { config, describeConfig, resetConfig } from '../lib/config/index.ts';
+import { describeConfig, loadConfig } from '../lib/config/index.ts';
 import { FUNCTIONS } from '../lib/manifest.ts';
 
 const t0 = Date.now();
@@ -22,30 +22,22 @@ const { values } = parseArgs({
 });
 const dataDir = values.data ?? process.env.HUB_DATA_DIR;
 
-Object.assign(process.env, {
-  AWS_REGION: process.env.AWS_REGION ?? LOCAL_AWS.region,
-  AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-});
-delete process.env.AWS_SESSION_TOKEN;
-
-let cfg = config();
+// The hub's configuration: this environment, read only; the emulator clients get the local credentials (local/hub.ts).
+const env = process.env;
+const startCfg = loadConfig({ env, local: true });
 console.log('SCRM Hub — starting the local runtime');
 if (dataDir) mkdirSync(resolve(dataDir), { recursive: true });
 const dynamo = await startDynamoLocal({ port: Number(values['dynamodb-port']), ...(dataDir ? { dataDir: resolve(dataDir) } : {}) });
 const sqsServer = await startSqsLocal({ port: Number(values['sqs-port']) });
-process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
-process.env.AWS_ENDPOINT_URL_SQS = sqsServer.endpoint;
-resetConfig();
-cfg = config();
 
 const hub = await startHub({
-  port: cfg.PORT,
-  standinPort: cfg.WECHAT_STANDIN_PORT,
+  port: startCfg.PORT,
+  standinPort: startCfg.WECHAT_STANDIN_PORT,
+  env,
+  endpoints: { dynamodb: dynamo.endpoint, sqs: sqsServer.endpoint },
   log: (l) => console.log(`  ${l}`),
 });
-cfg = config();
+const cfg = hub.runtime.cfg;
 
 const routes = FUNCTIONS.flatMap((f) => (f.routes ?? []).map((r) => `  ${r.method.padEnd(5)} ${hub.url}${r.path}${r.admin ? '   (admin)' : ''}`));
 console.log(`

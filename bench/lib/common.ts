@@ -7,8 +7,10 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOCAL_AWS } from '../../local/emulators.ts';
-import { resetConfig } from '../../lib/config/index.ts';
-import { resetClients } from '../../lib/store/client.ts';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { makeDynamo, makeSqs } from '../../lib/store/client.ts';
+import { createRuntime, type Runtime } from '../../lib/runtime/runtime.ts';
 
 export const BENCH_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const RESULTS_DIR = join(BENCH_DIR, 'results');
@@ -172,22 +174,20 @@ export const WRITE_COMMANDS = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWrit
 // ---------------------------------------------------------------------------------------------
 // Local AWS wiring
 
-/** Points the SDK (and the hub's configuration) at the emulators, with the given table. */
-export function useEmulators(env: { dynamoEndpoint: string; sqsEndpoint?: string; table: string; extra?: Record<string, string> }): void {
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_DYNAMODB: env.dynamoEndpoint,
-    ...(env.sqsEndpoint ? { AWS_ENDPOINT_URL_SQS: env.sqsEndpoint } : {}),
-    AWS_REGION: LOCAL_AWS.region,
-    AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey,
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    HUB_TABLE: env.table,
-    ...env.extra,
-  });
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.HUB_SECRET_ARN;
-  resetConfig();
-  resetClients();
+export interface Emulated {
+  /** Clients on the emulators (explicit endpoints, the local credentials). */
+  db: DynamoDBDocumentClient;
+  sqs: SQSClient;
+  /** A runtime on them with the given table (the local defaults over this environment, never a secret). */
+  runtime: Runtime;
+}
+
+/** Clients and a runtime on the emulators, with the given table; `settings` go over this environment. */
+export function useEmulators(env: { dynamoEndpoint: string; sqsEndpoint?: string; table: string; extra?: Record<string, string> }): Emulated {
+  const db = makeDynamo({ ...LOCAL_AWS, endpoint: env.dynamoEndpoint });
+  const sqs = makeSqs({ ...LOCAL_AWS, ...(env.sqsEndpoint ? { endpoint: env.sqsEndpoint } : {}) });
+  const settings = { ...process.env, HUB_SECRET_ARN: undefined, HUB_SECRET_ARNS: undefined, HUB_TABLE: env.table, ...env.extra };
+  return { db, sqs, runtime: createRuntime({ env: settings, local: true, clients: { ddb: db, sqs } }) };
 }
 
 /**

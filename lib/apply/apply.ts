@@ -13,8 +13,6 @@
  * Duplicates per redelivery, by the event's source.
  */
 import { HubEvent } from '../events/hub-event.ts';
-import { config } from '../config/index.ts';
-import { ddb, tableName } from '../store/client.ts';
 import { dedupe, DEDUPE_TAG, markerFromItem } from '../store/entities/dedupe.ts';
 import { PUSH_NONCE_TAG, pushNonces } from '../store/entities/push-nonce.ts';
 import { refusals } from '../store/entities/refusal.ts';
@@ -30,13 +28,9 @@ import { planEvent } from './planners/index.ts';
 
 export type { ApplyDeps, ApplyGuards, ApplyResult } from '../port.ts';
 
-export function defaultDeps(): ApplyDeps {
-  return { db: ddb(), table: tableName(), cfg: config(), now: Date.now };
-}
-
 const MAX_ATTEMPTS = 12;
 
-export async function apply(input: HubEvent, deps: ApplyDeps = defaultDeps(), guards: ApplyGuards = {}): Promise<ApplyResult> {
+export async function apply(input: HubEvent, deps: ApplyDeps, guards: ApplyGuards = {}): Promise<ApplyResult> {
   const parsed = HubEvent.safeParse(input);
   if (!parsed.success) throw new BadRequestError('event failed validation', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const event = parsed.data;
@@ -140,7 +134,7 @@ function backoff(attempt: number): Promise<void> {
 }
 
 /** Applies a request's events in order (one platform request may carry several messages). */
-export async function applyAll(events: HubEvent[], deps: ApplyDeps = defaultDeps()): Promise<ApplyResult[]> {
+export async function applyAll(events: HubEvent[], deps: ApplyDeps): Promise<ApplyResult[]> {
   const out: ApplyResult[] = [];
   for (const e of events) out.push(await apply(e, deps));
   return out;

@@ -22,7 +22,7 @@ import { apply } from './apply.ts';
 import type { ApplyDeps } from '../port.ts';
 import { readMember } from '../members/record.ts';
 import { ownView } from '../members/view.ts';
-import { ddb, tableName, type Store } from '../store/client.ts';
+import type { Store } from '../store/client.ts';
 import { refusals } from '../store/entities/refusal.ts';
 import { localDay } from '../time.ts';
 import { newId, stableId } from '../ids.ts';
@@ -45,7 +45,7 @@ export const phoneUnavailable = () =>
 export interface RegisterDeps {
   cfg: HubConfig;
   api: WechatApi;
-  apply?: ApplyDeps;
+  apply: ApplyDeps;
   now?: () => number;
 }
 
@@ -77,7 +77,7 @@ export async function register(body: unknown, deps: RegisterDeps) {
   }
   if (req.phoneCode !== undefined && req.smsCode !== undefined) throw new BadRequestError('give phoneCode or smsCode, not both', ['smsCode: unexpected with phoneCode']);
   const caller = await identifyCaller(req, deps);
-  const store: Store = deps.apply ? { db: deps.apply.db, table: deps.apply.table } : { db: ddb(), table: tableName() };
+  const store: Store = { db: deps.apply.db, table: deps.apply.table };
   const now = (deps.now ?? Date.now)();
   const phoneHash = hashPhone(phone, deps.cfg.PHONE_HASH_SECRET);
   let proof: PhoneProof;

@@ -15,7 +15,7 @@ import { localDay } from '../time.ts';
 import type { HubConfig } from '../config/index.ts';
 import type { WechatApi } from '../wechat/wire.ts';
 import { codecFor } from '../codes/codec.ts';
-import { apply, defaultDeps } from './apply.ts';
+import { apply } from './apply.ts';
 import type { ApplyDeps } from '../port.ts';
 import { identifyCaller, issues, type Caller } from '../members/caller.ts';
 import { batches } from '../store/entities/batch.ts';
@@ -35,12 +35,12 @@ function invalidSubjects(caller: Caller, sourceIp: string): string[] {
   return [invalidScanSubject.wechat(caller.appId, caller.openid), invalidScanSubject.ip(sourceIp.slice(0, 64))];
 }
 
-export async function scan(body: unknown, deps: { cfg: HubConfig; api: WechatApi; requestId: string; sourceIp: string; apply?: ApplyDeps }) {
+export async function scan(body: unknown, deps: { cfg: HubConfig; api: WechatApi; requestId: string; sourceIp: string; apply: ApplyDeps }) {
   const parsed = ScanRequest.safeParse(body);
   if (!parsed.success) throw new BadRequestError('invalid scan request', issues(parsed.error));
   const req = parsed.data;
   const caller = await identifyCaller(req, deps);
-  const applyDeps = deps.apply ?? defaultDeps();
+  const applyDeps = deps.apply;
   const now = applyDeps.now();
   const day = localDay(now, deps.cfg.HUB_TIMEZONE);
   const subjects = invalidSubjects(caller, deps.sourceIp);

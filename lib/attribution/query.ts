@@ -16,8 +16,8 @@
  */
 import { ChannelId } from '../events/hub-event.ts';
 import { BadRequestError, NotFoundError } from '../errors.ts';
-import { config } from '../config/index.ts';
-import { ddb, tableName, type Store } from '../store/client.ts';
+import type { HubConfig } from '../config/index.ts';
+import type { Store } from '../store/client.ts';
 import { channels as channelItems, type ListedChannel } from '../store/entities/channel.ts';
 import { counters, type CounterRow } from '../store/entities/counter.ts';
 import type { RequestCounter } from '../store/item-ops.ts';
@@ -245,7 +245,13 @@ const builtinById = new Map(BUILTIN_CHANNELS.map((c) => [c.channel, c]));
 /** The store and the DynamoDB requests one call makes. */
 class Reader implements RequestCounter {
   requests = 0;
-  readonly store: Store = { db: ddb(), table: tableName() };
+  constructor(readonly store: Store) {}
+}
+
+/** What an attribution read needs: the table and the number of counter shards (a Runtime has both). */
+export interface AttributionSource {
+  readonly store: Store;
+  readonly cfg: Pick<HubConfig, 'HUB_COUNTER_SHARDS'>;
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -330,11 +336,11 @@ export interface ChannelMetricsResult {
  * always listed (zeros included); built-in channels only when they have activity. Rows come in
  * channel id order.
  */
-export async function channelMetrics(q: MetricsQuery): Promise<ChannelMetricsResult> {
+export async function channelMetrics(src: AttributionSource, q: MetricsQuery): Promise<ChannelMetricsResult> {
   validateRange(q.from, q.to);
   const model = normaliseModel(q.model ?? DEFAULT_API_MODEL);
-  const shards = config().HUB_COUNTER_SHARDS;
-  const r = new Reader();
+  const shards = src.cfg.HUB_COUNTER_SHARDS;
+  const r = new Reader(src.store);
 
   const listed = await listChannels(r);
   const targets = new Map<string, { info: ChannelInfo; always: boolean }>();
@@ -382,12 +388,12 @@ export interface ChannelDailyResult {
  * One channel's metrics per local day over from..to. NotFoundError for a channel that has no
  * channel item, is not built in, and has no counters in the range.
  */
-export async function channelDaily(channelId: string, q: Omit<MetricsQuery, 'channelIds'>): Promise<ChannelDailyResult> {
+export async function channelDaily(src: AttributionSource, channelId: string, q: Omit<MetricsQuery, 'channelIds'>): Promise<ChannelDailyResult> {
   const id = validateChannelId(channelId);
   const days = validateRange(q.from, q.to);
   const model = normaliseModel(q.model ?? DEFAULT_API_MODEL);
-  const shards = config().HUB_COUNTER_SHARDS;
-  const r = new Reader();
+  const shards = src.cfg.HUB_COUNTER_SHARDS;
+  const r = new Reader(src.store);
 
   const [item, perShard] = await Promise.all([channelItems.get(r.store, id, { counter: r }), readCounters(r, id, model.counter, q.from, q.to, shards)]);
   const byDay = new Map(days.map((d) => [d, emptyTotals()]));

@@ -9,7 +9,7 @@
  *   rt.with({settings, now, wechat, clients, sender})  a variant (tests; the local hub's reconfigure)
  */
 import type { ApplyDeps } from '../port.ts';
-import { config, loadConfig, type ConfigInput, type HubConfig } from '../config/index.ts';
+import { loadConfig, type ConfigInput, type HubConfig } from '../config/index.ts';
 import { NotFoundError } from '../errors.ts';
 import { TopClient } from '../sources/tmall/top-client.ts';
 import { ddb, sqs, type Store } from '../store/client.ts';
@@ -140,13 +140,13 @@ function build(p: Parts): Runtime {
   return rt;
 }
 
-let processRt: { rt: Runtime; builtAt: number; cfg?: HubConfig } | undefined;
+let processRt: { rt: Runtime; builtAt: number } | undefined;
 
 /**
- * The runtime of this process. Inside Lambda: the environment plus the secrets of the groups it
- * is given (HUB_SECRET_ARNS / HUB_SECRET_ARN), rebuilt when older than SECRET_MAX_AGE_MS so a
- * rotated secret is picked up. Outside Lambda (a script, a handler called without a runtime in
- * its context): the process configuration of lib/config, and no business metrics (EMF lines
+ * The runtime of this process, built from its environment (read, never written). Inside Lambda:
+ * plus the secrets of the groups it is given (HUB_SECRET_ARNS / HUB_SECRET_ARN), rebuilt when
+ * older than SECRET_MAX_AGE_MS so a rotated secret is picked up. Without secrets (a script, a
+ * handler called without a runtime in its context): the environment alone, built once, and no business metrics outside Lambda (EMF lines
  * mean something only in a Lambda log group).
  */
 export async function processRuntime(): Promise<Runtime> {
@@ -158,10 +158,6 @@ export async function processRuntime(): Promise<Runtime> {
     }
     return processRt.rt;
   }
-  const cfg = config();
-  if (processRt?.cfg !== cfg) {
-    const input: ConfigInput = { env };
-    processRt = { rt: build({ input, cfg, clients: {}, now: Date.now, leaseMs: DEFAULT_LEASE_MS, metrics: env.AWS_LAMBDA_FUNCTION_NAME ? processMetrics : noMetrics }), builtAt: Date.now(), cfg };
-  }
+  processRt ??= { rt: createRuntime({ env, metrics: env.AWS_LAMBDA_FUNCTION_NAME ? processMetrics : noMetrics }), builtAt: Date.now() };
   return processRt.rt;
 }

@@ -1,8 +1,8 @@
 /**
- * AWS SDK clients. `makeDynamo`/`makeSqs` build one from explicit options; the process clients
- * `ddb()`/`sqs()` are built once without options, so their endpoints come from the SDK's own
- * environment variables (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SQS), which the local
- * runtime and the tests set to DynamoDB Local and the local SQS server; in AWS they are unset.
+ * AWS SDK clients. `makeDynamo`/`makeSqs` build one from explicit options (the local runtime,
+ * tests and benchmarks give the emulators' endpoints and the local credentials); the process
+ * clients `ddb()`/`sqs()` of a Lambda runtime are built once without options, so the SDK resolves
+ * endpoint, region and credentials itself.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -10,7 +10,6 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { config } from '../config/index.ts';
 
 /** The table and the client every data-layer operation takes. */
 export interface Store {
@@ -69,20 +68,4 @@ export function ddb(): DynamoDBDocumentClient {
 export function sqs(): SQSClient {
   sqsClient ??= makeSqs();
   return sqsClient;
-}
-
-/** Replace the process clients (the local runtime and tests inject fault-wrapped clients). */
-export function setClients(next: { ddb?: DynamoDBDocumentClient; sqs?: SQSClient }): void {
-  if (next.ddb) doc = next.ddb;
-  if (next.sqs) sqsClient = next.sqs;
-}
-
-/** Forget the process clients so the next ddb()/sqs() call builds them from the current environment. */
-export function resetClients(): void {
-  doc = undefined;
-  sqsClient = undefined;
-}
-
-export function tableName(): string {
-  return config().HUB_TABLE;
 }

@@ -17,8 +17,9 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { useLocalAws } from '../support/env.ts';
-import { config } from '../../lib/config/index.ts';
+import { activeRuntime, hubConfig, hubContext, useLocalAws } from '../support/env.ts';
+import type { HubContext } from '../../lib/runtime/middleware.ts';
+
 import { writeDashboardModule } from '../../scripts/build-dashboard.ts';
 import { makeCounters, writeSeed } from './seed.ts';
 import { findChromium, INSTALL_HINT } from './chromium.ts';
@@ -33,7 +34,7 @@ const CHROMIUM = lookup.found ? lookup.path : '';
 
 const OUT_DIR = resolve('test-results');
 
-type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+type Handler = (event: APIGatewayProxyEventV2, context: HubContext) => Promise<APIGatewayProxyStructuredResultV2>;
 
 const ROUTES: { re: RegExp; routeKey: string; fn: 'dashboard' | 'api'; param?: string }[] = [
   { re: /^\/dashboard$/, routeKey: 'GET /dashboard', fn: 'dashboard' },
@@ -79,7 +80,7 @@ function serve(handlers: Record<'dashboard' | 'api', Handler>, log: string[]): P
         },
         isBase64Encoded: false,
       };
-      const out = await handlers[route.fn](event);
+      const out = await handlers[route.fn](event, hubContext(activeRuntime()));
       res.writeHead(out.statusCode ?? 200, out.headers as Record<string, string>).end(out.body ?? '');
     })().catch((err: unknown) => {
       res.writeHead(500).end(String(err));
@@ -107,7 +108,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
   const browserProblems: string[] = [];
   const foreignRequests: string[] = [];
 
-  const token = () => config().HUB_ADMIN_TOKEN;
+  const token = () => hubConfig().HUB_ADMIN_TOKEN;
   const shift = (day: string, n: number) => {
     const [y, m, d] = day.split('-').map(Number) as [number, number, number];
     return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
@@ -153,7 +154,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
     const dashboard = (await import('../../functions/dashboard.ts')).handler as Handler;
     const attribution = (await import('../../functions/attribution-api.ts')).handler as Handler;
 
-    today = new Intl.DateTimeFormat('en-CA', { timeZone: config().HUB_TIMEZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+    today = new Intl.DateTimeFormat('en-CA', { timeZone: hubConfig().HUB_TIMEZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
     await writeSeed(makeCounters(today));
 
     ({ server, base } = await serve({ dashboard, api: attribution }, serverLog));
@@ -186,7 +187,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
     expect(csp).toMatch(/default-src 'none'/);
     expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
     const html = await res.text();
-    expect(html).toContain(`content="${config().HUB_TIMEZONE}"`);
+    expect(html).toContain(`content="${hubConfig().HUB_TIMEZONE}"`);
     // no external script, stylesheet or CDN; the only link is the inline (data:) favicon
     expect(/<script[^>]+src=|<link[^>]+href="(?!data:)|https?:\/\/cdn/i.test(html)).toBe(false);
     expect(html.includes('Chart.js')).toBe(true); // chart.js inlined (its licence notice kept)

@@ -7,8 +7,9 @@
  * Time-to-convert buckets are multiples of 6 minutes or whole hours, so every median is exact
  * at 2 decimals and the expected values need no rounding convention.
  */
+import { ddb, activeRuntime } from '../support/env.ts';
 import { BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { ddb, tableName } from '../../lib/store/client.ts';
+
 import { channelKey, channelListIndex } from '../../lib/store/entities/channel.ts';
 import { counterKey } from '../../lib/store/entities/counter.ts';
 
@@ -99,7 +100,7 @@ export function makeCounters(today: string, dayOffsets = [0, 1, 2, 4, 7, 12, 20,
 
 /** Writes the channel items and the counter items (exact key schema, BatchWrite). */
 export async function writeSeed(counters: CounterSeed[]): Promise<void> {
-  const table = tableName();
+  const table = activeRuntime().store.table;
   for (const ch of SEED_CHANNELS) {
     if (!ch.item) continue;
     await ddb().send(

@@ -4,28 +4,31 @@
  * independently here; bad input is a 400 with a reason, no token a 401; and every read is a
  * bounded Query (a middleware on the client records each command: no Scan).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { useLocalAws } from '../support/env.ts';
-import { config } from '../../lib/config/index.ts';
-import { makeDynamo, resetClients, setClients } from '../../lib/store/client.ts';
+import { useLocalAws, hubConfig, hubContext } from '../support/env.ts';
+import { makeDynamo } from '../../lib/store/client.ts';
+import { LOCAL_AWS } from '../../local/emulators.ts';
+import type { Runtime } from '../../lib/runtime/runtime.ts';
 import { channelDaily, channelMetrics } from '../../lib/attribution/query.ts';
 import { ATTRIBUTION_CSV_COLUMNS } from '../../lib/attribution/csv.ts';
 import { handler } from '../../functions/attribution-api.ts';
 import { expectedChannels, expectedDaily, makeCounters, SEED_CHANNELS, SEED_SHARDS, writeSeed, type CounterSeed } from '../browser/seed.ts';
 
-await useLocalAws();
+const aws = await useLocalAws();
 
 const TODAY = '2024-06-30';
 const FROM = '2024-06-01';
 const TO = TODAY;
 
-/** Command names sent through the process client. */
+/** Command names sent through the runtime's client. */
 const sent: string[] = [];
 let counters: CounterSeed[] = [];
 
+let rt: Runtime;
+
 beforeAll(async () => {
-  const client = makeDynamo();
+  const client = makeDynamo({ ...LOCAL_AWS, endpoint: aws.dynamoEndpoint });
   client.middlewareStack.add(
     (next, context) => async (args) => {
       sent.push(context.commandName ?? 'unknown');
@@ -33,15 +36,13 @@ beforeAll(async () => {
     },
     { step: 'initialize', name: 'recordCommandNames' },
   );
-  setClients({ ddb: client });
+  rt = aws.runtime.with({ clients: { ddb: client } });
   counters = makeCounters(TODAY);
   await writeSeed(counters);
   sent.length = 0;
 });
 
-afterAll(() => resetClients());
-
-const TOKEN = () => config().HUB_ADMIN_TOKEN;
+const TOKEN = () => hubConfig().HUB_ADMIN_TOKEN;
 
 const ROUTES: [RegExp, string][] = [
   [/^\/attribution\/channels$/, 'GET /attribution/channels'],
@@ -79,7 +80,7 @@ function event(path: string, qs: Record<string, string> = {}, headers: Record<st
 }
 
 async function call(path: string, qs?: Record<string, string>, headers?: Record<string, string>) {
-  const res = (await handler(event(path, qs, headers))) as APIGatewayProxyStructuredResultV2;
+  const res = (await handler(event(path, qs, headers), hubContext(rt))) as APIGatewayProxyStructuredResultV2;
   const ct = String(res.headers?.['content-type'] ?? '');
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked field by field
   const json: any = /json/.test(ct) ? JSON.parse(res.body ?? 'null') : undefined;
@@ -116,7 +117,7 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-const SHARDS = () => config().HUB_COUNTER_SHARDS;
+const SHARDS = () => hubConfig().HUB_COUNTER_SHARDS;
 
 describe('GET /attribution/channels', () => {
   it('answers the contract shape with values equal to the independent sums (first touch by default)', async () => {
@@ -167,7 +168,7 @@ describe('GET /attribution/channels', () => {
 
   it('makes one gsi1 Query for the channels and one Query per channel shard, never a Scan', async () => {
     sent.length = 0;
-    const res = await channelMetrics({ from: FROM, to: TO, model: 'first_touch' });
+    const res = await channelMetrics(rt, { from: FROM, to: TO, model: 'first_touch' });
     const channelsRead = SEED_CHANNELS.filter((c) => c.item).length + 4; // listed + built-ins (tmall, jd, youzan, organic)
     expect(res.requests).toBe(1 + channelsRead * SHARDS());
     expect(sent.length).toBe(res.requests);
@@ -175,7 +176,7 @@ describe('GET /attribution/channels', () => {
     expect(SEED_SHARDS.every((s) => s < SHARDS())).toBe(true);
 
     sent.length = 0;
-    const daily = await channelDaily('qr-bj-mall', { from: FROM, to: TO, model: 'last' });
+    const daily = await channelDaily(rt, 'qr-bj-mall', { from: FROM, to: TO, model: 'last' });
     expect(daily.requests).toBe(1 + SHARDS());
     expect(sent.filter((n) => n === 'QueryCommand')).toHaveLength(SHARDS());
     expect(sent.filter((n) => n === 'GetItemCommand')).toHaveLength(1); // the channel item (the SDK names the wire command)
@@ -295,11 +296,11 @@ describe('bad requests', () => {
 
   it('routes by raw path when the route key is the default one', async () => {
     const e = event('/attribution/channels.csv', { from: FROM, to: TO });
-    const res = (await handler({ ...e, routeKey: '$default' })) as APIGatewayProxyStructuredResultV2;
+    const res = (await handler({ ...e, routeKey: '$default' }, hubContext(rt))) as APIGatewayProxyStructuredResultV2;
     expect(res.statusCode).toBe(200);
     expect(res.headers?.['content-type']).toBe('text/csv; charset=utf-8');
     const d = event('/attribution/channels/tmall/daily', { from: FROM, to: TO });
-    const daily = (await handler({ ...d, routeKey: '$default', pathParameters: {} })) as APIGatewayProxyStructuredResultV2;
+    const daily = (await handler({ ...d, routeKey: '$default', pathParameters: {} }, hubContext(rt))) as APIGatewayProxyStructuredResultV2;
     expect(JSON.parse(daily.body ?? '{}').channel).toBe('tmall');
   });
 });

@@ -3,12 +3,13 @@
  * POST /codes/scan through the HTTP gateway → functions/codes-scan → lib/apply/scan-code → apply →
  * DynamoDB Local, with the WeChat stand-in answering the OAuth exchange.
  */
+import { ddb, hubConfig } from '../support/env.ts';
 import { describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
 import { counterItems, getItem, memberByOpenid as readMember, queryAll, scanAll } from '../support/table.ts';
 import { seededRandom, type Rng } from '../support/random.ts';
-import { config, resetConfig } from '../../lib/config/index.ts';
-import { ddb } from '../../lib/store/client.ts';
+
+
 import { keys } from '../../lib/store/keys.ts';
 import { codeKey } from '../../lib/store/entities/code.ts';
 import { refusalPartition } from '../../lib/store/entities/refusal.ts';
@@ -24,7 +25,7 @@ import type { Batch as BatchItem } from '../../lib/store/entities/batch.ts';
 // (test/security/smaller.test.ts) is set out of reach here.
 const hub = useTestHub({ queuePrefix: 'codes', functions: ['codes-scan', 'admin'], env: { HUB_SCAN_INVALID_LIMIT: '1000000' } });
 
-const cfg = () => config();
+const cfg = () => hubConfig();
 const appId = () => cfg().WECHAT_APP_ID;
 
 // ---------------------------------------------------------------------------------------------
@@ -179,19 +180,14 @@ function countDynamoRequests(): { commands: string[]; remove(): void } {
   return { commands, remove: () => void stack.remove(name) };
 }
 
-/** Sets HUB_* variables for the duration of `fn`, re-reading the configuration on both sides. */
+/** Runs `fn` with HUB_* settings over the hub's configuration, restoring its runtime afterwards. */
 async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T>): Promise<T> {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, vars);
-  resetConfig();
+  const saved = hub.runtime;
+  hub.reconfigure({ settings: vars });
   try {
     return await fn();
   } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    resetConfig();
+    hub.restore(saved);
   }
 }
 

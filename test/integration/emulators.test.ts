@@ -12,11 +12,11 @@ import {
   SendMessageCommand,
   type Message,
 } from '@aws-sdk/client-sqs';
-import { useLocalAws } from '../support/env.ts';
-import { createTable } from '../../local/emulators.ts';
+import { useLocalAws, ddb, hubConfig, sqs } from '../support/env.ts';
+import { createTable, LOCAL_AWS } from '../../local/emulators.ts';
 import { queueEntries, QUEUES } from '../../lib/queues.ts';
-import { ddb, sqs, tableName } from '../../lib/store/client.ts';
-import { config } from '../../lib/config/index.ts';
+
+
 import { GSI1, TTL_ATTRIBUTE } from '../../lib/store/keys.ts';
 import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
 import { memberKey } from '../../lib/store/entities/member.ts';
@@ -43,18 +43,24 @@ async function receiveOne(queueUrl: string, visibilityTimeout?: number): Promise
 const receiveCount = (m: Message | undefined) => Number(m?.Attributes?.ApproximateReceiveCount ?? NaN);
 
 describe('environment wiring', () => {
-  it('points config and the process clients at this file’s table and queues', () => {
+  it('points the runtime and its clients at this file’s table and queues', async () => {
     expect(aws.table).toMatch(/^hub-[0-9a-f]{10}$/);
-    expect(process.env.HUB_TABLE).toBe(aws.table);
-    expect(tableName()).toBe(aws.table);
-    expect(config().ENGAGEMENT_QUEUE_URL).toBe(aws.queues.engagement.url);
-    expect(config().STAFF_QUEUE_URL).toBe(aws.queues['staff-alerts'].url);
-    expect(process.env.AWS_ENDPOINT_URL_DYNAMODB).toBe(aws.dynamoEndpoint);
-    expect(process.env.AWS_ENDPOINT_URL_SQS).toBe(aws.sqsEndpoint);
+    expect(aws.runtime.cfg.HUB_TABLE).toBe(aws.table);
+    expect(aws.runtime.store.table).toBe(aws.table);
+    expect(hubConfig().ENGAGEMENT_QUEUE_URL).toBe(aws.queues.engagement.url);
+    expect(hubConfig().STAFF_QUEUE_URL).toBe(aws.queues['staff-alerts'].url);
+    expect(aws.runtime.store.db).toBe(ddb());
+    expect(aws.runtime.queues).toBe(sqs());
+    const endpoint = async (c: { config: { endpoint?: () => Promise<{ hostname: string; port?: number }> } }) => {
+      const e = await c.config.endpoint!();
+      return `http://${e.hostname}:${e.port}`;
+    };
+    expect(await endpoint(ddb())).toBe(aws.dynamoEndpoint);
+    expect(await endpoint(sqs())).toBe(aws.sqsEndpoint);
   });
 
   it('creates the table from the key schema, idempotently', async () => {
-    const raw = new DynamoDBClient({});
+    const raw = new DynamoDBClient({ ...LOCAL_AWS, endpoint: aws.dynamoEndpoint });
     try {
       await createTable(raw, aws.table); // second call: no error
       const { Table } = await raw.send(new DescribeTableCommand({ TableName: aws.table }));

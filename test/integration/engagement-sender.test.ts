@@ -20,10 +20,10 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import { useLocalAws, type LocalAws } from '../support/env.ts';
+import { useLocalAws, type LocalAws, ddb, hubConfig, sqs, hubContext } from '../support/env.ts';
 import { getItem, queryAll } from '../support/table.ts';
-import { config, resetConfig } from '../../lib/config/index.ts';
-import { ddb, sqs } from '../../lib/store/client.ts';
+
+
 import { keys } from '../../lib/store/keys.ts';
 import { sendByMsgIdKey, sendKey } from '../../lib/store/entities/send.ts';
 import { memberKey } from '../../lib/store/entities/member.ts';
@@ -33,7 +33,6 @@ import { DEFAULT_POLICY, HOLDOUT_BUCKETS } from '../../lib/config/engagement.ts'
 import { sendOne, type SenderDeps } from '../../lib/engagement/send/flow.ts';
 import { redrive } from '../../lib/store/sqs-redrive.ts';
 import { handler as productionHandler } from '../../functions/engagement-sender.ts';
-import { processRuntime } from '../../lib/runtime/runtime.ts';
 import { createWechatApi } from '../../lib/wechat/client.ts';
 import type { WechatApi } from '../../lib/wechat/wire.ts';
 import { memoryTokenCache } from '../../lib/wechat/token-cache.ts';
@@ -153,6 +152,8 @@ async function enqueue(r: OutboxRow | string, copies = 1): Promise<string[]> {
 
 type Handler = (event: SQSEvent) => Promise<unknown>;
 let handler: Handler;
+/** The production handler on the file's runtime with the real clock and configuration. */
+let production: Handler;
 
 /**
  * Receives and handles until the queue is settled: nothing visible, and nothing in flight but the
@@ -198,13 +199,12 @@ const deps = (): SenderDeps => ({ db: ddb(), table: aws.table, now: () => clock,
 
 beforeAll(async () => {
   aws = await useLocalAws();
-  APP = config().WECHAT_APP_ID;
-  standin = await startWechatStandin({ port: 0, apps: { [APP]: config().WECHAT_APP_SECRET } });
-  process.env.WECHAT_API_BASE = standin.url;
-  process.env.HUB_TIMEZONE = TZ;
-  resetConfig();
-  api = createWechatApi({ appId: APP, appSecret: config().WECHAT_APP_SECRET, baseUrl: standin.url, tokenCache: memoryTokenCache(), timeoutMs: 400 });
-  const rt = (await processRuntime()).with({ now: () => clock, wechat: () => api, clients: { sqs: sqsSpy } });
+  APP = hubConfig().WECHAT_APP_ID;
+  standin = await startWechatStandin({ port: 0, apps: { [APP]: hubConfig().WECHAT_APP_SECRET } });
+  api = createWechatApi({ appId: APP, appSecret: hubConfig().WECHAT_APP_SECRET, baseUrl: standin.url, tokenCache: memoryTokenCache(), timeoutMs: 400 });
+  const configured = aws.runtime.with({ settings: { WECHAT_API_BASE: standin.url, HUB_TIMEZONE: TZ } });
+  production = (event) => productionHandler(event, hubContext(configured, 'engagement-sender'));
+  const rt = configured.with({ now: () => clock, wechat: () => api, clients: { sqs: sqsSpy } });
   if (rt.cfg.HUB_TIMEZONE !== TZ || JSON.stringify(rt.cfg.policy) !== JSON.stringify(DEFAULT_POLICY)) throw new Error('the sender runtime is not on the test time zone and policy');
   handler = (event) => productionHandler(event, { hub: rt });
 });
@@ -225,10 +225,10 @@ describe('exactly once per messageId', () => {
     await putMember(m);
     const r = row(m, { ruleId: 'points_scan', step: 'lot-1', class: 'transactional', payload: { templateId: 'TPL_POINTS_CHANGE', points: 5, balance: 105 }, triggeredAt: Date.now() });
     await enqueue(r, 3);
-    const first = await drain(productionHandler);
+    const first = await drain(production);
     expect(first).toEqual({ received: 3, failed: 0 });
     await enqueue(r); // a later redelivery (outbox sweep, redrive)
-    expect(await drain(productionHandler)).toEqual({ received: 1, failed: 0 });
+    expect(await drain(production)).toEqual({ received: 1, failed: 0 });
 
     const sent = sentTo(m);
     expect(sent).toHaveLength(1);

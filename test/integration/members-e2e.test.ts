@@ -7,6 +7,7 @@
  * independent models of test/support/models.ts (never the hub's own functions), and the nightly
  * review (tier downgrades, lifecycle, RFM) found through its index, with a version conflict.
  */
+import { ddb, hubConfig } from '../support/env.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
@@ -15,8 +16,8 @@ import { counterAt, getItem, identityOwner as readOwner, itemCount as countItems
 import { signedYouzan, postCommerce } from '../support/commerce-client.ts';
 import { seededRandom } from '../support/random.ts';
 import { createTable } from '../../local/emulators.ts';
-import { config } from '../../lib/config/index.ts';
-import { ddb } from '../../lib/store/client.ts';
+
+
 import { GSI1, keys } from '../../lib/store/keys.ts';
 import { historyFromStored, memberKey, type StoredHistory } from '../../lib/store/entities/member.ts';
 import { configuredAccount, postPush, signedPush, type PushSpec } from '../support/wechat-client.ts';
@@ -36,7 +37,7 @@ type Loose = any;
 
 const hub = useTestHub({ replaysHistory: true, queuePrefix: 'mem', functions: ['wechat', 'members', 'youzan', 'admin', 'nightly'] });
 
-const cfg = () => config();
+const cfg = () => hubConfig();
 const DAY = 86_400_000;
 const TZ = 'Asia/Shanghai';
 const NOW = Date.now();

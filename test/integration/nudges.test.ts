@@ -4,18 +4,18 @@
  * found through the due-day index by the nudge sweep.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useLocalAws, type LocalAws } from '../support/env.ts';
+import { useLocalAws, type LocalAws, hubConfig } from '../support/env.ts';
 import { drainQueue } from '../support/queues.ts';
 import { apply, type ApplyDeps } from '../../lib/apply/apply.ts';
-import { config } from '../../lib/config/index.ts';
-import { ddb } from '../../lib/store/client.ts';
+
+
 import { sweepDue } from '../../lib/engagement/due.ts';
 import type { HubEvent } from '../../lib/events/hub-event.ts';
 import { DAY_MS } from '../../lib/time.ts';
 
 let aws: LocalAws;
 let clock = Date.UTC(2026, 0, 10, 2, 0); // 10:00 Asia/Shanghai
-const deps = (): ApplyDeps => ({ db: ddb(), table: aws.table, cfg: config(), now: () => clock });
+const deps = (): ApplyDeps => aws.runtime.with({ now: () => clock });
 
 beforeAll(async () => {
   aws = await useLocalAws();
@@ -38,7 +38,7 @@ const order = (buyer: string, orderId: string, at: number, fen: number): HubEven
   topic: 'trade_TradePaid',
   buyer: [
     { kind: 'youzan_open_id', value: `yz_${buyer}` },
-    { kind: 'wechat_openid', value: `${config().WECHAT_APP_ID}:${buyer}` },
+    { kind: 'wechat_openid', value: `${hubConfig().WECHAT_APP_ID}:${buyer}` },
   ],
 });
 
@@ -74,7 +74,7 @@ describe('nudge sweep', () => {
         source: 'members',
         eventId: 'test:reg:bday',
         occurredAt: clock,
-        appId: config().WECHAT_APP_ID,
+        appId: hubConfig().WECHAT_APP_ID,
         openid: 'oBirthday',
         phoneHash: 'a'.repeat(64),
         phoneMasked: '138****0000',

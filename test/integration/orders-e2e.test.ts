@@ -3,6 +3,7 @@
  * pushes → HTTP gateway → functions/{tmall,jd,youzan} → apply → DynamoDB Local. Bad signatures
  * and malformed bodies write nothing; arrival order and duplicates never change the outcome.
  */
+import { hubConfig } from '../support/env.ts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { useDefaultWebhookWindow, useTestHub } from '../support/hub.ts';
@@ -11,7 +12,7 @@ import { postCommerce, signedJd, signedTmall, signedYouzan, type Reply, type Sig
 import { configuredAccount, postPush, signedPush } from '../support/wechat-client.ts';
 import { mapStrings, omitKeys, stripped } from '../support/compare.ts';
 import { pick, seededRandom, shuffle } from '../support/random.ts';
-import { config } from '../../lib/config/index.ts';
+
 import { keys, type Key } from '../../lib/store/keys.ts';
 import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
 import { identityKey } from '../../lib/store/entities/identity.ts';
@@ -23,7 +24,7 @@ import type { IdentityKind } from '../../lib/events/hub-event.ts';
 
 const hub = useTestHub({ replaysHistory: true, queuePrefix: 'ord', functions: ['tmall', 'jd', 'youzan', 'wechat'] });
 
-const cfg = () => config();
+const cfg = () => hubConfig();
 const fixture = (path: string) => readFileSync(new URL(`../../events/${path}`, import.meta.url), 'utf8');
 const cst = (text: string) => parseChinaTime(text, 'test');
 const SHOP = '2207512345678';
@@ -274,7 +275,7 @@ describe('Youzan push', () => {
 
 describe('refused requests write nothing', () => {
   // Freshness is checked against the default window (300 s), not this file's history window.
-  useDefaultWebhookWindow();
+  useDefaultWebhookWindow(hub);
   const STALE = 6 * 60_000; // beyond the 300 s window (the old ±10 min would have let it in)
 
   async function expectNothingWritten(before: number, keysToCheck: Key[]): Promise<void> {

@@ -4,12 +4,13 @@
  * code scan → points notice (template message) → WeChat's TEMPLATESENDJOBFINISH receipt for
  * that msgid updates the send record. Each message reaches the WeChat stand-in exactly once.
  */
+import { hubConfig } from '../support/env.ts';
 import { describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
 import { getItem, identityOwner } from '../support/table.ts';
 import { untilQueueEmpty } from '../support/queues.ts';
 import { configuredAccount, postPush, signedPush, signedXml, type PushSpec } from '../support/wechat-client.ts';
-import { config } from '../../lib/config/index.ts';
+
 import { sendByMsgIdKey, sendKey } from '../../lib/store/entities/send.ts';
 import { wechatTokenKey } from '../../lib/store/entities/token.ts';
 
@@ -35,7 +36,7 @@ async function scanNewBatch(batch: { sku: string; name: string; points: number; 
   const scan = await fetch(`${hub.url}/codes/scan`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ appId: config().WECHAT_APP_ID, oauthCode: `local:${openid}`, code }),
+    body: JSON.stringify({ appId: hubConfig().WECHAT_APP_ID, oauthCode: `local:${openid}`, code }),
   });
   return { code, reply: (await scan.json()) as Record<string, unknown> };
 }
@@ -85,12 +86,12 @@ describe('pipeline with pollers', () => {
     expect(BigInt(notice.msgid!)).toBeGreaterThan(BigInt(Number.MAX_SAFE_INTEGER));
     // The sender links the msgid to its send record right after WeChat answered.
     const link = await until<Record<string, unknown>>(
-      () => getItem(hub.aws.table, sendByMsgIdKey(config().WECHAT_APP_ID, notice.msgid!)),
+      () => getItem(hub.aws.table, sendByMsgIdKey(hubConfig().WECHAT_APP_ID, notice.msgid!)),
       'the msgid link',
     );
     const messageId = String(link.idempotencyKey);
     const xml = `<xml><ToUserName><![CDATA[gh_hub]]></ToUserName><FromUserName><![CDATA[oPipe_2]]></FromUserName><CreateTime>${Math.floor(Date.now() / 1000)}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[TEMPLATESENDJOBFINISH]]></Event><MsgID>${notice.msgid}</MsgID><Status><![CDATA[failed:user block]]></Status></xml>`;
-    const cfg = config();
+    const cfg = hubConfig();
     // The account has an EncodingAESKey: the receipt comes sealed (safe mode).
     const receipt = signedXml(xml, 'oPipe_2', configuredAccount(), 'safe', 'r1', String(Math.floor(Date.now() / 1000)));
     expect(await postPush(hub.url, receipt)).toEqual({ status: 200, body: 'success' });
@@ -105,7 +106,7 @@ describe('pipeline with pollers', () => {
   it('a scanner who does not follow the account gets no message, and the suppression is recorded', async () => {
     const { code, reply } = await scanNewBatch({ sku: 'SKU-2', name: '精华', points: 20, channel: 'pack_card', count: 1 }, 'oPipe_3');
     expect(reply.result).toBe('redeemed');
-    const memberId = String(await identityOwner(hub.aws.table, 'wechat_openid', `${config().WECHAT_APP_ID}:oPipe_3`));
+    const memberId = String(await identityOwner(hub.aws.table, 'wechat_openid', `${hubConfig().WECHAT_APP_ID}:oPipe_3`));
     const { messageIdOf } = await import('../../lib/engagement/outbox.ts');
     const code2 = code.toUpperCase().replace(/[^0-9A-Z]/g, '');
     const messageId = messageIdOf({ memberId, ruleId: 'points_scan', step: code2 });

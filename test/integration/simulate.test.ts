@@ -5,9 +5,10 @@
  * day, each conversion is credited to the day of the fan's first follow (read from the plan the
  * simulator sent, not from the hub).
  */
+import { hubConfig } from '../support/env.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
-import { config } from '../../lib/config/index.ts';
+
 import { fetchAttribution, planSimulation, simulate, type AttributionRow, type SimulateResult } from '../../lib/simulate/index.ts';
 import { CREATED_CHANNELS } from '../../lib/simulate/scenario.ts';
 import { formatSummary } from '../../lib/simulate/report.ts';
@@ -19,7 +20,7 @@ let rows: AttributionRow[];
 
 beforeAll(async () => {
   result = await simulate({ base: hub.url, fans: 300, days: 7, seed: 1, concurrency: 8 });
-  rows = await fetchAttribution(hub.url, config().HUB_ADMIN_TOKEN, result.from, result.to);
+  rows = await fetchAttribution(hub.url, hubConfig().HUB_ADMIN_TOKEN, result.from, result.to);
   if (process.env.HUB_TEST_VERBOSE) console.log(formatSummary(result, rows));
 }, 300_000);
 
@@ -82,7 +83,7 @@ describe('npm run simulate against an in-process hub', () => {
   });
 
   it('per channel and day: new fans on the first-follow day, and each registration counted on that same day (cohort)', async () => {
-    const tz = config().HUB_TIMEZONE;
+    const tz = hubConfig().HUB_TIMEZONE;
     const day = dayIn(tz);
     // The plan the simulator sent (same inputs), and the local day of each fan's first follow.
     const plan = planSimulation({ fans: 300, days: 7, seed: 1, anchor: result.anchor, tz });
@@ -104,7 +105,7 @@ describe('npm run simulate against an in-process hub', () => {
     const today = day(Date.now());
     expect(Object.values(expected).some((days) => Object.entries(days).some(([d, v]) => d !== today && v.convertedFans > 0))).toBe(true);
 
-    const token = config().HUB_ADMIN_TOKEN;
+    const token = hubConfig().HUB_ADMIN_TOKEN;
     for (const channel of Object.keys(expected).sort()) {
       const res = await fetch(`${hub.url}/attribution/channels/${encodeURIComponent(channel)}/daily?from=${result.from}&to=${result.to}&model=first_touch`, {
         headers: { authorization: `Bearer ${token}` },
@@ -118,7 +119,7 @@ describe('npm run simulate against an in-process hub', () => {
   });
 
   it('plans the same traffic for the same seed', () => {
-    const input = { fans: 50, days: 5, seed: 7, anchor: result.anchor, tz: config().HUB_TIMEZONE };
+    const input = { fans: 50, days: 5, seed: 7, anchor: result.anchor, tz: hubConfig().HUB_TIMEZONE };
     expect(planSimulation(input)).toEqual(planSimulation(input));
     expect(planSimulation({ ...input, seed: 8 }).actions).not.toEqual(planSimulation(input).actions);
   });

@@ -3,13 +3,15 @@
  * DynamoDB Local: consume → apply → confirm only what committed. A confirm lost after the
  * commit and a transient storage failure on one message both end in exactly one effect.
  */
+import { hubConfig, hubContext } from '../support/env.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
 import { getItem, memberByIdentity, queryAll, scanAll, type Item } from '../support/table.ts';
 import type { StandinMessageInput, TopStandin } from '../../local/top-standin.ts';
-import { config, resetConfig } from '../../lib/config/index.ts';
+
 import { TopApiError } from '../../lib/sources/tmall/top-client.ts';
-import { ddb, makeDynamo, setClients } from '../../lib/store/client.ts';
+import { makeDynamo } from '../../lib/store/client.ts';
+import { LOCAL_AWS } from '../../local/emulators.ts';
 import { keys, type Key } from '../../lib/store/keys.ts';
 import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
 import { identityKey } from '../../lib/store/entities/identity.ts';
@@ -25,8 +27,8 @@ let top: TopStandin;
 
 beforeAll(() => {
   top = hub.top;
-  expect(process.env.TOP_API_BASE).toBe(top.url);
-  expect(config().TOP_API_BASE).toBe(top.url);
+  expect(hub.runtime.cfg.TOP_API_BASE).toBe(top.url);
+  expect(hubConfig().TOP_API_BASE).toBe(top.url);
 });
 
 const SHOP = '2207512345678';
@@ -137,8 +139,7 @@ describe('tmc-pull', () => {
     const target = `DEDUPE#tmall:${ids[1]}`;
     let armed = true;
     let injected = 0;
-    const real = ddb();
-    const faulty = makeDynamo();
+    const faulty = makeDynamo({ ...LOCAL_AWS, endpoint: hub.aws.dynamoEndpoint });
     faulty.middlewareStack.add(
       (next) => async (args) => {
         const input = args.input as { TransactItems?: unknown[] };
@@ -150,12 +151,13 @@ describe('tmc-pull', () => {
       },
       { step: 'initialize', name: 'injectTransactFault' },
     );
-    setClients({ ddb: faulty });
+    const saved = hub.runtime;
+    hub.reconfigure({ clients: { ddb: faulty } });
     let first: TmcPullResult;
     try {
       first = await pull();
     } finally {
-      setClients({ ddb: real });
+      hub.restore(saved);
     }
     expect(injected).toBeGreaterThanOrEqual(1);
     expect(first).toMatchObject({ consumed: 4, applied: 2, failed: 1, deferred: 1, confirmed: 2, confirmFailed: 0, stoppedBy: 'no_progress' });
@@ -190,12 +192,12 @@ describe('tmc-pull', () => {
     top.enqueue(ids.map((id, i) => trade(id, topics[i]![0], tid, topics[i]![1], '66.00', 'AAG-pull-4', `2026-11-0${6 + i} 08:00:00`)));
 
     // Under the 15 s reserve from the start: nothing is consumed.
-    expect(await handler({}, { getRemainingTimeInMillis: () => 14_000 })).toMatchObject({ rounds: 0, consumed: 0, stoppedBy: 'time' });
+    expect(await handler({}, { ...hubContext(hub.runtime), getRemainingTimeInMillis: () => 14_000 })).toMatchObject({ rounds: 0, consumed: 0, stoppedBy: 'time' });
     expect(top.pending()).toHaveLength(4);
 
     // Enough time for the consume and two messages (one order: applied in arrival order).
     let calls = 0;
-    const out = await handler({}, { getRemainingTimeInMillis: () => (++calls <= 3 ? 30_000 : 5_000) });
+    const out = await handler({}, { ...hubContext(hub.runtime), getRemainingTimeInMillis: () => (++calls <= 3 ? 30_000 : 5_000) });
     expect(out).toMatchObject({ rounds: 1, consumed: 4, applied: 2, deferred: 2, confirmed: 2, stoppedBy: 'time' });
     expect(top.pending().map((p) => p.id)).toEqual(ids.slice(2));
     expect(await get(orderKey('tmall', SHOP, tid))).toMatchObject({ status: 'paid' });
@@ -207,14 +209,12 @@ describe('tmc-pull', () => {
 
   it('fails the invocation when TOP cannot be reached at all, and leaves the messages where they are', async () => {
     top.enqueue(trade('7338450211905000041', 'taobao_trade_TradeCreate', '3872941520738500041', 'WAIT_BUYER_PAY', '5.00', 'AAG-pull-5', '2026-11-10 08:00:00'));
-    const base = process.env.TOP_API_BASE;
-    process.env.TOP_API_BASE = 'http://127.0.0.1:9/router/rest';
-    resetConfig();
+    const saved = hub.runtime;
+    hub.reconfigure({ settings: { TOP_API_BASE: 'http://127.0.0.1:9/router/rest' } });
     try {
       await expect(pull()).rejects.toBeInstanceOf(TopApiError);
     } finally {
-      process.env.TOP_API_BASE = base;
-      resetConfig();
+      hub.restore(saved);
     }
     expect(top.pending().map((p) => p.id)).toEqual(['7338450211905000041']);
     expect(await pull()).toMatchObject({ consumed: 1, applied: 1, confirmed: 1, stoppedBy: 'empty' });

@@ -2,10 +2,12 @@
  * End to end through the real runtime: HTTP gateway → functions/wechat → apply → DynamoDB Local
  * → outbox → local SQS. Duplicates, SQS failing after the commit, and a shuffled replay.
  */
+import { hubConfig, sqs } from '../support/env.ts';
 import { describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
-import { config } from '../../lib/config/index.ts';
-import { sqs, setClients, makeSqs } from '../../lib/store/client.ts';
+
+import { makeSqs } from '../../lib/store/client.ts';
+import { LOCAL_AWS } from '../../local/emulators.ts';
 import { configuredAccount, postPush, pushXml, signedPush, signedXml, type PushSpec } from '../support/wechat-client.ts';
 import { counterAt, counterTotals, getItem, memberByOpenid as readMember, queryAll } from '../support/table.ts';
 import { keys } from '../../lib/store/keys.ts';
@@ -17,7 +19,7 @@ import { pick, seededRandom, shuffle } from '../support/random.ts';
 
 const hub = useTestHub({ replaysHistory: true, queuePrefix: 'e2e', functions: ['wechat'] });
 
-const cfg = () => config();
+const cfg = () => hubConfig();
 const post = (spec: PushSpec, mode?: 'plain' | 'safe') => postPush(hub.url, signedPush(spec, configuredAccount(), mode), { 'content-type': 'text/xml' });
 const memberByOpenid = (openid: string) => readMember(hub.aws.table, openid);
 
@@ -99,20 +101,20 @@ describe('WeChat push end to end', () => {
   });
 
   it('when SQS fails right after the commit, the retry delivers the message exactly once', async () => {
-    const failing = makeSqs({ endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
-    const real = sqs();
-    setClients({ sqs: failing });
+    const failing = makeSqs({ ...LOCAL_AWS, endpoint: 'http://127.0.0.1:9', maxAttempts: 1 });
+    const saved = hub.runtime;
+    hub.reconfigure({ clients: { sqs: failing } });
     const spec: PushSpec = { from: 'oE2E_sqsfail', createTime: 1_763_000_300, msgType: 'event', event: 'subscribe', eventKey: '' };
     const first = await post(spec);
     expect(first.status).toBe(503);
     const m = await memberByOpenid('oE2E_sqsfail');
     expect(m?.status).toBe('fan'); // committed before the queue failed
-    setClients({ sqs: real });
+    hub.restore(saved);
     const retry = await post(spec);
     expect(retry).toEqual({ status: 200, body: 'success' });
     const third = await post(spec);
     expect(third.status).toBe(200);
-    const messages = await drainQueue(hub.queues.engagement.url, real);
+    const messages = await drainQueue(hub.queues.engagement.url, sqs());
     expect(messages.filter((x) => x.openid === 'oE2E_sqsfail')).toHaveLength(1);
   });
 });

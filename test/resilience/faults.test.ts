@@ -32,16 +32,14 @@ import { isDeepStrictEqual } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { useLocalAws, type LocalAws } from '../support/env.ts';
+import { baseSettings, useLocalAws, type LocalAws, ddb, hubConfig, sqs } from '../support/env.ts';
 import { failSqsSends, injectDynamoFaults, removeAllFaults, type FaultHandle } from '../support/faults.ts';
 import { startHub, type RunningHub } from '../../local/hub.ts';
-import { config, LOCAL_MAX_SKEW_SECONDS, resetConfig } from '../../lib/config/index.ts';
-import { ddb, sqs } from '../../lib/store/client.ts';
+import { LOCAL_MAX_SKEW_SECONDS } from '../../lib/config/index.ts';
+
 import { sendKey } from '../../lib/store/entities/send.ts';
 import { sweepOutbox } from '../../lib/engagement/outbox.ts';
-import { defaultDeps } from '../../lib/apply/apply.ts';
 import { handler as senderHandler } from '../../functions/engagement-sender.ts';
-import { processRuntime } from '../../lib/runtime/runtime.ts';
 import {
   counterTotals,
   deliver,
@@ -72,12 +70,11 @@ beforeAll(async () => {
   aws = await useLocalAws();
   // The scenario replays pushes dated in November 2025: the widest window the local runtime
   // allows (test/security covers the default window).
-  process.env.HUB_WEBHOOK_MAX_SKEW_SECONDS = String(LOCAL_MAX_SKEW_SECONDS);
-  resetConfig();
   hub = await startHub({
     port: 0,
     standinPort: 0,
-    table: aws.table,
+    env: { ...baseSettings(aws), HUB_WEBHOOK_MAX_SKEW_SECONDS: String(LOCAL_MAX_SKEW_SECONDS) },
+    clients: { ddb: aws.db, sqs: aws.sqs },
     queuePrefix: `flt${Date.now()}`,
     pollers: false,
     schedules: false,
@@ -89,8 +86,6 @@ afterAll(async () => {
   removeAllFaults(ddb());
   removeAllFaults(sqs());
   await hub?.stop();
-  delete process.env.HUB_WEBHOOK_MAX_SKEW_SECONDS;
-  resetConfig();
 });
 
 /** Users with at least one follow in the scenario: each gets exactly one welcome. */
@@ -101,7 +96,7 @@ describe('2,000 WeChat deliveries under DynamoDB and SQS faults', () => {
   let queued: QueuedMessage[] = [];
 
   it('every delivery ends in 200 and the result equals a clean run', async () => {
-    const shards = config().HUB_COUNTER_SHARDS;
+    const shards = hubConfig().HUB_COUNTER_SHARDS;
     const organicBefore = await counterTotals(aws.table, 'organic', shards);
 
     const clean = await deliver(hub.url, CLEAN, account(), { concurrency: 8 });
@@ -133,7 +128,7 @@ describe('2,000 WeChat deliveries under DynamoDB and SQS faults', () => {
     for (const status of Object.keys(faulted.statusCounts)) expect(['200', '500', '503']).toContain(status);
 
     // Whatever a commit left pending in the outbox is enqueued now.
-    const swept = await sweepOutbox(defaultDeps(), { minAgeMs: 0 });
+    const swept = await sweepOutbox(hub.runtime, { minAgeMs: 0 });
     console.log('outbox sweep after the fault run:', JSON.stringify(swept));
     expect(swept.failed).toBe(0);
 
@@ -185,7 +180,7 @@ describe('2,000 WeChat deliveries under DynamoDB and SQS faults', () => {
 
     // The sender runs as the welcome's own Lambda would: a few seconds after the follow.
     let clock = 0;
-    const senderRuntime = (await processRuntime()).with({ now: () => clock });
+    const senderRuntime = hub.runtime.with({ now: () => clock });
     const send = (event: SQSEvent) => senderHandler(event, { hub: senderRuntime });
     const record = (m: QueuedMessage, receive: number): SQSRecord => ({
       messageId: m.sqsMessageId,

@@ -23,13 +23,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { useLocalAws, type LocalAws } from '../support/env.ts';
+import { baseSettings, useLocalAws, type LocalAws, ddb, sqs } from '../support/env.ts';
 import { seededRandom } from '../support/faults.ts';
 import { signedPush } from '../support/wechat-client.ts';
 import { startHub, type RunningHub } from '../../local/hub.ts';
 import { createTable } from '../../local/emulators.ts';
-import { config, LOCAL_MAX_SKEW_SECONDS, resetConfig, type HubConfig } from '../../lib/config/index.ts';
-import { ddb, sqs } from '../../lib/store/client.ts';
+import { LOCAL_MAX_SKEW_SECONDS, type HubConfig } from '../../lib/config/index.ts';
+
 import { handler as wechatHandler } from '../../lib/sources/wechat/handler.ts';
 import { handler as tmallHandler } from '../../lib/sources/tmall/handler.ts';
 import { handler as jdHandler } from '../../lib/sources/jd/handler.ts';
@@ -144,7 +144,7 @@ async function viaHttp(c: FuzzCase): Promise<Outcome> {
 async function viaDirect(c: FuzzCase): Promise<Outcome> {
   const { fn, handler } = FUNCTION_OF[c.webhook];
   const store = { writes: 0 };
-  const res = await als.run(store, () => invokeDirect(fn, handler as never, c));
+  const res = await als.run(store, () => invokeDirect(fn, handler as never, c, hub.runtime));
   return outcome(c, res.statusCode ?? 200, store.writes, 'direct', String(res.body ?? ''));
 }
 
@@ -158,15 +158,12 @@ const PLAIN: Webhook = 'wechat-plain';
 const TOGETHER = WEBHOOKS.filter((w) => w !== PLAIN);
 
 async function inPlainMode<T>(fn: (cfg: HubConfig) => Promise<T>): Promise<T> {
-  const saved = process.env.WECHAT_MESSAGE_MODE;
-  process.env.WECHAT_MESSAGE_MODE = 'plain';
-  resetConfig();
+  const saved = hub.runtime;
+  hub.reconfigure({ settings: { WECHAT_MESSAGE_MODE: 'plain' } });
   try {
-    return await fn(config());
+    return await fn(hub.runtime.cfg);
   } finally {
-    if (saved === undefined) delete process.env.WECHAT_MESSAGE_MODE;
-    else process.env.WECHAT_MESSAGE_MODE = saved;
-    resetConfig();
+    hub.restore(saved);
   }
 }
 
@@ -180,12 +177,11 @@ beforeAll(async () => {
   // The mutated pushes carry timestamps up to a day old: the fuzz is of what lies behind the
   // signature and freshness checks (test/security covers the window itself), so this hub runs
   // with the widest window the local runtime allows.
-  process.env.HUB_WEBHOOK_MAX_SKEW_SECONDS = String(LOCAL_MAX_SKEW_SECONDS);
-  resetConfig();
   hub = await startHub({
     port: 0,
     standinPort: 0,
-    table: aws.table,
+    env: { ...baseSettings(aws), HUB_WEBHOOK_MAX_SKEW_SECONDS: String(LOCAL_MAX_SKEW_SECONDS) },
+    clients: { ddb: aws.db, sqs: aws.sqs },
     queuePrefix: `fz${Date.now()}`,
     pollers: false,
     schedules: false,
@@ -198,8 +194,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const r of removers) r();
   await hub?.stop();
-  delete process.env.HUB_WEBHOOK_MAX_SKEW_SECONDS;
-  resetConfig();
   process.off('uncaughtException', onProcessError);
   process.off('unhandledRejection', onProcessError);
 });
@@ -209,7 +203,7 @@ describe(`fuzz: ${PER_WEBHOOK} mutated payloads per webhook`, () => {
   let now = Date.now();
 
   it('never answers 5xx, writes nothing for a 4xx, and keeps serving', async () => {
-    const cfg = config();
+    const cfg = hub.runtime.cfg;
     now = Date.now();
     const t0 = Date.now();
     const lanes = new Map(TOGETHER.map((w) => [w, casesOf(w, cfg, now)]));
@@ -269,13 +263,12 @@ describe(`fuzz: ${PER_WEBHOOK} mutated payloads per webhook`, () => {
     expect(rejected.length).toBeGreaterThan(PER_WEBHOOK);
     const emptyTable = `${aws.table}-empty`;
     await createTable(ddb(), emptyTable);
-    const previous = process.env.HUB_TABLE;
-    process.env.HUB_TABLE = emptyTable;
-    resetConfig();
+    const previous = hub.runtime;
+    hub.reconfigure({ settings: { HUB_TABLE: emptyTable } });
     try {
       expect(await countItems(emptyTable)).toBe(0);
       const replays: Outcome[] = [];
-      const cfg = config();
+      const cfg = hub.runtime.cfg;
       const replayLane = async (w: Webhook, laneCfg: HubConfig) => {
         const wanted = new Set(rejected.filter((o) => o.webhook === w).map((o) => o.index));
         for (const c of casesOf(w, laneCfg, now)) if (wanted.has(c.index)) replays.push(await viaDirect(c));
@@ -295,8 +288,7 @@ describe(`fuzz: ${PER_WEBHOOK} mutated payloads per webhook`, () => {
       expect(replays.filter((r) => r.writes > 0).map(describeCase).slice(0, 10)).toEqual([]);
       expect(await countItems(emptyTable)).toBe(0);
     } finally {
-      process.env.HUB_TABLE = previous;
-      resetConfig();
+      hub.restore(previous);
     }
   });
 });

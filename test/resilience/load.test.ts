@@ -15,11 +15,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
-import { useLocalAws, type LocalAws } from '../support/env.ts';
+import { baseSettings, useLocalAws, type LocalAws, ddb, hubConfig, sqs } from '../support/env.ts';
 import { configuredAccount, pushXml, signedPush, type PushSpec } from '../support/wechat-client.ts';
 import { startHub, type RunningHub } from '../../local/hub.ts';
-import { config } from '../../lib/config/index.ts';
-import { ddb, sqs } from '../../lib/store/client.ts';
+
+
 import { dedupeKey } from '../../lib/store/entities/dedupe.ts';
 import { identityKey } from '../../lib/store/entities/identity.ts';
 import { memberKey } from '../../lib/store/entities/member.ts';
@@ -37,7 +37,7 @@ let hub: RunningHub;
 
 beforeAll(async () => {
   aws = await useLocalAws();
-  hub = await startHub({ port: 0, standinPort: 0, table: aws.table, queuePrefix: `ld${Date.now()}`, pollers: false, schedules: false, functions: ['wechat'] });
+  hub = await startHub({ port: 0, standinPort: 0, env: baseSettings(aws), clients: { ddb: aws.db, sqs: aws.sqs }, queuePrefix: `ld${Date.now()}`, pollers: false, schedules: false, functions: ['wechat'] });
 });
 afterAll(async () => {
   await hub?.stop();
@@ -105,7 +105,7 @@ const percentile = (xs: number[], p: number) => {
 
 describe(`${CONCURRENCY} concurrent webhook requests for ${DURATION_MS / 1000} s`, () => {
   it('answers every request 200 (no 5xx without injection) and applies every event once', async () => {
-    const cfg = config();
+    const cfg = hubConfig();
     const account = configuredAccount();
     const run = Date.now().toString(36);
     const loadStart = loadavg();

@@ -3,8 +3,9 @@
  * well-signed bodies and malformed paths are bad input (4xx), never a 500.
  * (Concurrent redeliveries and throttled reads live in faults.test.ts, next to the hub they need.)
  */
+import { hubConfig } from '../support/env.ts';
 import { describe, expect, it } from 'vitest';
-import { config } from '../../lib/config/index.ts';
+
 import { signJdParams } from '../../lib/sources/jd/sign.ts';
 import { signTopParams } from '../../lib/sources/tmall/sign.ts';
 import { youzanEventSign } from '../../lib/sources/youzan/sign.ts';
@@ -26,7 +27,7 @@ describe('bad input found by the resilience suite', () => {
   // (a cold `convert` has the bigger frames), so a range of depths and shapes is swept in this
   // file's own fresh process.
   it('a deeply nested JSON body with a valid signature is answered 4xx by every commerce webhook', async () => {
-    const cfg = config();
+    const cfg = hubConfig();
     const statuses: number[] = [];
     const bodies: Buffer[] = [];
     for (let depth = 2_000; depth <= 3_000; depth += 100) bodies.push(Buffer.from(`${'['.repeat(depth)}1${']'.repeat(depth)}`));

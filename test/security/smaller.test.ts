@@ -5,13 +5,14 @@
  * invalid-code guessing per openid and per source IP (HUB_SCAN_INVALID_LIMIT, 5 in this file),
  * every local service bound to 127.0.0.1, and a set-but-empty setting failing the start.
  */
+import { hubConfig } from '../support/env.ts';
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { inject } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
-import { config } from '../../lib/config/index.ts';
+
 import { signedYouzan } from '../support/commerce-client.ts';
 import { getItem, queryAll } from '../support/table.ts';
 import { refusalPartition } from '../../lib/store/entities/refusal.ts';
@@ -20,7 +21,7 @@ import { localDay } from '../../lib/time.ts';
 import { changes, NOTHING, postJson, snapshot } from './lib.ts';
 
 const hub = useTestHub({ queuePrefix: 'secsm', functions: ['admin', 'codes-scan', 'youzan'], env: { HUB_SCAN_INVALID_LIMIT: '5' } });
-const auth = () => ({ authorization: `Bearer ${config().HUB_ADMIN_TOKEN}` });
+const auth = () => ({ authorization: `Bearer ${hubConfig().HUB_ADMIN_TOKEN}` });
 const admin = (path: string, body: unknown) => postJson(hub.url, path, body, auth());
 const get = (path: string) => fetch(hub.url + path, { headers: auth() });
 
@@ -57,7 +58,7 @@ describe('code batches', () => {
 
 describe('orders', () => {
   const youzan = async (type: string, msg: unknown, msgId: string) => {
-    const raw = JSON.stringify({ client_id: config().YOUZAN_CLIENT_ID, id: 'E-SEC-REF', kdt_id: 1, msg: encodeURIComponent(JSON.stringify(msg)), msg_id: msgId, sendCount: 1, status: '', test: false, type, version: 1 });
+    const raw = JSON.stringify({ client_id: hubConfig().YOUZAN_CLIENT_ID, id: 'E-SEC-REF', kdt_id: 1, msg: encodeURIComponent(JSON.stringify(msg)), msg_id: msgId, sendCount: 1, status: '', test: false, type, version: 1 });
     const push = signedYouzan(raw, type);
     const res = await fetch(hub.url + push.path, { method: 'POST', body: push.body, headers: { 'content-type': 'application/json', ...push.headers } });
     return { status: res.status, text: await res.text() };
@@ -82,7 +83,7 @@ describe('orders', () => {
     expect(d.removed).toEqual([]);
     expect(d.changed).toEqual([]);
     expect(d.added).toHaveLength(1);
-    const day = localDay(Date.parse('2026-01-03T02:00:00Z'), config().HUB_TIMEZONE);
+    const day = localDay(Date.parse('2026-01-03T02:00:00Z'), hubConfig().HUB_TIMEZONE);
     const rows = await queryAll(hub.aws.table, refusalPartition(day));
     expect(rows.map((r) => [r.kind, r.reason, r.refundId, r.refundFen, r.refundedFen, r.paidFen])).toEqual([['refund', 'refund_exceeds_paid', 'R-2', 5000, 6000, 10000]]);
     // The platform's retry of the same message rewrites the same review row.
@@ -97,16 +98,16 @@ describe('orders', () => {
 });
 
 describe('invalid code guessing', () => {
-  const scan = (openid: string, code: string) => postJson(hub.url, '/codes/scan', { appId: config().WECHAT_APP_ID, oauthCode: `local:${openid}`, code });
+  const scan = (openid: string, code: string) => postJson(hub.url, '/codes/scan', { appId: hubConfig().WECHAT_APP_ID, oauthCode: `local:${openid}`, code });
 
   it('attack: past the limit of invalid attempts per openid, scans answer limited and the refusal is recorded', async () => {
     for (let i = 0; i < 5; i++) expect((await scan('oGuesser', `ZZZZZZZZZ${i}`)).body).toEqual({ result: 'invalid' });
     const limited = await scan('oGuesser', 'ZZZZZZZZZZ');
     expect(limited.body).toEqual({ result: 'limited', reason: 'invalid_attempts' });
-    const day = localDay(Date.now(), config().HUB_TIMEZONE);
+    const day = localDay(Date.now(), hubConfig().HUB_TIMEZONE);
     const refusals = (await queryAll(hub.aws.table, refusalPartition(day))).filter((r) => r.reason === 'invalid_attempts');
-    expect(refusals.map((r) => r.subject)).toEqual([`wechat#${config().WECHAT_APP_ID}:oGuesser`]);
-    expect(await getItem(hub.aws.table, invalidScanKey(`wechat#${config().WECHAT_APP_ID}:oGuesser`, day))).toMatchObject({ n: 5 });
+    expect(refusals.map((r) => r.subject)).toEqual([`wechat#${hubConfig().WECHAT_APP_ID}:oGuesser`]);
+    expect(await getItem(hub.aws.table, invalidScanKey(`wechat#${hubConfig().WECHAT_APP_ID}:oGuesser`, day))).toMatchObject({ n: 5 });
   });
 
   it('attack: the same source IP with fresh openids is limited too (per IP per local day)', async () => {

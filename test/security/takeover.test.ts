@@ -6,9 +6,10 @@
  * in tries and sends, and their answers do not tell members from strangers. Every refusal is
  * checked against a full Scan of the table before and after.
  */
+import { hubConfig } from '../support/env.ts';
 import { describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
-import { config } from '../../lib/config/index.ts';
+
 import { hashPhone } from '../../lib/members/phone.ts';
 import { identityOwner, getItem, queryAll } from '../support/table.ts';
 import { signedYouzan } from '../support/commerce-client.ts';
@@ -19,7 +20,7 @@ import { changes, lastCode, NOTHING, postJson, snapshot } from './lib.ts';
 
 const hub = useTestHub({ queuePrefix: 'sectk', functions: ['members', 'youzan', 'codes-scan'] });
 
-const appId = () => config().WECHAT_APP_ID;
+const appId = () => hubConfig().WECHAT_APP_ID;
 const oauth = (openid: string) => `local:${openid}`;
 const VICTIM = '13911110001';
 const OTHER_VICTIM = '13911110002';
@@ -41,7 +42,7 @@ describe('POST /members: a phone is bound only with proof of possession', () => 
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(['memberId', 'phone', 'points', 'status', 'tier']);
     expect(res.body).toMatchObject({ status: 'member', phone: '139****0001', points: 0, tier: 'normal' });
-    expect(await identityOwner(hub.aws.table, 'phone', hashPhone(VICTIM, config().PHONE_HASH_SECRET))).toBe(res.body.memberId);
+    expect(await identityOwner(hub.aws.table, 'phone', hashPhone(VICTIM, hubConfig().PHONE_HASH_SECRET))).toBe(res.body.memberId);
   });
 
   it('attack: a fresh OAuth code and the victim phone, no proof → 400 phone_proof_required, nothing written', async () => {
@@ -57,7 +58,7 @@ describe('POST /members: a phone is bound only with proof of possession', () => 
   it('attack: the phone of a Youzan buyer, no proof → 400, nothing written', async () => {
     const buyerPhone = '13911110003';
     const msg = { full_order_info: { order_info: { tid: 'E-SEC-1', status: 'WAIT_SELLER_SEND_GOODS', created: '2026-01-01 10:00:00', pay_time: '2026-01-01 10:01:00', update_time: '2026-01-01 10:01:00', order_tags: { is_payed: true } }, buyer_info: { yz_open_id: 'yzSecBuyer', buyer_phone: buyerPhone }, pay_info: { total_fee: '88.00', post_fee: '0.00', payment: '88.00' } } };
-    const raw = JSON.stringify({ client_id: config().YOUZAN_CLIENT_ID, id: 'E-SEC-1', kdt_id: 1, msg: encodeURIComponent(JSON.stringify(msg)), msg_id: 'sec-yz-1', sendCount: 1, status: '', test: false, type: 'trade_TradePaid', version: 1 });
+    const raw = JSON.stringify({ client_id: hubConfig().YOUZAN_CLIENT_ID, id: 'E-SEC-1', kdt_id: 1, msg: encodeURIComponent(JSON.stringify(msg)), msg_id: 'sec-yz-1', sendCount: 1, status: '', test: false, type: 'trade_TradePaid', version: 1 });
     const push = signedYouzan(raw, 'trade_TradePaid');
     const pushed = await fetch(hub.url + push.path, { method: 'POST', body: push.body, headers: { 'content-type': 'application/json', ...push.headers } });
     expect(pushed.status, await pushed.clone().text()).toBe(200);
@@ -82,7 +83,7 @@ describe('POST /members: a phone is bound only with proof of possession', () => 
     expect(d.added).toEqual([]);
     expect(d.removed).toEqual([]);
     // The one change: the try counter of the attacker's own code row.
-    expect(d.changed).toEqual([`${otpKey({ phoneHash: hashPhone(MP_MEMBER, config().PHONE_HASH_SECRET), appId: appId(), openid: 'oAttacker' }).pk} ${appId()}:oAttacker`]);
+    expect(d.changed).toEqual([`${otpKey({ phoneHash: hashPhone(MP_MEMBER, hubConfig().PHONE_HASH_SECRET), appId: appId(), openid: 'oAttacker' }).pk} ${appId()}:oAttacker`]);
   });
 
   it('attack with proof of a phone another WeChat person holds → one uniform 409, recorded, nothing merged', async () => {
@@ -100,7 +101,7 @@ describe('POST /members: a phone is bound only with proof of possession', () => 
     expect(d.changed).toEqual([]);
     // Exactly the two review rows, naming the attempt but holding no phone in clear.
     expect(d.added, JSON.stringify(d.added)).toHaveLength(2);
-    const rows = await queryAll(hub.aws.table, refusalPartition(localDay(Date.now(), config().HUB_TIMEZONE)));
+    const rows = await queryAll(hub.aws.table, refusalPartition(localDay(Date.now(), hubConfig().HUB_TIMEZONE)));
     const reviews = rows.filter((r) => r.kind === 'registration');
     expect(reviews.map((r) => r.openid)).toEqual([`${appId()}:oRecycled`, `${appId()}:oRecycled`]);
     expect(JSON.stringify(reviews)).not.toContain(VICTIM);
@@ -161,14 +162,14 @@ describe('SMS codes', () => {
     for (let i = 0; i < 5; i++) expect((await register({ oauthCode: oauth('oTries'), phone: p2, smsCode: wrong })).body.error).toBe('invalid_sms_code');
     const late = await register({ oauthCode: oauth('oTries'), phone: p2, smsCode: right });
     expect(late.status).toBe(400);
-    expect(await identityOwner(hub.aws.table, 'phone', hashPhone(p2, config().PHONE_HASH_SECRET))).toBeUndefined();
+    expect(await identityOwner(hub.aws.table, 'phone', hashPhone(p2, hubConfig().PHONE_HASH_SECRET))).toBeUndefined();
   });
 
   it('codes are stored only as an HMAC, with a TTL', async () => {
     const phone = '13911110007';
     expect((await askCode('oStored', phone)).status).toBe(202);
     const code = await lastCode(hub.standin.url, phone);
-    const row = await getItem<Record<string, unknown>>(hub.aws.table, otpKey({ phoneHash: hashPhone(phone, config().PHONE_HASH_SECRET), appId: appId(), openid: 'oStored' }));
+    const row = await getItem<Record<string, unknown>>(hub.aws.table, otpKey({ phoneHash: hashPhone(phone, hubConfig().PHONE_HASH_SECRET), appId: appId(), openid: 'oStored' }));
     expect(row).toBeDefined();
     expect(JSON.stringify(row)).not.toContain(code);
     expect(row!.codeHash).toMatch(/^[0-9a-f]{64}$/);

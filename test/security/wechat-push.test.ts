@@ -6,9 +6,10 @@
  * stale URL verification, and stale Tmall / JD relay requests. Each is refused with the status
  * the issue names and writes nothing (a full Scan before and after).
  */
+import { hubConfig } from '../support/env.ts';
 import { describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
-import { config } from '../../lib/config/index.ts';
+
 import { configuredAccount, postPush, signedPush, type PushSpec } from '../support/wechat-client.ts';
 import { sha1Signature } from '../../lib/sources/wechat/signature.ts';
 import { signedJd, signedTmall } from '../support/commerce-client.ts';
@@ -49,7 +50,7 @@ describe('WeChat push to an account with an EncodingAESKey', () => {
     const t = now();
     const plain = signedPush(follow('oSecStripped', t), configuredAccount(), 'plain', '778');
     // `signature` over token, timestamp and nonce is valid: only the missing ciphertext refuses it.
-    expect(plain.path).toContain(`signature=${sha1Signature(config().WECHAT_TOKEN, String(t), '778')}`);
+    expect(plain.path).toContain(`signature=${sha1Signature(hubConfig().WECHAT_TOKEN, String(t), '778')}`);
     await refusedWithoutWrites(() => post(plain), 401);
   });
 
@@ -64,8 +65,8 @@ describe('WeChat push to an account with an EncodingAESKey', () => {
 
   it('attack: a stale URL verification → 401', async () => {
     const t = String(now() - 3600);
-    const sig = sha1Signature(config().WECHAT_TOKEN, t, 'n');
-    const res = await fetch(`${hub.url}/wechat/${config().WECHAT_APP_ID}?signature=${sig}&timestamp=${t}&nonce=n&echostr=probe`);
+    const sig = sha1Signature(hubConfig().WECHAT_TOKEN, t, 'n');
+    const res = await fetch(`${hub.url}/wechat/${hubConfig().WECHAT_APP_ID}?signature=${sig}&timestamp=${t}&nonce=n&echostr=probe`);
     expect(res.status).toBe(401);
     expect(await res.text()).not.toContain('probe');
   });

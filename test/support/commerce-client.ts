@@ -3,11 +3,12 @@
  * the query and the raw body), the JD relay (JD md5) and Youzan (`Event-Sign` header), and posts
  * them to a hub.
  */
+import { hubConfig } from './active.ts';
 import { signJdParams } from '../../lib/sources/jd/sign.ts';
 import { signTopParams, type TopSignMethod } from '../../lib/sources/tmall/sign.ts';
 import { youzanEventSign } from '../../lib/sources/youzan/sign.ts';
 import { formatChinaTime } from '../../lib/sources/commerce/time.ts';
-import { config } from '../../lib/config/index.ts';
+
 
 /** TOP query parameters (app_key, timestamp, sign_method, then `extra`) with their sign over `body`. */
 export function topSignedQuery(o: { appKey: string; secret: string; at: number; body: string; method?: TopSignMethod; extra?: Record<string, string> }): Record<string, string> {
@@ -39,21 +40,21 @@ export interface SignedCommerceRequest {
 
 /** A TMC relay POST to the configured Tmall app key. */
 export function signedTmall(body: string, o: SignOptions = {}): SignedCommerceRequest {
-  const cfg = config();
+  const cfg = hubConfig();
   const query = topSignedQuery({ appKey: cfg.TMALL_APP_KEY, secret: o.secret ?? cfg.TMALL_APP_SECRET, at: o.at ?? Date.now(), body });
   return { path: `/tmall/${cfg.TMALL_APP_KEY}?${new URLSearchParams(query)}`, body: o.tamper ? o.tamper(body) : body, headers: {} };
 }
 
 /** A JD relay POST to the configured JD app key. */
 export function signedJd(body: string, o: SignOptions = {}): SignedCommerceRequest {
-  const cfg = config();
+  const cfg = hubConfig();
   const query = jdSignedQuery({ appKey: cfg.JD_APP_KEY, secret: o.secret ?? cfg.JD_APP_SECRET, at: o.at ?? Date.now(), body });
   return { path: `/jd/${cfg.JD_APP_KEY}?${new URLSearchParams(query)}`, body: o.tamper ? o.tamper(body) : body, headers: {} };
 }
 
 /** A Youzan push of event `type` to the configured client id, `Event-Sign` = md5(client_id + raw body + client_secret). */
 export function signedYouzan(body: string, type: string, o: SignOptions = {}): SignedCommerceRequest {
-  const cfg = config();
+  const cfg = hubConfig();
   const sign = youzanEventSign(cfg.YOUZAN_CLIENT_ID, body, o.secret ?? cfg.YOUZAN_CLIENT_SECRET);
   return { path: `/youzan/${cfg.YOUZAN_CLIENT_ID}`, body: o.tamper ? o.tamper(body) : body, headers: { 'event-sign': sign, 'event-type': type } };
 }

@@ -17,6 +17,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // test.env only reaches the workers; the emulator clients here run in the main process.
+  // eslint-disable-next-line no-restricted-syntax -- the SDK reads this notice switch from the main process's own environment
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const started = Date.now();
   const [dynamo, sqs] = await Promise.allSettled([startDynamoLocal({ port: 0 }), startSqsLocal({ port: 0 })]);

@@ -10,9 +10,10 @@
  */
 import { afterAll, beforeAll } from 'vitest';
 import type { SQSEvent } from 'aws-lambda';
-import { useLocalAws, type LocalAws } from './env.ts';
+import { baseSettings, setActiveRuntime, useLocalAws, type LocalAws } from './env.ts';
 import { startHub, type RunningHub } from '../../local/hub.ts';
-import { config, LOCAL_MAX_SKEW_SECONDS, resetConfig } from '../../lib/config/index.ts';
+import { LOCAL_MAX_SKEW_SECONDS } from '../../lib/config/index.ts';
+import type { Runtime, RuntimeOverrides } from '../../lib/runtime/runtime.ts';
 import { DEFAULT_MAX_SKEW_SECONDS } from '../../lib/sources/wechat/inbound.ts';
 
 export interface TestHubOptions {
@@ -28,7 +29,7 @@ export interface TestHubOptions {
    * default window itself is what test/security exercises.
    */
   replaysHistory?: boolean;
-  /** Extra configuration for this file's hub (e.g. WECHAT_MESSAGE_MODE), set before it starts. */
+  /** Extra configuration for this file's hub (e.g. WECHAT_MESSAGE_MODE). */
   env?: Record<string, string>;
 }
 
@@ -41,12 +42,14 @@ export function useTestHub(opts: TestHubOptions): TestHub {
   let aws: LocalAws | undefined;
   let running: RunningHub | undefined;
   beforeAll(async () => {
-    if (opts.replaysHistory) process.env.HUB_WEBHOOK_MAX_SKEW_SECONDS = String(LOCAL_MAX_SKEW_SECONDS);
-    Object.assign(process.env, opts.env ?? {});
     aws = await useLocalAws();
-    running = await startHub({ port: 0, standinPort: 0, table: aws.table, queuePrefix: `${opts.queuePrefix}${Date.now()}`, pollers: opts.pollers ?? false, schedules: false, functions: opts.functions });
+    const env = { ...baseSettings(aws), ...(opts.replaysHistory ? { HUB_WEBHOOK_MAX_SKEW_SECONDS: String(LOCAL_MAX_SKEW_SECONDS) } : {}), ...opts.env };
+    running = await startHub({ port: 0, standinPort: 0, env, clients: { ddb: aws.db, sqs: aws.sqs }, queuePrefix: `${opts.queuePrefix}${Date.now()}`, pollers: opts.pollers ?? false, schedules: false, functions: opts.functions });
+    const hub = running;
+    setActiveRuntime(() => hub.runtime);
   });
   afterAll(async () => {
+    setActiveRuntime(undefined);
     await running?.stop();
   });
 
@@ -70,6 +73,11 @@ export function useTestHub(opts: TestHubOptions): TestHub {
     get queues() {
       return ready(running).queues;
     },
+    get runtime() {
+      return ready(running).runtime;
+    },
+    reconfigure: (overrides: RuntimeOverrides) => ready(running).reconfigure(overrides),
+    restore: (runtime: Runtime) => ready(running).restore(runtime),
     runScheduled: (name: string) => ready(running).runScheduled(name),
     invokeConsumer: (name: string, event: SQSEvent) => ready(running).invokeConsumer(name, event),
     stop: () => ready(running).stop(),
@@ -79,18 +87,16 @@ export function useTestHub(opts: TestHubOptions): TestHub {
 /**
  * In a file whose hub replays history (the widest window), the tests of the calling describe
  * block run with the default webhook window (HUB_WEBHOOK_MAX_SKEW_SECONDS unset → 300 s): the
- * configuration is re-read on entry and again on exit, when the file's window comes back.
+ * hub's runtime is swapped on entry and restored on exit, when the file's window comes back.
  */
-export function useDefaultWebhookWindow(): void {
-  let saved: string | undefined;
+export function useDefaultWebhookWindow(hub: TestHub): void {
+  let saved: Runtime | undefined;
   beforeAll(() => {
-    saved = process.env.HUB_WEBHOOK_MAX_SKEW_SECONDS;
-    delete process.env.HUB_WEBHOOK_MAX_SKEW_SECONDS;
-    resetConfig();
-    if (config().HUB_WEBHOOK_MAX_SKEW_SECONDS !== DEFAULT_MAX_SKEW_SECONDS) throw new Error('the default webhook window is not in force');
+    saved = hub.runtime;
+    const rt = hub.reconfigure({ settings: { HUB_WEBHOOK_MAX_SKEW_SECONDS: undefined } });
+    if (rt.cfg.HUB_WEBHOOK_MAX_SKEW_SECONDS !== DEFAULT_MAX_SKEW_SECONDS) throw new Error('the default webhook window is not in force');
   });
   afterAll(() => {
-    if (saved !== undefined) process.env.HUB_WEBHOOK_MAX_SKEW_SECONDS = saved;
-    resetConfig();
+    if (saved) hub.restore(saved);
   });
 }

@@ -1,6 +1,7 @@
 /** Reads of a test file's local SQS queues. */
+import { sqs } from './env.ts';
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { sqs } from '../../lib/store/client.ts';
+
 
 /**
  * Receives and deletes until a receive comes back empty (at most `maxRounds` receives of 10);

@@ -3,9 +3,10 @@
  * strongly consistent and following pagination: items by key, partitions, the whole table,
  * members by identity, and attribution counters summed over their shards.
  */
+import { ddb, hubConfig } from './env.ts';
 import { GetCommand, QueryCommand, ScanCommand, type NativeAttributeValue } from '@aws-sdk/lib-dynamodb';
-import { config } from '../../lib/config/index.ts';
-import { ddb } from '../../lib/store/client.ts';
+
+
 import type { Key } from '../../lib/store/keys.ts';
 import { counterKey, counterPartition } from '../../lib/store/entities/counter.ts';
 import { identityKey } from '../../lib/store/entities/identity.ts';
@@ -88,7 +89,7 @@ export async function survivorByIdentity<T = Item>(table: string, kind: string, 
 
 /** The member record of a WeChat openid of the configured official account (as stored). */
 export function memberByOpenid<T = Item>(table: string, openid: string): Promise<T | undefined> {
-  return memberByIdentity<T>(table, 'wechat_openid', `${config().WECHAT_APP_ID}:${openid}`);
+  return memberByIdentity<T>(table, 'wechat_openid', `${hubConfig().WECHAT_APP_ID}:${openid}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -97,7 +98,7 @@ export function memberByOpenid<T = Item>(table: string, openid: string): Promise
 /** The counter items of a channel on every shard, or only those whose sort key begins with `skPrefix` (e.g. `first#`). */
 export async function counterItems(table: string, channel: string, skPrefix = ''): Promise<Item[]> {
   const out: Item[] = [];
-  for (let s = 0; s < config().HUB_COUNTER_SHARDS; s++) out.push(...(await queryAll(table, counterPartition(channel, s), skPrefix)));
+  for (let s = 0; s < hubConfig().HUB_COUNTER_SHARDS; s++) out.push(...(await queryAll(table, counterPartition(channel, s), skPrefix)));
   return out;
 }
 
@@ -113,7 +114,7 @@ export async function counterTotals(table: string, channel: string): Promise<Rec
 /** One channel-day counter for one model, summed over its shards (read by key): metric → n, zeros dropped. */
 export async function counterAt(table: string, channel: string, model: 'first' | 'last', day: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (let s = 0; s < config().HUB_COUNTER_SHARDS; s++) {
+  for (let s = 0; s < hubConfig().HUB_COUNTER_SHARDS; s++) {
     const it = await getItem(table, counterKey(channel, s, model, day));
     for (const [k, v] of Object.entries(it ?? {})) if (typeof v === 'number') out[k] = (out[k] ?? 0) + v;
   }

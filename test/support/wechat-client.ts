@@ -1,8 +1,9 @@
 /** Builds signed WeChat pushes exactly as WeChat's servers send them (plain and safe mode), and posts them to a hub. */
+import { hubConfig } from './active.ts';
 import { createHash } from 'node:crypto';
 import { sha1Signature } from '../../lib/sources/wechat/signature.ts';
 import { encrypt, msgSignature } from '../../lib/sources/wechat/crypto.ts';
-import { config } from '../../lib/config/index.ts';
+
 
 export interface PushSpec {
   from: string;
@@ -75,9 +76,9 @@ export function signedXml(
   };
 }
 
-/** The configured official account (config()) in the shape signedPush takes. */
+/** The configured official account (hubConfig()) in the shape signedPush takes. */
 export function configuredAccount(): { appId: string; token: string; aesKey: string | undefined } {
-  const cfg = config();
+  const cfg = hubConfig();
   return { appId: cfg.WECHAT_APP_ID, token: cfg.WECHAT_TOKEN, aesKey: cfg.WECHAT_MESSAGE_MODE === 'safe' ? cfg.WECHAT_AES_KEY : undefined };
 }
 

@@ -7,6 +7,8 @@ import type { IncomingMessage } from 'node:http';
 import type { APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lambdaContext, toEvent } from '../../../local/gateway.ts';
 import { functionByName } from '../../../lib/manifest.ts';
+import type { Runtime } from '../../../lib/runtime/runtime.ts';
+import type { HubContext } from '../../../lib/runtime/middleware.ts';
 
 type Route = Parameters<typeof toEvent>[2];
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
@@ -44,7 +46,7 @@ function routesOf(fn: string): Route[] {
 }
 
 /** The handler's answer, or `{ statusCode: 404 }` when no route of `fn` matches (as the gateway does). */
-export async function invokeDirect(fn: string, handler: Handler, req: DirectRequest): Promise<APIGatewayProxyStructuredResultV2> {
+export async function invokeDirect(fn: string, handler: Handler, req: DirectRequest, runtime?: Runtime): Promise<APIGatewayProxyStructuredResultV2> {
   const url = new URL(req.path, 'http://127.0.0.1');
   for (const route of routesOf(fn)) {
     const match = route.regex.exec(url.pathname);
@@ -56,7 +58,8 @@ export async function invokeDirect(fn: string, handler: Handler, req: DirectRequ
     } as unknown as IncomingMessage;
     const event = toEvent(incoming, req.body, route, match, url);
     const spec = functionByName(fn)!;
-    return (await handler(event, lambdaContext(fn, spec.timeoutSeconds))) as APIGatewayProxyStructuredResultV2;
+    const context: HubContext = { ...lambdaContext(fn, spec.timeoutSeconds), ...(runtime ? { hub: runtime } : {}) };
+    return (await handler(event, context)) as APIGatewayProxyStructuredResultV2;
   }
   return { statusCode: 404 };
 }

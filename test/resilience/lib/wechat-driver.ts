@@ -4,9 +4,10 @@
  * request again on any answer but 200, up to 4 attempts), and helpers to read back what the
  * pushes produced (members, counters, the engagement queue).
  */
+import { ddb } from '../../support/env.ts';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { ddb } from '../../../lib/store/client.ts';
+
 import { counterPartition } from '../../../lib/store/entities/counter.ts';
 import { identityKey } from '../../../lib/store/entities/identity.ts';
 import { memberKey } from '../../../lib/store/entities/member.ts';
