@@ -196,22 +196,11 @@ export function deriveMetrics(t: Totals): Metrics {
   };
 }
 
-/** One row of the channel table: the contract's fields first, then `kind` and `qrScans`. */
-export interface ChannelRow {
+/** One row of the channel table: the channel, its name and kind, and its metrics (the response writes the contract's fields first). */
+export interface ChannelRow extends Metrics {
   channel: string;
   name: string;
-  newFans: number;
-  unfollows: number;
-  convertedFans: number;
-  conversionRate: number;
-  sameDayConversions: number;
-  medianHoursToConvert: number | null;
-  newMembers: number;
-  scans: number;
-  orders: number;
-  gmvFen: number;
   kind: string;
-  qrScans: number;
 }
 
 export function channelRow(channel: ChannelInfo, t: Totals): ChannelRow {
