@@ -14,7 +14,7 @@ import { scan } from '../../lib/apply/scan-code.ts';
 import { sendRecord } from '../../lib/engagement/send/batch.ts';
 import type { OutboxRow } from '../../lib/events/messages.ts';
 import type { WechatApi } from '../../lib/wechat/wire.ts';
-import { createRuntime, type Runtime } from '../../lib/runtime/runtime.ts';
+import type { Runtime } from '../../lib/runtime/runtime.ts';
 import { processMetrics } from '../../lib/runtime/metrics.ts';
 import { useLocalAws } from '../support/env.ts';
 import { MemoryMetrics } from '../support/metrics.ts';
@@ -22,8 +22,7 @@ import { signedPush, type PushSpec, type SignedRequest } from '../support/wechat
 
 let base: Runtime;
 beforeAll(async () => {
-  await useLocalAws();
-  base = createRuntime({ env: process.env, local: true });
+  base = (await useLocalAws()).runtime;
 });
 
 function apiEvent(req: SignedRequest, appId: string): APIGatewayProxyEventV2 {
