@@ -22,7 +22,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { codecFromSecret, createCodec, deriveKeySecret, formatCode } from '../../lib/codes/codec.ts';
+import { codecFor, codecFromSecret, createCodec, deriveKeySecret, formatCode } from '../../lib/codes/codec.ts';
 
 const LOCAL_SECRET = 'local-code-signing-secret-change-me'; // the local default CODE_SIGNING_SECRET
 const TEST_SECRET = 'test-code-signing-secret-0123456789';
@@ -128,5 +128,18 @@ describe('printed codes: known answers', () => {
   it('the independent implementation reproduces every vector (their provenance)', () => {
     for (const [secret, keyId, serial, code] of VECTORS) expect(referenceCode(referenceKey(secret, keyId), keyId, serial)).toBe(code);
     for (const [serial, code] of RAW_VECTORS) expect(referenceCode(Buffer.from(RAW_KEY, 'utf8'), 'A', serial)).toBe(code);
+  });
+});
+
+describe('codecFor: the codec of the configured secret', () => {
+  it('prints the known codes of whichever secret the configuration holds, and keeps one codec per secret', () => {
+    const local = codecFor({ CODE_SIGNING_SECRET: LOCAL_SECRET });
+    expect(local.encode(0)).toBe('A00000000000A1XH7QZQ');
+    expect(codecFor({ CODE_SIGNING_SECRET: LOCAL_SECRET })).toBe(local);
+    const other = codecFor({ CODE_SIGNING_SECRET: TEST_SECRET });
+    expect(other).not.toBe(local);
+    expect(other.encode(0)).not.toBe('A00000000000A1XH7QZQ');
+    expect(other.verify('A00000000000A1XH7QZQ').ok).toBe(false);
+    expect(codecFor({ CODE_SIGNING_SECRET: LOCAL_SECRET }).encode(1)).toBe('A00000000001EREXP8J3');
   });
 });
