@@ -11,9 +11,8 @@ import type { ApplyResult } from '../port.ts';
 import { HubError, NotFoundError } from '../errors.ts';
 import type { MetricsSink } from '../metrics.ts';
 import type { Source, Reply } from '../sources/types.ts';
-import { inboundRequest, text, type HttpResult } from './http.ts';
+import { inboundRequest, text, type HttpEvent, type HttpResult } from './http.ts';
 import { http, type HubHandler } from './lambda.ts';
-import type { HttpEvent } from './http.ts';
 
 const toResult = (r: Reply): HttpResult => text(r.statusCode, r.body, r.contentType);
 
