@@ -23,14 +23,17 @@
  *     hours, Knock send windows, GrowingIO "defer") — docs/design.md#engagement-guardrails. 22:00–08:00 is a product default.
  *   - Holdout from a stable random bucket 0–9999 (Braze global control group from the random bucket
  *     number) — docs/design.md#engagement-guardrails. 500 buckets (5 %) is a product default.
- *   - Customer-service windows (docs/platforms.md#wechat-customer-service-windows, current official quota table): a message
- *     from the person opens 48 h (5 messages); a follow, QR scan or menu click opens only 1 min
- *     (3 messages). Outside them WeChat answers 45015; 45047 when the count is used up.
+ *   - Customer-service windows: the table of lib/engagement/windows.ts
+ *     (docs/platforms.md#wechat-customer-service-windows): a message from the person opens 48 h
+ *     (5 messages); a follow, QR scan or `click` / `scancode_*` menu opens only 1 min (3
+ *     messages); VIEW and LOCATION open nothing. Outside them WeChat answers 45015; 45047 when
+ *     the count is used up.
  */
 import { HOLDOUT_BUCKETS, MAX_VISIBILITY_SECONDS, type EngagementPolicy } from '../config/engagement.ts';
 import { bucketOf } from '../ids.ts';
 import { addDays, DAY_MS, HOUR_MS, localParts, localToEpoch } from '../time.ts';
 import type { OutboxRow } from './outbox.ts';
+import { customerServiceWindow, type InteractionKind, type WindowVerdict } from './windows.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Decision
@@ -61,6 +64,8 @@ export interface DecisionMember {
   memberId: string;
   wechat?: { followed: boolean };
   lastInteractionAt?: number;
+  /** Kind of that interaction (absent on older records: inferred from the history). */
+  lastInteractionKind?: InteractionKind;
   /** Follow and QR-scan history (StoredMember.history): tells a 1-minute interaction from a 48-hour one. */
   history?: { follows?: readonly HistoryTouch[]; qrScans?: readonly HistoryTouch[] };
 }
@@ -73,6 +78,8 @@ export interface DecisionInput {
   /** Marketing messages already sent to this member in the current local day / the last 7 days. */
   sentMarketingToday: number;
   sentMarketingWeek: number;
+  /** Customer-service messages already sent to the member since `member.lastInteractionAt`. */
+  sentCustomInWindow?: number;
   policy: EngagementPolicy;
   /** IANA time zone of quiet hours and the cap day (HUB_TIMEZONE). */
   tz: string;
@@ -115,23 +122,42 @@ export function hasCustomContent(payload: Record<string, unknown>): boolean {
   return c !== null && typeof c === 'object' && typeof (c as Record<string, unknown>).msgtype === 'string';
 }
 
-/**
- * Whether WeChat still accepts a customer-service message now.
- * - A follow-answering rule (`policy.followRuleIds`): 60 s from the follow (`row.triggeredAt`).
- * - Otherwise from `member.lastInteractionAt`: 48 h, unless that interaction was itself a follow
- *   or a QR scan (it equals the latest one in the member's history), which opens only 60 s.
- */
-export function insideCustomWindow(input: Pick<DecisionInput, 'row' | 'member' | 'now' | 'policy'>): boolean {
-  const { row, member, now, policy } = input;
-  const shortMs = policy.followWindowSeconds * 1000;
-  if (policy.followRuleIds.includes(row.ruleId)) {
-    return now >= row.triggeredAt - shortMs && now - row.triggeredAt < shortMs;
-  }
+/** What a member record written before `lastInteractionKind` was kept most likely recorded. */
+function legacyKind(member: DecisionMember): InteractionKind | undefined {
   const at = member.lastInteractionAt;
-  if (at === undefined) return false;
-  const lastFollowOrScan = Math.max(-1, ...(member.history?.follows ?? []).map((x) => x.at), ...(member.history?.qrScans ?? []).map((x) => x.at));
-  const windowMs = at === lastFollowOrScan ? shortMs : policy.interactionWindowHours * HOUR_MS;
-  return now - at < windowMs;
+  if (at === undefined) return undefined;
+  const follows = (member.history?.follows ?? []).some((x) => x.at === at);
+  const scans = (member.history?.qrScans ?? []).some((x) => x.at === at);
+  return follows ? 'follow' : scans ? 'qr_scan' : 'message';
+}
+
+/**
+ * The customer-service window a message may use now (the table: lib/engagement/windows.ts).
+ * - A follow-answering rule (`policy.followRuleIds`): the follow's own window, from the follow
+ *   (`row.triggeredAt`); a follow stamped up to the short window ahead of the clock counts (skew).
+ * - Otherwise the member's last recorded interaction (`lastInteractionKind`, `lastInteractionAt`)
+ *   and the customer-service messages already sent since it (`sentCustomInWindow`).
+ * `policy.interactionWindowHours` / `followWindowSeconds` may only shorten the table's windows.
+ */
+export function customWindow(input: Pick<DecisionInput, 'row' | 'member' | 'now' | 'policy' | 'sentCustomInWindow'>): WindowVerdict {
+  const { row, member, now, policy } = input;
+  const limits = { longMs: policy.interactionWindowHours * HOUR_MS, shortMs: policy.followWindowSeconds * 1000 };
+  if (policy.followRuleIds.includes(row.ruleId)) {
+    if (now < row.triggeredAt - limits.shortMs) return { open: false, reason: 'no_interaction' };
+    return customerServiceWindow({ kind: 'follow', at: row.triggeredAt, sentInWindow: 0, now, limits });
+  }
+  return customerServiceWindow({
+    kind: member.lastInteractionKind ?? legacyKind(member),
+    at: member.lastInteractionAt,
+    sentInWindow: input.sentCustomInWindow ?? 0,
+    now,
+    limits,
+  });
+}
+
+/** Whether WeChat still accepts a customer-service message now (customWindow is open). */
+export function insideCustomWindow(input: Pick<DecisionInput, 'row' | 'member' | 'now' | 'policy' | 'sentCustomInWindow'>): boolean {
+  return customWindow(input).open;
 }
 
 const minutesOf = (hhmm: string): number => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));

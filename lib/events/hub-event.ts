@@ -84,7 +84,7 @@ export const WechatUnfollow = z.object({ ...wechatBase, type: z.literal('wechat.
 export const WechatInteraction = z.object({
   ...wechatBase,
   type: z.literal('wechat.interaction'),
-  kind: z.enum(['message', 'click', 'view', 'location']),
+  kind: z.enum(['message', 'click', 'scancode', 'view', 'location']),
   msgType: z.string().min(1).max(64),
   msgId: z.string().max(64).optional(),
   detail: z.string().max(2048).optional(),

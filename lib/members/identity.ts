@@ -121,7 +121,11 @@ function absorb(survivor: StoredMember, loser: StoredMember): void {
   survivor.phoneHash ??= loser.phoneHash;
   survivor.name ??= loser.name;
   survivor.birthday ??= loser.birthday;
-  if (loser.lastInteractionAt && (survivor.lastInteractionAt ?? 0) < loser.lastInteractionAt) survivor.lastInteractionAt = loser.lastInteractionAt;
+  if (loser.lastInteractionAt && (survivor.lastInteractionAt ?? 0) < loser.lastInteractionAt) {
+    survivor.lastInteractionAt = loser.lastInteractionAt;
+    if (loser.lastInteractionKind) survivor.lastInteractionKind = loser.lastInteractionKind;
+    else delete survivor.lastInteractionKind;
+  }
   const from = new Set([...(survivor.mergedFrom ?? []), loser.memberId, ...(loser.mergedFrom ?? [])]);
   survivor.mergedFrom = [...from];
 }

@@ -3,6 +3,8 @@
  * item (keys.member) guarded by an optimistic `version`; identities, lots, ledger rows and
  * orders are items of their own that point at it.
  */
+import type { InteractionKind } from '../engagement/windows.ts';
+
 export type MemberStatus = 'fan' | 'member' | 'buyer';
 export type Lifecycle = 'prospect' | 'new' | 'repeat' | 'at_risk' | 'lapsed' | 'won_back';
 
@@ -25,7 +27,10 @@ export interface MemberRecord {
   memberSince?: number;
   firstTouch: Touch;
   lastTouch: Touch;
+  /** The person's last action that opens a customer-service window (lib/engagement/windows.ts). */
   lastInteractionAt?: number;
+  /** Its kind (`message`, `menu_click`, `follow` …); absent on records written before it was kept. */
+  lastInteractionKind?: InteractionKind;
   phoneMasked?: string;
   /** HMAC of the phone (lib/members/phone.ts); the one phone this member owns. */
   phoneHash?: string;
@@ -64,6 +69,10 @@ export function newMember(memberId: string, at: number, firstTouch: Touch, statu
   };
 }
 
-export function interacted(m: MemberRecord, at: number): void {
-  if (!m.lastInteractionAt || at > m.lastInteractionAt) m.lastInteractionAt = at;
+/** Records a window-opening action; the latest one wins (an earlier one arriving late changes nothing). */
+export function interacted(m: MemberRecord, at: number, kind: InteractionKind): void {
+  if (!m.lastInteractionAt || at > m.lastInteractionAt) {
+    m.lastInteractionAt = at;
+    m.lastInteractionKind = kind;
+  }
 }

@@ -37,9 +37,7 @@ const e = (retryable: boolean, kind: WechatErrorKind, meaning: string): WechatEr
 export const WECHAT_ERROR_TABLE: Readonly<Record<string, WechatErrorInfo>> = Object.freeze({
   // retryable
   '-1': e(true, 'busy', 'system busy'),
-  '45009': e(true, 'quota', 'API daily quota reached'),
   '45011': e(true, 'quota', 'API minute quota reached'),
-  '45047': e(true, 'window', 'customer-service message count for this interaction used up'),
   '40001': e(true, 'token', 'invalid credential or access_token not latest'),
   '40014': e(true, 'token', 'invalid access_token'),
   '42001': e(true, 'token', 'access_token expired'),
@@ -48,6 +46,9 @@ export const WECHAT_ERROR_TABLE: Readonly<Record<string, WechatErrorInfo>> = Obj
   http_5xx: e(true, 'transport', 'HTTP 5xx'),
   http_429: e(true, 'transport', 'HTTP 429'),
   bad_response: e(true, 'transport', 'answer is not the expected JSON'),
+  // not retryable within minutes: the sender defers to the next local day / the next window
+  '45009': e(false, 'quota', 'API daily quota reached (reset at the next day or by clear_quota)'),
+  '45047': e(false, 'window', 'customer-service message count for this interaction used up'),
   // permanent: the recipient
   '40003': e(false, 'recipient', 'invalid openid'),
   '43004': e(false, 'recipient', 'require subscribe (user does not follow the account)'),
@@ -76,6 +77,7 @@ export const WECHAT_ERROR_TABLE: Readonly<Record<string, WechatErrorInfo>> = Obj
   '44003': e(false, 'request', 'empty news data'),
   '45002': e(false, 'request', 'content size out of limit'),
   '47001': e(false, 'request', 'data format error'),
+  '47003': e(false, 'request', 'argument invalid: a template data value does not fit its key type (errmsg names the key)'),
   http_4xx: e(false, 'request', 'HTTP 4xx'),
   // permanent: account / credentials / whitelist / permission
   '40013': e(false, 'config', 'invalid appid'),

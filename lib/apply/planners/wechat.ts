@@ -9,6 +9,7 @@ import { channels } from '../../store/entities/channel.ts';
 import { interacted, ORGANIC } from '../../members/model.ts';
 import { resolveMember, saveMember, wechatIdentity } from '../../members/identity.ts';
 import { planEngagement } from '../../engagement/rules/plan.ts';
+import { interactionKindOf } from '../../engagement/windows.ts';
 
 export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutput> {
   if (event.type === 'wechat.template_receipt') return planReceipt(event, p);
@@ -28,7 +29,7 @@ export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutpu
     case 'wechat.follow': {
       const firstFollow = m.history.follows.length === 0;
       m.history.follows.push({ at, channel });
-      interacted(m, at);
+      interacted(m, at, 'follow');
       const ch = event.scene ? await ensureChannel(p, event.scene) : undefined;
       if (firstFollow) {
         const trigger = { kind: 'first_follow' as const, appId: event.appId, openid: event.openid, at, scene: event.scene };
@@ -38,7 +39,7 @@ export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutpu
     }
     case 'wechat.scan':
       m.history.qrScans.push({ at, channel });
-      interacted(m, at);
+      interacted(m, at, 'qr_scan');
       await ensureChannel(p, event.scene);
       // A scan proves the person follows the account.
       if (m.history.follows.length === 0 && m.wechat) m.wechat.followed = true;
@@ -46,10 +47,13 @@ export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutpu
     case 'wechat.unfollow':
       m.history.unfollows.push(at);
       break;
-    case 'wechat.interaction':
-      interacted(m, at);
+    case 'wechat.interaction': {
+      // VIEW and LOCATION open no customer-service window: they are not interactions here.
+      const kind = interactionKindOf(event);
+      if (kind) interacted(m, at, kind);
       if (m.wechat && m.history.follows.length === 0 && m.history.unfollows.length === 0) m.wechat.followed = true;
       break;
+    }
   }
   saveMember(p, event, resolved);
   return { memberId: m.memberId };

@@ -45,8 +45,10 @@ import { sends, type Fence, type Fenced, type SendRecord, type Via } from '../..
 import { classifyWechatError, isOutsideWindow } from '../../wechat/errors.ts';
 import type { WechatApi } from '../../wechat/wire.ts';
 import type { EngagementPolicy } from '../../config/engagement.ts';
-import { decide, hasTemplate, type SuppressReason } from '../guardrails.ts';
-import { countMarketing } from './caps.ts';
+import { customWindow, decide, hasTemplate, type SuppressReason } from '../guardrails.ts';
+import { countSends } from './caps.ts';
+import { outbox } from '../../store/entities/outbox.ts';
+import { addDays, localDay, startOfLocalDay } from '../../time.ts';
 import { renderCustom, renderTemplate } from './render.ts';
 
 export type { SendStatus, Via } from '../../store/entities/send.ts';
@@ -58,10 +60,19 @@ export type SendOutcome =
   | { status: 'unknown'; reason: string }
   /** A duplicate delivery of a message already finished (or taken over by another delivery). */
   | { status: 'duplicate'; existing: string }
+  /**
+   * Held until `until` by a platform limit (45009 daily quota, 45047 window count): the queue
+   * message is done and the outbox sweep enqueues the row again then (never the dead-letter queue).
+   */
+  | { status: 'deferred'; reason: DeferReason; until: number; errcode?: string }
   /** Not done: SQS should deliver it again, after `delaySeconds` if given, else with backoff. */
   | { status: 'retry'; reason: string; delaySeconds?: number; errcode?: string };
 
 export type SenderSuppressReason = SuppressReason | 'member_not_found' | 'no_address';
+
+/** Why a message waits for a platform limit to lift (docs/platforms.md#wechat-quota-errors). */
+export type DeferReason = 'daily_quota' | 'window_quota';
+const isLimitDefer = (r: unknown): r is DeferReason => r === 'daily_quota' || r === 'window_quota';
 
 export interface SenderDeps extends Store {
   /** Clock, epoch ms. */
@@ -109,6 +120,10 @@ export async function sendOne(row: OutboxRow, deps: SenderDeps): Promise<SendOut
   try {
     const prev = claim.previous;
     if (prev?.callVia) return await resolvePendingCall(attempt, prev);
+    // A copy delivered before a platform limit lifts (a duplicate, a redrive) waits with it.
+    if (prev?.status === 'deferred' && isLimitDefer(prev.deferReason) && Number(prev.deferUntil ?? 0) > now) {
+      return await deferFor(attempt, prev.deferReason, Number(prev.deferUntil), prev.lastErrcode);
+    }
     return await decideAndSend(attempt);
   } catch (err) {
     if (err instanceof Superseded) return { status: 'duplicate', existing: 'taken_over' };
@@ -135,13 +150,14 @@ async function decideAndSend(a: Attempt): Promise<SendOutcome> {
   if (!appId || !openid) return suppress(a, 'no_address');
   if (appId !== deps.wechat.appId) return fail(a, 'unknown_app');
 
-  const counts = row.class === 'marketing' ? await countMarketing(deps, member, now) : { today: 0, week: 0 };
+  const counts = await countSends(deps, member, now);
   const d = decide({
     row,
     member,
     now,
     sentMarketingToday: counts.today,
     sentMarketingWeek: counts.week,
+    sentCustomInWindow: counts.customInWindow,
     policy: deps.policy,
     tz: deps.tz,
   });
@@ -149,7 +165,7 @@ async function decideAndSend(a: Attempt): Promise<SendOutcome> {
     case 'suppress':
       return suppress(a, d.reason);
     case 'defer': {
-      await release(a, 'deferred', { deferUntil: d.until, clearCall: true });
+      await release(a, 'deferred', { deferUntil: d.until, deferReason: d.reason, clearCall: true });
       return { status: 'retry', reason: d.reason, delaySeconds: Math.max(1, Math.ceil((d.until - now) / 1000)) };
     }
     case 'send':
@@ -226,10 +242,14 @@ async function onSendError(
   if (!info || !(err instanceof UpstreamApiError)) throw err;
   const errcode = String(err.errcode);
 
+  if (errcode === '45009') return deferFor(a, 'daily_quota', nextLocalDay(a.deps.now(), a.deps.tz), errcode);
   if (via === 'custom' && isOutsideWindow(err)) {
     if (opts.allowFallback && hasTemplate(a.row.payload)) {
       return deliver(a, 'template', address, { allowFallback: false, fallback: true });
     }
+    // 45047: WeChat counted the window's messages used up; the next window opens with the
+    // person's next action. Decided again once the current window has ended.
+    if (errcode === '45047') return deferFor(a, 'window_quota', await windowEnd(a), errcode);
     return suppress(a, 'outside_window', errcode);
   }
   if (AMBIGUOUS_ERRCODES.has(errcode)) {
@@ -244,7 +264,32 @@ async function onSendError(
     await release(a, 'retry', { lastError: err.message, lastErrcode: errcode, clearCall: true });
     return { status: 'retry', reason: info.retryable ? `upstream_${info.kind}` : `needs_operator_${info.kind}`, errcode };
   }
+  // 47003 names the template key whose value WeChat refused: kept as the reason.
+  if (errcode === '47003') return fail(a, `invalid_template_data: ${err.message.slice(0, 300)}`, errcode);
   return fail(a, info.kind, errcode);
+}
+
+/** Start of the next local day (HUB_TIMEZONE; Asia/Shanghai is Beijing time, when WeChat's daily quotas are taken to reset). */
+function nextLocalDay(now: number, tz: string): number {
+  return startOfLocalDay(addDays(localDay(now, tz), 1), tz);
+}
+
+/** When the member's current customer-service window ends (at least one minute from now). */
+async function windowEnd(a: Attempt): Promise<number> {
+  const now = a.deps.now();
+  const member = await readMember({ db: a.deps.db, table: a.deps.table }, a.row.memberId);
+  const w = member ? customWindow({ row: a.row, member, now, policy: a.deps.policy }) : undefined;
+  return Math.max(now + 60_000, w?.until ?? 0);
+}
+
+/**
+ * Holds the message until `until`: the send record is `deferred` with the reason and errcode,
+ * and the outbox row is pending again at `until` (the sweep enqueues it then).
+ */
+async function deferFor(a: Attempt, reason: DeferReason, until: number, errcode?: string): Promise<SendOutcome> {
+  await release(a, 'deferred', { deferUntil: until, deferReason: reason, clearCall: true, ...(errcode !== undefined && { lastErrcode: errcode }) });
+  await outbox.reschedule(a.deps, a.row, until);
+  return { status: 'deferred', reason, until, ...(errcode !== undefined && { errcode }) };
 }
 
 async function suppress(a: Attempt, reason: SenderSuppressReason, errcode?: string): Promise<SendOutcome> {

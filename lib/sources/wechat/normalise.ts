@@ -6,8 +6,10 @@
  *   null when EventKey is absent, empty, `qrscene_` alone or carries no `qrscene_` prefix;
  * - event `SCAN` with a non-empty EventKey (the bare scene) → `wechat.scan`;
  * - event `unsubscribe` → `wechat.unfollow`;
- * - events CLICK / VIEW / LOCATION and messages text / image / voice / video / shortvideo /
- *   location / link → `wechat.interaction`;
+ * - events CLICK / scancode_push / scancode_waitmsg / VIEW / LOCATION and messages text / image /
+ *   voice / video / shortvideo / location / link → `wechat.interaction` (kind `click`, `scancode`,
+ *   `view`, `location`, `message`: which of them opens a customer-service window is
+ *   lib/engagement/windows.ts);
  * - event `TEMPLATESENDJOBFINISH` → `wechat.template_receipt` (status: `success` → delivered,
  *   `failed…user block…` → user_blocked, anything else → failed; spacing and case ignored);
  * - anything else (including SCAN without EventKey) → `wechat.unknown`.
@@ -169,6 +171,9 @@ export function normaliseWechat(msg: WechatXml, appId: string): WechatEvent {
         return validate({ ...base, type: 'wechat.unfollow' });
       case 'CLICK':
         return validate(withDetail({ ...base, type: 'wechat.interaction', kind: 'click', msgType }, eventKey));
+      case 'SCANCODE_PUSH':
+      case 'SCANCODE_WAITMSG':
+        return validate(withDetail({ ...base, type: 'wechat.interaction', kind: 'scancode', msgType }, eventKey));
       case 'VIEW':
         return validate(withDetail({ ...base, type: 'wechat.interaction', kind: 'view', msgType }, eventKey));
       case 'LOCATION': {

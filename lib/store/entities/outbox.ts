@@ -32,6 +32,33 @@ export function outboxRowFromItem(item: Record<string, unknown>): OutboxRow {
   return row as unknown as OutboxRow;
 }
 
+/**
+ * The update that writes a row's fields (each only if missing) and its pending index at `at`:
+ * `if_not_exists` keeps an existing index entry (planning again only re-flags a row), `overwrite`
+ * moves it.
+ */
+function pendingUpdate(row: OutboxRow, at: number, index: 'if_not_exists' | 'overwrite'): { update: string; names: Record<string, string>; values: Record<string, unknown> } {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  let i = 0;
+  for (const [k, v] of Object.entries(row)) {
+    if (v === undefined) continue;
+    names[`#f${i}`] = k;
+    values[`:f${i}`] = v;
+    sets.push(`#f${i} = if_not_exists(#f${i}, :f${i})`);
+    i++;
+  }
+  const idx = outboxPendingIndex(outboxShardOf(row.messageId), at);
+  names['#gp'] = 'gsi1pk';
+  names['#gs'] = 'gsi1sk';
+  values[':gp'] = idx.gsi1pk;
+  values[':gs'] = idx.gsi1sk;
+  if (index === 'if_not_exists') sets.push('#gp = if_not_exists(#gp, :gp)', '#gs = if_not_exists(#gs, :gs)');
+  else sets.push('#gp = :gp', '#gs = :gs');
+  return { update: `SET ${sets.join(', ')}`, names, values };
+}
+
 export const outbox = {
   /**
    * Adds the row to the transaction (tag `outbox:<messageId>`). Every field is set only if
@@ -39,24 +66,26 @@ export const outbox = {
    * the sweep, and the sender's own dedupe keeps it to one send.
    */
   plan(tx: Tx, row: OutboxRow): void {
-    const names: Record<string, string> = {};
-    const values: Record<string, unknown> = {};
-    const sets: string[] = [];
-    let i = 0;
-    for (const [k, v] of Object.entries(row)) {
-      if (v === undefined) continue;
-      names[`#f${i}`] = k;
-      values[`:f${i}`] = v;
-      sets.push(`#f${i} = if_not_exists(#f${i}, :f${i})`);
-      i++;
-    }
-    const idx = outboxPendingIndex(outboxShardOf(row.messageId), row.createdAt);
-    names['#gp'] = 'gsi1pk';
-    names['#gs'] = 'gsi1sk';
-    values[':gp'] = idx.gsi1pk;
-    values[':gs'] = idx.gsi1sk;
-    sets.push('#gp = if_not_exists(#gp, :gp)', '#gs = if_not_exists(#gs, :gs)');
-    tx.update(`outbox:${row.messageId}`, outboxKey(row.messageId), { update: `SET ${sets.join(', ')}`, names, values });
+    const u = pendingUpdate(row, row.createdAt, 'if_not_exists');
+    tx.update(`outbox:${row.messageId}`, outboxKey(row.messageId), u);
+  },
+
+  /**
+   * Puts the row back into the pending index at `at` (epoch ms), so the outbox sweep enqueues it
+   * again once `at` has passed: a deferral that outlasts what an SQS delay should hold (a quota
+   * reset tomorrow) costs no receives of the queue. Writes the row's fields if it is missing.
+   */
+  async reschedule(s: Store, row: OutboxRow, at: number): Promise<void> {
+    const u = pendingUpdate(row, at, 'overwrite');
+    await s.db.send(
+      new UpdateCommand({
+        TableName: s.table,
+        Key: outboxKey(row.messageId),
+        UpdateExpression: `${u.update} REMOVE drainLeaseUntil`,
+        ExpressionAttributeNames: u.names,
+        ExpressionAttributeValues: u.values,
+      }),
+    );
   },
 
   /** Whether a row exists for the message (planned, pending or enqueued). */

@@ -49,6 +49,10 @@ export interface SendRecord {
   callClientMsgId?: string;
   callAppId?: string;
   callOpenid?: string;
+  /** A deferred record: until when (epoch ms) and why (`quiet_hours`, `daily_quota`, `window_quota`). */
+  deferUntil?: number;
+  deferReason?: string;
+  lastErrcode?: string;
 }
 
 export type Claim =
@@ -67,7 +71,7 @@ export type Fenced = 'ok' | 'superseded';
 /** msgid → messageId rows serve delivery receipts, which arrive within minutes. */
 const MSGID_TTL_MS = 30 * 86_400_000;
 /** Fields of an attempt in progress, removed when the record reaches an outcome. */
-const ATTEMPT_FIELDS = 'claimToken, leaseUntil, callVia, callAt, callClientMsgId, callAppId, callOpenid, deferUntil';
+const ATTEMPT_FIELDS = 'claimToken, leaseUntil, callVia, callAt, callClientMsgId, callAppId, callOpenid, deferUntil, deferReason';
 const CALL_FIELDS = ['callVia', 'callAt', 'callClientMsgId', 'callAppId', 'callOpenid'];
 const STATUS = { '#s': 'status' };
 
@@ -164,9 +168,9 @@ export const sends = {
     f: Fence,
     status: 'retry' | 'deferred',
     at: number,
-    extra: { lastError?: string; lastErrcode?: string; deferUntil?: number; clearCall?: boolean } = {},
+    extra: { lastError?: string; lastErrcode?: string; deferUntil?: number; deferReason?: string; clearCall?: boolean } = {},
   ): Promise<Fenced> {
-    const opt = optionalSets({ lastError: extra.lastError, lastErrcode: extra.lastErrcode, deferUntil: extra.deferUntil });
+    const opt = optionalSets({ lastError: extra.lastError, lastErrcode: extra.lastErrcode, deferUntil: extra.deferUntil, deferReason: extra.deferReason });
     const removes = ['claimToken', 'leaseUntil', ...(extra.clearCall ? CALL_FIELDS : [])];
     const update = `SET ${['#s = :status', 'updatedAt = :now', ...opt.sets].join(', ')} REMOVE ${removes.join(', ')}`;
     return fenced(s.db.send(new UpdateCommand(fencedUpdate(s, f, update, { ':status': status, ':now': at, ...opt.values }, STATUS))));

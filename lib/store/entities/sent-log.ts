@@ -48,6 +48,8 @@ export interface SentRow {
   messageId: string;
   class: string;
   at: number;
+  /** `custom` / `template` …; absent when it is not known whether it went out. */
+  via?: string;
 }
 
 /**
@@ -62,18 +64,20 @@ export async function sentRows(s: Store, memberId: string, from: number, to: num
       new QueryCommand({
         TableName: s.table,
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeNames: { '#c': 'class', '#at': 'at', '#m': 'messageId' },
+        ExpressionAttributeNames: { '#c': 'class', '#at': 'at', '#m': 'messageId', '#v': 'via' },
         ExpressionAttributeValues: {
           ':pk': memberPartition(memberId),
           ':from': `${SENT_LOG_PREFIX}${pad(from)}`,
           ':to': `${SENT_LOG_PREFIX}${pad(to)}#\uffff`,
         },
-        ProjectionExpression: '#c, #at, #m',
+        ProjectionExpression: '#c, #at, #m, #v',
         Limit: o.pageSize,
         ExclusiveStartKey: startKey,
       }),
     );
-    for (const item of res.Items ?? []) out.push({ messageId: String(item.messageId), class: String(item.class), at: Number(item.at) });
+    for (const item of res.Items ?? []) {
+      out.push({ messageId: String(item.messageId), class: String(item.class), at: Number(item.at), ...(typeof item.via === 'string' && { via: item.via }) });
+    }
     startKey = res.LastEvaluatedKey;
     if (!startKey) break;
   }
