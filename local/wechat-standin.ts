@@ -30,12 +30,22 @@
  *   DELETE     /_local/faults
  *   PUT        /_local/users/{openid} {subscribed?, unionid?, subscribeTime?, subscribeScene?, qrSceneStr?}
  *   POST       /_local/tokens/revoke {appId?}: every token issued so far stops working
+ *   PUT        /_local/templates/{templateId} {keys}: a category template and its typed data keys
+ *   PUT        /_local/windows {enforce}: customer-service windows enforced (45015 / 45047) or not
+ *   POST       /_local/interactions {openid, kind, at?}: the person did something that opens a window
+ *   POST       /_local/subscriptions {openid, templateId, count}: the person accepted a subscription message
+ *
+ * WeChat's send rules (local/wechat-standin-rules.ts): typed template keys are checked on every
+ * template and subscription send (47003); customer-service windows are enforced when the
+ * stand-in is started with `enforceWindows` or told so; a subscription send needs an accepted,
+ * unused credit of that openid and template (43101 otherwise).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import * as z from 'zod';
+import { checkTypedData, STANDIN_INTERACTIONS, WindowBook, type StandinInteraction } from './wechat-standin-rules.ts';
 
 export interface SentMessage {
-  kind: 'template' | 'custom';
+  kind: 'template' | 'custom' | 'subscribe';
   appId: string;
   touser: string;
   /** Template messages: the msgid as a decimal string. */
@@ -107,6 +117,10 @@ export interface WechatStandinOptions {
   apps: Record<string, string>;
   /** If given, only these template ids exist (others answer 40037); otherwise every id does. */
   templates?: string[];
+  /** Category templates: templateId → its typed data keys (each must be sent, 47003 otherwise). */
+  categoryTemplates?: Record<string, string[]>;
+  /** Refuse customer-service messages outside the windows the stand-in was told about (45015 / 45047). */
+  enforceWindows?: boolean;
   /** Stand-in clock, epoch ms (token expiry, message times). */
   now?: () => number;
 }
@@ -136,6 +150,14 @@ export interface WechatStandin {
   subscribe(openid: string): void;
   /** Invalidate every token issued so far (as if another party had force-refreshed). */
   revokeTokens(appId?: string): void;
+  /** Declares a category template with its typed data keys. */
+  defineTemplate(templateId: string, keys: string[]): void;
+  /** Turns customer-service window enforcement on or off. */
+  enforceWindows(on: boolean): void;
+  /** The person did something that opens a customer-service window (default: now). */
+  interact(openid: string, kind: StandinInteraction, at?: number): void;
+  /** The person accepted `count` sends of a subscription message template. */
+  grantSubscription(openid: string, templateId: string, count: number): void;
 }
 
 const TOKEN_TTL_MS = 7200_000;
@@ -185,6 +207,10 @@ const UserPatch = z
   .partial();
 const FaultRequest = z.object({ path: z.string().startsWith('/'), fault: FaultSchema, count: z.number().int().positive().optional() });
 const RevokeRequest = z.object({ appId: z.string().optional() });
+const TemplateKeysRequest = z.object({ keys: z.array(z.string().regex(/^[a-z_]+\d+$/)).max(20) });
+const WindowsRequest = z.object({ enforce: z.boolean() });
+const InteractionRequest = z.object({ openid: z.string().regex(OPENID), kind: z.enum(STANDIN_INTERACTIONS as [StandinInteraction, ...StandinInteraction[]]), at: z.number().int().optional() });
+const SubscriptionRequest = z.object({ openid: z.string().regex(OPENID), templateId: z.string().min(1).max(128), count: z.number().int().min(1).max(1000) });
 const SmsRequest = z.object({ phone: z.string().regex(/^\d{5,20}$/), code: z.string().regex(/^\d{4,8}$/), text: z.string().min(1).max(500) });
 
 type Json = Record<string, unknown>;
@@ -234,6 +260,10 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
   let users = new Map<string, StandinUser>();
   let clientMsgIds = new Map<string, { msgid: string; at: number }>();
   let qrCodes: StandinQrCode[] = [];
+  let categoryTemplates = new Map(Object.entries(options.categoryTemplates ?? {}));
+  let windowsEnforced = options.enforceWindows === true;
+  const windows = new WindowBook();
+  let subscriptions = new Map<string, number>();
   const hangTimers = new Set<NodeJS.Timeout>();
   const settleWaiters: (() => void)[] = [];
   const releaseHang = (timer: NodeJS.Timeout): void => {
@@ -309,8 +339,11 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     const templateId = body.template_id;
     if (typeof templateId !== 'string' || templateId === '') return Reply.err(40037, 'invalid template_id');
     if (templates && !templates.has(templateId)) return Reply.err(40037, 'invalid template_id');
-    if (!TemplateData.safeParse(body.data).success) return Reply.err(47001, 'data format error');
+    const data = TemplateData.safeParse(body.data);
+    if (!data.success) return Reply.err(47001, 'data format error');
     if (body.url !== undefined && typeof body.url !== 'string') return Reply.err(47001, 'data format error');
+    const typed = checkTypedData(data.data, categoryTemplates.get(templateId));
+    if (typed) return Reply.err(typed.errcode, typed.errmsg);
     if (!user(touser).subscribed) return Reply.err(43004, 'require subscribe');
     const clientMsgId = typeof body.client_msg_id === 'string' && body.client_msg_id !== '' ? body.client_msg_id : undefined;
     const t = now();
@@ -345,7 +378,30 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
       return Reply.err(44003, 'empty news data');
     }
     if (!user(touser).subscribed) return Reply.err(43004, 'require subscribe');
+    if (windowsEnforced) {
+      const refused = windows.take(touser, now());
+      if (refused) return Reply.err(refused.errcode, refused.errmsg);
+    }
     sent.push({ kind: 'custom', appId, touser, msgtype, body, at: now() });
+    return Reply.json({ errcode: 0, errmsg: 'ok' });
+  }
+
+  /** subscribe/bizsend (official account) and subscribe/send (mini program): one accepted credit per send. */
+  function subscribeSend(appId: string, body: Json): Reply {
+    const touser = body.touser;
+    if (typeof touser !== 'string' || !OPENID.test(touser)) return Reply.err(40003, 'invalid openid');
+    const templateId = body.template_id;
+    if (typeof templateId !== 'string' || templateId === '') return Reply.err(40037, 'invalid template_id');
+    if (templates && !templates.has(templateId)) return Reply.err(40037, 'invalid template_id');
+    const data = TemplateData.safeParse(body.data);
+    if (!data.success) return Reply.err(47001, 'data format error');
+    const typed = checkTypedData(data.data, categoryTemplates.get(templateId));
+    if (typed) return Reply.err(typed.errcode, typed.errmsg);
+    const key = `${touser}|${templateId}`;
+    const credits = subscriptions.get(key) ?? 0;
+    if (credits <= 0) return Reply.err(43101, 'user refuse to accept the msg');
+    subscriptions.set(key, credits - 1);
+    sent.push({ kind: 'subscribe', appId, touser, templateId, body, at: now() });
     return Reply.json({ errcode: 0, errmsg: 'ok' });
   }
 
@@ -475,6 +531,9 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
         return post(templateSend);
       case '/cgi-bin/message/custom/send':
         return post(customSend);
+      case '/cgi-bin/message/subscribe/bizsend':
+      case '/cgi-bin/message/subscribe/send':
+        return post(subscribeSend);
       case '/cgi-bin/qrcode/create':
         return post(qrcodeCreate);
       case '/cgi-bin/user/info':
@@ -539,6 +598,31 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
       const r = RevokeRequest.safeParse(body());
       if (!r.success) return bad(z.prettifyError(r.error));
       instance.revokeTokens(r.data.appId);
+      return Reply.json({ ok: true });
+    }
+    const templatePath = /^\/_local\/templates\/([A-Za-z0-9_-]{1,128})$/.exec(path);
+    if (templatePath && method === 'PUT') {
+      const r = TemplateKeysRequest.safeParse(body());
+      if (!r.success) return bad(z.prettifyError(r.error));
+      instance.defineTemplate(templatePath[1]!, r.data.keys);
+      return Reply.json({ ok: true });
+    }
+    if (path === '/_local/windows' && method === 'PUT') {
+      const r = WindowsRequest.safeParse(body());
+      if (!r.success) return bad(z.prettifyError(r.error));
+      instance.enforceWindows(r.data.enforce);
+      return Reply.json({ ok: true });
+    }
+    if (path === '/_local/interactions' && method === 'POST') {
+      const r = InteractionRequest.safeParse(body());
+      if (!r.success) return bad(z.prettifyError(r.error));
+      instance.interact(r.data.openid, r.data.kind, r.data.at);
+      return Reply.json({ ok: true });
+    }
+    if (path === '/_local/subscriptions' && method === 'POST') {
+      const r = SubscriptionRequest.safeParse(body());
+      if (!r.success) return bad(z.prettifyError(r.error));
+      instance.grantSubscription(r.data.openid, r.data.templateId, r.data.count);
       return Reply.json({ ok: true });
     }
     const userPath = /^\/_local\/users\/([A-Za-z0-9_-]{1,64})$/.exec(path);
@@ -668,6 +752,10 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
       users = new Map();
       clientMsgIds = new Map();
       qrCodes = [];
+      categoryTemplates = new Map(Object.entries(options.categoryTemplates ?? {}));
+      windowsEnforced = options.enforceWindows === true;
+      windows.clear();
+      subscriptions = new Map();
     },
     setFault(path, fault, count = 1) {
       const f = FaultSchema.parse(fault);
@@ -689,6 +777,19 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     },
     subscribe(openid) {
       instance.setUser(openid, { subscribed: true, subscribeTime: now() });
+    },
+    defineTemplate(templateId, keys) {
+      categoryTemplates.set(templateId, [...keys]);
+    },
+    enforceWindows(on) {
+      windowsEnforced = on;
+    },
+    interact(openid, kind, at) {
+      windows.interact(openid, kind, at ?? now());
+    },
+    grantSubscription(openid, templateId, count) {
+      const key = `${openid}|${templateId}`;
+      subscriptions.set(key, (subscriptions.get(key) ?? 0) + count);
     },
     revokeTokens(appId) {
       for (const [tok, info] of tokens) if (appId === undefined || info.appId === appId) tokens.delete(tok);

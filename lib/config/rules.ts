@@ -7,7 +7,21 @@ import * as z from 'zod';
 
 const Ladder = z.object({ day: z.number().int().min(1).max(365), kind: z.enum(['recommendation', 'coupon']), percentOff: z.number().min(0).max(100).default(0) });
 
+/**
+ * Per-template field mapping of category templates: templateId → {data key → value with
+ * `{{variable}}` placeholders from the message payload}, e.g.
+ * `{"TPL_POINTS_CHANGE": {"thing1": "扫码积分", "character_string2": "{{points}}"}}`. Keys are
+ * WeChat's typed keys (lib/wechat/template-keys.ts); a template without a mapping is sent with
+ * the payload's own fields (old-style `keywordN` templates).
+ */
+const TemplateMappingsSchema = z.record(
+  z.string().min(1).max(128),
+  z.record(z.string().regex(/^[A-Za-z_]{1,32}\d{0,3}$/, 'a template data key is letters and _ with an optional number (thing1, amount3)'), z.string().max(200)),
+);
+export type TemplateMappings = z.infer<typeof TemplateMappingsSchema>;
+
 export const RulesSchema = z.object({
+  templates: TemplateMappingsSchema,
   welcomeOnFollow: z.object({ enabled: z.boolean(), text: z.string().max(600) }),
   welcomeOnRegister: z.object({ enabled: z.boolean(), templateId: z.string(), text: z.string().max(600) }),
   pointsNotice: z.object({ enabled: z.boolean(), templateId: z.string() }),
@@ -19,6 +33,7 @@ export const RulesSchema = z.object({
 export type RulesConfig = z.infer<typeof RulesSchema>;
 
 export const DEFAULT_RULES: RulesConfig = {
+  templates: {},
   welcomeOnFollow: { enabled: true, text: '欢迎关注！点击成为会员，扫码积分兑好礼。' },
   welcomeOnRegister: { enabled: true, templateId: 'TPL_MEMBER_WELCOME', text: '注册成功，欢迎成为会员！' },
   pointsNotice: { enabled: true, templateId: 'TPL_POINTS_CHANGE' },

@@ -31,6 +31,7 @@ import { bucketOf } from '../../lib/ids.ts';
 import { messageIdOf, type OutboxRow } from '../../lib/engagement/outbox.ts';
 import { DEFAULT_POLICY, HOLDOUT_BUCKETS } from '../../lib/config/engagement.ts';
 import { sendOne, type SenderDeps } from '../../lib/engagement/send/flow.ts';
+import { sweepOutbox } from '../../lib/engagement/outbox.ts';
 import { redrive } from '../../lib/store/sqs-redrive.ts';
 import { handler as productionHandler } from '../../functions/engagement-sender.ts';
 import { createWechatApi } from '../../lib/wechat/client.ts';
@@ -577,5 +578,115 @@ describe('guardrails, as recorded by the stand-in', () => {
     standin.setFault(CUSTOM, { type: 'errcode', errcode: 45015 }, 1);
     expect(await sendOne(r2, deps())).toEqual({ status: 'suppressed', reason: 'outside_window' });
     expect(sentTo(m2)).toHaveLength(0);
+  });
+});
+
+describe('WeChat limits: quotas, typed templates and windows as the stand-in enforces them', () => {
+  /** The sweep as functions/outbox-sweep runs it, on the test clock. */
+  const sweep = () => sweepOutbox(aws.runtime.with({ now: () => clock }), {});
+  /** 2025-03-11 00:00 Shanghai: the local day after NOON. */
+  const NEXT_DAY = sh(2025, 3, 11, 0);
+
+  it('45009 (daily quota) defers to the next local day with the reason; the sweep sends it then; never the DLQ', async () => {
+    const m = memberId('45009');
+    await putMember(m);
+    const r = row(m, { class: 'transactional', ruleId: 'points_scan', step: 'q9', payload: { templateId: 'TPL_POINTS_CHANGE', points: 3 } });
+    standin.setFault(TEMPLATE, { type: 'errcode', errcode: 45009, errmsg: 'reach max api daily quota limit' }, 1);
+    await enqueue(r);
+    expect(await drain()).toEqual({ received: 1, failed: 0 });
+    expect(await sendRecord(r.messageId)).toMatchObject({ status: 'deferred', deferReason: 'daily_quota', deferUntil: NEXT_DAY, lastErrcode: '45009' });
+    expect(sentTo(m)).toHaveLength(0);
+
+    // A copy delivered before the day is over waits too: WeChat is not called again.
+    clock = NEXT_DAY - HOUR;
+    await enqueue(r);
+    expect(await drain()).toEqual({ received: 1, failed: 0 });
+    expect(callsTo(TEMPLATE, m)).toHaveLength(1);
+    expect((await sweep()).drained).toBe(0);
+
+    clock = NEXT_DAY + 31_000;
+    expect((await sweep()).drained).toBeGreaterThanOrEqual(1);
+    await drain();
+    expect(sentTo(m).map((s) => s.kind)).toEqual(['template']);
+    expect(await sendRecord(r.messageId)).toMatchObject({ status: 'sent', via: 'template' });
+    expect(await queueCounts(aws.queues.engagement.dlqUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('45047 (window count used up) with no template defers to the end of the window, then is decided again', async () => {
+    const m = memberId('45047');
+    const lastAt = clock - HOUR;
+    await putMember(m, { lastInteractionAt: lastAt, lastInteractionKind: 'message' });
+    const r = row(m, { class: 'transactional', ruleId: 'welcome_register', step: 'once', payload: { text: '注册成功' } });
+    standin.setFault(CUSTOM, { type: 'errcode', errcode: 45047, errmsg: 'out of response count limit' }, 1);
+    await enqueue(r);
+    expect(await drain()).toEqual({ received: 1, failed: 0 });
+    expect(await sendRecord(r.messageId)).toMatchObject({ status: 'deferred', deferReason: 'window_quota', deferUntil: lastAt + 48 * HOUR, lastErrcode: '45047' });
+    // The person writes again before the old window ends: a new window; the message goes out when it is due.
+    await putMember(m, { lastInteractionAt: lastAt + 47 * HOUR, lastInteractionKind: 'message' });
+    clock = lastAt + 48 * HOUR + 31_000;
+    await sweep();
+    await drain();
+    expect(sentTo(m).map((s) => s.kind)).toEqual(['custom']);
+    expect(await queueCounts(aws.queues.engagement.dlqUrl)).toEqual({ visible: 0, inFlight: 0 });
+  });
+
+  it('a category template: typed keys rendered within limits are accepted; without a mapping WeChat answers 47003, recorded failed with the key', async () => {
+    standin.defineTemplate('TPL_CAT_POINTS', ['thing1', 'number2', 'phrase3']);
+    const templates = { TPL_CAT_POINTS: { thing1: '{{product}}扫码积分', number2: '{{points}}', phrase3: '已到账' } };
+    const m = memberId('cat-ok');
+    await putMember(m);
+    const payload = { templateId: 'TPL_CAT_POINTS', points: 50, balance: 120, product: '臻萃焕颜紧致修护精华面霜礼盒限定版' };
+    const r = row(m, { class: 'transactional', ruleId: 'points_scan', step: 'cat', payload });
+    expect(await sendOne(r, { ...deps(), templates })).toMatchObject({ status: 'sent', via: 'template' });
+    expect(sentTo(m)[0]!.body.data).toEqual({ thing1: { value: '臻萃焕颜紧致修护精华面霜礼盒限定版扫码…' }, number2: { value: '50' }, phrase3: { value: '已到账' } });
+
+    const m2 = memberId('cat-raw');
+    await putMember(m2);
+    const r2 = row(m2, { class: 'transactional', ruleId: 'points_scan', step: 'cat', payload });
+    const out = await sendOne(r2, deps());
+    expect(out).toMatchObject({ status: 'failed', errcode: '47003' });
+    expect((out as { reason: string }).reason).toContain('data.thing1.value is empty');
+    expect(await sendRecord(r2.messageId)).toMatchObject({ status: 'failed', errcode: '47003' });
+    expect(sentTo(m2)).toHaveLength(0);
+
+    // A mapping whose value cannot fit its key fails before WeChat is called.
+    const m3 = memberId('cat-bad');
+    await putMember(m3);
+    const r3 = row(m3, { class: 'transactional', ruleId: 'points_scan', step: 'cat', payload });
+    const bad = await sendOne(r3, { ...deps(), templates: { TPL_CAT_POINTS: { ...templates.TPL_CAT_POINTS, number2: '{{points}} 积分' } } });
+    expect(bad).toMatchObject({ status: 'failed', errcode: 'template_data_invalid' });
+    expect(callsTo(TEMPLATE, m3)).toHaveLength(0);
+  });
+
+  it('windows enforced by the stand-in: the hub sends a customer-service message only inside them', async () => {
+    standin.enforceWindows(true);
+    try {
+      const cases = [
+        { tag: 'msg-1h', kind: 'message', ago: HOUR, expect: 'custom' },
+        { tag: 'click-30s', kind: 'menu_click', ago: 30_000, expect: 'custom' },
+        { tag: 'click-1h', kind: 'menu_click', ago: HOUR, expect: 'template' },
+        { tag: 'follow-2m', kind: 'follow', ago: 120_000, expect: 'template' },
+      ] as const;
+      for (const c of cases) {
+        const m = memberId(`enf-${c.tag}`);
+        await putMember(m, { lastInteractionAt: clock - c.ago, lastInteractionKind: c.kind });
+        // The stand-in keeps WeChat's own (real) clock.
+        standin.interact(openidOf(m), c.kind, Date.now() - c.ago);
+        const r = row(m, { class: 'transactional', ruleId: 'welcome_register', step: 'once', payload: { text: '注册成功', templateId: 'TPL_MEMBER_WELCOME' } });
+        expect(await sendOne(r, deps()), c.tag).toMatchObject({ status: 'sent', via: c.expect });
+        // No refused customer-service call: the hub did not try outside the window.
+        expect(callsTo(CUSTOM, m).length, c.tag).toBe(c.expect === 'custom' ? 1 : 0);
+      }
+      // A VIEW an hour ago opened nothing: the stand-in was told of no interaction; the hub has none either.
+      const v = memberId('enf-view');
+      await putMember(v);
+      const rv = row(v, { class: 'transactional', ruleId: 'welcome_register', step: 'once', payload: { text: '注册成功' } });
+      expect(await sendOne(rv, deps())).toEqual({ status: 'suppressed', reason: 'outside_window' });
+      // The stand-in itself refuses outside the window: 45015.
+      const res = await api.sendCustom({ touser: openidOf(v), msgtype: 'text', text: { content: 'x' } }).catch((e: unknown) => e);
+      expect(res).toMatchObject({ errcode: 45015 });
+    } finally {
+      standin.enforceWindows(false);
+    }
   });
 });

@@ -209,7 +209,7 @@ describe('token rejected by a call (40001/40014/42001)', () => {
 
 describe('error classification', () => {
   it.each([
-    [{ type: 'errcode', errcode: 45009 } as const, 45009],
+    [{ type: 'errcode', errcode: 45011 } as const, 45011],
     [{ type: 'errcode', errcode: -1 } as const, -1],
     [{ type: 'http', status: 500 } as const, 'http_500'],
     [{ type: 'http', status: 502, body: '<html>bad gateway</html>' } as const, 'http_502'],
@@ -275,7 +275,7 @@ describe('error classification', () => {
     expect(standin.messages()).toEqual([]);
   });
 
-  it('45015 is permanent and 45047 retryable; both are outside the window', async () => {
+  it('45015 and 45047 are not retryable (wait for the next user action); both are outside the window', async () => {
     const a = client();
     standin.setFault(CUSTOM, { type: 'errcode', errcode: 45015, errmsg: 'response out of time limit or subscription is canceled' });
     const closed = await failure(a.sendCustom({ touser: 'o123', msgtype: 'text', text: { content: 'hi' } }));
@@ -283,7 +283,7 @@ describe('error classification', () => {
     expect(closed.message).toBe('wechat.custom_send failed: 45015 response out of time limit or subscription is canceled rid: standin');
     standin.setFault(CUSTOM, { type: 'errcode', errcode: 45047 });
     const used = await failure(a.sendCustom({ touser: 'o123', msgtype: 'text', text: { content: 'hi' } }));
-    expect([used.errcode, used.retryable, isOutsideWindow(used)]).toEqual([45047, true, true]);
+    expect([used.errcode, used.retryable, isOutsideWindow(used)]).toEqual([45047, false, true]);
   });
 
   it('40029 (bad OAuth code) is permanent and needs no access token', async () => {
@@ -299,14 +299,15 @@ describe('error classification', () => {
 
   it('the table', () => {
     expect(classifyErrcode(-1)).toEqual({ retryable: true, kind: 'busy', meaning: 'system busy' });
-    expect(classifyErrcode('45009').retryable).toBe(true);
+    expect(classifyErrcode('45009')).toMatchObject({ retryable: false, kind: 'quota' });
+    expect(classifyErrcode('47003')).toMatchObject({ retryable: false, kind: 'request' });
     expect(classifyErrcode('http_503')).toBe(WECHAT_ERROR_TABLE.http_5xx);
     expect(classifyErrcode('http_404')).toBe(WECHAT_ERROR_TABLE.http_4xx);
     expect(classifyErrcode('http_429').retryable).toBe(true);
     expect(classifyErrcode(99999)).toEqual({ retryable: false, kind: 'unknown', meaning: 'errcode not in the classification table' });
-    const permanent = [40003, 43004, 43101, 45015, 40037, 40029, 40163, 48001, 40013, 40125, 40164];
+    const permanent = [40003, 43004, 43101, 45009, 45015, 45047, 47003, 40037, 40029, 40163, 48001, 40013, 40125, 40164];
     expect(permanent.map((c) => classifyErrcode(c).retryable)).toEqual(permanent.map(() => false));
-    const retryable = [-1, 45009, 45011, 45047, 40001, 40014, 42001, 'timeout', 'network', 'http_500'];
+    const retryable = [-1, 45011, 40001, 40014, 42001, 'timeout', 'network', 'http_500'];
     expect(retryable.map((c) => classifyErrcode(c).retryable)).toEqual(retryable.map(() => true));
     expect(classifyWechatError(new Error('x'))).toBe(null);
   });

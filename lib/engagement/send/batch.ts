@@ -44,7 +44,7 @@ const VISIBILITY_CEILING_SECONDS = MAX_VISIBILITY_SECONDS - 60;
 const receiveCount = (record: SQSRecord) => Number(record.attributes?.ApproximateReceiveCount ?? '1');
 
 function senderDeps(rt: SenderRuntime): SenderDeps {
-  return { ...rt.store, now: rt.now, wechat: rt.wechat(), policy: rt.cfg.policy, tz: rt.cfg.HUB_TIMEZONE, leaseMs: rt.sender.leaseMs };
+  return { ...rt.store, now: rt.now, wechat: rt.wechat(), policy: rt.cfg.policy, templates: rt.cfg.rules.templates, tz: rt.cfg.HUB_TIMEZONE, leaseMs: rt.sender.leaseMs };
 }
 
 export async function sendRecord(row: OutboxRow, rt: SenderRuntime, record: SQSRecord): Promise<SendRecordOutcome> {
@@ -53,6 +53,7 @@ export async function sendRecord(row: OutboxRow, rt: SenderRuntime, record: SQSR
     logger.info('engagement message', { messageId: row.messageId, ruleId: row.ruleId, memberId: row.memberId, ...outcome });
     if (outcome.status === 'sent') rt.metrics?.add('MessagesSent', {});
     else if (outcome.status === 'suppressed') rt.metrics?.add('MessagesSuppressed', { reason: outcome.reason });
+    // A deferral for a platform limit is done here: the outbox sweep enqueues it again later.
     if (outcome.status !== 'retry') return { kind: 'done', outcome };
     const delay = outcome.delaySeconds ?? retryDelaySeconds(receiveCount(record), rt.cfg.policy);
     return { kind: 'retry', delaySeconds: Math.min(delay, VISIBILITY_CEILING_SECONDS), reason: outcome.reason };

@@ -45,6 +45,7 @@ import { sends, type Fence, type Fenced, type SendRecord, type Via } from '../..
 import { classifyWechatError, isOutsideWindow } from '../../wechat/errors.ts';
 import type { WechatApi } from '../../wechat/wire.ts';
 import type { EngagementPolicy } from '../../config/engagement.ts';
+import type { TemplateMappings } from '../../config/rules.ts';
 import { customWindow, decide, hasTemplate, type SuppressReason } from '../guardrails.ts';
 import { countSends } from './caps.ts';
 import { outbox } from '../../store/entities/outbox.ts';
@@ -80,6 +81,8 @@ export interface SenderDeps extends Store {
   /** The official account's API client; rows for another appId fail with `unknown_app`. */
   wechat: WechatApi;
   policy: EngagementPolicy;
+  /** Category-template field mappings (HUB_RULES_FILE `templates`); none: payload fields as sent. */
+  templates?: TemplateMappings;
   /** HUB_TIMEZONE: quiet hours and the cap day. */
   tz: string;
   /** How long a claim is exclusive. Default 2 min (the sender's Lambda timeout is 30 s). */
@@ -221,7 +224,7 @@ async function deliver(
   let msgid: string | undefined;
   try {
     if (via === 'custom') await deps.wechat.sendCustom(renderCustom(row.payload, address.openid));
-    else msgid = (await deps.wechat.sendTemplate(renderTemplate(row.payload, address.openid, clientMsgId))).msgid;
+    else msgid = (await deps.wechat.sendTemplate(renderTemplate(row.payload, address.openid, clientMsgId, deps.templates))).msgid;
   } catch (err) {
     return onSendError(a, via, address, err, opts);
   }
@@ -237,7 +240,7 @@ async function onSendError(
   err: unknown,
   opts: SendOptions,
 ): Promise<SendOutcome> {
-  if (err instanceof BadRequestError) return fail(a, 'invalid_message', err.code);
+  if (err instanceof BadRequestError) return fail(a, err.code === 'template_data_invalid' ? `template_data_invalid: ${err.message}` : 'invalid_message', err.code);
   const info = classifyWechatError(err);
   if (!info || !(err instanceof UpstreamApiError)) throw err;
   const errcode = String(err.errcode);
