@@ -99,9 +99,28 @@ export interface ApplyResult {
   result?: Record<string, unknown>;
   /** Outbox messages enqueued by this call. */
   enqueued: number;
+  /**
+   * Messages of this commit left pending in the outbox because the queue failed after the commit
+   * (only with ApplyOptions.afterCommitQueueFailure `sweep`): functions/outbox-sweep enqueues them.
+   */
+  leftInOutbox?: number;
   attempts: number;
   writeItems: number;
   consumedWcu: number;
+}
+
+/** How a door's reply budget shapes apply() (lib/sources/descriptor-types.ts `reply`). */
+export interface ApplyOptions {
+  /**
+   * Epoch ms after which no further attempt starts (the platform stops waiting for the answer):
+   * the caller gets a TransientError (503) while the platform still listens, and retries.
+   */
+  deadline?: number;
+  /**
+   * A queue failure after the commit: `retry` (default) answers TransientError so the platform's
+   * redelivery drains the outbox; `sweep` answers success and leaves the rows to the outbox sweep.
+   */
+  afterCommitQueueFailure?: 'retry' | 'sweep';
 }
 
 export type ApplyFn = (event: HubEvent, guards?: ApplyGuards) => Promise<ApplyResult>;

@@ -22,21 +22,25 @@ import { BadRequestError, HubError, RefusedForReviewError, SignatureError, Trans
 import { stableId } from '../ids.ts';
 import { localDay } from '../time.ts';
 import { drainOutbox } from '../engagement/outbox.ts';
-import type { ApplyDeps, ApplyGuards, ApplyResult, PlanOutput } from '../port.ts';
+import type { ApplyDeps, ApplyGuards, ApplyOptions, ApplyResult, PlanOutput } from '../port.ts';
+import { logger } from '../log.ts';
 import { PlanContext } from './plan-context.ts';
 import { planEvent } from './planners/index.ts';
 
-export type { ApplyDeps, ApplyGuards, ApplyResult } from '../port.ts';
+export type { ApplyDeps, ApplyGuards, ApplyOptions, ApplyResult } from '../port.ts';
 
 const MAX_ATTEMPTS = 12;
 
-export async function apply(input: HubEvent, deps: ApplyDeps, guards: ApplyGuards = {}): Promise<ApplyResult> {
+export async function apply(input: HubEvent, deps: ApplyDeps, guards: ApplyGuards = {}, opts: ApplyOptions = {}): Promise<ApplyResult> {
   const parsed = HubEvent.safeParse(input);
   if (!parsed.success) throw new BadRequestError('event failed validation', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   const event = parsed.data;
   let transientFailures = 0;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const now = deps.now();
+    if (attempt > 1 && opts.deadline !== undefined && now >= opts.deadline) {
+      throw new TransientError('no time left to answer within the platform\'s reply budget, retry');
+    }
     const tx = new Tx(deps.table);
     const ctx = new PlanContext(event, deps, tx, now);
     let out: PlanOutput;
@@ -85,9 +89,18 @@ export async function apply(input: HubEvent, deps: ApplyDeps, guards: ApplyGuard
       }
       throw err;
     }
-    // Committed. A queue failure from here on is answered 503 (the platform retries, the
-    // redelivery drains the rows); the event is never planned again.
-    const enqueued = await drainOutbox(outboxIds, deps);
+    // Committed; the event is never planned again. A queue failure from here on is answered 503
+    // (the platform retries, the redelivery drains the rows), or, for a door that must answer
+    // within its budget (WeChat), success: the outbox sweep enqueues the rows.
+    let enqueued = 0;
+    let leftInOutbox = 0;
+    try {
+      enqueued = await drainOutbox(outboxIds, deps);
+    } catch (err) {
+      if (opts.afterCommitQueueFailure !== 'sweep' || !(err instanceof TransientError)) throw err;
+      leftInOutbox = outboxIds.length;
+      logger.warn('queue failed after the commit; the outbox sweep delivers', { eventId: event.eventId, messages: leftInOutbox });
+    }
     deps.metrics?.add('EventsApplied', { source: event.source });
     // Fold lag: from the event's occurrence on its platform to its commit here.
     deps.metrics?.add('FoldLagSeconds', {}, Math.max(0, (now - event.occurredAt) / 1000));
@@ -97,6 +110,7 @@ export async function apply(input: HubEvent, deps: ApplyDeps, guards: ApplyGuard
       ...(out.memberId ? { memberId: out.memberId } : {}),
       ...(out.result ? { result: out.result } : {}),
       enqueued,
+      ...(leftInOutbox > 0 && { leftInOutbox }),
       attempts: attempt,
       writeItems: info.items,
       consumedWcu: info.consumedWcu,

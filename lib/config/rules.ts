@@ -22,7 +22,12 @@ export type TemplateMappings = z.infer<typeof TemplateMappingsSchema>;
 
 export const RulesSchema = z.object({
   templates: TemplateMappingsSchema,
-  welcomeOnFollow: z.object({ enabled: z.boolean(), text: z.string().max(600) }),
+  /**
+   * `passiveReply`: the welcome is the synchronous passive reply to the follow push itself (free,
+   * immediate, no window to miss; docs/platforms.md#wechat-passive-replies); false: a
+   * customer-service message through the outbox.
+   */
+  welcomeOnFollow: z.object({ enabled: z.boolean(), text: z.string().max(600), passiveReply: z.boolean().default(false) }),
   welcomeOnRegister: z.object({ enabled: z.boolean(), templateId: z.string(), text: z.string().max(600) }),
   pointsNotice: z.object({ enabled: z.boolean(), templateId: z.string() }),
   repurchase: z.object({ enabled: z.boolean(), templateId: z.string(), ladder: z.array(Ladder).max(10) }),
@@ -34,7 +39,7 @@ export type RulesConfig = z.infer<typeof RulesSchema>;
 
 export const DEFAULT_RULES: RulesConfig = {
   templates: {},
-  welcomeOnFollow: { enabled: true, text: '欢迎关注！点击成为会员，扫码积分兑好礼。' },
+  welcomeOnFollow: { enabled: true, text: '欢迎关注！点击成为会员，扫码积分兑好礼。', passiveReply: false },
   welcomeOnRegister: { enabled: true, templateId: 'TPL_MEMBER_WELCOME', text: '注册成功，欢迎成为会员！' },
   pointsNotice: { enabled: true, templateId: 'TPL_POINTS_CHANGE' },
   repurchase: {

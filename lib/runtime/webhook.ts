@@ -3,11 +3,13 @@
  * request is read into an InboundRequest (the body limit of the source's descriptor has already
  * run as middleware), the source verifies it, normalises it into HubEvents, every event is
  * applied in order, and only then does the source answer the platform. A GET is the source's
- * URL handshake, or 404 when it has none. A refused request counts in the Refused metric by
+ * URL handshake, or 404 when it has none. A source with a reply budget (WeChat: 5 s) gets a
+ * deadline on the apply attempts and, if it says so, a success answer when only the queue failed
+ * after the commit. A refused request counts in the Refused metric by
  * source and reason; apply() counts what was applied and what was a duplicate.
  */
 import { apply } from '../apply/apply.ts';
-import type { ApplyResult } from '../port.ts';
+import type { ApplyOptions, ApplyResult } from '../port.ts';
 import { HubError, NotFoundError } from '../errors.ts';
 import type { MetricsSink } from '../metrics.ts';
 import type { Source, Reply } from '../sources/types.ts';
@@ -29,8 +31,11 @@ export function webhook<M>(source: Source<M>): HubHandler<HttpEvent, HttpResult>
       const events = source.normalise(verified, rt.cfg);
       // The door's extra rows (a plain-mode push's nonce) belong to a request of exactly one event.
       const guards = events.length === 1 ? (verified.guards ?? {}) : {};
+      const opts: ApplyOptions = d.reply
+        ? { deadline: req.receivedAt + d.reply.budgetMs, afterCommitQueueFailure: d.reply.successAfterCommit ? 'sweep' : 'retry' }
+        : {};
       const results: ApplyResult[] = [];
-      for (const e of events) results.push(await apply(e, rt, guards));
+      for (const e of events) results.push(await apply(e, rt, guards, opts));
       return toResult(source.reply(verified, results));
     } catch (err) {
       countRefused(rt.metrics, d.id, err);

@@ -58,4 +58,10 @@ export interface SourceDescriptor {
   /** Why its routes may be called without the admin JWT (cdk-nag AwsSolutions-APIG4). */
   readonly publicReason: string;
   readonly lambda: { readonly memoryMb: number; readonly timeoutSeconds: number };
+  /**
+   * The platform's answer budget: `budgetMs` from arrival after which no new apply attempt starts
+   * (503 while the platform still listens), and whether a queue failure after the commit is
+   * answered as success (the outbox sweep delivers) instead of 503.
+   */
+  readonly reply?: { readonly budgetMs: number; readonly successAfterCommit: boolean };
 }

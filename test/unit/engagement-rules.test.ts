@@ -62,7 +62,12 @@ describe('first_follow', () => {
   it("an organic follow gets the rule's text; a disabled rule plans nothing", () => {
     const out = runRules(follow, member(), DEFAULT_RULES, ENV);
     expect(out.messages[0]!.payload).toEqual({ text: '欢迎关注！点击成为会员，扫码积分兑好礼。', link: 'https://brand.example/member', channel: 'organic' });
-    expect(runRules(follow, member(), withRules({ welcomeOnFollow: { enabled: false, text: 'x' } }), ENV)).toEqual({ messages: [], due: [] });
+    expect(runRules(follow, member(), withRules({ welcomeOnFollow: { enabled: false, text: 'x', passiveReply: false } }), ENV)).toEqual({ messages: [], due: [] });
+  });
+
+  it('with passiveReply the welcome is the reply to the push (text, then the link), and no message is planned', () => {
+    const out = runRules(follow, member(), withRules({ welcomeOnFollow: { enabled: true, text: '欢迎！', passiveReply: true } }), ENV);
+    expect(out).toEqual({ messages: [], due: [], reply: '欢迎！\nhttps://brand.example/member' });
   });
 });
 

@@ -25,6 +25,7 @@ export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutpu
   if (!resolved) return {};
   const m = resolved.member;
   const at = event.occurredAt;
+  let passiveReply: string | undefined;
   switch (event.type) {
     case 'wechat.follow': {
       const firstFollow = m.history.follows.length === 0;
@@ -33,7 +34,7 @@ export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutpu
       const ch = event.scene ? await ensureChannel(p, event.scene) : undefined;
       if (firstFollow) {
         const trigger = { kind: 'first_follow' as const, appId: event.appId, openid: event.openid, at, scene: event.scene };
-        planEngagement(p, ch?.welcomeText !== undefined ? { ...trigger, channelText: ch.welcomeText } : trigger, m);
+        passiveReply = planEngagement(p, ch?.welcomeText !== undefined ? { ...trigger, channelText: ch.welcomeText } : trigger, m).reply;
       }
       break;
     }
@@ -56,7 +57,9 @@ export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutpu
     }
   }
   saveMember(p, event, resolved);
-  return { memberId: m.memberId };
+  // The passive reply is kept in the dedupe marker's result: WeChat's retry of this push is a
+  // duplicate and is answered `success`, so the welcome is shown once.
+  return passiveReply === undefined ? { memberId: m.memberId } : { memberId: m.memberId, result: { passiveReply } };
 }
 
 /**

@@ -25,6 +25,7 @@ export function runRules(t: Trigger, m: RuleMember, rules: RulesConfig, env: Rul
     out.messages.push(...r.messages);
     out.due.push(...r.due);
     if (r.cancelled) out.cancelled = r.cancelled;
+    if (r.reply !== undefined) out.reply = r.reply;
   }
   return out;
 }

@@ -46,6 +46,8 @@ export interface RuleEnv {
 export interface RuleOutput {
   messages: PlannedMessage[];
   due: DueRow[];
+  /** Text to answer the triggering WeChat push with (a passive reply) instead of a message. */
+  reply?: string;
   /** A due row that no longer applies: why (recorded on the row). */
   cancelled?: string;
 }

@@ -1,5 +1,6 @@
 /** Welcome messages: on a person's first follow and on their first registration. */
 import { RulesSchema } from '../../config/rules.ts';
+import { textWithLink } from '../send/render.ts';
 import { defineRule, NOTHING, type RuleMember, type RuleOutput } from './types.ts';
 
 /** The one welcome message of a person's first follow or registration, to the WeChat address that did it. */
@@ -10,7 +11,11 @@ function welcome(ruleId: string, t: { appId: string; openid: string; at: number 
   };
 }
 
-/** Welcome on first follow: the channel's own text when it has one, else the rule's. */
+/**
+ * Welcome on first follow: the channel's own text when it has one, else the rule's; with
+ * `passiveReply` it is the passive reply to the follow push (the same text and link), else a
+ * customer-service message.
+ */
 export const welcomeFollow = defineRule({
   id: 'welcome_follow',
   class: 'transactional',
@@ -20,7 +25,9 @@ export const welcomeFollow = defineRule({
   configSchema: RulesSchema.shape.welcomeOnFollow,
   run(t, m, cfg, env) {
     if (t.kind !== 'first_follow' || !cfg.enabled) return NOTHING;
-    return welcome('welcome_follow', t, m, { text: t.channelText ?? cfg.text, link: env.memberCentreUrl, channel: t.scene ?? 'organic' });
+    const text = t.channelText ?? cfg.text;
+    if (cfg.passiveReply) return { messages: [], due: [], reply: textWithLink(text, env.memberCentreUrl) };
+    return welcome('welcome_follow', t, m, { text, link: env.memberCentreUrl, channel: t.scene ?? 'organic' });
   },
 });
 

@@ -83,6 +83,10 @@ export function renderCustom(payload: Record<string, unknown>, openid: string): 
     return { ...(custom as object), touser: openid } as CustomMessage;
   }
   const text = typeof payload.text === 'string' ? payload.text : '';
-  const link = isUrl(payload.link) ? payload.link : isUrl(payload.url) ? payload.url : undefined;
-  return { touser: openid, msgtype: 'text', text: { content: link ? `${text}\n${link}` : text } };
+  return { touser: openid, msgtype: 'text', text: { content: textWithLink(text, isUrl(payload.link) ? payload.link : payload.url) } };
+}
+
+/** A text message's content: the text, then the link on its own line when it is an http(s) URL. */
+export function textWithLink(text: string, link: unknown): string {
+  return isUrl(link) ? `${text}\n${link}` : text;
 }

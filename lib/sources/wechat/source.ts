@@ -2,17 +2,29 @@
  * GET/POST /wechat/{appId}: the official account's server URL. GET answers WeChat's URL
  * verification; POST opens the push (inbound.ts: encrypted for an account with an
  * EncodingAESKey, plain otherwise; both within HUB_WEBHOOK_MAX_SKEW_SECONDS). A plain push
- * carries its nonce-cache row as a guard committed with the event.
+ * carries its nonce-cache row as a guard committed with the event. The answer is `success`, or
+ * the passive reply the commit planned (passiveReplyOf), encrypted in safe mode.
  */
 import { NotFoundError } from '../../errors.ts';
 import type { HubConfig } from '../../config/schema.ts';
 import type { Source } from '../types.ts';
+import type { ApplyResult } from '../../port.ts';
 import { wechat } from './descriptor.ts';
 import { openPush, verifyUrl, type OpenedPush } from './inbound.ts';
 
 /** An appid that is not the configured official account: 404, checked before the body is read. */
 export function assertAccount(appId: string, cfg: HubConfig): void {
   if (appId !== cfg.WECHAT_APP_ID) throw new NotFoundError(`unknown official account ${appId}`);
+}
+
+/**
+ * The passive reply text of a push's first commit (the welcome on a first follow when the rule
+ * asks for it); a duplicate (WeChat's retry) gets none: `success`, so nobody is welcomed twice.
+ */
+export function passiveReplyOf(results: readonly ApplyResult[]): string | undefined {
+  const r = results.length === 1 ? results[0] : undefined;
+  const text = r?.status === 'applied' ? r.result?.passiveReply : undefined;
+  return typeof text === 'string' && text !== '' ? text : undefined;
 }
 
 export const source: Source<OpenedPush> = {
@@ -35,8 +47,8 @@ export const source: Source<OpenedPush> = {
     return { message: push, ...(push.replay ? { guards: { replay: push.replay } } : {}) };
   },
   normalise: ({ message }) => [message.event],
-  reply({ message }) {
-    const r = message.reply();
+  reply({ message }, results) {
+    const r = message.reply(passiveReplyOf(results));
     return { statusCode: 200, contentType: r.contentType, body: r.body };
   },
 };

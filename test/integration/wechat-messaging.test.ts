@@ -1,0 +1,137 @@
+/**
+ * WeChat's 5-second answer and the welcome, through the local runtime (gateway → the real
+ * webhook handler → DynamoDB Local, the local SQS server, the WeChat stand-in):
+ *   - the welcome as the passive reply to the follow push: shown once, WeChat's retry of the push
+ *     is answered `success`, nothing is queued;
+ *   - SQS failing right after the commit (an injector wrapping the hub's real SQS client): the
+ *     push is still answered `success`, and the outbox sweep sends exactly one welcome;
+ *   - a deadline on apply attempts: with the budget spent, no second attempt starts (503 while
+ *     WeChat still listens);
+ *   - unfollow: the member keeps points and purchases, `unfollowedAt` is shown, marketing stops.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { SQSEvent } from 'aws-lambda';
+import { useTestHub } from '../support/hub.ts';
+import { configuredAccount, postPush, signedPush, type PushSpec } from '../support/wechat-client.ts';
+import { failSqsSends, injectDynamoFaults } from '../support/faults.ts';
+import { drainQueue } from '../support/queues.ts';
+import { getItem, identityOwner } from '../support/table.ts';
+import { hubConfig } from '../support/env.ts';
+import { decrypt } from '../../lib/sources/wechat/crypto.ts';
+import { parseWechatXml } from '../../lib/sources/wechat/xml.ts';
+import { sweepOutbox, messageIdOf } from '../../lib/engagement/outbox.ts';
+import { sendKey } from '../../lib/store/entities/send.ts';
+import { outboxKey } from '../../lib/store/entities/outbox.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'hub-rules-'));
+const PASSIVE_RULES = join(dir, 'passive.json');
+writeFileSync(PASSIVE_RULES, JSON.stringify({ welcomeOnFollow: { enabled: true, text: '欢迎关注，这是被动回复！', passiveReply: true } }));
+
+const hub = useTestHub({ queuePrefix: 'wxmsg' });
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+async function push(spec: PushSpec) {
+  return postPush(hub.url, signedPush(spec, configuredAccount(), 'safe'));
+}
+
+/** The text of a safe-mode passive reply (decrypted with the account's key), or the plain body. */
+function replyText(body: string): { msgType?: string; content?: string; raw: string } {
+  if (!body.startsWith('<xml>')) return { raw: body };
+  const cfg = hubConfig();
+  const inner = parseWechatXml(decrypt(parseWechatXml(body).Encrypt!, { aesKey: cfg.WECHAT_AES_KEY, appId: cfg.WECHAT_APP_ID }));
+  return { msgType: inner.MsgType, content: inner.Content, raw: body };
+}
+
+/** Sends what the engagement queue holds through the real sender handler. */
+async function runSender(): Promise<void> {
+  const messages = await drainQueue(hub.queues.engagement.url, hub.aws.sqs);
+  if (messages.length === 0) return;
+  const event: SQSEvent = {
+    Records: messages.map((body, i) => ({
+      messageId: `m${i}-${Date.now()}`,
+      receiptHandle: `r${i}`,
+      body: JSON.stringify(body),
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'local', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: hub.queues.engagement.arn,
+      awsRegion: 'us-east-1',
+    })),
+  };
+  await hub.invokeConsumer('engagement-sender', event);
+}
+
+const memberOf = async (openid: string) => String(await identityOwner(hub.aws.table, 'wechat_openid', `${hubConfig().WECHAT_APP_ID}:${openid}`));
+
+describe('the welcome as a passive reply', () => {
+  it('the follow push is answered with the welcome once; WeChat’s retry gets success; nothing is queued or sent', async () => {
+    const saved = hub.runtime;
+    hub.reconfigure({ settings: { HUB_RULES_FILE: PASSIVE_RULES } });
+    try {
+      const spec: PushSpec = { from: 'oPassive_1', createTime: nowSeconds(), msgType: 'event', event: 'subscribe', eventKey: '' };
+      const first = await push(spec);
+      expect(first.status).toBe(200);
+      const reply = replyText(first.body);
+      expect(reply.msgType).toBe('text');
+      expect(reply.content).toBe(`欢迎关注，这是被动回复！\n${hubConfig().HUB_MEMBER_CENTRE_URL}`);
+      // WeChat's retries of the same push (it did not get the first answer in time).
+      expect(await push(spec)).toEqual({ status: 200, body: 'success' });
+      expect(await push(spec)).toEqual({ status: 200, body: 'success' });
+      expect(await drainQueue(hub.queues.engagement.url, hub.aws.sqs)).toEqual([]);
+      expect(hub.standin.messages().filter((m) => m.touser === 'oPassive_1')).toEqual([]);
+      // A second follow later (re-follow) is not a first follow: success, no welcome.
+      expect(await push({ ...spec, createTime: spec.createTime + 5 })).toEqual({ status: 200, body: 'success' });
+    } finally {
+      hub.restore(saved);
+    }
+  });
+});
+
+describe('the 5-second budget', () => {
+  it('SQS fails right after the commit: the push is answered success; the outbox sweep sends exactly one welcome', async () => {
+    const fault = failSqsSends(hub.aws.sqs, { after: 0, failures: 1 });
+    try {
+      const spec: PushSpec = { from: 'oSqsDown_1', createTime: nowSeconds(), msgType: 'event', event: 'subscribe', eventKey: '' };
+      expect(await push(spec)).toEqual({ status: 200, body: 'success' });
+      expect(fault.stats.faults).toBe(1);
+    } finally {
+      fault.remove();
+    }
+    const memberId = await memberOf('oSqsDown_1');
+    const messageId = messageIdOf({ memberId, ruleId: 'welcome_follow', step: 'once' });
+    // The row is still pending (its index attribute is present) and nothing reached the queue.
+    expect(await getItem(hub.aws.table, outboxKey(messageId))).toMatchObject({ gsi1pk: expect.any(String) });
+    expect(await drainQueue(hub.queues.engagement.url, hub.aws.sqs)).toEqual([]);
+
+    const swept = await sweepOutbox(hub.runtime, { minAgeMs: 0 });
+    expect(swept.failed).toBe(0);
+    await runSender();
+    // A second sweep finds nothing left; a late retry of the push drains nothing new.
+    expect((await sweepOutbox(hub.runtime, { minAgeMs: 0 })).drained).toBe(0);
+    await runSender();
+    const sent = hub.standin.messages().filter((m) => m.touser === 'oSqsDown_1');
+    expect(sent.map((m) => m.kind)).toEqual(['custom']);
+    expect(await getItem(hub.aws.table, sendKey(messageId))).toMatchObject({ status: 'sent', via: 'custom' });
+  });
+
+  it('past the reply budget no second apply attempt starts: 503 while WeChat still waits', async () => {
+    // Every commit fails with a conflict, and each reading of the clock advances it 2 s: the
+    // first attempt ends past the 3.5 s budget.
+    const saved = hub.runtime;
+    let t = Date.now();
+    hub.reconfigure({ now: () => (t += 2_000) });
+    const fault = injectDynamoFaults(hub.aws.db, { seed: 7, rate: 1, layer: 'app', commands: ['TransactWriteItemsCommand'], kinds: { conflict: 1 } });
+    try {
+      const res = await push({ from: 'oBudget_1', createTime: nowSeconds(), msgType: 'event', event: 'subscribe', eventKey: '' });
+      expect(res.status).toBe(503);
+      expect(fault.stats.byCommand.TransactWriteItemsCommand).toBe(1);
+    } finally {
+      fault.remove();
+      hub.restore(saved);
+    }
+  });
+});
