@@ -29,7 +29,11 @@ export const RulesSchema = z.object({
    */
   welcomeOnFollow: z.object({ enabled: z.boolean(), text: z.string().max(600), passiveReply: z.boolean().default(false) }),
   welcomeOnRegister: z.object({ enabled: z.boolean(), templateId: z.string(), text: z.string().max(600) }),
-  pointsNotice: z.object({ enabled: z.boolean(), templateId: z.string() }),
+  /**
+   * `subscribeTemplateId`: a subscription message used when no template message is possible
+   * (`templateId` empty) and the person accepted that template.
+   */
+  pointsNotice: z.object({ enabled: z.boolean(), templateId: z.string(), subscribeTemplateId: z.string().min(1).max(128).optional() }),
   repurchase: z.object({ enabled: z.boolean(), templateId: z.string(), ladder: z.array(Ladder).max(10) }),
   pointsExpiry: z.object({ enabled: z.boolean(), templateId: z.string(), daysBefore: z.number().int().min(1).max(90) }),
   birthday: z.object({ enabled: z.boolean(), templateId: z.string() }),

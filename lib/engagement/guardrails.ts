@@ -11,7 +11,8 @@
  *      b. quiet hours      → defer to the next allowed local time (held, not dropped)
  *      c. caps             → suppress `cap_daily` / `cap_weekly`
  *   4. channel: a customer-service message only inside the window WeChat allows it in, else a
- *      template message when the payload names a template, else suppress `outside_window`.
+ *      template message when the payload names a template, else a subscription message when the
+ *      payload names one the person has a credit for, else suppress `outside_window`.
  *
  * Sources of the defaults (EngagementPolicy, lib/config/engagement.ts; set by HUB_ENGAGEMENT_POLICY):
  *   - Caps counted per local calendar day (Braze: "calendar day in the user's timezone") and a
@@ -34,6 +35,7 @@ import { bucketOf } from '../ids.ts';
 import { addDays, DAY_MS, HOUR_MS, localParts, localToEpoch } from '../time.ts';
 import type { OutboxRow } from './outbox.ts';
 import { customerServiceWindow, type InteractionKind, type WindowVerdict } from './windows.ts';
+import { subscriptionCredits, type Subscriptions } from './subscriptions.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Decision
@@ -49,7 +51,7 @@ export type SuppressReason =
   | 'no_content';
 
 export type Decision =
-  | { action: 'send'; via: 'custom' | 'template' }
+  | { action: 'send'; via: 'custom' | 'template' | 'subscribe' }
   | { action: 'defer'; until: number; reason: 'quiet_hours' }
   | { action: 'suppress'; reason: SuppressReason };
 
@@ -66,6 +68,8 @@ export interface DecisionMember {
   lastInteractionAt?: number;
   /** Kind of that interaction (absent on older records: inferred from the history). */
   lastInteractionKind?: InteractionKind;
+  /** Accepted subscription messages per template (lib/engagement/subscriptions.ts). */
+  subscriptions?: Subscriptions;
   /** Follow and QR-scan history (StoredMember.history): tells a 1-minute interaction from a 48-hour one. */
   history?: { follows?: readonly HistoryTouch[]; qrScans?: readonly HistoryTouch[] };
 }
@@ -100,9 +104,10 @@ export function decide(input: DecisionInput): Decision {
 
   const canCustom = hasCustomContent(row.payload);
   const canTemplate = hasTemplate(row.payload);
-  if (!canCustom && !canTemplate) return { action: 'suppress', reason: 'no_content' };
+  if (!canCustom && !canTemplate && !hasSubscribeTemplate(row.payload)) return { action: 'suppress', reason: 'no_content' };
   if (canCustom && insideCustomWindow(input)) return { action: 'send', via: 'custom' };
   if (canTemplate) return { action: 'send', via: 'template' };
+  if (canSubscribe(row.payload, member)) return { action: 'send', via: 'subscribe' };
   return { action: 'suppress', reason: 'outside_window' };
 }
 
@@ -113,6 +118,22 @@ export function isHoldout(memberId: string, policy: Pick<EngagementPolicy, 'hold
 
 export function hasTemplate(payload: Record<string, unknown>): boolean {
   return typeof payload.templateId === 'string' && payload.templateId !== '';
+}
+
+/** The payload names a subscription-message template (`subscribeTemplateId`). */
+export function hasSubscribeTemplate(payload: Record<string, unknown>): boolean {
+  return typeof payload.subscribeTemplateId === 'string' && payload.subscribeTemplateId !== '';
+}
+
+/**
+ * A subscription message is possible: the payload names its template and the person has a
+ * credit for it (an accepted one-time subscription not yet used, or an accepted long-term one
+ * when the payload says `subscribeLongTerm`).
+ */
+export function canSubscribe(payload: Record<string, unknown>, member: DecisionMember): boolean {
+  if (!hasSubscribeTemplate(payload)) return false;
+  const credits = subscriptionCredits(member.subscriptions?.[String(payload.subscribeTemplateId)], payload.subscribeLongTerm === true);
+  return credits === 'unlimited' || credits > 0;
 }
 
 /** A customer-service message can be rendered: `text`, or a wire-format `custom` object with `msgtype`. */

@@ -84,6 +84,20 @@ export function customerServiceWindow(input: WindowInput): WindowVerdict {
   return { open: true, until, remaining: row.quota === null ? null : row.quota - input.sentInWindow };
 }
 
+/**
+ * Whether an action (`kind` at `at`) replaces the recorded one as the last interaction: a later
+ * one does; at the same instant (WeChat's CreateTime has whole seconds) the one with the shorter
+ * window wins, then the smaller name, so the result does not depend on arrival order and never
+ * promises more than either action allows.
+ */
+export function supersedes(kind: InteractionKind, at: number, current: { kind?: InteractionKind | undefined; at?: number | undefined }): boolean {
+  if (current.at === undefined || at > current.at) return true;
+  if (at < current.at || current.kind === undefined) return false;
+  const a = CUSTOMER_SERVICE_WINDOWS[kind].windowMs;
+  const b = CUSTOMER_SERVICE_WINDOWS[current.kind].windowMs;
+  return a !== b ? a < b : kind < current.kind;
+}
+
 /** The interaction kind a WeChat push records, or undefined for one that opens no window. */
 export function interactionKindOf(e: { type: string; kind?: string }): InteractionKind | undefined {
   switch (e.type) {

@@ -99,6 +99,30 @@ export const WechatTemplateReceipt = z.object({
   rawStatus: z.string().max(128),
 });
 
+/**
+ * Subscription-message events (docs/platforms.md#wechat-subscription-messages): `popup` (the
+ * person accepted or rejected templates in the popup), `change` (turned one off in settings),
+ * `sent` (the result of a subscription send). One item per template the push lists.
+ */
+export const WechatSubscription = z.object({
+  ...wechatBase,
+  type: z.literal('wechat.subscription'),
+  action: z.enum(['popup', 'change', 'sent']),
+  items: z
+    .array(
+      z.object({
+        templateId: z.string().min(1).max(128),
+        /** `accept` / `reject` (popup, change); `success` / … (sent: ErrorStatus). */
+        status: z.string().min(1).max(64),
+        popupScene: z.string().max(8).optional(),
+        msgId: z.string().max(64).optional(),
+        errorCode: z.string().max(16).optional(),
+      }),
+    )
+    .min(1)
+    .max(20),
+});
+
 /** Anything WeChat may add later: recorded, answered `success`, never an error. */
 export const WechatUnknown = z.object({
   ...wechatBase,
@@ -229,6 +253,7 @@ export const HubEvent = z.discriminatedUnion('type', [
   WechatUnfollow,
   WechatInteraction,
   WechatTemplateReceipt,
+  WechatSubscription,
   WechatUnknown,
   MemberRegister,
   OrderEvent,
@@ -244,6 +269,7 @@ export type WechatEvent = HubEventOf<
   | 'wechat.unfollow'
   | 'wechat.interaction'
   | 'wechat.template_receipt'
+  | 'wechat.subscription'
   | 'wechat.unknown'
 >;
 export type CommerceEvent = HubEventOf<'order' | 'refund' | 'platform.member_join'>;

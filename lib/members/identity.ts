@@ -12,7 +12,7 @@ import { merges } from '../store/entities/merge.ts';
 import { newId } from '../ids.ts';
 import { ConflictError } from '../errors.ts';
 import { mergeHistories } from '../attribution/credits.ts';
-import type { MemberStatus } from './model.ts';
+import { interacted, type MemberStatus } from './model.ts';
 import { createStoredMember, writeMember, type StoredMember } from './record.ts';
 
 /** A WeChat person's identity (`wechat_openid` = `<appId>:<openid>`). */
@@ -121,10 +121,10 @@ function absorb(survivor: StoredMember, loser: StoredMember): void {
   survivor.phoneHash ??= loser.phoneHash;
   survivor.name ??= loser.name;
   survivor.birthday ??= loser.birthday;
-  if (loser.lastInteractionAt && (survivor.lastInteractionAt ?? 0) < loser.lastInteractionAt) {
+  if (loser.lastInteractionAt && loser.lastInteractionKind) interacted(survivor, loser.lastInteractionAt, loser.lastInteractionKind);
+  else if (loser.lastInteractionAt && (survivor.lastInteractionAt ?? 0) < loser.lastInteractionAt) {
     survivor.lastInteractionAt = loser.lastInteractionAt;
-    if (loser.lastInteractionKind) survivor.lastInteractionKind = loser.lastInteractionKind;
-    else delete survivor.lastInteractionKind;
+    delete survivor.lastInteractionKind;
   }
   const from = new Set([...(survivor.mergedFrom ?? []), loser.memberId, ...(loser.mergedFrom ?? [])]);
   survivor.mergedFrom = [...from];

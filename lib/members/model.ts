@@ -3,7 +3,8 @@
  * item (keys.member) guarded by an optimistic `version`; identities, lots, ledger rows and
  * orders are items of their own that point at it.
  */
-import type { InteractionKind } from '../engagement/windows.ts';
+import { supersedes, type InteractionKind } from '../engagement/windows.ts';
+import type { Subscriptions } from '../engagement/subscriptions.ts';
 
 export type MemberStatus = 'fan' | 'member' | 'buyer';
 export type Lifecycle = 'prospect' | 'new' | 'repeat' | 'at_risk' | 'lapsed' | 'won_back';
@@ -31,6 +32,8 @@ export interface MemberRecord {
   lastInteractionAt?: number;
   /** Its kind (`message`, `menu_click`, `follow` …); absent on records written before it was kept. */
   lastInteractionKind?: InteractionKind;
+  /** Subscription messages the person accepted, per template (lib/engagement/subscriptions.ts). */
+  subscriptions?: Subscriptions;
   phoneMasked?: string;
   /** HMAC of the phone (lib/members/phone.ts); the one phone this member owns. */
   phoneHash?: string;
@@ -69,9 +72,9 @@ export function newMember(memberId: string, at: number, firstTouch: Touch, statu
   };
 }
 
-/** Records a window-opening action; the latest one wins (an earlier one arriving late changes nothing). */
+/** Records a window-opening action; the latest one wins (windows.ts `supersedes`; an earlier one arriving late changes nothing). */
 export function interacted(m: MemberRecord, at: number, kind: InteractionKind): void {
-  if (!m.lastInteractionAt || at > m.lastInteractionAt) {
+  if (supersedes(kind, at, { kind: m.lastInteractionKind, at: m.lastInteractionAt })) {
     m.lastInteractionAt = at;
     m.lastInteractionKind = kind;
   }

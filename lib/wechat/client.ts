@@ -19,7 +19,7 @@ import * as z from 'zod';
 import { BadRequestError, UpstreamApiError } from '../errors.ts';
 import { isTokenError, wechatError } from './errors.ts';
 import type { CachedToken } from './token-cache.ts';
-import { API, CustomInput, OAuthResponse, Openid, PhoneResponse, QR_SCENE_MAX_LENGTH, QrResponse, TemplateInput } from './wire.ts';
+import { API, CustomInput, OAuthResponse, Openid, PhoneResponse, QR_SCENE_MAX_LENGTH, QrResponse, SubscribeInput, TemplateInput } from './wire.ts';
 import { parseJsonKeepingBigInts, TemplateResponse, TokenResponse, UserInfoResponse } from './wire.ts';
 import type { OAuthIdentity, WechatApi, WechatApiOptions, WechatUserInfo } from './wire.ts';
 
@@ -219,6 +219,21 @@ export function createWechatApi(options: WechatApiOptions): WechatApi {
       if (!parsed.success) throw invalidInput('customer-service message', parsed.error);
       const body = parsed.data;
       await withToken((token) => call(API.custom, 'POST', '/cgi-bin/message/custom/send', { access_token: token }, body));
+    },
+
+    async sendSubscribe(msg, kind = 'official_account') {
+      const parsed = SubscribeInput.safeParse(msg);
+      if (!parsed.success) throw invalidInput('subscription message', parsed.error);
+      const m = parsed.data;
+      const body = {
+        touser: m.touser,
+        template_id: m.templateId,
+        ...(m.page !== undefined && { page: m.page }),
+        ...(m.miniprogram !== undefined && { miniprogram: m.miniprogram }),
+        data: m.data,
+      };
+      const path = kind === 'mini_program' ? '/cgi-bin/message/subscribe/send' : '/cgi-bin/message/subscribe/bizsend';
+      await withToken((token) => call(API.subscribe, 'POST', path, { access_token: token }, body));
     },
 
     async createQrLimitStrScene(sceneStr) {

@@ -43,6 +43,19 @@ export const TemplateInput = z.object({
 });
 export type TemplateMessage = z.input<typeof TemplateInput>;
 
+/**
+ * A subscription message (docs/platforms.md#wechat-subscription-messages): official accounts
+ * `subscribe/bizsend` (`page` a web URL), mini programs `subscribe/send` (`page` a page path).
+ */
+export const SubscribeInput = z.object({
+  touser: Openid,
+  templateId: z.string().min(1).max(128),
+  page: z.string().max(1024).optional(),
+  miniprogram: z.object({ appid: z.string().min(1), pagepath: z.string().optional() }).optional(),
+  data: z.record(z.string().min(1), z.object({ value: z.string() })),
+});
+export type SubscribeMessage = z.input<typeof SubscribeInput>;
+
 const customservice = z.object({ kf_account: z.string().min(1) }).optional();
 const mediaId = z.object({ media_id: z.string().min(1) });
 
@@ -161,6 +174,8 @@ export interface WechatApi {
   getAccessToken(): Promise<string>;
   sendTemplate(msg: TemplateMessage): Promise<{ msgid: string }>;
   sendCustom(msg: CustomMessage): Promise<void>;
+  /** A subscription message: `bizsend` for an official account, `send` for a mini program. No msgid in the answer. */
+  sendSubscribe(msg: SubscribeMessage, kind?: 'official_account' | 'mini_program'): Promise<void>;
   /** Permanent string-scene QR (`QR_LIMIT_STR_SCENE`); scene 1-64 characters. */
   createQrLimitStrScene(sceneStr: string): Promise<QrCode>;
   userInfo(openid: string): Promise<WechatUserInfo>;
@@ -245,6 +260,7 @@ export const API = {
   token: 'wechat.stable_token',
   template: 'wechat.template_send',
   custom: 'wechat.custom_send',
+  subscribe: 'wechat.subscribe_send',
   qrcode: 'wechat.qrcode_create',
   userInfo: 'wechat.user_info',
   oauth: 'wechat.oauth2_access_token',

@@ -658,6 +658,26 @@ describe('WeChat limits: quotas, typed templates and windows as the stand-in enf
     expect(callsTo(TEMPLATE, m3)).toHaveLength(0);
   });
 
+  it('no template possible: a subscription message (bizsend) when the person accepted it, else suppressed', async () => {
+    const payload = { templateId: '', subscribeTemplateId: 'SUB_POINTS', points: 8, balance: 30 };
+    const m = memberId('sub-ok');
+    await putMember(m, { subscriptions: { SUB_POINTS: { accepts: 1, sends: 0, lastAcceptAt: clock - HOUR } } });
+    standin.grantSubscription(openidOf(m), 'SUB_POINTS', 1);
+    const r = row(m, { class: 'transactional', ruleId: 'points_scan', step: 'sub', payload });
+    expect(await sendOne(r, deps())).toMatchObject({ status: 'sent', via: 'subscribe' });
+    expect(sentTo(m).map((x) => [x.kind, x.templateId])).toEqual([['subscribe', 'SUB_POINTS']]);
+    expect(standin.calls('/cgi-bin/message/subscribe/bizsend')).toHaveLength(1);
+
+    // Used (WeChat reported the send) or never accepted: no channel left.
+    const m2 = memberId('sub-used');
+    await putMember(m2, { subscriptions: { SUB_POINTS: { accepts: 1, sends: 1, lastAcceptAt: clock - HOUR } } });
+    expect(await sendOne(row(m2, { class: 'transactional', ruleId: 'points_scan', step: 'sub', payload }), deps())).toEqual({ status: 'suppressed', reason: 'outside_window' });
+    // The hub believes there is a credit, WeChat does not: 43101, failed, not retried.
+    const m3 = memberId('sub-refused');
+    await putMember(m3, { subscriptions: { SUB_POINTS: { accepts: 1, sends: 0, lastAcceptAt: clock - HOUR } } });
+    expect(await sendOne(row(m3, { class: 'transactional', ruleId: 'points_scan', step: 'sub', payload }), deps())).toMatchObject({ status: 'failed', errcode: '43101' });
+  });
+
   it('windows enforced by the stand-in: the hub sends a customer-service message only inside them', async () => {
     standin.enforceWindows(true);
     try {

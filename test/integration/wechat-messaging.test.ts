@@ -38,10 +38,11 @@ async function push(spec: PushSpec) {
 }
 
 /** The text of a safe-mode passive reply (decrypted with the account's key), or the plain body. */
-function replyText(body: string): { msgType?: string; content?: string; raw: string } {
+function replyText(body: string): { msgType?: string | undefined; content?: string | undefined; raw: string } {
   if (!body.startsWith('<xml>')) return { raw: body };
-  const cfg = hubConfig();
-  const inner = parseWechatXml(decrypt(parseWechatXml(body).Encrypt!, { aesKey: cfg.WECHAT_AES_KEY, appId: cfg.WECHAT_APP_ID }));
+  const { appId, aesKey } = configuredAccount();
+  if (!aesKey) throw new Error('the test account runs in safe mode');
+  const inner = parseWechatXml(decrypt(parseWechatXml(body).Encrypt!, { aesKey, appId }));
   return { msgType: inner.MsgType, content: inner.Content, raw: body };
 }
 

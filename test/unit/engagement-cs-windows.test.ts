@@ -5,7 +5,7 @@
  * written out by hand from that table (48 h = 172 800 000 ms, 1 min = 60 000 ms).
  */
 import { describe, expect, it } from 'vitest';
-import { customerServiceWindow, interactionKindOf, type InteractionKind } from '../../lib/engagement/windows.ts';
+import { customerServiceWindow, interactionKindOf, supersedes, type InteractionKind } from '../../lib/engagement/windows.ts';
 import { customWindow } from '../../lib/engagement/guardrails.ts';
 import { DEFAULT_POLICY } from '../../lib/config/engagement.ts';
 
@@ -93,5 +93,21 @@ describe('the sender’s view (guardrails.customWindow)', () => {
       customWindow({ row, member: { memberId: 'm', lastInteractionAt: AT, history: { follows } }, now: AT + 120_000, policy: DEFAULT_POLICY });
     expect(legacy([{ at: AT, channel: 'organic' }]).open).toBe(false);
     expect(legacy([{ at: AT - 1, channel: 'organic' }]).open).toBe(true);
+  });
+});
+
+describe('which action is the last interaction (supersedes)', () => {
+  it('a later action replaces, an earlier one does not', () => {
+    expect(supersedes('menu_click', AT + 1_000, { kind: 'message', at: AT })).toBe(true);
+    expect(supersedes('message', AT - 1_000, { kind: 'menu_click', at: AT })).toBe(false);
+    expect(supersedes('message', AT, {})).toBe(true);
+  });
+
+  it('at the same instant the shorter window wins whichever arrives first, then the smaller name', () => {
+    expect(supersedes('follow', AT, { kind: 'message', at: AT })).toBe(true);
+    expect(supersedes('message', AT, { kind: 'follow', at: AT })).toBe(false);
+    expect(supersedes('follow', AT, { kind: 'qr_scan', at: AT })).toBe(true);
+    expect(supersedes('qr_scan', AT, { kind: 'follow', at: AT })).toBe(false);
+    expect(supersedes('follow', AT, { kind: 'follow', at: AT })).toBe(false);
   });
 });

@@ -10,6 +10,7 @@ import { interacted, ORGANIC } from '../../members/model.ts';
 import { resolveMember, saveMember, wechatIdentity } from '../../members/identity.ts';
 import { planEngagement } from '../../engagement/rules/plan.ts';
 import { interactionKindOf } from '../../engagement/windows.ts';
+import { recordSubscription } from '../../engagement/subscriptions.ts';
 
 export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutput> {
   if (event.type === 'wechat.template_receipt') return planReceipt(event, p);
@@ -47,6 +48,9 @@ export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutpu
       break;
     case 'wechat.unfollow':
       m.history.unfollows.push(at);
+      break;
+    case 'wechat.subscription':
+      recordSubscription((m.subscriptions ??= {}), event.action, event.items, at);
       break;
     case 'wechat.interaction': {
       // VIEW and LOCATION open no customer-service window: they are not interactions here.

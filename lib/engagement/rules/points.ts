@@ -24,7 +24,12 @@ function pointsNotice(cause: 'scan' | 'order'): Rule<'pointsNotice'> {
             appId: m.wechat.appId,
             openid: m.wechat.openid,
             triggeredAt: t.at,
-            payload: { templateId: cfg.templateId, points: t.points, balance: m.points },
+            payload: {
+              templateId: cfg.templateId,
+              ...(cfg.subscribeTemplateId !== undefined && { subscribeTemplateId: cfg.subscribeTemplateId }),
+              points: t.points,
+              balance: m.points,
+            },
           },
         ],
         due: [],

@@ -50,7 +50,7 @@ import { customWindow, decide, hasTemplate, type SuppressReason } from '../guard
 import { countSends } from './caps.ts';
 import { outbox } from '../../store/entities/outbox.ts';
 import { addDays, localDay, startOfLocalDay } from '../../time.ts';
-import { renderCustom, renderTemplate } from './render.ts';
+import { renderCustom, renderSubscribe, renderTemplate } from './render.ts';
 
 export type { SendStatus, Via } from '../../store/entities/send.ts';
 
@@ -209,7 +209,7 @@ async function resolvePendingCall(a: Attempt, prev: SendRecord): Promise<SendOut
     // Same client_msg_id: WeChat answers with the first msgid if the earlier call got through.
     return deliver(a, 'template', address, { allowFallback: false, clientMsgId: prev.callClientMsgId, resumed: true });
   }
-  return markUnknown(a, prev.callVia === 'custom' ? 'custom_send_outcome_unknown' : 'template_dedupe_window_passed');
+  return markUnknown(a, prev.callVia === 'template' ? 'template_dedupe_window_passed' : `${prev.callVia}_send_outcome_unknown`);
 }
 
 async function deliver(
@@ -224,6 +224,7 @@ async function deliver(
   let msgid: string | undefined;
   try {
     if (via === 'custom') await deps.wechat.sendCustom(renderCustom(row.payload, address.openid));
+    else if (via === 'subscribe') await deps.wechat.sendSubscribe(renderSubscribe(row.payload, address.openid, deps.templates));
     else msgid = (await deps.wechat.sendTemplate(renderTemplate(row.payload, address.openid, clientMsgId, deps.templates))).msgid;
   } catch (err) {
     return onSendError(a, via, address, err, opts);
@@ -256,9 +257,9 @@ async function onSendError(
     return suppress(a, 'outside_window', errcode);
   }
   if (AMBIGUOUS_ERRCODES.has(errcode)) {
-    // WeChat may have sent it. A template retry reuses the client_msg_id; a customer-service
-    // message cannot be deduplicated, so it is not sent again.
-    if (via === 'custom') return markUnknown(a, `custom_send_${errcode}`);
+    // WeChat may have sent it. A template retry reuses the client_msg_id; a customer-service or
+    // subscription message cannot be deduplicated, so it is not sent again.
+    if (via !== 'template') return markUnknown(a, `${via}_send_${errcode}`);
     await release(a, 'retry', { lastError: err.message, lastErrcode: errcode });
     return { status: 'retry', reason: `upstream_${errcode}`, errcode };
   }

@@ -5,10 +5,10 @@
 import { BadRequestError } from '../../errors.ts';
 import type { TemplateMappings } from '../../config/rules.ts';
 import { fillPlaceholders, fitValue } from '../../wechat/template-keys.ts';
-import type { CustomMessage, TemplateMessage } from '../../wechat/wire.ts';
+import type { CustomMessage, SubscribeMessage, TemplateMessage } from '../../wechat/wire.ts';
 
 /** Payload keys that are not template variables. */
-const RESERVED = new Set(['templateId', 'url', 'link', 'miniprogram', 'data', 'custom', 'text']);
+const RESERVED = new Set(['templateId', 'subscribeTemplateId', 'subscribeLongTerm', 'url', 'link', 'miniprogram', 'data', 'custom', 'text']);
 
 export const isUrl = (s: unknown): s is string => {
   if (typeof s !== 'string') return false;
@@ -56,6 +56,18 @@ export function renderTemplate(payload: Record<string, unknown>, openid: string,
     msg.miniprogram = { appid: mp.appid, ...(typeof mp.pagepath === 'string' && { pagepath: mp.pagepath }) };
   }
   return msg;
+}
+
+/**
+ * A subscription message from a payload: `subscribeTemplateId`, its field mapping when the rules
+ * have one (typed keys, mappedTemplateData), else the payload's `data` / scalar fields; `link`
+ * (or `url`) as the page to open.
+ */
+export function renderSubscribe(payload: Record<string, unknown>, openid: string, mappings: TemplateMappings = {}): SubscribeMessage {
+  const templateId = String(payload.subscribeTemplateId);
+  const mapping = Object.prototype.hasOwnProperty.call(mappings, templateId) ? mappings[templateId] : undefined;
+  const page = isUrl(payload.link) ? payload.link : isUrl(payload.url) ? payload.url : undefined;
+  return { touser: openid, templateId, data: mapping ? mappedTemplateData(mapping, payload) : payloadData(payload), ...(page !== undefined && { page }) };
 }
 
 /** Template data straight from the payload (no mapping): `data`, else its scalar fields. */

@@ -10,6 +10,8 @@
  *   voice / video / shortvideo / location / link → `wechat.interaction` (kind `click`, `scancode`,
  *   `view`, `location`, `message`: which of them opens a customer-service window is
  *   lib/engagement/windows.ts);
+ * - events `subscribe_msg_popup_event` / `subscribe_msg_change_event` / `subscribe_msg_sent_event`
+ *   → `wechat.subscription` (action popup / change / sent, one item per `<List>`);
  * - event `TEMPLATESENDJOBFINISH` → `wechat.template_receipt` (status: `success` → delivered,
  *   `failed…user block…` → user_blocked, anything else → failed; spacing and case ignored);
  * - anything else (including SCAN without EventKey) → `wechat.unknown`.
@@ -128,6 +130,24 @@ function validate(candidate: Record<string, unknown>): WechatEvent {
   return result.data as WechatEvent;
 }
 
+/** A subscription-message event: its `<List>` items (xml.ts keeps them as a JSON array). */
+function subscriptionEvent(base: Record<string, unknown>, action: 'popup' | 'change' | 'sent', msg: WechatXml, wrappers: readonly string[]): WechatEvent {
+  const wrapper = wrappers.find((w) => field(msg, w) !== undefined);
+  const items = wrapper === undefined ? [] : (JSON.parse(msg[wrapper]!) as Record<string, string>[]);
+  return validate({
+    ...base,
+    type: 'wechat.subscription',
+    action,
+    items: items.map((i) => ({
+      templateId: i.TemplateId,
+      status: action === 'sent' ? (i.ErrorStatus ?? (i.ErrorCode === '0' ? 'success' : 'failed')) : i.SubscribeStatusString,
+      ...(i.PopupScene !== undefined && { popupScene: i.PopupScene }),
+      ...(i.MsgID !== undefined && { msgId: i.MsgID }),
+      ...(i.ErrorCode !== undefined && { errorCode: i.ErrorCode }),
+    })),
+  });
+}
+
 /**
  * Turns the parsed push of account `appId` (the appid the request URL names) into one
  * validated HubEvent. Throws BadRequestError (see the module comment).
@@ -192,6 +212,13 @@ export function normaliseWechat(msg: WechatXml, appId: string): WechatEvent {
           rawStatus: clip(rawStatus, 128),
         });
       }
+      case 'SUBSCRIBE_MSG_POPUP_EVENT':
+        return subscriptionEvent(base, 'popup', msg, ['SubscribeMsgPopupEvent']);
+      case 'SUBSCRIBE_MSG_CHANGE_EVENT':
+        // The official sample labels this wrapper SubscribeMsgPopupEvent too: both are read.
+        return subscriptionEvent(base, 'change', msg, ['SubscribeMsgChangeEvent', 'SubscribeMsgPopupEvent']);
+      case 'SUBSCRIBE_MSG_SENT_EVENT':
+        return subscriptionEvent(base, 'sent', msg, ['SubscribeMsgSentEvent']);
       default:
         break;
     }

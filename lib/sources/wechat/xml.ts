@@ -9,7 +9,10 @@
  *   unwrapped and its content kept verbatim; text outside CDATA is trimmed;
  * - the result holds the root's text-valued children; nested elements, attributes and unknown
  *   elements are ignored; a repeated element among the ones the hub reads is ambiguous and
- *   rejected.
+ *   rejected;
+ * - except the subscription-event wrappers (`SubscribeMsgPopupEvent`, `SubscribeMsgChangeEvent`,
+ *   `SubscribeMsgSentEvent`): their `<List>` children (one or repeated) become a JSON array of
+ *   objects of their text fields, kept as that element's string value (at most 20 items).
  * Every rejection is a BadRequestError (400) with code `bad_xml`.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
@@ -33,6 +36,25 @@ const SIGNIFICANT = new Set([
   'Encrypt',
   'Content',
 ]);
+
+/** Nested wrappers whose repeated `<List>` items the hub reads (subscription-message events). */
+export const LIST_WRAPPERS: ReadonlySet<string> = new Set(['SubscribeMsgPopupEvent', 'SubscribeMsgChangeEvent', 'SubscribeMsgSentEvent']);
+const MAX_LIST_ITEMS = 20;
+
+/** The wrapper's `<List>` items as objects of their text fields. */
+function listItems(value: unknown): Record<string, string>[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const list = (value as Record<string, unknown>).List;
+  const raw = Array.isArray(list) ? list : list === undefined ? [] : [list];
+  if (raw.length > MAX_LIST_ITEMS) throw bad(`more than ${MAX_LIST_ITEMS} <List> items`);
+  return raw.map((item) => {
+    const fields: Record<string, string> = {};
+    if (typeof item === 'object' && item !== null) {
+      for (const [k, v] of Object.entries(item as Record<string, unknown>)) if (typeof v === 'string') fields[k] = v;
+    }
+    return fields;
+  });
+}
 
 const parser = new XMLParser({
   processEntities: false,
@@ -87,7 +109,8 @@ export function parseWechatXml(body: string): WechatXml {
       continue;
     }
     if (typeof value === 'string') out[name] = value;
-    // nested elements (objects) are not read by the hub
+    else if (LIST_WRAPPERS.has(name)) out[name] = JSON.stringify(listItems(value));
+    // other nested elements (objects) are not read by the hub
   }
   return out;
 }

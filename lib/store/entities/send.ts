@@ -37,7 +37,7 @@ export function parseSendByMsgIdKey(k: Key): { appId: string; msgId: string } {
 
 export type SendStatus = 'sending' | 'retry' | 'deferred' | 'sent' | 'suppressed' | 'failed' | 'unknown';
 const TERMINAL: ReadonlySet<string> = new Set(['sent', 'suppressed', 'failed', 'unknown']);
-export type Via = 'custom' | 'template';
+export type Via = 'custom' | 'template' | 'subscribe';
 
 export interface SendRecord {
   status?: string;
