@@ -333,7 +333,8 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     return Reply.json({ access_token: token, expires_in: TOKEN_TTL_MS / 1000 });
   }
 
-  function templateSend(appId: string, body: Json): Reply {
+  /** touser, template_id and typed data of a template or subscription send, or the error WeChat answers. */
+  function templated(body: Json): { touser: string; templateId: string } | Reply {
     const touser = body.touser;
     if (typeof touser !== 'string' || !OPENID.test(touser)) return Reply.err(40003, 'invalid openid');
     const templateId = body.template_id;
@@ -341,9 +342,16 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     if (templates && !templates.has(templateId)) return Reply.err(40037, 'invalid template_id');
     const data = TemplateData.safeParse(body.data);
     if (!data.success) return Reply.err(47001, 'data format error');
-    if (body.url !== undefined && typeof body.url !== 'string') return Reply.err(47001, 'data format error');
     const typed = checkTypedData(data.data, categoryTemplates.get(templateId));
     if (typed) return Reply.err(typed.errcode, typed.errmsg);
+    return { touser, templateId };
+  }
+
+  function templateSend(appId: string, body: Json): Reply {
+    if (body.url !== undefined && typeof body.url !== 'string') return Reply.err(47001, 'data format error');
+    const checked = templated(body);
+    if (checked instanceof Reply) return checked;
+    const { touser, templateId } = checked;
     if (!user(touser).subscribed) return Reply.err(43004, 'require subscribe');
     const clientMsgId = typeof body.client_msg_id === 'string' && body.client_msg_id !== '' ? body.client_msg_id : undefined;
     const t = now();
@@ -388,15 +396,9 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
 
   /** subscribe/bizsend (official account) and subscribe/send (mini program): one accepted credit per send. */
   function subscribeSend(appId: string, body: Json): Reply {
-    const touser = body.touser;
-    if (typeof touser !== 'string' || !OPENID.test(touser)) return Reply.err(40003, 'invalid openid');
-    const templateId = body.template_id;
-    if (typeof templateId !== 'string' || templateId === '') return Reply.err(40037, 'invalid template_id');
-    if (templates && !templates.has(templateId)) return Reply.err(40037, 'invalid template_id');
-    const data = TemplateData.safeParse(body.data);
-    if (!data.success) return Reply.err(47001, 'data format error');
-    const typed = checkTypedData(data.data, categoryTemplates.get(templateId));
-    if (typed) return Reply.err(typed.errcode, typed.errmsg);
+    const checked = templated(body);
+    if (checked instanceof Reply) return checked;
+    const { touser, templateId } = checked;
     const key = `${touser}|${templateId}`;
     const credits = subscriptions.get(key) ?? 0;
     if (credits <= 0) return Reply.err(43101, 'user refuse to accept the msg');
