@@ -33,6 +33,7 @@ describe('PLANNERS', () => {
         'wechat.follow',
         'wechat.interaction',
         'wechat.scan',
+        'wechat.subscription',
         'wechat.template_receipt',
         'wechat.unfollow',
         'wechat.unknown',
