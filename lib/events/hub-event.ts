@@ -24,6 +24,7 @@ export const IDENTITY_KINDS = [
   'jd_xid',
   'jd_open_id',
   'youzan_open_id',
+  'youzan_outer_user_id', // value: `${kdtId}:${outer_user_id}` (an app Youzan is bound to that is not a configured WeChat app)
   'phone', // value: HMAC-SHA256 hex of the normalised mobile number (lib/members/phone.ts)
 ] as const;
 export const IdentityKind = z.enum(IDENTITY_KINDS);

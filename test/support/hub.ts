@@ -1,6 +1,6 @@
 /**
  * The whole hub in process for one test file (local/hub.ts: gateway over the real handlers, the
- * WeChat and TOP stand-ins) on this file's table and queues:
+ * WeChat, TOP and Youzan stand-ins) on this file's table and queues:
  *
  *   const hub = useTestHub({ queuePrefix: 'ord', functions: ['tmall', 'jd'] });
  *
@@ -69,6 +69,9 @@ export function useTestHub(opts: TestHubOptions): TestHub {
     },
     get top() {
       return ready(running).top;
+    },
+    get youzan() {
+      return ready(running).youzan;
     },
     get queues() {
       return ready(running).queues;

@@ -94,6 +94,7 @@ export async function planOrder(e: HubEventOf<'order'>, p: Port): Promise<PlanOu
   checkAmount(p, e.totalFen, 'order total');
   checkAmount(p, e.paidFen, 'amount paid');
   const { o, isNew } = await loadOrder(p, e.platform, e.shopId, e.orderId);
+  const before = { status: o.status, paidFen: o.paidFen };
   const rank = STATUS_RANK[e.status];
   const paidSeen = (rank >= PAID_RANK && rank < TERMINAL) || e.status === 'refunded';
   if (rank > o.rank || (rank === o.rank && laterStatus(e, o))) {
@@ -117,7 +118,9 @@ export async function planOrder(e: HubEventOf<'order'>, p: Port): Promise<PlanOu
   await settle(p, o, m, e.occurredAt);
   writeOrder(p, o, isNew);
   if (r) saveMember(p, e, r);
-  return { ...(m ? { memberId: m.memberId } : {}), result: { orderStatus: o.status } };
+  // `advanced`: this event told the hub something about the order it did not know (reconciliation's gaps).
+  const advanced = isNew || o.status !== before.status || o.paidFen !== before.paidFen;
+  return { ...(m ? { memberId: m.memberId } : {}), result: { orderStatus: o.status, advanced } };
 }
 
 /**
@@ -190,7 +193,8 @@ export async function planRefund(e: HubEventOf<'refund'>, p: Port): Promise<Plan
   await settle(p, o, m, e.occurredAt);
   writeOrder(p, o, isNew);
   if (r) saveMember(p, e, r);
-  return { ...(m ? { memberId: m.memberId } : {}), result: { refundStatus: refundRow.status } };
+  const advanced = !existing || refundRow.status !== existing.status || refundRow.refundFen !== existing.refundFen;
+  return { ...(m ? { memberId: m.memberId } : {}), result: { refundStatus: refundRow.status, advanced } };
 }
 
 export async function planPlatformJoin(e: HubEventOf<'platform.member_join'>, p: Port): Promise<PlanOutput> {

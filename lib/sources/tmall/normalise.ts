@@ -183,8 +183,27 @@ function buyerKeys(...sources: Array<Record<string, unknown> | undefined>): Iden
   return ids;
 }
 
+/** Where a trade event comes from: a TMC message, or a trade snapshot read by reconciliation. */
+interface TradeOrigin {
+  eventId: string;
+  shopId: string;
+  topic: string;
+  /** occurredAt when neither the content nor the detail carries `modified`. */
+  fallbackAt: number | undefined;
+  /** Names the input in errors. */
+  label: string;
+}
+
+function messageOrigin(msg: TmcMessage): TradeOrigin {
+  return { eventId: `tmall:${msg.id}`, shopId: requireShop(msg), topic: msg.topic, fallbackAt: timeOf(msg.pub_time, 'pub_time'), label: `TMC message ${msg.id}` };
+}
+
 function tradeEvent(msg: TmcMessage, content: Record<string, unknown>, detail: Record<string, unknown> | undefined): OrderEvent | null {
-  const shopId = requireShop(msg);
+  return tradeEventFrom(messageOrigin(msg), content, detail);
+}
+
+function tradeEventFrom(origin: TradeOrigin, content: Record<string, unknown>, detail: Record<string, unknown> | undefined): OrderEvent | null {
+  const { shopId } = origin;
   const orderId = requireId(content['tid'] ?? content['tid_str'] ?? detail?.['tid_str'] ?? detail?.['tid'], 'tid');
   if (detail) {
     const detailTid = idString(detail['tid_str']) ?? idString(detail['tid']);
@@ -195,21 +214,20 @@ function tradeEvent(msg: TmcMessage, content: Record<string, unknown>, detail: R
   const source = detail ?? content;
   const rawStatus = textField(source['status']) ?? textField(content['status']);
   const step = textField(source['step_trade_status']) ?? textField(content['step_trade_status']);
-  const mapped = tmallTradeStatus(rawStatus, step) ?? tmallTopicStatus(msg.topic);
+  const mapped = tmallTradeStatus(rawStatus, step) ?? tmallTopicStatus(origin.topic);
   if (!mapped) return null;
   const status: OrderStatus = mapped.status;
 
   const payment = yuanToFenOrZero(source['payment'] ?? content['payment']);
   const total = yuanToFenOptional(source['total_fee'] ?? content['total_fee']) ?? payment;
   const paidAt = timeOf(source['pay_time'] ?? content['pay_time'], 'pay_time');
-  const occurredAt =
-    timeOf(content['modified'], 'modified') ?? timeOf(detail?.['modified'], 'modified') ?? timeOf(msg.pub_time, 'pub_time');
-  if (occurredAt === undefined) throw new BadRequestError(`TMC message ${msg.id} has no pub_time`, undefined, 'missing_field');
+  const occurredAt = timeOf(content['modified'], 'modified') ?? timeOf(detail?.['modified'], 'modified') ?? origin.fallbackAt;
+  if (occurredAt === undefined) throw new BadRequestError(`${origin.label} has no modified or pub_time`, undefined, 'missing_field');
 
   return validated(
     OrderEventSchema,
     {
-      eventId: `tmall:${msg.id}`,
+      eventId: origin.eventId,
       occurredAt,
       source: 'tmall',
       platform: 'tmall',
@@ -223,10 +241,29 @@ function tradeEvent(msg: TmcMessage, content: Record<string, unknown>, detail: R
       paidFen: isPaidStatus(status) ? payment : 0,
       ...(paidAt !== undefined && isPaidStatus(status) ? { paidAt } : {}),
       lines: detail ? detailLines(detail) : [],
-      topic: msg.topic,
+      topic: origin.topic,
     },
-    `TMC message ${msg.id}`,
+    origin.label,
   );
+}
+
+/** The API whose trade snapshots normaliseSoldTrade reads (the event's `topic`). */
+export const SOLD_INCREMENT_API = 'taobao.trades.sold.increment.get';
+
+/**
+ * One trade of a `taobao.trades.sold.increment.get` page (reconciliation) → its order event, or
+ * null for a status the hub does not use. eventId = `tmall:trade:<tid>:<modified ms>:<status>`:
+ * the same snapshot read by two runs is one event, every later change is another.
+ * `shopId`: the seller whose session read it (the TMC `user_id` of its pushes).
+ */
+export function normaliseSoldTrade(raw: unknown, shopId: string): OrderEvent | null {
+  if (!isRecord(raw)) throw new BadRequestError('sold trade must be an object', undefined, 'bad_trade');
+  const tid = requireId(raw['tid_str'] ?? raw['tid'], 'tid');
+  const modified = timeOf(raw['modified'], 'modified');
+  if (modified === undefined) throw new BadRequestError(`sold trade ${tid} has no modified time`, undefined, 'missing_field');
+  const status = clip(textField(raw['status']) ?? '', 64);
+  const origin: TradeOrigin = { eventId: `tmall:trade:${tid}:${modified}:${status}`, shopId, topic: SOLD_INCREMENT_API, fallbackAt: modified, label: `sold trade ${tid}` };
+  return tradeEventFrom(origin, raw, raw);
 }
 
 function refundEvent(msg: TmcMessage, content: Record<string, unknown>): RefundEvent {
