@@ -18,7 +18,7 @@
  *   before any amount of its order cannot be checked and is accepted, whatever the arrival
  *   order; the points it reverses are still capped by what the order earned.
  */
-import type { HubEventOf, Platform } from '../../events/hub-event.ts';
+import type { HubEventOf, Platform, SubOrderState } from '../../events/hub-event.ts';
 import { STATUS_RANK } from '../../events/hub-event.ts';
 import type { PlanOutput, Port } from '../../port.ts';
 import { orders } from '../../store/entities/order.ts';
@@ -46,9 +46,18 @@ export interface OrderItem {
   pointsEarned: number;
   pointsClawed: number;
   lines?: unknown[];
+  /** Sub-order states by line id (Tmall `oid` topics): each only moves forward. */
+  subOrders?: Record<string, SubOrderItem>;
   firstSeenAt: number;
   updatedAt: number;
   version: number;
+}
+
+export interface SubOrderItem {
+  status: string;
+  rank: number;
+  platformStatus: string;
+  at: number;
 }
 
 const PAID_RANK = STATUS_RANK.paid;
@@ -93,6 +102,7 @@ function checkAmount(p: Port, fen: number, what: string): void {
 export async function planOrder(e: HubEventOf<'order'>, p: Port): Promise<PlanOutput> {
   checkAmount(p, e.totalFen, 'order total');
   checkAmount(p, e.paidFen, 'amount paid');
+  if (e.subOrder) return planSubOrder(e, e.subOrder, p);
   const { o, isNew } = await loadOrder(p, e.platform, e.shopId, e.orderId);
   const before = { status: o.status, paidFen: o.paidFen };
   const rank = STATUS_RANK[e.status];
@@ -144,10 +154,61 @@ function laterStatus(e: HubEventOf<'order'>, o: OrderItem): boolean {
   return e.occurredAt === o.statusAt && e.platformStatus > (o.platformStatus ?? '');
 }
 
-export async function planRefund(e: HubEventOf<'refund'>, p: Port): Promise<PlanOutput> {
-  checkAmount(p, e.refundFen, 'refund');
-  const existing = await p.reads.refund(e.platform, e.refundId);
+/**
+ * One sub-order's message: its state moves forward (a later message of the same rank wins), the
+ * refund it names goes to the refund ledger as a succeeded refund (once per refundId: the
+ * platform's own refund message of the same id adds nothing), and the trade's status is derived
+ * only when every known line has ended (then `refunded` if it was paid, else `closed`). So a
+ * refund of one sub-order claws back the points of its amount, never the whole order's.
+ */
+async function planSubOrder(e: HubEventOf<'order'>, s: SubOrderState, p: Port): Promise<PlanOutput> {
+  if (s.refundFen !== undefined) checkAmount(p, s.refundFen, 'refund');
   const { o, isNew } = await loadOrder(p, e.platform, e.shopId, e.orderId);
+  const subs = { ...o.subOrders };
+  const prev = subs[s.lineId];
+  const rank = STATUS_RANK[s.status];
+  let advanced = isNew;
+  if (!prev || rank > prev.rank || (rank === prev.rank && e.occurredAt > prev.at)) {
+    subs[s.lineId] = { status: s.status, rank, platformStatus: s.platformStatus, at: e.occurredAt };
+    advanced ||= prev?.status !== s.status;
+  }
+  o.subOrders = subs;
+  if (s.refundId !== undefined && s.refundFen !== undefined && rank >= TERMINAL) {
+    const r = await ledgerRefund(p, o, { ...e, refundId: s.refundId, status: 'succeeded', refundFen: s.refundFen });
+    advanced ||= r.advanced;
+  }
+  const lineIds = (o.lines ?? []).map((l) => (l as { lineId?: string }).lineId).filter((id): id is string => typeof id === 'string');
+  if (lineIds.length > 0 && o.rank < TERMINAL && lineIds.every((id) => (subs[id]?.rank ?? 0) >= TERMINAL)) {
+    o.status = o.paidAt !== undefined ? 'refunded' : 'closed';
+    o.rank = TERMINAL;
+    o.statusAt = e.occurredAt;
+    advanced = true;
+  }
+  const r = await memberFor(p, e, o);
+  const m = r?.member;
+  await settle(p, o, m, e.occurredAt);
+  writeOrder(p, o, isNew);
+  if (r) saveMember(p, e, r);
+  return { ...(m ? { memberId: m.memberId } : {}), result: { orderStatus: o.status, subOrderStatus: subs[s.lineId]!.status, advanced } };
+}
+
+interface LedgerEntry {
+  platform: Platform;
+  shopId: string;
+  orderId: string;
+  refundId: string;
+  status: HubEventOf<'refund'>['status'];
+  refundFen: number;
+  occurredAt: number;
+}
+
+/**
+ * Writes a refund's ledger row (its status only moves forward; a succeeded refund keeps its
+ * amount) and adds a newly succeeded amount to the order's refunded total, refusing refunds
+ * that would exceed what the order paid (`refundCap`).
+ */
+async function ledgerRefund(p: Port, o: OrderItem, e: LedgerEntry): Promise<{ status: string; advanced: boolean }> {
+  const existing = await p.reads.refund(e.platform, e.refundId);
   const wasSucceeded = existing?.status === 'succeeded';
   const others = o.refundedFen - (wasSucceeded ? existing.refundFen : 0);
   const cap = refundCap(o);
@@ -188,13 +249,19 @@ export async function planRefund(e: HubEventOf<'refund'>, p: Port): Promise<Plan
   };
   refunds.write(p.tx, refundRow, existing?.version);
   if (nowSucceeded && !wasSucceeded) o.refundedFen += e.refundFen;
+  return { status: refundRow.status, advanced: !existing || refundRow.status !== existing.status || refundRow.refundFen !== existing.refundFen };
+}
+
+export async function planRefund(e: HubEventOf<'refund'>, p: Port): Promise<PlanOutput> {
+  checkAmount(p, e.refundFen, 'refund');
+  const { o, isNew } = await loadOrder(p, e.platform, e.shopId, e.orderId);
+  const ledger = await ledgerRefund(p, o, e);
   const r = await memberFor(p, e, o);
   const m = r?.member;
   await settle(p, o, m, e.occurredAt);
   writeOrder(p, o, isNew);
   if (r) saveMember(p, e, r);
-  const advanced = !existing || refundRow.status !== existing.status || refundRow.refundFen !== existing.refundFen;
-  return { ...(m ? { memberId: m.memberId } : {}), result: { refundStatus: refundRow.status, advanced } };
+  return { ...(m ? { memberId: m.memberId } : {}), result: { refundStatus: ledger.status, advanced: ledger.advanced } };
 }
 
 export async function planPlatformJoin(e: HubEventOf<'platform.member_join'>, p: Port): Promise<PlanOutput> {

@@ -7,7 +7,10 @@
  * through parseTmcMessages / normaliseTmcBody so 19-digit ids stay exact strings.
  *
  * Output per message:
- * - `taobao_trade_*` → `order` (status from the content's `status`, else implied by the topic;
+ * - `taobao_trade_TradeCloseAndModifyDetailOrder` / `taobao_trade_TradePartlyRefund` (one
+ *   sub-order, `oid`) → `order` with `subOrder` (its status, and its `refund_id`/`refund_fee`
+ *   when given), no trade amounts: a sub-order never ends the whole trade;
+ * - other `taobao_trade_*` → `order` (status from the content's `status`, else implied by the topic;
  *   a trade topic that implies nothing and carries no known status → null);
  * - `taobao_refund_*` (RefundCreated … RefundSuccess, RefundClosed) → `refund`;
  * - `taobao_opencrm_MemberJoinPrivate` → `platform.member_join` (`user` is the ouid);
@@ -45,7 +48,7 @@ import {
 } from '../commerce/event-util.ts';
 import { idString, isRecord, parseJsonLossless, textField } from '../commerce/json.ts';
 import { yuanToFenOptional, yuanToFenOrZero } from '../commerce/money.ts';
-import { tmallRefundStatus, tmallTopicStatus, tmallTradeStatus } from './status.ts';
+import { tmallRefundStatus, tmallSubOrderStatus, tmallTopicStatus, tmallTradeStatus } from './status.ts';
 import { parseChinaTime } from '../commerce/time.ts';
 
 export interface TmcMessage {
@@ -199,7 +202,51 @@ function messageOrigin(msg: TmcMessage): TradeOrigin {
 }
 
 function tradeEvent(msg: TmcMessage, content: Record<string, unknown>, detail: Record<string, unknown> | undefined): OrderEvent | null {
+  const sub = tmallSubOrderStatus(msg.topic, textField(content['status']));
+  if (sub) return subOrderEvent(msg, content, sub.status);
   return tradeEventFrom(messageOrigin(msg), content, detail);
+}
+
+/**
+ * A sub-order message (TradeCloseAndModifyDetailOrder, TradePartlyRefund) → an order event that
+ * carries `subOrder` and no trade amounts: its `payment` is the sub-order's, and the trade's
+ * status is derived from its sub-orders when the event is applied.
+ */
+function subOrderEvent(msg: TmcMessage, content: Record<string, unknown>, status: OrderStatus): OrderEvent {
+  const origin = messageOrigin(msg);
+  const orderId = requireId(content['tid'], 'tid');
+  const lineId = requireId(content['oid'], 'oid');
+  const occurredAt = timeOf(content['modified'], 'modified') ?? origin.fallbackAt;
+  if (occurredAt === undefined) throw new BadRequestError(`${origin.label} has no modified or pub_time`, undefined, 'missing_field');
+  const platformStatus = clip(textField(content['status']) ?? '', 64) ?? '';
+  const refundId = idString(content['refund_id']);
+  const refundFen = yuanToFenOptional(content['refund_fee']);
+  return validated(
+    OrderEventSchema,
+    {
+      eventId: origin.eventId,
+      occurredAt,
+      source: 'tmall',
+      platform: 'tmall',
+      type: 'order',
+      shopId: origin.shopId,
+      orderId,
+      buyer: buyerKeys(content).list(),
+      status,
+      platformStatus,
+      totalFen: 0,
+      paidFen: 0,
+      lines: [],
+      topic: msg.topic,
+      subOrder: {
+        lineId,
+        status,
+        platformStatus,
+        ...(refundId !== undefined && refundFen !== undefined && refundFen > 0 ? { refundId, refundFen } : {}),
+      },
+    },
+    origin.label,
+  );
 }
 
 function tradeEventFrom(origin: TradeOrigin, content: Record<string, unknown>, detail: Record<string, unknown> | undefined): OrderEvent | null {
