@@ -130,6 +130,30 @@ describe('reconcile: trades no push delivered', () => {
     }
   });
 
+  it('a trade whose amount paid differs from the sum of its lines is recorded on the order; the amount paid counts', async () => {
+    const saved = hub.runtime;
+    const at = CLOCK + 3600_000;
+    hub.reconfigure({ now: () => at });
+    try {
+      const trade = {
+        tid: '3872941520738429600',
+        status: 'WAIT_SELLER_SEND_GOODS',
+        buyer_open_uid: 'AAGqMismatch',
+        pay_time: '2024-11-11 01:01:00',
+        modified: '2024-11-11 01:01:00',
+        total_fee: '100.00',
+        payment: '90.00',
+        orders: { order: [{ oid: '3872941520738429601', title: 'A', num: 1, payment: '50.00', divide_order_fee: '50.00' }, { oid: '3872941520738429602', title: 'B', num: 1, payment: '30.00', divide_order_fee: '30.00' }] },
+      };
+      await placeTrade(hub.top.url, JSON.stringify(trade));
+      await runReconcile();
+      const order = await getItem(hub.aws.table, orderKey('tmall', SELLER, trade.tid));
+      expect(order).toMatchObject({ paidFen: 9_000, pointsEarned: 90, amountMismatch: { paidFen: 9_000, linesFen: 8_000 } });
+    } finally {
+      hub.restore(saved);
+    }
+  });
+
   it('a Youzan API error leaves its cursor where it was; the next run finds the trade', async () => {
     const later = CLOCK + 3 * 3600_000;
     const saved = hub.runtime;

@@ -12,6 +12,8 @@
  * - points reversed = points for the refunded amount: the refund ledger's total, or the whole
  *   paid amount once the order ended `refunded` (a JD order cancelled after payment comes with
  *   no refund message at all).
+ * - money sanity: a message whose amount paid differs from the sum of its lines' paid shares
+ *   (both given) is recorded on the order (`amountMismatch`); the platform's amount paid counts;
  * - limits: an order or refund amount above HUB_ORDER_MAX_FEN → 400 `amount_out_of_range`; once
  *   the order's paid amount (or, before it, its total) is known, refunds whose total would
  *   exceed it → 400 `refund_exceeds_paid`, recorded for review (`refundCap`); a refund seen
@@ -46,6 +48,8 @@ export interface OrderItem {
   pointsEarned: number;
   pointsClawed: number;
   lines?: unknown[];
+  /** The last message whose amount paid differed from the sum of its lines' paid shares (the amount paid counts). */
+  amountMismatch?: { paidFen: number; linesFen: number; eventId: string; at: number };
   /** Sub-order states by line id (Tmall `oid` topics): each only moves forward. */
   subOrders?: Record<string, SubOrderItem>;
   firstSeenAt: number;
@@ -123,6 +127,12 @@ export async function planOrder(e: HubEventOf<'order'>, p: Port): Promise<PlanOu
   // refund-closure.
   if (o.status === 'closed' && o.paidAt !== undefined) o.status = 'refunded';
   if (!o.lines?.length && e.lines.length) o.lines = e.lines;
+  // Money sanity: where the platform gives both the amount paid and every line's paid share, they
+  // must agree; a mismatch is recorded on the order and the platform's total wins.
+  const linesFen = e.lines.length > 0 && e.lines.every((l) => l.paidFen !== null) ? e.lines.reduce((sum, l) => sum + l.paidFen!, 0) : undefined;
+  if (linesFen !== undefined && e.paidFen > 0 && linesFen !== e.paidFen) {
+    o.amountMismatch = { paidFen: e.paidFen, linesFen, eventId: e.eventId, at: e.occurredAt };
+  }
   const r = await memberFor(p, e, o);
   const m = r?.member;
   await settle(p, o, m, e.occurredAt);
