@@ -78,6 +78,14 @@ export function topResponseKey(method: string): string {
   return `${method.replace(/^taobao\./, '').replace(/\./g, '_')}_response`;
 }
 
+/**
+ * The `group_name` parameter: omitted for the default group, as `taobao.tmc.messages.consume`
+ * documents ("不传表示消费默认分组"; a group name the app has not created is an error).
+ */
+export function groupParam(groupName: string | undefined): string | undefined {
+  return groupName === undefined || groupName === 'default' ? undefined : groupName;
+}
+
 export class TopClient {
   private readonly appKey: string;
   private readonly secret: string;
@@ -160,7 +168,7 @@ export class TopClient {
    */
   async consumeMessages(options: { groupName?: string; quantity?: number } = {}): Promise<TmcMessage[]> {
     const quantity = Math.min(200, Math.max(10, Math.trunc(options.quantity ?? 100)));
-    const answer = await this.call('taobao.tmc.messages.consume', { group_name: options.groupName ?? 'default', quantity });
+    const answer = await this.call('taobao.tmc.messages.consume', { group_name: groupParam(options.groupName), quantity });
     return parseTmcMessages({ tmc_messages_consume_response: answer });
   }
 
@@ -170,7 +178,7 @@ export class TopClient {
     for (let i = 0; i < ids.length; i += 200) {
       const batch = ids.slice(i, i + 200);
       const answer = await this.call('taobao.tmc.messages.confirm', {
-        group_name: options.groupName ?? 'default',
+        group_name: groupParam(options.groupName),
         s_message_ids: batch.join(','),
       });
       ok = ok && answer['is_success'] === true;
