@@ -26,6 +26,7 @@ import { hexDigestEquals } from '../lib/sources/commerce/sign-common.ts';
 import { signTopParams, TOP_SIGN_METHODS, type TopSignMethod } from '../lib/sources/tmall/sign.ts';
 import { tryParseChinaTime } from '../lib/sources/commerce/time.ts';
 import { parseJsonLossless } from '../lib/sources/commerce/json.ts';
+import { readBody } from './read-body.ts';
 
 export interface StandinMessage {
   /** Message id as a decimal string (19 digits in production). */
@@ -98,23 +99,7 @@ function numberOrString(value: string): LosslessNumber | string {
   return DIGITS.test(value) ? new LosslessNumber(value) : value;
 }
 
-function readBody(req: IncomingMessage, limit = 1_048_576): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new TopFault(15, 'Remote service error', 'isv.request-too-large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
+const tooLarge = () => new TopFault(15, 'Remote service error', 'isv.request-too-large');
 
 export async function startTopStandin(options: TopStandinOptions): Promise<TopStandin> {
   const { appKey, secret } = options;
@@ -255,7 +240,7 @@ export async function startTopStandin(options: TopStandinOptions): Promise<TopSt
     let answer: Record<string, unknown>;
     try {
       // Lossless: a 19-digit tid sent as a JSON number stays exact.
-      const parsed: unknown = parseJsonLossless(await readBody(req));
+      const parsed: unknown = parseJsonLossless(await readBody(req, tooLarge));
       const list = Array.isArray(parsed) ? parsed : [parsed];
       for (const t of list) {
         if (t === null || typeof t !== 'object' || Array.isArray(t)) throw new Error('a trade is a JSON object');
@@ -280,7 +265,7 @@ export async function startTopStandin(options: TopStandinOptions): Promise<TopSt
     try {
       const url = new URL(req.url ?? '/', 'http://standin.local');
       for (const [k, v] of url.searchParams) params[k] = v;
-      const body = req.method === 'POST' ? await readBody(req) : '';
+      const body = req.method === 'POST' ? await readBody(req, tooLarge) : '';
       const type = String(req.headers['content-type'] ?? '');
       if (body && !type.includes('application/x-www-form-urlencoded')) {
         throw new TopFault(41, 'Invalid arguments', 'isv.invalid-content-type', 'post an x-www-form-urlencoded form');

@@ -23,6 +23,7 @@ import type { AddressInfo } from 'node:net';
 import { stringify } from 'lossless-json';
 import { isRecord, parseJsonLossless } from '../lib/sources/commerce/json.ts';
 import { tryParseChinaTime } from '../lib/sources/commerce/time.ts';
+import { readBody } from './read-body.ts';
 
 export interface YouzanStandinOptions {
   port?: number;
@@ -78,23 +79,7 @@ function updatedAt(order: Record<string, unknown>): number {
   return at;
 }
 
-function readBody(req: IncomingMessage, limit = 1_048_576): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new Refusal(413, 'request too large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
+const tooLarge = () => new Refusal(413, 'request too large');
 
 export async function startYouzanStandin(options: YouzanStandinOptions): Promise<YouzanStandin> {
   const now = options.now ?? Date.now;
@@ -147,7 +132,7 @@ export async function startYouzanStandin(options: YouzanStandinOptions): Promise
     let parsed: unknown;
     try {
       if (req.method !== 'POST') throw new Refusal(405, 'POST only');
-      const text = await readBody(req);
+      const text = await readBody(req, tooLarge);
       try {
         parsed = text ? parseJsonLossless(text) : {};
       } catch {

@@ -1,6 +1,6 @@
 /**
- * Reconciliation overlapping with pushes, end to end through `startHub` (gateway, the TOP and
- * Youzan stand-ins, DynamoDB Local).
+ * Reconciliation overlapping with pushes, end to end through the test hub (local/hub.ts: gateway,
+ * the TOP and Youzan stand-ins, DynamoDB Local).
  *
  * 60 Tmall trades and 60 Youzan orders of 40 buyers, each paid once. A seeded third of them is
  * only on the platforms (never pushed), a third only pushed, a third both. The pushes of the last
@@ -12,10 +12,8 @@
  * payment, each buyer's points the sum of its orders, exactly one `order` ledger entry per order;
  * and every never-pushed order counted as a gap by reconcile.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseSettings, useLocalAws, type LocalAws } from '../support/env.ts';
-import { startHub, type RunningHub } from '../../local/hub.ts';
-import { LOCAL_MAX_SKEW_SECONDS } from '../../lib/config/index.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestHub } from '../support/hub.ts';
 import { postCommerce, signedTmall, signedYouzan } from '../support/commerce-client.ts';
 import { getItem, queryAll, survivorByIdentity } from '../support/table.ts';
 import { seededRandom, shuffle } from '../support/random.ts';
@@ -93,30 +91,11 @@ function push(s: Spec, n: number): { path: string; body: string; headers: Record
   return signedYouzan(raw, 'trade_TradePaid');
 }
 
-let aws: LocalAws;
-let hub: RunningHub;
-
-beforeAll(async () => {
-  aws = await useLocalAws();
-  hub = await startHub({
-    port: 0,
-    standinPort: 0,
-    env: { ...baseSettings(aws), HUB_WEBHOOK_MAX_SKEW_SECONDS: String(LOCAL_MAX_SKEW_SECONDS) },
-    clients: { ddb: aws.db, sqs: aws.sqs },
-    queuePrefix: `rcr${Date.now()}`,
-    pollers: false,
-    schedules: false,
-    functions: ['tmall', 'youzan', 'reconcile'],
-  });
-  hub.reconfigure({ now: () => CLOCK });
-});
-
-afterAll(async () => {
-  await hub?.stop();
-});
+const hub = useTestHub({ replaysHistory: true, queuePrefix: 'rcr', functions: ['tmall', 'youzan', 'reconcile'] });
 
 describe('reconcile runs while the pushes of the same trades arrive, twice and shuffled', () => {
   it('every order is paid once with its points, whatever came first; the never-pushed ones are gaps', async () => {
+    hub.reconfigure({ now: () => CLOCK });
     for (const s of SPECS) {
       if (s.route === 'push_only') continue;
       if (s.platform === 'tmall') hub.top.addTrade(platformTrade(s));
@@ -146,7 +125,7 @@ describe('reconcile runs while the pushes of the same trades arrive, twice and s
     const expected = new Map<string, number>();
     for (const s of SPECS) {
       const shop = s.platform === 'tmall' ? SELLER : KDT;
-      const order = await getItem(aws.table, orderKey(s.platform, shop, s.orderId));
+      const order = await getItem(hub.aws.table, orderKey(s.platform, shop, s.orderId));
       expect(order, `${s.platform} ${s.orderId}`).toMatchObject({ status: 'paid', paidFen: s.fen, pointsEarned: Math.floor(s.fen / 100), pointsClawed: 0 });
       const key = `${s.platform}:${s.buyer}`;
       expected.set(key, (expected.get(key) ?? 0) + Math.floor(s.fen / 100));
@@ -154,9 +133,9 @@ describe('reconcile runs while the pushes of the same trades arrive, twice and s
     for (const [key, points] of expected) {
       const [platform, n] = key.split(':') as ['tmall' | 'youzan', string];
       const kind = platform === 'tmall' ? 'tmall_buyer_open_uid' : 'youzan_open_id';
-      const m = (await survivorByIdentity(aws.table, kind, buyerId(platform, Number(n))))!;
+      const m = (await survivorByIdentity(hub.aws.table, kind, buyerId(platform, Number(n))))!;
       expect(m, key).toMatchObject({ points });
-      const ledger = await queryAll(aws.table, keys.memberPartition(String(m.memberId)), 'LEDGER#');
+      const ledger = await queryAll(hub.aws.table, keys.memberPartition(String(m.memberId)), 'LEDGER#');
       const mine = SPECS.filter((s) => `${s.platform}:${s.buyer}` === key);
       expect(ledger.map((l) => [l.delta, l.reason]).sort(), key).toEqual(mine.map((s) => [Math.floor(s.fen / 100), 'order']).sort());
     }

@@ -201,6 +201,20 @@ function messageOrigin(msg: TmcMessage): TradeOrigin {
   return { eventId: `tmall:${msg.id}`, shopId: requireShop(msg), topic: msg.topic, fallbackAt: timeOf(msg.pub_time, 'pub_time'), label: `TMC message ${msg.id}` };
 }
 
+/** The fields every Tmall order event starts with; occurredAt = the first `modified` given, else the origin's fallback. */
+function orderEnvelope(origin: TradeOrigin, orderId: string, ...modified: unknown[]) {
+  let occurredAt = origin.fallbackAt;
+  for (const m of modified) {
+    const t = timeOf(m, 'modified');
+    if (t !== undefined) {
+      occurredAt = t;
+      break;
+    }
+  }
+  if (occurredAt === undefined) throw new BadRequestError(`${origin.label} has no modified or pub_time`, undefined, 'missing_field');
+  return { eventId: origin.eventId, occurredAt, source: 'tmall' as const, platform: 'tmall' as const, type: 'order' as const, shopId: origin.shopId, orderId };
+}
+
 function tradeEvent(msg: TmcMessage, content: Record<string, unknown>, detail: Record<string, unknown> | undefined): OrderEvent | null {
   const sub = tmallSubOrderStatus(msg.topic, textField(content['status']));
   if (sub) return subOrderEvent(msg, content, sub.status);
@@ -216,21 +230,13 @@ function subOrderEvent(msg: TmcMessage, content: Record<string, unknown>, status
   const origin = messageOrigin(msg);
   const orderId = requireId(content['tid'], 'tid');
   const lineId = requireId(content['oid'], 'oid');
-  const occurredAt = timeOf(content['modified'], 'modified') ?? origin.fallbackAt;
-  if (occurredAt === undefined) throw new BadRequestError(`${origin.label} has no modified or pub_time`, undefined, 'missing_field');
   const platformStatus = clip(textField(content['status']) ?? '', 64) ?? '';
   const refundId = idString(content['refund_id']);
   const refundFen = yuanToFenOptional(content['refund_fee']);
   return validated(
     OrderEventSchema,
     {
-      eventId: origin.eventId,
-      occurredAt,
-      source: 'tmall',
-      platform: 'tmall',
-      type: 'order',
-      shopId: origin.shopId,
-      orderId,
+      ...orderEnvelope(origin, orderId, content['modified']),
       buyer: buyerKeys(content).list(),
       status,
       platformStatus,
@@ -250,7 +256,6 @@ function subOrderEvent(msg: TmcMessage, content: Record<string, unknown>, status
 }
 
 function tradeEventFrom(origin: TradeOrigin, content: Record<string, unknown>, detail: Record<string, unknown> | undefined): OrderEvent | null {
-  const { shopId } = origin;
   const orderId = requireId(content['tid'] ?? content['tid_str'] ?? detail?.['tid_str'] ?? detail?.['tid'], 'tid');
   if (detail) {
     const detailTid = idString(detail['tid_str']) ?? idString(detail['tid']);
@@ -268,19 +273,10 @@ function tradeEventFrom(origin: TradeOrigin, content: Record<string, unknown>, d
   const payment = yuanToFenOrZero(source['payment'] ?? content['payment']);
   const total = yuanToFenOptional(source['total_fee'] ?? content['total_fee']) ?? payment;
   const paidAt = timeOf(source['pay_time'] ?? content['pay_time'], 'pay_time');
-  const occurredAt = timeOf(content['modified'], 'modified') ?? timeOf(detail?.['modified'], 'modified') ?? origin.fallbackAt;
-  if (occurredAt === undefined) throw new BadRequestError(`${origin.label} has no modified or pub_time`, undefined, 'missing_field');
-
   return validated(
     OrderEventSchema,
     {
-      eventId: origin.eventId,
-      occurredAt,
-      source: 'tmall',
-      platform: 'tmall',
-      type: 'order',
-      shopId,
-      orderId,
+      ...orderEnvelope(origin, orderId, content['modified'], detail?.['modified']),
       buyer: buyerKeys(detail, content).list(),
       status,
       platformStatus: clip(rawStatus ?? '', 64) ?? '',
