@@ -15,7 +15,10 @@ const FALLBACK_BUDGET_MS = 60_000;
 export const handler = schedule({ name: 'tmc-pull' }, async (rt, ctx) => {
   const deadline = Date.now() + FALLBACK_BUDGET_MS;
   const remainingMs = ctx.remainingMs ?? (() => deadline - Date.now());
-  const out = await pullTmc({ source: rt.top(), apply: (e) => apply(e, rt), remainingMs });
+  const top = rt.top();
+  // With the seller's session, every new trade's CRM detail (ouid, lines, pay time) is fetched.
+  const detail = rt.cfg.TMALL_SESSION_KEY ? { detail: (tid: string) => top.getTradeSimple(tid) } : {};
+  const out = await pullTmc({ source: top, apply: (e) => apply(e, rt), remainingMs, ...detail });
   if (out.consumed || out.failed || out.confirmFailed) logger.info('tmc pull', { ...out });
   return out;
 });

@@ -184,6 +184,18 @@ export const FUNCTIONS: FunctionSpec[] = [
     reservedConcurrency: 1,
   },
   {
+    name: 'reconcile',
+    description: 'Catch-up polls of Tmall and Youzan orders by modified time from stored cursors, through the same apply path as the pushes; reports what no push delivered',
+    // TMC keeps a message about 24 h and Youzan re-pushes for about 2.5 h: every 15 minutes finds a gap long before either gives up.
+    schedule: { expression: 'rate(15 minutes)', localEverySeconds: 300 },
+    memoryMb: 512,
+    timeoutSeconds: 300,
+    table: 'readwrite',
+    sends: ['engagement'],
+    secrets: ['tmall', 'youzan', 'keys'],
+    reservedConcurrency: 1,
+  },
+  {
     name: 'nightly',
     description: 'Recomputes tiers (downgrades), lifecycle stages and RFM scores',
     schedule: { expression: 'cron(30 18 * * ? *)', localEverySeconds: 3600 },

@@ -16,8 +16,9 @@ import { createQueues, createTable, LOCAL_AWS, type QueueRefs } from './emulator
 import { loadFunctions, lambdaContext, startGateway } from './gateway.ts';
 import { startPoller } from './poller.ts';
 import { startWechatStandin, type WechatStandin } from './wechat-standin.ts';
-import { startTopRuntime } from './top-runtime.ts';
+import { startTopRuntime, startYouzanRuntime } from './top-runtime.ts';
 import type { TopStandin } from './top-standin.ts';
+import type { YouzanStandin } from './youzan-standin.ts';
 import { loadConfig } from '../lib/config/index.ts';
 import { QUEUES, type QueueName } from '../lib/queues.ts';
 import { makeDynamo, makeSqs } from '../lib/store/client.ts';
@@ -31,6 +32,8 @@ export interface HubOptions {
   standinPort: number;
   /** TOP stand-in port (0 = free port); default TOP_STANDIN_PORT. */
   topPort?: number;
+  /** Youzan API stand-in port (0 = free port); default YOUZAN_STANDIN_PORT. */
+  youzanPort?: number;
   /** Table and queue names (tests use unique ones). */
   table?: string;
   queuePrefix?: string;
@@ -52,6 +55,7 @@ export interface RunningHub {
   url: string;
   standin: WechatStandin;
   top: TopStandin;
+  youzan: YouzanStandin;
   queues: Record<QueueName, QueueRefs>;
   /** The runtime every invocation gets in its context (the current one after `reconfigure`). */
   readonly runtime: Runtime;
@@ -77,6 +81,11 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const queues = await createQueues(sqs, opts.queuePrefix ? { prefix: opts.queuePrefix } : {});
   const standin = await startWechatStandin({ port: opts.standinPort, apps: { [base.WECHAT_APP_ID]: base.WECHAT_APP_SECRET } });
   const top = await startTopRuntime(base, env.TOP_API_BASE, opts.topPort !== undefined ? { port: opts.topPort } : opts.standinPort === 0 ? { port: 0 } : {});
+  const youzan = await startYouzanRuntime(
+    base,
+    env.YOUZAN_API_BASE,
+    opts.youzanPort !== undefined ? { port: opts.youzanPort } : opts.standinPort === 0 ? { port: 0 } : {},
+  );
   let runtime = createRuntime({
     local: true,
     clients: { ddb: db, sqs },
@@ -89,6 +98,8 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       WECHAT_API_BASE: env.WECHAT_API_BASE && opts.standinPort !== 0 ? env.WECHAT_API_BASE : standin.url,
       TOP_STANDIN_PORT: String(top.standin.port),
       TOP_API_BASE: top.apiBase,
+      YOUZAN_STANDIN_PORT: String(youzan.standin.port),
+      YOUZAN_API_BASE: youzan.apiBase,
     },
   });
   const context = (name: string, timeoutSeconds?: number): HubContext => ({ ...lambdaContext(name, timeoutSeconds), hub: runtime });
@@ -141,6 +152,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     url: gateway.url,
     standin,
     top: top.standin,
+    youzan: youzan.standin,
     queues,
     get runtime() {
       return runtime;
@@ -159,6 +171,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       await gateway.close();
       await standin.close();
       await top.standin.close();
+      await youzan.standin.close();
     },
   };
 }

@@ -44,7 +44,8 @@ console.log(`
 DynamoDB Local   ${dynamo.endpoint}  (${dataDir ? `data in ${resolve(dataDir)}` : 'in memory'}), table ${cfg.HUB_TABLE}
 SQS (local)      ${sqsServer.endpoint}  queues: ${Object.values(hub.queues).map((q) => q.url.split('/').pop()).join(', ')}
 WeChat stand-in  ${hub.standin.url}   sent messages: GET ${hub.standin.url}/_local/messages
-TOP stand-in     ${hub.top.url}   (taobao.tmc.messages.consume/confirm, taobao.trade.simple.get for tmc-pull)
+TOP stand-in     ${hub.top.url}   (TMC consume/confirm, trade.simple.get, trades.sold.increment.get; POST /_local/trades)
+Youzan stand-in  ${hub.youzan.url}   (auth/token, youzan.trades.sold.get; POST /_local/trades)
 Gateway          ${hub.url}
 ${routes.join('\n')}
   POST  ${hub.url}/_local/run/{function}   run a scheduled function now

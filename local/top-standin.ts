@@ -10,6 +10,13 @@
  * - `taobao.tmc.messages.confirm` (`s_message_ids`) → `tmc_messages_confirm_response.is_success`.
  * - `taobao.trade.simple.get` (`tid`) → `trade_simple_get_response.trade` from the trades given
  *   at start or added with addTrade; an unknown tid is an `isv.trade-not-exist` error.
+ * - `taobao.trades.sold.increment.get` (`session`, `fields`, `start_modified`, `end_modified` at
+ *   most a day apart, `page_no`, `page_size` ≤ 100, `use_has_next`) → the trades whose
+ *   `modified` is in the window, newest first, as `trades.trade[]` with `total_results` (or
+ *   `has_next`). A session is required; when the stand-in was given one it must match.
+ * Besides the TOP gateway it serves `POST /_local/trades` (a JSON trade or an array of them,
+ *   each with a digit-string `tid` and a `modified` time): trades that exist on the platform
+ *   but were never pushed, found only by reconciliation. It answers `{added: n}`.
  * Failures answer `error_response {code, msg, sub_code?, sub_msg?, request_id}` with HTTP 200.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -18,6 +25,8 @@ import { LosslessNumber, stringify } from 'lossless-json';
 import { hexDigestEquals } from '../lib/sources/commerce/sign-common.ts';
 import { signTopParams, TOP_SIGN_METHODS, type TopSignMethod } from '../lib/sources/tmall/sign.ts';
 import { tryParseChinaTime } from '../lib/sources/commerce/time.ts';
+import { parseJsonLossless } from '../lib/sources/commerce/json.ts';
+import { readBody } from './read-body.ts';
 
 export interface StandinMessage {
   /** Message id as a decimal string (19 digits in production). */
@@ -45,6 +54,8 @@ export interface TopStandinOptions {
   secret: string;
   /** Trades answered by taobao.trade.simple.get, each with a string `tid`. */
   trades?: Array<Record<string, unknown>>;
+  /** The seller session key the trade searches require (default: any non-empty session). */
+  session?: string;
   /** Allowed clock skew, ms (default 10 min). */
   maxSkewMs?: number;
   now?: () => number;
@@ -88,23 +99,7 @@ function numberOrString(value: string): LosslessNumber | string {
   return DIGITS.test(value) ? new LosslessNumber(value) : value;
 }
 
-function readBody(req: IncomingMessage, limit = 1_048_576): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new TopFault(15, 'Remote service error', 'isv.request-too-large'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
+const tooLarge = () => new TopFault(15, 'Remote service error', 'isv.request-too-large');
 
 export async function startTopStandin(options: TopStandinOptions): Promise<TopStandin> {
   const { appKey, secret } = options;
@@ -119,6 +114,9 @@ export async function startTopStandin(options: TopStandinOptions): Promise<TopSt
   const addTrade = (trade: Record<string, unknown>) => {
     const tid = String(trade['tid'] ?? '');
     if (!DIGITS.test(tid)) throw new Error('stand-in trade needs a digit-string tid');
+    if (trade['modified'] !== undefined && (typeof trade['modified'] !== 'string' || tryParseChinaTime(trade['modified']) === undefined)) {
+      throw new Error('stand-in trade modified must be a yyyy-MM-dd HH:mm:ss China time');
+    }
     trades.set(tid, trade);
   };
   for (const t of options.trades ?? []) addTrade(t);
@@ -193,19 +191,81 @@ export async function startTopStandin(options: TopStandinOptions): Promise<TopSt
     if (!tid) throw new TopFault(40, 'Missing required arguments:tid');
     const trade = trades.get(tid);
     if (!trade) throw new TopFault(15, 'Remote service error', 'isv.trade-not-exist', `trade ${tid} does not exist`);
+    return { trade_simple_get_response: { trade: wireTrade(trade), request_id: requestId() } };
+  }
+
+  function requireSession(params: Record<string, string>): void {
+    if (!params['session']) throw new TopFault(26, 'Missing session');
+    if (options.session !== undefined && params['session'] !== options.session) throw new TopFault(27, 'Invalid session', 'invalid-sessionkey');
+  }
+
+  /** Trade ids as numbers (TOP's JSON), `tid_str` as the exact string. */
+  function wireTrade(trade: Record<string, unknown>): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(trade)) out[k] = k === 'tid' && typeof v === 'string' ? new LosslessNumber(v) : v;
-    return { trade_simple_get_response: { trade: out, request_id: requestId() } };
+    return out;
+  }
+
+  function tradesSoldIncrementGet(params: Record<string, string>): unknown {
+    requireSession(params);
+    for (const name of ['fields', 'start_modified', 'end_modified']) {
+      if (!params[name]) throw new TopFault(40, `Missing required arguments:${name}`);
+    }
+    const start = tryParseChinaTime(params['start_modified']!);
+    const end = tryParseChinaTime(params['end_modified']!);
+    if (start === undefined || end === undefined) throw new TopFault(41, 'Invalid arguments:start_modified', 'isv.invalid-parameter');
+    if (end < start || end - start > 86_400_000) {
+      throw new TopFault(15, 'Remote service error', 'isv.invalid-parameter', 'start_modified and end_modified must be at most one day apart');
+    }
+    const pageNo = Number(params['page_no'] ?? '1');
+    const pageSize = Number(params['page_size'] ?? '40');
+    if (!Number.isInteger(pageNo) || pageNo < 1) throw new TopFault(41, 'Invalid arguments:page_no', 'isv.invalid-parameter');
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) throw new TopFault(41, 'Invalid arguments:page_size', 'isv.invalid-parameter');
+    const inWindow = [...trades.values()]
+      .map((t) => ({ t, at: typeof t['modified'] === 'string' ? tryParseChinaTime(t['modified']) : undefined }))
+      .filter((x): x is { t: Record<string, unknown>; at: number } => x.at !== undefined && x.at >= start && x.at <= end)
+      .sort((a, b) => b.at - a.at);
+    const page = inWindow.slice((pageNo - 1) * pageSize, pageNo * pageSize).map((x) => wireTrade(x.t));
+    const answer: Record<string, unknown> = {};
+    if (params['use_has_next'] === 'true') answer['has_next'] = pageNo * pageSize < inWindow.length;
+    else answer['total_results'] = new LosslessNumber(String(inWindow.length));
+    if (page.length) answer['trades'] = { trade: page };
+    answer['request_id'] = requestId();
+    return { trades_sold_increment_get_response: answer };
+  }
+
+  /** POST /_local/trades: trades that exist but were never pushed. */
+  async function addLocalTrades(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let status = 200;
+    let answer: Record<string, unknown>;
+    try {
+      // Lossless: a 19-digit tid sent as a JSON number stays exact.
+      const parsed: unknown = parseJsonLossless(await readBody(req, tooLarge));
+      const list = Array.isArray(parsed) ? parsed : [parsed];
+      for (const t of list) {
+        if (t === null || typeof t !== 'object' || Array.isArray(t)) throw new Error('a trade is a JSON object');
+        if (typeof (t as Record<string, unknown>)['modified'] !== 'string') throw new Error('a trade needs its modified time');
+      }
+      for (const t of list) addTrade(t as Record<string, unknown>);
+      answer = { added: list.length };
+    } catch (err) {
+      status = 400;
+      answer = { error: 'bad_trade', message: err instanceof Error ? err.message : 'unreadable trade' };
+    }
+    const text = JSON.stringify(answer);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method === 'POST' && (req.url ?? '').split('?')[0] === '/_local/trades') return addLocalTrades(req, res);
     let method = '';
     const params: Record<string, string> = {};
     let payload: unknown;
     try {
       const url = new URL(req.url ?? '/', 'http://standin.local');
       for (const [k, v] of url.searchParams) params[k] = v;
-      const body = req.method === 'POST' ? await readBody(req) : '';
+      const body = req.method === 'POST' ? await readBody(req, tooLarge) : '';
       const type = String(req.headers['content-type'] ?? '');
       if (body && !type.includes('application/x-www-form-urlencoded')) {
         throw new TopFault(41, 'Invalid arguments', 'isv.invalid-content-type', 'post an x-www-form-urlencoded form');
@@ -221,6 +281,9 @@ export async function startTopStandin(options: TopStandinOptions): Promise<TopSt
           break;
         case 'taobao.trade.simple.get':
           payload = tradeSimpleGet(params);
+          break;
+        case 'taobao.trades.sold.increment.get':
+          payload = tradesSoldIncrementGet(params);
           break;
         default:
           throw new TopFault(22, 'Invalid method');

@@ -56,6 +56,10 @@ export const LOCAL_DEFAULTS = {
   JD_APP_SECRET: 'jd-local-app-secret',
   YOUZAN_CLIENT_ID: 'youzan-local-client',
   YOUZAN_CLIENT_SECRET: 'youzan-local-secret',
+  // The TOP and Youzan stand-ins' seller and shop (local/top-standin.ts, local/youzan-standin.ts).
+  TMALL_SESSION_KEY: 'local-tmall-session-key',
+  TMALL_SELLER_ID: '2207512345678',
+  YOUZAN_KDT_ID: '12345678',
   CODE_SIGNING_SECRET: 'local-code-signing-secret-change-me',
   PHONE_HASH_SECRET: 'local-phone-hash-secret-change-me',
   HUB_OTP_SECRET: 'local-otp-secret-change-me',
@@ -75,6 +79,8 @@ export function requiredSecrets(settings: { WECHAT_MESSAGE_MODE?: string; SMS_PR
     if (k === 'TENCENT_SMS_SECRET_ID' || k === 'TENCENT_SMS_SECRET_KEY') return settings.SMS_PROVIDER === 'tencent';
     // Checked by the one function that posts alarms (functions/alarm-forwarder.ts).
     if (k === 'WECOM_ALERT_WEBHOOK_URL') return false;
+    // Optional: without it the Tmall reconciliation is skipped (functions/reconcile.ts).
+    if (k === 'TMALL_SESSION_KEY') return false;
     return true;
   });
 }
@@ -115,6 +121,9 @@ export function loadConfig(input: ConfigInput): HubConfig {
     merged.WECHAT_API_BASE = local ? `http://127.0.0.1:${merged.WECHAT_STANDIN_PORT ?? '3001'}` : 'https://api.weixin.qq.com';
   }
   if (!merged.TOP_API_BASE && !local) merged.TOP_API_BASE = 'https://eco.taobao.com/router/rest';
+  if (!merged.YOUZAN_API_BASE) {
+    merged.YOUZAN_API_BASE = local ? `http://127.0.0.1:${merged.YOUZAN_STANDIN_PORT ?? '3003'}` : 'https://open.youzanyun.com';
+  }
 
   const required = requiredSecrets(merged);
   // Every secret locally and with the single secret (HUB_SECRET_ARN); else those of the granted groups.
@@ -132,6 +141,9 @@ export function loadConfig(input: ConfigInput): HubConfig {
   if (token !== undefined && !exampleToken && !WECHAT_TOKEN_PATTERN.test(token)) problems.push('WECHAT_TOKEN must be 16-32 letters or digits');
   if (merged.WECHAT_MESSAGE_MODE === 'plain' && given.WECHAT_AES_KEY !== undefined) {
     problems.push('WECHAT_AES_KEY is set but WECHAT_MESSAGE_MODE is plain: an account with a key accepts only encrypted pushes (unset one of them)');
+  }
+  if (merged.YOUZAN_WECHAT_APP_ID !== undefined && merged.YOUZAN_WECHAT_APP_ID !== merged.WECHAT_APP_ID) {
+    problems.push('YOUZAN_WECHAT_APP_ID names no configured WeChat app (WECHAT_APP_ID); unset it when Youzan is bound to an app of its own');
   }
   if (!local && merged.SMS_PROVIDER === 'standin') problems.push('SMS_PROVIDER standin exists only in the local runtime');
   if (!local && Number(merged.HUB_WEBHOOK_MAX_SKEW_SECONDS ?? 0) > MAX_DEPLOYED_SKEW_SECONDS) {

@@ -23,6 +23,7 @@ export const SECRET_KEYS = [
   'TENCENT_SMS_SECRET_ID',
   'TENCENT_SMS_SECRET_KEY',
   'WECOM_ALERT_WEBHOOK_URL',
+  'TMALL_SESSION_KEY',
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -34,7 +35,7 @@ export type SecretKey = (typeof SECRET_KEYS)[number];
  */
 export const SECRET_GROUPS = {
   wechat: ['WECHAT_TOKEN', 'WECHAT_AES_KEY', 'WECHAT_APP_SECRET'],
-  tmall: ['TMALL_APP_SECRET'],
+  tmall: ['TMALL_APP_SECRET', 'TMALL_SESSION_KEY'],
   jd: ['JD_APP_SECRET'],
   youzan: ['YOUZAN_CLIENT_SECRET'],
   sms: ['TENCENT_SMS_SECRET_ID', 'TENCENT_SMS_SECRET_KEY'],
@@ -148,6 +149,23 @@ export const SettingsSchema = z.object({
   /** TOP API (TMC pull). Locally the TOP stand-in. */
   TOP_API_BASE: z.string().default('http://127.0.0.1:3002/router/rest'),
   TOP_STANDIN_PORT: intFrom(3002),
+  /**
+   * The seller's authorised session key (TOP `session`): the trade searches and detail calls act
+   * as the seller. Secret (group tmall). Without it the Tmall reconciliation is skipped (logged).
+   */
+  TMALL_SESSION_KEY: z.string().min(1).optional(),
+  /** The seller's user id (the TMC messages' `user_id`): the shop the reconciled trades belong to. */
+  TMALL_SELLER_ID: z.string().regex(/^\d{1,20}$/, 'digits (the TMC user_id)').optional(),
+  /** Youzan Cloud API gateway (token and `youzan.trades.sold.get`). Locally the Youzan stand-in. */
+  YOUZAN_API_BASE: z.string().url(),
+  YOUZAN_STANDIN_PORT: intFrom(3003),
+  /** The shop (`kdt_id`, the token's `grant_id`) the Youzan reconciliation reads. Without it that poll is skipped. */
+  YOUZAN_KDT_ID: z.string().regex(/^\d{1,20}$/, 'digits (the shop kdt_id)').optional(),
+  /**
+   * The configured WeChat app Youzan is bound to, if any: a Youzan `outer_user_id` is an openid of
+   * THAT app only when this names it; otherwise it is kept as a Youzan-scoped identity.
+   */
+  YOUZAN_WECHAT_APP_ID: z.string().min(1).optional(),
   /** Extra member-centre link used in welcome messages. */
   HUB_MEMBER_CENTRE_URL: z.string().default('https://example.com/member'),
   /** A JSON file overriding parts of the engagement rules (lib/config/rules.ts); read at load. */

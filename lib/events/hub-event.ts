@@ -24,6 +24,7 @@ export const IDENTITY_KINDS = [
   'jd_xid',
   'jd_open_id',
   'youzan_open_id',
+  'youzan_outer_user_id', // value: `${kdtId}:${outer_user_id}` (an app Youzan is bound to that is not a configured WeChat app)
   'phone', // value: HMAC-SHA256 hex of the normalised mobile number (lib/members/phone.ts)
 ] as const;
 export const IdentityKind = z.enum(IDENTITY_KINDS);
@@ -204,9 +205,25 @@ const commerceBase = {
   buyer: z.array(Identity).max(16),
 };
 
+/**
+ * One sub-order's own state (Tmall topics that carry an `oid`: a sub-order closed, modified or
+ * refunded). It never ends the whole trade by itself: the trade is derived from its sub-orders
+ * (lib/apply/planners/orders.ts), and money moves only by the refund it names.
+ */
+export const SubOrderState = z.object({
+  lineId: platformId,
+  status: OrderStatus,
+  platformStatus: z.string().max(64),
+  /** The sub-order's refund when the message names one: recorded once per refundId in the refund ledger. */
+  refundId: platformId.optional(),
+  refundFen: fen.nonnegative().optional(),
+});
+export type SubOrderState = z.infer<typeof SubOrderState>;
+
 export const OrderEvent = z.object({
   ...commerceBase,
   type: z.literal('order'),
+  /** The trade's status; with `subOrder`, the sub-order's (the trade's own is derived). */
   status: OrderStatus,
   platformStatus: z.string().max(64),
   totalFen: fen.nonnegative(),
@@ -214,6 +231,7 @@ export const OrderEvent = z.object({
   paidAt: epochMs.optional(),
   lines: z.array(OrderLine).max(200),
   topic: z.string().max(128),
+  subOrder: SubOrderState.optional(),
 });
 
 export const RefundEvent = z.object({

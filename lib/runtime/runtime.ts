@@ -12,6 +12,7 @@ import type { ApplyDeps } from '../port.ts';
 import { loadConfig, type ConfigInput, type HubConfig } from '../config/index.ts';
 import { NotFoundError } from '../errors.ts';
 import { TopClient } from '../sources/tmall/top-client.ts';
+import { YouzanClient } from '../sources/youzan/api-client.ts';
 import { ddb, sqs, type Store } from '../store/client.ts';
 import { sendOutboxRow, type QueueClient } from '../store/sqs.ts';
 import { dynamoTokenCache } from '../store/entities/token.ts';
@@ -37,8 +38,10 @@ export interface Runtime extends ApplyDeps {
   readonly now: () => number;
   /** The API client of a configured WeChat account (default: the official account); one per appId, token shared through the table. */
   wechat(appId?: string): WechatApi;
-  /** A TOP client for the configured Tmall app. */
+  /** A TOP client for the configured Tmall app (with the seller's session when TMALL_SESSION_KEY is set). */
   top(): TopClient;
+  /** The Youzan Cloud API client of YOUZAN_KDT_ID (its token kept for this runtime), or undefined without a shop. */
+  youzan(): YouzanClient | undefined;
   readonly sender: { readonly leaseMs: number };
   /** Where the business metrics go (lib/metrics.ts): Powertools EMF in Lambda, nothing unless given elsewhere. */
   readonly metrics: MetricsSink;
@@ -88,6 +91,7 @@ function build(p: Parts): Runtime {
   const db = () => p.clients.ddb ?? ddb();
   const queues = () => p.clients.sqs ?? sqs();
   const wechatClients = new Map<string, WechatApi>();
+  let youzanClient: YouzanClient | undefined;
   const rt: Runtime = {
     cfg: p.cfg,
     get db() {
@@ -117,7 +121,18 @@ function build(p: Parts): Runtime {
     },
     // A client per call: it holds nothing worth keeping (no token) and takes the process fetch as it is then.
     top() {
-      return new TopClient({ appKey: p.cfg.TMALL_APP_KEY, secret: p.cfg.TMALL_APP_SECRET, baseUrl: p.cfg.TOP_API_BASE });
+      return new TopClient({
+        appKey: p.cfg.TMALL_APP_KEY,
+        secret: p.cfg.TMALL_APP_SECRET,
+        baseUrl: p.cfg.TOP_API_BASE,
+        ...(p.cfg.TMALL_SESSION_KEY ? { session: p.cfg.TMALL_SESSION_KEY } : {}),
+      });
+    },
+    youzan() {
+      const kdtId = p.cfg.YOUZAN_KDT_ID;
+      if (!kdtId) return undefined;
+      youzanClient ??= new YouzanClient({ clientId: p.cfg.YOUZAN_CLIENT_ID, clientSecret: p.cfg.YOUZAN_CLIENT_SECRET, kdtId, baseUrl: p.cfg.YOUZAN_API_BASE, now: p.now });
+      return youzanClient;
     },
     with(o: RuntimeOverrides): Runtime {
       let input = p.input;

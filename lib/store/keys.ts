@@ -38,6 +38,8 @@
  *                     (phone bound to another WeChat person), refund (above the amount paid); TTL 180 days
  *                                                                                              → entities/refusal.ts
  *   tmc confirm       TMCMSG#<messageId>               | #  (committed, awaiting confirm)   → entities/tmc.ts
+ *   reconcile cursor  RECON#<platform>#<shopId>        | #  cursorAt, version: how far the catch-up poll has read
+ *                                                                                              → entities/reconcile.ts
  *   push nonce        NONCE#wechat#<sha256(appId, timestamp, nonce)> | #  plain-mode WeChat push: digest of
  *                     its body; TTL = the timestamp's end of window (lib/sources/wechat/inbound.ts)  → entities/push-nonce.ts
  *   sms code          OTP#<phoneHash>                  | <appId>:<openid>  HMAC of the code (HUB_OTP_SECRET),

@@ -11,7 +11,7 @@ import { ddb, hubConfig } from '../support/env.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
-import { useTestHub } from '../support/hub.ts';
+import { YOUZAN_ON_OFFICIAL_ACCOUNT, useTestHub } from '../support/hub.ts';
 import { counterAt, getItem, identityOwner as readOwner, itemCount as countItems, queryAll, scanAll as scanTable, survivorByIdentity } from '../support/table.ts';
 import { signedYouzan, postCommerce } from '../support/commerce-client.ts';
 import { seededRandom } from '../support/random.ts';
@@ -35,7 +35,8 @@ import { localDay, localToEpoch, startOfLocalDay } from '../../lib/time.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- table items and response bodies are checked field by field
 type Loose = any;
 
-const hub = useTestHub({ replaysHistory: true, queuePrefix: 'mem', functions: ['wechat', 'members', 'youzan', 'admin', 'nightly'] });
+// The shop of this file binds Youzan to the official account: its outer_user_id are the account's openids.
+const hub = useTestHub({ replaysHistory: true, queuePrefix: 'mem', functions: ['wechat', 'members', 'youzan', 'admin', 'nightly'], env: YOUZAN_ON_OFFICIAL_ACCOUNT });
 
 const cfg = () => hubConfig();
 const DAY = 86_400_000;
@@ -433,6 +434,41 @@ describe('identity merges: a Youzan buyer (phone) and a WeChat fan become one me
     expect((await adminGet('01UNKNOWNMEMBER')).status).toBe(404);
     const anyMember = await identityOwner('wechat_openid', wechatValue('oMem_mergeB'));
     expect((await adminGet(anyMember!, 'wrong-token-123')).status).toBe(401);
+  });
+});
+
+describe('a Youzan outer_user_id is the openid of the app Youzan is bound to, not necessarily the account', () => {
+  // Regression: outer_user_id was stored as the account's openid, so a Youzan buyer (an openid of a
+  // Youzan-hosted H5 or mini program) who then registered on the account with the same phone was
+  // "another WeChat person" and got 409 phone_unavailable forever.
+  const buyAndRegister = async (n: number, hosted: string, account: string) => {
+    const p = phone(n);
+    expect((await youzanOrder({ tid: `E-OUTER-${n}`, fen: 25_600, paidAt: NOW - 3 * DAY, yz: `yzOuter${n}`, openid: hosted, phone: p })).status).toBe(200);
+    const buyer = (await survivorOf('phone', phoneValue(p)))!;
+    expect(buyer).toMatchObject({ points: 256, orderCount: 1 });
+    return { p, buyer, res: await register({ appId: cfg().WECHAT_APP_ID, oauthCode: `local:${account}`, phone: p }) };
+  };
+
+  it('without YOUZAN_WECHAT_APP_ID: a Youzan-scoped identity; the buyer registers on the account with the phone (200, one member, the order points)', async () => {
+    const saved = hub.runtime;
+    hub.reconfigure({ settings: { YOUZAN_WECHAT_APP_ID: undefined } });
+    try {
+      const { buyer, res } = await buyAndRegister(60, 'oYzHosted_60', 'oMem_outer60');
+      expect(await identityOwner('youzan_outer_user_id', '12345678:oYzHosted_60')).toBe(buyer.memberId);
+      expect(await identityOwner('wechat_openid', wechatValue('oYzHosted_60'))).toBeUndefined();
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ memberId: buyer.memberId, status: 'member', phone: '139****0060', points: 256, tier: 'normal' });
+      expect(await identityOwner('wechat_openid', wechatValue('oMem_outer60'))).toBe(buyer.memberId);
+    } finally {
+      hub.restore(saved);
+    }
+  });
+
+  it('with YOUZAN_WECHAT_APP_ID naming the account, outer_user_id IS an account openid: another account openid with that phone is refused (409)', async () => {
+    const { buyer, res } = await buyAndRegister(61, 'oYzOnAccount_61', 'oMem_outer61');
+    expect(await identityOwner('wechat_openid', wechatValue('oYzOnAccount_61'))).toBe(buyer.memberId);
+    expect(res.status).toBe(409);
+    expect(res.body).toMatchObject({ error: 'phone_unavailable' });
   });
 });
 

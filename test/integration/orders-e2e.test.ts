@@ -6,7 +6,7 @@
 import { hubConfig } from '../support/env.ts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { useDefaultWebhookWindow, useTestHub } from '../support/hub.ts';
+import { useDefaultWebhookWindow, useTestHub, YOUZAN_ON_OFFICIAL_ACCOUNT } from '../support/hub.ts';
 import { counterTotals as channelTotals, getItem, itemCount as countItems, queryAll as queryTable, survivorByIdentity, type Item } from '../support/table.ts';
 import { postCommerce, signedJd, signedTmall, signedYouzan, type Reply, type SignOptions } from '../support/commerce-client.ts';
 import { configuredAccount, postPush, signedPush } from '../support/wechat-client.ts';
@@ -22,7 +22,8 @@ import { formatChinaTime, parseChinaTime } from '../../lib/sources/commerce/time
 import { hashPhone, normalisePhone } from '../../lib/members/phone.ts';
 import type { IdentityKind } from '../../lib/events/hub-event.ts';
 
-const hub = useTestHub({ replaysHistory: true, queuePrefix: 'ord', functions: ['tmall', 'jd', 'youzan', 'wechat'] });
+// The shop of this file binds Youzan to the official account: its outer_user_id are the account's openids.
+const hub = useTestHub({ replaysHistory: true, queuePrefix: 'ord', functions: ['tmall', 'jd', 'youzan', 'wechat'], env: YOUZAN_ON_OFFICIAL_ACCOUNT });
 
 const cfg = () => hubConfig();
 const fixture = (path: string) => readFileSync(new URL(`../../events/${path}`, import.meta.url), 'utf8');

@@ -7,14 +7,15 @@
  */
 import { hubConfig } from '../support/env.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useTestHub } from '../support/hub.ts';
+import { YOUZAN_ON_OFFICIAL_ACCOUNT, useTestHub } from '../support/hub.ts';
 
 import { fetchAttribution, planSimulation, simulate, type AttributionRow, type SimulateResult } from '../../lib/simulate/index.ts';
 import { CREATED_CHANNELS } from '../../lib/simulate/scenario.ts';
 import { formatSummary } from '../../lib/simulate/report.ts';
 import { dayIn } from '../support/models.ts';
 
-const hub = useTestHub({ replaysHistory: true, queuePrefix: 'sim' });
+// The simulated brand binds Youzan to its official account (its buyers' outer_user_id are the account's openids).
+const hub = useTestHub({ replaysHistory: true, queuePrefix: 'sim', env: YOUZAN_ON_OFFICIAL_ACCOUNT });
 let result: SimulateResult;
 let rows: AttributionRow[];
 

@@ -1,6 +1,6 @@
 /**
  * The whole hub in process for one test file (local/hub.ts: gateway over the real handlers, the
- * WeChat and TOP stand-ins) on this file's table and queues:
+ * WeChat, TOP and Youzan stand-ins) on this file's table and queues:
  *
  *   const hub = useTestHub({ queuePrefix: 'ord', functions: ['tmall', 'jd'] });
  *
@@ -12,7 +12,7 @@ import { afterAll, beforeAll } from 'vitest';
 import type { SQSEvent } from 'aws-lambda';
 import { baseSettings, setActiveRuntime, useLocalAws, type LocalAws } from './env.ts';
 import { startHub, type RunningHub } from '../../local/hub.ts';
-import { LOCAL_MAX_SKEW_SECONDS } from '../../lib/config/index.ts';
+import { LOCAL_DEFAULTS, LOCAL_MAX_SKEW_SECONDS } from '../../lib/config/index.ts';
 import type { Runtime, RuntimeOverrides } from '../../lib/runtime/runtime.ts';
 import { DEFAULT_MAX_SKEW_SECONDS } from '../../lib/sources/wechat/inbound.ts';
 
@@ -32,6 +32,9 @@ export interface TestHubOptions {
   /** Extra configuration for this file's hub (e.g. WECHAT_MESSAGE_MODE). */
   env?: Record<string, string>;
 }
+
+/** Settings of a shop whose Youzan store is bound to the configured official account (YOUZAN_WECHAT_APP_ID = WECHAT_APP_ID). */
+export const YOUZAN_ON_OFFICIAL_ACCOUNT: Record<string, string> = { YOUZAN_WECHAT_APP_ID: process.env.WECHAT_APP_ID ?? LOCAL_DEFAULTS.WECHAT_APP_ID };
 
 export interface TestHub extends RunningHub {
   /** This file's table and queues (see env.ts). */
@@ -69,6 +72,9 @@ export function useTestHub(opts: TestHubOptions): TestHub {
     },
     get top() {
       return ready(running).top;
+    },
+    get youzan() {
+      return ready(running).youzan;
     },
     get queues() {
       return ready(running).queues;

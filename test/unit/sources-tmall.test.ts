@@ -297,8 +297,24 @@ describe('topics and edge cases', () => {
   });
 
   it('a trade topic with a status in content uses it', () => {
-    const e = normaliseTmcMessage({ ...base, topic: 'taobao_trade_TradeCloseAndModifyDetailOrder', content: '{"tid":1,"status":"TRADE_CLOSED","payment":"12.30","refund_fee":"12.30"}' });
+    const e = normaliseTmcMessage({ ...base, topic: 'taobao_trade_TradeClose', content: '{"tid":1,"status":"TRADE_CLOSED","payment":"12.30"}' });
     expect(e).toMatchObject({ type: 'order', orderId: '1', status: 'refunded', platformStatus: 'TRADE_CLOSED', totalFen: 1230, paidFen: 1230 });
+  });
+
+  it('a sub-order topic is the sub-order\'s state with its refund, never the trade\'s amounts or end', () => {
+    const e = normaliseTmcMessage({ ...base, topic: 'taobao_trade_TradeCloseAndModifyDetailOrder', content: '{"tid":1,"oid":2,"status":"TRADE_CLOSED","payment":"12.30","refund_fee":"12.30","refund_id":77}' });
+    expect(e).toMatchObject({
+      type: 'order',
+      orderId: '1',
+      status: 'refunded',
+      totalFen: 0,
+      paidFen: 0,
+      subOrder: { lineId: '2', status: 'refunded', platformStatus: 'TRADE_CLOSED', refundId: '77', refundFen: 1230 },
+    });
+    const partly = normaliseTmcMessage({ ...base, topic: 'taobao_trade_TradePartlyRefund', content: '{"tid":1,"oid":2,"status":"WAIT_SELLER_SEND_GOODS","payment":"12.30"}' });
+    expect(partly).toMatchObject({ subOrder: { lineId: '2', status: 'refunded', platformStatus: 'WAIT_SELLER_SEND_GOODS' } });
+    expect((partly as { subOrder: object }).subOrder).not.toHaveProperty('refundFen');
+    expect(() => normaliseTmcMessage({ ...base, topic: 'taobao_trade_TradePartlyRefund', content: '{"tid":1,"status":"TRADE_CLOSED"}' })).toThrow(/missing oid/);
   });
 
   it('an untrusted TradeCreate status falls back to the topic, keeping the raw value', () => {

@@ -78,9 +78,12 @@ describe('Youzan fixtures', () => {
     expect(JSON.stringify(out.event)).not.toContain('13700000000');
   });
 
-  it('without a known WeChat appId the openid is dropped', () => {
+  it('without YOUZAN_WECHAT_APP_ID the outer_user_id is a Youzan-scoped identity of the shop, never an official-account openid', () => {
     const out = normaliseYouzanPush(load('youzan-push-trade-paid.json').rawBody);
-    expect(out.event?.buyer).toEqual([{ kind: 'youzan_open_id', value: 'LnhGm4rh576452722916618240' }]);
+    expect(out.event?.buyer).toEqual([
+      { kind: 'youzan_open_id', value: 'LnhGm4rh576452722916618240' },
+      { kind: 'youzan_outer_user_id', value: '12345678:oHIuujmVb-Rl-jrGsrSqSNPTAP-A' },
+    ]);
     expect(out.phone).toBe('13700000000');
   });
 

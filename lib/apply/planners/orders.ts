@@ -12,13 +12,15 @@
  * - points reversed = points for the refunded amount: the refund ledger's total, or the whole
  *   paid amount once the order ended `refunded` (a JD order cancelled after payment comes with
  *   no refund message at all).
+ * - money sanity: a message whose amount paid differs from the sum of its lines' paid shares
+ *   (both given) is recorded on the order (`amountMismatch`); the platform's amount paid counts;
  * - limits: an order or refund amount above HUB_ORDER_MAX_FEN → 400 `amount_out_of_range`; once
  *   the order's paid amount (or, before it, its total) is known, refunds whose total would
  *   exceed it → 400 `refund_exceeds_paid`, recorded for review (`refundCap`); a refund seen
  *   before any amount of its order cannot be checked and is accepted, whatever the arrival
  *   order; the points it reverses are still capped by what the order earned.
  */
-import type { HubEventOf, Platform } from '../../events/hub-event.ts';
+import type { HubEventOf, Platform, SubOrderState } from '../../events/hub-event.ts';
 import { STATUS_RANK } from '../../events/hub-event.ts';
 import type { PlanOutput, Port } from '../../port.ts';
 import { orders } from '../../store/entities/order.ts';
@@ -46,9 +48,20 @@ export interface OrderItem {
   pointsEarned: number;
   pointsClawed: number;
   lines?: unknown[];
+  /** The last message whose amount paid differed from the sum of its lines' paid shares (the amount paid counts). */
+  amountMismatch?: { paidFen: number; linesFen: number; eventId: string; at: number };
+  /** Sub-order states by line id (Tmall `oid` topics): each only moves forward. */
+  subOrders?: Record<string, SubOrderItem>;
   firstSeenAt: number;
   updatedAt: number;
   version: number;
+}
+
+export interface SubOrderItem {
+  status: string;
+  rank: number;
+  platformStatus: string;
+  at: number;
 }
 
 const PAID_RANK = STATUS_RANK.paid;
@@ -93,7 +106,9 @@ function checkAmount(p: Port, fen: number, what: string): void {
 export async function planOrder(e: HubEventOf<'order'>, p: Port): Promise<PlanOutput> {
   checkAmount(p, e.totalFen, 'order total');
   checkAmount(p, e.paidFen, 'amount paid');
+  if (e.subOrder) return planSubOrder(e, e.subOrder, p);
   const { o, isNew } = await loadOrder(p, e.platform, e.shopId, e.orderId);
+  const before = { status: o.status, paidFen: o.paidFen };
   const rank = STATUS_RANK[e.status];
   const paidSeen = (rank >= PAID_RANK && rank < TERMINAL) || e.status === 'refunded';
   if (rank > o.rank || (rank === o.rank && laterStatus(e, o))) {
@@ -112,12 +127,20 @@ export async function planOrder(e: HubEventOf<'order'>, p: Port): Promise<PlanOu
   // refund-closure.
   if (o.status === 'closed' && o.paidAt !== undefined) o.status = 'refunded';
   if (!o.lines?.length && e.lines.length) o.lines = e.lines;
+  // Money sanity: where the platform gives both the amount paid and every line's paid share, they
+  // must agree; a mismatch is recorded on the order and the platform's total wins.
+  const linesFen = e.lines.length > 0 && e.lines.every((l) => l.paidFen !== null) ? e.lines.reduce((sum, l) => sum + l.paidFen!, 0) : undefined;
+  if (linesFen !== undefined && e.paidFen > 0 && linesFen !== e.paidFen) {
+    o.amountMismatch = { paidFen: e.paidFen, linesFen, eventId: e.eventId, at: e.occurredAt };
+  }
   const r = await memberFor(p, e, o);
   const m = r?.member;
   await settle(p, o, m, e.occurredAt);
   writeOrder(p, o, isNew);
   if (r) saveMember(p, e, r);
-  return { ...(m ? { memberId: m.memberId } : {}), result: { orderStatus: o.status } };
+  // `advanced`: this event told the hub something about the order it did not know (reconciliation's gaps).
+  const advanced = isNew || o.status !== before.status || o.paidFen !== before.paidFen;
+  return { ...(m ? { memberId: m.memberId } : {}), result: { orderStatus: o.status, advanced } };
 }
 
 /**
@@ -141,10 +164,61 @@ function laterStatus(e: HubEventOf<'order'>, o: OrderItem): boolean {
   return e.occurredAt === o.statusAt && e.platformStatus > (o.platformStatus ?? '');
 }
 
-export async function planRefund(e: HubEventOf<'refund'>, p: Port): Promise<PlanOutput> {
-  checkAmount(p, e.refundFen, 'refund');
-  const existing = await p.reads.refund(e.platform, e.refundId);
+/**
+ * One sub-order's message: its state moves forward (a later message of the same rank wins), the
+ * refund it names goes to the refund ledger as a succeeded refund (once per refundId: the
+ * platform's own refund message of the same id adds nothing), and the trade's status is derived
+ * only when every known line has ended (then `refunded` if it was paid, else `closed`). So a
+ * refund of one sub-order claws back the points of its amount, never the whole order's.
+ */
+async function planSubOrder(e: HubEventOf<'order'>, s: SubOrderState, p: Port): Promise<PlanOutput> {
+  if (s.refundFen !== undefined) checkAmount(p, s.refundFen, 'refund');
   const { o, isNew } = await loadOrder(p, e.platform, e.shopId, e.orderId);
+  const subs = { ...o.subOrders };
+  const prev = subs[s.lineId];
+  const rank = STATUS_RANK[s.status];
+  let advanced = isNew;
+  if (!prev || rank > prev.rank || (rank === prev.rank && e.occurredAt > prev.at)) {
+    subs[s.lineId] = { status: s.status, rank, platformStatus: s.platformStatus, at: e.occurredAt };
+    advanced ||= prev?.status !== s.status;
+  }
+  o.subOrders = subs;
+  if (s.refundId !== undefined && s.refundFen !== undefined && rank >= TERMINAL) {
+    const r = await ledgerRefund(p, o, { ...e, refundId: s.refundId, status: 'succeeded', refundFen: s.refundFen });
+    advanced ||= r.advanced;
+  }
+  const lineIds = (o.lines ?? []).map((l) => (l as { lineId?: string }).lineId).filter((id): id is string => typeof id === 'string');
+  if (lineIds.length > 0 && o.rank < TERMINAL && lineIds.every((id) => (subs[id]?.rank ?? 0) >= TERMINAL)) {
+    o.status = o.paidAt !== undefined ? 'refunded' : 'closed';
+    o.rank = TERMINAL;
+    o.statusAt = e.occurredAt;
+    advanced = true;
+  }
+  const r = await memberFor(p, e, o);
+  const m = r?.member;
+  await settle(p, o, m, e.occurredAt);
+  writeOrder(p, o, isNew);
+  if (r) saveMember(p, e, r);
+  return { ...(m ? { memberId: m.memberId } : {}), result: { orderStatus: o.status, subOrderStatus: subs[s.lineId]!.status, advanced } };
+}
+
+interface LedgerEntry {
+  platform: Platform;
+  shopId: string;
+  orderId: string;
+  refundId: string;
+  status: HubEventOf<'refund'>['status'];
+  refundFen: number;
+  occurredAt: number;
+}
+
+/**
+ * Writes a refund's ledger row (its status only moves forward; a succeeded refund keeps its
+ * amount) and adds a newly succeeded amount to the order's refunded total, refusing refunds
+ * that would exceed what the order paid (`refundCap`).
+ */
+async function ledgerRefund(p: Port, o: OrderItem, e: LedgerEntry): Promise<{ status: string; advanced: boolean }> {
+  const existing = await p.reads.refund(e.platform, e.refundId);
   const wasSucceeded = existing?.status === 'succeeded';
   const others = o.refundedFen - (wasSucceeded ? existing.refundFen : 0);
   const cap = refundCap(o);
@@ -185,12 +259,19 @@ export async function planRefund(e: HubEventOf<'refund'>, p: Port): Promise<Plan
   };
   refunds.write(p.tx, refundRow, existing?.version);
   if (nowSucceeded && !wasSucceeded) o.refundedFen += e.refundFen;
+  return { status: refundRow.status, advanced: !existing || refundRow.status !== existing.status || refundRow.refundFen !== existing.refundFen };
+}
+
+export async function planRefund(e: HubEventOf<'refund'>, p: Port): Promise<PlanOutput> {
+  checkAmount(p, e.refundFen, 'refund');
+  const { o, isNew } = await loadOrder(p, e.platform, e.shopId, e.orderId);
+  const ledger = await ledgerRefund(p, o, e);
   const r = await memberFor(p, e, o);
   const m = r?.member;
   await settle(p, o, m, e.occurredAt);
   writeOrder(p, o, isNew);
   if (r) saveMember(p, e, r);
-  return { ...(m ? { memberId: m.memberId } : {}), result: { refundStatus: refundRow.status } };
+  return { ...(m ? { memberId: m.memberId } : {}), result: { refundStatus: ledger.status, advanced: ledger.advanced } };
 }
 
 export async function planPlatformJoin(e: HubEventOf<'platform.member_join'>, p: Port): Promise<PlanOutput> {

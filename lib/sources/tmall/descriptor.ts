@@ -9,7 +9,8 @@ export const tmall = {
   accountParam: 'appKey',
   maxBodyBytes: 512 * 1024,
   builtinChannel: { channel: 'tmall', name: '天猫', kind: 'platform' },
-  secretKeys: ['TMALL_APP_SECRET'],
+  // The seller's session key is read by the catch-up poll and the trade detail calls (functions/reconcile.ts).
+  secretKeys: ['TMALL_APP_SECRET', 'TMALL_SESSION_KEY'],
   secretGroups: ['tmall'],
   stageKeys: ['TMALL_APP_KEY'],
   publicReason:

@@ -7,7 +7,10 @@
  * through parseTmcMessages / normaliseTmcBody so 19-digit ids stay exact strings.
  *
  * Output per message:
- * - `taobao_trade_*` → `order` (status from the content's `status`, else implied by the topic;
+ * - `taobao_trade_TradeCloseAndModifyDetailOrder` / `taobao_trade_TradePartlyRefund` (one
+ *   sub-order, `oid`) → `order` with `subOrder` (its status, and its `refund_id`/`refund_fee`
+ *   when given), no trade amounts: a sub-order never ends the whole trade;
+ * - other `taobao_trade_*` → `order` (status from the content's `status`, else implied by the topic;
  *   a trade topic that implies nothing and carries no known status → null);
  * - `taobao_refund_*` (RefundCreated … RefundSuccess, RefundClosed) → `refund`;
  * - `taobao_opencrm_MemberJoinPrivate` → `platform.member_join` (`user` is the ouid);
@@ -45,7 +48,7 @@ import {
 } from '../commerce/event-util.ts';
 import { idString, isRecord, parseJsonLossless, textField } from '../commerce/json.ts';
 import { yuanToFenOptional, yuanToFenOrZero } from '../commerce/money.ts';
-import { tmallRefundStatus, tmallTopicStatus, tmallTradeStatus } from './status.ts';
+import { tmallRefundStatus, tmallSubOrderStatus, tmallTopicStatus, tmallTradeStatus } from './status.ts';
 import { parseChinaTime } from '../commerce/time.ts';
 
 export interface TmcMessage {
@@ -183,8 +186,76 @@ function buyerKeys(...sources: Array<Record<string, unknown> | undefined>): Iden
   return ids;
 }
 
+/** Where a trade event comes from: a TMC message, or a trade snapshot read by reconciliation. */
+interface TradeOrigin {
+  eventId: string;
+  shopId: string;
+  topic: string;
+  /** occurredAt when neither the content nor the detail carries `modified`. */
+  fallbackAt: number | undefined;
+  /** Names the input in errors. */
+  label: string;
+}
+
+function messageOrigin(msg: TmcMessage): TradeOrigin {
+  return { eventId: `tmall:${msg.id}`, shopId: requireShop(msg), topic: msg.topic, fallbackAt: timeOf(msg.pub_time, 'pub_time'), label: `TMC message ${msg.id}` };
+}
+
+/** The fields every Tmall order event starts with; occurredAt = the first `modified` given, else the origin's fallback. */
+function orderEnvelope(origin: TradeOrigin, orderId: string, ...modified: unknown[]) {
+  let occurredAt = origin.fallbackAt;
+  for (const m of modified) {
+    const t = timeOf(m, 'modified');
+    if (t !== undefined) {
+      occurredAt = t;
+      break;
+    }
+  }
+  if (occurredAt === undefined) throw new BadRequestError(`${origin.label} has no modified or pub_time`, undefined, 'missing_field');
+  return { eventId: origin.eventId, occurredAt, source: 'tmall' as const, platform: 'tmall' as const, type: 'order' as const, shopId: origin.shopId, orderId };
+}
+
 function tradeEvent(msg: TmcMessage, content: Record<string, unknown>, detail: Record<string, unknown> | undefined): OrderEvent | null {
-  const shopId = requireShop(msg);
+  const sub = tmallSubOrderStatus(msg.topic, textField(content['status']));
+  if (sub) return subOrderEvent(msg, content, sub.status);
+  return tradeEventFrom(messageOrigin(msg), content, detail);
+}
+
+/**
+ * A sub-order message (TradeCloseAndModifyDetailOrder, TradePartlyRefund) → an order event that
+ * carries `subOrder` and no trade amounts: its `payment` is the sub-order's, and the trade's
+ * status is derived from its sub-orders when the event is applied.
+ */
+function subOrderEvent(msg: TmcMessage, content: Record<string, unknown>, status: OrderStatus): OrderEvent {
+  const origin = messageOrigin(msg);
+  const orderId = requireId(content['tid'], 'tid');
+  const lineId = requireId(content['oid'], 'oid');
+  const platformStatus = clip(textField(content['status']) ?? '', 64) ?? '';
+  const refundId = idString(content['refund_id']);
+  const refundFen = yuanToFenOptional(content['refund_fee']);
+  return validated(
+    OrderEventSchema,
+    {
+      ...orderEnvelope(origin, orderId, content['modified']),
+      buyer: buyerKeys(content).list(),
+      status,
+      platformStatus,
+      totalFen: 0,
+      paidFen: 0,
+      lines: [],
+      topic: msg.topic,
+      subOrder: {
+        lineId,
+        status,
+        platformStatus,
+        ...(refundId !== undefined && refundFen !== undefined && refundFen > 0 ? { refundId, refundFen } : {}),
+      },
+    },
+    origin.label,
+  );
+}
+
+function tradeEventFrom(origin: TradeOrigin, content: Record<string, unknown>, detail: Record<string, unknown> | undefined): OrderEvent | null {
   const orderId = requireId(content['tid'] ?? content['tid_str'] ?? detail?.['tid_str'] ?? detail?.['tid'], 'tid');
   if (detail) {
     const detailTid = idString(detail['tid_str']) ?? idString(detail['tid']);
@@ -195,27 +266,17 @@ function tradeEvent(msg: TmcMessage, content: Record<string, unknown>, detail: R
   const source = detail ?? content;
   const rawStatus = textField(source['status']) ?? textField(content['status']);
   const step = textField(source['step_trade_status']) ?? textField(content['step_trade_status']);
-  const mapped = tmallTradeStatus(rawStatus, step) ?? tmallTopicStatus(msg.topic);
+  const mapped = tmallTradeStatus(rawStatus, step) ?? tmallTopicStatus(origin.topic);
   if (!mapped) return null;
   const status: OrderStatus = mapped.status;
 
   const payment = yuanToFenOrZero(source['payment'] ?? content['payment']);
   const total = yuanToFenOptional(source['total_fee'] ?? content['total_fee']) ?? payment;
   const paidAt = timeOf(source['pay_time'] ?? content['pay_time'], 'pay_time');
-  const occurredAt =
-    timeOf(content['modified'], 'modified') ?? timeOf(detail?.['modified'], 'modified') ?? timeOf(msg.pub_time, 'pub_time');
-  if (occurredAt === undefined) throw new BadRequestError(`TMC message ${msg.id} has no pub_time`, undefined, 'missing_field');
-
   return validated(
     OrderEventSchema,
     {
-      eventId: `tmall:${msg.id}`,
-      occurredAt,
-      source: 'tmall',
-      platform: 'tmall',
-      type: 'order',
-      shopId,
-      orderId,
+      ...orderEnvelope(origin, orderId, content['modified'], detail?.['modified']),
       buyer: buyerKeys(detail, content).list(),
       status,
       platformStatus: clip(rawStatus ?? '', 64) ?? '',
@@ -223,10 +284,29 @@ function tradeEvent(msg: TmcMessage, content: Record<string, unknown>, detail: R
       paidFen: isPaidStatus(status) ? payment : 0,
       ...(paidAt !== undefined && isPaidStatus(status) ? { paidAt } : {}),
       lines: detail ? detailLines(detail) : [],
-      topic: msg.topic,
+      topic: origin.topic,
     },
-    `TMC message ${msg.id}`,
+    origin.label,
   );
+}
+
+/** The API whose trade snapshots normaliseSoldTrade reads (the event's `topic`). */
+export const SOLD_INCREMENT_API = 'taobao.trades.sold.increment.get';
+
+/**
+ * One trade of a `taobao.trades.sold.increment.get` page (reconciliation) → its order event, or
+ * null for a status the hub does not use. eventId = `tmall:trade:<tid>:<modified ms>:<status>`:
+ * the same snapshot read by two runs is one event, every later change is another.
+ * `shopId`: the seller whose session read it (the TMC `user_id` of its pushes).
+ */
+export function normaliseSoldTrade(raw: unknown, shopId: string): OrderEvent | null {
+  if (!isRecord(raw)) throw new BadRequestError('sold trade must be an object', undefined, 'bad_trade');
+  const tid = requireId(raw['tid_str'] ?? raw['tid'], 'tid');
+  const modified = timeOf(raw['modified'], 'modified');
+  if (modified === undefined) throw new BadRequestError(`sold trade ${tid} has no modified time`, undefined, 'missing_field');
+  const status = clip(textField(raw['status']) ?? '', 64);
+  const origin: TradeOrigin = { eventId: `tmall:trade:${tid}:${modified}:${status}`, shopId, topic: SOLD_INCREMENT_API, fallbackAt: modified, label: `sold trade ${tid}` };
+  return tradeEventFrom(origin, raw, raw);
 }
 
 function refundEvent(msg: TmcMessage, content: Record<string, unknown>): RefundEvent {

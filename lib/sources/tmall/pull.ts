@@ -1,5 +1,6 @@
 /**
- * The TMC pull loop: `taobao.tmc.messages.consume` → normalise → apply → `confirm`.
+ * The TMC pull loop: `taobao.tmc.messages.consume` → normalise (with the trade's CRM detail
+ * when `detail` is given) → apply → `confirm`.
  *
  * TMC keeps a message until it is confirmed and redelivers every unconfirmed one, so the only
  * rule that matters is WHICH ids are confirmed:
@@ -33,6 +34,12 @@ export interface TmcSource {
 
 export interface TmcPullOptions {
   source: TmcSource;
+  /**
+   * The CRM detail of a trade (`taobao.trade.simple.get` as the seller: `ouid`, lines, the real
+   * pay time), fetched once per trade and run for its trade messages; a failed call applies the
+   * thin message as it is (logged): the detail is fetched again for the trade's next message.
+   */
+  detail?: (tid: string) => Promise<Record<string, unknown>>;
   /** The write path (lib/apply `apply` with its deps). */
   apply: (event: HubEvent) => Promise<ApplyResult>;
   /** Milliseconds left in this invocation (Lambda `getRemainingTimeInMillis`). */
@@ -104,6 +111,7 @@ export async function pullTmc(opts: TmcPullOptions): Promise<TmcPullResult> {
     stoppedBy: 'empty',
   };
   const failedThisRun = new Set<string>();
+  const details = new Map<string, Promise<Record<string, unknown> | null>>();
   const timeLeft = () => opts.remainingMs() > reserveMs;
 
   for (;;) {
@@ -132,7 +140,7 @@ export async function pullTmc(opts: TmcPullOptions): Promise<TmcPullResult> {
     }
     out.consumed += messages.length;
 
-    const outcomes = await processBatch(messages, opts, { concurrency, failedThisRun, timeLeft });
+    const outcomes = await processBatch(messages, opts, { concurrency, failedThisRun, timeLeft, details });
     let progressed = false;
     const toConfirm: string[] = [];
     for (const [id, outcome] of outcomes) {
@@ -185,6 +193,8 @@ export async function pullTmc(opts: TmcPullOptions): Promise<TmcPullResult> {
 }
 
 interface BatchContext {
+  /** The detail per tid fetched in this run (null: the call failed). */
+  details: Map<string, Promise<Record<string, unknown> | null>>;
   concurrency: number;
   failedThisRun: ReadonlySet<string>;
   timeLeft: () => boolean;
@@ -227,12 +237,34 @@ async function processBatch(messages: TmcMessage[], opts: TmcPullOptions, ctx: B
     for (let group = queue.shift(); group; group = queue.shift()) {
       for (const { msg, event } of group) {
         if (!ctx.timeLeft()) return;
-        outcomes.set(msg.id, await applyOne(msg, event!, opts));
+        outcomes.set(msg.id, await applyOne(msg, await withDetail(msg, event!, opts, ctx.details), opts));
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(ctx.concurrency, queue.length) }, worker));
   return outcomes;
+}
+
+/** A whole-trade order event re-normalised with the trade's detail, when one is fetched; else the event as it is. */
+async function withDetail(msg: TmcMessage, event: CommerceEvent, opts: TmcPullOptions, details: BatchContext['details']): Promise<CommerceEvent> {
+  if (!opts.detail || event.type !== 'order' || event.subOrder) return event;
+  const fetch = opts.detail;
+  let pending = details.get(event.orderId);
+  if (!pending) {
+    pending = fetch(event.orderId).catch((err: unknown) => {
+      logger.warn('TMC trade detail not fetched; the thin message is applied', { tid: event.orderId, error: err instanceof Error ? err.message : String(err) });
+      return null;
+    });
+    details.set(event.orderId, pending);
+  }
+  const detail = await pending;
+  if (!detail) return event;
+  try {
+    return normaliseTmcMessage(msg, { detail }) ?? event;
+  } catch (err) {
+    logger.warn('TMC trade detail unusable; the thin message is applied', { tid: event.orderId, error: (err as Error).message });
+    return event;
+  }
 }
 
 async function applyOne(msg: TmcMessage, event: CommerceEvent, opts: TmcPullOptions): Promise<Outcome> {

@@ -35,6 +35,17 @@ export const TMALL_TOPIC_STATUS: Readonly<Record<string, Entry>> = Object.freeze
   taobao_trade_TradeClose: { status: 'closed' },
 });
 
+/**
+ * Topics about one sub-order (`oid`) with its own status (docs/platforms.md#tmall-sub-orders):
+ * TradeCloseAndModifyDetailOrder (docId 103: a sub-order closed or modified; `refund_fee`,
+ * `refund_id`) and TradePartlyRefund (docId 108: a sub-order's refund succeeded; no amount).
+ * The value is the sub-order status the topic implies when the content's status is unknown.
+ */
+export const TMALL_SUB_ORDER_TOPICS: Readonly<Record<string, Entry>> = Object.freeze<Record<string, Entry>>({
+  taobao_trade_TradeCloseAndModifyDetailOrder: { status: 'paid' },
+  taobao_trade_TradePartlyRefund: { status: 'refunded' },
+});
+
 /** Taobao refund topics → refund status. RefundSuccess is the only one that moves money. */
 export const TMALL_REFUND_TOPIC_STATUS: Readonly<Record<string, RefundStatus>> = Object.freeze<Record<string, RefundStatus>>({
   taobao_refund_RefundCreated: 'requested',
@@ -72,3 +83,12 @@ export function tmallRefundStatus(topic: string): RefundStatus | null {
   return lookup(TMALL_REFUND_TOPIC_STATUS, topic) ?? null;
 }
 
+
+/** The sub-order status of a sub-order topic's message, null for any other topic. */
+export function tmallSubOrderStatus(topic: string, status: string | undefined): StatusResult | null {
+  const implied = lookup(TMALL_SUB_ORDER_TOPICS, topic);
+  if (!implied) return null;
+  // A partial refund's message carries the trade's status, not the sub-order's: its sub-order is refunded.
+  if (topic === 'taobao_trade_TradePartlyRefund') return result(implied);
+  return result(lookup(TMALL_TRADE_STATUS, status)) ?? result(implied);
+}

@@ -24,6 +24,10 @@ import { formatChinaTime } from '../commerce/time.ts';
 
 export const TOP_DEFAULT_URL = 'https://eco.taobao.com/router/rest';
 
+/** The trade fields reconciliation reads (status, amounts, times, buyer keys and the sub-orders). */
+export const SOLD_INCREMENT_FIELDS =
+  'tid,tid_str,status,type,buyer_open_uid,created,pay_time,modified,end_time,consign_time,total_fee,post_fee,discount_fee,payment,step_trade_status,orders';
+
 /** TOP top-level error codes that a retry can fix. */
 const RETRYABLE_CODES = new Set(['7', '10', '31', '520']);
 
@@ -72,6 +76,14 @@ export interface TopCallOptions {
 /** The key TOP wraps a method's answer in: `taobao.tmc.messages.consume` → `tmc_messages_consume_response`. */
 export function topResponseKey(method: string): string {
   return `${method.replace(/^taobao\./, '').replace(/\./g, '_')}_response`;
+}
+
+/**
+ * The `group_name` parameter: omitted for the default group, as `taobao.tmc.messages.consume`
+ * documents ("不传表示消费默认分组"; a group name the app has not created is an error).
+ */
+export function groupParam(groupName: string | undefined): string | undefined {
+  return groupName === undefined || groupName === 'default' ? undefined : groupName;
 }
 
 export class TopClient {
@@ -156,7 +168,7 @@ export class TopClient {
    */
   async consumeMessages(options: { groupName?: string; quantity?: number } = {}): Promise<TmcMessage[]> {
     const quantity = Math.min(200, Math.max(10, Math.trunc(options.quantity ?? 100)));
-    const answer = await this.call('taobao.tmc.messages.consume', { group_name: options.groupName ?? 'default', quantity });
+    const answer = await this.call('taobao.tmc.messages.consume', { group_name: groupParam(options.groupName), quantity });
     return parseTmcMessages({ tmc_messages_consume_response: answer });
   }
 
@@ -166,12 +178,52 @@ export class TopClient {
     for (let i = 0; i < ids.length; i += 200) {
       const batch = ids.slice(i, i + 200);
       const answer = await this.call('taobao.tmc.messages.confirm', {
-        group_name: options.groupName ?? 'default',
+        group_name: groupParam(options.groupName),
         s_message_ids: batch.join(','),
       });
       ok = ok && answer['is_success'] === true;
     }
     return ok;
+  }
+
+  /**
+   * `taobao.trades.sold.increment.get`: every trade of the session's seller modified between
+   * `startMs` and `endMs` (at most one day apart; the documentation recommends 30 minutes),
+   * all pages. Results come sorted by `modified` descending, so a trade modified while the pages
+   * are read moves to the first page: as the documentation asks, the pages are read from the
+   * last one back to the first (the count comes from a first call), and a trade seen twice is
+   * kept once per `modified`. docs/platforms.md#taobao-reconciliation.
+   */
+  async getTradesSoldIncrement(startMs: number, endMs: number, options: { fields?: string; session?: string; pageSize?: number } = {}): Promise<Record<string, unknown>[]> {
+    if (!(endMs > startMs) || endMs - startMs > 86_400_000) throw new RangeError('a sold-increment window is between 0 and 1 day long');
+    const pageSize = Math.min(100, Math.max(1, options.pageSize ?? 40));
+    const call: TopCallOptions = {};
+    if (options.session !== undefined) call.session = options.session;
+    const base = {
+      fields: options.fields ?? SOLD_INCREMENT_FIELDS,
+      start_modified: formatChinaTime(startMs),
+      end_modified: formatChinaTime(endMs),
+      page_size: pageSize,
+    };
+    const page = async (pageNo: number) => {
+      const answer = await this.call('taobao.trades.sold.increment.get', { ...base, page_no: pageNo }, call);
+      const total = Number(String(answer['total_results'] ?? '0'));
+      let list: unknown = answer['trades'];
+      if (isRecord(list)) list = list['trade'];
+      if (!Number.isSafeInteger(total) || total < 0 || (list !== undefined && !Array.isArray(list))) {
+        throw new TopApiError('TOP taobao.trades.sold.increment.get: unreadable answer', 'taobao.trades.sold.increment.get', 'bad_response', undefined, true);
+      }
+      return { total, trades: ((list as unknown[] | undefined) ?? []).filter(isRecord) };
+    };
+    const first = await page(1);
+    const pages = Math.ceil(first.total / pageSize);
+    const seen = new Map<string, Record<string, unknown>>();
+    const keep = (trades: Record<string, unknown>[]) => {
+      for (const t of trades) seen.set(`${String(t['tid_str'] ?? t['tid'])}@${String(t['modified'])}`, t);
+    };
+    if (pages <= 1) keep(first.trades);
+    else for (let n = pages; n >= 1; n--) keep((await page(n)).trades);
+    return [...seen.values()];
   }
 
   /**

@@ -19,9 +19,11 @@
  *   `full_order_info.orders[]` (lineId `oid`, sku `outer_sku_id` else `sku_id`, paidFen =
  *   apportioned `payment`), else []. paidAt = `pay_time`.
  * - occurredAt = the msg's `update_time`, else `version` (epoch seconds or ms).
- * - Buyer keys: `yz_open_id` → youzan_open_id; the WeChat openid in `outer_user_id` (buyer or
- *   fans info) → wechat_openid `<appId>:<openid>` only when options.wechatAppId is given (the
- *   field may also hold a third-party app's user id, so without a known appId it is dropped).
+ * - Buyer keys (youzanBuyer): `yz_open_id` → youzan_open_id; `union_id` → wechat_unionid; the
+ *   `outer_user_id` (buyer or fans info) → wechat_openid `<appId>:<openid>` only when
+ *   options.wechatAppId (YOUZAN_WECHAT_APP_ID) names the app Youzan is bound to, else
+ *   youzan_outer_user_id `<kdt_id>:<outer_user_id>` (it is the openid of a Youzan-hosted app or a
+ *   third-party app's user id, never assumed to be the brand's official account).
  * - Phone (`buyer_phone`): returned in clear as `result.phone` and never placed in the event;
  *   the caller hashes it (lib/members owns phone hashing) and adds the `phone` identity.
  * - `test`: Youzan's test flag; the caller decides whether test pushes count.
@@ -35,7 +37,7 @@ import { youzanOrderStatus, youzanRefundStatus, youzanTypeStatus } from './statu
 import { isUnsetTime, parseChinaTime } from '../commerce/time.ts';
 
 export interface NormaliseYouzanOptions {
-  /** The WeChat official-account appId whose openids appear in `outer_user_id`. */
+  /** The configured WeChat app Youzan is bound to (YOUZAN_WECHAT_APP_ID): its openids appear in `outer_user_id`. */
   wechatAppId?: string;
   /** When set, the body's `client_id` must equal it. */
   clientId?: string;
@@ -88,14 +90,13 @@ function versionTime(version: unknown): number | undefined {
   return text.length >= 12 ? n : n * 1000;
 }
 
-function occurredAt(body: Record<string, unknown>, ...sources: Record<string, unknown>[]): number {
+function occurredAt(fallback: number | undefined, ...sources: Record<string, unknown>[]): number {
   for (const s of sources) {
     const t = timeOf(s['update_time'], 'update_time');
     if (t !== undefined) return t;
   }
-  const v = versionTime(body['version']);
-  if (v === undefined) throw new BadRequestError('Youzan push has no update_time or version', undefined, 'missing_field');
-  return v;
+  if (fallback === undefined) throw new BadRequestError('Youzan push has no update_time or version', undefined, 'missing_field');
+  return fallback;
 }
 
 function orderLines(full: Record<string, unknown>): OrderEvent['lines'] {
@@ -144,7 +145,7 @@ export function normaliseYouzanPush(body: string | unknown, options: NormaliseYo
       RefundEventSchema,
       {
         eventId,
-        occurredAt: occurredAt(value, msg),
+        occurredAt: occurredAt(versionTime(value['version']), msg),
         source: 'youzan',
         platform: 'youzan',
         type: 'refund',
@@ -161,6 +162,58 @@ export function normaliseYouzanPush(body: string | unknown, options: NormaliseYo
     return { ...base, event };
   }
 
+  const event = youzanOrderEvent({ eventId, shopId, topic: type, fallbackAt: versionTime(value['version']), label: `Youzan push ${msgId}`, status: value['status'], bodyId: value['id'] }, msg, options);
+  if (!event) return { ...base, event: null };
+  const phone = buyerPhone(msg);
+  return { ...base, event, ...(phone !== undefined ? { phone } : {}) };
+}
+
+/** Where an order event comes from: a push, or an order read by reconciliation. */
+interface OrderOrigin {
+  eventId: string;
+  shopId: string;
+  topic: string;
+  /** occurredAt when the order carries no update_time (the push's `version`). */
+  fallbackAt: number | undefined;
+  label: string;
+  /** The push body's `status` and `id` (the order's status and tid when the msg lacks them). */
+  status?: unknown;
+  bodyId?: unknown;
+}
+
+/** The buyer's phone in clear (`buyer_info.buyer_phone`), when given. */
+export function buyerPhone(msg: Record<string, unknown>): string | undefined {
+  const full = rec(msg['full_order_info']);
+  return idString(rec(full['buyer_info'] ?? msg['buyer_info'])['buyer_phone']) ?? idString(msg['buyer_phone']);
+}
+
+/**
+ * The buyer's identities (docs/platforms.md#youzan-buyer-ids): `yz_open_id` (Youzan's customer
+ * id) → youzan_open_id; `union_id` → wechat_unionid; `outer_user_id` is the openid in the app
+ * Youzan is bound to (a Youzan-hosted H5 or mini program, or a third-party app's user id), so it
+ * is a `wechat_openid` `<appId>:<openid>` only when options.wechatAppId (YOUZAN_WECHAT_APP_ID)
+ * says which configured app that is, else the Youzan-scoped `youzan_outer_user_id`
+ * `<kdt_id>:<outer_user_id>`.
+ */
+function youzanBuyer(shopId: string, buyerInfo: Record<string, unknown>, fansInfo: Record<string, unknown>, msg: Record<string, unknown>, options: NormaliseYouzanOptions): IdentityList {
+  const buyer = new IdentityList().add('youzan_open_id', buyerInfo['yz_open_id'] ?? msg['yz_open_id']);
+  buyer.add('wechat_unionid', buyerInfo['union_id'] ?? fansInfo['union_id'] ?? msg['union_id']);
+  const outer = idString(buyerInfo['outer_user_id']) ?? idString(fansInfo['outer_user_id']);
+  if (outer !== undefined) {
+    if (options.wechatAppId) buyer.add('wechat_openid', `${options.wechatAppId}:${outer}`);
+    else buyer.add('youzan_outer_user_id', `${shopId}:${outer}`);
+  }
+  return buyer;
+}
+
+/**
+ * A Youzan order (`{full_order_info}` as a TradePaid msg or a `youzan.trades.sold.get` entry
+ * carries it, or a thin trade msg) → its order event, or null for a status the hub does not use.
+ */
+function youzanOrderEvent(origin: OrderOrigin, msg: Record<string, unknown>, options: NormaliseYouzanOptions): OrderEvent | null {
+  const { shopId } = origin;
+  const value = { status: origin.status, id: origin.bodyId };
+  const type = origin.topic;
   const full = rec(msg['full_order_info']);
   const orderInfo = rec(full['order_info']);
   const buyerInfo = rec(full['buyer_info'] ?? msg['buyer_info']);
@@ -177,23 +230,21 @@ export function normaliseYouzanPush(body: string | unknown, options: NormaliseYo
     msg['refund_id'] !== undefined ||
     msg['refunded_fee'] !== undefined;
   const mapped = youzanOrderStatus(rawStatus, paid) ?? youzanTypeStatus(type, paid);
-  if (!mapped) return { ...base, event: null };
+  if (!mapped) return null;
   const status = mapped.status;
 
   const payment = yuanToFenOrZero(payInfo['payment'] ?? msg['payment']);
   const total = yuanToFenOptional(payInfo['total_fee'] ?? msg['total_fee']) ?? payment;
   const paidAt = timeOf(payText, 'pay_time');
 
-  const buyer = new IdentityList().add('youzan_open_id', buyerInfo['yz_open_id'] ?? msg['yz_open_id']);
-  const openid = idString(buyerInfo['outer_user_id']) ?? idString(fansInfo['outer_user_id']);
-  if (openid !== undefined && options.wechatAppId) buyer.add('wechat_openid', `${options.wechatAppId}:${openid}`);
-  const phone = idString(buyerInfo['buyer_phone']) ?? idString(msg['buyer_phone']);
+  const buyer = youzanBuyer(shopId, buyerInfo, fansInfo, msg, options);
+  const at = occurredAt(origin.fallbackAt, orderInfo, msg);
 
-  const event = validated(
+  return validated(
     OrderEventSchema,
     {
-      eventId,
-      occurredAt: occurredAt(value, orderInfo, msg),
+      eventId: origin.eventId,
+      occurredAt: at,
       source: 'youzan',
       platform: 'youzan',
       type: 'order',
@@ -208,7 +259,33 @@ export function normaliseYouzanPush(body: string | unknown, options: NormaliseYo
       lines: orderLines(full),
       topic: clip(type, 128),
     },
-    `Youzan push ${msgId}`,
+    origin.label,
   );
-  return { ...base, event, ...(phone !== undefined ? { phone } : {}) };
+}
+
+/** The API whose orders normaliseSoldOrder reads (the event's `topic`). */
+export const TRADES_SOLD_API = 'youzan.trades.sold.get';
+
+export interface SoldOrder {
+  event: OrderEvent | null;
+  /** The buyer's phone in clear, when given; hash it before storing. */
+  phone?: string;
+}
+
+/**
+ * One entry of a `youzan.trades.sold.get` answer (`{full_order_info}`, reconciliation) → its
+ * order event. eventId = `youzan:trade:<tid>:<update_time ms>:<status>`: the same snapshot read
+ * twice is one event, every later change another.
+ */
+export function normaliseSoldOrder(entry: unknown, shopId: string, options: NormaliseYouzanOptions = {}): SoldOrder {
+  if (!isRecord(entry)) throw new BadRequestError('Youzan order must be an object', undefined, 'bad_youzan_order');
+  const info = rec(rec(entry['full_order_info'])['order_info']);
+  const tid = requireId(info['tid'], 'tid');
+  const updated = timeOf(info['update_time'], 'update_time');
+  if (updated === undefined) throw new BadRequestError(`Youzan order ${tid} has no update_time`, undefined, 'missing_field');
+  const status = clip(textField(info['status']) ?? '', 64);
+  const origin: OrderOrigin = { eventId: `youzan:trade:${tid}:${updated}:${status}`, shopId, topic: TRADES_SOLD_API, fallbackAt: updated, label: `Youzan order ${tid}` };
+  const event = youzanOrderEvent(origin, entry, options);
+  const phone = buyerPhone(entry);
+  return { event, ...(phone !== undefined ? { phone } : {}) };
 }

@@ -12,11 +12,23 @@ import { jsonReply, type Source } from '../types.ts';
 import { youzan } from './descriptor.ts';
 import { normaliseYouzanPush } from './normalise.ts';
 import { verifyYouzanPush } from './sign.ts';
+import type { OrderEvent, RefundEvent } from '../commerce/event-util.ts';
 
 export interface YouzanPush {
   body: Buffer;
   /** The `Event-Type` header, when the push has one. */
   eventType?: string;
+}
+
+/** The event with the buyer's phone (hashed with `secret`) among its buyer identities. */
+export function withBuyerPhone<E extends OrderEvent | RefundEvent>(event: E, phone: string | undefined, secret: string): E {
+  if (!phone) return event;
+  try {
+    return { ...event, buyer: [...event.buyer, { kind: 'phone', value: hashPhone(normalisePhone(phone), secret) }] };
+  } catch {
+    // A phone that is not a mainland mobile cannot link anything; the order still counts.
+    return event;
+  }
 }
 
 export const source: Source<YouzanPush> = {
@@ -29,7 +41,7 @@ export const source: Source<YouzanPush> = {
   },
   normalise({ message }, cfg) {
     const r = normaliseYouzanPush(message.body.toString('utf8'), {
-      wechatAppId: cfg.WECHAT_APP_ID,
+      ...(cfg.YOUZAN_WECHAT_APP_ID ? { wechatAppId: cfg.YOUZAN_WECHAT_APP_ID } : {}),
       clientId: cfg.YOUZAN_CLIENT_ID,
       ...(message.eventType ? { eventType: message.eventType } : {}),
     });
@@ -38,15 +50,7 @@ export const source: Source<YouzanPush> = {
       return [];
     }
     if (r.test) return [];
-    if (r.phone) {
-      try {
-        const phone = hashPhone(normalisePhone(r.phone), cfg.PHONE_HASH_SECRET);
-        r.event.buyer = [...r.event.buyer, { kind: 'phone', value: phone }];
-      } catch {
-        // A phone that is not a mainland mobile cannot link anything; the order still counts.
-      }
-    }
-    return [r.event];
+    return [withBuyerPhone(r.event, r.phone, cfg.PHONE_HASH_SECRET)];
   },
   reply: () => jsonReply({ code: 0, msg: 'success' }),
 };
