@@ -23,6 +23,8 @@ import { QUEUES, type QueueName } from '../lib/queues.ts';
 import { makeDynamo, makeSqs } from '../lib/store/client.ts';
 import { createRuntime, type Runtime, type RuntimeOverrides } from '../lib/runtime/runtime.ts';
 import type { HubContext } from '../lib/runtime/middleware.ts';
+import { BufferedArchive } from '../lib/archive/archive.ts';
+import { fileSink } from '../lib/archive/file-sink.ts';
 
 type Settings = Readonly<Record<string, string | undefined>>;
 
@@ -46,6 +48,8 @@ export interface HubOptions {
   endpoints?: { dynamodb: string; sqs: string };
   /** Ready-made SDK clients instead (tests wrap them with fault injection); they win over `endpoints`. */
   clients?: { ddb?: DynamoDBDocumentClient; sqs?: SQSClient };
+  /** The local archive's directory (lib/archive/file-sink.ts); none: nothing archived. */
+  archiveDir?: string;
 }
 
 export interface RunningHub {
@@ -79,6 +83,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const top = await startTopRuntime(base, env.TOP_API_BASE, opts.topPort !== undefined ? { port: opts.topPort } : opts.standinPort === 0 ? { port: 0 } : {});
   let runtime = createRuntime({
     local: true,
+    ...(opts.archiveDir ? { archive: new BufferedArchive(fileSink(opts.archiveDir)) } : {}),
     clients: { ddb: db, sqs },
     env: {
       ...env,

@@ -36,7 +36,7 @@ export const DEPLOYMENT_CONFIGS = [
   'LINEAR_10PERCENT_EVERY_10MINUTES',
 ] as const;
 /** Settings the stack itself gives every function; a stage cannot set them. */
-const STACK_OWNED = new Set<string>(['HUB_TABLE', 'PORT', 'WECHAT_STANDIN_PORT', 'TOP_STANDIN_PORT', ...Object.values(QUEUE_URL_ENV)]);
+const STACK_OWNED = new Set<string>(['HUB_TABLE', 'PORT', 'WECHAT_STANDIN_PORT', 'TOP_STANDIN_PORT', 'HUB_ARCHIVE_REQUESTS_STREAM', 'HUB_ARCHIVE_EVENTS_STREAM', ...Object.values(QUEUE_URL_ENV)]);
 const SECRET_NAMES = new Set<string>(SECRET_KEYS);
 
 /**
