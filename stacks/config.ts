@@ -132,6 +132,19 @@ const StageSchema = z
       wecomRobot: z.boolean().default(false),
     }),
     /**
+     * The archive bucket (stacks/archive.ts): objects move to S3 Standard-IA after
+     * `infrequentAccessAfterDays` (S3's minimum is 30) and are deleted after `retentionDays`;
+     * Firehose writes a file per partition at least every `bufferSeconds`.
+     */
+    archive: z
+      .object({
+        retentionDays: z.number().int().min(60).default(730),
+        infrequentAccessAfterDays: z.number().int().min(30).default(30),
+        bufferSeconds: z.number().int().min(60).max(900).default(300),
+      })
+      .refine((a) => a.retentionDays > a.infrequentAccessAfterDays, 'retentionDays must be later than infrequentAccessAfterDays')
+      .default({ retentionDays: 730, infrequentAccessAfterDays: 30, bufferSeconds: 300 }),
+    /**
      * Non-secret configuration (names of docs/design.md#configuration) passed to every function
      * as environment variables. HUB_TIMEZONE, every source's account id and HUB_MEMBER_CENTRE_URL are required; any other non-secret name may be
      * added (SMS_PROVIDER, TENCENT_SMS_*, HUB_SCAN_* ...). Each value is checked by the runtime's
@@ -264,7 +277,11 @@ export interface HubStackProps extends StackProps {
   secretGroups?: SecretGroupKeys;
   /** The functions to deploy; default: every entry of lib/manifest.ts. */
   functions?: readonly FunctionSpec[];
+  /** Archive bucket lifecycle and Firehose buffering (stacks/archive.ts). */
+  archive: ArchiveSettings;
 }
+
+export type ArchiveSettings = StageConfig['archive'];
 
 /** The HubStack props for a stage (without `env`). */
 export function hubStackProps(stage: string, cfg: StageConfig): Omit<HubStackProps, 'env'> {
@@ -282,6 +299,7 @@ export function hubStackProps(stage: string, cfg: StageConfig): Omit<HubStackPro
     alarms: cfg.alarms,
     app: cfg.app,
     deployment: cfg.deployment,
+    archive: cfg.archive,
     architecture: cfg.architecture,
     runtime: cfg.runtime,
     tracing: cfg.tracing,

@@ -13,6 +13,14 @@
  * `YYYY-MM-DD HH:MM:SS.mmm`, which the Athena JSON SerDe and DuckDB both read as TIMESTAMP.
  */
 
+import { SOURCES } from '../manifest.ts';
+
+/**
+ * Every value of the `source` partition: the webhook sources of lib/manifest.ts and the event
+ * sources without a webhook (code scans, member registrations). The Glue tables project them.
+ */
+export const ARCHIVE_SOURCES: readonly string[] = [...SOURCES.map((s) => s.id), 'codes', 'members'];
+
 /** A column type, in the Glue (Hive DDL) spelling; the DuckDB spelling is derived. */
 export type ColumnType = 'string' | 'bigint' | 'int' | 'timestamp' | 'array<string>' | 'array<struct<sku:string,quantity:int,paid_fen:bigint>>';
 
