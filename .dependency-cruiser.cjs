@@ -6,12 +6,12 @@
  *   L6 entries  functions/*.ts, lib/sources/<id>/handler.ts     one-line Lambda entries
  *   L5 runtime  lib/runtime/                                    handler factories and middlewares
  *   L4 apply    lib/apply/                                      the one write path and the use cases that call it
- *   L3 domain   lib/{members,attribution,engagement,codes,wechat}/, lib/sources/** (inbound code)
+ *   L3 domain   lib/{members,attribution,engagement,codes,wechat,archive}/, lib/sources/** (inbound code)
  *   L2 port     lib/port.ts                                     types only: what planners may use
  *   L1 store    lib/store/                                      the data layer; the ONLY importer of @aws-sdk/*
  *   L0 base     lib/{errors,ids,time,log,queues,csv,manifest,metrics}.ts, lib/events/, lib/config/,
  *               lib/sources/{descriptor-types,platforms}.ts, lib/sources/<id>/descriptor.ts (pure code and data)
- *   tools       lib/simulate/ (imported only by scripts and tests), lib/dashboard/ (browser code,
+ *   tools       lib/simulate/ and lib/analytics/ (imported only by scripts and tests), lib/dashboard/ (browser code,
  *               type-only imports from the rest of lib/)
  *   outside     local/ may import anything in lib/; nothing in lib/, functions/ or stacks/ imports local/
  *
@@ -21,7 +21,7 @@ const ENTRY = '^functions/|^lib/sources/[^/]+/handler\\.ts$';
 const RUNTIME = '^lib/runtime/';
 const APPLY = '^lib/apply/';
 const DOMAIN =
-  '^lib/(members|attribution|engagement|codes|wechat)/|^lib/sources/(?!descriptor-types\\.ts$|platforms\\.ts$|[^/]+/(descriptor|handler)\\.ts$)';
+  '^lib/(members|attribution|engagement|codes|wechat|archive)/|^lib/sources/(?!descriptor-types\\.ts$|platforms\\.ts$|[^/]+/(descriptor|handler)\\.ts$)';
 const PORT = '^lib/port\\.ts$';
 const STORE = '^lib/store/';
 const BASE =
@@ -102,6 +102,13 @@ module.exports = {
       to: { path: '^lib/simulate/' },
     },
     {
+      name: 'analytics-is-a-tool',
+      comment: 'rebuild, replay and SQL over the archive are operator tools: scripts and tests only',
+      severity: 'error',
+      from: { path: '^(lib|functions)/', pathNot: '^lib/analytics/' },
+      to: { path: '^lib/analytics/' },
+    },
+    {
       name: 'dashboard-types-only',
       comment: 'the browser dashboard imports only types from the rest of lib/',
       severity: 'error',
@@ -110,10 +117,10 @@ module.exports = {
     },
     {
       name: 'stacks-import-data-only',
-      comment: 'the CDK app reads data modules only: the manifest, the queues, the table definition, the config keys, the business metric names',
+      comment: 'the CDK app reads data modules only: the manifest, the queues, the table definition, the config keys, the business metric names, the archive streams',
       severity: 'error',
       from: { path: '^stacks/' },
-      to: { path: '^(lib|functions)/', pathNot: '^lib/(manifest|queues|metrics)\\.ts$|^lib/store/table\\.ts$|^lib/config/' },
+      to: { path: '^(lib|functions)/', pathNot: '^lib/(manifest|queues|metrics)\\.ts$|^lib/store/table\\.ts$|^lib/config/|^lib/archive/streams\\.ts$' },
     },
   ],
   options: {

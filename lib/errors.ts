@@ -123,3 +123,17 @@ export class UpstreamApiError extends HubError {
     super(message, { api, errcode });
   }
 }
+
+/**
+ * An archive write failed (lib/archive): never answered to a caller — the archive counts it in
+ * ArchiveFailures by `reason` (disk_full, throttled, error) and the request goes on.
+ */
+export class ArchiveWriteError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'disk_full' | 'throttled' | 'error',
+  ) {
+    super(message);
+    this.name = 'ArchiveWriteError';
+  }
+}

@@ -46,6 +46,11 @@ export interface FunctionSpec {
   /** Invoked by the alarm topic (SNS) when the stage forwards alarms to a WeCom group robot. */
   alarmTopic?: boolean;
   /**
+   * The archive streams it writes (lib/archive/streams.ts): `requests` (a webhook's verified
+   * requests), `events` (what it applies). The stack grants PutRecordBatch on exactly those.
+   */
+  archives?: ('requests' | 'events')[];
+  /**
    * Why its routes may be called without the admin JWT: every function with a non-admin route
    * needs one (the cdk-nag AwsSolutions-APIG4 acknowledgement, stacks/nag-acknowledgements.ts).
    */
@@ -70,6 +75,7 @@ function sourceFunction(s: SourceDescriptor): FunctionSpec {
     table: 'readwrite',
     sends: ['engagement'],
     secrets: [...s.secretGroups],
+    archives: ['requests', 'events'],
     publicReason: s.publicReason,
   };
 }
@@ -86,6 +92,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     sends: ['engagement'],
     secrets: ['wechat', 'keys'],
     wechatApi: true,
+    archives: ['events'],
     publicReason:
       'Called by shoppers from the H5 scan page, who have no hub account; the function identifies the person by exchanging the WeChat OAuth code with WeChat server-side, codes are signed, and scans are rate-limited per person and day.',
   },
@@ -104,6 +111,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     sends: ['engagement'],
     secrets: ['wechat', 'sms', 'keys'],
     wechatApi: true,
+    archives: ['events'],
     publicReason:
       'Member-centre registration from the H5 page by consumers without a hub account; the function identifies the person by exchanging the WeChat OAuth code with WeChat server-side.',
   },
@@ -181,6 +189,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     table: 'readwrite',
     sends: ['engagement'],
     secrets: ['tmall'],
+    archives: ['events'],
     reservedConcurrency: 1,
   },
   {

@@ -79,6 +79,13 @@ export interface ApplyDeps {
   measure?: boolean;
   /** Where apply() records EventsApplied / Duplicates / FoldLagSeconds (lib/metrics.ts); none: not recorded. */
   metrics?: MetricsSink;
+  /** Where apply() hands every event it answered for, with the outcome (lib/archive); none: not archived. */
+  archive?: EventArchive;
+}
+
+/** The archive as apply() sees it: takes the event and its outcome, buffered; never throws, never waits. */
+export interface EventArchive {
+  applied(event: HubEvent, result: Pick<ApplyResult, 'status' | 'memberId' | 'result'>, at: number): void;
 }
 
 /**

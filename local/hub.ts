@@ -24,6 +24,8 @@ import { QUEUES, type QueueName } from '../lib/queues.ts';
 import { makeDynamo, makeSqs } from '../lib/store/client.ts';
 import { createRuntime, type Runtime, type RuntimeOverrides } from '../lib/runtime/runtime.ts';
 import type { HubContext } from '../lib/runtime/middleware.ts';
+import { BufferedArchive } from '../lib/archive/archive.ts';
+import { fileSink } from '../lib/archive/file-sink.ts';
 
 type Settings = Readonly<Record<string, string | undefined>>;
 
@@ -49,6 +51,8 @@ export interface HubOptions {
   endpoints?: { dynamodb: string; sqs: string };
   /** Ready-made SDK clients instead (tests wrap them with fault injection); they win over `endpoints`. */
   clients?: { ddb?: DynamoDBDocumentClient; sqs?: SQSClient };
+  /** The local archive's directory (lib/archive/file-sink.ts); none: nothing archived. */
+  archiveDir?: string;
 }
 
 export interface RunningHub {
@@ -88,6 +92,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   );
   let runtime = createRuntime({
     local: true,
+    ...(opts.archiveDir ? { archive: new BufferedArchive(fileSink(opts.archiveDir)) } : {}),
     clients: { ddb: db, sqs },
     env: {
       ...env,

@@ -1,12 +1,14 @@
 /**
  * `npm start`: the whole hub on this machine with embedded defaults.
  *   npm start                    in-memory DynamoDB Local
- *   npm start -- --data DIR      keep DynamoDB data in DIR across restarts (or HUB_DATA_DIR)
+ *   npm start -- --data DIR      keep DynamoDB data in DIR across restarts (or HUB_DATA_DIR); the
+ *                                archive (raw requests, applied events) goes to DIR/archive, else a temp dir
  * Ctrl-C stops everything, DynamoDB Local's java process included.
  */
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { startDynamoLocal, startSqsLocal } from './emulators.ts';
 import { startHub } from './hub.ts';
 import { describeConfig, loadConfig } from '../lib/config/index.ts';
@@ -30,7 +32,10 @@ if (dataDir) mkdirSync(resolve(dataDir), { recursive: true });
 const dynamo = await startDynamoLocal({ port: Number(values['dynamodb-port']), ...(dataDir ? { dataDir: resolve(dataDir) } : {}) });
 const sqsServer = await startSqsLocal({ port: Number(values['sqs-port']) });
 
+// The archive (lib/archive): beside the data with --data, else a fresh temporary directory.
+const archiveDir = dataDir ? join(resolve(dataDir), 'archive') : mkdtempSync(join(tmpdir(), 'scrm-hub-archive-'));
 const hub = await startHub({
+  archiveDir,
   port: startCfg.PORT,
   standinPort: startCfg.WECHAT_STANDIN_PORT,
   env,
@@ -43,6 +48,7 @@ const routes = FUNCTIONS.flatMap((f) => (f.routes ?? []).map((r) => `  ${r.metho
 console.log(`
 DynamoDB Local   ${dynamo.endpoint}  (${dataDir ? `data in ${resolve(dataDir)}` : 'in memory'}), table ${cfg.HUB_TABLE}
 SQS (local)      ${sqsServer.endpoint}  queues: ${Object.values(hub.queues).map((q) => q.url.split('/').pop()).join(', ')}
+Archive          ${archiveDir}   (npm run sql -- --archive ${archiveDir} "SELECT …")
 WeChat stand-in  ${hub.standin.url}   sent messages: GET ${hub.standin.url}/_local/messages
 TOP stand-in     ${hub.top.url}   (TMC consume/confirm, trade.simple.get, trades.sold.increment.get; POST /_local/trades)
 Youzan stand-in  ${hub.youzan.url}   (auth/token, youzan.trades.sold.get; POST /_local/trades)

@@ -36,7 +36,7 @@ export const DEPLOYMENT_CONFIGS = [
   'LINEAR_10PERCENT_EVERY_10MINUTES',
 ] as const;
 /** Settings the stack itself gives every function; a stage cannot set them. */
-const STACK_OWNED = new Set<string>(['HUB_TABLE', 'PORT', 'WECHAT_STANDIN_PORT', 'TOP_STANDIN_PORT', ...Object.values(QUEUE_URL_ENV)]);
+const STACK_OWNED = new Set<string>(['HUB_TABLE', 'PORT', 'WECHAT_STANDIN_PORT', 'TOP_STANDIN_PORT', 'HUB_ARCHIVE_REQUESTS_STREAM', 'HUB_ARCHIVE_EVENTS_STREAM', ...Object.values(QUEUE_URL_ENV)]);
 const SECRET_NAMES = new Set<string>(SECRET_KEYS);
 
 /**
@@ -131,6 +131,19 @@ const StageSchema = z
        */
       wecomRobot: z.boolean().default(false),
     }),
+    /**
+     * The archive bucket (stacks/archive.ts): objects move to S3 Standard-IA after
+     * `infrequentAccessAfterDays` (S3's minimum is 30) and are deleted after `retentionDays`;
+     * Firehose writes a file per partition at least every `bufferSeconds`.
+     */
+    archive: z
+      .object({
+        retentionDays: z.number().int().min(60).default(730),
+        infrequentAccessAfterDays: z.number().int().min(30).default(30),
+        bufferSeconds: z.number().int().min(60).max(900).default(300),
+      })
+      .refine((a) => a.retentionDays > a.infrequentAccessAfterDays, 'retentionDays must be later than infrequentAccessAfterDays')
+      .default({ retentionDays: 730, infrequentAccessAfterDays: 30, bufferSeconds: 300 }),
     /**
      * Non-secret configuration (names of docs/design.md#configuration) passed to every function
      * as environment variables. HUB_TIMEZONE, every source's account id and HUB_MEMBER_CENTRE_URL are required; any other non-secret name may be
@@ -264,7 +277,11 @@ export interface HubStackProps extends StackProps {
   secretGroups?: SecretGroupKeys;
   /** The functions to deploy; default: every entry of lib/manifest.ts. */
   functions?: readonly FunctionSpec[];
+  /** Archive bucket lifecycle and Firehose buffering (stacks/archive.ts). */
+  archive: ArchiveSettings;
 }
+
+export type ArchiveSettings = StageConfig['archive'];
 
 /** The HubStack props for a stage (without `env`). */
 export function hubStackProps(stage: string, cfg: StageConfig): Omit<HubStackProps, 'env'> {
@@ -282,6 +299,7 @@ export function hubStackProps(stage: string, cfg: StageConfig): Omit<HubStackPro
     alarms: cfg.alarms,
     app: cfg.app,
     deployment: cfg.deployment,
+    archive: cfg.archive,
     architecture: cfg.architecture,
     runtime: cfg.runtime,
     tracing: cfg.tracing,

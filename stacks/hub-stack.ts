@@ -53,6 +53,7 @@ import { TABLE, type KeyAttribute, type KeyAttributeType, type TableDefinition }
 import { METRICS_NAMESPACE, METRICS_SERVICE } from '../lib/metrics.ts';
 import { DEFAULT_SECRET_GROUPS, type HubStackProps } from './config.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgements.ts';
+import { ARCHIVE_WRITE_ACTIONS, HubArchiveStore } from './archive.ts';
 import { opsDashboard } from './ops-dashboard.ts';
 import { secretName } from './names.ts';
 import type { HubFunction, HubQueue } from './types.ts';
@@ -68,6 +69,9 @@ export const TABLE_ACTIONS = {
   read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
   readwrite: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
 } as const;
+
+/** The environment variable naming each archive stream's delivery stream (lib/config/schema.ts). */
+export const ARCHIVE_STREAM_ENV = { requests: 'HUB_ARCHIVE_REQUESTS_STREAM', events: 'HUB_ARCHIVE_EVENTS_STREAM' } as const;
 
 /** The name of every function's alias: what routes, queues and schedules invoke. */
 export const LIVE_ALIAS = 'live';
@@ -114,6 +118,7 @@ export class HubStack extends Stack {
   readonly egressSecurityGroup?: SecurityGroup;
   readonly egressIp?: CfnEIP;
   readonly accessLogs: LogGroup;
+  readonly archive: HubArchiveStore;
 
   constructor(scope: Construct, id: string, props: HubStackProps) {
     super(scope, id, props);
@@ -298,6 +303,9 @@ export class HubStack extends Stack {
       identitySource: ['$request.header.Authorization'],
     });
 
+    // --- The archive: bucket, Firehose delivery streams, Glue tables, Athena workgroup (stacks/archive.ts).
+    this.archive = new HubArchiveStore(this, 'Archive', { prefix, stageName: props.stageName, settings: props.archive, removalPolicy, logRetention: props.logRetention });
+
     // --- Functions.
     const environmentBase: Record<string, string> = {
       HUB_TABLE: this.table.tableName,
@@ -326,6 +334,7 @@ export class HubStack extends Stack {
 
       const environment: Record<string, string> = { ...environmentBase };
       for (const q of spec.sends ?? []) environment[QUEUE_URL_ENV[q]] = this.queues[q].queue.queueUrl;
+      for (const stream of spec.archives ?? []) environment[ARCHIVE_STREAM_ENV[stream]] = this.archive.deliveryStreams[stream].ref;
       if (spec.secrets.length) {
         environment.HUB_SECRET_ARNS = this.toJsonString(Object.fromEntries(spec.secrets.map((g) => [g, this.secrets[g].secretArn])));
       }
@@ -376,6 +385,9 @@ export class HubStack extends Stack {
         queue.grantSendMessages(fn);
       }
       for (const group of spec.secrets) this.secrets[group].grantRead(fn);
+      if (spec.archives?.length) {
+        role.addToPolicy(new PolicyStatement({ actions: [...ARCHIVE_WRITE_ACTIONS], resources: spec.archives.map((s) => this.archive.streamArn(s)) }));
+      }
 
       // The published version behind `live`; a scheduled run is never retried or replayed late.
       const alias = new Alias(this, `${id}Live`, {
@@ -620,6 +632,10 @@ export class HubStack extends Stack {
         description: `Secret group ${group} (keys: ${secretGroups[group].join(', ')}): fill with npm run secrets`,
       });
     }
+    new CfnOutput(this, 'ArchiveBucketName', { value: this.archive.bucket.bucketName, description: 'Raw requests and events (requests/, events/): aws s3 sync for npm run rebuild' });
+    new CfnOutput(this, 'ArchiveWorkgroup', { value: this.archive.workgroup.ref, description: 'Athena workgroup of the archive (queries/)' });
+    new CfnOutput(this, 'ArchiveDatabase', { value: this.archive.database.ref, description: 'Glue database of the archive tables requests and events' });
+    new CfnOutput(this, 'ArchiveAnalystPolicyArn', { value: this.archive.analystPolicy.managedPolicyArn, description: 'Attach to the roles of analysts who query the archive' });
     new CfnOutput(this, 'ScheduleFailuresQueueUrl', { value: this.scheduleFailures.queueUrl });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
     for (const [logical] of queueEntries()) {

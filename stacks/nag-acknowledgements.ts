@@ -31,6 +31,11 @@ const SCHEDULE_FAILURES =
 const CODEDEPLOY_ROLE =
   'The CodeDeploy service role uses AWSCodeDeployRoleForLambdaLimited, the AWS-managed policy for Lambda traffic shifting (update aliases, invoke hooks, read alarms); AWS keeps it current with the service.';
 
+const ARCHIVE_PREFIXES =
+  'Firehose writes objects it names itself (one per buffer, under the dynamic partitions source=/dt=): the grant is limited to its own stream prefix and that prefix under errors/, in the archive bucket only.';
+const ARCHIVE_ANALYST =
+  "Analysts read the archive's stream prefixes and the tables of the archive's own Glue database, and write query results under athena-results/; objects and tables are many and named by the data, so only those prefixes can be granted.";
+
 const SNS_TO_ALIAS =
   "The alarm topic invokes alarm-forwarder through its `live` alias (a qualified function ARN, which SNS lambda subscriptions accept), so CodeDeploy shifts and rolls back the forwarder like every other function; the template validator only knows unqualified function ARNs.";
 
@@ -63,6 +68,19 @@ export function acknowledgeNagFindings(stack: NagTargets): void {
       }
     }
   }
+
+  const bucket = `<${stack.resolve((stack.archive.bucket.node.defaultChild as CfnElement).logicalId) as string}.Arn>`;
+  for (const stream of ['requests', 'events']) {
+    for (const prefix of [stream, `errors/${stream}`]) {
+      Validations.of(stack.archive.firehoseRole).acknowledge({ id: `AwsSolutions-IAM5[Resource::${bucket}/${prefix}/*]`, reason: ARCHIVE_PREFIXES });
+    }
+    Validations.of(stack.archive.analystPolicy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${bucket}/${stream}/*]`, reason: ARCHIVE_ANALYST });
+  }
+  Validations.of(stack.archive.analystPolicy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${bucket}/athena-results/*]`, reason: ARCHIVE_ANALYST });
+  Validations.of(stack.archive.analystPolicy).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${String(stack.resolve(stack.archive.tablesArn))}]`,
+    reason: ARCHIVE_ANALYST,
+  });
 
   for (const secret of Object.values(stack.secrets)) Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: SECRET_ROTATION });
   Validations.of(stack.scheduleFailures).acknowledge({ id: 'AwsSolutions-SQS3', reason: SCHEDULE_FAILURES });

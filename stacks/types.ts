@@ -4,6 +4,7 @@
  * not import the stack it is applied to).
  */
 import type { Stack } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
 import type { HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IVpc } from 'aws-cdk-lib/aws-ec2';
@@ -47,4 +48,6 @@ export interface NagTargets extends Pick<Stack, 'resolve'> {
   readonly secrets: Readonly<Record<SecretGroup, ISecret>>;
   /** Failure destination of the scheduled functions. */
   readonly scheduleFailures: Queue;
+  /** The archive's bucket, Firehose role and analyst policy (stacks/archive.ts). */
+  readonly archive: { readonly bucket: IConstruct; readonly firehoseRole: IConstruct; readonly analystPolicy: IConstruct; readonly tablesArn: string };
 }

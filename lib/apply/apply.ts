@@ -10,7 +10,8 @@
  * planned in a commit is enqueued even when SQS failed right after that commit.
  *
  * Business metrics (deps.metrics, lib/metrics.ts): EventsApplied and FoldLagSeconds per commit,
- * Duplicates per redelivery, by the event's source.
+ * Duplicates per redelivery, by the event's source. Every event answered (applied or duplicate)
+ * is handed to deps.archive with its outcome (lib/archive: buffered, never fails the call).
  */
 import { HubEvent } from '../events/hub-event.ts';
 import { dedupe, DEDUPE_TAG, markerFromItem } from '../store/entities/dedupe.ts';
@@ -77,6 +78,7 @@ export async function apply(input: HubEvent, deps: ApplyDeps, guards: ApplyGuard
         if (i >= 0) {
           const dup = await duplicate(event.eventId, err.oldItems[i] ?? {}, attempt, deps);
           deps.metrics?.add('Duplicates', { source: event.source });
+          deps.archive?.applied(event, dup, deps.now());
           return dup;
         }
         // Another writer changed what we read (member version, identity, order): re-read and re-plan.
@@ -104,7 +106,7 @@ export async function apply(input: HubEvent, deps: ApplyDeps, guards: ApplyGuard
     deps.metrics?.add('EventsApplied', { source: event.source });
     // Fold lag: from the event's occurrence on its platform to its commit here.
     deps.metrics?.add('FoldLagSeconds', {}, Math.max(0, (now - event.occurredAt) / 1000));
-    return {
+    const applied: ApplyResult = {
       status: 'applied',
       eventId: event.eventId,
       ...(out.memberId ? { memberId: out.memberId } : {}),
@@ -115,6 +117,9 @@ export async function apply(input: HubEvent, deps: ApplyDeps, guards: ApplyGuard
       writeItems: info.items,
       consumedWcu: info.consumedWcu,
     };
+    // Archived with its outcome (lib/archive): buffered, never throws, never waits.
+    deps.archive?.applied(event, applied, now);
+    return applied;
   }
   throw new TransientError('too much contention on this record, retry');
 }

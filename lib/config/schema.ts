@@ -176,6 +176,11 @@ export const SettingsSchema = z.object({
   HUB_TIER_THRESHOLDS_FEN: z.string().optional(),
   HUB_LIFECYCLE_DAYS: z.string().optional(),
   HUB_RFM_CUTS: z.string().optional(),
+  /** Firehose delivery streams of the archive (set by the stack; lib/archive, stacks/archive.ts). */
+  HUB_ARCHIVE_REQUESTS_STREAM: z.string().min(1).max(64).optional(),
+  HUB_ARCHIVE_EVENTS_STREAM: z.string().min(1).max(64).optional(),
+  /** The longest a webhook waits, after its answer is ready, for its archive records still in flight (ms; 0: never). */
+  HUB_ARCHIVE_MAX_WAIT_MS: intFrom(150).pipe(z.number().max(2000)),
 });
 export type Settings = z.output<typeof SettingsSchema>;
 

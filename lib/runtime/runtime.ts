@@ -22,6 +22,8 @@ import { DEFAULT_LEASE_MS } from '../engagement/send/flow.ts';
 import { readSecrets, secretArns, SECRET_MAX_AGE_MS } from './secrets.ts';
 import { noMetrics, type MetricsSink } from '../metrics.ts';
 import { processMetrics } from './metrics.ts';
+import { BufferedArchive, HubArchive, noArchive, type Archive } from '../archive/archive.ts';
+import { firehoseSink, makeFirehose } from '../store/firehose.ts';
 
 /** The SDK clients a runtime uses; unset ones are the process clients of lib/store/client.ts. */
 export interface RuntimeClients {
@@ -45,6 +47,8 @@ export interface Runtime extends ApplyDeps {
   readonly sender: { readonly leaseMs: number };
   /** Where the business metrics go (lib/metrics.ts): Powertools EMF in Lambda, nothing unless given elsewhere. */
   readonly metrics: MetricsSink;
+  /** The raw-request and event archive (lib/archive): Firehose in AWS, files locally, none unless given. */
+  readonly archive: HubArchive;
   /** A runtime like this one with some parts replaced; `settings` re-parses the configuration. */
   with(overrides: RuntimeOverrides): Runtime;
 }
@@ -57,6 +61,7 @@ export interface RuntimeOverrides {
   clients?: RuntimeClients;
   sender?: { leaseMs?: number };
   metrics?: MetricsSink;
+  archive?: Archive;
 }
 
 export interface RuntimeInput extends ConfigInput {
@@ -68,6 +73,8 @@ export interface RuntimeInput extends ConfigInput {
   sender?: { leaseMs?: number };
   /** Default: none recorded. */
   metrics?: MetricsSink;
+  /** Where archive records go (lib/archive); default: none kept. */
+  archive?: Archive;
 }
 
 interface Parts {
@@ -78,13 +85,14 @@ interface Parts {
   wechat?: ((appId: string) => WechatApi) | undefined;
   leaseMs: number;
   metrics?: MetricsSink | undefined;
+  archive?: Archive | undefined;
 }
 
 /** Builds a runtime from explicit parts; the configuration is parsed once, here. */
 export function createRuntime(input: RuntimeInput): Runtime {
-  const { secret, clients, now, wechat, sender, metrics, ...configInput } = input;
+  const { secret, clients, now, wechat, sender, metrics, archive, ...configInput } = input;
   const cfgInput: ConfigInput = secret ? { ...configInput, env: { ...configInput.env, ...secret } } : configInput;
-  return build({ input: cfgInput, cfg: loadConfig(cfgInput), clients: clients ?? {}, now: now ?? Date.now, wechat, leaseMs: sender?.leaseMs ?? DEFAULT_LEASE_MS, metrics });
+  return build({ input: cfgInput, cfg: loadConfig(cfgInput), clients: clients ?? {}, now: now ?? Date.now, wechat, leaseMs: sender?.leaseMs ?? DEFAULT_LEASE_MS, metrics, archive });
 }
 
 function build(p: Parts): Runtime {
@@ -92,6 +100,7 @@ function build(p: Parts): Runtime {
   const queues = () => p.clients.sqs ?? sqs();
   const wechatClients = new Map<string, WechatApi>();
   let youzanClient: YouzanClient | undefined;
+  const archive = new HubArchive(p.archive ?? noArchive, p.metrics);
   const rt: Runtime = {
     cfg: p.cfg,
     get db() {
@@ -109,6 +118,7 @@ function build(p: Parts): Runtime {
     now: p.now,
     sender: { leaseMs: p.leaseMs },
     metrics: p.metrics ?? noMetrics,
+    archive,
     wechat(appId = p.cfg.WECHAT_APP_ID) {
       if (p.wechat) return p.wechat(appId);
       if (appId !== p.cfg.WECHAT_APP_ID) throw new NotFoundError(`unknown WeChat account ${appId}`);
@@ -149,6 +159,7 @@ function build(p: Parts): Runtime {
         wechat: o.wechat ?? p.wechat,
         leaseMs: o.sender?.leaseMs ?? p.leaseMs,
         metrics: o.metrics ?? p.metrics,
+        archive: o.archive ?? p.archive,
       });
     },
   };
@@ -169,10 +180,25 @@ export async function processRuntime(): Promise<Runtime> {
   const arns = secretArns(env);
   if (arns.length) {
     if (!processRt || Date.now() - processRt.builtAt >= SECRET_MAX_AGE_MS) {
-      processRt = { rt: createRuntime({ env, secret: await readSecrets(arns), metrics: processMetrics }), builtAt: Date.now() };
+      processRt = { rt: createRuntime({ env, secret: await readSecrets(arns), metrics: processMetrics, archive: processArchive(env) }), builtAt: Date.now() };
     }
     return processRt.rt;
   }
-  processRt ??= { rt: createRuntime({ env, metrics: env.AWS_LAMBDA_FUNCTION_NAME ? processMetrics : noMetrics }), builtAt: Date.now() };
+  processRt ??= { rt: createRuntime({ env, metrics: env.AWS_LAMBDA_FUNCTION_NAME ? processMetrics : noMetrics, archive: processArchive(env) }), builtAt: Date.now() };
   return processRt.rt;
+}
+
+let firehoseArchive: Archive | undefined;
+
+/**
+ * The archive of a Lambda process: Firehose to the delivery streams the stack names
+ * (HUB_ARCHIVE_REQUESTS_STREAM, HUB_ARCHIVE_EVENTS_STREAM), one per process so its buffer
+ * outlives a runtime rebuilt for rotated secrets; none when the function has no stream.
+ */
+function processArchive(env: NodeJS.ProcessEnv): Archive {
+  const requests = env.HUB_ARCHIVE_REQUESTS_STREAM;
+  const events = env.HUB_ARCHIVE_EVENTS_STREAM;
+  if (!requests && !events) return noArchive;
+  firehoseArchive ??= new BufferedArchive(firehoseSink(makeFirehose(), { ...(requests ? { requests } : {}), ...(events ? { events } : {}) }), { metrics: processMetrics });
+  return firehoseArchive;
 }

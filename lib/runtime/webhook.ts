@@ -5,14 +5,17 @@
  * applied in order, and only then does the source answer the platform. A GET is the source's
  * URL handshake, or 404 when it has none. A source with a reply budget (WeChat: 5 s) gets a
  * deadline on the apply attempts and, if it says so, a success answer when only the queue failed
- * after the commit. A refused request counts in the Refused metric by
- * source and reason; apply() counts what was applied and what was a duplicate.
+ * after the commit. A refused request counts in the Refused metric by source and reason; apply()
+ * counts what was applied and what was a duplicate. A request whose signature held is handed to
+ * the archive (archiveRequest below), the events by apply().
  */
 import { apply } from '../apply/apply.ts';
 import type { ApplyOptions, ApplyResult } from '../port.ts';
 import { HubError, NotFoundError } from '../errors.ts';
 import type { MetricsSink } from '../metrics.ts';
-import type { Source, Reply } from '../sources/types.ts';
+import type { HubEvent } from '../events/hub-event.ts';
+import type { InboundRequest, Source, Reply } from '../sources/types.ts';
+import type { Runtime } from './runtime.ts';
 import { inboundRequest, text, type HttpEvent, type HttpResult } from './http.ts';
 import { http, type HubHandler } from './lambda.ts';
 
@@ -26,9 +29,12 @@ export function webhook<M>(source: Source<M>): HubHandler<HttpEvent, HttpResult>
       if (!source.handshake) throw new NotFoundError(`no route GET ${event.rawPath}`);
       return toResult(source.handshake(req, rt.cfg));
     }
+    let signed = false;
+    let events: HubEvent[] = [];
     try {
       const verified = source.verify(req, rt.cfg);
-      const events = source.normalise(verified, rt.cfg);
+      signed = true;
+      events = source.normalise(verified, rt.cfg);
       // The door's extra rows (a plain-mode push's nonce) belong to a request of exactly one event.
       const guards = events.length === 1 ? (verified.guards ?? {}) : {};
       const opts: ApplyOptions = d.reply
@@ -36,12 +42,27 @@ export function webhook<M>(source: Source<M>): HubHandler<HttpEvent, HttpResult>
         : {};
       const results: ApplyResult[] = [];
       for (const e of events) results.push(await apply(e, rt, guards, opts));
-      return toResult(source.reply(verified, results));
+      const reply = toResult(source.reply(verified, results));
+      await archiveRequest(rt, d.id, req, events, 'answered');
+      return reply;
     } catch (err) {
       countRefused(rt.metrics, d.id, err);
+      if (signed) await archiveRequest(rt, d.id, req, events, err instanceof HubError ? err.code : 'error');
       throw err;
     }
   });
+}
+
+/**
+ * The archive's raw-request point (lib/archive): a request whose signature held is kept with the
+ * eventIds it produced and how it was answered — also when normalising or applying it failed, so
+ * a rebuild with a fixed normaliser sees it. Buffered and never throws; the wait for records
+ * still in flight is capped by HUB_ARCHIVE_MAX_WAIT_MS (a Lambda instance is frozen after its
+ * answer) and a failure only counts in ArchiveFailures.
+ */
+async function archiveRequest(rt: Runtime, source: string, req: InboundRequest, events: readonly HubEvent[], outcome: string): Promise<void> {
+  rt.archive.request(source, req, events.map((e) => e.eventId), outcome);
+  await rt.archive.flush(rt.cfg.HUB_ARCHIVE_MAX_WAIT_MS);
 }
 
 /** A request answered 4xx (bad signature, stale, invalid) counts in Refused by its error code; a transient fault does not. */

@@ -27,7 +27,8 @@ export interface ClientOptions {
   maxAttempts?: number;
 }
 
-const clientConfig = (o: ClientOptions) => ({
+/** The fixed client settings (timeouts, retries) with the caller's choices; every SDK client of lib/store is built from it. */
+export const makeClientConfig = (o: ClientOptions) => ({
   maxAttempts: o.maxAttempts ?? 3,
   requestHandler: requestHandler(),
   ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
@@ -50,14 +51,14 @@ const requestHandler = () =>
   });
 
 export function makeDynamo(options: ClientOptions = {}): DynamoDBDocumentClient {
-  const client = new DynamoDBClient(clientConfig(options));
+  const client = new DynamoDBClient(makeClientConfig(options));
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
   });
 }
 
 export function makeSqs(options: ClientOptions = {}): SQSClient {
-  return new SQSClient(clientConfig(options));
+  return new SQSClient(makeClientConfig(options));
 }
 
 export function ddb(): DynamoDBDocumentClient {

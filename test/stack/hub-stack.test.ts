@@ -173,9 +173,10 @@ describe.each(['dev', 'prod'] as const)('functions (%s)', (stage) => {
     const ours = new Set([...stack.functions.values()].map(({ fn }) => logicalId(stack, fn)));
     expect(ours.size).toBe(FUNCTIONS.length);
     for (const id of ours) expect(functions[id], id).toBeDefined();
-    // Besides ours, at most CDK's own custom-resource handler (default security group lock-down in the VPC).
+    // Besides ours, CDK's own custom-resource handlers: emptying the archive buckets on delete
+    // (removalPolicy destroy) and the default security group lock-down in the VPC.
     const others = Object.keys(functions).filter((id) => !ours.has(id));
-    expect(others.length).toBe(cfgs[stage].fixedEgressIp ? 1 : 0);
+    expect(others.length).toBe((cfgs[stage].fixedEgressIp ? 1 : 0) + (cfgs[stage].removalPolicy === 'destroy' ? 1 : 0));
   });
 
   it.each(FUNCTIONS.map((f) => [f.name, f] as const))('%s: runtime, architecture, sizing, tracing, logs', (_name, spec) => {
@@ -260,8 +261,12 @@ describe.each(['dev', 'prod'] as const)('functions (%s)', (stage) => {
     expect(resources('secretsmanager:GetSecretValue')).toEqual(secretRefs);
     expect(resources('secretsmanager:DescribeSecret')).toEqual(secretRefs);
 
+    // Archive: PutRecordBatch on exactly the delivery streams of the manifest's `archives`.
+    const streamRefs = (spec.archives ?? []).map((s) => JSON.stringify({ 'Fn::GetAtt': [logicalId(stack, { node: { defaultChild: stack.archive.deliveryStreams[s] } }), 'Arn'] })).sort();
+    expect(resources('firehose:PutRecordBatch')).toEqual(streamRefs);
+
     // Nothing else at all.
-    const allowed = /^(logs:(CreateLogStream|PutLogEvents)|xray:(PutTraceSegments|PutTelemetryRecords)|dynamodb:\w+|sqs:\w+|secretsmanager:(GetSecretValue|DescribeSecret))$/;
+    const allowed = /^(logs:(CreateLogStream|PutLogEvents)|xray:(PutTraceSegments|PutTelemetryRecords)|dynamodb:\w+|sqs:\w+|secretsmanager:(GetSecretValue|DescribeSecret)|firehose:PutRecordBatch)$/;
     for (const action of grants.keys()) expect(action).toMatch(allowed);
 
     // Managed policies: only the VPC ENI policy, only inside the VPC.
