@@ -14,7 +14,7 @@ export const handler = routes(
   { name: 'members' },
   {
     'POST /members/sms-code': async (event, rt) =>
-      json(202, await sendSmsCode(jsonBody(event, 4096), { cfg: rt.cfg, api: rt.wechat(), sms: smsSender(rt.cfg), store: rt.store })),
+      json(202, await sendSmsCode(jsonBody(event, 4096), { cfg: rt.cfg, api: rt.wechat(), wechat: (appId) => rt.wechat(appId), sms: smsSender(rt.cfg), store: rt.store })),
   },
-  async (event, rt) => json(200, (await register(jsonBody(event), { cfg: rt.cfg, api: rt.wechat(), apply: rt })).member),
+  async (event, rt) => json(200, (await register(jsonBody(event), { cfg: rt.cfg, api: rt.wechat(), wechat: (appId) => rt.wechat(appId), apply: rt })).member),
 );

@@ -18,6 +18,7 @@ export const PLANNERS: { readonly [T in HubEvent['type']]: Planner<EventOf<T>> }
   'wechat.interaction': planWechat,
   'wechat.template_receipt': planWechat,
   'wechat.unknown': planWechat,
+  'wechat.unionid': planWechat,
   'member.register': planRegister,
   order: planOrder,
   refund: planRefund,
