@@ -289,12 +289,19 @@ export function describeConfig(cfg: HubConfig): Record<string, string> {
       const v = (cfg as Record<string, unknown>)[k];
       if (v === undefined) out[k] = '(not set)';
       else if ((SECRET_KEYS as readonly string[]).includes(k)) out[k] = fingerprint(String(v));
+      else if (k === 'wechatApps') out[k] = (v as readonly WechatApp[]).map(describeApp).join('; ');
       else out[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
     } catch {
       out[k] = '(not available)';
     }
   }
   return out;
+}
+
+/** One app of the estate for the banner: its public facts, its secrets as fingerprints. */
+function describeApp(a: WechatApp): string {
+  const secrets = (['token', 'aesKey', 'appSecret'] as const).flatMap((k) => (a[k] === undefined ? [] : [`${k} ${fingerprint(a[k])}`]));
+  return `${a.appId} ${a.kind} ${JSON.stringify(a.name)} ${secrets.join(' ')}`;
 }
 
 /** `(<n> chars, sha256 <first 8 hex>)`: enough to tell two values apart, nothing of the value. */

@@ -15,17 +15,18 @@ export const SECRET_KEYS = [
   'WECHAT_TOKEN',
   'WECHAT_AES_KEY',
   'WECHAT_APP_SECRET',
-  'HUB_WECHAT_APPS',
   'TMALL_APP_SECRET',
   'JD_APP_SECRET',
   'YOUZAN_CLIENT_SECRET',
   'CODE_SIGNING_SECRET',
   'PHONE_HASH_SECRET',
   'HUB_OTP_SECRET',
-  'HUB_SESSION_SECRET',
   'TENCENT_SMS_SECRET_ID',
   'TENCENT_SMS_SECRET_KEY',
   'WECOM_ALERT_WEBHOOK_URL',
+  // The further WeChat apps (lib/config/wechat-apps.ts) and the member session key.
+  'HUB_WECHAT_APPS',
+  'HUB_SESSION_SECRET',
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 

@@ -35,6 +35,7 @@ describe('PLANNERS', () => {
         'wechat.scan',
         'wechat.template_receipt',
         'wechat.unfollow',
+        'wechat.unionid',
         'wechat.unknown',
       ].sort(),
     );
