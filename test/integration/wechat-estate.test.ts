@@ -224,6 +224,28 @@ describe('the WeChat estate: two official accounts and a mini program', () => {
     expect(strip(late)).toEqual(strip(first));
   });
 
+  it('signs the member in with a short-lived session: GET /me is the merged member, from any of its apps', async () => {
+    const p1 = (await member(A.appId, 'p1_a'))!;
+    const post = (body: unknown) => fetch(`${hub.url}/sessions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const body of [{ appId: M.appId, loginCode: 'local:p1_m' }, { appId: B.appId, oauthCode: 'local:p1_b' }]) {
+      const res = await post(body);
+      expect(res.status).toBe(200);
+      const { token, expiresAt } = (await res.json()) as { token: string; expiresAt: number };
+      expect(expiresAt - Date.now()).toBeGreaterThan(7_100_000);
+      expect(expiresAt - Date.now()).toBeLessThanOrEqual(7_200_000);
+      const meRes = await fetch(`${hub.url}/me`, { headers: { authorization: `Bearer ${token}` } });
+      expect(meRes.status).toBe(200);
+      expect(await meRes.json()).toEqual({ memberId: p1.memberId, status: 'member', tier: 'normal', points: 0, phone: p1.phoneMasked });
+      // A token with its payload changed does not verify.
+      const [payload, sig] = token.split('.');
+      const forged = `${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), o: 'p2_a' })).toString('base64url')}.${sig}`;
+      expect((await fetch(`${hub.url}/me`, { headers: { authorization: `Bearer ${forged}` } })).status).toBe(401);
+    }
+    expect((await fetch(`${hub.url}/me`)).status).toBe(401);
+    expect((await post({ appId: 'wxnotconfigured00', loginCode: 'local:p1_m' })).status).toBe(400);
+    expect((await post({ appId: M.appId, oauthCode: 'local:p1_m' })).status).toBe(400);
+  });
+
   it('refuses an appId that is not configured on the member routes (400)', async () => {
     const res = await fetch(`${hub.url}/members`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ appId: 'wxnotconfigured00', loginCode: 'local:x', phone: '13800138009', phoneCode: 'local-phone:13800138009' }) });
     expect(res.status).toBe(400);
