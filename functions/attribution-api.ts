@@ -72,5 +72,7 @@ export const handler = http({ name: 'attribution-api', admin: true }, async (eve
       body: attributionCsv(r.channels, rt.cfg.wechatApps.length > 1 || appId !== undefined ? { defaultAppId: rt.cfg.WECHAT_APP_ID } : undefined),
     };
   }
-  return json(200, { from: r.from, to: r.to, model: r.model, scope: r.scope, ...(r.appId !== undefined ? { appId: r.appId } : {}), channels: r.channels, ...(r.truncated ? { truncated: true } : {}) }, noStore);
+  // The scope is stated once it can matter: several accounts, or asked for.
+  const stated = q.scope !== undefined || appId !== undefined || rt.cfg.wechatApps.length > 1;
+  return json(200, { from: r.from, to: r.to, model: r.model, ...(stated ? { scope: r.scope } : {}), ...(r.appId !== undefined ? { appId: r.appId } : {}), channels: r.channels, ...(r.truncated ? { truncated: true } : {}) }, noStore);
 });

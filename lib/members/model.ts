@@ -113,9 +113,9 @@ export function presenceOn(m: MemberRecord, appId: string, openid: string): AppP
 }
 
 /** An interaction on one app: its own last interaction (and kind) and the member's. */
-export function interactedOn(m: MemberRecord, a: AppPresence, at: number, kind: InteractionKind): void {
+export function interactedOn(m: MemberRecord, a: AppPresence | undefined, at: number, kind: InteractionKind): void {
   interacted(m, at);
-  if (a.lastInteractionAt === undefined || at > a.lastInteractionAt || (at === a.lastInteractionAt && (a.lastInteractionKind ?? '') < kind)) {
+  if (a && (a.lastInteractionAt === undefined || at > a.lastInteractionAt || (at === a.lastInteractionAt && (a.lastInteractionKind ?? '') < kind))) {
     a.lastInteractionAt = at;
     a.lastInteractionKind = kind;
   }

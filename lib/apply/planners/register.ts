@@ -49,7 +49,7 @@ export async function planRegister(e: HubEventOf<'member.register'>, p: Port): P
     wechat: { appId: e.appId, openid: e.openid },
   });
   const m = resolved!.member;
-  presenceOn(m, e.appId, e.openid);
+  if (p.cfg.wechatApps.length > 1) presenceOn(m, e.appId, e.openid);
   if (e.unionid) m.unionid = e.unionid;
   if (m.phoneHash && m.phoneHash !== e.phoneHash) {
     throw new ConflictError('this member already registered another phone number', undefined, 'phone_conflict');

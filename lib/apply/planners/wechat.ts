@@ -31,15 +31,16 @@ export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutpu
   if (!resolved) return {};
   const m = resolved.member;
   const at = event.occurredAt;
-  const app = presenceOn(m, event.appId, event.openid);
-  const hasFollowFacts = app.lastFollowAt !== undefined || app.unfollowedAt !== undefined;
+  // Per-app state exists in an estate of several apps; a hub of one account keeps its records as they were.
+  const app = p.cfg.wechatApps.length > 1 ? presenceOn(m, event.appId, event.openid) : undefined;
+  const hasFollowFacts = app !== undefined && (app.lastFollowAt !== undefined || app.unfollowedAt !== undefined);
   switch (event.type) {
     case 'wechat.follow': {
       const firstFollow = m.history.follows.length === 0;
-      const firstOnAccount = app.firstFollowAt === undefined && !m.history.follows.some((f) => (f.app ?? defaultApp) === event.appId);
+      const firstOnAccount = app?.firstFollowAt === undefined && !m.history.follows.some((f) => (f.app ?? defaultApp) === event.appId);
       // A follow of the default account is stored as before accounts were per app (no `app`).
       m.history.follows.push(isDefault ? { at, channel } : { at, channel, app: event.appId });
-      followedOn(app, at);
+      if (app) followedOn(app, at);
       interactedOn(m, app, at, 'follow');
       const ch = event.scene ? await ensureChannel(p, channel, event.appId) : undefined;
       if (firstFollow) {
@@ -55,16 +56,16 @@ export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutpu
       interactedOn(m, app, at, 'scan');
       await ensureChannel(p, channel, event.appId);
       // A scan proves the person follows the account.
-      if (!hasFollowFacts) app.followed = true;
+      if (app && !hasFollowFacts) app.followed = true;
       if (m.history.follows.length === 0 && m.wechat) m.wechat.followed = true;
       break;
     case 'wechat.unfollow':
       m.history.unfollows.push(at);
-      unfollowedOn(app, at);
+      if (app) unfollowedOn(app, at);
       break;
     case 'wechat.interaction':
       interactedOn(m, app, at, event.kind);
-      if (!hasFollowFacts) app.followed = true;
+      if (app && !hasFollowFacts) app.followed = true;
       if (m.wechat && m.history.follows.length === 0 && m.history.unfollows.length === 0) m.wechat.followed = true;
       break;
   }
