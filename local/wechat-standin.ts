@@ -433,13 +433,20 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     });
   }
 
-  function oauth(url: URL): Reply {
-    const q = url.searchParams;
+  /** The appid of a code exchange (`appid`, `secret`, `grant_type=authorization_code`), or WeChat's error. */
+  function codeExchangeApp(q: URLSearchParams): string | Reply {
     const appId = q.get('appid') ?? '';
     const secret = apps.get(appId);
     if (secret === undefined) return Reply.err(40013, 'invalid appid');
     if (q.get('secret') !== secret) return Reply.err(40125, 'invalid appsecret');
     if (q.get('grant_type') !== 'authorization_code') return Reply.err(40002, 'invalid grant_type');
+    return appId;
+  }
+
+  function oauth(url: URL): Reply {
+    const q = url.searchParams;
+    const appId = codeExchangeApp(q);
+    if (appId instanceof Reply) return appId;
     const code = q.get('code');
     if (!code) return Reply.err(41008, 'missing code');
     const m = /^local(-snapshot)?:([A-Za-z0-9_-]{1,64})$/.exec(code);
@@ -462,11 +469,8 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
 
   function codeToSession(url: URL): Reply {
     const q = url.searchParams;
-    const appId = q.get('appid') ?? '';
-    const secret = apps.get(appId);
-    if (secret === undefined) return Reply.err(40013, 'invalid appid');
-    if (q.get('secret') !== secret) return Reply.err(40125, 'invalid appsecret');
-    if (q.get('grant_type') !== 'authorization_code') return Reply.err(40002, 'invalid grant_type');
+    const appId = codeExchangeApp(q);
+    if (appId instanceof Reply) return appId;
     const m = /^local:([A-Za-z0-9_-]{1,64})$/.exec(q.get('js_code') ?? '');
     if (!m) return Reply.err(40029, 'invalid code');
     const openid = m[1]!;

@@ -172,7 +172,8 @@ export function loadConfig(input: ConfigInput): HubConfig {
   }
 
   // A function not given the `wechat` secrets knows no account's secrets: its estate is empty.
-  const estate = !grantedKeys.has('HUB_WECHAT_APPS') ? undefined : attempt(problems, (m) => m, () => wechatEstate(parsed.success ? (parsed.data as Settings) : undefined, withheld));
+  const listed = merged.HUB_WECHAT_APPS !== undefined ? attempt(problems, (m) => m, () => parseWechatApps(merged.HUB_WECHAT_APPS!)) : [];
+  const estate = !grantedKeys.has('HUB_WECHAT_APPS') || !listed ? undefined : attempt(problems, (m) => m, () => wechatEstate(parsed.success ? (parsed.data as Settings) : undefined, listed, withheld));
 
   if (problems.length || !parsed.success) throw new Error(`invalid configuration: ${problems.join('; ')}`);
   const cfg = { ...(parsed.data as Settings), rules, policy, memberRules, wechatApps: estate ?? [] } as HubConfig;
@@ -208,9 +209,8 @@ function firstOfficial(raw: string): string | undefined {
  * (WECHAT_APP_ID) first; throws naming the entry. The default must be an official account;
  * HUB_WECHAT_APP_IDS, when set, must name exactly the configured apps.
  */
-function wechatEstate(s: Settings | undefined, withheld: readonly string[]): WechatApp[] {
+function wechatEstate(s: Settings | undefined, listed: readonly WechatApp[], withheld: readonly string[]): WechatApp[] {
   if (!s) return [];
-  const listed = s.HUB_WECHAT_APPS !== undefined ? parseWechatApps(s.HUB_WECHAT_APPS) : [];
   const own = listed.find((a) => a.appId === s.WECHAT_APP_ID);
   const shorthandGiven = !withheld.includes('WECHAT_TOKEN') && s.WECHAT_TOKEN !== undefined;
   if (own && shorthandGiven) throw new Error(`HUB_WECHAT_APPS (${s.WECHAT_APP_ID}): the account is also given by WECHAT_TOKEN / WECHAT_APP_SECRET: configure it in one place`);

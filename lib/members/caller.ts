@@ -51,24 +51,22 @@ export async function identifyCaller(req: CallerRequest, deps: CallerDeps): Prom
   }
   const api = deps.wechat ? deps.wechat(req.appId) : deps.api;
   if (mini) {
-    let session;
-    try {
-      session = await api.codeToSession(req.loginCode!);
-    } catch (err) {
-      if (err instanceof UpstreamApiError && !err.retryable) throw new BadRequestError('the loginCode was rejected by WeChat (expired, used or invalid)', undefined, 'invalid_login_code');
-      throw err;
-    }
+    const session = await exchanged(() => api.codeToSession(req.loginCode!), 'the loginCode was rejected by WeChat (expired, used or invalid)', 'invalid_login_code');
     return { appId: req.appId, openid: session.openid, ...(session.unionid ? { unionid: session.unionid } : {}) };
   }
-  let who;
-  try {
-    who = await api.oauthExchange(req.oauthCode!);
-  } catch (err) {
-    if (err instanceof UpstreamApiError && !err.retryable) throw new BadRequestError('the oauthCode was rejected by WeChat (expired, used or invalid)', undefined, 'invalid_oauth_code');
-    throw err;
-  }
+  const who = await exchanged(() => api.oauthExchange(req.oauthCode!), 'the oauthCode was rejected by WeChat (expired, used or invalid)', 'invalid_oauth_code');
   if (who.snapshotUser) throw new ForbiddenError('a WeChat snapshot-page visitor cannot do this: open the page in WeChat first', undefined, 'snapshot_user');
   return { appId: req.appId, openid: who.openid, ...(who.unionid ? { unionid: who.unionid } : {}) };
+}
+
+/** A code exchange with WeChat: a code WeChat refuses is the caller's 400 (`code`); an outage stays a 503. */
+async function exchanged<T>(call: () => Promise<T>, message: string, code: string): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof UpstreamApiError && !err.retryable) throw new BadRequestError(message, undefined, code);
+    throw err;
+  }
 }
 
 /** Zod issues as the `details` of a 400. */
