@@ -10,7 +10,8 @@ import { json, jsonBody, query, type HttpEvent, type HttpResult } from '../lib/r
 import { routes } from '../lib/runtime/lambda.ts';
 import type { Runtime } from '../lib/runtime/runtime.ts';
 import { memberProfile } from '../lib/members/profile.ts';
-import { createChannel, listChannels } from '../lib/attribution/channels.ts';
+import { createChannel, listChannels, type ChannelAccounts } from '../lib/attribution/channels.ts';
+import { wechatApp } from '../lib/config/index.ts';
 import { createBatch, getBatch, setBatchActive } from '../lib/codes/batches.ts';
 import { codesCsv } from '../lib/codes/csv.ts';
 import { codecFor } from '../lib/codes/codec.ts';
@@ -41,11 +42,17 @@ async function codesCsvPage(event: HttpEvent, rt: Runtime): Promise<HttpResult> 
   };
 }
 
+/** The configured official accounts a channel may belong to. */
+const channelAccounts = (rt: Runtime): ChannelAccounts => ({
+  defaultAppId: rt.cfg.WECHAT_APP_ID,
+  official: (appId) => (wechatApp(rt.cfg, appId)?.kind === 'official' ? rt.wechat(appId) : undefined),
+});
+
 export const handler = routes(
   { name: 'admin', admin: true },
   {
     'GET /members/{id}': async (event, rt) => json(200, await memberProfile(rt.store, id(event))),
-    'POST /channels': async (event, rt) => json(201, await createChannel(rt.store, rt.wechat(), jsonBody(event))),
+    'POST /channels': async (event, rt) => json(201, await createChannel(rt.store, rt.wechat(), jsonBody(event), rt.now(), channelAccounts(rt))),
     'GET /channels': async (_event, rt) => json(200, { channels: await listChannels(rt.store) }),
     'POST /codes/batches': async (event, rt) => json(201, await createBatch(rt.store, jsonBody(event))),
     'POST /codes/batches/{id}/status': async (event, rt) => {

@@ -1,5 +1,6 @@
 /**
- * GET /attribution/channels?from&to[&model]              metrics per channel (JSON)
+ * GET /attribution/channels?from&to[&model][&scope][&appId]  metrics per channel (JSON); scope
+ *                                                         brand (default) | account, appId: one official account's channels
  * GET /attribution/channels/{id}/daily?from&to[&model]   one channel per local day (JSON)
  * GET /attribution/channels.csv?from&to[&model]          the channel table as CSV
  *
@@ -10,7 +11,7 @@
 import { NotFoundError } from '../lib/errors.ts';
 import { json, query, type HttpEvent } from '../lib/runtime/http.ts';
 import { http } from '../lib/runtime/lambda.ts';
-import { channelDaily, channelMetrics, parseModel, validateRange } from '../lib/attribution/query.ts';
+import { channelDaily, channelMetrics, parseAppIdFilter, parseModel, parseScope, validateRange } from '../lib/attribution/query.ts';
 import { attributionCsv, attributionCsvFilename } from '../lib/attribution/csv.ts';
 
 type Route = { name: 'channels' } | { name: 'csv' } | { name: 'daily'; id: string };
@@ -56,7 +57,9 @@ export const handler = http({ name: 'attribution-api', admin: true }, async (eve
     const r = await channelDaily(rt, route.id, { from, to, model });
     return json(200, { channel: r.channel, from: r.from, to: r.to, model: r.model, days: r.days }, noStore);
   }
-  const r = await channelMetrics(rt, { from, to, model });
+  const scope = parseScope(q.scope);
+  const appId = parseAppIdFilter(q.appId);
+  const r = await channelMetrics(rt, { from, to, model, scope, ...(appId !== undefined ? { appId } : {}) });
   if (route.name === 'csv') {
     return {
       statusCode: 200,
@@ -65,8 +68,11 @@ export const handler = http({ name: 'attribution-api', admin: true }, async (eve
         'content-disposition': `attachment; filename="${attributionCsvFilename(from, to, model)}"`,
         ...noStore,
       },
-      body: attributionCsv(r.channels),
+      // The account column once the brand has several accounts (or the table is one account's).
+      body: attributionCsv(r.channels, rt.cfg.wechatApps.length > 1 || appId !== undefined ? { defaultAppId: rt.cfg.WECHAT_APP_ID } : undefined),
     };
   }
-  return json(200, { from: r.from, to: r.to, model: r.model, channels: r.channels, ...(r.truncated ? { truncated: true } : {}) }, noStore);
+  // The scope is stated once it can matter: several accounts, or asked for.
+  const stated = q.scope !== undefined || appId !== undefined || rt.cfg.wechatApps.length > 1;
+  return json(200, { from: r.from, to: r.to, model: r.model, ...(stated ? { scope: r.scope } : {}), ...(r.appId !== undefined ? { appId: r.appId } : {}), channels: r.channels, ...(r.truncated ? { truncated: true } : {}) }, noStore);
 });

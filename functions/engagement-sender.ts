@@ -5,17 +5,19 @@
  * visibility is changed so SQS delivers it again after the delay. The handler never throws for
  * the batch. Records of one member are processed one after the other (the caps count what the
  * previous one sent); different members run concurrently. Staff-destination rows belong to the
- * staff queue: seen here, they are suppressed `wrong_queue`.
+ * staff queue: seen here, they are suppressed `wrong_queue`. A `unionid_lookup` row asks WeChat
+ * for a new follower's unionid instead of sending anything (lib/apply/unionid.ts).
  *
  * Every deferral and retry also counts as a receive, so a message deferred by quiet hours has
  * one receive fewer left for failures.
  */
-import { recordMalformedMessage, sendRecord } from '../lib/engagement/send/batch.ts';
+import { recordMalformedMessage } from '../lib/engagement/send/batch.ts';
+import { engagementRecord } from '../lib/apply/unionid.ts';
 import type * as z from 'zod';
 import { OutboxRowSchema, type OutboxRow } from '../lib/events/messages.ts';
 import { consumer } from '../lib/runtime/lambda.ts';
 
 export const handler = consumer(
   { name: 'engagement-sender', body: OutboxRowSchema as z.ZodType<OutboxRow>, groupBy: (row) => row.memberId, onMalformed: recordMalformedMessage },
-  sendRecord,
+  engagementRecord,
 );

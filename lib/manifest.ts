@@ -98,10 +98,12 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'members',
-    description: 'Member centre registration with phone proof; SMS codes',
+    description: 'Member centre registration with phone proof; SMS codes; member sessions',
     routes: [
       { method: 'POST', path: '/members', member: true },
       { method: 'POST', path: '/members/sms-code', member: true },
+      { method: 'POST', path: '/sessions', member: true },
+      { method: 'GET', path: '/me', member: true },
     ],
     memoryMb: 512,
     timeoutSeconds: 6,

@@ -83,7 +83,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const base = loadConfig({ env, local: true });
   await createTable(db, base.HUB_TABLE);
   const queues = await createQueues(sqs, opts.queuePrefix ? { prefix: opts.queuePrefix } : {});
-  const standin = await startWechatStandin({ port: opts.standinPort, apps: { [base.WECHAT_APP_ID]: base.WECHAT_APP_SECRET } });
+  const standin = await startWechatStandin({ port: opts.standinPort, apps: Object.fromEntries(base.wechatApps.map((a) => [a.appId, a.appSecret])) });
   const top = await startTopRuntime(base, env.TOP_API_BASE, opts.topPort !== undefined ? { port: opts.topPort } : opts.standinPort === 0 ? { port: 0 } : {});
   const youzan = await startYouzanRuntime(
     base,

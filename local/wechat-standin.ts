@@ -13,7 +13,11 @@
  *   text digit for digit. The same openid + client_msg_id within 10 min returns the first msgid
  *   and sends nothing new.
  * - OAuth code `local:<openid>` yields that openid (`local-snapshot:<openid>` yields a snapshot-page
- *   virtual account, `is_snapshotuser:1`); anything else answers 40029.
+ *   virtual account, `is_snapshotuser:1`); anything else answers 40029. Mini program login code
+ *   `local:<openid>` (sns/jscode2session) yields that openid. Both carry the person's unionid
+ *   when one was set.
+ * - Several apps (`apps`: appId → AppSecret): a person set with an `appId` belongs to that app;
+ *   user/info, OAuth and jscode2session with another app's credentials answer 40003 for them.
  * - Phone code `local-phone:<phone>` (getuserphonenumber, with a valid access_token) yields that
  *   phone as WeChat writes it: `{errcode:0, errmsg:"ok", phone_info:{phoneNumber,
  *   purePhoneNumber, countryCode:"86", watermark:{timestamp, appid}}}`, the appid being the
@@ -28,7 +32,7 @@
  *   GET        /_local/calls         every API request received (secrets redacted)
  *   POST       /_local/faults        {path, fault, count?}: the next `count` calls of `path` fail
  *   DELETE     /_local/faults
- *   PUT        /_local/users/{openid} {subscribed?, unionid?, subscribeTime?, subscribeScene?, qrSceneStr?}
+ *   PUT        /_local/users/{openid} {appId?, subscribed?, unionid?, subscribeTime?, subscribeScene?, qrSceneStr?}
  *   POST       /_local/tokens/revoke {appId?}: every token issued so far stops working
  *   PUT        /_local/templates/{templateId} {keys}: a category template and its typed data keys
  *   PUT        /_local/windows {enforce}: customer-service windows enforced (45015 / 45047) or not
@@ -92,6 +96,8 @@ const FaultSchema = z.discriminatedUnion('type', [
 export type StandinFault = z.infer<typeof FaultSchema>;
 
 export interface StandinUser {
+  /** The app this openid belongs to (openids are per app); absent: any app. */
+  appId?: string;
   subscribed: boolean;
   unionid?: string;
   /** Epoch ms. */
@@ -198,6 +204,7 @@ const QrBody = z.object({
 });
 const UserPatch = z
   .object({
+    appId: z.string().min(1),
     subscribed: z.boolean(),
     unionid: z.string().min(1),
     subscribeTime: z.number().int(),
@@ -456,9 +463,15 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     return Reply.json({ ticket: qr.ticket, expire_seconds: expireSeconds, url: qr.url });
   }
 
-  function userInfo(url: URL): Reply {
+  /** A person set for another app is not this app's openid. */
+  const foreign = (openid: string, appId: string): boolean => {
+    const a = users.get(openid)?.appId;
+    return a !== undefined && a !== appId;
+  };
+
+  function userInfo(appId: string, url: URL): Reply {
     const openid = url.searchParams.get('openid') ?? '';
-    if (!OPENID.test(openid)) return Reply.err(40003, 'invalid openid');
+    if (!OPENID.test(openid) || foreign(openid, appId)) return Reply.err(40003, 'invalid openid');
     const u = user(openid);
     if (!u.subscribed) {
       return Reply.json({ subscribe: 0, openid, ...(u.unionid !== undefined && { unionid: u.unionid }), tagid_list: [] });
@@ -478,18 +491,26 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     });
   }
 
-  function oauth(url: URL): Reply {
-    const q = url.searchParams;
+  /** The appid of a code exchange (`appid`, `secret`, `grant_type=authorization_code`), or WeChat's error. */
+  function codeExchangeApp(q: URLSearchParams): string | Reply {
     const appId = q.get('appid') ?? '';
     const secret = apps.get(appId);
     if (secret === undefined) return Reply.err(40013, 'invalid appid');
     if (q.get('secret') !== secret) return Reply.err(40125, 'invalid appsecret');
     if (q.get('grant_type') !== 'authorization_code') return Reply.err(40002, 'invalid grant_type');
+    return appId;
+  }
+
+  function oauth(url: URL): Reply {
+    const q = url.searchParams;
+    const appId = codeExchangeApp(q);
+    if (appId instanceof Reply) return appId;
     const code = q.get('code');
     if (!code) return Reply.err(41008, 'missing code');
     const m = /^local(-snapshot)?:([A-Za-z0-9_-]{1,64})$/.exec(code);
     if (!m) return Reply.err(40029, 'invalid code');
     const openid = m[2]!;
+    if (foreign(openid, appId)) return Reply.err(40003, 'invalid openid');
     const snapshot = m[1] !== undefined;
     const u = users.get(openid);
     webTokenSeq += 1;
@@ -502,6 +523,19 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
       ...(snapshot && { is_snapshotuser: 1 }),
       ...(u?.unionid !== undefined && !snapshot && { unionid: u.unionid }),
     });
+  }
+
+  function codeToSession(url: URL): Reply {
+    const q = url.searchParams;
+    const appId = codeExchangeApp(q);
+    if (appId instanceof Reply) return appId;
+    const m = /^local:([A-Za-z0-9_-]{1,64})$/.exec(q.get('js_code') ?? '');
+    if (!m) return Reply.err(40029, 'invalid code');
+    const openid = m[1]!;
+    if (foreign(openid, appId)) return Reply.err(40003, 'invalid openid');
+    const u = users.get(openid);
+    webTokenSeq += 1;
+    return Reply.json({ openid, session_key: `standin-session-key-${webTokenSeq}`, ...(u?.unionid !== undefined && { unionid: u.unionid }) });
   }
 
   function phoneNumber(appId: string, body: Json): Reply {
@@ -541,12 +575,14 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
       case '/cgi-bin/user/info':
         return get(() => {
           const appId = authorize(url);
-          return appId instanceof Reply ? appId : userInfo(url);
+          return appId instanceof Reply ? appId : userInfo(appId, url);
         });
       case '/wxa/business/getuserphonenumber':
         return post(phoneNumber);
       case '/sns/oauth2/access_token':
         return get(() => oauth(url));
+      case '/sns/jscode2session':
+        return get(() => codeToSession(url));
       default:
         return Reply.json({ errcode: 404, errmsg: 'not found' }, 404);
     }

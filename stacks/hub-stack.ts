@@ -245,7 +245,8 @@ export class HubStack extends Stack {
             corsPreflight: {
               allowOrigins: props.corsOrigins,
               allowMethods: memberMethods(specs),
-              allowHeaders: ['content-type'],
+              // authorization: the member session token of GET /me (lib/members/session.ts).
+              allowHeaders: ['authorization', 'content-type'],
               allowCredentials: false,
               maxAge: Duration.hours(1),
             },

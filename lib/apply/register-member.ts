@@ -44,7 +44,10 @@ export const phoneUnavailable = () =>
 
 export interface RegisterDeps {
   cfg: HubConfig;
+  /** The default account's client. */
   api: WechatApi;
+  /** The client of any configured app (the caller's app exchanges its codes). */
+  wechat?: (appId: string) => WechatApi;
   apply: ApplyDeps;
   now?: () => number;
 }
@@ -82,7 +85,7 @@ export async function register(body: unknown, deps: RegisterDeps) {
   const phoneHash = hashPhone(phone, deps.cfg.PHONE_HASH_SECRET);
   let proof: PhoneProof;
   if (req.phoneCode !== undefined) {
-    await provenByWechat(deps.api, req.phoneCode, phone);
+    await provenByWechat(deps.wechat ? deps.wechat(caller.appId) : deps.api, req.phoneCode, phone);
     proof = { kind: 'wechat_phone_code' };
   } else {
     proof = { kind: 'sms', codeHash: await checkSmsCode(store, deps.cfg, caller, phoneHash, req.smsCode!, now) };
@@ -101,6 +104,7 @@ export async function register(body: unknown, deps: RegisterDeps) {
         phoneHash,
         phoneMasked: maskPhone(phone),
         proof,
+        ...(caller.unionid ? { unionid: caller.unionid } : {}),
         ...(req.name ? { name: req.name } : {}),
         ...(req.birthday ? { birthday: req.birthday } : {}),
       },

@@ -3,6 +3,7 @@
  * permanent QR_LIMIT_STR_SCENE code (scene = channel id) from the WeChat API. Scenes seen in
  * webhooks but never created are listed with kind `unknown` (lib/apply/planners/wechat.ts).
  */
+import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { BadRequestError, ConflictError } from '../errors.ts';
 import type { WechatApi } from '../wechat/wire.ts';
@@ -13,11 +14,27 @@ import { channels, type Channel as StoredChannel } from '../store/entities/chann
 
 export const CHANNEL_KINDS = ['wechat_qr', 'code_batch', 'store', 'ad', 'other'] as const;
 
+/**
+ * The channel a QR scene (or an organic follow, scene `organic`) of account `appId` credits
+ * (docs/design.md#wechat-accounts): the scene itself on the default account (WECHAT_APP_ID, so
+ * single-account data keeps its channels), `<appId>:<scene>` on any other, so two accounts'
+ * `qrscene_spring` are two channels. An id that would pass 64 characters ends in a digest of the
+ * scene instead (`<appId>:h.<hex>`).
+ */
+export function accountChannelId(appId: string, scene: string, defaultAppId: string): string {
+  if (appId === defaultAppId) return scene;
+  const id = `${appId}:${scene}`;
+  if (id.length <= 64) return id;
+  return `${appId}:h.${createHash('sha256').update(scene, 'utf8').digest('hex')}`.slice(0, 64);
+}
+
 /** Display facts of a channel in the attribution report. */
 export interface ChannelInfo {
   channel: string;
   name: string;
   kind: string;
+  /** The official account the channel belongs to (absent: the default account's, or no account's). */
+  appId?: string;
 }
 
 export const CreateChannel = z.strictObject({
@@ -26,7 +43,17 @@ export const CreateChannel = z.strictObject({
   name: z.string().trim().min(1).max(100),
   kind: z.enum(CHANNEL_KINDS),
   welcomeText: z.string().max(600).optional(),
+  /** The official account a `wechat_qr` channel's QR belongs to (default: the default account, WECHAT_APP_ID). */
+  appId: z.string().min(1).max(32).optional(),
 });
+
+/** The brand's official accounts as channel creation sees them. */
+export interface ChannelAccounts {
+  /** WECHAT_APP_ID: its scenes are the channel ids themselves. */
+  defaultAppId: string;
+  /** The API client of a configured official account; undefined for any other appId. */
+  official(appId: string): WechatApi | undefined;
+}
 
 export interface Channel extends StoredChannel {
   kind: (typeof CHANNEL_KINDS)[number] | 'unknown';
@@ -34,26 +61,34 @@ export interface Channel extends StoredChannel {
 
 const exists = (id: string) => new ConflictError(`channel ${id} exists`, undefined, 'channel_exists');
 
-export async function createChannel(store: Store, api: WechatApi, body: unknown, now = Date.now()): Promise<Channel> {
+export async function createChannel(store: Store, api: WechatApi, body: unknown, now = Date.now(), accounts?: ChannelAccounts): Promise<Channel> {
   const parsed = CreateChannel.safeParse(body);
   if (!parsed.success) throw new BadRequestError('invalid channel', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`));
   const c = parsed.data;
   if (isBuiltinChannel(c.id)) throw new ConflictError(`${c.id} is a built-in channel`);
-  const existing = await channels.get(store, c.id);
-  if (existing && existing.kind !== 'unknown') throw exists(c.id);
+  const defaultAppId = accounts?.defaultAppId ?? api.appId;
+  const appId = c.appId ?? defaultAppId;
+  const accountApi = appId === defaultAppId ? api : accounts?.official(appId);
+  if (!accountApi) throw new BadRequestError(`appId ${appId} is not a configured official account`, ['appId: unknown official account'], 'unknown_app');
+  if (c.appId !== undefined && c.kind !== 'wechat_qr') throw new BadRequestError('only a wechat_qr channel belongs to an account', ['appId: only with kind wechat_qr']);
+  // Scenes are unique per account: the same scene on another account is another channel.
+  const channelId = accountChannelId(appId, c.id, defaultAppId);
+  const existing = await channels.get(store, channelId);
+  if (existing && existing.kind !== 'unknown') throw exists(channelId);
   const channel: Channel = {
-    channelId: c.id,
+    channelId,
     name: c.name,
     kind: c.kind,
+    ...(appId !== defaultAppId ? { appId, scene: c.id } : {}),
     ...(c.welcomeText ? { welcomeText: c.welcomeText } : {}),
     createdAt: existing?.createdAt ?? now,
   };
   if (c.kind === 'wechat_qr') {
-    const qr = await api.createQrLimitStrScene(c.id);
+    const qr = await accountApi.createQrLimitStrScene(c.id);
     channel.qr = { ticket: qr.ticket, url: qr.url, imageUrl: qr.qrImageUrl };
   }
   // Claims an id that only webhooks have seen (kind unknown); never overwrites a created one.
-  if ((await channels.claim(store, channel)) === 'exists') throw exists(c.id);
+  if ((await channels.claim(store, channel)) === 'exists') throw exists(channelId);
   return channel;
 }
 

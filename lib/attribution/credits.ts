@@ -9,7 +9,14 @@
  * duplicate and any merge of two histories therefore ends in the same counters.
  *
  * Metric definitions (per channel, per local day in HUB_TIMEZONE):
- *   newFans             the member's first follow, on its day, to the follow's channel
+ *   newFans             the member's first follow of any account (brand scope), on its day, to
+ *                       the follow's channel
+ *   laterAccountFans    the member's first follow of each further account (after the brand's
+ *                       first follow, on another account), on its day, to that follow's channel.
+ *                       Account scope newFans = newFans + laterAccountFans: a person who follows
+ *                       A and later B is a new fan of both accounts and of the brand once
+ *                       (docs/design.md#wechat-accounts). A follow without `app` is one of the
+ *                       default account (WECHAT_APP_ID).
  *   unfollows           each unfollow, on its day
  *   convertedFans       a fan who registered, on the day of the first follow (cohort)
  *   sameDayConversions  of those, registered on the same local day as the first follow
@@ -30,6 +37,7 @@ export type Model = (typeof MODELS)[number];
 
 export const METRICS = [
   'newFans',
+  'laterAccountFans',
   'unfollows',
   'convertedFans',
   'sameDayConversions',
@@ -68,7 +76,8 @@ export function ttcBucketHours(attr: string): number | undefined {
   return m[1] === 'm' ? Number(m[2]) / 60 : Number(m[2]);
 }
 
-const byTime = (a: Touch, b: Touch) => a.at - b.at || (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0);
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const byTime = (a: Touch, b: Touch) => a.at - b.at || cmp(a.channel, b.channel) || cmp(a.app ?? '', b.app ?? '');
 const byPaidAt = (a: PaidOrder, b: PaidOrder) => a.paidAt - b.paidAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 /** First touch: the earliest fact with a channel (marketing touches, orders' platforms, first sighting). */
@@ -87,6 +96,13 @@ export function lastTouchAt(h: History, t: number): Touch | undefined {
 
 export function firstFollow(h: History): Touch | undefined {
   return [...h.follows].sort(byTime)[0];
+}
+
+/** The first follow of each account (a follow without `app` is one of the default account). */
+export function firstFollowPerAccount(h: History): Touch[] {
+  const first = new Map<string, Touch>();
+  for (const f of [...h.follows].sort(byTime)) if (!first.has(f.app ?? '')) first.set(f.app ?? '', f);
+  return [...first.values()];
 }
 
 /** Computes the credits a history deserves. */
@@ -108,6 +124,11 @@ export function computeCredits(h: History, tz: string): Credits {
   if (ff) {
     add(ff.channel, 'first', ff.at, 'newFans');
     add(ff.channel, 'last', ff.at, 'newFans');
+  }
+  for (const f of firstFollowPerAccount(h)) {
+    if (f === ff || (f.at === ff?.at && f.channel === ff.channel && f.app === ff.app)) continue;
+    add(f.channel, 'first', f.at, 'laterAccountFans');
+    add(f.channel, 'last', f.at, 'laterAccountFans');
   }
   for (const u of h.unfollows) both(u, 'unfollows');
   const registeredAt = h.registeredAt;
@@ -162,7 +183,7 @@ export function sortHistory(h: History): void {
 /** Merges two histories (member merge): the union of facts, the earliest registration. */
 export function mergeHistories(a: History, b: History): History {
   const uniq = <T>(xs: T[], id: (x: T) => unknown = (x) => x) => [...new Map(xs.map((x) => [JSON.stringify(id(x)), x])).values()];
-  const touchId = (t: Touch) => [t.at, t.channel];
+  const touchId = (t: Touch) => [t.at, t.channel, t.app ?? ''];
   const seen = [a.seen, b.seen].filter((x): x is Touch => !!x).sort(byTime)[0];
   const registeredAt = [a.registeredAt, b.registeredAt].filter((x): x is number => x !== undefined).sort((x, y) => x - y)[0];
   const orders = new Map<string, PaidOrder>();

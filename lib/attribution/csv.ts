@@ -43,9 +43,21 @@ export function fenToYuan(fen: number): string {
 
 const numberCell = (v: number | null): string => (v === null ? '' : String(v));
 
+/**
+ * With several WeChat accounts the table carries the account: an `appId` column after the
+ * others, the default account's id on its WeChat channels (no appId of their own), empty on
+ * channels of no account (code batches, stores, platforms).
+ */
+export interface CsvAccounts {
+  defaultAppId: string;
+}
+
+const WECHAT_KINDS = new Set(['wechat_qr', 'unknown']);
+const accountOf = (r: ChannelRow, a: CsvAccounts): string => r.appId ?? (WECHAT_KINDS.has(r.kind) || r.channel === 'organic' ? a.defaultAppId : '');
+
 /** The CSV text of the table, BOM first. */
-export function attributionCsv(rows: readonly ChannelRow[]): string {
-  const lines = [ATTRIBUTION_CSV_COLUMNS.join(',')];
+export function attributionCsv(rows: readonly ChannelRow[], accounts?: CsvAccounts): string {
+  const lines = [[...ATTRIBUTION_CSV_COLUMNS, ...(accounts ? ['appId'] : [])].join(',')];
   for (const r of rows) {
     lines.push(
       [
@@ -64,6 +76,7 @@ export function attributionCsv(rows: readonly ChannelRow[]): string {
         numberCell(r.orders),
         numberCell(r.gmvFen),
         fenToYuan(r.gmvFen),
+        ...(accounts ? [csvText(accountOf(r, accounts))] : []),
       ].join(','),
     );
   }

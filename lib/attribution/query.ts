@@ -91,6 +91,8 @@ export const SUMMED = ['newFans', 'unfollows', 'convertedFans', 'sameDayConversi
 export type Summed = (typeof SUMMED)[number];
 
 export interface Totals extends Record<Summed, number> {
+  /** First follows of a further account (credits.ts): account scope adds them to newFans. */
+  laterAccountFans: number;
   /** time-to-convert histogram: hours → count */
   ttc: Map<number, number>;
 }
@@ -105,6 +107,7 @@ export const emptyTotals = (): Totals => ({
   qrScans: 0,
   orders: 0,
   gmvFen: 0,
+  laterAccountFans: 0,
   ttc: new Map(),
 });
 
@@ -113,6 +116,7 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 /** Adds one counter item's values (any shard, any day) into `into`. */
 export function addCounterItem(into: Totals, values: Record<string, unknown>): Totals {
   for (const m of SUMMED) into[m] += num(values[m]);
+  into.laterAccountFans += num(values.laterAccountFans);
   for (const [attr, v] of Object.entries(values)) {
     const hours = ttcBucketHours(attr);
     if (hours === undefined) continue;
@@ -125,6 +129,7 @@ export function addCounterItem(into: Totals, values: Record<string, unknown>): T
 /** Adds totals `b` into `a`. */
 export function mergeTotals(a: Totals, b: Totals): Totals {
   for (const m of SUMMED) a[m] += b[m];
+  a.laterAccountFans += b.laterAccountFans;
   for (const [h, n] of b.ttc) a.ttc.set(h, (a.ttc.get(h) ?? 0) + n);
   return a;
 }
@@ -201,6 +206,8 @@ export interface ChannelRow extends Metrics {
   channel: string;
   name: string;
   kind: string;
+  /** The official account of the channel (absent: the default account's, or no account's). */
+  appId?: string;
 }
 
 export function channelRow(channel: ChannelInfo, t: Totals): ChannelRow {
@@ -220,10 +227,38 @@ export function channelRow(channel: ChannelInfo, t: Totals): ChannelRow {
     gmvFen: m.gmvFen,
     kind: channel.kind,
     qrScans: m.qrScans,
+    ...(channel.appId !== undefined ? { appId: channel.appId } : {}),
   };
 }
 
-const isEmpty = (t: Totals): boolean => SUMMED.every((m) => t[m] === 0) && t.ttc.size === 0;
+/**
+ * How new fans are counted (docs/design.md#wechat-accounts): `brand` (default) counts each
+ * person once, on the channel of their first follow of any account; `account` counts the first
+ * follow of each account, so a person who follows A and later B is a new fan of both.
+ */
+export const SCOPES = ['brand', 'account'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** The scope for an API value (`brand` when absent or empty); BadRequestError otherwise. */
+export function parseScope(value: string | undefined | null): Scope {
+  if (value === undefined || value === null || value === '') return 'brand';
+  if ((SCOPES as readonly string[]).includes(value)) return value as Scope;
+  throw new BadRequestError(`scope must be brand or account, got ${JSON.stringify(value.slice(0, 40))}`, undefined, 'bad_scope');
+}
+
+/** An appId filter value (as configured appids are written), or undefined; BadRequestError otherwise. */
+export function parseAppIdFilter(value: string | undefined | null): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (!/^[A-Za-z0-9_-]{2,32}$/.test(value)) throw new BadRequestError('appId must be 2-32 letters, digits, _ or -', undefined, 'bad_app_id');
+  return value;
+}
+
+/** The totals as `scope` counts them. */
+function scoped(t: Totals, scope: Scope): Totals {
+  return scope === 'account' ? { ...t, newFans: t.newFans + t.laterAccountFans } : t;
+}
+
+const isEmpty = (t: Totals): boolean => SUMMED.every((m) => t[m] === 0) && t.laterAccountFans === 0 && t.ttc.size === 0;
 
 // ---------------------------------------------------------------------------------------------
 // Channels
@@ -240,7 +275,7 @@ class Reader implements RequestCounter {
 /** What an attribution read needs: the table and the number of counter shards (a Runtime has both). */
 export interface AttributionSource {
   readonly store: Store;
-  readonly cfg: Pick<HubConfig, 'HUB_COUNTER_SHARDS'>;
+  readonly cfg: Pick<HubConfig, 'HUB_COUNTER_SHARDS'> & { readonly WECHAT_APP_ID?: string };
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -252,8 +287,16 @@ const info = (item: ListedChannel | undefined, id: string): ChannelInfo => {
   if (!name || (builtin && name === id)) name = builtin?.name ?? name ?? id;
   let kind = str(item?.kind);
   if (!kind || (builtin && kind === 'unknown')) kind = builtin?.kind ?? kind ?? 'unknown';
-  return { channel: id, name, kind };
+  const appId = str(item?.appId);
+  return { channel: id, name, kind, ...(appId ? { appId } : {}) };
 };
+
+/** WeChat channels without an appId are the default account's: its QR channels, its scenes and organic follows. */
+const WECHAT_KINDS = new Set(['wechat_qr', 'unknown']);
+function belongsTo(c: ChannelInfo, appId: string, defaultAppId: string | undefined): boolean {
+  if (c.appId !== undefined) return c.appId === appId;
+  return appId === defaultAppId && (WECHAT_KINDS.has(c.kind) || c.channel === 'organic');
+}
 
 /** Lists channel items through gsi1 (`CHANNELS`), page by page, at most MAX_CHANNELS. */
 async function listChannels(r: Reader): Promise<{ channels: ChannelInfo[]; truncated: boolean }> {
@@ -307,12 +350,18 @@ export interface MetricsQuery {
   model?: ApiModel | Model;
   /** Only these channels (each listed even without a channel item). */
   channelIds?: string[];
+  /** `brand` (default) or `account`: how newFans count (parseScope). */
+  scope?: Scope;
+  /** Only the channels of this official account. */
+  appId?: string;
 }
 
 export interface ChannelMetricsResult {
   from: string;
   to: string;
   model: ApiModel;
+  scope: Scope;
+  appId?: string;
   channels: ChannelRow[];
   /** DynamoDB requests made (Query pages and Gets). */
   requests: number;
@@ -340,6 +389,9 @@ export async function channelMetrics(src: AttributionSource, q: MetricsQuery): P
     for (const id of targets.keys()) if (!wanted.has(id)) targets.delete(id);
     for (const id of wanted) if (!targets.has(id)) targets.set(id, { info: info(undefined, id), always: true });
   }
+  const appId = q.appId;
+  if (appId !== undefined) for (const [id, t] of targets) if (!belongsTo(t.info, appId, src.cfg.WECHAT_APP_ID)) targets.delete(id);
+  const scope = q.scope ?? 'brand';
 
   const list = [...targets.values()];
   // One flat pool over channel × shard keeps the concurrency bound across channels too.
@@ -352,9 +404,9 @@ export async function channelMetrics(src: AttributionSource, q: MetricsQuery): P
   const channels = list
     .map((t, i) => ({ t, totals: totals[i]! }))
     .filter(({ t, totals: tot }) => t.always || !isEmpty(tot))
-    .map(({ t, totals: tot }) => channelRow(t.info, tot))
+    .map(({ t, totals: tot }) => channelRow(t.info, scoped(tot, scope)))
     .sort((a, b) => (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0));
-  return { from: q.from, to: q.to, model: model.api, channels, requests: r.requests, truncated: listed.truncated };
+  return { from: q.from, to: q.to, model: model.api, scope, ...(appId !== undefined ? { appId } : {}), channels, requests: r.requests, truncated: listed.truncated };
 }
 
 export interface DayRow extends Metrics {

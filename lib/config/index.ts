@@ -20,3 +20,4 @@ export {
   type SecretKey,
   type Settings,
 } from './schema.ts';
+export { parseWechatApps, wechatApp, WECHAT_APP_ID_PATTERN, WECHAT_APP_KINDS, type WechatApp, type WechatAppKind } from './wechat-apps.ts';

@@ -24,6 +24,7 @@ import * as z from 'zod';
 import { policyFromJson } from './engagement.ts';
 import { MEMBER_RULE_VARIABLES, memberRulePart, type MemberRules } from './members.ts';
 import { rulesFrom } from './rules.ts';
+import { appIdsIn, parseWechatApps, shorthandApp, type WechatApp } from './wechat-apps.ts';
 import {
   MAX_DEPLOYED_SKEW_SECONDS,
   parseSecretArns,
@@ -63,6 +64,7 @@ export const LOCAL_DEFAULTS = {
   CODE_SIGNING_SECRET: 'local-code-signing-secret-change-me',
   PHONE_HASH_SECRET: 'local-phone-hash-secret-change-me',
   HUB_OTP_SECRET: 'local-otp-secret-change-me',
+  HUB_SESSION_SECRET: 'local-session-secret-change-me-0123456789',
   SMS_PROVIDER: 'standin',
 } as const;
 
@@ -72,9 +74,16 @@ const CONFIG_NAMES = new Set<string>(Object.keys(SettingsSchema.shape));
 /** Non-secret defaults that hold everywhere (also in Lambda). */
 const EVERYWHERE = { PORT: '3000', HUB_TIMEZONE: 'Asia/Shanghai', WECHAT_STANDIN_PORT: '3001' } as const;
 
+/** The single-account secrets, not needed when HUB_WECHAT_APPS carries WECHAT_APP_ID's entry. */
+const SHORTHAND_SECRETS = new Set<string>(['WECHAT_TOKEN', 'WECHAT_AES_KEY', 'WECHAT_APP_SECRET']);
+
 /** The secrets these settings need (the others may be absent). */
-export function requiredSecrets(settings: { WECHAT_MESSAGE_MODE?: string; SMS_PROVIDER?: string }): SecretKey[] {
+export function requiredSecrets(settings: { WECHAT_MESSAGE_MODE?: string | undefined; SMS_PROVIDER?: string | undefined; WECHAT_APP_ID?: string | undefined; HUB_WECHAT_APPS?: string | undefined }): SecretKey[] {
+  const shorthandInApps = settings.WECHAT_APP_ID !== undefined && appIdsIn(settings.HUB_WECHAT_APPS).includes(settings.WECHAT_APP_ID);
   return SECRET_KEYS.filter((k) => {
+    if (shorthandInApps && SHORTHAND_SECRETS.has(k)) return false;
+    // Optional: further accounts, and member sessions (checked by the routes that issue and read them).
+    if (k === 'HUB_WECHAT_APPS' || k === 'HUB_SESSION_SECRET') return false;
     if (k === 'WECHAT_AES_KEY') return settings.WECHAT_MESSAGE_MODE !== 'plain';
     if (k === 'TENCENT_SMS_SECRET_ID' || k === 'TENCENT_SMS_SECRET_KEY') return settings.SMS_PROVIDER === 'tencent';
     // Checked by the one function that posts alarms (functions/alarm-forwarder.ts).
@@ -114,6 +123,12 @@ export function loadConfig(input: ConfigInput): HubConfig {
     else given[k] = v;
   }
   const merged: Record<string, string | undefined> = local ? { ...LOCAL_DEFAULTS } : { ...EVERYWHERE };
+  // With an estate configured, the embedded example account does not join it: only the
+  // single-account names actually given do (the first official entry is the default otherwise).
+  if (local && given.HUB_WECHAT_APPS !== undefined) {
+    for (const k of ['WECHAT_APP_ID', 'WECHAT_TOKEN', 'WECHAT_AES_KEY', 'WECHAT_APP_SECRET'] as const) delete merged[k];
+    if (given.WECHAT_APP_ID === undefined) merged.WECHAT_APP_ID = firstOfficial(given.HUB_WECHAT_APPS);
+  }
   Object.assign(merged, given);
   // A plain-mode account has no key: the embedded one never stands in for it.
   if (local && given.WECHAT_MESSAGE_MODE === 'plain' && given.WECHAT_AES_KEY === undefined) delete merged.WECHAT_AES_KEY;
@@ -142,9 +157,6 @@ export function loadConfig(input: ConfigInput): HubConfig {
   if (merged.WECHAT_MESSAGE_MODE === 'plain' && given.WECHAT_AES_KEY !== undefined) {
     problems.push('WECHAT_AES_KEY is set but WECHAT_MESSAGE_MODE is plain: an account with a key accepts only encrypted pushes (unset one of them)');
   }
-  if (merged.YOUZAN_WECHAT_APP_ID !== undefined && merged.YOUZAN_WECHAT_APP_ID !== merged.WECHAT_APP_ID) {
-    problems.push('YOUZAN_WECHAT_APP_ID names no configured WeChat app (WECHAT_APP_ID); unset it when Youzan is bound to an app of its own');
-  }
   if (!local && merged.SMS_PROVIDER === 'standin') problems.push('SMS_PROVIDER standin exists only in the local runtime');
   if (!local && Number(merged.HUB_WEBHOOK_MAX_SKEW_SECONDS ?? 0) > MAX_DEPLOYED_SKEW_SECONDS) {
     problems.push(`HUB_WEBHOOK_MAX_SKEW_SECONDS above ${MAX_DEPLOYED_SKEW_SECONDS} is allowed only in the local runtime`);
@@ -168,8 +180,22 @@ export function loadConfig(input: ConfigInput): HubConfig {
     memberRules[part] = attempt(problems, (m) => m, () => memberRulePart(part, given[MEMBER_RULE_VARIABLES[part]]));
   }
 
+  // A function not given the `wechat` secrets knows no account's secrets: its estate is empty.
+  const listed = merged.HUB_WECHAT_APPS !== undefined ? attempt(problems, (m) => m, () => parseWechatApps(merged.HUB_WECHAT_APPS!)) : [];
+  const estate = !grantedKeys.has('HUB_WECHAT_APPS') || !listed ? undefined : attempt(problems, (m) => m, () => wechatEstate(parsed.success ? (parsed.data as Settings) : undefined, listed, withheld));
+
+  // Youzan's outer_user_id is an openid of the app it names: that app must be one of the brand's.
+  const knownApps = new Set([merged.WECHAT_APP_ID, ...(estate ?? []).map((a) => a.appId), ...(merged.HUB_WECHAT_APP_IDS ?? '').split(',').map((a) => a.trim())]);
+  if (merged.YOUZAN_WECHAT_APP_ID !== undefined && !knownApps.has(merged.YOUZAN_WECHAT_APP_ID)) {
+    problems.push('YOUZAN_WECHAT_APP_ID names no configured WeChat app (WECHAT_APP_ID, HUB_WECHAT_APPS); unset it when Youzan is bound to an app of its own');
+  }
   if (problems.length || !parsed.success) throw new Error(`invalid configuration: ${problems.join('; ')}`);
-  const cfg = { ...(parsed.data as Settings), rules, policy, memberRules } as HubConfig;
+  const cfg = { ...(parsed.data as Settings), rules, policy, memberRules, wechatApps: estate ?? [] } as HubConfig;
+  // The default account's secrets come from its HUB_WECHAT_APPS entry when the shorthand names are absent.
+  const defaultApp = estate?.find((a) => a.appId === cfg.WECHAT_APP_ID);
+  if (defaultApp && !withheld.includes('WECHAT_TOKEN')) {
+    Object.assign(cfg, { WECHAT_TOKEN: defaultApp.token, WECHAT_APP_SECRET: defaultApp.appSecret, ...(defaultApp.aesKey ? { WECHAT_AES_KEY: defaultApp.aesKey } : {}) });
+  }
   for (const key of withheld) {
     Object.defineProperty(cfg, key, {
       enumerable: true,
@@ -181,9 +207,48 @@ export function loadConfig(input: ConfigInput): HubConfig {
   return deepFreeze(cfg);
 }
 
+/** The first official account's appid of a HUB_WECHAT_APPS value (loosely read; the full check runs at parse). */
+function firstOfficial(raw: string): string | undefined {
+  try {
+    const v = JSON.parse(raw) as unknown;
+    const e = Array.isArray(v) ? v.find((x) => x && typeof x === 'object' && (x as { kind?: unknown }).kind === 'official') : undefined;
+    return e && typeof (e as { appId?: unknown }).appId === 'string' ? (e as { appId: string }).appId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The apps of HUB_WECHAT_APPS with the shorthand account merged in, the default account
+ * (WECHAT_APP_ID) first; throws naming the entry. The default must be an official account;
+ * HUB_WECHAT_APP_IDS, when set, must name exactly the configured apps.
+ */
+function wechatEstate(s: Settings | undefined, listed: readonly WechatApp[], withheld: readonly string[]): WechatApp[] {
+  if (!s) return [];
+  const own = listed.find((a) => a.appId === s.WECHAT_APP_ID);
+  const shorthandGiven = !withheld.includes('WECHAT_TOKEN') && s.WECHAT_TOKEN !== undefined;
+  if (own && shorthandGiven) throw new Error(`HUB_WECHAT_APPS (${s.WECHAT_APP_ID}): the account is also given by WECHAT_TOKEN / WECHAT_APP_SECRET: configure it in one place`);
+  if (own && own.kind !== 'official') throw new Error(`HUB_WECHAT_APPS (${s.WECHAT_APP_ID}): WECHAT_APP_ID names the default official account, not a mini program`);
+  const shorthand = own ? undefined : shorthandGiven ? shorthandApp(s) : undefined;
+  if (!own && !shorthand && !withheld.includes('WECHAT_TOKEN')) throw new Error(`WECHAT_APP_ID ${s.WECHAT_APP_ID} has no token and AppSecret: set WECHAT_TOKEN and WECHAT_APP_SECRET or give it an entry in HUB_WECHAT_APPS`);
+  const first = own ?? shorthand;
+  const apps = [...(first ? [first] : []), ...listed.filter((a) => a !== own)];
+  if (s.HUB_WECHAT_APP_IDS !== undefined) {
+    const want = new Set(s.HUB_WECHAT_APP_IDS.split(','));
+    const have = new Set(apps.map((a) => a.appId));
+    const missing = [...want].filter((id) => !have.has(id));
+    const extra = [...have].filter((id) => !want.has(id));
+    if (missing.length || extra.length) {
+      throw new Error(`HUB_WECHAT_APP_IDS: the stage deploys ${[...want].join(', ')}${missing.length ? `; no secrets for ${missing.join(', ')}` : ''}${extra.length ? `; configured but not in the stage: ${extra.join(', ')}` : ''}`);
+    }
+  }
+  return apps;
+}
+
 /** The JSON settings whose value builds a tree at load: checked the same way by settingIssues. */
 const JSON_SETTINGS: Record<string, (raw: string) => unknown> = {
   HUB_ENGAGEMENT_POLICY: policyFromJson,
+  HUB_WECHAT_APPS: parseWechatApps,
   ...Object.fromEntries(Object.entries(MEMBER_RULE_VARIABLES).map(([part, name]) => [name, (raw: string) => memberRulePart(part as keyof MemberRules, raw)])),
 };
 
@@ -238,12 +303,19 @@ export function describeConfig(cfg: HubConfig): Record<string, string> {
       const v = (cfg as Record<string, unknown>)[k];
       if (v === undefined) out[k] = '(not set)';
       else if ((SECRET_KEYS as readonly string[]).includes(k)) out[k] = fingerprint(String(v));
+      else if (k === 'wechatApps') out[k] = (v as readonly WechatApp[]).map(describeApp).join('; ');
       else out[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
     } catch {
       out[k] = '(not available)';
     }
   }
   return out;
+}
+
+/** One app of the estate for the banner: its public facts, its secrets as fingerprints. */
+function describeApp(a: WechatApp): string {
+  const secrets = (['token', 'aesKey', 'appSecret'] as const).flatMap((k) => (a[k] === undefined ? [] : [`${k} ${fingerprint(a[k])}`]));
+  return `${a.appId} ${a.kind} ${JSON.stringify(a.name)} ${secrets.join(' ')}`;
 }
 
 /** `(<n> chars, sha256 <first 8 hex>)`: enough to tell two values apart, nothing of the value. */

@@ -8,6 +8,7 @@ import * as z from 'zod';
 import type { EngagementPolicy } from './engagement.ts';
 import type { MemberRules } from './members.ts';
 import type { RulesConfig } from './rules.ts';
+import type { WechatApp } from './wechat-apps.ts';
 
 export const SECRET_KEYS = [
   'HUB_ADMIN_TOKEN',
@@ -24,6 +25,9 @@ export const SECRET_KEYS = [
   'TENCENT_SMS_SECRET_KEY',
   'WECOM_ALERT_WEBHOOK_URL',
   'TMALL_SESSION_KEY',
+  // The further WeChat apps (lib/config/wechat-apps.ts) and the member session key.
+  'HUB_WECHAT_APPS',
+  'HUB_SESSION_SECRET',
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -34,12 +38,13 @@ export type SecretKey = (typeof SECRET_KEYS)[number];
  * hashing keys: losing it makes every printed code and stored phone hash unverifiable.
  */
 export const SECRET_GROUPS = {
-  wechat: ['WECHAT_TOKEN', 'WECHAT_AES_KEY', 'WECHAT_APP_SECRET'],
+  // HUB_WECHAT_APPS: every further account's and mini program's token, key and AppSecret (lib/config/wechat-apps.ts).
+  wechat: ['WECHAT_TOKEN', 'WECHAT_AES_KEY', 'WECHAT_APP_SECRET', 'HUB_WECHAT_APPS'],
   tmall: ['TMALL_APP_SECRET', 'TMALL_SESSION_KEY'],
   jd: ['JD_APP_SECRET'],
   youzan: ['YOUZAN_CLIENT_SECRET'],
   sms: ['TENCENT_SMS_SECRET_ID', 'TENCENT_SMS_SECRET_KEY'],
-  keys: ['CODE_SIGNING_SECRET', 'PHONE_HASH_SECRET', 'HUB_OTP_SECRET'],
+  keys: ['CODE_SIGNING_SECRET', 'PHONE_HASH_SECRET', 'HUB_OTP_SECRET', 'HUB_SESSION_SECRET'],
   admin: ['HUB_ADMIN_TOKEN'],
   // The WeCom group-robot webhook (its `key` is the credential) that alarm-forwarder posts alarms to.
   alerts: ['WECOM_ALERT_WEBHOOK_URL'],
@@ -83,9 +88,10 @@ export const SettingsSchema = z.object({
       return false;
     }
   }, 'unknown IANA time zone'),
+  /** The default official account (the single-account shorthand; HUB_WECHAT_APPS adds more). */
   WECHAT_APP_ID: z.string().min(1),
-  /** 16-32 letters or digits (checked in loadConfig, where the local default is known). */
-  WECHAT_TOKEN: z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'letters and digits, at most 32'),
+  /** 16-32 letters or digits (checked in loadConfig, where the local default is known). Absent when HUB_WECHAT_APPS carries WECHAT_APP_ID's entry. */
+  WECHAT_TOKEN: z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'letters and digits, at most 32').optional(),
   /**
    * `safe` (default): the account has an EncodingAESKey and accepts only pushes whose
    * msg_signature over the ciphertext holds (WeChat's compatible and safe modes). `plain`: no
@@ -94,7 +100,21 @@ export const SettingsSchema = z.object({
    */
   WECHAT_MESSAGE_MODE: z.enum(['safe', 'plain']).default('safe'),
   WECHAT_AES_KEY: z.string().regex(AES_KEY, 'must be 43 characters of [A-Za-z0-9]').optional(),
-  WECHAT_APP_SECRET: z.string().min(1),
+  WECHAT_APP_SECRET: z.string().min(1).optional(),
+  /**
+   * The brand's WeChat estate: a JSON array `[{appId, kind: "official" | "miniprogram", name,
+   * token?, aesKey?, appSecret}]` (lib/config/wechat-apps.ts), the single-account names merged in.
+   */
+  HUB_WECHAT_APPS: z.string().optional(),
+  /**
+   * The appids the stage deploys, comma-separated (set by the stack from the stage settings): the
+   * configured apps must be exactly these, so a secret missing an app fails the cold start.
+   */
+  HUB_WECHAT_APP_IDS: z.string().regex(/^[A-Za-z0-9_-]{2,32}(,[A-Za-z0-9_-]{2,32})*$/, 'comma-separated appids').optional(),
+  /** HMAC key of member sessions (POST /sessions, GET /me); at least 32 characters; no default in AWS. */
+  HUB_SESSION_SECRET: z.string().min(32).optional(),
+  /** Lifetime of a member session token in seconds (default 2 h, at most 24 h). */
+  HUB_SESSION_TTL_SECONDS: intFrom(7200).pipe(z.number().min(60).max(86_400)),
   WECHAT_STANDIN_PORT: z.coerce.number().int().min(1).max(65535),
   WECHAT_API_BASE: z.string().url(),
   TMALL_APP_KEY: z.string().min(1),
@@ -185,7 +205,12 @@ export const SettingsSchema = z.object({
 export type Settings = z.output<typeof SettingsSchema>;
 
 /** The configuration every part of the hub reads: loaded once, frozen, passed down. */
-export type HubConfig = Readonly<Settings> & {
+export type HubConfig = Readonly<Omit<Settings, 'WECHAT_TOKEN' | 'WECHAT_APP_SECRET'>> & {
+  /** The default official account's token and AppSecret (WECHAT_APP_ID's, from the shorthand or its HUB_WECHAT_APPS entry). */
+  readonly WECHAT_TOKEN: string;
+  readonly WECHAT_APP_SECRET: string;
+  /** Every official account and mini program (lib/config/wechat-apps.ts), the default account first. */
+  readonly wechatApps: readonly Readonly<WechatApp>[];
   /** DEFAULT_RULES with the JSON file HUB_RULES_FILE over it. */
   readonly rules: Readonly<RulesConfig>;
   /** HUB_ENGAGEMENT_POLICY over DEFAULT_POLICY. */

@@ -35,6 +35,26 @@ export function recordSubscription(subs: Subscriptions, action: 'popup' | 'chang
   }
 }
 
+/** Two records' ledgers in one (a merge): counts add up, the latest times win. */
+export function mergeSubscriptions(a: Subscriptions | undefined, b: Subscriptions | undefined): Subscriptions | undefined {
+  if (!a || !b) return a ?? b;
+  const out: Subscriptions = { ...a };
+  for (const [templateId, l] of Object.entries(b)) {
+    const o = out[templateId];
+    if (!o) {
+      out[templateId] = { ...l };
+      continue;
+    }
+    const merged: SubscriptionLedger = { accepts: o.accepts + l.accepts, sends: o.sends + l.sends };
+    const acceptAt = Math.max(o.lastAcceptAt ?? -1, l.lastAcceptAt ?? -1);
+    const rejectAt = Math.max(o.lastRejectAt ?? -1, l.lastRejectAt ?? -1);
+    if (acceptAt >= 0) merged.lastAcceptAt = acceptAt;
+    if (rejectAt >= 0) merged.lastRejectAt = rejectAt;
+    out[templateId] = merged;
+  }
+  return out;
+}
+
 /** Sends left for the template: a number, or `unlimited` for an accepted long-term subscription. */
 export function subscriptionCredits(l: SubscriptionLedger | undefined, longTerm: boolean): number | 'unlimited' {
   if (!l || l.lastAcceptAt === undefined) return 0;

@@ -124,6 +124,21 @@ export const WechatSubscription = z.object({
     .max(20),
 });
 
+/** A WeChat open-platform unionid: 1-128 characters of letters, digits, `_` and `-`. */
+export const Unionid = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'a unionid is 1-128 letters, digits, _ or -');
+
+/**
+ * WeChat named the unionid of an address (`cgi-bin/user/info` asked after a follow). Its own
+ * event, applied after the follow: it links the address to the person across the brand's apps.
+ * eventId `wechat:unionid:<appId>:<openid>:<unionid>`.
+ */
+export const WechatUnionid = z.object({
+  ...wechatBase,
+  type: z.literal('wechat.unionid'),
+  unionid: Unionid,
+  via: z.enum(['user_info']),
+});
+
 /** Anything WeChat may add later: recorded, answered `success`, never an error. */
 export const WechatUnknown = z.object({
   ...wechatBase,
@@ -166,6 +181,8 @@ export const MemberRegister = z.object({
   phoneHash: z.string().regex(/^[0-9a-f]{64}$/),
   phoneMasked: z.string().max(32),
   proof: PhoneProof,
+  /** The unionid WeChat gave with the caller's openid (OAuth of an account bound to an open platform, jscode2session). */
+  unionid: Unionid.optional(),
   name: z.string().max(64).optional(),
   birthday: Birthday.optional(),
 });
@@ -273,6 +290,7 @@ export const HubEvent = z.discriminatedUnion('type', [
   WechatTemplateReceipt,
   WechatSubscription,
   WechatUnknown,
+  WechatUnionid,
   MemberRegister,
   OrderEvent,
   RefundEvent,
@@ -289,5 +307,6 @@ export type WechatEvent = HubEventOf<
   | 'wechat.template_receipt'
   | 'wechat.subscription'
   | 'wechat.unknown'
+  | 'wechat.unionid'
 >;
 export type CommerceEvent = HubEventOf<'order' | 'refund' | 'platform.member_join'>;

@@ -4,6 +4,12 @@
  */
 import * as z from 'zod';
 
+/**
+ * The engagement-queue row that asks `cgi-bin/user/info` for a new follower's unionid (planned
+ * by the follow, handled by lib/apply/unionid.ts, never sent to the person).
+ */
+export const UNIONID_LOOKUP_RULE = 'unionid_lookup';
+
 export type MessageClass = 'transactional' | 'marketing';
 export type Destination = 'member' | 'staff';
 

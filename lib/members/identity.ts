@@ -12,11 +12,14 @@ import { merges } from '../store/entities/merge.ts';
 import { newId } from '../ids.ts';
 import { ConflictError } from '../errors.ts';
 import { mergeHistories } from '../attribution/credits.ts';
-import { interacted, type MemberStatus } from './model.ts';
+import { mergeSubscriptions } from '../engagement/subscriptions.ts';
+import { interacted, mergePresence, ORGANIC, type MemberStatus } from './model.ts';
 import { createStoredMember, writeMember, type StoredMember } from './record.ts';
 
-/** A WeChat person's identity (`wechat_openid` = `<appId>:<openid>`). */
+/** A WeChat person's identity on one app (`wechat_openid` = `<appId>:<openid>`). */
 export const wechatIdentity = (appId: string, openid: string) => ({ kind: 'wechat_openid' as const, value: `${appId}:${openid}` });
+/** The person across the brand's apps bound to one open platform (`wechat_unionid` = the unionid). */
+export const unionidIdentity = (unionid: string) => ({ kind: 'wechat_unionid' as const, value: unionid });
 
 export interface Resolved {
   member: StoredMember;
@@ -27,7 +30,8 @@ export interface Resolved {
 
 export interface ResolveOptions {
   createAs: MemberStatus;
-  seenChannel: string;
+  /** The channel of the first sighting; absent: the event is no sighting (it only links identities). */
+  seenChannel?: string;
   /** false: answer undefined instead of creating a record. */
   create?: boolean;
   wechat?: { appId: string; openid: string };
@@ -50,7 +54,7 @@ export async function resolveMember(p: Port, event: HubEvent, ids: Identity[], o
   const absorbed: StoredMember[] = [];
   if (distinct.length === 0) {
     if (opts.create === false) return undefined;
-    member = createStoredMember(newId(p.now), event.occurredAt, opts.createAs, opts.seenChannel);
+    member = createStoredMember(newId(p.now), event.occurredAt, opts.createAs, opts.seenChannel ?? ORGANIC);
     isNew = true;
   } else {
     member = distinct[0]!;
@@ -61,9 +65,11 @@ export async function resolveMember(p: Port, event: HubEvent, ids: Identity[], o
     }
   }
   // The first sighting is the earliest event of any arrival order, not the first one processed.
-  const seen = { at: event.occurredAt, channel: opts.seenChannel };
-  const prev = member.history.seen;
-  if (!prev || seen.at < prev.at || (seen.at === prev.at && seen.channel < prev.channel)) member.history.seen = seen;
+  if (opts.seenChannel !== undefined) {
+    const seen = { at: event.occurredAt, channel: opts.seenChannel };
+    const prev = member.history.seen;
+    if (!prev || seen.at < prev.at || (seen.at === prev.at && seen.channel < prev.channel)) member.history.seen = seen;
+  }
   const wechat = opts.wechat ?? wechatOf(ids);
   if (wechat && !member.wechat) member.wechat = { ...wechat, followed: false };
   for (const id of ids) {
@@ -94,10 +100,21 @@ export function saveMember(p: Port, event: HubEvent, r: Resolved): void {
   }
 }
 
-/** One phone per member; two WeChat accounts never merge into one person. */
+/** Every WeChat address of a record, appId → openid. */
+function addresses(m: StoredMember): Map<string, string> {
+  const out = new Map(Object.entries(m.apps ?? {}).map(([appId, a]) => [appId, a.openid]));
+  if (m.wechat && !out.has(m.wechat.appId)) out.set(m.wechat.appId, m.wechat.openid);
+  return out;
+}
+
+/** One phone per member; two openids of one app, or two unionids, never merge into one person. */
 function guardMerge(survivor: StoredMember, loser: StoredMember): void {
-  if (survivor.wechat && loser.wechat && survivor.wechat.appId === loser.wechat.appId && survivor.wechat.openid !== loser.wechat.openid) {
-    throw new ConflictError('these identities belong to two different WeChat users', undefined, 'identity_conflict');
+  const theirs = addresses(loser);
+  for (const [appId, openid] of addresses(survivor)) {
+    if (theirs.has(appId) && theirs.get(appId) !== openid) throw new ConflictError('these identities belong to two different WeChat users', undefined, 'identity_conflict');
+  }
+  if (survivor.unionid && loser.unionid && survivor.unionid !== loser.unionid) {
+    throw new ConflictError('the two records carry different WeChat unionids', undefined, 'identity_conflict');
   }
   if (survivor.phoneHash && loser.phoneHash && survivor.phoneHash !== loser.phoneHash) {
     throw new ConflictError('the two records carry different phone numbers', undefined, 'identity_conflict');
@@ -117,6 +134,13 @@ function absorb(survivor: StoredMember, loser: StoredMember): void {
   survivor.points += loser.points;
   // Order count, GMV and order times follow from the merged history (derive()).
   if (!survivor.wechat && loser.wechat) survivor.wechat = loser.wechat;
+  survivor.unionid ??= loser.unionid;
+  if (loser.apps) {
+    const apps = (survivor.apps ??= {});
+    for (const [appId, a] of Object.entries(loser.apps)) apps[appId] = apps[appId] ? mergePresence(apps[appId], a) : { ...a };
+  }
+  const subscriptions = mergeSubscriptions(survivor.subscriptions, loser.subscriptions);
+  if (subscriptions) survivor.subscriptions = subscriptions;
   survivor.phoneMasked ??= loser.phoneMasked;
   survivor.phoneHash ??= loser.phoneHash;
   survivor.name ??= loser.name;

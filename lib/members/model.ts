@@ -14,14 +14,39 @@ export interface Touch {
   at: number;
 }
 
+export type { InteractionKind };
+
+/**
+ * The member's presence on one WeChat app (official account or mini program), keyed by appId on
+ * `apps`. Every field is a minimum or maximum of facts, so any arrival order and any merge give
+ * the same state: `followed` follows from the last follow and the last unfollow (a scan or a
+ * message proves a follow the hub never saw).
+ */
+export interface AppPresence {
+  openid: string;
+  followed: boolean;
+  firstFollowAt?: number;
+  lastFollowAt?: number;
+  unfollowedAt?: number;
+  lastInteractionAt?: number;
+  lastInteractionKind?: InteractionKind;
+}
+
 export interface MemberRecord {
   memberId: string;
   version: number;
   createdAt: number;
   updatedAt: number;
   status: MemberStatus;
-  /** WeChat presence on the hub's official account (absent for a buyer never seen on WeChat). */
+  /**
+   * The member's first WeChat address and its follow state (absent for a buyer never seen on
+   * WeChat); with several accounts, every address is in `apps`.
+   */
   wechat?: { appId: string; openid: string; followed: boolean; followedAt?: number; unfollowedAt?: number };
+  /** Per WeChat app (appId): the address and its own follow state and last interaction. */
+  apps?: Record<string, AppPresence>;
+  /** The open-platform unionid shared by the brand's apps: one per member, never two. */
+  unionid?: string;
   /** First follow: when and through which channel (the cohort the conversion metrics use). */
   fanSince?: number;
   fanChannel?: string;
@@ -78,4 +103,108 @@ export function interacted(m: MemberRecord, at: number, kind: InteractionKind): 
     m.lastInteractionAt = at;
     m.lastInteractionKind = kind;
   }
+}
+
+/**
+ * The member's presence on `appId` (created on first use). A record from before accounts were
+ * per app starts from its one `wechat` address's state.
+ */
+export function presenceOn(m: MemberRecord, appId: string, openid: string): AppPresence {
+  const apps = (m.apps ??= {});
+  let a = apps[appId];
+  if (!a) {
+    const legacy = m.wechat && m.wechat.appId === appId && m.wechat.openid === openid ? m.wechat : undefined;
+    a = { openid, followed: legacy?.followed ?? false };
+    if (legacy?.followedAt !== undefined) a.lastFollowAt = legacy.followedAt;
+    if (legacy?.unfollowedAt !== undefined) a.unfollowedAt = legacy.unfollowedAt;
+    if (legacy && m.lastInteractionAt !== undefined) {
+      a.lastInteractionAt = m.lastInteractionAt;
+      if (m.lastInteractionKind !== undefined) a.lastInteractionKind = m.lastInteractionKind;
+    }
+    apps[appId] = a;
+  }
+  return a;
+}
+
+/**
+ * An interaction on one app: its own last interaction (and kind) and the member's. A push that
+ * opens no customer-service window (VIEW, LOCATION: `kind` undefined) changes neither.
+ */
+export function interactedOn(m: MemberRecord, a: AppPresence | undefined, at: number, kind: InteractionKind | undefined): void {
+  if (kind === undefined) return;
+  interacted(m, at, kind);
+  if (a && supersedes(kind, at, { kind: a.lastInteractionKind, at: a.lastInteractionAt })) {
+    a.lastInteractionAt = at;
+    a.lastInteractionKind = kind;
+  }
+}
+
+const minOf = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
+const maxOf = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.max(a, b));
+
+/** Follow state from the facts: the last follow after the last unfollow; without either, what was proven. */
+export function settleFollow(a: AppPresence): void {
+  if (a.lastFollowAt !== undefined || a.unfollowedAt !== undefined) a.followed = (a.lastFollowAt ?? -1) > (a.unfollowedAt ?? -1);
+}
+
+/** Two presences of one address on one app (a merge): the extremes of both. */
+export function mergePresence(a: AppPresence, b: AppPresence): AppPresence {
+  const out: AppPresence = { openid: a.openid, followed: a.followed || b.followed };
+  const first = minOf(a.firstFollowAt, b.firstFollowAt);
+  const last = maxOf(a.lastFollowAt, b.lastFollowAt);
+  const unf = maxOf(a.unfollowedAt, b.unfollowedAt);
+  if (first !== undefined) out.firstFollowAt = first;
+  if (last !== undefined) out.lastFollowAt = last;
+  if (unf !== undefined) out.unfollowedAt = unf;
+  for (const x of [a, b]) {
+    if (x.lastInteractionAt === undefined) continue;
+    const wins = x.lastInteractionKind !== undefined ? supersedes(x.lastInteractionKind, x.lastInteractionAt, { kind: out.lastInteractionKind, at: out.lastInteractionAt }) : out.lastInteractionAt === undefined || x.lastInteractionAt > out.lastInteractionAt;
+    if (wins) {
+      out.lastInteractionAt = x.lastInteractionAt;
+      if (x.lastInteractionKind !== undefined) out.lastInteractionKind = x.lastInteractionKind;
+      else delete out.lastInteractionKind;
+    }
+  }
+  settleFollow(out);
+  return out;
+}
+
+/** Records a follow on one app. */
+export function followedOn(a: AppPresence, at: number): void {
+  a.firstFollowAt = minOf(a.firstFollowAt, at);
+  a.lastFollowAt = maxOf(a.lastFollowAt, at);
+  settleFollow(a);
+}
+
+/** Records an unfollow on one app. */
+export function unfollowedOn(a: AppPresence, at: number): void {
+  a.unfollowedAt = maxOf(a.unfollowedAt, at);
+  settleFollow(a);
+}
+
+/**
+ * The address a message without one goes to (a scheduled nudge): the followed app the member
+ * interacted with last, else the first address (`wechat`), whose follow state the guardrails
+ * then judge.
+ */
+export function sendingAddress(m: Pick<MemberRecord, 'apps' | 'wechat'>): { appId: string; openid: string } | undefined {
+  let best: [string, AppPresence] | undefined;
+  for (const e of Object.entries(m.apps ?? {})) {
+    if (!e[1].followed) continue;
+    if (!best || (e[1].lastInteractionAt ?? -1) > (best[1].lastInteractionAt ?? -1)) best = e;
+  }
+  if (best) return { appId: best[0], openid: best[1].openid };
+  return m.wechat ? { appId: m.wechat.appId, openid: m.wechat.openid } : undefined;
+}
+
+/** The member as one app sees it: that app's follow state and last interaction with its kind (the guardrails read these). */
+export function asSeenBy<T extends Pick<MemberRecord, 'apps' | 'wechat' | 'lastInteractionAt' | 'lastInteractionKind'>>(m: T, appId: string): T {
+  const a = m.apps?.[appId];
+  if (!a) return m;
+  const seen = { ...m, wechat: { ...(m.wechat ?? { appId, openid: a.openid }), followed: a.followed } };
+  if (a.lastInteractionAt !== undefined) seen.lastInteractionAt = a.lastInteractionAt;
+  else delete seen.lastInteractionAt;
+  if (a.lastInteractionKind !== undefined) seen.lastInteractionKind = a.lastInteractionKind;
+  else delete seen.lastInteractionKind;
+  return seen;
 }

@@ -39,6 +39,8 @@ export function otpHash(secret: string, caller: Caller, phoneHash: string, code:
 export interface SmsCodeDeps {
   cfg: HubConfig;
   api: WechatApi;
+  /** The client of any configured app (a mini program's loginCode). */
+  wechat?: (appId: string) => WechatApi;
   sms: SmsSender | undefined;
   store: Store;
   now?: () => number;

@@ -22,7 +22,7 @@ import {
   type History,
 } from '../attribution/credits.ts';
 import { bucketOf } from '../ids.ts';
-import { newMember, ORGANIC, type MemberRecord, type MemberStatus } from './model.ts';
+import { newMember, ORGANIC, settleFollow, type MemberRecord, type MemberStatus } from './model.ts';
 import { higherTier, lifecycleOf, nextReviewAt, REVIEW_SHARDS, reviewDay, rfmOf, tierOf, tierRank } from './lifecycle.ts';
 import type { MemberRules } from '../config/members.ts';
 
@@ -64,7 +64,22 @@ export function derive(m: StoredMember, now: number, tz: string, rules: MemberRu
     m.fanChannel = ff.channel;
   }
   if (h.registeredAt !== undefined) m.memberSince = h.registeredAt;
-  if (m.wechat) {
+  // Per app: the follow facts of the history (a follow without `app` is one of the address in
+  // `wechat`, the account of single-account data) within each presence's extremes.
+  for (const [appId, a] of Object.entries(m.apps ?? {})) {
+    const own = h.follows.filter((f) => (f.app ?? m.wechat?.appId) === appId).map((f) => f.at);
+    if (own.length) {
+      a.firstFollowAt = Math.min(a.firstFollowAt ?? Infinity, ...own);
+      a.lastFollowAt = Math.max(a.lastFollowAt ?? -1, ...own);
+    }
+    settleFollow(a);
+  }
+  const primary = m.wechat ? m.apps?.[m.wechat.appId] : undefined;
+  if (m.wechat && primary && primary.openid === m.wechat.openid) {
+    m.wechat.followed = primary.followed;
+    if (primary.lastFollowAt !== undefined) m.wechat.followedAt = primary.lastFollowAt;
+    if (primary.unfollowedAt !== undefined) m.wechat.unfollowedAt = primary.unfollowedAt;
+  } else if (m.wechat) {
     const lastFollow = Math.max(-1, ...h.follows.map((x) => x.at));
     const lastUnfollow = Math.max(-1, ...h.unfollows);
     if (lastFollow >= 0 || lastUnfollow >= 0) {

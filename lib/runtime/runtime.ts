@@ -9,7 +9,7 @@
  *   rt.with({settings, now, wechat, clients, sender})  a variant (tests; the local hub's reconfigure)
  */
 import type { ApplyDeps } from '../port.ts';
-import { loadConfig, type ConfigInput, type HubConfig } from '../config/index.ts';
+import { loadConfig, wechatApp, type ConfigInput, type HubConfig } from '../config/index.ts';
 import { NotFoundError } from '../errors.ts';
 import { TopClient } from '../sources/tmall/top-client.ts';
 import { YouzanClient } from '../sources/youzan/api-client.ts';
@@ -121,10 +121,12 @@ function build(p: Parts): Runtime {
     archive,
     wechat(appId = p.cfg.WECHAT_APP_ID) {
       if (p.wechat) return p.wechat(appId);
-      if (appId !== p.cfg.WECHAT_APP_ID) throw new NotFoundError(`unknown WeChat account ${appId}`);
+      const app = wechatApp(p.cfg, appId);
+      if (!app) throw new NotFoundError(`unknown WeChat account ${appId}`);
+      // One client per app: its own AppSecret, its own cached stable_token (TOKEN#wechat#<appId>).
       let api = wechatClients.get(appId);
       if (!api) {
-        api = createWechatApi({ appId, appSecret: p.cfg.WECHAT_APP_SECRET, baseUrl: p.cfg.WECHAT_API_BASE, tokenCache: dynamoTokenCache({ db: db(), table: p.cfg.HUB_TABLE }) });
+        api = createWechatApi({ appId, appSecret: app.appSecret, baseUrl: p.cfg.WECHAT_API_BASE, tokenCache: dynamoTokenCache({ db: db(), table: p.cfg.HUB_TABLE }) });
         wechatClients.set(appId, api);
       }
       return api;

@@ -19,7 +19,7 @@ import * as z from 'zod';
 import { BadRequestError, UpstreamApiError } from '../errors.ts';
 import { isTokenError, wechatError } from './errors.ts';
 import type { CachedToken } from './token-cache.ts';
-import { API, CustomInput, OAuthResponse, Openid, PhoneResponse, QR_SCENE_MAX_LENGTH, QrResponse, SubscribeInput, TemplateInput } from './wire.ts';
+import { API, CustomInput, OAuthResponse, Openid, PhoneResponse, QR_SCENE_MAX_LENGTH, QrResponse, SessionResponse, SubscribeInput, TemplateInput } from './wire.ts';
 import { parseJsonKeepingBigInts, TemplateResponse, TokenResponse, UserInfoResponse } from './wire.ts';
 import type { OAuthIdentity, WechatApi, WechatApiOptions, WechatUserInfo } from './wire.ts';
 
@@ -288,6 +288,15 @@ export function createWechatApi(options: WechatApiOptions): WechatApi {
       if (r.unionid !== undefined) out.unionid = r.unionid;
       if (r.scope !== undefined) out.scope = r.scope;
       return out;
+    },
+
+    async codeToSession(code) {
+      if (typeof code !== 'string' || code.length < 1 || code.length > 512) {
+        throw new BadRequestError('loginCode must be 1-512 characters', undefined, 'invalid_login_code');
+      }
+      const obj = await call(API.session, 'GET', '/sns/jscode2session', { appid: appId, secret: appSecret, js_code: code, grant_type: 'authorization_code' });
+      const r = read(API.session, SessionResponse, obj);
+      return { openid: r.openid, ...(r.unionid !== undefined ? { unionid: r.unionid } : {}) };
     },
 
     async phoneNumber(code) {

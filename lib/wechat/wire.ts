@@ -182,6 +182,11 @@ export interface WechatApi {
   /** Web OAuth code → openid (`sns/oauth2/access_token`). */
   oauthExchange(code: string): Promise<OAuthIdentity>;
   /**
+   * Mini program `wx.login` code → openid and unionid (`sns/jscode2session`, docs/platforms.md#mini-program-sign-in).
+   * The session_key is never returned nor kept: the hub does not decrypt user data with it.
+   */
+  codeToSession(code: string): Promise<{ openid: string; unionid?: string }>;
+  /**
    * A code from the mini program's phone-number component → the phone it proves
    * (`wxa/business/getuserphonenumber`, docs/wechat-phone-proof.md). The code is single use
    * and valid 5 minutes; the watermark's appid must be this app's.
@@ -246,6 +251,12 @@ export const OAuthResponse = z.object({
   is_snapshotuser: z.coerce.number().optional(),
 });
 
+export const SessionResponse = z.object({
+  openid: z.string().min(1),
+  unionid: optionalText,
+  session_key: z.string().optional(),
+});
+
 export const PhoneResponse = z.object({
   phone_info: z.object({
     phoneNumber: z.string().min(1),
@@ -264,5 +275,6 @@ export const API = {
   qrcode: 'wechat.qrcode_create',
   userInfo: 'wechat.user_info',
   oauth: 'wechat.oauth2_access_token',
+  session: 'wechat.jscode2session',
   phone: 'wechat.getuserphonenumber',
 } as const;

@@ -790,14 +790,14 @@ describe('public route protection', () => {
       const api = Object.values(resourcesOf(templates[stage], 'AWS::ApiGatewayV2::Api'))[0]!.Properties;
       expect(api.CorsConfiguration).toEqual({
         AllowOrigins: cfgs[stage].corsOrigins,
-        AllowMethods: ['POST'],
-        AllowHeaders: ['content-type'],
+        AllowMethods: ['GET', 'POST'],
+        AllowHeaders: ['authorization', 'content-type'],
         AllowCredentials: false,
         MaxAge: 3600,
       });
     }
     expect(prodCfg.corsOrigins).toEqual(['https://member.scrm-hub.test']);
-    expect(allRoutes.filter((r) => r.route.member).map((r) => r.key).sort()).toEqual(['POST /codes/scan', 'POST /members', 'POST /members/sms-code']);
+    expect(allRoutes.filter((r) => r.route.member).map((r) => r.key).sort()).toEqual(['GET /me', 'POST /codes/scan', 'POST /members', 'POST /members/sms-code', 'POST /sessions']);
   });
   it('no * (and no http) origin outside dev', () => {
     const deployable = mergeStageFile(stages, PROD_STAGE_FILE) as Json;

@@ -36,6 +36,7 @@ describe('PLANNERS', () => {
         'wechat.subscription',
         'wechat.template_receipt',
         'wechat.unfollow',
+        'wechat.unionid',
         'wechat.unknown',
       ].sort(),
     );

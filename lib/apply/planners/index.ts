@@ -19,6 +19,7 @@ export const PLANNERS: { readonly [T in HubEvent['type']]: Planner<EventOf<T>> }
   'wechat.template_receipt': planWechat,
   'wechat.subscription': planWechat,
   'wechat.unknown': planWechat,
+  'wechat.unionid': planWechat,
   'member.register': planRegister,
   order: planOrder,
   refund: planRefund,

@@ -14,8 +14,20 @@ import { otps } from '../../store/entities/otp.ts';
 import { identityRef } from '../../store/entities/identity.ts';
 import { ORGANIC } from '../../members/model.ts';
 import type { StoredMember } from '../../members/record.ts';
-import { resolveMember, saveMember, wechatIdentity } from '../../members/identity.ts';
+import { resolveMember, saveMember, unionidIdentity, wechatIdentity } from '../../members/identity.ts';
+import { presenceOn } from '../../members/model.ts';
 import { planEngagement } from '../../engagement/rules/plan.ts';
+
+/**
+ * Whether the record holding the phone is the caller: the same address on the caller's app, or
+ * (several apps) the same unionid. A record with no WeChat address (orders only) is no other person.
+ */
+function samePerson(holder: StoredMember, e: HubEventOf<'member.register'>): boolean {
+  if (!holder.wechat && !holder.apps) return true;
+  if (holder.wechat?.appId === e.appId && holder.wechat.openid === e.openid) return true;
+  if (holder.apps?.[e.appId]?.openid === e.openid) return true;
+  return e.unionid !== undefined && holder.unionid === e.unionid;
+}
 
 export async function planRegister(e: HubEventOf<'member.register'>, p: Port): Promise<PlanOutput> {
   if (e.proof.kind === 'sms') {
@@ -29,13 +41,16 @@ export async function planRegister(e: HubEventOf<'member.register'>, p: Port): P
   const phone = { kind: 'phone' as const, value: e.phoneHash };
   const holderId = (await p.reads.identities([phone])).get(identityRef(phone));
   const holder = holderId ? await p.reads.member<StoredMember>(holderId) : undefined;
-  if (holder?.wechat && (holder.wechat.appId !== e.appId || holder.wechat.openid !== e.openid)) throw new PhoneBoundElsewhereError(holder.memberId);
-  const resolved = await resolveMember(p, e, [wechatIdentity(e.appId, e.openid), phone], {
+  if (holder && !samePerson(holder, e)) throw new PhoneBoundElsewhereError(holder.memberId);
+  const ids = [wechatIdentity(e.appId, e.openid), phone, ...(e.unionid ? [unionidIdentity(e.unionid)] : [])];
+  const resolved = await resolveMember(p, e, ids, {
     createAs: 'member',
     seenChannel: ORGANIC,
     wechat: { appId: e.appId, openid: e.openid },
   });
   const m = resolved!.member;
+  if (p.cfg.wechatApps.length > 1) presenceOn(m, e.appId, e.openid);
+  if (e.unionid) m.unionid = e.unionid;
   if (m.phoneHash && m.phoneHash !== e.phoneHash) {
     throw new ConflictError('this member already registered another phone number', undefined, 'phone_conflict');
   }

@@ -13,7 +13,7 @@
  */
 import type { SQSRecord } from 'aws-lambda';
 import { MAX_VISIBILITY_SECONDS } from '../../config/engagement.ts';
-import type { HubConfig } from '../../config/index.ts';
+import { wechatApp, type HubConfig } from '../../config/index.ts';
 import type { OutboxRow } from '../../events/messages.ts';
 import { logger } from '../../log.ts';
 import type { MetricsSink } from '../../metrics.ts';
@@ -35,7 +35,7 @@ export interface SenderRuntime {
 
 /** One record's result, as the consumer factory takes it. */
 export type SendRecordOutcome =
-  | { kind: 'done'; outcome: SendOutcome | { status: 'malformed' } }
+  | { kind: 'done'; outcome: SendOutcome | { status: 'malformed' } | { status: 'lookup'; result: string } }
   | { kind: 'retry'; delaySeconds: number; reason: string };
 
 /** A retry delay is kept a little under SQS's 12-hour visibility ceiling. */
@@ -43,13 +43,16 @@ const VISIBILITY_CEILING_SECONDS = MAX_VISIBILITY_SECONDS - 60;
 
 const receiveCount = (record: SQSRecord) => Number(record.attributes?.ApproximateReceiveCount ?? '1');
 
-function senderDeps(rt: SenderRuntime): SenderDeps {
-  return { ...rt.store, now: rt.now, wechat: rt.wechat(), policy: rt.cfg.policy, templates: rt.cfg.rules.templates, tz: rt.cfg.HUB_TIMEZONE, leaseMs: rt.sender.leaseMs };
+/** The client of the row's account when it is configured (else the default account's: the send then fails `unknown_app`). */
+function senderDeps(rt: SenderRuntime, row: OutboxRow): SenderDeps {
+  const appId = row.appId !== undefined && wechatApp(rt.cfg, row.appId) ? row.appId : undefined;
+  const wechatFor = (id: string) => (wechatApp(rt.cfg, id)?.kind === 'official' ? rt.wechat(id) : undefined);
+  return { ...rt.store, now: rt.now, wechat: rt.wechat(appId), wechatFor, policy: rt.cfg.policy, templates: rt.cfg.rules.templates, tz: rt.cfg.HUB_TIMEZONE, leaseMs: rt.sender.leaseMs };
 }
 
 export async function sendRecord(row: OutboxRow, rt: SenderRuntime, record: SQSRecord): Promise<SendRecordOutcome> {
   try {
-    const outcome = await sendOne(row, senderDeps(rt));
+    const outcome = await sendOne(row, senderDeps(rt, row));
     logger.info('engagement message', { messageId: row.messageId, ruleId: row.ruleId, memberId: row.memberId, ...outcome });
     if (outcome.status === 'sent') rt.metrics?.add('MessagesSent', {});
     else if (outcome.status === 'suppressed') rt.metrics?.add('MessagesSuppressed', { reason: outcome.reason });

@@ -40,6 +40,7 @@
 import { BadRequestError, UpstreamApiError } from '../../errors.ts';
 import type { OutboxRow } from '../../events/messages.ts';
 import { readMember } from '../../members/record.ts';
+import { asSeenBy, sendingAddress } from '../../members/model.ts';
 import type { Store } from '../../store/client.ts';
 import { sends, type Fence, type Fenced, type SendRecord, type Via } from '../../store/entities/send.ts';
 import { classifyWechatError, isOutsideWindow } from '../../wechat/errors.ts';
@@ -80,6 +81,8 @@ export interface SenderDeps extends Store {
   now: () => number;
   /** The official account's API client; rows for another appId fail with `unknown_app`. */
   wechat: WechatApi;
+  /** Another configured account's client (a nudge goes through the account last interacted with); absent or undefined: `unknown_app`. */
+  wechatFor?: (appId: string) => WechatApi | undefined;
   policy: EngagementPolicy;
   /** Category-template field mappings (HUB_RULES_FILE `templates`); none: payload fields as sent. */
   templates?: TemplateMappings;
@@ -148,15 +151,22 @@ async function decideAndSend(a: Attempt): Promise<SendOutcome> {
   const member = await readMember({ db: deps.db, table: deps.table }, row.memberId);
   if (!member) return suppress(a, 'member_not_found');
   a.memberId = member.memberId;
-  const appId = row.appId ?? member.wechat?.appId;
-  const openid = row.openid ?? member.wechat?.openid;
+  // The rule's account (the triggering event's), else the followed account last interacted with.
+  const fallback = sendingAddress(member);
+  const appId = row.appId ?? fallback?.appId;
+  const openid = row.openid ?? (row.appId ? member.apps?.[row.appId]?.openid ?? member.wechat?.openid : fallback?.openid);
   if (!appId || !openid) return suppress(a, 'no_address');
-  if (appId !== deps.wechat.appId) return fail(a, 'unknown_app');
+  if (appId !== deps.wechat.appId) {
+    const other = deps.wechatFor?.(appId);
+    if (!other) return fail(a, 'unknown_app');
+    a.deps = { ...deps, wechat: other };
+  }
 
   const counts = await countSends(deps, member, now);
   const d = decide({
     row,
-    member,
+    // Follow state and the interaction window are those of the account the send goes through.
+    member: asSeenBy(member, appId),
     now,
     sentMarketingToday: counts.today,
     sentMarketingWeek: counts.week,

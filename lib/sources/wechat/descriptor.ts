@@ -11,7 +11,7 @@ export const wechat = {
   ],
   accountParam: 'appId',
   maxBodyBytes: 64 * 1024,
-  secretKeys: ['WECHAT_TOKEN', 'WECHAT_AES_KEY', 'WECHAT_APP_SECRET'],
+  secretKeys: ['WECHAT_TOKEN', 'WECHAT_AES_KEY', 'WECHAT_APP_SECRET', 'HUB_WECHAT_APPS'],
   secretGroups: ['wechat'],
   stageKeys: ['WECHAT_APP_ID'],
   publicReason:

@@ -7,14 +7,20 @@
  */
 import { NotFoundError } from '../../errors.ts';
 import type { HubConfig } from '../../config/schema.ts';
+import { wechatApp, type WechatApp } from '../../config/wechat-apps.ts';
 import type { Source } from '../types.ts';
 import type { ApplyResult } from '../../port.ts';
 import { wechat } from './descriptor.ts';
 import { openPush, verifyUrl, type OpenedPush } from './inbound.ts';
 
-/** An appid that is not the configured official account: 404, checked before the body is read. */
-export function assertAccount(appId: string, cfg: HubConfig): void {
-  if (appId !== cfg.WECHAT_APP_ID) throw new NotFoundError(`unknown official account ${appId}`);
+/**
+ * The official account the URL names; an appid that is not configured, or a mini program's
+ * (which has no server URL here): 404, checked before the body is read.
+ */
+export function assertAccount(appId: string, cfg: HubConfig): WechatApp & { token: string } {
+  const app = wechatApp(cfg, appId);
+  if (!app || app.kind !== 'official' || app.token === undefined) throw new NotFoundError(`unknown official account ${appId}`);
+  return app as WechatApp & { token: string };
 }
 
 /**
@@ -30,18 +36,19 @@ export function passiveReplyOf(results: readonly ApplyResult[]): string | undefi
 export const source: Source<OpenedPush> = {
   descriptor: wechat,
   handshake(req, cfg) {
-    assertAccount(req.account, cfg);
-    const body = verifyUrl(req.query, cfg.WECHAT_TOKEN, { maxSkewSeconds: cfg.HUB_WEBHOOK_MAX_SKEW_SECONDS });
+    const app = assertAccount(req.account, cfg);
+    const body = verifyUrl(req.query, app.token, { maxSkewSeconds: cfg.HUB_WEBHOOK_MAX_SKEW_SECONDS });
     return { statusCode: 200, contentType: 'text/plain; charset=utf-8', body };
   },
   verify(req, cfg) {
-    assertAccount(req.account, cfg);
+    const app = assertAccount(req.account, cfg);
     const push = openPush({
       query: req.query,
       body: req.body,
       appId: req.account,
-      token: cfg.WECHAT_TOKEN,
-      ...(cfg.WECHAT_MESSAGE_MODE === 'safe' ? { aesKey: cfg.WECHAT_AES_KEY } : {}),
+      token: app.token,
+      // An account with a key accepts only encrypted pushes (the default account: WECHAT_MESSAGE_MODE).
+      ...(app.aesKey !== undefined ? { aesKey: app.aesKey } : {}),
       maxSkewSeconds: cfg.HUB_WEBHOOK_MAX_SKEW_SECONDS,
     });
     return { message: push, ...(push.replay ? { guards: { replay: push.replay } } : {}) };

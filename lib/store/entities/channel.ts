@@ -12,6 +12,10 @@ export interface Channel {
   channelId: string;
   name: string;
   kind: string;
+  /** The WeChat account a `wechat_qr` channel (or a scene seen on it) belongs to; absent: the default account, or none. */
+  appId?: string;
+  /** The QR scene on that account, when it differs from the channel id. */
+  scene?: string;
   welcomeText?: string;
   qr?: { ticket: string; url: string; imageUrl: string };
   createdAt: number;
@@ -63,12 +67,13 @@ export const channels = {
   },
 
   /** Lists a scene seen in a webhook as an `unknown` channel unless the item exists (tag `channel:<id>`). */
-  ensureListed(tx: Tx, channelId: string, now: number): void {
+  ensureListed(tx: Tx, channelId: string, now: number, appId?: string): void {
     const index = channelListIndex(channelId);
+    const app = appId === undefined ? '' : ', #a = if_not_exists(#a, :a)';
     tx.update(`channel:${channelId}`, channelKey(channelId), {
-      update: 'SET #id = if_not_exists(#id, :id), #n = if_not_exists(#n, :id), #k = if_not_exists(#k, :k), #c = if_not_exists(#c, :c), gsi1pk = :gp, gsi1sk = :gs',
-      names: { '#id': 'channelId', '#n': 'name', '#k': 'kind', '#c': 'createdAt' },
-      values: { ':id': channelId, ':k': UNKNOWN_KIND, ':c': now, ':gp': index.gsi1pk, ':gs': index.gsi1sk },
+      update: `SET #id = if_not_exists(#id, :id), #n = if_not_exists(#n, :id), #k = if_not_exists(#k, :k), #c = if_not_exists(#c, :c), gsi1pk = :gp, gsi1sk = :gs${app}`,
+      names: { '#id': 'channelId', '#n': 'name', '#k': 'kind', '#c': 'createdAt', ...(appId === undefined ? {} : { '#a': 'appId' }) },
+      values: { ':id': channelId, ':k': UNKNOWN_KIND, ':c': now, ':gp': index.gsi1pk, ':gs': index.gsi1sk, ...(appId === undefined ? {} : { ':a': appId }) },
     });
   },
 
@@ -81,7 +86,7 @@ export const channels = {
         KeyConditionExpression: 'gsi1pk = :p',
         ExpressionAttributeValues: { ':p': CHANNEL_LIST_PARTITION },
         Limit: o.pageSize,
-        ...(o.projection === 'summary' ? { ProjectionExpression: 'gsi1sk, channelId, #n, kind', ExpressionAttributeNames: { '#n': 'name' } } : {}),
+        ...(o.projection === 'summary' ? { ProjectionExpression: 'gsi1sk, channelId, #n, kind, appId', ExpressionAttributeNames: { '#n': 'name' } } : {}),
       },
       Math.ceil(o.max / o.pageSize),
       o.counter,

@@ -31,6 +31,8 @@ const MAX_MERGE_HOPS = 5;
 export interface Touch {
   at: number;
   channel: string;
+  /** Follows: the WeChat app followed (absent on follows recorded before accounts were per app). */
+  app?: string;
 }
 
 /** A paid order as the member's history keeps it. */
@@ -64,11 +66,12 @@ export interface MemberHistory {
  * The history as stored: short attribute names and positional tuples keep the profile item small
  * (every byte counts against the write units of each event's transaction).
  *
- *   h.f / h.q / h.c  [at, channel][]          h.u  at[]          h.r  at
+ *   h.f / h.q / h.c  [at, channel][]  (h.f: [at, channel, appId] for a follow on a known app)
+ *   h.u  at[]          h.r  at
  *   h.o              [key, paidAt, paidFen, platform][]            h.seen  [at, channel]
  */
 export interface StoredHistory {
-  f: [number, string][];
+  f: ([number, string] | [number, string, string])[];
   u: number[];
   q: [number, string][];
   c: [number, string][];
@@ -79,10 +82,12 @@ export interface StoredHistory {
 
 const touchToStored = (t: Touch): [number, string] => [t.at, t.channel];
 const touchFromStored = ([at, channel]: readonly [number, string]): Touch => ({ at, channel });
+const followToStored = (t: Touch): [number, string] | [number, string, string] => (t.app === undefined ? [t.at, t.channel] : [t.at, t.channel, t.app]);
+const followFromStored = ([at, channel, app]: readonly [number, string, string?]): Touch => (app === undefined ? { at, channel } : { at, channel, app });
 
 export function historyToStored(h: MemberHistory): StoredHistory {
   return {
-    f: h.follows.map(touchToStored),
+    f: h.follows.map(followToStored),
     u: [...h.unfollows],
     q: h.qrScans.map(touchToStored),
     c: h.codeScans.map(touchToStored),
@@ -94,7 +99,7 @@ export function historyToStored(h: MemberHistory): StoredHistory {
 
 export function historyFromStored(h: Partial<StoredHistory> | undefined): MemberHistory {
   return {
-    follows: (h?.f ?? []).map(touchFromStored),
+    follows: (h?.f ?? []).map(followFromStored),
     unfollows: [...(h?.u ?? [])],
     qrScans: (h?.q ?? []).map(touchFromStored),
     codeScans: (h?.c ?? []).map(touchFromStored),

@@ -1,0 +1,68 @@
+/**
+ * Learning a follower's unionid after the reply (docs/design.md#wechat-accounts). A first follow
+ * of an account (in an estate of several apps) plans an engagement-queue row `unionid_lookup`;
+ * the engagement sender hands it here instead of sending anything: `cgi-bin/user/info` with the
+ * account's own token, then `wechat.unionid` applied as its own event (dedupe key
+ * `wechat:unionid:<appId>:<openid>:<unionid>`), which may merge records. WeChat is never asked
+ * before the push is answered.
+ *
+ * Outcomes: no unionid (the account is not bound to an open platform) → done; a record that
+ * already holds another unionid → done, logged, nothing merged (identity_conflict); a retryable
+ * WeChat error or a store fault → retry with the sender's backoff; a permanent WeChat error
+ * (e.g. the openid left the account's scope) → done, logged.
+ */
+import type { SQSRecord } from 'aws-lambda';
+import { UNIONID_LOOKUP_RULE, type OutboxRow } from '../events/messages.ts';
+import { ConflictError, UpstreamApiError } from '../errors.ts';
+import { logger } from '../log.ts';
+import type { ApplyDeps } from '../port.ts';
+import type { WechatApi } from '../wechat/wire.ts';
+import { retryDelaySeconds } from '../engagement/guardrails.ts';
+import { sendRecord, type SendRecordOutcome, type SenderRuntime } from '../engagement/send/batch.ts';
+import { apply } from './apply.ts';
+
+export type LookupOutcome = { status: 'linked'; memberId?: string; duplicate: boolean } | { status: 'no_unionid' | 'conflict' | 'rejected' };
+
+/** Asks user/info for the row's address and applies the unionid it names. */
+export async function lookupUnionid(row: Pick<OutboxRow, 'appId' | 'openid' | 'triggeredAt'>, deps: ApplyDeps & { wechat(appId: string): WechatApi }): Promise<LookupOutcome> {
+  const { appId, openid } = row;
+  if (!appId || !openid) return { status: 'rejected' };
+  let unionid: string | undefined;
+  try {
+    unionid = (await deps.wechat(appId).userInfo(openid)).unionid;
+  } catch (err) {
+    if (err instanceof UpstreamApiError && !err.retryable) {
+      logger.warn('unionid lookup refused by WeChat', { appId, errcode: err.errcode });
+      return { status: 'rejected' };
+    }
+    throw err;
+  }
+  if (!unionid) return { status: 'no_unionid' };
+  try {
+    const r = await apply(
+      { type: 'wechat.unionid', source: 'wechat', eventId: `wechat:unionid:${appId}:${openid}:${unionid}`, occurredAt: row.triggeredAt, appId, openid, unionid, via: 'user_info' },
+      deps,
+    );
+    return { status: 'linked', ...(r.memberId ? { memberId: r.memberId } : {}), duplicate: r.status === 'duplicate' };
+  } catch (err) {
+    if (err instanceof ConflictError) {
+      logger.warn('unionid not linked: the record holds another unionid', { appId, code: err.code });
+      return { status: 'conflict' };
+    }
+    throw err;
+  }
+}
+
+/** The engagement sender's record handler: lookup rows here, every other row to the sender (lib/engagement/send/batch.ts). */
+export async function engagementRecord(row: OutboxRow, rt: SenderRuntime & ApplyDeps, record: SQSRecord): Promise<SendRecordOutcome> {
+  if (row.ruleId !== UNIONID_LOOKUP_RULE) return sendRecord(row, rt, record);
+  try {
+    const outcome = await lookupUnionid(row, { ...rt, wechat: (appId) => rt.wechat(appId) });
+    logger.info('unionid lookup', { messageId: row.messageId, memberId: row.memberId, ...outcome });
+    return { kind: 'done', outcome: { status: 'lookup', result: outcome.status } };
+  } catch (err) {
+    logger.error('unionid lookup failed', { messageId: row.messageId, error: (err as Error).message });
+    const receives = Number(record.attributes?.ApproximateReceiveCount ?? '1');
+    return { kind: 'retry', delaySeconds: retryDelaySeconds(receives, rt.cfg.policy), reason: 'lookup_error' };
+  }
+}
