@@ -8,7 +8,7 @@
  *   processRuntime()                                the Lambda process: env + its secrets
  *   rt.with({settings, now, wechat, clients, sender})  a variant (tests; the local hub's reconfigure)
  */
-import type { ApplyDeps } from '../port.ts';
+import type { ApplyDeps, CreditWrites } from '../port.ts';
 import { loadConfig, type ConfigInput, type HubConfig } from '../config/index.ts';
 import { NotFoundError } from '../errors.ts';
 import { TopClient } from '../sources/tmall/top-client.ts';
@@ -54,6 +54,8 @@ export interface RuntimeOverrides {
   clients?: RuntimeClients;
   sender?: { leaseMs?: number };
   metrics?: MetricsSink;
+  /** How events write their credit differences (ApplyDeps.creditWrites; `inline` only to measure the design before the fold). */
+  creditWrites?: CreditWrites;
 }
 
 export interface RuntimeInput extends ConfigInput {
@@ -75,6 +77,7 @@ interface Parts {
   wechat?: ((appId: string) => WechatApi) | undefined;
   leaseMs: number;
   metrics?: MetricsSink | undefined;
+  creditWrites?: CreditWrites | undefined;
 }
 
 /** Builds a runtime from explicit parts; the configuration is parsed once, here. */
@@ -105,6 +108,7 @@ function build(p: Parts): Runtime {
     now: p.now,
     sender: { leaseMs: p.leaseMs },
     metrics: p.metrics ?? noMetrics,
+    ...(p.creditWrites ? { creditWrites: p.creditWrites } : {}),
     wechat(appId = p.cfg.WECHAT_APP_ID) {
       if (p.wechat) return p.wechat(appId);
       if (appId !== p.cfg.WECHAT_APP_ID) throw new NotFoundError(`unknown WeChat account ${appId}`);
@@ -134,6 +138,7 @@ function build(p: Parts): Runtime {
         wechat: o.wechat ?? p.wechat,
         leaseMs: o.sender?.leaseMs ?? p.leaseMs,
         metrics: o.metrics ?? p.metrics,
+        creditWrites: o.creditWrites ?? p.creditWrites,
       });
     },
   };
