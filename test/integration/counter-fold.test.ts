@@ -6,15 +6,14 @@
  * come from the events sent (one new fan per follow) or from the hand-written deltas.
  */
 import { describe, expect, it } from 'vitest';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { useLocalAws, ddb } from '../support/env.ts';
-import { counterTotals, foldCounters, getItem, queryAll } from '../support/table.ts';
+import { counterTotals, foldCounters, getItem, pendingDeltas as pendingTable, queryAll } from '../support/table.ts';
 import { injectDynamoFaults } from '../support/faults.ts';
 import { apply } from '../../lib/apply/apply.ts';
 import { foldAll } from '../../lib/attribution/fold.ts';
 import { creditKey } from '../../lib/attribution/credits.ts';
 import { counterKey } from '../../lib/store/entities/counter.ts';
-import { creditDeltas, deltaPartition, DELTA_SHARDS } from '../../lib/store/entities/credit-delta.ts';
+import { creditDeltas, deltaPartition } from '../../lib/store/entities/credit-delta.ts';
 import { rollupKey } from '../../lib/store/entities/rollup.ts';
 import { Tx } from '../../lib/store/tx.ts';
 import { makeDynamo } from '../../lib/store/client.ts';
@@ -39,14 +38,7 @@ const follow = (openid: string, scene: string, at = T): HubEvent => ({
 });
 
 /** Every credit delta left in the table. */
-async function pendingDeltas(): Promise<number> {
-  let n = 0;
-  for (let s = 0; s < DELTA_SHARDS; s++) {
-    const r = await ddb().send(new QueryCommand({ TableName: aws.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': deltaPartition(s) }, Select: 'COUNT', ConsistentRead: true }));
-    n += r.Count ?? 0;
-  }
-  return n;
-}
+const pendingDeltas = () => pendingTable(aws.table);
 
 /** A metric of one channel, model and period summed over the counter shards, from the rollups. */
 async function rollupSum(model: string, period: string, channel: string, metric: string): Promise<number> {

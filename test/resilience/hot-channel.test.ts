@@ -20,11 +20,10 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { baseSettings, useLocalAws, type LocalAws, ddb } from '../support/env.ts';
+import { baseSettings, useLocalAws, type LocalAws } from '../support/env.ts';
+import { pendingDeltas as pendingTable } from '../support/table.ts';
 import { configuredAccount, signedPush } from '../support/wechat-client.ts';
 import { startHub, type RunningHub } from '../../local/hub.ts';
-import { deltaPartition, DELTA_SHARDS } from '../../lib/store/entities/credit-delta.ts';
 import { counterTotals } from './lib/wechat-driver.ts';
 
 const CONCURRENCY = Number(process.env.HOT_CONCURRENCY ?? 200);
@@ -101,14 +100,7 @@ function recordCancellations(into: Cancelled[], errors: StorageError[]): () => v
 const OWN = /^(DEDUPE|IDENT|MEMBER|OUTBOX|DELTA)#/;
 const isShared = (pk: string) => !OWN.test(pk);
 
-async function pendingDeltas(): Promise<number> {
-  let n = 0;
-  for (let s = 0; s < DELTA_SHARDS; s++) {
-    const r = await ddb().send(new QueryCommand({ TableName: aws.table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': deltaPartition(s) }, Select: 'COUNT', ConsistentRead: true }));
-    n += r.Count ?? 0;
-  }
-  return n;
-}
+const pendingDeltas = () => pendingTable(aws.table);
 
 /** Errors of the connection, not of DynamoDB: the SDK gave up waiting for a socket or an answer. */
 const CONNECTION_FAULT = /Timeout|ECONN|socket|Abort/i;

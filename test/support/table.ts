@@ -10,6 +10,7 @@ import { GetCommand, QueryCommand, ScanCommand, type NativeAttributeValue } from
 import type { Key } from '../../lib/store/keys.ts';
 import { counterKey, counterPartition } from '../../lib/store/entities/counter.ts';
 import { foldAll, type FoldResult } from '../../lib/attribution/fold.ts';
+import { deltaPartition, DELTA_SHARDS } from '../../lib/store/entities/credit-delta.ts';
 import { identityKey } from '../../lib/store/entities/identity.ts';
 import { memberKey } from '../../lib/store/entities/member.ts';
 
@@ -95,6 +96,16 @@ export function memberByOpenid<T = Item>(table: string, openid: string): Promise
 
 // ---------------------------------------------------------------------------------------------
 // Attribution counters (one partition per channel and shard; HUB_COUNTER_SHARDS shards)
+
+/** Credit deltas not yet folded (every delta shard, consistent counts). */
+export async function pendingDeltas(table: string): Promise<number> {
+  let n = 0;
+  for (let s = 0; s < DELTA_SHARDS; s++) {
+    const r = await ddb().send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': deltaPartition(s) }, Select: 'COUNT', ConsistentRead: true }));
+    n += r.Count ?? 0;
+  }
+  return n;
+}
 
 /** Runs the counter fold (lib/attribution/fold.ts) over the table until no credit delta is left. */
 export function foldCounters(table: string): Promise<FoldResult> {
