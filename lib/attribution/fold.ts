@@ -152,15 +152,19 @@ export async function foldShard(src: FoldSource, shard: number, stop: () => bool
 }
 
 /**
- * One pass over every delta shard: one worker per counter shard, each folding its delta shards
- * in turn until they are empty (or `stop()` says so).
+ * One pass over every delta shard: one worker per counter shard, each finding which of its delta
+ * shards hold deltas (one small Query each, in parallel) and folding those in turn until they are
+ * empty (or `stop()` says so).
  */
 export async function foldAll(src: FoldSource, stop: () => boolean = () => false): Promise<FoldResult> {
   const workers = Math.min(src.cfg.HUB_COUNTER_SHARDS, DELTA_SHARDS);
   const results = await Promise.all(
     Array.from({ length: workers }, async (_, w) => {
       const out = empty();
-      for (let shard = w; shard < DELTA_SHARDS; shard += workers) {
+      const mine = Array.from({ length: Math.ceil((DELTA_SHARDS - w) / workers) }, (_, i) => w + i * workers);
+      // Which of this worker's shards hold deltas: one Query each, in parallel (an idle pass costs one round trip).
+      const busy = (await Promise.all(mine.map(async (shard) => ((await creditDeltas.page(src.store, shard, 1)).length ? shard : -1)))).filter((s) => s >= 0);
+      for (const shard of busy) {
         if (stop()) break;
         const r = await foldShard(src, shard, stop);
         out.folded += r.folded;
