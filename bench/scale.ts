@@ -12,16 +12,22 @@
  *    per partition key value, against 1,000 WCU/s and 3,000 RCU/s, the transaction-conflict rate
  *    on shared items, and the on-demand bill.
  *
- * The model runs today's design as captured and, beside it, the same capture with the counters
- * folded outside the transaction (`countersInTransaction: false`), and a shard sweep, so the
- * effect of either change can be read before it is built; after it is built, rerunning the
- * capture models it as it is.
+ * Two captures of the same events in the same run: the design before the fold (`creditWrites:
+ * 'inline'`: the counters in each event's transaction, the channel item read on every follow)
+ * and the write path as built (each event's credit delta, then the fold of that delta, whose
+ * requests are marked `fold` and shared by BUILT.foldBatch deltas). Both are modelled under every
+ * shape, with a shard sweep of the former.
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createTable } from '../local/emulators.ts';
 import { docClient, eventsFor as costEvents } from './dynamo-cost.ts';
 import { apply, type ApplyDeps } from '../lib/apply/apply.ts';
+import { foldAll } from '../lib/attribution/fold.ts';
+import { channels } from '../lib/store/entities/channel.ts';
+import { DELTA_SHARDS } from '../lib/store/entities/credit-delta.ts';
+import { OUTBOX_SHARDS } from '../lib/store/entities/outbox.ts';
+import type { CreditWrites } from '../lib/port.ts';
 import { batchKey, batchSerialIndex } from '../lib/store/entities/batch.ts';
 import { channelKey, channelListIndex } from '../lib/store/entities/channel.ts';
 import type { HubEvent } from '../lib/events/hub-event.ts';
@@ -84,13 +90,25 @@ export const PRICES: Prices[] = [
 // ---------------------------------------------------------------------------------------------
 // Model parameters and traffic shapes
 
+/** The design before the fold (captured with `creditWrites: 'inline'`, the channel read uncached). */
 export const TODAY: ModelParams = {
   counterShards: 4, // HUB_COUNTER_SHARDS default (lib/config)
   countersInTransaction: true,
   foldBatch: 25,
   txDurationSeconds: 0.02,
-  // lib/engagement/outbox.ts OUTBOX_SHARDS = 4; lib/members/lifecycle.ts REVIEW_SHARDS = 8.
+  // OUTBOX_SHARDS was 4 then; lib/members/lifecycle.ts REVIEW_SHARDS = 8.
   spread: { 'gsi1:OUTBOX': 4, 'gsi1:REVIEW': 8 },
+};
+
+/**
+ * The write path as built: credit deltas folded by lib/attribution/fold.ts. A fold transaction
+ * of one hot channel's follows holds 94 deltas (6 counter and rollup items beside them); 90 is
+ * used. OUTBOX_SHARDS = 32, DELTA_SHARDS = 32 (lib/store/entities/).
+ */
+export const BUILT: ModelParams = {
+  ...TODAY,
+  foldBatch: 90,
+  spread: { 'gsi1:OUTBOX': OUTBOX_SHARDS, 'gsi1:REVIEW': 8, 'table:DELTA': DELTA_SHARDS },
 };
 
 /** Assumed events per member per day at steady state (shape c). */
@@ -117,7 +135,7 @@ function shapes(storageGbC: number): TrafficShape[] {
       description: '50,000 paid orders/min across 200 SKUs, 5 % refunded, for 1 hour; the hottest channel is credited with 20 % of the orders',
       rates: { 'paid order': ordersPerSecond, refund: ordersPerSecond * 0.05 },
       windowSeconds: 3_600,
-      hotShare: { 'table:COUNT': 0.2, 'table:CHANNEL': 0.2 },
+      hotShare: { 'table:COUNT': 0.2, 'table:ROLLUP': 0.2, 'table:CHANNEL': 0.2 },
     },
     {
       name: 'c: 10 M members',
@@ -127,7 +145,7 @@ function shapes(storageGbC: number): TrafficShape[] {
       rates: Object.fromEntries(EVENT_TYPES.map((e) => [e, (MEMBERS_C * DAILY_PER_MEMBER[e]) / 86_400])),
       windowSeconds: 30 * 86_400,
       peakFactor: 3,
-      hotShare: { 'table:COUNT': 0.1, 'table:CHANNEL': 0.1, 'table:BATCH': 0.2 },
+      hotShare: { 'table:COUNT': 0.1, 'table:ROLLUP': 0.1, 'table:CHANNEL': 0.1, 'table:BATCH': 0.2 },
       storageGb: storageGbC,
     },
   ];
@@ -216,8 +234,8 @@ function readsOf(op: string, input: Item, output: Item, table: string): Touch[] 
 
 type Next = (a: { input: Item }) => Promise<{ output?: Item }>;
 
-/** Records every request sent through `db` into `sink` (see the module comment). */
-function capture(db: DynamoDBDocumentClient, images: DynamoDBDocumentClient, table: string, sink: CapturedRequest[]): () => void {
+/** Records every request sent through `db` into `sink` (see the module comment); `fold` marks the counter fold's requests. */
+function capture(db: DynamoDBDocumentClient, images: DynamoDBDocumentClient, table: string, sink: CapturedRequest[], fold = false): () => void {
   const name = `scaleCapture${randomBytes(3).toString('hex')}`;
   const mw = (next: Next, context: { commandName?: string }) => async (args: { input: Item }) => {
     const op = (context.commandName ?? 'unknown').replace(/Command$/, '');
@@ -234,7 +252,7 @@ function capture(db: DynamoDBDocumentClient, images: DynamoDBDocumentClient, tab
         touches.push(...gsiTouches(b, a, w.op));
       }
       touches.push(...readsOf(op, args.input, output, table));
-      sink.push({ op, touches });
+      sink.push({ op, touches: fold ? touches.map((t) => ({ ...t, fold: true })) : touches });
     };
     try {
       const out = await next(args);
@@ -270,7 +288,12 @@ interface Captured {
   results: Record<string, unknown>;
 }
 
-async function captureMixes(opts: ScaleOptions): Promise<Captured> {
+/**
+ * The per-event mixes of one design: `inline`, the design before the fold (the counters in the
+ * event's transaction, the channel item read on every follow); `deltas`, as built (each event's
+ * credit delta, then the fold of that delta, captured as the fold's requests).
+ */
+async function captureMixes(opts: ScaleOptions, creditWrites: CreditWrites): Promise<Captured> {
   const members = opts.members ?? 3;
   const table = `bench-scale-${randomBytes(4).toString('hex')}`;
   const { cfg } = useEmulators({ dynamoEndpoint: opts.dynamoEndpoint, table, extra: { ENGAGEMENT_QUEUE_URL: 'http://bench.invalid/engagement', STAFF_QUEUE_URL: 'http://bench.invalid/staff' } }).runtime;
@@ -297,7 +320,9 @@ async function captureMixes(opts: ScaleOptions): Promise<Captured> {
       for (const name of EVENT_TYPES) {
         const sink: CapturedRequest[] = [];
         const now = evs[name].occurredAt + 1_000;
-        const deps: ApplyDeps = { db, table, cfg, now: () => now, drainer: async () => {} };
+        const deps: ApplyDeps = { db, table, cfg, now: () => now, drainer: async () => {}, creditWrites };
+        // Before the fold, every follow read its channel item; the cache came with it.
+        if (creditWrites === 'inline') channels.forgetCached();
         const stop = capture(db, images, table, sink);
         try {
           const res = await apply(evs[name], deps);
@@ -305,6 +330,14 @@ async function captureMixes(opts: ScaleOptions): Promise<Captured> {
           results[name] = res.result ?? { memberId: res.memberId };
         } finally {
           stop();
+        }
+        if (creditWrites === 'deltas') {
+          const stopFold = capture(db, images, table, sink, true);
+          try {
+            await foldAll({ store: { db, table }, cfg, now: () => now });
+          } finally {
+            stopFold();
+          }
         }
         round.push({ event: name, requests: sink });
       }
@@ -391,15 +424,16 @@ function money(r: ShapeResult): string {
 export async function run(opts: ScaleOptions): Promise<BenchResult> {
   const m = machine();
   const started = Date.now();
-  const cap = await captureMixes(opts);
+  const before = await captureMixes(opts, 'inline');
+  const cap = await captureMixes(opts, 'deltas');
 
   // Storage at steady state (shape c): every member's items plus a year of event items.
   const yearlyEventBytes = EVENT_TYPES.reduce((s, e) => s + MEMBERS_C * DAILY_PER_MEMBER[e] * 365 * (cap.storage.eventBytes[e] ?? 0), 0);
   const storageGbC = (MEMBERS_C * cap.storage.memberBytes + yearlyEventBytes) / 1024 ** 3;
 
-  const variants: { name: string; params: ModelParams }[] = [
-    { name: 'today (as captured)', params: TODAY },
-    { name: 'counters outside the transaction (folded, 25 deltas per write)', params: { ...TODAY, countersInTransaction: false } },
+  const variants: { name: string; label: string; mixes: EventMix[]; params: ModelParams }[] = [
+    { name: 'before the fold (counters in the transaction, as captured)', label: 'before', mixes: before.mixes, params: TODAY },
+    { name: 'built (credit deltas + fold, as captured)', label: 'built', mixes: cap.mixes, params: BUILT },
   ];
   const numbers: Record<string, unknown> = {
     assumptions: {
@@ -412,8 +446,9 @@ export async function run(opts: ScaleOptions): Promise<BenchResult> {
       storageBytesPerMember: cap.storage.memberBytes,
       storageBytesPerEvent: cap.storage.eventBytes,
       prices: PRICES,
-      params: TODAY,
+      params: { before: TODAY, built: BUILT },
     },
+    mixesBefore: before.mixes.map(describeMix),
     mixes: cap.mixes.map(describeMix),
     captureResults: cap.results,
   };
@@ -422,10 +457,10 @@ export async function run(opts: ScaleOptions): Promise<BenchResult> {
   for (const s of allShapes) {
     const out: Record<string, unknown> = { description: s.description, rates: s.rates, windowSeconds: s.windowSeconds, peakFactor: s.peakFactor ?? 1, hotShare: s.hotShare ?? {} };
     for (const v of variants) {
-      const r = runShape(cap.mixes, s, v.params, PRICES);
+      const r = runShape(v.mixes, s, v.params, PRICES);
       out[v.name] = brief(r);
       const h = r.hottestItem;
-      const label = v.params.countersInTransaction ? 'today' : 'counters folded';
+      const label = v.label;
       const p = r.hottestPartition;
       const verdict = (u: number) => (u > 1 ? `LIMIT CROSSED ${fmt(u, 2)}×` : `${fmt(u * 100, 1)} % of the limit`);
       summary.push([
@@ -435,14 +470,14 @@ export async function run(opts: ScaleOptions): Promise<BenchResult> {
       summary.push([`${s.name} (${label}): hottest partition key · WCU/s · RCU/s`, `${itemName(p)} (${p.items} item rows) · ${fmt(p.wcuPerSecond)} · ${fmt(p.rcuPerSecond)} — ${verdict(p.utilisation)}`]);
       summary.push([`${s.name} (${label}): cancelled tx/s · cost`, `${fmt(r.cancelledTotalPerSecond, 1)} · ${money(r)}`]);
     }
-    // Shard sweep under today's transaction: how many shards would it take?
+    // Shard sweep of the design before the fold: how many shards would it have taken?
     out.shardSweep = [1, 4, 16, 64].map((n) => {
-      const r = runShape(cap.mixes, s, { ...TODAY, counterShards: n }, PRICES);
+      const r = runShape(before.mixes, s, { ...TODAY, counterShards: n }, PRICES);
       return { counterShards: n, hottestItem: itemName(r.hottestItem), overLimitFactor: round(r.overLimitFactor, 2), cancelledPerSecond: round(r.cancelledTotalPerSecond, 1) };
     });
     // Transaction duration sensitivity (10 and 30 ms).
     out.durationSensitivity = [0.01, 0.03].map((d) => {
-      const r = runShape(cap.mixes, s, { ...TODAY, txDurationSeconds: d }, PRICES);
+      const r = runShape(cap.mixes, s, { ...BUILT, txDurationSeconds: d }, PRICES);
       return { durationMs: d * 1000, cancelledPerSecond: round(r.cancelledTotalPerSecond, 1) };
     });
     numbers[s.name] = out;

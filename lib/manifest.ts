@@ -182,6 +182,21 @@ export const FUNCTIONS: FunctionSpec[] = [
     reservedConcurrency: 1,
   },
   {
+    name: 'counter-fold',
+    description: 'Folds the credit deltas of committed events into the attribution counters and rollups',
+    // A run folds for its whole minute (lib/attribution/fold.ts runFold): the fold lag is a pause of
+    // 0.5 s plus the moment between two runs. Locally one pass every 2 s (functions/counter-fold.ts).
+    schedule: { expression: 'rate(1 minute)', localEverySeconds: 2 },
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    table: 'readwrite',
+    // A fold deletes the deltas it folded, in its transaction.
+    tableActions: ['DeleteItem'],
+    secrets: [],
+    // One run at a time: each run's workers own disjoint counter shards, so folds never conflict.
+    reservedConcurrency: 1,
+  },
+  {
     name: 'tmc-pull',
     description: 'Consumes Tmall TMC messages through TOP (taobao.tmc.messages.consume), applies them, confirms only what committed',
     schedule: { expression: 'rate(1 minute)', localEverySeconds: 10 },

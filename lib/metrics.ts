@@ -26,6 +26,7 @@ export const BUSINESS_METRICS = [
   { name: 'MessagesSuppressed', dimensions: ['reason'], statistic: 'Sum', unit: 'Count', description: 'engagement messages not sent (caps, send window, holdout, unfollowed), by reason' },
   { name: 'ReconcileGaps', dimensions: [], statistic: 'Sum', unit: 'Count', description: 'orders or events found missing by reconciliation' },
   { name: 'FoldLagSeconds', dimensions: [], statistic: 'Maximum', unit: 'Seconds', description: 'seconds from an event occurring to its commit into the member record (largest per period)' },
+  { name: 'CounterFoldLagSeconds', dimensions: [], statistic: 'Maximum', unit: 'Seconds', description: 'seconds from a credit delta being committed to its fold into the attribution counters (largest per period)' },
   { name: 'CodeScans', dimensions: ['result'], statistic: 'Sum', unit: 'Count', description: 'one-code-per-item scans, by result' },
   { name: 'ArchiveFailures', dimensions: ['stream', 'reason'], statistic: 'Sum', unit: 'Count', description: 'archive records not written (disk full, Firehose throttled), by stream and reason; the webhook answer is unchanged' },
 ] as const satisfies readonly BusinessMetric[];

@@ -36,14 +36,17 @@ export interface Port {
   /** Plans a message: an outbox row in this transaction, written after the planner returns. */
   emit(message: PlannedMessage): void;
   readonly reads: Reads;
+  /** How credit differences are written (default `deltas`). */
+  readonly creditWrites?: CreditWrites;
 }
 
-/** The reads of one attempt; every one is consistent. */
+/** The reads of one attempt; every one is consistent, except `channel` (cached per container for up to 30 s). */
 export interface Reads {
   /** `${kind}#${value}` → memberId for the identities that are bound (BatchGetItem, chunks of 100). */
   identities(ids: readonly Identity[]): Promise<Map<string, string>>;
   /** The member record, following merge pointers. */
   member<T extends ProfileItem>(memberId: string): Promise<T | undefined>;
+  /** The channel item, as this container read it at most CHANNEL_CACHE_TTL_MS ago (lib/store/entities/channel.ts). */
   channel(channelId: string): Promise<ListedChannel | undefined>;
   batch(batchId: string): Promise<Batch | undefined>;
   redemption(code: string): Promise<Redemption | undefined>;
@@ -68,6 +71,14 @@ export type Planner<E extends HubEvent = HubEvent> = (event: E, port: Port) => P
 /** Sends one outbox row to its queue (SQS in production; a no-op in benchmarks). */
 export type OutboxDrainer = (row: OutboxRow, queueUrl: string) => Promise<void>;
 
+/**
+ * How an event's credit difference is written: `deltas` (the write path) as a credit-delta item
+ * folded into the counters afterwards (lib/attribution/fold.ts); `inline`, the design before the
+ * fold, into the shared counter items inside the event's transaction. `inline` exists only so the
+ * hot-channel test and the scale benchmark can measure the two side by side.
+ */
+export type CreditWrites = 'deltas' | 'inline';
+
 /** What apply() needs. */
 export interface ApplyDeps {
   db: Store['db'];
@@ -81,6 +92,8 @@ export interface ApplyDeps {
   metrics?: MetricsSink;
   /** Where apply() hands every event it answered for, with the outcome (lib/archive); none: not archived. */
   archive?: EventArchive;
+  /** Default `deltas` (CreditWrites). */
+  creditWrites?: CreditWrites;
 }
 
 /** The archive as apply() sees it: takes the event and its outcome, buffered; never throws, never waits. */

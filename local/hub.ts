@@ -142,13 +142,23 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     }
   }
   if (opts.schedules !== false) {
-    for (const { spec } of functions.values()) {
+    for (const { spec, handler } of functions.values()) {
       if (!spec.schedule) continue;
+      const every = spec.schedule.localEverySeconds;
+      // One run at a time (reserved concurrency 1 in AWS); stop waits for the run in progress.
+      let running: Promise<unknown> | undefined;
       const timer = setInterval(() => {
-        runScheduled(spec.name).catch((err: unknown) => console.error(`[schedule ${spec.name}]`, (err as Error).message));
-      }, spec.schedule.localEverySeconds * 1000);
+        if (running) return;
+        const event = { source: 'local.schedule', 'detail-type': 'Scheduled Event', time: new Date().toISOString() };
+        running = Promise.resolve(handler(event, context(spec.name, spec.timeoutSeconds)))
+          .catch((err: unknown) => console.error(`[schedule ${spec.name}]`, (err as Error).message))
+          .finally(() => (running = undefined));
+      }, every * 1000);
       timer.unref();
-      stops.push(async () => clearInterval(timer));
+      stops.push(async () => {
+        clearInterval(timer);
+        await running;
+      });
       log(`schedule  ${spec.name} every ${spec.schedule.localEverySeconds}s (POST /_local/run/${spec.name})`);
     }
   }

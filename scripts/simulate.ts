@@ -129,6 +129,9 @@ async function main(): Promise<number> {
 
   let hub: AttributionRow[] | undefined;
   try {
+    // The local runtime folds credit deltas every 2 s; fold now so the table includes the last events
+    // (a deployed hub has no such route: its table is at most the fold lag behind, docs/design.md).
+    await fetch(`${opts.base.replace(/\/+$/, '')}/_local/run/counter-fold`, { method: 'POST', signal: AbortSignal.timeout(60_000) }).catch(() => undefined);
     hub = await fetchAttribution(opts.base, cfg.HUB_ADMIN_TOKEN, result.from, result.to);
   } catch (err) {
     process.stderr.write(`could not read the attribution table: ${(err as Error).message}\n`);

@@ -93,6 +93,12 @@ export interface Touch {
   tx: boolean;
   /** Reads: strongly consistent. */
   consistent: boolean;
+  /**
+   * Sent by the counter fold (lib/attribution/fold.ts) for this event's delta, not by the event:
+   * its counter, rollup and delta-query touches are shared by `foldBatch` events, and it holds no
+   * item another transaction holds at the same time (one fold worker per counter shard).
+   */
+  fold?: boolean;
 }
 
 export interface CapturedRequest {
@@ -134,6 +140,8 @@ export const SCOPE_RULES: readonly ScopeRule[] = [
   { prefix: 'TMCMSG', scope: 'event', what: 'tmc confirm' },
   { prefix: 'NONCE', scope: 'event', what: 'push nonce' },
   { prefix: 'COUNT', scope: 'shared', what: 'channel-day counter shard' },
+  { prefix: 'ROLLUP', scope: 'shared', what: 'attribution rollup (day or month, per channel shard)' },
+  { prefix: 'DELTA', scope: 'shared', what: 'credit deltas (a new item per event under DELTA_SHARDS partitions)' },
   { prefix: 'CHANNEL', scope: 'shared', what: 'channel item' },
   { prefix: 'SEQ', scope: 'shared', what: 'serial sequence' },
   { prefix: 'TOKEN', scope: 'shared', what: 'access-token cache' },
@@ -172,9 +180,11 @@ export interface ModelParams {
   /**
    * true (today): the counter updates ride in the event's transaction. false: an aggregator folds
    * per-event deltas into the counters outside it — counter writes become plain writes, one per
-   * `foldBatch` events, by one writer per shard (no transaction, so no conflict).
+   * `foldBatch` events, by one writer per shard (no transaction, so no conflict). Applies to
+   * counter touches of the event itself (a capture of the design before the fold).
    */
   countersInTransaction: boolean;
+  /** Deltas per fold transaction: divides the fold's counter, rollup and page-read touches (Touch.fold). */
   foldBatch: number;
   /** How long a transaction holds its items (seconds); 0.02 = 20 ms. */
   txDurationSeconds: number;
@@ -268,8 +278,10 @@ export interface ShapeResult {
 }
 
 const COUNTER_GROUP = 'table:COUNT';
+const ROLLUP_GROUP = 'table:ROLLUP';
+const DELTA_GROUP = 'table:DELTA';
 /** Shared base-table keys whose sort key is new for every event (one partition, many items). */
-const COLLECTION_GROUPS = new Set(['table:REFUSAL']);
+const COLLECTION_GROUPS = new Set(['table:REFUSAL', DELTA_GROUP]);
 
 /** A shared key spread over N items is reported as one representative: the trailing `#<n>` becomes `#*`. */
 function instanceLabel(pk: string, spread: number): string {
@@ -277,7 +289,7 @@ function instanceLabel(pk: string, spread: number): string {
 }
 
 export function spreadOf(group: string, p: ModelParams): number {
-  if (group === COUNTER_GROUP) return p.counterShards;
+  if (group === COUNTER_GROUP || group === ROLLUP_GROUP) return p.counterShards;
   return p.spread[group] ?? 1;
 }
 
@@ -301,13 +313,19 @@ function effective(t: Touch, rate: number, shape: TrafficShape, p: ModelParams):
   if (c.scope === 'shared') itemRate = (rate * (shape.hotShare?.[c.group] ?? 1)) / spreadOf(c.group, p);
   else if (c.scope === 'member') itemRate = Math.min(rate, shape.perMemberRate ?? 1);
   else itemRate = Math.min(rate, 1);
-  if (c.group === COUNTER_GROUP && !p.countersInTransaction) {
+  if (c.group === COUNTER_GROUP && !p.countersInTransaction && !t.fold) {
     tx = false;
     billRate = rate / p.foldBatch;
     itemRate = itemRate / p.foldBatch;
   }
+  // The fold's writes to counters and rollups and its page reads serve `foldBatch` deltas each;
+  // each delta's delete is one per event.
+  if (t.fold && !(c.group === DELTA_GROUP && t.rw === 'write')) {
+    billRate = rate / p.foldBatch;
+    itemRate = itemRate / p.foldBatch;
+  }
   const units = t.rw === 'write' ? writeUnits(t.bytes, tx) : readUnits(t.bytes, tx ? 'transactional' : t.consistent ? 'strong' : 'eventual');
-  return { ...t, tx, c, itemRate: itemRate * peak, billRate, units, locks: tx && t.rw === 'write' };
+  return { ...t, tx, c, itemRate: itemRate * peak, billRate, units, locks: tx && t.rw === 'write' && !t.fold };
 }
 
 const itemId = (t: { index?: string; pk: string; sk: string }) => `${t.index ?? ''}\u0000${t.pk}\u0000${t.sk}`;
@@ -342,7 +360,8 @@ export function runShape(mixes: EventMix[], shape: TrafficShape, p: ModelParams,
           load.rcuPerSecond += t.itemRate * t.units;
           rru += t.billRate * t.units;
         }
-        if (t.locks && !lockedHere.has(id)) {
+        // A collection row stands for a new item per event: two events never hold the same one.
+        if (t.locks && level === 'item' && !lockedHere.has(id)) {
           lockedHere.add(id);
           load.txPerSecond += t.itemRate;
         }

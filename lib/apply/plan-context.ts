@@ -10,7 +10,7 @@ import type { Store } from '../store/client.ts';
 import type { Tx } from '../store/tx.ts';
 import { getItem } from '../store/item-ops.ts';
 import { batchFromItem, batchKey } from '../store/entities/batch.ts';
-import { channelFromItem, channelKey } from '../store/entities/channel.ts';
+import { channels } from '../store/entities/channel.ts';
 import { codeKey, redemptionFromItem } from '../store/entities/code.ts';
 import { identities } from '../store/entities/identity.ts';
 import { lots } from '../store/entities/lot.ts';
@@ -28,10 +28,8 @@ export function storeReads(store: Store): Reads {
   return {
     identities: (ids) => identities.readMany(store, ids),
     member: (memberId) => members.resolve(store, memberId),
-    channel: async (channelId) => {
-      const item = await get(channelKey(channelId));
-      return item ? channelFromItem(item) : undefined;
-    },
+    // Cached per container for a short while (entities/channel.ts CHANNEL_CACHE_TTL_MS): the one item every follow of a channel reads.
+    channel: (channelId) => channels.getCached(store, channelId),
     batch: async (batchId) => {
       const item = await get(batchKey(batchId));
       return item ? batchFromItem(item) : undefined;
@@ -70,6 +68,9 @@ export class PlanContext implements Port {
   }
   get cfg() {
     return this.deps.cfg;
+  }
+  get creditWrites() {
+    return this.deps.creditWrites;
   }
 
   emit(message: PlannedMessage): void {

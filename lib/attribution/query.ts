@@ -20,6 +20,7 @@ import type { HubConfig } from '../config/index.ts';
 import type { Store } from '../store/client.ts';
 import { channels as channelItems, type ListedChannel } from '../store/entities/channel.ts';
 import { counters, type CounterRow } from '../store/entities/counter.ts';
+import { monthOf, rollups } from '../store/entities/rollup.ts';
 import type { RequestCounter } from '../store/item-ops.ts';
 import type { ChannelInfo } from './channels.ts';
 import { BUILTIN_CHANNELS } from '../sources/platforms.ts';
@@ -44,6 +45,8 @@ export const READ_CONCURRENCY = 16;
 /** Safety bound on pages per shard query (a 366-day range is at most 366 items). */
 const MAX_PAGES_PER_QUERY = 20;
 const CHANNEL_PAGE_SIZE = 500;
+/** Safety bound on pages per rollup period (MAX_CHANNELS × 64 shards of small items). */
+const MAX_PAGES_PER_PERIOD = 40;
 
 /** The API model for an API value (`first_touch` when absent or empty); BadRequestError otherwise. */
 export function parseModel(value: string | undefined | null): ApiModel {
@@ -113,15 +116,18 @@ export const emptyTotals = (): Totals => ({
 
 const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
-/** Adds one counter item's values (any shard, any day) into `into`. */
-export function addCounterItem(into: Totals, values: Record<string, unknown>): Totals {
-  for (const m of SUMMED) into[m] += num(values[m]);
-  into.laterAccountFans += num(values.laterAccountFans);
+/** Adds one counter or rollup item's values (any shard, any period) into `into`; `sign` -1 subtracts them. */
+export function addCounterItem(into: Totals, values: Record<string, unknown>, sign: 1 | -1 = 1): Totals {
+  for (const m of SUMMED) into[m] += sign * num(values[m]);
+  into.laterAccountFans += sign * num(values.laterAccountFans);
   for (const [attr, v] of Object.entries(values)) {
     const hours = ttcBucketHours(attr);
     if (hours === undefined) continue;
-    const n = num(v);
-    if (n !== 0) into.ttc.set(hours, (into.ttc.get(hours) ?? 0) + n);
+    const n = sign * num(v);
+    if (n === 0) continue;
+    const sum = (into.ttc.get(hours) ?? 0) + n;
+    if (sum === 0) into.ttc.delete(hours);
+    else into.ttc.set(hours, sum);
   }
   return into;
 }
@@ -370,14 +376,48 @@ export interface ChannelMetricsResult {
 }
 
 /**
- * Metrics per channel over from..to (inclusive local days). Channels with a channel item are
- * always listed (zeros included); built-in channels only when they have activity. Rows come in
- * channel id order.
+ * The rollup periods that sum to from..to: each month the range covers whole, and for a month it
+ * covers in part either its days in the range (added) or the whole month less its days outside
+ * the range (subtracted), whichever takes fewer Queries. A 90-day range is at most 36 periods.
+ */
+export function periodPlan(from: string, to: string): { period: string; sign: 1 | -1 }[] {
+  const out: { period: string; sign: 1 | -1 }[] = [];
+  const byMonth = new Map<string, string[]>();
+  for (const day of daysBetween(from, to)) {
+    const m = monthOf(day);
+    const days = byMonth.get(m) ?? [];
+    days.push(day);
+    byMonth.set(m, days);
+  }
+  for (const [month, inRange] of byMonth) {
+    const all = daysBetween(`${month}-01`, lastDayOf(month));
+    if (inRange.length === all.length) out.push({ period: month, sign: 1 });
+    else if (inRange.length <= 1 + all.length - inRange.length) for (const d of inRange) out.push({ period: d, sign: 1 });
+    else {
+      out.push({ period: month, sign: 1 });
+      const wanted = new Set(inRange);
+      for (const d of all) if (!wanted.has(d)) out.push({ period: d, sign: -1 });
+    }
+  }
+  return out;
+}
+
+/** The last day of a month `YYYY-MM`. */
+function lastDayOf(month: string): string {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+}
+
+/**
+ * Metrics per channel over from..to (inclusive local days), from the rollups the fold keeps
+ * (lib/attribution/fold.ts): one channel-list Query plus the periods of periodPlan. Channels with
+ * a channel item are always listed (zeros included); built-in channels only when they have
+ * activity. Rows come in channel id order. Figures include every credit folded so far: the fold
+ * lag of docs/design.md.
  */
 export async function channelMetrics(src: AttributionSource, q: MetricsQuery): Promise<ChannelMetricsResult> {
   validateRange(q.from, q.to);
   const model = normaliseModel(q.model ?? DEFAULT_API_MODEL);
-  const shards = src.cfg.HUB_COUNTER_SHARDS;
   const r = new Reader(src.store);
 
   const listed = await listChannels(r);
@@ -394,11 +434,16 @@ export async function channelMetrics(src: AttributionSource, q: MetricsQuery): P
   const scope = q.scope ?? 'brand';
 
   const list = [...targets.values()];
-  // One flat pool over channel × shard keeps the concurrency bound across channels too.
-  const jobs = list.flatMap((t, ci) => Array.from({ length: shards }, (_, shard) => ({ ci, shard, id: t.info.channel })));
+  const index = new Map(list.map((t, i) => [t.info.channel, i]));
   const totals = list.map(() => emptyTotals());
-  await mapLimit(jobs, READ_CONCURRENCY, async (job) => {
-    for (const item of await readShard(r, job.id, job.shard, model.counter, q.from, q.to)) addCounterItem(totals[job.ci]!, item.values);
+  // Every channel's rollups of a period are one partition: a few Queries cover the whole range.
+  await mapLimit(periodPlan(q.from, q.to), READ_CONCURRENCY, async ({ period, sign }) => {
+    const { items, complete } = await rollups.readPeriod(r.store, model.counter, period, { maxPages: MAX_PAGES_PER_PERIOD, counter: r });
+    if (!complete) logger.warn('rollup query stopped at the page bound', { period });
+    for (const item of items) {
+      const i = index.get(item.channelId);
+      if (i !== undefined) addCounterItem(totals[i]!, item.values, sign);
+    }
   });
 
   const channels = list

@@ -92,6 +92,7 @@ export function saveMember(p: Port, event: HubEvent, r: Resolved): void {
     rules: p.cfg.memberRules,
     now: p.now,
     absorbed: r.absorbed.map((l) => ({ memberId: l.memberId, credits: l.credits })),
+    ...(p.creditWrites ? { creditWrites: p.creditWrites } : {}),
   });
   for (const loser of r.absorbed) {
     // The merged-away record keeps its facts for the audit trail but leaves every index.

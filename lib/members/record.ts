@@ -2,13 +2,19 @@
  * Loading, deriving and writing member records inside an `apply` transaction.
  *
  * The profile item holds the attribution history (lib/attribution/credits.ts) and the credits
- * already added to the counters; derived fields (first/last touch, fan since, followed) are
+ * already given to the counters; derived fields (first/last touch, fan since, followed) are
  * recomputed from the history on every write so arrival order never matters.
+ *
+ * The credit difference of a write leaves the transaction as one credit-delta item of this
+ * member (lib/store/entities/credit-delta.ts), folded into the shared counters afterwards by
+ * lib/attribution/fold.ts: the event's transaction touches no item another member's event also
+ * touches, so a viral channel causes no transaction conflicts.
  */
 import type { Store } from '../store/client.ts';
 import { members, setReviewIndex } from '../store/entities/member.ts';
 import type { Tx } from '../store/tx.ts';
 import { counters } from '../store/entities/counter.ts';
+import { creditDeltas } from '../store/entities/credit-delta.ts';
 import {
   computeCredits,
   diffCredits,
@@ -25,6 +31,7 @@ import { bucketOf } from '../ids.ts';
 import { newMember, ORGANIC, settleFollow, type MemberRecord, type MemberStatus } from './model.ts';
 import { higherTier, lifecycleOf, nextReviewAt, REVIEW_SHARDS, reviewDay, rfmOf, tierOf, tierRank } from './lifecycle.ts';
 import type { MemberRules } from '../config/members.ts';
+import type { CreditWrites } from '../port.ts';
 
 /** The member profile as the domain works with it (stored form: lib/store/entities/member.ts). */
 export interface StoredMember extends MemberRecord {
@@ -118,27 +125,53 @@ export interface WriteOptions {
   now: number;
   /** cfg.memberRules: tier, lifecycle and RFM are derived with them. */
   rules: MemberRules;
-  /** Credits of another record that this write absorbs (merge): removed from its shard. */
+  /** Credits of another record that this write absorbs (merge): removed from the counters. */
   absorbed?: { memberId: string; credits: Credits }[];
+  /** `deltas` (default): a credit-delta item; `inline`: the counter items themselves, in this transaction (port.ts CreditWrites). */
+  creditWrites?: CreditWrites;
 }
 
 /**
- * Adds the member's profile write and its counter difference to the transaction.
- * New records are created (unique by memberId); existing ones are guarded by `version`.
+ * Adds the member's profile write and its credit difference (with that of any record it
+ * absorbs) to the transaction. New records are created (unique by memberId); existing ones are
+ * guarded by `version`.
  */
 export function writeMember(tx: Tx, m: StoredMember, isNew: boolean, opts: WriteOptions): void {
   derive(m, opts.now, opts.tz, opts.rules);
   const target = computeCredits(m.history, opts.tz);
   const diff = diffCredits(m.credits, target);
-  addCredits(tx, m.memberId, diff, opts.shards);
-  for (const a of opts.absorbed ?? []) addCredits(tx, a.memberId, diffCredits(a.credits, {}), opts.shards);
+  const released = (opts.absorbed ?? []).map((a) => ({ memberId: a.memberId, diff: diffCredits(a.credits, {}) }));
   m.credits = target;
   const prevVersion = m.version;
   m.version = prevVersion + 1;
   m.updatedAt = opts.now;
   members.write(tx, m, { isNew, prevVersion });
+  if (opts.creditWrites === 'inline') {
+    addCredits(tx, m.memberId, diff, opts.shards);
+    for (const a of released) addCredits(tx, a.memberId, a.diff, opts.shards);
+    return;
+  }
+  const total = sumCredits([diff, ...released.map((a) => a.diff)]);
+  if (Object.keys(total).length) creditDeltas.create(tx, m.memberId, m.version, total, opts.now);
 }
 
+/** The sum of credit differences, zero amounts and empty rows dropped. */
+export function sumCredits(parts: readonly Credits[]): Credits {
+  const sum: Credits = {};
+  for (const part of parts) {
+    for (const [k, metrics] of Object.entries(part)) {
+      const row = (sum[k] ??= {});
+      for (const [metric, n] of Object.entries(metrics)) row[metric] = (row[metric] ?? 0) + n;
+    }
+  }
+  for (const [k, row] of Object.entries(sum)) {
+    for (const [metric, n] of Object.entries(row)) if (n === 0) delete row[metric];
+    if (!Object.keys(row).length) delete sum[k];
+  }
+  return sum;
+}
+
+/** The pre-fold write path (`inline`): the difference added to the counter shard of `memberId` in the event's transaction. */
 export function addCredits(tx: Tx, memberId: string, diff: Credits, shards: number): void {
   const shard = bucketOf(memberId, shards);
   for (const [k, metrics] of Object.entries(diff)) {

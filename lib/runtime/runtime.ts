@@ -8,7 +8,7 @@
  *   processRuntime()                                the Lambda process: env + its secrets
  *   rt.with({settings, now, wechat, clients, sender})  a variant (tests; the local hub's reconfigure)
  */
-import type { ApplyDeps } from '../port.ts';
+import type { ApplyDeps, CreditWrites } from '../port.ts';
 import { loadConfig, wechatApp, type ConfigInput, type HubConfig } from '../config/index.ts';
 import { NotFoundError } from '../errors.ts';
 import { TopClient } from '../sources/tmall/top-client.ts';
@@ -62,6 +62,8 @@ export interface RuntimeOverrides {
   sender?: { leaseMs?: number };
   metrics?: MetricsSink;
   archive?: Archive;
+  /** How events write their credit differences (ApplyDeps.creditWrites; `inline` only to measure the design before the fold). */
+  creditWrites?: CreditWrites;
 }
 
 export interface RuntimeInput extends ConfigInput {
@@ -86,6 +88,7 @@ interface Parts {
   leaseMs: number;
   metrics?: MetricsSink | undefined;
   archive?: Archive | undefined;
+  creditWrites?: CreditWrites | undefined;
 }
 
 /** Builds a runtime from explicit parts; the configuration is parsed once, here. */
@@ -119,6 +122,7 @@ function build(p: Parts): Runtime {
     sender: { leaseMs: p.leaseMs },
     metrics: p.metrics ?? noMetrics,
     archive,
+    ...(p.creditWrites ? { creditWrites: p.creditWrites } : {}),
     wechat(appId = p.cfg.WECHAT_APP_ID) {
       if (p.wechat) return p.wechat(appId);
       const app = wechatApp(p.cfg, appId);
@@ -162,6 +166,7 @@ function build(p: Parts): Runtime {
         leaseMs: o.sender?.leaseMs ?? p.leaseMs,
         metrics: o.metrics ?? p.metrics,
         archive: o.archive ?? p.archive,
+        creditWrites: o.creditWrites ?? p.creditWrites,
       });
     },
   };

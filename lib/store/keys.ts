@@ -21,7 +21,10 @@
  *   order             ORDER#<platform>#<shopId>#<orderId> | #      | MORDERS#<memberId>    | <firstSeenAt>  → entities/order.ts
  *   refund ledger row REFUND#<platform>#<refundId>     | #         | -                     | -    → entities/refund.ts
  *   channel           CHANNEL#<channelId>              | #         | CHANNELS              | <channelId>  → entities/channel.ts
- *   counter shard     COUNT#<channelId>#<shard>        | <model>#<local day>                    → entities/counter.ts
+ *   counter shard     COUNT#<channelId>#<shard>        | <model>#<local day>   (written by the counter fold only)  → entities/counter.ts
+ *   credit delta      DELTA#<shard 0..31>              | <at>#<memberId>#<version>  a member write's credit
+ *                     difference, created in the event's transaction, deleted by the fold that counts it  → entities/credit-delta.ts
+ *   rollup            ROLLUP#<model>#<local day | YYYY-MM> | <channelId>#<counter shard>  (the fold)  → entities/rollup.ts
  *   outbox row        OUTBOX#<messageId>               | #         | OUTBOX#<shard> (while pending) | <createdAt>  → entities/outbox.ts
  *   send record       SEND#<idempotencyKey>            | #         | -                     | -  → entities/send.ts
  *   send by msgid     SENDMSG#<appId>#<wechat msgid>   | #         | -                     | -  → entities/send.ts

@@ -1,7 +1,8 @@
 /**
- * Test data for the attribution read side: channel items and counter items written straight
- * into the table with the hub's key schema (lib/store/keys.ts), plus an independent calculation
- * of what the API should answer for any range and model. Shared by the integration test
+ * Test data for the attribution read side: channel items written straight into the table with
+ * the hub's key schema (lib/store/keys.ts), the counter figures written as credit deltas and
+ * folded by the real fold (lib/attribution/fold.ts) into counters and rollups, plus an
+ * independent calculation of what the API should answer for any range and model. Shared by the integration test
  * (test/integration/attribution-api.test.ts) and the browser test.
  *
  * Time-to-convert buckets are multiples of 6 minutes or whole hours, so every median is exact
@@ -11,7 +12,9 @@ import { ddb, activeRuntime } from '../support/env.ts';
 import { BatchWriteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 
 import { channelKey, channelListIndex } from '../../lib/store/entities/channel.ts';
-import { counterKey } from '../../lib/store/entities/counter.ts';
+import { deltaId, deltaKey, DELTA_SHARDS } from '../../lib/store/entities/credit-delta.ts';
+import { creditKey } from '../../lib/attribution/credits.ts';
+import { foldCounters } from '../support/table.ts';
 
 export interface SeedChannel {
   id: string;
@@ -98,7 +101,11 @@ export function makeCounters(today: string, dayOffsets = [0, 1, 2, 4, 7, 12, 20,
   return out;
 }
 
-/** Writes the channel items and the counter items (exact key schema, BatchWrite). */
+/**
+ * Writes the channel items, then each counter seed as one credit delta in a delta shard that
+ * folds into the seed's counter shard (shard s of DELTA_SHARDS folds into s mod
+ * HUB_COUNTER_SHARDS), and runs the fold until none is left.
+ */
 export async function writeSeed(counters: CounterSeed[]): Promise<void> {
   const table = activeRuntime().store.table;
   for (const ch of SEED_CHANNELS) {
@@ -110,8 +117,10 @@ export async function writeSeed(counters: CounterSeed[]): Promise<void> {
       }),
     );
   }
-  const puts = counters.map((c) => ({
-    PutRequest: { Item: { ...counterKey(c.channel, c.shard, c.model, c.day), channel: c.channel, model: c.model, day: c.day, ...c.metrics } },
+  const shards = activeRuntime().cfg.HUB_COUNTER_SHARDS;
+  if (shards > DELTA_SHARDS) throw new Error('the seed assumes HUB_COUNTER_SHARDS ≤ DELTA_SHARDS');
+  const puts = counters.map((c, i) => ({
+    PutRequest: { Item: { ...deltaKey(c.shard % shards, deltaId(1_714_000_000_000, `seed${i}`, 1)), c: { [creditKey(c.channel, c.model, c.day)]: c.metrics }, at: 1_714_000_000_000 } },
   }));
   for (let i = 0; i < puts.length; i += 25) {
     let pending: Record<string, unknown[]> | undefined = { [table]: puts.slice(i, i + 25) };
@@ -120,6 +129,7 @@ export async function writeSeed(counters: CounterSeed[]): Promise<void> {
       pending = res.UnprocessedItems as Record<string, unknown[]> | undefined;
     }
   }
+  await foldCounters(table);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 /**
- * The attribution API on DynamoDB Local: counter items for several channels × 2 shards × several
- * days written with the exact key schema; the JSON, daily and CSV answers equal values computed
+ * The attribution API on DynamoDB Local: counter figures for several channels × 2 shards × several
+ * days written as credit deltas and folded by the real fold into counters and rollups; the JSON, daily and CSV answers equal values computed
  * independently here; bad input is a 400 with a reason, no token a 401; and every read is a
  * bounded Query (a middleware on the client records each command: no Scan).
  */
@@ -13,7 +13,7 @@ import type { Runtime } from '../../lib/runtime/runtime.ts';
 import { channelDaily, channelMetrics } from '../../lib/attribution/query.ts';
 import { ATTRIBUTION_CSV_COLUMNS } from '../../lib/attribution/csv.ts';
 import { handler } from '../../functions/attribution-api.ts';
-import { expectedChannels, expectedDaily, makeCounters, SEED_CHANNELS, SEED_SHARDS, writeSeed, type CounterSeed } from '../browser/seed.ts';
+import { expectedChannels, expectedDaily, makeCounters, SEED_SHARDS, writeSeed, type CounterSeed } from '../browser/seed.ts';
 
 const aws = await useLocalAws();
 
@@ -166,12 +166,24 @@ describe('GET /attribution/channels', () => {
     }
   });
 
-  it('makes one gsi1 Query for the channels and one Query per channel shard, never a Scan', async () => {
+  it('makes one gsi1 Query for the channels and one Query per rollup period, never a Scan', async () => {
     sent.length = 0;
+    // June 2024 whole: the channel list and the month's rollup partition.
     const res = await channelMetrics(rt, { from: FROM, to: TO, model: 'first_touch' });
-    const channelsRead = SEED_CHANNELS.filter((c) => c.item).length + 4; // listed + built-ins (tmall, jd, youzan, organic)
-    expect(res.requests).toBe(1 + channelsRead * SHARDS());
+    expect(res.requests).toBe(2);
     expect(sent.length).toBe(res.requests);
+    expect(new Set(sent)).toEqual(new Set(['QueryCommand']));
+    // 2024-05-20..2024-06-12: May's 12 days (12 ≤ 1 + 19 left out) and June's 12 (12 ≤ 1 + 18).
+    sent.length = 0;
+    const part = await channelMetrics(rt, { from: '2024-05-20', to: '2024-06-12', model: 'first_touch' });
+    expect(part.requests).toBe(1 + 12 + 12);
+    expect(part.channels).toEqual(expectedChannels(counters, '2024-05-20', '2024-06-12', 'first'));
+    // 2024-06-03..2024-06-30: the month less June 1 and 2.
+    sent.length = 0;
+    const most = await channelMetrics(rt, { from: '2024-06-03', to: TO, model: 'last_touch' });
+    expect(most.requests).toBe(1 + 3);
+    expect(most.channels).toEqual(expectedChannels(counters, '2024-06-03', TO, 'last'));
+    expect(sent.length).toBe(most.requests);
     expect(new Set(sent)).toEqual(new Set(['QueryCommand']));
     expect(SEED_SHARDS.every((s) => s < SHARDS())).toBe(true);
 

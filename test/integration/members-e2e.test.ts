@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomBytes } from 'node:crypto';
 import { YOUZAN_ON_OFFICIAL_ACCOUNT, useTestHub } from '../support/hub.ts';
-import { counterAt, getItem, identityOwner as readOwner, itemCount as countItems, queryAll, scanAll as scanTable, survivorByIdentity } from '../support/table.ts';
+import { counterAt, foldCounters, getItem, identityOwner as readOwner, itemCount as countItems, queryAll, scanAll as scanTable, survivorByIdentity } from '../support/table.ts';
 import { signedYouzan, postCommerce } from '../support/commerce-client.ts';
 import { seededRandom } from '../support/random.ts';
 import { createTable } from '../../local/emulators.ts';
@@ -625,7 +625,8 @@ describe('1,000-event random scenario', () => {
     }
     expect(survivors.size).toBe(components.size);
 
-    // Every surviving member in the table (this scenario and the tests before it).
+    // Every surviving member in the table (this scenario and the tests before it), every credit delta folded.
+    await foldCounters(hub.aws.table);
     const items = await scanAll();
     const live = items.filter((i) => i.sk === '#PROFILE' && !i.mergedInto) as Member[];
     for (const id of survivors) expect(live.some((m) => m.memberId === id)).toBe(true);

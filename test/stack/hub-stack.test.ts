@@ -621,7 +621,7 @@ describe.each(['dev', 'prod'] as const)('rollback and schedules (%s)', (stage) =
     );
     expect(heartbeat).toHaveLength(1);
     // Hand-computed windows: three ticks (at least 5 min) for rates, a day for the nightly cron.
-    const expected = { 'outbox-sweep': [300, 3], 'tmc-pull': [300, 3], 'nudge-sweep': [2700, 2], reconcile: [2700, 2], nightly: [86400, 1] }[spec.name as string];
+    const expected = { 'outbox-sweep': [300, 3], 'tmc-pull': [300, 3], 'nudge-sweep': [2700, 2], reconcile: [2700, 2], 'counter-fold': [300, 3], nightly: [86400, 1] }[spec.name as string];
     expect(expected, `hand-computed window for ${spec.name}`).toBeDefined();
     expect(heartbeat[0]!.Properties).toMatchObject({
       Period: expected![0],
@@ -632,9 +632,9 @@ describe.each(['dev', 'prod'] as const)('rollback and schedules (%s)', (stage) =
       AlarmActions: [{ Ref: logicalId(stack, stack.alarmTopic) }],
     });
   });
-  it('no overlapping runs: tmc-pull, outbox-sweep, reconcile and nightly reserve exactly one instance', () => {
+  it('no overlapping runs: tmc-pull, outbox-sweep, reconcile, counter-fold and nightly reserve exactly one instance', () => {
     const fns = resourcesOf(t, 'AWS::Lambda::Function');
-    for (const name of ['tmc-pull', 'outbox-sweep', 'reconcile', 'nightly']) {
+    for (const name of ['tmc-pull', 'outbox-sweep', 'reconcile', 'counter-fold', 'nightly']) {
       expect(fns[logicalId(stack, stack.functions.get(name)!.fn)]!.Properties.ReservedConcurrentExecutions, name).toBe(1);
     }
   });

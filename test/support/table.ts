@@ -9,6 +9,8 @@ import { GetCommand, QueryCommand, ScanCommand, type NativeAttributeValue } from
 
 import type { Key } from '../../lib/store/keys.ts';
 import { counterKey, counterPartition } from '../../lib/store/entities/counter.ts';
+import { foldAll, type FoldResult } from '../../lib/attribution/fold.ts';
+import { deltaPartition, DELTA_SHARDS } from '../../lib/store/entities/credit-delta.ts';
 import { identityKey } from '../../lib/store/entities/identity.ts';
 import { memberKey } from '../../lib/store/entities/member.ts';
 
@@ -95,8 +97,24 @@ export function memberByOpenid<T = Item>(table: string, openid: string): Promise
 // ---------------------------------------------------------------------------------------------
 // Attribution counters (one partition per channel and shard; HUB_COUNTER_SHARDS shards)
 
-/** The counter items of a channel on every shard, or only those whose sort key begins with `skPrefix` (e.g. `first#`). */
+/** Credit deltas not yet folded (every delta shard, consistent counts). */
+export async function pendingDeltas(table: string): Promise<number> {
+  let n = 0;
+  for (let s = 0; s < DELTA_SHARDS; s++) {
+    const r = await ddb().send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': deltaPartition(s) }, Select: 'COUNT', ConsistentRead: true }));
+    n += r.Count ?? 0;
+  }
+  return n;
+}
+
+/** Runs the counter fold (lib/attribution/fold.ts) over the table until no credit delta is left. */
+export function foldCounters(table: string): Promise<FoldResult> {
+  return foldAll({ store: { db: ddb(), table }, cfg: hubConfig(), now: Date.now });
+}
+
+/** The counter items of a channel on every shard (after a fold), or only those whose sort key begins with `skPrefix` (e.g. `first#`). */
 export async function counterItems(table: string, channel: string, skPrefix = ''): Promise<Item[]> {
+  await foldCounters(table);
   const out: Item[] = [];
   for (let s = 0; s < hubConfig().HUB_COUNTER_SHARDS; s++) out.push(...(await queryAll(table, counterPartition(channel, s), skPrefix)));
   return out;
@@ -113,6 +131,7 @@ export async function counterTotals(table: string, channel: string): Promise<Rec
 
 /** One channel-day counter for one model, summed over its shards (read by key): metric → n, zeros dropped. */
 export async function counterAt(table: string, channel: string, model: 'first' | 'last', day: string): Promise<Record<string, number>> {
+  await foldCounters(table);
   const out: Record<string, number> = {};
   for (let s = 0; s < hubConfig().HUB_COUNTER_SHARDS; s++) {
     const it = await getItem(table, counterKey(channel, s, model, day));

@@ -19,7 +19,8 @@ const APP = 'wx0000000000000001';
 const OPENID = 'oOpenid0001';
 const PHONE_HASH = 'a'.repeat(64);
 /** Tags of items, counters (`counter:…`, which Tx puts last) left out. */
-const itemTags = (tags: string[]) => tags.filter((t) => !t.startsWith('counter:'));
+/** The transaction's item tags less the credit bookkeeping (counter adds, the credit delta). */
+const itemTags = (tags: string[]) => tags.filter((t) => !t.startsWith('counter:') && t !== 'credit-delta');
 
 describe('PLANNERS', () => {
   it('has one planner for every event type', () => {
@@ -78,6 +79,9 @@ describe('code.scan planner', () => {
     expect(tags.slice(0, 3)).toEqual(['identity', 'code', 'scanlimit']);
     expect(tags[3]).toMatch(/^ledger:/);
     expect(tags[4]).toBe('member');
+    // The credits leave as one delta item: no shared counter item is in the event's transaction.
+    expect(p.tags().filter((t) => t === 'credit-delta')).toHaveLength(1);
+    expect(p.tags().filter((t) => t.startsWith('counter:COUNT#'))).toEqual([]);
     // The new lot is an insert-if-absent update, so it is among the counters (last).
     expect(p.tags().filter((t) => t.startsWith('counter:') && t.includes(':LOT#'))).toHaveLength(1);
     expect(p.emitted).toEqual([

@@ -54,7 +54,40 @@ export interface ListOptions {
   counter?: RequestCounter;
 }
 
+/**
+ * How long a container keeps a channel item it read for an event (ms). Every follow and QR scan
+ * reads its channel; under a viral QR that one item would take thousands of strongly consistent
+ * reads a second (3,000 RCU/s per partition). What the cache can delay by up to this long: a
+ * new welcome text, or the name of a channel created after webhooks listed it as `unknown`.
+ * A channel not found is never cached (the event lists it; the next read finds it).
+ */
+export const CHANNEL_CACHE_TTL_MS = 30_000;
+const channelCache = new Map<string, { channel: ListedChannel; until: number }>();
+const CHANNEL_CACHE_MAX = 10_000;
+
 export const channels = {
+  /** The channel item as this container last read it, at most CHANNEL_CACHE_TTL_MS old; else a consistent read. */
+  async getCached(s: Store, channelId: string, clock: () => number = Date.now): Promise<ListedChannel | undefined> {
+    const id = `${s.table}\u0000${channelId}`;
+    const hit = channelCache.get(id);
+    const now = clock();
+    if (hit && hit.until > now) return hit.channel;
+    const item = await getItem(s, channelKey(channelId), { consistent: true });
+    if (!item) {
+      channelCache.delete(id);
+      return undefined;
+    }
+    const channel = channelFromItem(item);
+    if (channelCache.size >= CHANNEL_CACHE_MAX) channelCache.clear();
+    channelCache.set(id, { channel, until: now + CHANNEL_CACHE_TTL_MS });
+    return channel;
+  },
+
+  /** Drops every cached channel (benchmarks measuring the uncached read). */
+  forgetCached(): void {
+    channelCache.clear();
+  },
+
   async get(s: Store, channelId: string, o: ReadOptions = {}): Promise<Channel | undefined> {
     const item = await getItem(s, channelKey(channelId), o);
     return item ? (channelFromItem(item) as Channel) : undefined;

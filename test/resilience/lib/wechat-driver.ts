@@ -5,6 +5,7 @@
  * pushes produced (members, counters, the engagement queue).
  */
 import { ddb } from '../../support/env.ts';
+import { foldCounters } from '../../support/table.ts';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
@@ -169,8 +170,9 @@ export function strip(m: Record<string, unknown> | undefined, prefixes: RegExp):
   return JSON.parse(JSON.stringify(rest).replace(prefixes, ''));
 }
 
-/** Counter totals of one channel, all shards, keyed `<sk>:<attribute>`; zeros dropped (equal to absent). */
+/** Counter totals of one channel, all shards, keyed `<sk>:<attribute>`, after a fold of every pending credit delta; zeros dropped (equal to absent). */
 export async function counterTotals(table: string, channel: string, shards: number): Promise<Record<string, number>> {
+  await foldCounters(table);
   const out: Record<string, number> = {};
   for (let s = 0; s < shards; s++) {
     let start: Record<string, unknown> | undefined;
