@@ -19,6 +19,7 @@ import type { HubEvent, Identity } from '../events/hub-event.ts';
 import { HubError } from '../errors.ts';
 import type { ApplyDeps } from '../port.ts';
 import type { Store } from '../store/client.ts';
+import { foldAll } from '../attribution/fold.ts';
 import { isEmptyTable, isReferenceItem, putItems, scanItems, tableFacts, type Item } from '../store/snapshot.ts';
 import type { EventRecord } from '../archive/records.ts';
 import { diffTables, type DiffReport } from './diff.ts';
@@ -115,6 +116,9 @@ export async function rebuild(input: RebuildInput): Promise<RebuildResult> {
     }
   }
   log(`applied ${result.applied} events (${result.duplicates} duplicates, ${result.refused.length} refused) from ${requests.length} requests and ${standalone} archived events`);
+  // Counters are folded from per-event deltas (lib/attribution/fold.ts): both tables are folded
+  // first, so the comparison sees every credit (a fold is idempotent and safe beside a running one).
+  for (const store of [input.target, input.live]) await foldAll({ store, cfg, now: Date.now });
   result.report = diffTables(await tableFacts(input.live), await tableFacts(input.target));
   return result;
 }

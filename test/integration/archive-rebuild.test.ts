@@ -146,6 +146,8 @@ describe('npm run sql on the archive', () => {
     sql.close();
     const fromSql = new Map<string, number>();
     for (const r of rows) fromSql.set(String(r.channel), (fromSql.get(String(r.channel)) ?? 0) + Number(r.new_fans));
+    // The test hub runs no schedules: fold the credit deltas as POST /_local/run/counter-fold would.
+    await hub.runScheduled('counter-fold');
     const api = await fetchAttribution(hub.url, hubConfig().HUB_ADMIN_TOKEN, run.from, run.to);
     const fromApi = new Map(api.filter((r) => r.newFans > 0).map((r) => [r.channel, r.newFans]));
     expect(Object.fromEntries(fromSql)).toEqual(Object.fromEntries(fromApi));

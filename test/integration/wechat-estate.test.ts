@@ -22,7 +22,7 @@ const M = { appId: 'wxm3m3m3m3m3m3m3m3', kind: 'miniprogram', name: '会员中�
 
 const hub = useTestHub({
   queuePrefix: 'estate',
-  functions: ['wechat', 'members', 'engagement-sender', 'admin', 'attribution-api'],
+  functions: ['wechat', 'members', 'engagement-sender', 'admin', 'attribution-api', 'counter-fold'],
   env: { WECHAT_APP_ID: A.appId, HUB_WECHAT_APPS: JSON.stringify([A, B, M]) },
 });
 
@@ -79,6 +79,8 @@ const identitiesOf = async (memberId: string) => {
 async function attribution(scope: 'brand' | 'account', extra: Record<string, string> = {}) {
   const day = (d: number) => new Date(Date.now() + d * 86_400_000).toISOString().slice(0, 10);
   const qs = new URLSearchParams({ from: day(-2), to: day(2), scope, ...extra });
+  // The test hub runs no schedules: fold the credit deltas as POST /_local/run/counter-fold would.
+  await hub.runScheduled('counter-fold');
   const res = await fetch(`${hub.url}/attribution/channels?${qs}`, { headers: ADMIN });
   expect(res.status).toBe(200);
   return (await res.json()) as { scope: string; channels: { channel: string; newFans: number; convertedFans: number; newMembers: number; appId?: string }[] };
