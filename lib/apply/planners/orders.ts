@@ -29,7 +29,7 @@ import type { PaidOrder } from '../../attribution/credits.ts';
 import { earn, consume, pointsFor } from '../../members/points.ts';
 import { resolveMember, saveMember, useMember, type Resolved } from '../../members/identity.ts';
 import { planEngagement } from '../../engagement/rules/plan.ts';
-import { BadRequestError, RefusedForReviewError } from '../../errors.ts';
+import { BadRequestError, ConflictError, RefusedForReviewError } from '../../errors.ts';
 
 export interface OrderItem {
   platform: Platform;
@@ -274,10 +274,26 @@ export async function planRefund(e: HubEventOf<'refund'>, p: Port): Promise<Plan
   return { ...(m ? { memberId: m.memberId } : {}), result: { refundStatus: ledger.status, advanced: ledger.advanced } };
 }
 
+/**
+ * A platform-side join. With a phone HMAC (Tmall 会员通 bind/register) the phone is an identity
+ * too, so the shopper joins the record that already holds the phone (a WeChat member who
+ * registered it) or the one the platform ids lead to; a record holding another phone is never
+ * joined (ConflictError `phone_conflict`, nothing written). `membership` makes the person a
+ * member of the brand's programme (registeredAt, the earliest join of any arrival order).
+ */
 export async function planPlatformJoin(e: HubEventOf<'platform.member_join'>, p: Port): Promise<PlanOutput> {
-  const r = await resolveMember(p, e, e.buyer, { createAs: 'buyer', seenChannel: e.platform });
-  saveMember(p, e, r!);
-  return { memberId: r!.member.memberId };
+  const ids = e.phoneHash ? [...e.buyer, { kind: 'phone' as const, value: e.phoneHash }] : e.buyer;
+  const r = (await resolveMember(p, e, ids, { createAs: e.membership ? 'member' : 'buyer', seenChannel: e.platform }))!;
+  const m = r.member;
+  if (e.phoneHash) {
+    if (m.phoneHash && m.phoneHash !== e.phoneHash) throw new ConflictError('this member holds another phone number', undefined, 'phone_conflict');
+    m.phoneHash = e.phoneHash;
+    if (e.phoneMasked) m.phoneMasked ??= e.phoneMasked;
+  }
+  const registeredAt = m.history.registeredAt;
+  if (e.membership && (registeredAt === undefined || e.occurredAt < registeredAt)) m.history.registeredAt = e.occurredAt;
+  saveMember(p, e, r);
+  return { memberId: m.memberId };
 }
 
 /**
