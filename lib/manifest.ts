@@ -179,7 +179,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 30,
     table: 'readwrite',
-    secrets: ['wechat'],
+    // tmall: the seller's session for a Tmall trade's detail (lib/apply/tmall-detail.ts).
+    secrets: ['wechat', 'tmall'],
     wechatApi: true,
     reservedConcurrency: 5,
   },

@@ -7,12 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
 import { itemCount, survivorByIdentity } from '../support/table.ts';
-import { postCommerce, topSignedQuery, type Reply } from '../support/commerce-client.ts';
+import { postCommerce, signedTmall, topSignedQuery, type Reply } from '../support/commerce-client.ts';
+import { consumeEngagement, receiveEngagement } from '../support/engagement-queue.ts';
 import { parseJsonLossless } from '../../lib/sources/commerce/json.ts';
 import type { TmcPullResult } from '../../lib/sources/tmall/pull.ts';
 import { eventFixture, tmcFixtureMessages } from '../support/tmc-fixtures.ts';
 
-const hub = useTestHub({ queuePrefix: 'mei', functions: ['tmc-pull', 'tmall-mei', 'members'], env: { TMALL_MEI_SPI_ENABLED: 'true' } });
+const hub = useTestHub({ queuePrefix: 'mei', functions: ['tmc-pull', 'tmall-mei', 'members', 'tmall', 'engagement-sender'], env: { TMALL_MEI_SPI_ENABLED: 'true' } });
 const fixture = eventFixture;
 const pull = async () => (await hub.runScheduled('tmc-pull')) as TmcPullResult;
 const OUID = 'AAHFzK2nAAeGwJedwSFu9Ab1';
@@ -140,5 +141,31 @@ describe('Tmall 会员通 SPI', () => {
     const before = await itemCount(hub.aws.table);
     expect(answer(await spi('tmall.mei.crm.bind', { ouid, mobile: '13612345672' }))).toMatchObject({ bind_code: 'E02', bindable: false });
     expect(await itemCount(hub.aws.table)).toBe(before);
+  });
+
+  it('a relayed trade gets its ouid after the reply (tmall_detail_lookup) and joins the 会员通-bound member, once', async () => {
+    const ouid = 'AAHmeiRelay4eGwJedwSFu9Ab4';
+    const openUid = 'AAGmeiRelay4open';
+    const tid = '3872941520738429444';
+    const bound = answer(await spi('tmall.mei.crm.member.register', { ouid, mobile: '13512345674' }));
+    expect(bound).toMatchObject({ bind_code: 'SUC' });
+    hub.top.addTrade({ tid, status: 'WAIT_SELLER_SEND_GOODS', buyer_open_uid: openUid, ouid, payment: '35.00', modified: '2024-11-22 08:00:05' });
+    const message = { id: '7338450211904429444', topic: 'taobao_trade_TradeBuyerPay', pub_time: '2024-11-22 08:00:05', user_id: '2207512345678', content: `{"buyer_open_uid":"${openUid}","oid":${tid},"payment":"35.00","status":"WAIT_SELLER_SEND_GOODS","tid":${tid},"type":"fixed"}` };
+    const relayed = await postCommerce(hub.url, signedTmall(JSON.stringify(message)));
+    expect(relayed).toEqual({ status: 200, text: '{"flag":"success"}' });
+    // Answered without asking TOP: the thin trade belongs to a member of its own until the lookup.
+    const detailCalls = () => hub.top.calls().filter((c) => c.method === 'taobao.trade.simple.get' && c.params['tid'] === tid);
+    expect(detailCalls()).toEqual([]);
+    const thin = (await survivorByIdentity(hub.aws.table, 'tmall_buyer_open_uid', openUid))!;
+    expect(thin.memberId).not.toBe(bound['member_id']);
+    const rows = (await receiveEngagement(hub)).filter((r) => (JSON.parse(r.body) as { ruleId: string }).ruleId === 'tmall_detail_lookup');
+    expect(rows.map((r) => (JSON.parse(r.body) as { payload: unknown }).payload)).toEqual([{ shopId: '2207512345678', tid, buyerOpenUid: openUid }]);
+    // The lookup, then its redelivery: one detail call each, the join applied once.
+    await consumeEngagement(hub, rows);
+    await consumeEngagement(hub, rows.map((r) => ({ ...r, messageId: `${r.messageId}-again` })));
+    expect(detailCalls()).toHaveLength(2);
+    const joined = (await survivorByIdentity(hub.aws.table, 'tmall_buyer_open_uid', openUid))!;
+    expect((await survivorByIdentity(hub.aws.table, 'tmall_ouid', ouid))!.memberId).toBe(joined.memberId);
+    expect(joined).toMatchObject({ status: 'member', points: 35, phoneMasked: '135****5674' });
   });
 });

@@ -29,6 +29,7 @@ import type { PaidOrder } from '../../attribution/credits.ts';
 import { earn, consume, pointsFor } from '../../members/points.ts';
 import { resolveMember, saveMember, useMember, type Resolved } from '../../members/identity.ts';
 import { planEngagement } from '../../engagement/rules/plan.ts';
+import { TMALL_DETAIL_RULE } from '../../events/messages.ts';
 import { BadRequestError, ConflictError, RefusedForReviewError } from '../../errors.ts';
 
 export interface OrderItem {
@@ -138,9 +139,24 @@ export async function planOrder(e: HubEventOf<'order'>, p: Port): Promise<PlanOu
   await settle(p, o, m, e.occurredAt);
   writeOrder(p, o, isNew);
   if (r) saveMember(p, e, r);
+  if (isNew && m) planTmallDetail(p, e, m.memberId);
   // `advanced`: this event told the hub something about the order it did not know (reconciliation's gaps).
   const advanced = isNew || o.status !== before.status || o.paidFen !== before.paidFen;
   return { ...(m ? { memberId: m.memberId } : {}), result: { orderStatus: o.status, advanced } };
+}
+
+/**
+ * A Tmall trade first seen without its `ouid` (a relayed message or a reconciled trade: only
+ * `buyer_open_uid`) gets the detail call after the reply, through the engagement queue
+ * (lib/apply/tmall-detail.ts), when the seller's session is configured. One row per order.
+ */
+function planTmallDetail(p: Port, e: HubEventOf<'order'>, memberId: string): void {
+  if (e.platform !== 'tmall' || !p.cfg.TMALL_SESSION_KEY) return;
+  if (e.buyer.some((i) => i.kind === 'tmall_ouid')) return;
+  const openUid = e.buyer.find((i) => i.kind === 'tmall_buyer_open_uid')?.value;
+  if (!openUid) return;
+  const payload = { shopId: e.shopId, tid: e.orderId, buyerOpenUid: openUid };
+  p.emit({ memberId, ruleId: TMALL_DETAIL_RULE, step: `tmall:${e.shopId}:${e.orderId}`, class: 'transactional', destination: 'member', payload, triggeredAt: e.occurredAt });
 }
 
 /**
