@@ -83,6 +83,20 @@ function sourceFunction(s: SourceDescriptor): FunctionSpec {
 export const FUNCTIONS: FunctionSpec[] = [
   ...SOURCES.map(sourceFunction),
   {
+    name: 'tmall-mei',
+    description: 'Tmall 会员通 SPI (bind query, bind, register, member query) through 奇门; off unless TMALL_MEI_SPI_ENABLED=true',
+    routes: [{ method: 'POST', path: '/tmall/mei/{appKey}', webhook: true }],
+    memoryMb: 512,
+    // The member centre waits about 1.2 s; one transaction, no outbound call.
+    timeoutSeconds: 3,
+    table: 'readwrite',
+    sends: ['engagement'],
+    secrets: ['tmall', 'keys'],
+    archives: ['events'],
+    publicReason:
+      'Called by the Tmall member centre through 奇门, which cannot hold a hub JWT; the function verifies the TOP/奇门 SPI signature (md5/hmac over the sorted parameters and body with the app secret) and its timestamp, and answers 401 otherwise; 404 while TMALL_MEI_SPI_ENABLED is off.',
+  },
+  {
     name: 'codes-scan',
     description: 'One-code-per-item scan from the H5 page',
     routes: [{ method: 'POST', path: '/codes/scan', member: true }],
@@ -165,7 +179,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 30,
     table: 'readwrite',
-    secrets: ['wechat'],
+    // tmall: the seller's session for a Tmall trade's detail (lib/apply/tmall-detail.ts).
+    secrets: ['wechat', 'tmall'],
     wechatApi: true,
     reservedConcurrency: 5,
   },

@@ -12,7 +12,9 @@
  * (e.g. the openid left the account's scope) → done, logged.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { UNIONID_LOOKUP_RULE, type OutboxRow } from '../events/messages.ts';
+import { TMALL_DETAIL_RULE, UNIONID_LOOKUP_RULE, type OutboxRow } from '../events/messages.ts';
+import type { TopClient } from '../sources/tmall/top-client.ts';
+import { lookupTradeDetail } from './tmall-detail.ts';
 import { ConflictError, UpstreamApiError } from '../errors.ts';
 import { logger } from '../log.ts';
 import type { ApplyDeps } from '../port.ts';
@@ -53,15 +55,18 @@ export async function lookupUnionid(row: Pick<OutboxRow, 'appId' | 'openid' | 't
   }
 }
 
-/** The engagement sender's record handler: lookup rows here, every other row to the sender (lib/engagement/send/batch.ts). */
-export async function engagementRecord(row: OutboxRow, rt: SenderRuntime & ApplyDeps, record: SQSRecord): Promise<SendRecordOutcome> {
-  if (row.ruleId !== UNIONID_LOOKUP_RULE) return sendRecord(row, rt, record);
+/**
+ * The engagement sender's record handler: lookup rows here (a unionid, a Tmall trade's detail:
+ * lib/apply/tmall-detail.ts), every other row to the sender (lib/engagement/send/batch.ts).
+ */
+export async function engagementRecord(row: OutboxRow, rt: SenderRuntime & ApplyDeps & { top(): TopClient }, record: SQSRecord): Promise<SendRecordOutcome> {
+  if (row.ruleId !== UNIONID_LOOKUP_RULE && row.ruleId !== TMALL_DETAIL_RULE) return sendRecord(row, rt, record);
   try {
-    const outcome = await lookupUnionid(row, { ...rt, wechat: (appId) => rt.wechat(appId) });
-    logger.info('unionid lookup', { messageId: row.messageId, memberId: row.memberId, ...outcome });
+    const outcome = row.ruleId === TMALL_DETAIL_RULE ? await lookupTradeDetail(row, rt) : await lookupUnionid(row, { ...rt, wechat: (appId) => rt.wechat(appId) });
+    logger.info(row.ruleId, { messageId: row.messageId, memberId: row.memberId, ...outcome });
     return { kind: 'done', outcome: { status: 'lookup', result: outcome.status } };
   } catch (err) {
-    logger.error('unionid lookup failed', { messageId: row.messageId, error: (err as Error).message });
+    logger.error(`${row.ruleId} failed`, { messageId: row.messageId, error: (err as Error).message });
     const receives = Number(record.attributes?.ApproximateReceiveCount ?? '1');
     return { kind: 'retry', delaySeconds: retryDelaySeconds(receives, rt.cfg.policy), reason: 'lookup_error' };
   }

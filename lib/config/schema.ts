@@ -176,6 +176,13 @@ export const SettingsSchema = z.object({
   TMALL_SESSION_KEY: z.string().min(1).optional(),
   /** The seller's user id (the TMC messages' `user_id`): the shop the reconciled trades belong to. */
   TMALL_SELLER_ID: z.string().regex(/^\d{1,20}$/, 'digits (the TMC user_id)').optional(),
+  /**
+   * The Tmall 会员通 SPI door (POST /tmall/mei/{appKey}, lib/apply/tmall-mei.ts). Off by default:
+   * the bind/register field lists and the answer envelope are not confirmed by the platform's
+   * documentation (docs/platforms.md#tmall-mei-spi); switch it on only after checking them
+   * against the 会员通 console's test calls. Off → 404.
+   */
+  TMALL_MEI_SPI_ENABLED: z.enum(['true', 'false']).default('false'),
   /** Youzan Cloud API gateway (token and `youzan.trades.sold.get`). Locally the Youzan stand-in. */
   YOUZAN_API_BASE: z.string().url(),
   YOUZAN_STANDIN_PORT: intFrom(3003),

@@ -260,7 +260,11 @@ export const RefundEvent = z.object({
   topic: z.string().max(128),
 });
 
-/** A platform-side membership join (Tmall 会员通): links identities, may carry a phone HMAC. */
+/**
+ * A platform-side membership join: a shop-CRM join (TMC `taobao_opencrm_MemberJoinPrivate`) links
+ * identities; a Tmall 会员通 bind or register (lib/apply/tmall-mei.ts) also carries the phone's
+ * HMAC and makes the person a member of the brand's programme (`membership`).
+ */
 export const PlatformMemberJoin = z.object({
   ...base,
   source: Platform,
@@ -268,6 +272,9 @@ export const PlatformMemberJoin = z.object({
   platform: Platform,
   shopId: platformId,
   buyer: z.array(Identity).min(1).max(16),
+  phoneHash: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  phoneMasked: z.string().max(16).optional(),
+  membership: z.literal(true).optional(),
 });
 
 /** A verified one-code-per-item scan (the code's signature was checked before this exists). */

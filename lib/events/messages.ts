@@ -10,6 +10,13 @@ import * as z from 'zod';
  */
 export const UNIONID_LOOKUP_RULE = 'unionid_lookup';
 
+/**
+ * The engagement-queue row that asks TOP `taobao.trade.simple.get` for a Tmall trade's `ouid`
+ * when the trade was applied without it (a relayed or reconciled message; planned by the order,
+ * handled by lib/apply/tmall-detail.ts, never sent to the person). Payload `{shopId, tid, buyerOpenUid}`.
+ */
+export const TMALL_DETAIL_RULE = 'tmall_detail_lookup';
+
 export type MessageClass = 'transactional' | 'marketing';
 export type Destination = 'member' | 'staff';
 

@@ -5,26 +5,17 @@
  * call never holds the message back: the thin event is applied.
  * Payloads: the documented fixtures of events/tmall (join, create+pay, simple.get with ouid).
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { useTestHub } from '../support/hub.ts';
 import { getItem, survivorByIdentity } from '../support/table.ts';
 import { parseJsonLossless } from '../../lib/sources/commerce/json.ts';
-import { parseTmcMessages } from '../../lib/sources/tmall/normalise.ts';
 import { orderKey } from '../../lib/store/entities/order.ts';
 import type { TmcPullResult } from '../../lib/sources/tmall/pull.ts';
-import type { StandinMessageInput } from '../../local/top-standin.ts';
+import { eventFixture, tmcFixtureMessages } from '../support/tmc-fixtures.ts';
 
 const hub = useTestHub({ queuePrefix: 'tmd', functions: ['tmc-pull'] });
-const fixture = (path: string) => readFileSync(new URL(`../../events/${path}`, import.meta.url), 'utf8');
+const fixture = eventFixture;
 const pull = async () => (await hub.runScheduled('tmc-pull')) as TmcPullResult;
-const asInput = (m: ReturnType<typeof parseTmcMessages>[number]): StandinMessageInput => ({
-  id: m.id,
-  topic: m.topic,
-  content: m.content,
-  ...(m.pub_time ? { pub_time: m.pub_time } : {}),
-  ...(m.user_id ? { user_id: m.user_id } : {}),
-});
 const OUID = 'AAHFzK2nAAeGwJedwSFu9Ab1';
 const OPEN_UID = 'AAGq5d-EAAeG3JedwSFpZMe1';
 
@@ -32,11 +23,11 @@ describe('Tmall trade detail', () => {
   it('the thin trade gets its ouid from taobao.trade.simple.get and joins the shop member of that ouid', async () => {
     const simple = parseJsonLossless(fixture('tmall/taobao-trade-simple-get-response-ouid.json')) as { trade_simple_get_response: { trade: Record<string, unknown> } };
     hub.top.addTrade(simple.trade_simple_get_response.trade);
-    hub.top.enqueue(parseTmcMessages(fixture('tmall/tmall-tmc-opencrm-member-join-private.json')).map(asInput));
+    hub.top.enqueue(tmcFixtureMessages('tmall/tmall-tmc-opencrm-member-join-private.json'));
     expect(await pull()).toMatchObject({ applied: 1, confirmed: 1 });
     const joined = (await survivorByIdentity(hub.aws.table, 'tmall_ouid', OUID))!;
 
-    hub.top.enqueue(parseTmcMessages(fixture('tmall/taobao-tmc-consume-response-create-pay.json')).map(asInput));
+    hub.top.enqueue(tmcFixtureMessages('tmall/taobao-tmc-consume-response-create-pay.json'));
     expect(await pull()).toMatchObject({ applied: 2, confirmed: 2 });
     const details = hub.top.calls().filter((c) => c.method === 'taobao.trade.simple.get');
     // One detail call per trade and run, as the seller.

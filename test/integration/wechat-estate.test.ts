@@ -8,11 +8,10 @@
  * one follow of A through a_spring, one of B through b_spring, a mini program registration.
  */
 import { describe, expect, it } from 'vitest';
-import { ReceiveMessageCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { useTestHub } from '../support/hub.ts';
 import { signedPush, postPush } from '../support/wechat-client.ts';
 import { counterTotals, getItem, memberByIdentity, queryAll, survivorByIdentity, type Item } from '../support/table.ts';
-import { toRecord } from '../../local/poller.ts';
+import { consumeEngagement, receiveEngagement } from '../support/engagement-queue.ts';
 import { lookupUnionid } from '../../lib/apply/unionid.ts';
 import { identityKey } from '../../lib/store/entities/identity.ts';
 
@@ -37,28 +36,8 @@ async function follow(app: typeof A | typeof B, openid: string, createTime: numb
   expect(r.status).toBe(200);
 }
 
-/** Receives every message waiting in the engagement queue (not yet handled). */
-async function receiveAll() {
-  const url = hub.queues.engagement.url;
-  const { Attributes } = await hub.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
-  const arn = Attributes?.QueueArn ?? 'arn:aws:sqs:local:000000000000:engagement';
-  const out = [];
-  for (;;) {
-    const r = await hub.aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, AttributeNames: ['All'] }));
-    if (!r.Messages?.length) break;
-    out.push(...r.Messages.map((m) => toRecord(m, arn)));
-  }
-  return out;
-}
-
-/** Hands the records to the engagement sender (in this order, one batch each) and deletes the handled ones. */
-async function consume(records: Awaited<ReturnType<typeof receiveAll>>) {
-  for (const record of records) {
-    const res = await hub.invokeConsumer('engagement-sender', { Records: [record] });
-    expect(res && 'batchItemFailures' in res ? res.batchItemFailures : []).toEqual([]);
-    await hub.aws.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: hub.queues.engagement.url, Entries: [{ Id: '0', ReceiptHandle: record.receiptHandle }] }));
-  }
-}
+const receiveAll = () => receiveEngagement(hub);
+const consume = (records: Awaited<ReturnType<typeof receiveAll>>) => consumeEngagement(hub, records);
 const isLookup = (r: { body: string }) => (JSON.parse(r.body) as { ruleId: string }).ruleId === 'unionid_lookup';
 const lookupOf = (r: { body: string }) => JSON.parse(r.body) as { appId: string; openid: string };
 

@@ -60,7 +60,7 @@ describe('SOURCES', () => {
   });
 
   it('gives every function with a public route a reason, the sources theirs', () => {
-    expect(Object.keys(PUBLIC_ROUTE_REASONS)).toEqual(['wechat', 'tmall', 'jd', 'youzan', 'codes-scan', 'members', 'dashboard']);
+    expect(Object.keys(PUBLIC_ROUTE_REASONS)).toEqual(['wechat', 'tmall', 'jd', 'youzan', 'tmall-mei', 'codes-scan', 'members', 'dashboard']);
     expect(PUBLIC_ROUTE_REASONS.jd).toBe('Called by the JD relay, which cannot hold a hub JWT; the function verifies the JD md5 signature with the app secret and answers 401 otherwise.');
   });
 

@@ -29,7 +29,8 @@ import type { PaidOrder } from '../../attribution/credits.ts';
 import { earn, consume, pointsFor } from '../../members/points.ts';
 import { resolveMember, saveMember, useMember, type Resolved } from '../../members/identity.ts';
 import { planEngagement } from '../../engagement/rules/plan.ts';
-import { BadRequestError, RefusedForReviewError } from '../../errors.ts';
+import { TMALL_DETAIL_RULE } from '../../events/messages.ts';
+import { BadRequestError, ConflictError, RefusedForReviewError } from '../../errors.ts';
 
 export interface OrderItem {
   platform: Platform;
@@ -138,9 +139,24 @@ export async function planOrder(e: HubEventOf<'order'>, p: Port): Promise<PlanOu
   await settle(p, o, m, e.occurredAt);
   writeOrder(p, o, isNew);
   if (r) saveMember(p, e, r);
+  if (isNew && m) planTmallDetail(p, e, m.memberId);
   // `advanced`: this event told the hub something about the order it did not know (reconciliation's gaps).
   const advanced = isNew || o.status !== before.status || o.paidFen !== before.paidFen;
   return { ...(m ? { memberId: m.memberId } : {}), result: { orderStatus: o.status, advanced } };
+}
+
+/**
+ * A Tmall trade first seen without its `ouid` (a relayed message or a reconciled trade: only
+ * `buyer_open_uid`) gets the detail call after the reply, through the engagement queue
+ * (lib/apply/tmall-detail.ts), when the seller's session is configured. One row per order.
+ */
+function planTmallDetail(p: Port, e: HubEventOf<'order'>, memberId: string): void {
+  if (e.platform !== 'tmall' || !p.cfg.TMALL_SESSION_KEY) return;
+  if (e.buyer.some((i) => i.kind === 'tmall_ouid')) return;
+  const openUid = e.buyer.find((i) => i.kind === 'tmall_buyer_open_uid')?.value;
+  if (!openUid) return;
+  const payload = { shopId: e.shopId, tid: e.orderId, buyerOpenUid: openUid };
+  p.emit({ memberId, ruleId: TMALL_DETAIL_RULE, step: `tmall:${e.shopId}:${e.orderId}`, class: 'transactional', destination: 'member', payload, triggeredAt: e.occurredAt });
 }
 
 /**
@@ -274,10 +290,26 @@ export async function planRefund(e: HubEventOf<'refund'>, p: Port): Promise<Plan
   return { ...(m ? { memberId: m.memberId } : {}), result: { refundStatus: ledger.status, advanced: ledger.advanced } };
 }
 
+/**
+ * A platform-side join. With a phone HMAC (Tmall 会员通 bind/register) the phone is an identity
+ * too, so the shopper joins the record that already holds the phone (a WeChat member who
+ * registered it) or the one the platform ids lead to; a record holding another phone is never
+ * joined (ConflictError `phone_conflict`, nothing written). `membership` makes the person a
+ * member of the brand's programme (registeredAt, the earliest join of any arrival order).
+ */
 export async function planPlatformJoin(e: HubEventOf<'platform.member_join'>, p: Port): Promise<PlanOutput> {
-  const r = await resolveMember(p, e, e.buyer, { createAs: 'buyer', seenChannel: e.platform });
-  saveMember(p, e, r!);
-  return { memberId: r!.member.memberId };
+  const ids = e.phoneHash ? [...e.buyer, { kind: 'phone' as const, value: e.phoneHash }] : e.buyer;
+  const r = (await resolveMember(p, e, ids, { createAs: e.membership ? 'member' : 'buyer', seenChannel: e.platform }))!;
+  const m = r.member;
+  if (e.phoneHash) {
+    if (m.phoneHash && m.phoneHash !== e.phoneHash) throw new ConflictError('this member holds another phone number', undefined, 'phone_conflict');
+    m.phoneHash = e.phoneHash;
+    if (e.phoneMasked) m.phoneMasked ??= e.phoneMasked;
+  }
+  const registeredAt = m.history.registeredAt;
+  if (e.membership && (registeredAt === undefined || e.occurredAt < registeredAt)) m.history.registeredAt = e.occurredAt;
+  saveMember(p, e, r);
+  return { memberId: m.memberId };
 }
 
 /**

@@ -11,6 +11,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { SignatureError } from '../../errors.ts';
+import type { HubConfig } from '../../config/schema.ts';
 import {
   bodyBytes,
   checkAppKey,
@@ -99,4 +100,23 @@ export function verifyTopRequest(input: VerifyTopRequestInput): VerifiedTopReque
   if (!hexDigestEquals(sign, expected)) throw new SignatureError(`signature mismatch (sign_method ${method})`);
   const ts = checkFreshness(timestamp, now, maxSkewMs);
   return { appKey, signMethod: method as TopSignMethod, timestamp: ts };
+}
+
+/**
+ * A request into the hub signed with the configured Tmall app (TMC relay, 会员通 SPI): the app
+ * key, TMALL_APP_SECRET and the webhook window HUB_WEBHOOK_MAX_SKEW_SECONDS.
+ */
+export function verifyTmallRequest(
+  req: { query: QueryParams; body: RawBody; receivedAt: number; headers: Record<string, string | undefined> },
+  cfg: Pick<HubConfig, 'TMALL_APP_KEY' | 'TMALL_APP_SECRET' | 'HUB_WEBHOOK_MAX_SKEW_SECONDS'>,
+): VerifiedTopRequest {
+  return verifyTopRequest({
+    query: req.query,
+    rawBody: req.body,
+    secret: cfg.TMALL_APP_SECRET,
+    now: req.receivedAt,
+    maxSkewMs: cfg.HUB_WEBHOOK_MAX_SKEW_SECONDS * 1000,
+    appKey: cfg.TMALL_APP_KEY,
+    headers: req.headers,
+  });
 }

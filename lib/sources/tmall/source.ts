@@ -10,21 +10,13 @@ import { logger } from '../../log.ts';
 import { jsonReply, type Source } from '../types.ts';
 import { tmall } from './descriptor.ts';
 import { normaliseTmcBody } from './normalise.ts';
-import { verifyTopRequest } from './sign.ts';
+import { verifyTmallRequest } from './sign.ts';
 
 export const source: Source<Buffer> = {
   descriptor: tmall,
   verify(req, cfg) {
     if (req.account !== cfg.TMALL_APP_KEY) throw new SignatureError('unknown app key');
-    verifyTopRequest({
-      query: req.query,
-      rawBody: req.body,
-      secret: cfg.TMALL_APP_SECRET,
-      now: req.receivedAt,
-      maxSkewMs: cfg.HUB_WEBHOOK_MAX_SKEW_SECONDS * 1000,
-      appKey: cfg.TMALL_APP_KEY,
-      headers: req.headers,
-    });
+    verifyTmallRequest(req, cfg);
     return { message: req.body };
   },
   normalise({ message }) {
