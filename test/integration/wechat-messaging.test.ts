@@ -7,7 +7,8 @@
  *     push is still answered `success`, and the outbox sweep sends exactly one welcome;
  *   - a deadline on apply attempts: with the budget spent, no second attempt starts (503 while
  *     WeChat still listens);
- *   - unfollow: the member keeps points and purchases, `unfollowedAt` is shown, marketing stops.
+ *   - unfollow: the member keeps points and purchases, `unfollowedAt` is shown, marketing stops;
+ *   - MASSSENDJOBFINISH: the documented push recorded once on the send that issued the mass send.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,15 +16,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SQSEvent } from 'aws-lambda';
 import { useTestHub } from '../support/hub.ts';
-import { configuredAccount, postPush, signedPush, type PushSpec } from '../support/wechat-client.ts';
+import { configuredAccount, postPush, signedPush, signedXml, type PushSpec } from '../support/wechat-client.ts';
+import { readWechatFixture } from '../support/wechat-fixtures.ts';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { failSqsSends, injectDynamoFaults } from '../support/faults.ts';
 import { drainQueue } from '../support/queues.ts';
 import { getItem, identityOwner } from '../support/table.ts';
-import { hubConfig } from '../support/env.ts';
+import { ddb, hubConfig } from '../support/env.ts';
 import { decrypt } from '../../lib/sources/wechat/crypto.ts';
 import { parseWechatXml } from '../../lib/sources/wechat/xml.ts';
 import { sweepOutbox, messageIdOf } from '../../lib/engagement/outbox.ts';
-import { sendKey } from '../../lib/store/entities/send.ts';
+import { sendByMsgIdKey, sendKey } from '../../lib/store/entities/send.ts';
 import { outboxKey } from '../../lib/store/entities/outbox.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hub-rules-'));
@@ -134,5 +137,42 @@ describe('the 5-second budget', () => {
       fault.remove();
       hub.restore(saved);
     }
+  });
+});
+
+describe('mass-send results (MASSSENDJOBFINISH)', () => {
+  it('the documented push is recorded once on the send that issued the mass send, found by its msg id', async () => {
+    const app = hubConfig().WECHAT_APP_ID;
+    // The documented push, with a current CreateTime (the hub refuses one 300 s from the push timestamp).
+    const now = nowSeconds();
+    const xml = readWechatFixture('event-masssendjobfinish.official.xml').replace('<CreateTime>1394524295</CreateTime>', `<CreateTime>${now}</CreateTime>`);
+    // The send that issued the mass send, and the msgid row its sender wrote when WeChat answered msg_id 1988.
+    const messageId = 'mass-campaign-spring';
+    await ddb().send(new PutCommand({ TableName: hub.aws.table, Item: { ...sendKey(messageId), status: 'sent', via: 'mass', msgid: '1988', idempotencyKey: messageId } }));
+    await ddb().send(new PutCommand({ TableName: hub.aws.table, Item: { ...sendByMsgIdKey(app, '1988'), idempotencyKey: messageId, messageId } }));
+    // A mass send of another account with the same msg id is not this one.
+    await ddb().send(new PutCommand({ TableName: hub.aws.table, Item: { ...sendKey('other-account-send'), status: 'sent', msgid: '1988', idempotencyKey: 'other-account-send' } }));
+    await ddb().send(new PutCommand({ TableName: hub.aws.table, Item: { ...sendByMsgIdKey('wx_other_account', '1988'), idempotencyKey: 'other-account-send' } }));
+
+    const pushOnce = (nonce: string) => postPush(hub.url, signedXml(xml, 'oR5Gjjl_eiZoUpGozMo7dbBJ362A', configuredAccount(), 'safe', nonce, String(now)));
+    expect(await pushOnce('mass-1')).toEqual({ status: 200, body: 'success' });
+    const expected = { status: 'sent', rawStatus: 'sendsuccess', totalCount: 100, filterCount: 80, sentCount: 75, errorCount: 5 };
+    const first = await getItem(hub.aws.table, sendKey(messageId));
+    expect(first).toMatchObject({ status: 'sent', receipt: 'sent', receiptAt: now * 1000, massResult: expected });
+    // WeChat's retry (another delivery of the same push) changes nothing.
+    expect(await pushOnce('mass-2')).toEqual({ status: 200, body: 'success' });
+    expect(await getItem(hub.aws.table, sendKey(messageId))).toStrictEqual(first);
+    expect(await getItem(hub.aws.table, sendKey('other-account-send'))).not.toHaveProperty('massResult');
+    // The mass-send helper that signs the push is not a member.
+    expect(await identityOwner(hub.aws.table, 'wechat_openid', `${app}:oR5Gjjl_eiZoUpGozMo7dbBJ362A`)).toBeUndefined();
+  });
+
+  it('a result for a msg id no send issued is acknowledged and writes nothing about a send', async () => {
+    const xml = readWechatFixture('event-masssendjobfinish.official.xml')
+      .replace('<MsgID>1988</MsgID>', '<MsgID>777000111</MsgID>')
+      .replace('<CreateTime>1394524295</CreateTime>', `<CreateTime>${nowSeconds()}</CreateTime>`);
+    const res = await postPush(hub.url, signedXml(xml, 'oR5Gjjl_eiZoUpGozMo7dbBJ362A', configuredAccount(), 'safe', 'mass-3', String(nowSeconds())));
+    expect(res).toEqual({ status: 200, body: 'success' });
+    expect(await getItem(hub.aws.table, sendByMsgIdKey(hubConfig().WECHAT_APP_ID, '777000111'))).toBeUndefined();
   });
 });

@@ -32,6 +32,7 @@ describe('PLANNERS', () => {
         'refund',
         'wechat.follow',
         'wechat.interaction',
+        'wechat.mass_receipt',
         'wechat.scan',
         'wechat.subscription',
         'wechat.template_receipt',
