@@ -12,7 +12,8 @@
  * (e.g. the openid left the account's scope) → done, logged.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { UNIONID_LOOKUP_RULE, type OutboxRow } from '../events/messages.ts';
+import { TAG_SYNC_RULE, UNIONID_LOOKUP_RULE, type OutboxRow } from '../events/messages.ts';
+import { tagRecord } from '../engagement/tags.ts';
 import { ConflictError, UpstreamApiError } from '../errors.ts';
 import { logger } from '../log.ts';
 import type { ApplyDeps } from '../port.ts';
@@ -53,8 +54,9 @@ export async function lookupUnionid(row: Pick<OutboxRow, 'appId' | 'openid' | 't
   }
 }
 
-/** The engagement sender's record handler: lookup rows here, every other row to the sender (lib/engagement/send/batch.ts). */
+/** The engagement sender's record handler: lookup rows here, tag rows to lib/engagement/tags.ts, every other row to the sender (lib/engagement/send/batch.ts). */
 export async function engagementRecord(row: OutboxRow, rt: SenderRuntime & ApplyDeps, record: SQSRecord): Promise<SendRecordOutcome> {
+  if (row.ruleId === TAG_SYNC_RULE) return tagRecord(row, rt, record);
   if (row.ruleId !== UNIONID_LOOKUP_RULE) return sendRecord(row, rt, record);
   try {
     const outcome = await lookupUnionid(row, { ...rt, wechat: (appId) => rt.wechat(appId) });

@@ -8,7 +8,8 @@
  *   - a deadline on apply attempts: with the budget spent, no second attempt starts (503 while
  *     WeChat still listens);
  *   - unfollow: the member keeps points and purchases, `unfollowedAt` is shown, marketing stops;
- *   - MASSSENDJOBFINISH: the documented push recorded once on the send that issued the mass send.
+ *   - MASSSENDJOBFINISH: the documented push recorded once on the send that issued the mass send;
+ *   - user tags from hub segments: batchtagging through the engagement queue, 50 openids a call.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,8 @@ import { parseWechatXml } from '../../lib/sources/wechat/xml.ts';
 import { sweepOutbox, messageIdOf } from '../../lib/engagement/outbox.ts';
 import { sendByMsgIdKey, sendKey } from '../../lib/store/entities/send.ts';
 import { outboxKey } from '../../lib/store/entities/outbox.ts';
+import { syncTags } from '../../lib/engagement/tags.ts';
+import { memberKey } from '../../lib/store/entities/member.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hub-rules-'));
 const PASSIVE_RULES = join(dir, 'passive.json');
@@ -174,5 +177,61 @@ describe('mass-send results (MASSSENDJOBFINISH)', () => {
     const res = await postPush(hub.url, signedXml(xml, 'oR5Gjjl_eiZoUpGozMo7dbBJ362A', configuredAccount(), 'safe', 'mass-3', String(nowSeconds())));
     expect(res).toEqual({ status: 200, body: 'success' });
     expect(await getItem(hub.aws.table, sendByMsgIdKey(hubConfig().WECHAT_APP_ID, '777000111'))).toBeUndefined();
+  });
+});
+
+describe('WeChat user tags synced from hub segments', () => {
+  const TAG_RULES = join(dir, 'tags.json');
+  writeFileSync(TAG_RULES, JSON.stringify({ tagSync: [{ segment: 'lifecycle:prospect', tagId: 134 }] }));
+
+  it('a follower in the rule’s segment is tagged through the engagement queue, once; nothing is asked on the webhook path', async () => {
+    const saved = hub.runtime;
+    hub.reconfigure({ settings: { HUB_RULES_FILE: TAG_RULES } });
+    try {
+      const app = hubConfig().WECHAT_APP_ID;
+      const calls = () => hub.standin.calls('/cgi-bin/tags/members/batchtagging');
+      const before = calls().length;
+      expect((await push({ from: 'oTag_1', createTime: nowSeconds(), msgType: 'event', event: 'subscribe' })).status).toBe(200);
+      // Answered and committed: WeChat has not been asked yet.
+      expect(calls().length).toBe(before);
+      await runSender();
+      expect(hub.standin.tagsOf(app, 'oTag_1')).toEqual([134]);
+      const made = calls().slice(before);
+      expect(made.map((c) => c.body)).toEqual([{ tagid: 134, openid_list: ['oTag_1'] }]);
+      // A later event of the same member plans no second tag.
+      expect((await push({ from: 'oTag_1', createTime: nowSeconds(), msgType: 'text', content: '你好', msgId: '880001' })).status).toBe(200);
+      await runSender();
+      expect(calls().length).toBe(before + 1);
+      const member = await getItem(hub.aws.table, memberKey(await memberOf('oTag_1')));
+      expect(member?.wechatTags).toEqual([`${app}:134`]);
+    } finally {
+      hub.restore(saved);
+    }
+  });
+
+  it('the stand-in answers batchtagging in WeChat’s format and refuses more than 50 openids with 40032; the client slices 120 openids into 50 + 50 + 20', async () => {
+    const cfg = hubConfig();
+    const tokenRes = await fetch(`${cfg.WECHAT_API_BASE}/cgi-bin/stable_token`, { method: 'POST', body: JSON.stringify({ grant_type: 'client_credential', appid: cfg.WECHAT_APP_ID, secret: cfg.WECHAT_APP_SECRET }) });
+    const { access_token: token } = (await tokenRes.json()) as { access_token: string };
+    const tag = (openids: string[], tagid = 7) =>
+      fetch(`${cfg.WECHAT_API_BASE}/cgi-bin/tags/members/batchtagging?access_token=${token}`, { method: 'POST', body: JSON.stringify({ openid_list: openids, tagid }) }).then((r) => r.json());
+    const ids = (n: number, p: string) => Array.from({ length: n }, (_, i) => `${p}${String(i).padStart(3, '0')}`);
+    expect(await tag(ids(50, 'oFifty_'))).toEqual({ errcode: 0, errmsg: 'ok' });
+    expect(await tag(ids(51, 'oFiftyOne_'))).toEqual({ errcode: 40032, errmsg: 'invalid openid list size rid: standin' });
+    expect(hub.standin.tagsOf(cfg.WECHAT_APP_ID, 'oFiftyOne_000')).toEqual([]);
+    expect(await tag(['oX_1'], 0)).toEqual({ errcode: 45159, errmsg: 'invalid tag rid: standin' });
+
+    // The engagement handler, with the hub's own client: 120 openids (one twice) → three calls of ≤ 50.
+    const before = hub.standin.calls('/cgi-bin/tags/members/batchtagging').length;
+    const openids = [...ids(120, 'oMany_'), 'oMany_000'];
+    const row = { messageId: 'tag-many', memberId: 'm', ruleId: 'wechat_tag_sync', step: 's', class: 'transactional' as const, destination: 'member' as const, payload: { tagId: 9, openids }, appId: cfg.WECHAT_APP_ID, triggeredAt: Date.now(), createdAt: Date.now() };
+    const waited: string[] = [];
+    expect(await syncTags(row, () => hub.runtime.wechat(cfg.WECHAT_APP_ID), async (k) => void waited.push(k))).toBe('tagged');
+    const sizes = hub.standin.calls('/cgi-bin/tags/members/batchtagging').slice(before).map((c) => (c.body as { openid_list: string[] }).openid_list.length);
+    expect(sizes).toEqual([50, 50, 20]);
+    expect(waited).toEqual([cfg.WECHAT_APP_ID, cfg.WECHAT_APP_ID, cfg.WECHAT_APP_ID]);
+    expect(hub.standin.tagsOf(cfg.WECHAT_APP_ID, 'oMany_119')).toEqual([9]);
+    // More than 50 at once never leaves the client.
+    await expect(hub.runtime.wechat(cfg.WECHAT_APP_ID).batchTagging(9, ids(51, 'oC_'))).rejects.toThrow(/invalid batchtagging/);
   });
 });
