@@ -3,6 +3,7 @@
  *                                                         brand (default) | account, appId: one official account's channels
  * GET /attribution/channels/{id}/daily?from&to[&model]   one channel per local day (JSON)
  * GET /attribution/channels.csv?from&to[&model]          the channel table as CSV
+ * GET /attribution/accounts                              the configured official accounts (the dashboard's account switcher)
  *
  * Admin only (bearer token locally, the JWT authorizer in AWS). `from`/`to` are local days
  * (YYYY-MM-DD, inclusive, at most 366 days); `model` is first_touch (default) or last_touch.
@@ -14,7 +15,7 @@ import { http } from '../lib/runtime/lambda.ts';
 import { channelDaily, channelMetrics, parseAppIdFilter, parseModel, parseScope, validateRange } from '../lib/attribution/query.ts';
 import { attributionCsv, attributionCsvFilename } from '../lib/attribution/csv.ts';
 
-type Route = { name: 'channels' } | { name: 'csv' } | { name: 'daily'; id: string };
+type Route = { name: 'channels' } | { name: 'csv' } | { name: 'accounts' } | { name: 'daily'; id: string };
 
 /** The route from the API Gateway route key, else from the raw path. */
 export function routeOf(event: HttpEvent): Route {
@@ -25,12 +26,15 @@ export function routeOf(event: HttpEvent): Route {
       return { name: 'channels' };
     case 'GET /attribution/channels.csv':
       return { name: 'csv' };
+    case 'GET /attribution/accounts':
+      return { name: 'accounts' };
     case 'GET /attribution/channels/{id}/daily':
       if (event.pathParameters?.id) return { name: 'daily', id: event.pathParameters.id };
   }
   const path = (event.rawPath ?? '').replace(/\/+$/, '');
   if (/\/attribution\/channels$/.test(path)) return { name: 'channels' };
   if (/\/attribution\/channels\.csv$/.test(path)) return { name: 'csv' };
+  if (/\/attribution\/accounts$/.test(path)) return { name: 'accounts' };
   const m = /\/attribution\/channels\/([^/]+)\/daily$/.exec(path);
   if (m) {
     let id: string;
@@ -44,14 +48,22 @@ export function routeOf(event: HttpEvent): Route {
   throw new NotFoundError(`no route GET ${event.rawPath}`);
 }
 
+/** The official accounts as the dashboard lists them: `{appId, name, default}`, the default account first. */
+export function accountList(apps: readonly { appId: string; kind: string; name: string }[], defaultAppId: string): { appId: string; name: string; default: boolean }[] {
+  const official = apps.filter((a) => a.kind === 'official').map((a) => ({ appId: a.appId, name: a.name, default: a.appId === defaultAppId }));
+  return [...official.filter((a) => a.default), ...official.filter((a) => !a.default)];
+}
+
 export const handler = http({ name: 'attribution-api', admin: true }, async (event, rt) => {
   const route = routeOf(event);
+  const noStore = { 'cache-control': 'no-store' };
+  // The accounts channels belong to (docs/design.md#wechat-accounts): official accounts only, the default first.
+  if (route.name === 'accounts') return json(200, { accounts: accountList(rt.cfg.wechatApps, rt.cfg.WECHAT_APP_ID) }, noStore);
   const q = query(event);
   const model = parseModel(q.model);
   validateRange(q.from, q.to);
   const from = q.from!;
   const to = q.to!;
-  const noStore = { 'cache-control': 'no-store' };
 
   if (route.name === 'daily') {
     const r = await channelDaily(rt, route.id, { from, to, model });

@@ -155,6 +155,7 @@ export const FUNCTIONS: FunctionSpec[] = [
       { method: 'GET', path: '/attribution/channels', admin: true, scope: 'attribution:read' },
       { method: 'GET', path: '/attribution/channels/{id}/daily', admin: true, scope: 'attribution:read' },
       { method: 'GET', path: '/attribution/channels.csv', admin: true, scope: 'attribution:read' },
+      { method: 'GET', path: '/attribution/accounts', admin: true, scope: 'attribution:read' },
     ],
     memoryMb: 1024,
     timeoutSeconds: 29,

@@ -146,6 +146,8 @@ export interface WechatStandin {
   /** Resolves once no request is held by a `hang` fault (at once when none is): what a hang was going to do has happened. */
   settled(): Promise<void>;
   qrCodes(): StandinQrCode[];
+  /** The tag ids batchtagging put on an app's openid, ascending. */
+  tagsOf(appId: string, openid: string): number[];
   /** Forget everything: messages, calls, tokens, faults, users, QR codes, msgid sequence. */
   reset(): void;
   /** The next `count` calls of `path` (e.g. `/cgi-bin/message/template/send`) fail with `fault`. */
@@ -463,6 +465,29 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     return Reply.json({ ticket: qr.ticket, expire_seconds: expireSeconds, url: qr.url });
   }
 
+  /** User tags per app and openid (tags/members/batchtagging; user/info's tagid_list). */
+  const tags = new Map<string, Set<number>>();
+  const tagKey = (appId: string, openid: string) => `${appId}|${openid}`;
+
+  /**
+   * tags/members/batchtagging `{openid_list, tagid}`: at most 50 openids a call (40032 "invalid
+   * openid list size" past that or when empty), a positive tag id (45159 "invalid tag" else),
+   * openids of this app (40003 else). docs/platforms.md#wechat-user-tags.
+   */
+  function batchTagging(appId: string, body: Json): Reply {
+    const list = body.openid_list;
+    if (!Array.isArray(list) || list.length === 0 || list.length > 50) return Reply.err(40032, 'invalid openid list size');
+    const tagid = body.tagid;
+    if (typeof tagid !== 'number' || !Number.isSafeInteger(tagid) || tagid <= 0) return Reply.err(45159, 'invalid tag');
+    if (list.some((o) => typeof o !== 'string' || !OPENID.test(o) || foreign(o, appId))) return Reply.err(40003, 'invalid openid');
+    for (const openid of list as string[]) {
+      const k = tagKey(appId, openid);
+      tags.set(k, (tags.get(k) ?? new Set()).add(tagid));
+    }
+    return Reply.json({ errcode: 0, errmsg: 'ok' });
+  }
+  const tagList = (appId: string, openid: string): number[] => [...(tags.get(tagKey(appId, openid)) ?? [])].sort((a, b) => a - b);
+
   /** A person set for another app is not this app's openid. */
   const foreign = (openid: string, appId: string): boolean => {
     const a = users.get(openid)?.appId;
@@ -474,7 +499,7 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     if (!OPENID.test(openid) || foreign(openid, appId)) return Reply.err(40003, 'invalid openid');
     const u = user(openid);
     if (!u.subscribed) {
-      return Reply.json({ subscribe: 0, openid, ...(u.unionid !== undefined && { unionid: u.unionid }), tagid_list: [] });
+      return Reply.json({ subscribe: 0, openid, ...(u.unionid !== undefined && { unionid: u.unionid }), tagid_list: tagList(appId, openid) });
     }
     return Reply.json({
       subscribe: 1,
@@ -484,7 +509,7 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
       ...(u.unionid !== undefined && { unionid: u.unionid }),
       remark: '',
       groupid: 0,
-      tagid_list: [],
+      tagid_list: tagList(appId, openid),
       subscribe_scene: u.subscribeScene ?? 'ADD_SCENE_OTHERS',
       qr_scene: 0,
       qr_scene_str: u.qrSceneStr ?? '',
@@ -572,6 +597,8 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
         return post(subscribeSend);
       case '/cgi-bin/qrcode/create':
         return post(qrcodeCreate);
+      case '/cgi-bin/tags/members/batchtagging':
+        return post(batchTagging);
       case '/cgi-bin/user/info':
         return get(() => {
           const appId = authorize(url);
@@ -776,6 +803,7 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     held: () => hangTimers.size,
     settled: () => (hangTimers.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => settleWaiters.push(resolve))),
     qrCodes: () => qrCodes.map((q) => ({ ...q })),
+    tagsOf: (appId, openid) => tagList(appId, openid),
     reset() {
       tokens = new Map();
       currentToken = new Map();
@@ -794,6 +822,7 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
       windowsEnforced = options.enforceWindows === true;
       windows.clear();
       subscriptions = new Map();
+      tags.clear();
     },
     setFault(path, fault, count = 1) {
       const f = FaultSchema.parse(fault);

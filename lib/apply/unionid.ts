@@ -12,9 +12,10 @@
  * (e.g. the openid left the account's scope) → done, logged.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { TMALL_DETAIL_RULE, UNIONID_LOOKUP_RULE, type OutboxRow } from '../events/messages.ts';
+import { TAG_SYNC_RULE, TMALL_DETAIL_RULE, UNIONID_LOOKUP_RULE, type OutboxRow } from '../events/messages.ts';
 import type { TopClient } from '../sources/tmall/top-client.ts';
 import { lookupTradeDetail } from './tmall-detail.ts';
+import { tagRecord } from '../engagement/tags.ts';
 import { ConflictError, UpstreamApiError } from '../errors.ts';
 import { logger } from '../log.ts';
 import type { ApplyDeps } from '../port.ts';
@@ -57,9 +58,11 @@ export async function lookupUnionid(row: Pick<OutboxRow, 'appId' | 'openid' | 't
 
 /**
  * The engagement sender's record handler: lookup rows here (a unionid, a Tmall trade's detail:
- * lib/apply/tmall-detail.ts), every other row to the sender (lib/engagement/send/batch.ts).
+ * lib/apply/tmall-detail.ts), tag rows to lib/engagement/tags.ts, every other row to the sender
+ * (lib/engagement/send/batch.ts).
  */
 export async function engagementRecord(row: OutboxRow, rt: SenderRuntime & ApplyDeps & { top(): TopClient }, record: SQSRecord): Promise<SendRecordOutcome> {
+  if (row.ruleId === TAG_SYNC_RULE) return tagRecord(row, rt, record);
   if (row.ruleId !== UNIONID_LOOKUP_RULE && row.ruleId !== TMALL_DETAIL_RULE) return sendRecord(row, rt, record);
   try {
     const outcome = row.ruleId === TMALL_DETAIL_RULE ? await lookupTradeDetail(row, rt) : await lookupUnionid(row, { ...rt, wechat: (appId) => rt.wechat(appId) });

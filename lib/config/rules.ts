@@ -38,6 +38,22 @@ export const RulesSchema = z.object({
   pointsExpiry: z.object({ enabled: z.boolean(), templateId: z.string(), daysBefore: z.number().int().min(1).max(90) }),
   birthday: z.object({ enabled: z.boolean(), templateId: z.string() }),
   lapseAlert: z.object({ enabled: z.boolean(), minTier: z.enum(['silver', 'gold', 'diamond']), days: z.number().int().min(30).max(730) }),
+  /**
+   * WeChat user tags synced from hub segments (docs/design.md#wechat-user-tags): a member in
+   * `segment` (`tier:<tier>` or `lifecycle:<stage>`) gets WeChat tag `tagId` on the account
+   * `appId` (default: every official account they have an address on), through the engagement
+   * queue and `tags/members/batchtagging`.
+   */
+  tagSync: z
+    .array(
+      z.object({
+        segment: z.string().regex(/^(tier:(normal|silver|gold|diamond)|lifecycle:(prospect|new|repeat|at_risk|lapsed|won_back))$/, 'a segment is tier:<normal|silver|gold|diamond> or lifecycle:<stage>'),
+        tagId: z.number().int().positive(),
+        appId: z.string().min(1).max(64).optional(),
+      }),
+    )
+    .max(20)
+    .default([]),
 });
 export type RulesConfig = z.infer<typeof RulesSchema>;
 
@@ -59,6 +75,7 @@ export const DEFAULT_RULES: RulesConfig = {
   pointsExpiry: { enabled: true, templateId: 'TPL_POINTS_EXPIRY', daysBefore: 14 },
   birthday: { enabled: true, templateId: 'TPL_BIRTHDAY' },
   lapseAlert: { enabled: true, minTier: 'gold', days: 180 },
+  tagSync: [],
 };
 
 /**

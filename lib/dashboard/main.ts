@@ -80,6 +80,7 @@ const els = {
   from: $<HTMLInputElement>('#from'),
   to: $<HTMLInputElement>('#to'),
   model: $('#model'),
+  account: $<HTMLSelectElement>('#account'),
   csv: $<HTMLButtonElement>('#csv'),
   status: $('#status'),
   kpis: $('#kpis'),
@@ -116,6 +117,8 @@ const store = {
 const state = {
   token: store.get(),
   model: 'first_touch' as ApiModel,
+  /** '' = all accounts (brand scope); else one official account (account scope). */
+  appId: '',
   rows: [] as ChannelRow[],
   sortKey: 'newFans' as ColumnKey,
   sortDir: 'desc' as SortDir,
@@ -148,8 +151,21 @@ async function api(path: string): Promise<Response> {
   return res;
 }
 
+/** Range, model and the account switcher: all accounts is the brand view, one account its own channels (docs/design.md#wechat-accounts). */
 const rangeQuery = () =>
-  new URLSearchParams({ from: els.from.value, to: els.to.value, model: state.model }).toString();
+  new URLSearchParams({ from: els.from.value, to: els.to.value, model: state.model, ...(state.appId ? { scope: 'account', appId: state.appId } : { scope: 'brand' }) }).toString();
+
+/** Fills the account switcher from GET /attribution/accounts (the configured official accounts). */
+async function loadAccounts(): Promise<void> {
+  try {
+    const res = (await (await api('attribution/accounts')).json()) as { accounts: { appId: string; name: string }[] };
+    els.account.replaceChildren(h('option', { value: '' }, '全部账号 All accounts'), ...res.accounts.map((a) => h('option', { value: a.appId }, `${a.name} · ${a.appId}`)));
+    els.account.value = state.appId;
+    els.body.dataset.accounts = String(res.accounts.length);
+  } catch (err) {
+    handleError(err);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Sign-in
@@ -376,6 +392,7 @@ async function load(): Promise<void> {
     if (seq !== state.seq) return;
     setStatus(`${res.from} — ${res.to} · ${res.model === 'first_touch' ? '首次触点 First touch' : '末次触点 Last touch'} · ${state.rows.length} 个渠道 channels`);
     els.body.dataset.query = `${res.from}|${res.to}|${res.model}`;
+    els.body.dataset.account = state.appId;
     els.body.dataset.state = 'ready';
   } catch (err) {
     if (seq === state.seq) handleError(err);
@@ -457,6 +474,7 @@ function start(): void {
     store.set(token);
     els.token.value = '';
     showApp();
+    void loadAccounts();
     void load();
   });
   els.signOut.addEventListener('click', () => showLogin());
@@ -478,9 +496,14 @@ function start(): void {
     }),
   );
   els.csv.addEventListener('click', () => void downloadCsv());
+  els.account.addEventListener('change', () => {
+    state.appId = els.account.value;
+    void load();
+  });
 
   if (state.token) {
     showApp();
+    void loadAccounts();
     void load();
   } else {
     showLogin();

@@ -101,6 +101,24 @@ export const WechatTemplateReceipt = z.object({
 });
 
 /**
+ * MASSSENDJOBFINISH: the result of a mass send (`message/mass/send` / `sendall`), pushed once the
+ * job ends (docs/platforms.md#wechat-mass-send-receipts). `status`: `send success` → sent,
+ * `send fail` → failed, `err(<n>)` (the content review refused it) → rejected. The counts are
+ * WeChat's: TotalCount addressed, FilterCount left after WeChat's filters (= SentCount + ErrorCount).
+ */
+export const WechatMassReceipt = z.object({
+  ...wechatBase,
+  type: z.literal('wechat.mass_receipt'),
+  msgId: z.string().min(1).max(64),
+  status: z.enum(['sent', 'failed', 'rejected']),
+  rawStatus: z.string().max(128),
+  totalCount: z.number().int().nonnegative(),
+  filterCount: z.number().int().nonnegative(),
+  sentCount: z.number().int().nonnegative(),
+  errorCount: z.number().int().nonnegative(),
+});
+
+/**
  * Subscription-message events (docs/platforms.md#wechat-subscription-messages): `popup` (the
  * person accepted or rejected templates in the popup), `change` (turned one off in settings),
  * `sent` (the result of a subscription send). One item per template the push lists.
@@ -295,6 +313,7 @@ export const HubEvent = z.discriminatedUnion('type', [
   WechatUnfollow,
   WechatInteraction,
   WechatTemplateReceipt,
+  WechatMassReceipt,
   WechatSubscription,
   WechatUnknown,
   WechatUnionid,
@@ -312,6 +331,7 @@ export type WechatEvent = HubEventOf<
   | 'wechat.unfollow'
   | 'wechat.interaction'
   | 'wechat.template_receipt'
+  | 'wechat.mass_receipt'
   | 'wechat.subscription'
   | 'wechat.unknown'
   | 'wechat.unionid'

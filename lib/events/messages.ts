@@ -17,6 +17,12 @@ export const UNIONID_LOOKUP_RULE = 'unionid_lookup';
  */
 export const TMALL_DETAIL_RULE = 'tmall_detail_lookup';
 
+/**
+ * The engagement-queue row that puts a WeChat user tag on a member's address (planned when a
+ * `tagSync` rule's segment holds the member, handled by lib/engagement/tags.ts, never sent).
+ */
+export const TAG_SYNC_RULE = 'wechat_tag_sync';
+
 export type MessageClass = 'transactional' | 'marketing';
 export type Destination = 'member' | 'staff';
 

@@ -45,6 +45,8 @@ export interface MemberRecord {
   wechat?: { appId: string; openid: string; followed: boolean; followedAt?: number; unfollowedAt?: number };
   /** Per WeChat app (appId): the address and its own follow state and last interaction. */
   apps?: Record<string, AppPresence>;
+  /** WeChat user tags planned for this member (`<appId>:<tagId>`, lib/engagement/tags.ts): each is planned once. */
+  wechatTags?: string[];
   /** The open-platform unionid shared by the brand's apps: one per member, never two. */
   unionid?: string;
   /** First follow: when and through which channel (the cohort the conversion metrics use). */

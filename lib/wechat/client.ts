@@ -19,7 +19,7 @@ import * as z from 'zod';
 import { BadRequestError, UpstreamApiError } from '../errors.ts';
 import { isTokenError, wechatError } from './errors.ts';
 import type { CachedToken } from './token-cache.ts';
-import { API, CustomInput, OAuthResponse, Openid, PhoneResponse, QR_SCENE_MAX_LENGTH, QrResponse, SessionResponse, SubscribeInput, TemplateInput } from './wire.ts';
+import { API, TAGGING_MAX_OPENIDS, CustomInput, OAuthResponse, Openid, PhoneResponse, QR_SCENE_MAX_LENGTH, QrResponse, SessionResponse, SubscribeInput, TemplateInput } from './wire.ts';
 import { parseJsonKeepingBigInts, TemplateResponse, TokenResponse, UserInfoResponse } from './wire.ts';
 import type { OAuthIdentity, WechatApi, WechatApiOptions, WechatUserInfo } from './wire.ts';
 
@@ -249,6 +249,14 @@ export function createWechatApi(options: WechatApiOptions): WechatApi {
         const obj = await call(API.qrcode, 'POST', '/cgi-bin/qrcode/create', { access_token: token }, body);
         const r = read(API.qrcode, QrResponse, obj);
         return { ticket: r.ticket, url: r.url, qrImageUrl: `${qrImageBase}?ticket=${encodeURIComponent(r.ticket)}` };
+      });
+    },
+
+    async batchTagging(tagId, openids) {
+      const parsed = z.object({ tagid: z.number().int().positive(), openid_list: z.array(Openid).min(1).max(TAGGING_MAX_OPENIDS) }).safeParse({ tagid: tagId, openid_list: openids });
+      if (!parsed.success) throw invalidInput('batchtagging', parsed.error);
+      return withToken(async (token) => {
+        await call(API.tagging, 'POST', '/cgi-bin/tags/members/batchtagging', { access_token: token }, parsed.data);
       });
     },
 

@@ -192,6 +192,8 @@ export interface WechatApi {
    * and valid 5 minutes; the watermark's appid must be this app's.
    */
   phoneNumber(code: string): Promise<PhoneInfo>;
+  /** Puts tag `tagId` on 1-50 followers (`tags/members/batchtagging`); more is a BadRequestError before any call. */
+  batchTagging(tagId: number, openids: readonly string[]): Promise<void>;
 }
 
 export interface PhoneInfo {
@@ -277,4 +279,8 @@ export const API = {
   oauth: 'wechat.oauth2_access_token',
   session: 'wechat.jscode2session',
   phone: 'wechat.getuserphonenumber',
+  tagging: 'wechat.tags_batchtagging',
 } as const;
+
+/** tags/members/batchtagging takes at most 50 openids a call (docs/platforms.md#wechat-user-tags). */
+export const TAGGING_MAX_OPENIDS = 50;

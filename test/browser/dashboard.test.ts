@@ -40,6 +40,7 @@ const ROUTES: { re: RegExp; routeKey: string; fn: 'dashboard' | 'api'; param?: s
   { re: /^\/dashboard$/, routeKey: 'GET /dashboard', fn: 'dashboard' },
   { re: /^\/attribution\/channels$/, routeKey: 'GET /attribution/channels', fn: 'api' },
   { re: /^\/attribution\/channels\.csv$/, routeKey: 'GET /attribution/channels.csv', fn: 'api' },
+  { re: /^\/attribution\/accounts$/, routeKey: 'GET /attribution/accounts', fn: 'api' },
   { re: /^\/attribution\/channels\/([^/]+)\/daily$/, routeKey: 'GET /attribution/channels/{id}/daily', fn: 'api', param: 'id' },
 ];
 
@@ -246,6 +247,32 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
     const trend = await page.$$eval('#trend table tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-day'), Number(tr.children[1]!.textContent), Number(tr.children[2]!.textContent)]));
     expect(trend).toEqual(daily.days.map((d) => [d.day, d.newFans, d.convertedFans]));
     expect(await page.$eval('#trend', (c) => (c as HTMLCanvasElement).width)).toBeGreaterThan(100);
+  });
+
+  it('lists the configured accounts from the API, all accounts (brand scope) by default, and follows the switcher', async () => {
+    const from = shift(today, -29);
+    await page.waitForSelector('body[data-accounts]', { timeout: 15_000 });
+    const { accounts } = await api<{ accounts: { appId: string; name: string; default: boolean }[] }>('/attribution/accounts');
+    // The hub's configured accounts, written out from its configuration: the default account first.
+    const cfg = hubConfig();
+    expect(accounts.map((a) => a.appId)).toEqual(cfg.wechatApps.filter((a) => a.kind === 'official').map((a) => a.appId).sort((a, b) => Number(b === cfg.WECHAT_APP_ID) - Number(a === cfg.WECHAT_APP_ID)));
+    expect(serverLog).toContain('GET /attribution/accounts');
+    const options = await page.$$eval('#account option', (os) => os.map((o) => [(o as HTMLOptionElement).value, o.textContent ?? '']));
+    expect(options).toEqual([['', '全部账号 All accounts'], ...accounts.map((a) => [a.appId, `${a.name} · ${a.appId}`])]);
+    expect(await page.$eval('#account', (s) => (s as HTMLSelectElement).value)).toBe('');
+    expect(serverLog.some((l) => l.startsWith('GET /attribution/channels?') && l.includes('scope=brand') && !l.includes('appId='))).toBe(true);
+
+    const one = accounts[0]!.appId;
+    await page.selectOption('#account', one);
+    await page.waitForSelector(`body[data-state="ready"][data-account="${one}"]`, { timeout: 15_000 });
+    await ready(from, today, 'first_touch');
+    expect(serverLog.some((l) => l.startsWith('GET /attribution/channels?') && l.includes('scope=account') && l.includes(`appId=${one}`))).toBe(true);
+    const want = await api<{ scope: string; channels: Row[] }>(`/attribution/channels?from=${from}&to=${today}&model=first_touch&scope=account&appId=${one}`);
+    expectSameNumbers(await tableRows(), want.channels);
+
+    await page.selectOption('#account', '');
+    await page.waitForSelector('body[data-state="ready"][data-account=""]', { timeout: 15_000 });
+    expectSameNumbers(await tableRows(), (await api<{ channels: Row[] }>(`/attribution/channels?from=${from}&to=${today}&model=first_touch&scope=brand`)).channels);
   });
 
   it('sorts by a clicked header, both directions', async () => {

@@ -8,12 +8,14 @@
  * one follow of A through a_spring, one of B through b_spring, a mini program registration.
  */
 import { describe, expect, it } from 'vitest';
+import { ReceiveMessageCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { useTestHub } from '../support/hub.ts';
 import { signedPush, postPush } from '../support/wechat-client.ts';
 import { counterTotals, getItem, memberByIdentity, queryAll, survivorByIdentity, type Item } from '../support/table.ts';
 import { consumeEngagement, receiveEngagement } from '../support/engagement-queue.ts';
 import { lookupUnionid } from '../../lib/apply/unionid.ts';
 import { identityKey } from '../../lib/store/entities/identity.ts';
+import { sendKey } from '../../lib/store/entities/send.ts';
 
 const A = { appId: 'wxa1a1a1a1a1a1a1a1', kind: 'official', name: '伟嘉', token: 'TokenOfAccountA0123', aesKey: 'A'.repeat(22) + 'a'.repeat(21), appSecret: 'secret-a' };
 const B = { appId: 'wxb2b2b2b2b2b2b2b2', kind: 'official', name: '宝路', token: 'TokenOfAccountB0123', appSecret: 'secret-b' };
@@ -225,6 +227,49 @@ describe('the WeChat estate: two official accounts and a mini program', () => {
     expect((await fetch(`${hub.url}/me`)).status).toBe(401);
     expect((await post({ appId: 'wxnotconfigured00', loginCode: 'local:p1_m' })).status).toBe(400);
     expect((await post({ appId: M.appId, oauthCode: 'local:p1_m' })).status).toBe(400);
+  });
+
+  it('an unfollow of A stops every queued marketing send through A at once; a transactional one goes through B; unfollowedAt per account', async () => {
+    hub.standin.setUser('p5_a', { appId: A.appId, unionid: 'U_person_5' });
+    hub.standin.setUser('p5_b', { appId: B.appId, unionid: 'U_person_5' });
+    const t = nowS() - 200;
+    await follow(A, 'p5_a', t);
+    await follow(B, 'p5_b', t + 10);
+    await consume(await receiveAll()); // the unionid lookups merge the two records; the welcomes go
+    const memberId = String((await member(A.appId, 'p5_a'))?.memberId);
+    expect((await member(B.appId, 'p5_b'))?.memberId).toBe(memberId);
+
+    // Queued before the unfollow: two marketing sends and a points notice, all planned for A.
+    const planned = [
+      { messageId: 'p5-mkt-1', class: 'marketing', ruleId: 'spring_promo', payload: { text: '春季新品上市' } },
+      { messageId: 'p5-mkt-2', class: 'marketing', ruleId: 'spring_promo_tpl', payload: { templateId: 'TPL_PROMO', text: '会员日' } },
+      { messageId: 'p5-tx-1', class: 'transactional', ruleId: 'points_order', payload: { templateId: 'TPL_POINTS_CHANGE', points: 5, balance: 15 } },
+    ].map((r) => ({ ...r, memberId, step: 's1', destination: 'member', appId: A.appId, openid: 'p5_a', triggeredAt: Date.now(), createdAt: Date.now() }));
+    for (const r of planned) await hub.aws.sqs.send(new SendMessageCommand({ QueueUrl: hub.queues.engagement.url, MessageBody: JSON.stringify(r) }));
+
+    const unfollowAt = nowS() - 5;
+    const unfollow = signedPush({ from: 'p5_a', createTime: unfollowAt, msgType: 'event', event: 'unsubscribe' }, A, undefined, String(7_100_000 + ++nonces));
+    expect((await postPush(hub.url, unfollow)).status).toBe(200);
+    const before = hub.standin.messages().length;
+    await consume(await receiveAll());
+
+    for (const id of ['p5-mkt-1', 'p5-mkt-2']) expect(await getItem(hub.aws.table, sendKey(id))).toMatchObject({ status: 'suppressed', reason: 'unfollowed' });
+    const sent = hub.standin.messages().slice(before);
+    // Nothing reached A; the points notice reached the person through B, which they still follow.
+    expect(sent.filter((m) => m.appId === A.appId)).toEqual([]);
+    expect(sent.map((m) => [m.appId, m.touser, m.kind, m.templateId])).toEqual([[B.appId, 'p5_b', 'template', 'TPL_POINTS_CHANGE']]);
+    expect(await getItem(hub.aws.table, sendKey('p5-tx-1'))).toMatchObject({ status: 'sent', via: 'template' });
+
+    // The member view: A unfollowed at the push's time, B still followed.
+    const view = await fetch(`${hub.url}/members/${memberId}`, { headers: ADMIN });
+    expect(view.status).toBe(200);
+    const body = (await view.json()) as { accounts: { appId: string; openid: string; followed: boolean; unfollowedAt?: number }[] };
+    expect(body.accounts.map((a) => [a.appId, a.openid, a.followed, a.unfollowedAt ?? null]).sort()).toEqual(
+      [
+        [A.appId, 'p5_a', false, unfollowAt * 1000],
+        [B.appId, 'p5_b', true, null],
+      ].sort(),
+    );
   });
 
   it('refuses an appId that is not configured on the member routes (400)', async () => {

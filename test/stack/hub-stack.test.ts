@@ -824,6 +824,7 @@ describe('admin scopes', () => {
       'GET /attribution/channels': 'attribution:read',
       'GET /attribution/channels/{id}/daily': 'attribution:read',
       'GET /attribution/channels.csv': 'attribution:read',
+      'GET /attribution/accounts': 'attribution:read',
     };
     for (const { route, key } of allRoutes) {
       const props = routes.find((r) => r.Properties.RouteKey === key)!.Properties;

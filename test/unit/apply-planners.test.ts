@@ -33,6 +33,7 @@ describe('PLANNERS', () => {
         'refund',
         'wechat.follow',
         'wechat.interaction',
+        'wechat.mass_receipt',
         'wechat.scan',
         'wechat.subscription',
         'wechat.template_receipt',

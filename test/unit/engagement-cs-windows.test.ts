@@ -46,6 +46,7 @@ describe('actions that open nothing', () => {
     ['LOCATION (auto-reported)', { type: 'wechat.interaction', kind: 'location' }],
     ['unfollow', { type: 'wechat.unfollow' }],
     ['template delivery receipt', { type: 'wechat.template_receipt' }],
+    ['mass-send result', { type: 'wechat.mass_receipt' }],
     ['an unknown event', { type: 'wechat.unknown' }],
   ])('%s records no interaction', (_name, e) => {
     expect(interactionKindOf(e)).toBeUndefined();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadRequestError } from '../../lib/errors.ts';
 import { HubEvent } from '../../lib/events/hub-event.ts';
-import { normaliseWechat, templateStatus, wechatEventId } from '../../lib/sources/wechat/normalise.ts';
+import { massSendStatus, normaliseWechat, templateStatus, wechatEventId } from '../../lib/sources/wechat/normalise.ts';
 import { buildTextReply, parseWechatXml } from '../../lib/sources/wechat/xml.ts';
 import { expectHubError } from '../support/errors.ts';
 import { readWechatFixture } from '../support/wechat-fixtures.ts';
@@ -29,6 +29,20 @@ const EXPECTED: Record<string, unknown> = {
     openid: 'FromUser',
     type: 'wechat.follow',
     scene: null,
+  },
+  'event-masssendjobfinish.official.xml': {
+    ...w,
+    eventId: 'wechat:evt:gh_3e8adccde292|oR5Gjjl_eiZoUpGozMo7dbBJ362A|1394524295|MASSSENDJOBFINISH||1988',
+    occurredAt: 1394524295000,
+    openid: 'oR5Gjjl_eiZoUpGozMo7dbBJ362A',
+    type: 'wechat.mass_receipt',
+    msgId: '1988',
+    status: 'sent',
+    rawStatus: 'sendsuccess',
+    totalCount: 100,
+    filterCount: 80,
+    sentCount: 75,
+    errorCount: 5,
   },
   'event-subscribe-empty-eventkey.observed.xml': {
     ...w,
@@ -345,16 +359,48 @@ describe('mapping details', () => {
   const base = { ToUserName: 'gh_1', FromUserName: 'o_u', CreateTime: '1700000000' };
 
   it('an unknown event type normalises to wechat.unknown', () => {
-    const e = fromXml(push({ ...base, MsgType: 'event', Event: 'MASSSENDJOBFINISH', MsgID: '1000001625' }));
+    const e = fromXml(push({ ...base, MsgType: 'event', Event: 'VIEW_MINIPROGRAM', EventKey: 'pages/index/index' }));
     expect(e).toStrictEqual({
       ...w,
-      eventId: 'wechat:evt:gh_1|o_u|1700000000|MASSSENDJOBFINISH|',
+      eventId: 'wechat:evt:gh_1|o_u|1700000000|VIEW_MINIPROGRAM|pages/index/index',
       occurredAt: 1700000000000,
       openid: 'o_u',
       type: 'wechat.unknown',
       msgType: 'event',
-      event: 'MASSSENDJOBFINISH',
+      event: 'VIEW_MINIPROGRAM',
     });
+  });
+
+  it.each([
+    ['send success', 'sent'],
+    ['sendsuccess', 'sent'],
+    ['Send Success', 'sent'],
+    ['send fail', 'failed'],
+    ['sendfail', 'failed'],
+    ['err(10001)', 'rejected'],
+    ['err( 20013 )', 'rejected'],
+    ['err()', 'failed'],
+    ['', 'failed'],
+  ])('MASSSENDJOBFINISH status %j is %s', (raw, status) => {
+    expect(massSendStatus(raw)).toBe(status);
+  });
+
+  it('MASSSENDJOBFINISH: a review refusal with zero counts; absent counts are 0; a non-numeric count is a 400', () => {
+    const mass = { ...base, MsgType: 'event', Event: 'MASSSENDJOBFINISH', MsgID: '1000001625' };
+    expect(fromXml(push({ ...mass, Status: 'err(30003)', TotalCount: '0', FilterCount: '0', SentCount: '0', ErrorCount: '0' }))).toMatchObject({
+      type: 'wechat.mass_receipt',
+      eventId: 'wechat:evt:gh_1|o_u|1700000000|MASSSENDJOBFINISH||1000001625',
+      msgId: '1000001625',
+      status: 'rejected',
+      rawStatus: 'err(30003)',
+      totalCount: 0,
+      sentCount: 0,
+    });
+    expect(fromXml(push({ ...mass, Status: 'send fail' }))).toMatchObject({ status: 'failed', totalCount: 0, filterCount: 0, sentCount: 0, errorCount: 0 });
+    // Two jobs finishing in the same second are two events: the MsgID is part of the key.
+    expect(wechatEventId(parseWechatXml(push({ ...mass, MsgID: '1' })))).not.toBe(wechatEventId(parseWechatXml(push({ ...mass, MsgID: '2' }))));
+    expectHubError(() => fromXml(push({ ...mass, Status: 'send success', SentCount: '7x' })), BadRequestError, 'invalid_event');
+    expectHubError(() => fromXml(push({ ...base, MsgType: 'event', Event: 'MASSSENDJOBFINISH', Status: 'send success' })), BadRequestError, 'invalid_event');
   });
 
   it('an unknown message type and an event without Event are wechat.unknown', () => {

@@ -17,6 +17,7 @@ export const PLANNERS: { readonly [T in HubEvent['type']]: Planner<EventOf<T>> }
   'wechat.unfollow': planWechat,
   'wechat.interaction': planWechat,
   'wechat.template_receipt': planWechat,
+  'wechat.mass_receipt': planWechat,
   'wechat.subscription': planWechat,
   'wechat.unknown': planWechat,
   'wechat.unionid': planWechat,

@@ -16,6 +16,7 @@ import { UNIONID_LOOKUP_RULE } from '../../events/messages.ts';
 
 export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutput> {
   if (event.type === 'wechat.template_receipt') return planReceipt(event, p);
+  if (event.type === 'wechat.mass_receipt') return planMassReceipt(event, p);
   if (event.type === 'wechat.unknown') return {};
   if (event.type === 'wechat.unionid') return planUnionid(event, p);
   const defaultApp = p.cfg.WECHAT_APP_ID;
@@ -128,5 +129,19 @@ async function planReceipt(event: Extract<WechatEvent, { type: 'wechat.template_
   const byMsg = await p.reads.sendByMsgId(event.appId, event.msgId);
   if (!byMsg?.idempotencyKey) return {};
   sends.recordReceipt(p.tx, byMsg.idempotencyKey, event.status, event.occurredAt);
+  return {};
+}
+
+/**
+ * MASSSENDJOBFINISH: the counts are recorded on the send that issued the mass send, found by
+ * the msg_id WeChat answered it with (the same `SENDMSG#<appId>#<msgid>` row as template
+ * receipts). The push carries the mass-send helper as sender, never a member: no member is
+ * touched. Setting the same values twice changes nothing (a WeChat retry is also a duplicate).
+ */
+async function planMassReceipt(event: Extract<WechatEvent, { type: 'wechat.mass_receipt' }>, p: Port): Promise<PlanOutput> {
+  const byMsg = await p.reads.sendByMsgId(event.appId, event.msgId);
+  if (!byMsg?.idempotencyKey) return {};
+  const { status, rawStatus, totalCount, filterCount, sentCount, errorCount } = event;
+  sends.recordMassReceipt(p.tx, byMsg.idempotencyKey, { status, rawStatus, totalCount, filterCount, sentCount, errorCount }, event.occurredAt);
   return {};
 }

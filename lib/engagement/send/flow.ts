@@ -153,8 +153,12 @@ async function decideAndSend(a: Attempt): Promise<SendOutcome> {
   a.memberId = member.memberId;
   // The rule's account (the triggering event's), else the followed account last interacted with.
   const fallback = sendingAddress(member);
-  const appId = row.appId ?? fallback?.appId;
-  const openid = row.openid ?? (row.appId ? member.apps?.[row.appId]?.openid ?? member.wechat?.openid : fallback?.openid);
+  // A transactional message (the person's own points, order) still goes when they unfollowed the
+  // rule's account but follow another of the brand's; marketing stays with the account it was
+  // planned for, and stops there with the unfollow.
+  const reroute = row.class === 'transactional' && row.appId !== undefined && member.apps?.[row.appId]?.followed === false && fallback !== undefined && fallback.appId !== row.appId && member.apps?.[fallback.appId]?.followed === true;
+  const appId = reroute ? fallback.appId : (row.appId ?? fallback?.appId);
+  const openid = reroute ? fallback.openid : (row.openid ?? (row.appId ? member.apps?.[row.appId]?.openid ?? member.wechat?.openid : fallback?.openid));
   if (!appId || !openid) return suppress(a, 'no_address');
   if (appId !== deps.wechat.appId) {
     const other = deps.wechatFor?.(appId);

@@ -14,6 +14,8 @@
  *   → `wechat.subscription` (action popup / change / sent, one item per `<List>`);
  * - event `TEMPLATESENDJOBFINISH` → `wechat.template_receipt` (status: `success` → delivered,
  *   `failed…user block…` → user_blocked, anything else → failed; spacing and case ignored);
+ * - event `MASSSENDJOBFINISH` → `wechat.mass_receipt` (status: `send success` → sent, `err(<n>)`
+ *   → rejected, anything else → failed; the four counts, absent ones as 0);
  * - anything else (including SCAN without EventKey) → `wechat.unknown`.
  * Event names are matched case-insensitively; ids keep the raw strings.
  *
@@ -21,7 +23,7 @@
  * - messages: `wechat:msg:<ToUserName>|<FromUserName>|<MsgId>`
  *   (no MsgId: `wechat:msg:<ToUserName>|<FromUserName>|<CreateTime>|<MsgType>`);
  * - events: `wechat:evt:<ToUserName>|<FromUserName>|<CreateTime>|<Event>|<EventKey>`, plus
- *   `|<MsgID>` for TEMPLATESENDJOBFINISH; an absent EventKey counts as empty;
+ *   `|<MsgID>` for TEMPLATESENDJOBFINISH and MASSSENDJOBFINISH; an absent EventKey counts as empty;
  * - an id longer than 512 characters becomes `wechat:<msg|evt>:sha256:<hex of the full id>`.
  * All ids are built from the raw strings (never numbers), so 64-bit MsgIds stay distinct.
  *
@@ -76,6 +78,24 @@ export function templateStatus(raw: string): TemplateStatus {
   return 'failed';
 }
 
+/** Receipts carry the msgid of what they report on: it is part of their dedupe key. */
+const RECEIPT_EVENTS: ReadonlySet<string> = new Set(['TEMPLATESENDJOBFINISH', 'MASSSENDJOBFINISH']);
+
+/** Maps MASSSENDJOBFINISH's Status strings (`send success`, `send fail`, `err(<n>)`), tolerant of spacing and case. */
+export function massSendStatus(raw: string): 'sent' | 'failed' | 'rejected' {
+  const s = raw.toLowerCase().replace(/\s+/g, '');
+  if (s === 'sendsuccess') return 'sent';
+  if (/^err\(\d+\)$/.test(s)) return 'rejected';
+  return 'failed';
+}
+
+/** A count field: absent → 0; anything but a decimal integer → NaN (the schema rejects it, 400). */
+function count(msg: WechatXml, name: string): number {
+  const v = field(msg, name);
+  if (v === undefined) return 0;
+  return /^\d{1,15}$/.test(v.trim()) ? Number(v.trim()) : Number.NaN;
+}
+
 /** The dedupe key of one parsed push (see the module comment). */
 export function wechatEventId(msg: WechatXml): string {
   const to = field(msg, 'ToUserName') ?? '';
@@ -85,7 +105,7 @@ export function wechatEventId(msg: WechatXml): string {
   if (msgType.toLowerCase() === 'event') {
     const event = field(msg, 'Event') ?? '';
     const parts = [to, from, createTime, event, field(msg, 'EventKey') ?? ''];
-    if (event.toUpperCase() === 'TEMPLATESENDJOBFINISH') {
+    if (RECEIPT_EVENTS.has(event.toUpperCase())) {
       parts.push(field(msg, 'MsgID') ?? field(msg, 'MsgId') ?? '');
     }
     return composeId('evt', parts);
@@ -210,6 +230,20 @@ export function normaliseWechat(msg: WechatXml, appId: string): WechatEvent {
           msgId: field(msg, 'MsgID') ?? field(msg, 'MsgId'),
           status: templateStatus(rawStatus),
           rawStatus: clip(rawStatus, 128),
+        });
+      }
+      case 'MASSSENDJOBFINISH': {
+        const rawStatus = field(msg, 'Status') ?? '';
+        return validate({
+          ...base,
+          type: 'wechat.mass_receipt',
+          msgId: field(msg, 'MsgID') ?? field(msg, 'MsgId'),
+          status: massSendStatus(rawStatus),
+          rawStatus: clip(rawStatus, 128),
+          totalCount: count(msg, 'TotalCount'),
+          filterCount: count(msg, 'FilterCount'),
+          sentCount: count(msg, 'SentCount'),
+          errorCount: count(msg, 'ErrorCount'),
         });
       }
       case 'SUBSCRIBE_MSG_POPUP_EVENT':

@@ -35,6 +35,16 @@ export function parseSendByMsgIdKey(k: Key): { appId: string; msgId: string } {
   return { appId, msgId };
 }
 
+/** The result MASSSENDJOBFINISH reports for a mass send (lib/events/hub-event.ts WechatMassReceipt). */
+export interface MassSendResult {
+  status: 'sent' | 'failed' | 'rejected';
+  rawStatus: string;
+  totalCount: number;
+  filterCount: number;
+  sentCount: number;
+  errorCount: number;
+}
+
 export type SendStatus = 'sending' | 'retry' | 'deferred' | 'sent' | 'suppressed' | 'failed' | 'unknown';
 const TERMINAL: ReadonlySet<string> = new Set(['sent', 'suppressed', 'failed', 'unknown']);
 export type Via = 'custom' | 'template' | 'subscribe';
@@ -276,5 +286,10 @@ export const sends = {
   /** Adds a delivery receipt to an existing send record (tag `receipt`). */
   recordReceipt(tx: Tx, idempotencyKey: string, status: string, at: number): void {
     tx.update('receipt', sendKey(idempotencyKey), { update: 'SET receipt = :r, receiptAt = :t', values: { ':r': status, ':t': at } }, { expr: 'attribute_exists(pk)' });
+  },
+
+  /** A mass send's MASSSENDJOBFINISH result (status and WeChat's counts) on the send that issued it. */
+  recordMassReceipt(tx: Tx, idempotencyKey: string, result: MassSendResult, at: number): void {
+    tx.update('mass receipt', sendKey(idempotencyKey), { update: 'SET receipt = :r, massResult = :m, receiptAt = :t', values: { ':r': result.status, ':m': result, ':t': at } }, { expr: 'attribute_exists(pk)' });
   },
 };
