@@ -8,7 +8,7 @@
  * one follow of A through a_spring, one of B through b_spring, a mini program registration.
  */
 import { describe, expect, it } from 'vitest';
-import { ReceiveMessageCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { useTestHub } from '../support/hub.ts';
 import { signedPush, postPush } from '../support/wechat-client.ts';
 import { counterTotals, getItem, memberByIdentity, queryAll, survivorByIdentity, type Item } from '../support/table.ts';
