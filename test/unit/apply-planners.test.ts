@@ -38,6 +38,8 @@ describe('PLANNERS', () => {
         'wechat.unfollow',
         'wechat.unionid',
         'wechat.unknown',
+        'wecom.contact',
+        'wecom.unknown',
       ].sort(),
     );
     expect(PLANNERS['code.scan']).toBe(planCodeScan);
