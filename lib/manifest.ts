@@ -166,7 +166,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 30,
     table: 'readwrite',
-    secrets: ['wechat'],
+    // wecom: the customer-contact secret of externalcontact/get (lib/apply/unionid.ts).
+    secrets: ['wechat', 'wecom'],
     wechatApi: true,
     reservedConcurrency: 5,
   },

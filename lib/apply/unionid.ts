@@ -12,7 +12,8 @@
  * (e.g. the openid left the account's scope) → done, logged.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { UNIONID_LOOKUP_RULE, type OutboxRow } from '../events/messages.ts';
+import { UNIONID_LOOKUP_RULE, WECOM_CONTACT_LOOKUP_RULE, type OutboxRow } from '../events/messages.ts';
+import { createWecomApi, type WecomApi } from '../wecom/client.ts';
 import { ConflictError, UpstreamApiError } from '../errors.ts';
 import { logger } from '../log.ts';
 import type { ApplyDeps } from '../port.ts';
@@ -53,11 +54,65 @@ export async function lookupUnionid(row: Pick<OutboxRow, 'appId' | 'openid' | 't
   }
 }
 
+/**
+ * The same for a WeCom contact (row `appId` = corp id, `openid` = external_userid):
+ * `externalcontact/get` with the customer-contact secret, then `wecom.unionid` applied as its own
+ * event (dedupe key `wecom:unionid:<corpId>:<external_userid>:<unionid>`). Same outcomes.
+ */
+export async function lookupWecomUnionid(row: Pick<OutboxRow, 'appId' | 'openid' | 'triggeredAt'>, deps: ApplyDeps & { wecom: WecomApi }): Promise<LookupOutcome> {
+  const { appId: corpId, openid: externalUserId } = row;
+  if (!corpId || !externalUserId) return { status: 'rejected' };
+  let unionid: string | undefined;
+  try {
+    unionid = (await deps.wecom.externalContact(externalUserId)).unionid;
+  } catch (err) {
+    if (err instanceof UpstreamApiError && !err.retryable) {
+      logger.warn('WeCom contact lookup refused', { corpId, errcode: err.errcode });
+      return { status: 'rejected' };
+    }
+    throw err;
+  }
+  if (!unionid) return { status: 'no_unionid' };
+  try {
+    const r = await apply({ type: 'wecom.unionid', source: 'wecom', eventId: `wecom:unionid:${corpId}:${externalUserId}:${unionid}`, occurredAt: row.triggeredAt, corpId, externalUserId, unionid }, deps);
+    return { status: 'linked', ...(r.memberId ? { memberId: r.memberId } : {}), duplicate: r.status === 'duplicate' };
+  } catch (err) {
+    if (err instanceof ConflictError) {
+      logger.warn('WeCom unionid not linked: the record holds another unionid', { corpId, code: err.code });
+      return { status: 'conflict' };
+    }
+    throw err;
+  }
+}
+
+const wecomClients = new Map<string, WecomApi>();
+
+/** The customer-contact client of the configured corp (one per corp, base and secret: it caches its token). */
+function wecomOf(rt: SenderRuntime): WecomApi {
+  const { WECOM_CORP_ID: corpId, WECOM_CONTACT_SECRET: secret, WECOM_API_BASE: baseUrl } = rt.cfg;
+  if (corpId === undefined || secret === undefined) throw new UpstreamApiError('WeCom is not configured (WECOM_CORP_ID, WECOM_CONTACT_SECRET)', 'externalcontact/get', 'not_configured', false);
+  const key = `${corpId}\n${baseUrl}\n${secret}`;
+  let api = wecomClients.get(key);
+  if (!api) wecomClients.set(key, (api = createWecomApi({ corpId, secret, baseUrl })));
+  return api;
+}
+
 /** The engagement sender's record handler: lookup rows here, every other row to the sender (lib/engagement/send/batch.ts). */
 export async function engagementRecord(row: OutboxRow, rt: SenderRuntime & ApplyDeps, record: SQSRecord): Promise<SendRecordOutcome> {
-  if (row.ruleId !== UNIONID_LOOKUP_RULE) return sendRecord(row, rt, record);
+  if (row.ruleId !== UNIONID_LOOKUP_RULE && row.ruleId !== WECOM_CONTACT_LOOKUP_RULE) return sendRecord(row, rt, record);
   try {
-    const outcome = await lookupUnionid(row, { ...rt, wechat: (appId) => rt.wechat(appId) });
+    const outcome =
+      row.ruleId === WECOM_CONTACT_LOOKUP_RULE
+        ? await (async () => {
+            try {
+              return await lookupWecomUnionid(row, { ...rt, wecom: wecomOf(rt) });
+            } catch (err) {
+              // A corp without the customer-contact secret: nothing to ask, nothing to retry.
+              if (err instanceof UpstreamApiError && !err.retryable) return { status: 'rejected' as const };
+              throw err;
+            }
+          })()
+        : await lookupUnionid(row, { ...rt, wechat: (appId) => rt.wechat(appId) });
     logger.info('unionid lookup', { messageId: row.messageId, memberId: row.memberId, ...outcome });
     return { kind: 'done', outcome: { status: 'lookup', result: outcome.status } };
   } catch (err) {

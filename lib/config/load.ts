@@ -147,7 +147,7 @@ export function loadConfig(input: ConfigInput): HubConfig {
     merged.WECHAT_API_BASE = local ? `http://127.0.0.1:${merged.WECHAT_STANDIN_PORT ?? '3001'}` : 'https://api.weixin.qq.com';
   }
   if (!merged.WECOM_API_BASE) {
-    merged.WECOM_API_BASE = local ? `http://127.0.0.1:${merged.WECOM_STANDIN_PORT ?? '3004'}` : 'https://qyapi.weixin.qq.com';
+    merged.WECOM_API_BASE = local ? `http://127.0.0.1:${merged.WECHAT_STANDIN_PORT ?? '3001'}` : 'https://qyapi.weixin.qq.com';
   }
   if (!merged.TOP_API_BASE && !local) merged.TOP_API_BASE = 'https://eco.taobao.com/router/rest';
   if (!merged.YOUZAN_API_BASE) {

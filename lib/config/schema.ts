@@ -138,9 +138,8 @@ export const SettingsSchema = z.object({
   /** The self-built app that sends staff alerts (message/send): its agentid and secret. */
   WECOM_AGENT_ID: z.string().regex(/^\d{1,12}$/, 'digits (the app agentid)').optional(),
   WECOM_AGENT_SECRET: z.string().min(1).optional(),
-  /** WeCom server API base (gettoken, externalcontact/*, message/send). Locally the WeCom stand-in. */
+  /** WeCom server API base (gettoken, externalcontact/*). Locally the stand-in, which answers WeCom's paths too. */
   WECOM_API_BASE: z.string().url(),
-  WECOM_STANDIN_PORT: intFrom(3004),
   TMALL_APP_KEY: z.string().min(1),
   TMALL_APP_SECRET: z.string().min(1),
   JD_APP_KEY: z.string().min(1),

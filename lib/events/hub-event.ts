@@ -184,6 +184,17 @@ export const WecomContact = z.object({
   failReason: z.string().max(64).optional(),
 });
 
+/**
+ * WeCom named the unionid of a customer (`externalcontact/get` asked after an add): links the
+ * WeCom customer to the person's WeChat records. eventId `wecom:unionid:<corpId>:<external_userid>:<unionid>`.
+ */
+export const WecomUnionid = z.object({
+  ...wecomBase,
+  type: z.literal('wecom.unionid'),
+  externalUserId: platformId,
+  unionid: Unionid,
+});
+
 /** Any other WeCom callback (messages, other events, other change types): recorded, answered `success`. */
 export const WecomUnknown = z.object({
   ...wecomBase,
@@ -339,6 +350,7 @@ export const HubEvent = z.discriminatedUnion('type', [
   WechatUnionid,
   WecomContact,
   WecomUnknown,
+  WecomUnionid,
   MemberRegister,
   OrderEvent,
   RefundEvent,
@@ -357,5 +369,5 @@ export type WechatEvent = HubEventOf<
   | 'wechat.unknown'
   | 'wechat.unionid'
 >;
-export type WecomEvent = HubEventOf<'wecom.contact' | 'wecom.unknown'>;
+export type WecomEvent = HubEventOf<'wecom.contact' | 'wecom.unknown' | 'wecom.unionid'>;
 export type CommerceEvent = HubEventOf<'order' | 'refund' | 'platform.member_join'>;

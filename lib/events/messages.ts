@@ -10,6 +10,13 @@ import * as z from 'zod';
  */
 export const UNIONID_LOOKUP_RULE = 'unionid_lookup';
 
+/**
+ * The engagement-queue row that asks WeCom `externalcontact/get` for a new contact's unionid
+ * (planned by the first add, handled by lib/apply/unionid.ts; `appId` carries the corp id,
+ * `openid` the external_userid).
+ */
+export const WECOM_CONTACT_LOOKUP_RULE = 'wecom_contact_lookup';
+
 export type MessageClass = 'transactional' | 'marketing';
 export type Destination = 'member' | 'staff';
 

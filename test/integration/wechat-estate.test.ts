@@ -8,11 +8,11 @@
  * one follow of A through a_spring, one of B through b_spring, a mini program registration.
  */
 import { describe, expect, it } from 'vitest';
-import { ReceiveMessageCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { receiveRecords } from '../support/queues.ts';
 import { useTestHub } from '../support/hub.ts';
 import { signedPush, postPush } from '../support/wechat-client.ts';
 import { counterTotals, getItem, memberByIdentity, queryAll, survivorByIdentity, type Item } from '../support/table.ts';
-import { toRecord } from '../../local/poller.ts';
 import { lookupUnionid } from '../../lib/apply/unionid.ts';
 import { identityKey } from '../../lib/store/entities/identity.ts';
 
@@ -38,18 +38,7 @@ async function follow(app: typeof A | typeof B, openid: string, createTime: numb
 }
 
 /** Receives every message waiting in the engagement queue (not yet handled). */
-async function receiveAll() {
-  const url = hub.queues.engagement.url;
-  const { Attributes } = await hub.aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
-  const arn = Attributes?.QueueArn ?? 'arn:aws:sqs:local:000000000000:engagement';
-  const out = [];
-  for (;;) {
-    const r = await hub.aws.sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, AttributeNames: ['All'] }));
-    if (!r.Messages?.length) break;
-    out.push(...r.Messages.map((m) => toRecord(m, arn)));
-  }
-  return out;
-}
+const receiveAll = () => receiveRecords(hub.aws.sqs, hub.queues.engagement.url);
 
 /** Hands the records to the engagement sender (in this order, one batch each) and deletes the handled ones. */
 async function consume(records: Awaited<ReturnType<typeof receiveAll>>) {

@@ -39,6 +39,7 @@ describe('PLANNERS', () => {
         'wechat.unionid',
         'wechat.unknown',
         'wecom.contact',
+        'wecom.unionid',
         'wecom.unknown',
       ].sort(),
     );

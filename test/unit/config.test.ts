@@ -82,7 +82,7 @@ describe('configuration', () => {
     expect([set.WECOM_CORP_ID, set.WECOM_TOKEN, set.WECOM_CONTACT_SECRET]).toEqual(['wwprod', 'WecomToken012345', undefined]);
     expect(() => loadConfig({ env: { WECOM_AGENT_SECRET: '' } })).toThrow(/WECOM_AGENT_SECRET is set but empty/);
     expect(() => loadConfig({ env: { WECOM_AES_KEY: 'short' } })).toThrow(/WECOM_AES_KEY/);
-    expect(loadConfig({ env: {} }).WECOM_API_BASE).toBe('http://127.0.0.1:3004');
+    expect(loadConfig({ env: {} }).WECOM_API_BASE).toBe('http://127.0.0.1:3001');
   });
 
   it('outside the local runtime: no SMS stand-in, no webhook window above an hour', () => {

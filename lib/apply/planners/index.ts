@@ -23,6 +23,7 @@ export const PLANNERS: { readonly [T in HubEvent['type']]: Planner<EventOf<T>> }
   'wechat.unionid': planWechat,
   'wecom.contact': planWecom,
   'wecom.unknown': planWecom,
+  'wecom.unionid': planWecom,
   'member.register': planRegister,
   order: planOrder,
   refund: planRefund,

@@ -13,7 +13,8 @@
 import { ChannelId, type WecomEvent } from '../../events/hub-event.ts';
 import type { PlanOutput, Port } from '../../port.ts';
 import { ORGANIC, type WecomGuide } from '../../members/model.ts';
-import { resolveMember, saveMember, wecomIdentity } from '../../members/identity.ts';
+import { resolveMember, saveMember, unionidIdentity, wecomIdentity } from '../../members/identity.ts';
+import { WECOM_CONTACT_LOOKUP_RULE } from '../../events/messages.ts';
 import { channels } from '../../store/entities/channel.ts';
 
 type ContactEvent = Extract<WecomEvent, { type: 'wecom.contact' }>;
@@ -27,6 +28,7 @@ export function contactChannel(e: ContactEvent): string {
 
 export async function planWecom(event: WecomEvent, p: Port): Promise<PlanOutput> {
   if (event.type === 'wecom.unknown') return {};
+  if (event.type === 'wecom.unionid') return planWecomUnionid(event, p);
   const add = isAdd(event);
   const channel = add ? contactChannel(event) : undefined;
   const resolved = await resolveMember(p, event, [wecomIdentity(event.corpId, event.externalUserId)], {
@@ -39,6 +41,10 @@ export async function planWecom(event: WecomEvent, p: Port): Promise<PlanOutput>
   const w = (m.wecom ??= { corpId: event.corpId, externalUserId: event.externalUserId, guides: {} });
   const guide: WecomGuide = (w.guides[event.userId] ??= {});
   if (add) {
+    // The unionid is asked for after the reply, once per contact (lib/apply/unionid.ts).
+    if (Object.keys(w.guides).length === 1 && guide.addedAt === undefined && !m.unionid && p.cfg.WECOM_CONTACT_SECRET !== undefined) {
+      p.emit({ memberId: m.memberId, ruleId: WECOM_CONTACT_LOOKUP_RULE, step: `${event.corpId}:${event.externalUserId}`, class: 'transactional', destination: 'member', payload: {}, appId: event.corpId, openid: event.externalUserId, triggeredAt: at });
+    }
     if (guide.addedAt === undefined || at > guide.addedAt) {
       guide.addedAt = at;
       if (event.state !== undefined) guide.state = event.state;
@@ -53,4 +59,16 @@ export async function planWecom(event: WecomEvent, p: Port): Promise<PlanOutput>
   }
   saveMember(p, event, resolved);
   return { memberId: m.memberId };
+}
+
+/**
+ * wecom.unionid: binds `wechat_unionid` to the WeCom customer, which merges their record with the
+ * person's WeChat records (the older survives; a record with another unionid is never merged).
+ */
+async function planWecomUnionid(event: Extract<WecomEvent, { type: 'wecom.unionid' }>, p: Port): Promise<PlanOutput> {
+  const resolved = await resolveMember(p, event, [wecomIdentity(event.corpId, event.externalUserId), unionidIdentity(event.unionid)], { createAs: 'fan', create: false });
+  if (!resolved) return {};
+  resolved.member.unionid = event.unionid;
+  saveMember(p, event, resolved);
+  return { memberId: resolved.member.memberId, result: { memberId: resolved.member.memberId, merged: resolved.absorbed.length } };
 }
