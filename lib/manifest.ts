@@ -10,6 +10,7 @@ import { wechat } from './sources/wechat/descriptor.ts';
 import { tmall } from './sources/tmall/descriptor.ts';
 import { jd } from './sources/jd/descriptor.ts';
 import { youzan } from './sources/youzan/descriptor.ts';
+import { wecom } from './sources/wecom/descriptor.ts';
 
 /** `read`: GetItem, BatchGetItem, Query (table and index), ConditionCheckItem; `readwrite` adds PutItem and UpdateItem. */
 export type TableAccess = 'none' | 'read' | 'readwrite';
@@ -62,7 +63,7 @@ export interface FunctionSpec {
  * first in FUNCTIONS, in this order; lib/sources/platforms.ts derives the platforms and the
  * built-in channels from this list.
  */
-export const SOURCES = [wechat, tmall, jd, youzan] as const satisfies readonly SourceDescriptor[];
+export const SOURCES = [wechat, tmall, jd, youzan, wecom] as const satisfies readonly SourceDescriptor[];
 
 function sourceFunction(s: SourceDescriptor): FunctionSpec {
   return {
@@ -180,8 +181,9 @@ export const FUNCTIONS: FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 30,
     table: 'readwrite',
-    // tmall: the seller's session for a Tmall trade's detail (lib/apply/tmall-detail.ts).
-    secrets: ['wechat', 'tmall'],
+    // tmall: the seller's session for a Tmall trade's detail (lib/apply/tmall-detail.ts);
+    // wecom: the customer-contact secret of externalcontact/get (lib/apply/unionid.ts).
+    secrets: ['wechat', 'tmall', 'wecom'],
     wechatApi: true,
     reservedConcurrency: 5,
   },

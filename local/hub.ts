@@ -83,7 +83,11 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const base = loadConfig({ env, local: true });
   await createTable(db, base.HUB_TABLE);
   const queues = await createQueues(sqs, opts.queuePrefix ? { prefix: opts.queuePrefix } : {});
-  const standin = await startWechatStandin({ port: opts.standinPort, apps: Object.fromEntries(base.wechatApps.map((a) => [a.appId, a.appSecret])) });
+  const standin = await startWechatStandin({
+    port: opts.standinPort,
+    apps: Object.fromEntries(base.wechatApps.map((a) => [a.appId, a.appSecret])),
+    ...(base.WECOM_CORP_ID && base.WECOM_CONTACT_SECRET ? { wecom: { corpId: base.WECOM_CORP_ID, secret: base.WECOM_CONTACT_SECRET } } : {}),
+  });
   const top = await startTopRuntime(base, env.TOP_API_BASE, opts.topPort !== undefined ? { port: opts.topPort } : opts.standinPort === 0 ? { port: 0 } : {});
   const youzan = await startYouzanRuntime(
     base,
@@ -101,6 +105,8 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       WECHAT_STANDIN_PORT: String(standin.port),
       // An explicit WECHAT_API_BASE wins when the stand-in has a fixed port (another API); with port 0 it follows the stand-in.
       WECHAT_API_BASE: env.WECHAT_API_BASE && opts.standinPort !== 0 ? env.WECHAT_API_BASE : standin.url,
+      // The stand-in answers the WeCom API too (local/wecom-standin.ts); an explicit WECOM_API_BASE wins as for WeChat.
+      WECOM_API_BASE: env.WECOM_API_BASE && opts.standinPort !== 0 ? env.WECOM_API_BASE : standin.url,
       TOP_STANDIN_PORT: String(top.standin.port),
       TOP_API_BASE: top.apiBase,
       YOUZAN_STANDIN_PORT: String(youzan.standin.port),

@@ -46,6 +46,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import * as z from 'zod';
+import { wecomStandin, type WecomContactSeed, type WecomStandinCorp } from './wecom-standin.ts';
 import { checkTypedData, STANDIN_INTERACTIONS, WindowBook, type StandinInteraction } from './wechat-standin-rules.ts';
 
 export interface SentMessage {
@@ -129,6 +130,8 @@ export interface WechatStandinOptions {
   enforceWindows?: boolean;
   /** Stand-in clock, epoch ms (token expiry, message times). */
   now?: () => number;
+  /** The WeCom corp whose API the stand-in also answers (local/wecom-standin.ts). */
+  wecom?: WecomStandinCorp;
 }
 
 export interface WechatStandin {
@@ -166,6 +169,8 @@ export interface WechatStandin {
   interact(openid: string, kind: StandinInteraction, at?: number): void;
   /** The person accepted `count` sends of a subscription message template. */
   grantSubscription(openid: string, templateId: string, count: number): void;
+  /** Seeds a WeCom contact (externalcontact/get). */
+  setWecomContact(externalUserId: string, seed: WecomContactSeed): void;
 }
 
 const TOKEN_TTL_MS = 7200_000;
@@ -255,6 +260,7 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
   const apps = new Map(Object.entries(options.apps));
   const templates = options.templates ? new Set(options.templates) : null;
   const now = options.now ?? Date.now;
+  const wecom = wecomStandin(options.wecom);
 
   let tokens = new Map<string, { appId: string; expiresAt: number }>();
   let currentToken = new Map<string, string>();
@@ -690,6 +696,8 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
       instance.grantSubscription(r.data.openid, r.data.templateId, r.data.count);
       return Reply.json({ ok: true });
     }
+    const wecomHook = wecom.local(method, path, body());
+    if (wecomHook) return Reply.json(wecomHook.body, wecomHook.status);
     const userPath = /^\/_local\/users\/([A-Za-z0-9_-]{1,64})$/.exec(path);
     if (userPath && method === 'PUT') {
       const r = UserPatch.safeParse(body());
@@ -735,6 +743,7 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
 
     const query = Object.fromEntries(url.searchParams);
     if ('secret' in query) query.secret = '***';
+    if ('corpsecret' in query) query.corpsecret = '***';
     const call: RecordedCall = { method, path: url.pathname, query, at: now() };
     if (raw !== '') {
       try {
@@ -744,6 +753,8 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
       }
     }
     callLog.push(call);
+    const wecomAnswer = wecom.api(method, url);
+    if (wecomAnswer) return write(res, Reply.json(wecomAnswer.body, wecomAnswer.status));
 
     const fault = takeFault(url.pathname);
     if (!fault) return write(res, api(method, url, raw));
@@ -804,7 +815,11 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
     settled: () => (hangTimers.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => settleWaiters.push(resolve))),
     qrCodes: () => qrCodes.map((q) => ({ ...q })),
     tagsOf: (appId, openid) => tagList(appId, openid),
+    setWecomContact(externalUserId, seed) {
+      wecom.setContact(externalUserId, seed);
+    },
     reset() {
+      wecom.reset();
       tokens = new Map();
       currentToken = new Map();
       tokenSeq = 0;

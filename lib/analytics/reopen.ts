@@ -16,6 +16,7 @@ import { source as youzan } from '../sources/youzan/source.ts';
 import { decrypt } from '../sources/wechat/crypto.ts';
 import { normaliseWechat } from '../sources/wechat/normalise.ts';
 import { parseWechatXml, type WechatXml } from '../sources/wechat/xml.ts';
+import { normaliseWecom } from '../sources/wecom/normalise.ts';
 
 export type SourceId = (typeof SOURCES)[number]['id'];
 export type Reopen = (rec: RequestRecord, cfg: HubConfig) => HubEvent[];
@@ -46,6 +47,12 @@ export const REOPEN: Record<SourceId, Reopen> = {
   youzan: (rec, cfg) => {
     const eventType = jsonOf(rec.headers)['event-type'];
     return youzan.normalise({ message: { body: bodyOf(rec), ...(eventType ? { eventType } : {}) } }, cfg);
+  },
+  // WeCom callbacks are always encrypted, with the corp id as the receive id.
+  wecom: (rec, cfg) => {
+    if (!cfg.WECOM_AES_KEY) throw new Error('a WeCom callback needs WECOM_AES_KEY to be rebuilt');
+    const ciphertext = parseWechatXml(bodyOf(rec).toString('utf8')).Encrypt ?? '';
+    return [normaliseWecom(parseWechatXml(decrypt(ciphertext, { aesKey: cfg.WECOM_AES_KEY, appId: rec.account })), rec.account)];
   },
 };
 

@@ -12,10 +12,11 @@
  * (e.g. the openid left the account's scope) → done, logged.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { TAG_SYNC_RULE, TMALL_DETAIL_RULE, UNIONID_LOOKUP_RULE, type OutboxRow } from '../events/messages.ts';
+import { TAG_SYNC_RULE, TMALL_DETAIL_RULE, UNIONID_LOOKUP_RULE, WECOM_CONTACT_LOOKUP_RULE, type OutboxRow } from '../events/messages.ts';
 import type { TopClient } from '../sources/tmall/top-client.ts';
 import { lookupTradeDetail } from './tmall-detail.ts';
 import { tagRecord } from '../engagement/tags.ts';
+import { createWecomApi, type WecomApi } from '../wecom/client.ts';
 import { ConflictError, UpstreamApiError } from '../errors.ts';
 import { logger } from '../log.ts';
 import type { ApplyDeps } from '../port.ts';
@@ -57,20 +58,81 @@ export async function lookupUnionid(row: Pick<OutboxRow, 'appId' | 'openid' | 't
 }
 
 /**
- * The engagement sender's record handler: lookup rows here (a unionid, a Tmall trade's detail:
- * lib/apply/tmall-detail.ts), tag rows to lib/engagement/tags.ts, every other row to the sender
- * (lib/engagement/send/batch.ts).
+ * The same for a WeCom contact (row `appId` = corp id, `openid` = external_userid):
+ * `externalcontact/get` with the customer-contact secret, then `wecom.unionid` applied as its own
+ * event (dedupe key `wecom:unionid:<corpId>:<external_userid>:<unionid>`). Same outcomes.
+ */
+export async function lookupWecomUnionid(row: Pick<OutboxRow, 'appId' | 'openid' | 'triggeredAt'>, deps: ApplyDeps & { wecom: WecomApi }): Promise<LookupOutcome> {
+  const { appId: corpId, openid: externalUserId } = row;
+  if (!corpId || !externalUserId) return { status: 'rejected' };
+  let unionid: string | undefined;
+  try {
+    unionid = (await deps.wecom.externalContact(externalUserId)).unionid;
+  } catch (err) {
+    if (err instanceof UpstreamApiError && !err.retryable) {
+      logger.warn('WeCom contact lookup refused', { corpId, errcode: err.errcode });
+      return { status: 'rejected' };
+    }
+    throw err;
+  }
+  if (!unionid) return { status: 'no_unionid' };
+  try {
+    const r = await apply({ type: 'wecom.unionid', source: 'wecom', eventId: `wecom:unionid:${corpId}:${externalUserId}:${unionid}`, occurredAt: row.triggeredAt, corpId, externalUserId, unionid }, deps);
+    return { status: 'linked', ...(r.memberId ? { memberId: r.memberId } : {}), duplicate: r.status === 'duplicate' };
+  } catch (err) {
+    if (err instanceof ConflictError) {
+      logger.warn('WeCom unionid not linked: the record holds another unionid', { corpId, code: err.code });
+      return { status: 'conflict' };
+    }
+    throw err;
+  }
+}
+
+const wecomClients = new Map<string, WecomApi>();
+
+/** The customer-contact client of the configured corp (one per corp, base and secret: it caches its token). */
+function wecomOf(rt: SenderRuntime): WecomApi {
+  const { WECOM_CORP_ID: corpId, WECOM_CONTACT_SECRET: secret, WECOM_API_BASE: baseUrl } = rt.cfg;
+  if (corpId === undefined || secret === undefined) throw new UpstreamApiError('WeCom is not configured (WECOM_CORP_ID, WECOM_CONTACT_SECRET)', 'externalcontact/get', 'not_configured', false);
+  const key = `${corpId}\n${baseUrl}\n${secret}`;
+  let api = wecomClients.get(key);
+  if (!api) wecomClients.set(key, (api = createWecomApi({ corpId, secret, baseUrl })));
+  return api;
+}
+
+/** What a lookup row asks, by its rule (every other row is a message for the sender). */
+const LOOKUPS = new Set<string>([UNIONID_LOOKUP_RULE, TMALL_DETAIL_RULE, WECOM_CONTACT_LOOKUP_RULE]);
+
+/**
+ * The engagement sender's record handler: lookup rows here (a WeChat unionid, a WeCom contact's
+ * unionid, a Tmall trade's detail: lib/apply/tmall-detail.ts), tag rows to lib/engagement/tags.ts,
+ * every other row to the sender (lib/engagement/send/batch.ts).
  */
 export async function engagementRecord(row: OutboxRow, rt: SenderRuntime & ApplyDeps & { top(): TopClient }, record: SQSRecord): Promise<SendRecordOutcome> {
   if (row.ruleId === TAG_SYNC_RULE) return tagRecord(row, rt, record);
-  if (row.ruleId !== UNIONID_LOOKUP_RULE && row.ruleId !== TMALL_DETAIL_RULE) return sendRecord(row, rt, record);
+  if (!LOOKUPS.has(row.ruleId)) return sendRecord(row, rt, record);
   try {
-    const outcome = row.ruleId === TMALL_DETAIL_RULE ? await lookupTradeDetail(row, rt) : await lookupUnionid(row, { ...rt, wechat: (appId) => rt.wechat(appId) });
+    const outcome =
+      row.ruleId === TMALL_DETAIL_RULE
+        ? await lookupTradeDetail(row, rt)
+        : row.ruleId === WECOM_CONTACT_LOOKUP_RULE
+          ? await lookupWecomContact(row, rt)
+          : await lookupUnionid(row, { ...rt, wechat: (appId) => rt.wechat(appId) });
     logger.info(row.ruleId, { messageId: row.messageId, memberId: row.memberId, ...outcome });
     return { kind: 'done', outcome: { status: 'lookup', result: outcome.status } };
   } catch (err) {
     logger.error(`${row.ruleId} failed`, { messageId: row.messageId, error: (err as Error).message });
     const receives = Number(record.attributes?.ApproximateReceiveCount ?? '1');
     return { kind: 'retry', delaySeconds: retryDelaySeconds(receives, rt.cfg.policy), reason: 'lookup_error' };
+  }
+}
+
+/** A WeCom contact lookup; a corp without the customer-contact secret has nothing to ask and nothing to retry. */
+async function lookupWecomContact(row: OutboxRow, rt: SenderRuntime & ApplyDeps): Promise<LookupOutcome> {
+  try {
+    return await lookupWecomUnionid(row, { ...rt, wecom: wecomOf(rt) });
+  } catch (err) {
+    if (err instanceof UpstreamApiError && !err.retryable) return { status: 'rejected' };
+    throw err;
   }
 }

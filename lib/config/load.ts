@@ -66,6 +66,13 @@ export const LOCAL_DEFAULTS = {
   HUB_OTP_SECRET: 'local-otp-secret-change-me',
   HUB_SESSION_SECRET: 'local-session-secret-change-me-0123456789',
   SMS_PROVIDER: 'standin',
+  // The WeCom callback sample of Tencent's WXBizMsgCrypt (events/wecom-crypto-vector.json).
+  WECOM_CORP_ID: 'ww1436e0e65a779aee',
+  WECOM_TOKEN: 'hJqcu3uJ9Tn2gXPmxx2w9kkCkCE2EPYo',
+  WECOM_AES_KEY: '6qkdMrq68nTKduznJYO1A37W2oEgpkMUvkttRToqhUt',
+  WECOM_CONTACT_SECRET: 'local-wecom-contact-secret',
+  WECOM_AGENT_ID: '1000002',
+  WECOM_AGENT_SECRET: 'local-wecom-agent-secret',
 } as const;
 
 /** A config name; any other environment variable is not this module's business. */
@@ -78,7 +85,7 @@ const EVERYWHERE = { PORT: '3000', HUB_TIMEZONE: 'Asia/Shanghai', WECHAT_STANDIN
 const SHORTHAND_SECRETS = new Set<string>(['WECHAT_TOKEN', 'WECHAT_AES_KEY', 'WECHAT_APP_SECRET']);
 
 /** The secrets these settings need (the others may be absent). */
-export function requiredSecrets(settings: { WECHAT_MESSAGE_MODE?: string | undefined; SMS_PROVIDER?: string | undefined; WECHAT_APP_ID?: string | undefined; HUB_WECHAT_APPS?: string | undefined }): SecretKey[] {
+export function requiredSecrets(settings: { WECOM_CORP_ID?: string | undefined; WECHAT_MESSAGE_MODE?: string | undefined; SMS_PROVIDER?: string | undefined; WECHAT_APP_ID?: string | undefined; HUB_WECHAT_APPS?: string | undefined }): SecretKey[] {
   const shorthandInApps = settings.WECHAT_APP_ID !== undefined && appIdsIn(settings.HUB_WECHAT_APPS).includes(settings.WECHAT_APP_ID);
   return SECRET_KEYS.filter((k) => {
     if (shorthandInApps && SHORTHAND_SECRETS.has(k)) return false;
@@ -88,6 +95,10 @@ export function requiredSecrets(settings: { WECHAT_MESSAGE_MODE?: string | undef
     if (k === 'TENCENT_SMS_SECRET_ID' || k === 'TENCENT_SMS_SECRET_KEY') return settings.SMS_PROVIDER === 'tencent';
     // Checked by the one function that posts alarms (functions/alarm-forwarder.ts).
     if (k === 'WECOM_ALERT_WEBHOOK_URL') return false;
+    // The WeCom callback needs its token and key once a corp is configured; the API secrets are
+    // checked by the calls that use them (lib/wecom).
+    if (k === 'WECOM_TOKEN' || k === 'WECOM_AES_KEY') return settings.WECOM_CORP_ID !== undefined;
+    if (k === 'WECOM_CONTACT_SECRET' || k === 'WECOM_AGENT_SECRET') return false;
     // Optional: without it the Tmall reconciliation is skipped (functions/reconcile.ts).
     if (k === 'TMALL_SESSION_KEY') return false;
     return true;
@@ -134,6 +145,9 @@ export function loadConfig(input: ConfigInput): HubConfig {
   if (local && given.WECHAT_MESSAGE_MODE === 'plain' && given.WECHAT_AES_KEY === undefined) delete merged.WECHAT_AES_KEY;
   if (!merged.WECHAT_API_BASE) {
     merged.WECHAT_API_BASE = local ? `http://127.0.0.1:${merged.WECHAT_STANDIN_PORT ?? '3001'}` : 'https://api.weixin.qq.com';
+  }
+  if (!merged.WECOM_API_BASE) {
+    merged.WECOM_API_BASE = local ? `http://127.0.0.1:${merged.WECHAT_STANDIN_PORT ?? '3001'}` : 'https://qyapi.weixin.qq.com';
   }
   if (!merged.TOP_API_BASE && !local) merged.TOP_API_BASE = 'https://eco.taobao.com/router/rest';
   if (!merged.YOUZAN_API_BASE) {

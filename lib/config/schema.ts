@@ -28,6 +28,11 @@ export const SECRET_KEYS = [
   // The further WeChat apps (lib/config/wechat-apps.ts) and the member session key.
   'HUB_WECHAT_APPS',
   'HUB_SESSION_SECRET',
+  // WeCom (企业微信) customer contact: callback token and key, the customer-contact and app secrets.
+  'WECOM_TOKEN',
+  'WECOM_AES_KEY',
+  'WECOM_CONTACT_SECRET',
+  'WECOM_AGENT_SECRET',
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
@@ -48,6 +53,8 @@ export const SECRET_GROUPS = {
   admin: ['HUB_ADMIN_TOKEN'],
   // The WeCom group-robot webhook (its `key` is the credential) that alarm-forwarder posts alarms to.
   alerts: ['WECOM_ALERT_WEBHOOK_URL'],
+  // The brand's WeCom self-built app: callback token and EncodingAESKey, customer-contact and app secrets.
+  wecom: ['WECOM_TOKEN', 'WECOM_AES_KEY', 'WECOM_CONTACT_SECRET', 'WECOM_AGENT_SECRET'],
 } as const satisfies Record<string, readonly SecretKey[]>;
 export type SecretGroup = keyof typeof SECRET_GROUPS;
 export const SECRET_GROUP_NAMES = Object.keys(SECRET_GROUPS) as SecretGroup[];
@@ -117,6 +124,22 @@ export const SettingsSchema = z.object({
   HUB_SESSION_TTL_SECONDS: intFrom(7200).pipe(z.number().min(60).max(86_400)),
   WECHAT_STANDIN_PORT: z.coerce.number().int().min(1).max(65535),
   WECHAT_API_BASE: z.string().url(),
+  /**
+   * WeCom (企业微信) customer contact (docs/platforms.md#wecom-customer-contact). Without
+   * WECOM_CORP_ID the /wecom/{corpId} callback answers 404 and nothing calls WeCom.
+   */
+  WECOM_CORP_ID: z.string().regex(/^[A-Za-z0-9_-]{2,64}$/, 'the corp id (ww… or wx…)').optional(),
+  /** The callback Token: letters or digits, at most 32. Required with WECOM_CORP_ID. */
+  WECOM_TOKEN: z.string().regex(/^[A-Za-z0-9]{3,32}$/, 'letters and digits, at most 32').optional(),
+  /** The callback EncodingAESKey. Required with WECOM_CORP_ID. */
+  WECOM_AES_KEY: z.string().regex(AES_KEY, 'must be 43 characters of [A-Za-z0-9]').optional(),
+  /** The customer-contact secret (or the secret of a self-built app listed under 客户联系 可调用接口的应用). */
+  WECOM_CONTACT_SECRET: z.string().min(1).optional(),
+  /** The self-built app that sends staff alerts (message/send): its agentid and secret. */
+  WECOM_AGENT_ID: z.string().regex(/^\d{1,12}$/, 'digits (the app agentid)').optional(),
+  WECOM_AGENT_SECRET: z.string().min(1).optional(),
+  /** WeCom server API base (gettoken, externalcontact/*). Locally the stand-in, which answers WeCom's paths too. */
+  WECOM_API_BASE: z.string().url(),
   TMALL_APP_KEY: z.string().min(1),
   TMALL_APP_SECRET: z.string().min(1),
   JD_APP_KEY: z.string().min(1),

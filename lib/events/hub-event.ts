@@ -25,6 +25,7 @@ export const IDENTITY_KINDS = [
   'jd_open_id',
   'youzan_open_id',
   'youzan_outer_user_id', // value: `${kdtId}:${outer_user_id}` (an app Youzan is bound to that is not a configured WeChat app)
+  'wecom_external_userid', // value: `${corpId}:${external_userid}` (the corp's own id of a WeCom customer)
   'phone', // value: HMAC-SHA256 hex of the normalised mobile number (lib/members/phone.ts)
 ] as const;
 export const IdentityKind = z.enum(IDENTITY_KINDS);
@@ -163,6 +164,62 @@ export const WechatUnknown = z.object({
   type: z.literal('wechat.unknown'),
   msgType: z.string().max(64),
   event: z.string().max(64).optional(),
+});
+
+const wecomBase = {
+  ...base,
+  source: z.literal('wecom'),
+  corpId: platformId,
+};
+
+/** The `change_external_contact` change types the hub applies (docs/platforms.md#wecom-callback-events). */
+export const WECOM_CHANGE_TYPES = [
+  'add_external_contact',
+  'add_half_external_contact',
+  'edit_external_contact',
+  'del_external_contact',
+  'del_follow_user',
+  'transfer_fail',
+] as const;
+
+/**
+ * A WeCom `change_external_contact` event: a staff member (`userId`) and a customer
+ * (`externalUserId`) gained, changed or lost their contact. `state` is the contact way's state
+ * (the channel id), `welcomeCode` the one-time code of send_welcome_msg (valid 20 s).
+ * eventId `wecom:<corpId>:<ChangeType>|<UserID>|<ExternalUserID>|<CreateTime>`.
+ */
+export const WecomContact = z.object({
+  ...wecomBase,
+  type: z.literal('wecom.contact'),
+  change: z.enum(WECOM_CHANGE_TYPES),
+  userId: platformId,
+  externalUserId: platformId,
+  state: z.string().min(1).max(30).optional(),
+  welcomeCode: z.string().min(1).max(256).optional(),
+  /** del_external_contact: `DELETE_BY_TRANSFER` when a transfer removed the old relation. */
+  deleteSource: z.string().max(64).optional(),
+  /** transfer_fail: `customer_refused` / `customer_limit_exceed`. */
+  failReason: z.string().max(64).optional(),
+});
+
+/**
+ * WeCom named the unionid of a customer (`externalcontact/get` asked after an add): links the
+ * WeCom customer to the person's WeChat records. eventId `wecom:unionid:<corpId>:<external_userid>:<unionid>`.
+ */
+export const WecomUnionid = z.object({
+  ...wecomBase,
+  type: z.literal('wecom.unionid'),
+  externalUserId: platformId,
+  unionid: Unionid,
+});
+
+/** Any other WeCom callback (messages, other events, other change types): recorded, answered `success`. */
+export const WecomUnknown = z.object({
+  ...wecomBase,
+  type: z.literal('wecom.unknown'),
+  msgType: z.string().max(64),
+  event: z.string().max(64).optional(),
+  changeType: z.string().max(64).optional(),
 });
 
 /** A real calendar day: `YYYY-MM-DD` (1900 to this year) or `MM-DD` (02-29 allowed). */
@@ -317,6 +374,9 @@ export const HubEvent = z.discriminatedUnion('type', [
   WechatSubscription,
   WechatUnknown,
   WechatUnionid,
+  WecomContact,
+  WecomUnknown,
+  WecomUnionid,
   MemberRegister,
   OrderEvent,
   RefundEvent,
@@ -336,4 +396,5 @@ export type WechatEvent = HubEventOf<
   | 'wechat.unknown'
   | 'wechat.unionid'
 >;
+export type WecomEvent = HubEventOf<'wecom.contact' | 'wecom.unknown' | 'wecom.unionid'>;
 export type CommerceEvent = HubEventOf<'order' | 'refund' | 'platform.member_join'>;

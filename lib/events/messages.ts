@@ -23,6 +23,13 @@ export const TMALL_DETAIL_RULE = 'tmall_detail_lookup';
  */
 export const TAG_SYNC_RULE = 'wechat_tag_sync';
 
+/**
+ * The engagement-queue row that asks WeCom `externalcontact/get` for a new contact's unionid
+ * (planned by the first add, handled by lib/apply/unionid.ts; `appId` carries the corp id,
+ * `openid` the external_userid).
+ */
+export const WECOM_CONTACT_LOOKUP_RULE = 'wecom_contact_lookup';
+
 export type MessageClass = 'transactional' | 'marketing';
 export type Destination = 'member' | 'staff';
 

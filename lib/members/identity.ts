@@ -13,13 +13,15 @@ import { newId } from '../ids.ts';
 import { ConflictError } from '../errors.ts';
 import { mergeHistories } from '../attribution/credits.ts';
 import { mergeSubscriptions } from '../engagement/subscriptions.ts';
-import { interacted, mergePresence, ORGANIC, type MemberStatus } from './model.ts';
+import { interacted, mergePresence, mergeWecom, ORGANIC, type MemberStatus } from './model.ts';
 import { createStoredMember, writeMember, type StoredMember } from './record.ts';
 
 /** A WeChat person's identity on one app (`wechat_openid` = `<appId>:<openid>`). */
 export const wechatIdentity = (appId: string, openid: string) => ({ kind: 'wechat_openid' as const, value: `${appId}:${openid}` });
 /** The person across the brand's apps bound to one open platform (`wechat_unionid` = the unionid). */
 export const unionidIdentity = (unionid: string) => ({ kind: 'wechat_unionid' as const, value: unionid });
+/** A WeCom customer of the brand's corp (`wecom_external_userid` = `<corpId>:<external_userid>`). */
+export const wecomIdentity = (corpId: string, externalUserId: string) => ({ kind: 'wecom_external_userid' as const, value: `${corpId}:${externalUserId}` });
 
 export interface Resolved {
   member: StoredMember;
@@ -114,6 +116,9 @@ function guardMerge(survivor: StoredMember, loser: StoredMember): void {
   for (const [appId, openid] of addresses(survivor)) {
     if (theirs.has(appId) && theirs.get(appId) !== openid) throw new ConflictError('these identities belong to two different WeChat users', undefined, 'identity_conflict');
   }
+  if (survivor.wecom && loser.wecom && survivor.wecom.externalUserId !== loser.wecom.externalUserId) {
+    throw new ConflictError('the two records are two different WeCom customers', undefined, 'identity_conflict');
+  }
   if (survivor.unionid && loser.unionid && survivor.unionid !== loser.unionid) {
     throw new ConflictError('the two records carry different WeChat unionids', undefined, 'identity_conflict');
   }
@@ -136,6 +141,8 @@ function absorb(survivor: StoredMember, loser: StoredMember): void {
   // Order count, GMV and order times follow from the merged history (derive()).
   if (!survivor.wechat && loser.wechat) survivor.wechat = loser.wechat;
   survivor.unionid ??= loser.unionid;
+  const wecom = mergeWecom(survivor.wecom, loser.wecom);
+  if (wecom) survivor.wecom = wecom;
   if (loser.apps) {
     const apps = (survivor.apps ??= {});
     for (const [appId, a] of Object.entries(loser.apps)) apps[appId] = apps[appId] ? mergePresence(apps[appId], a) : { ...a };

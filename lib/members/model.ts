@@ -32,6 +32,48 @@ export interface AppPresence {
   lastInteractionKind?: InteractionKind;
 }
 
+/**
+ * One WeCom staff member (`userid`) the person is a contact of: when the contact was added and
+ * through which contact way (`state`), when it ended and by whom. Times decide, never arrival
+ * order: the contact is current while `addedAt` is later than `removedAt`.
+ */
+export interface WecomGuide {
+  addedAt?: number;
+  state?: string;
+  removedAt?: number;
+  /** `staff` (del_external_contact), `customer` (del_follow_user), `transfer` (DELETE_BY_TRANSFER). */
+  removedBy?: 'staff' | 'customer' | 'transfer';
+}
+
+/** The person as a WeCom customer of the brand's corp: the corp's external_userid and their guides. */
+export interface WecomPresence {
+  corpId: string;
+  externalUserId: string;
+  guides: Record<string, WecomGuide>;
+}
+
+/** Folds one record's guides into another's: the later add and the later removal of each guide win. */
+export function mergeWecom(a: WecomPresence | undefined, b: WecomPresence | undefined): WecomPresence | undefined {
+  if (!a || !b) return a ?? (b ? structuredClone(b) : undefined);
+  const guides = { ...a.guides };
+  for (const [userId, g] of Object.entries(b.guides)) {
+    const mine = guides[userId];
+    if (!mine) {
+      guides[userId] = { ...g };
+      continue;
+    }
+    const added = (mine.addedAt ?? -1) >= (g.addedAt ?? -1) ? mine : g;
+    const removed = (mine.removedAt ?? -1) >= (g.removedAt ?? -1) ? mine : g;
+    guides[userId] = {
+      ...(added.addedAt !== undefined ? { addedAt: added.addedAt } : {}),
+      ...(added.state !== undefined ? { state: added.state } : {}),
+      ...(removed.removedAt !== undefined ? { removedAt: removed.removedAt } : {}),
+      ...(removed.removedBy !== undefined ? { removedBy: removed.removedBy } : {}),
+    };
+  }
+  return { ...a, guides };
+}
+
 export interface MemberRecord {
   memberId: string;
   version: number;
@@ -47,6 +89,8 @@ export interface MemberRecord {
   apps?: Record<string, AppPresence>;
   /** WeChat user tags planned for this member (`<appId>:<tagId>`, lib/engagement/tags.ts): each is planned once. */
   wechatTags?: string[];
+  /** The person as a WeCom customer (lib/apply/planners/wecom.ts). */
+  wecom?: WecomPresence;
   /** The open-platform unionid shared by the brand's apps: one per member, never two. */
   unionid?: string;
   /** First follow: when and through which channel (the cohort the conversion metrics use). */

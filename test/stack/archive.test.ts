@@ -109,7 +109,7 @@ describe('the archive in the stack', () => {
       expect(JSON.stringify(statements).includes(bucketId), spec.name).toBe(false);
     }
     // Every webhook source archives both streams; the apply-calling functions their events.
-    expect(FUNCTIONS.filter((f) => f.archives?.includes('requests')).map((f) => f.name)).toEqual(['wechat', 'tmall', 'jd', 'youzan']);
+    expect(FUNCTIONS.filter((f) => f.archives?.includes('requests')).map((f) => f.name)).toEqual(['wechat', 'tmall', 'jd', 'youzan', 'wecom']);
   });
 
   it("limits Firehose's role to its prefixes of the archive bucket and its log streams", () => {

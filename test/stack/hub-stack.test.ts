@@ -662,9 +662,9 @@ describe.each(['dev', 'prod'] as const)('alarms that reach someone, and the dash
   const alarms = Object.values(resourcesOf(t, 'AWS::CloudWatch::Alarm'));
   const apiId = { Ref: logicalId(stack, stack.api) };
 
-  it('the platform webhooks are exactly the signed routes of wechat, tmall (TMC and the 会员通 SPI), jd and youzan', () => {
+  it('the platform webhooks are exactly the signed routes of wechat, tmall (TMC and the 会员通 SPI), jd, youzan and wecom', () => {
     const webhooks = allRoutes.filter((r) => r.route.webhook).map((r) => r.key);
-    expect(webhooks.sort()).toEqual(['GET /wechat/{appId}', 'POST /jd/{appKey}', 'POST /tmall/mei/{appKey}', 'POST /tmall/{appKey}', 'POST /wechat/{appId}', 'POST /youzan/{clientId}']);
+    expect(webhooks.sort()).toEqual(['GET /wechat/{appId}', 'GET /wecom/{corpId}', 'POST /jd/{appKey}', 'POST /tmall/mei/{appKey}', 'POST /tmall/{appKey}', 'POST /wechat/{appId}', 'POST /wecom/{corpId}', 'POST /youzan/{clientId}']);
   });
   it('per-route metrics are on (needed for the per-webhook alarms)', () => {
     t.hasResourceProperties('AWS::ApiGatewayV2::Stage', { DefaultRouteSettings: Match.objectLike({ DetailedMetricsEnabled: true }) });

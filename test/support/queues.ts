@@ -1,6 +1,7 @@
 /** Reads of a test file's local SQS queues. */
 import { sqs } from './env.ts';
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { toRecord } from '../../local/poller.ts';
 
 
 /**
@@ -43,4 +44,17 @@ export async function untilQueueEmpty(url: string, timeoutMs = 20_000, everyMs =
     if (Date.now() > end) throw new Error(`queue ${url} still holds messages after ${timeoutMs} ms: ${JSON.stringify(d)}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** Receives every message waiting in the queue at `url` (not yet handled) as Lambda SQS records. */
+export async function receiveRecords(client: Pick<SQSClient, 'send'>, url: string): Promise<ReturnType<typeof toRecord>[]> {
+  const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+  const arn = Attributes?.QueueArn ?? 'arn:aws:sqs:local:000000000000:engagement';
+  const out = [];
+  for (;;) {
+    const r = await client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, AttributeNames: ['All'] }));
+    if (!r.Messages?.length) break;
+    out.push(...r.Messages.map((m) => toRecord(m, arn)));
+  }
+  return out;
 }

@@ -40,6 +40,9 @@ describe('PLANNERS', () => {
         'wechat.unfollow',
         'wechat.unionid',
         'wechat.unknown',
+        'wecom.contact',
+        'wecom.unionid',
+        'wecom.unknown',
       ].sort(),
     );
     expect(PLANNERS['code.scan']).toBe(planCodeScan);

@@ -73,6 +73,18 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { ...LAMBDA, SMS_PROVIDER: 'tencent' } })).toThrow(/TENCENT_SMS_SECRET_ID is missing.*TENCENT_SMS_SDK_APP_ID is required/);
   });
 
+  it('WeCom: optional; with a corp id its callback token and key are required, and its API is WeCom in AWS', () => {
+    const none = loadConfig({ env: LAMBDA });
+    expect(none.WECOM_CORP_ID).toBeUndefined();
+    expect(none.WECOM_API_BASE).toBe('https://qyapi.weixin.qq.com');
+    expect(() => loadConfig({ env: { ...LAMBDA, WECOM_CORP_ID: 'wwprod' } })).toThrow(/WECOM_TOKEN is missing from the secret.*WECOM_AES_KEY is missing from the secret/);
+    const set = loadConfig({ env: { ...LAMBDA, WECOM_CORP_ID: 'wwprod', WECOM_TOKEN: 'WecomToken012345', WECOM_AES_KEY: 'b'.repeat(43) } });
+    expect([set.WECOM_CORP_ID, set.WECOM_TOKEN, set.WECOM_CONTACT_SECRET]).toEqual(['wwprod', 'WecomToken012345', undefined]);
+    expect(() => loadConfig({ env: { WECOM_AGENT_SECRET: '' } })).toThrow(/WECOM_AGENT_SECRET is set but empty/);
+    expect(() => loadConfig({ env: { WECOM_AES_KEY: 'short' } })).toThrow(/WECOM_AES_KEY/);
+    expect(loadConfig({ env: {} }).WECOM_API_BASE).toBe('http://127.0.0.1:3001');
+  });
+
   it('outside the local runtime: no SMS stand-in, no webhook window above an hour', () => {
     expect(loadConfig({ env: LAMBDA }).SMS_PROVIDER).toBe('none');
     expect(() => loadConfig({ env: { ...LAMBDA, SMS_PROVIDER: 'standin' } })).toThrow(/standin exists only in the local runtime/);

@@ -13,11 +13,12 @@ import { source as wechatSource } from '../../lib/sources/wechat/source.ts';
 import { source as tmallSource } from '../../lib/sources/tmall/source.ts';
 import { source as jdSource } from '../../lib/sources/jd/source.ts';
 import { source as youzanSource } from '../../lib/sources/youzan/source.ts';
+import { source as wecomSource } from '../../lib/sources/wecom/source.ts';
 
 describe('SOURCES', () => {
-  it('lists the four webhook sources in function order', () => {
-    expect(SOURCES.map((s) => s.id)).toEqual(['wechat', 'tmall', 'jd', 'youzan']);
-    expect(FUNCTIONS.slice(0, 4).map((f) => f.name)).toEqual(['wechat', 'tmall', 'jd', 'youzan']);
+  it('lists the five webhook sources in function order', () => {
+    expect(SOURCES.map((s) => s.id)).toEqual(['wechat', 'tmall', 'jd', 'youzan', 'wecom']);
+    expect(FUNCTIONS.slice(0, 5).map((f) => f.name)).toEqual(['wechat', 'tmall', 'jd', 'youzan', 'wecom']);
   });
 
   it('derives the webhook function specs', () => {
@@ -37,6 +38,17 @@ describe('SOURCES', () => {
     expect(byName('tmall')).toMatchObject({ routes: [{ method: 'POST', path: '/tmall/{appKey}', webhook: true }], memoryMb: 512, timeoutSeconds: 10, table: 'readwrite', sends: ['engagement'], secrets: ['tmall'] });
     expect(byName('jd')).toMatchObject({ routes: [{ method: 'POST', path: '/jd/{appKey}', webhook: true }], memoryMb: 512, timeoutSeconds: 10, table: 'readwrite', sends: ['engagement'], secrets: ['jd'] });
     expect(byName('youzan')).toMatchObject({ routes: [{ method: 'POST', path: '/youzan/{clientId}', webhook: true }], memoryMb: 512, timeoutSeconds: 10, table: 'readwrite', sends: ['engagement'], secrets: ['youzan', 'keys'] });
+    expect(byName('wecom')).toMatchObject({
+      routes: [
+        { method: 'GET', path: '/wecom/{corpId}', webhook: true },
+        { method: 'POST', path: '/wecom/{corpId}', webhook: true },
+      ],
+      memoryMb: 512,
+      timeoutSeconds: 4,
+      table: 'readwrite',
+      sends: ['engagement'],
+      secrets: ['wecom'],
+    });
     for (const n of ['wechat', 'tmall', 'jd', 'youzan']) expect(byName(n)?.wechatApi).toBeUndefined();
   });
 
@@ -60,19 +72,20 @@ describe('SOURCES', () => {
   });
 
   it('gives every function with a public route a reason, the sources theirs', () => {
-    expect(Object.keys(PUBLIC_ROUTE_REASONS)).toEqual(['wechat', 'tmall', 'jd', 'youzan', 'tmall-mei', 'codes-scan', 'members', 'dashboard']);
+    expect(Object.keys(PUBLIC_ROUTE_REASONS)).toEqual(['wechat', 'tmall', 'jd', 'youzan', 'wecom', 'tmall-mei', 'codes-scan', 'members', 'dashboard']);
     expect(PUBLIC_ROUTE_REASONS.jd).toBe('Called by the JD relay, which cannot hold a hub JWT; the function verifies the JD md5 signature with the app secret and answers 401 otherwise.');
   });
 
-  it('has one behaviour per descriptor, with a handshake only for WeChat', () => {
-    const sources = [wechatSource, tmallSource, jdSource, youzanSource];
+  it('has one behaviour per descriptor, with a handshake only for WeChat and WeCom', () => {
+    const sources = [wechatSource, tmallSource, jdSource, youzanSource, wecomSource];
     expect(sources.map((s) => s.descriptor)).toEqual([...SOURCES]);
-    expect(sources.map((s) => typeof s.handshake)).toEqual(['function', 'undefined', 'undefined', 'undefined']);
+    expect(sources.map((s) => typeof s.handshake)).toEqual(['function', 'undefined', 'undefined', 'undefined', 'function']);
     expect(SOURCES.map((s) => [s.accountParam, s.maxBodyBytes])).toEqual([
       ['appId', 65536],
       ['appKey', 524288],
       ['appKey', 524288],
       ['clientId', 524288],
+      ['corpId', 65536],
     ]);
   });
 });

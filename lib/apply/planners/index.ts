@@ -8,6 +8,7 @@ import { planWechat } from './wechat.ts';
 import { planRegister } from './register.ts';
 import { planOrder, planPlatformJoin, planRefund } from './orders.ts';
 import { planCodeScan } from './code-scan.ts';
+import { planWecom } from './wecom.ts';
 
 type EventOf<T extends HubEvent['type']> = Extract<HubEvent, { type: T }>;
 
@@ -21,6 +22,9 @@ export const PLANNERS: { readonly [T in HubEvent['type']]: Planner<EventOf<T>> }
   'wechat.subscription': planWechat,
   'wechat.unknown': planWechat,
   'wechat.unionid': planWechat,
+  'wecom.contact': planWecom,
+  'wecom.unknown': planWecom,
+  'wecom.unionid': planWecom,
   'member.register': planRegister,
   order: planOrder,
   refund: planRefund,

@@ -98,7 +98,7 @@ const XML_CONTENT_TYPE = 'application/xml; charset=utf-8';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
-function bodyText(body: string | Uint8Array, maxBytes: number): string {
+export function bodyText(body: string | Uint8Array, maxBytes: number): string {
   if (typeof body === 'string') {
     const size = Buffer.byteLength(body, 'utf8');
     if (size > maxBytes) throw new PayloadTooLargeError(`body is ${size} bytes, the limit is ${maxBytes}`);

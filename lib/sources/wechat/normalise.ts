@@ -42,12 +42,12 @@ const MESSAGE_TYPES = new Set(['text', 'image', 'voice', 'video', 'shortvideo', 
 const MAX_EVENT_ID = 512;
 const MAX_DETAIL = 2048;
 
-function field(msg: WechatXml, name: string): string | undefined {
+export function field(msg: WechatXml, name: string): string | undefined {
   const value = Object.prototype.hasOwnProperty.call(msg, name) ? msg[name] : undefined;
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-function required(msg: WechatXml, name: string): string {
+export function required(msg: WechatXml, name: string): string {
   const value = field(msg, name);
   if (value === undefined) {
     throw new BadRequestError(`WeChat message has no ${name}`, { field: name }, 'missing_field');
@@ -56,7 +56,7 @@ function required(msg: WechatXml, name: string): string {
 }
 
 /** At most `max` UTF-16 units without splitting a surrogate pair. */
-function clip(value: string, max: number): string {
+export function clip(value: string, max: number): string {
   if (value.length <= max) return value;
   let end = max;
   const code = value.charCodeAt(end - 1);

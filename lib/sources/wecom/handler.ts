@@ -1,0 +1,5 @@
+/** The wecom webhook's Lambda entry: the generic webhook handler over this source (lib/runtime/webhook.ts). */
+import { webhook } from '../../runtime/webhook.ts';
+import { source } from './source.ts';
+
+export const handler = webhook(source);
