@@ -110,6 +110,15 @@ export class TransientError extends HubError {
   readonly code = 'transient';
 }
 
+/**
+ * 503: the platform's reply budget (WeChat: 5 s, of which the hub takes 3.5 s) ran out before
+ * another apply attempt could start. Nothing was committed; the platform sends the push again.
+ */
+export class ReplyBudgetError extends HubError {
+  readonly status = 503;
+  readonly code = 'reply_budget';
+}
+
 /** An outbound API (WeChat, TOP) answered with an error. `retryable` decides retry vs DLQ. */
 export class UpstreamApiError extends HubError {
   readonly status = 502;

@@ -19,7 +19,7 @@ import { PUSH_NONCE_TAG, pushNonces } from '../store/entities/push-nonce.ts';
 import { refusals } from '../store/entities/refusal.ts';
 import { Tx, type TxCommitInfo } from '../store/tx.ts';
 import { classifyStoreError, TxConditionFailed } from '../store/errors.ts';
-import { BadRequestError, HubError, RefusedForReviewError, SignatureError, TransientError } from '../errors.ts';
+import { BadRequestError, HubError, RefusedForReviewError, ReplyBudgetError, SignatureError, TransientError } from '../errors.ts';
 import { stableId } from '../ids.ts';
 import { localDay } from '../time.ts';
 import { drainOutbox } from '../engagement/outbox.ts';
@@ -40,7 +40,7 @@ export async function apply(input: HubEvent, deps: ApplyDeps, guards: ApplyGuard
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const now = deps.now();
     if (attempt > 1 && opts.deadline !== undefined && now >= opts.deadline) {
-      throw new TransientError('no time left to answer within the platform\'s reply budget, retry');
+      throw new ReplyBudgetError('no time left to answer within the platform\'s reply budget, retry');
     }
     const tx = new Tx(deps.table);
     const ctx = new PlanContext(event, deps, tx, now);

@@ -135,6 +135,7 @@ describe('the 5-second budget', () => {
     try {
       const res = await push({ from: 'oBudget_1', createTime: nowSeconds(), msgType: 'event', event: 'subscribe', eventKey: '' });
       expect(res.status).toBe(503);
+      expect((JSON.parse(res.body) as { error: string }).error).toBe('reply_budget');
       expect(fault.stats.byCommand.TransactWriteItemsCommand).toBe(1);
     } finally {
       fault.remove();

@@ -48,6 +48,8 @@ interface Sent {
   request: { path: string; body: string };
   eventId: string;
   status: number;
+  /** The error code of a non-200 answer (`{error}`), if it had one. */
+  error?: string;
   ms: number;
   t0: number;
   t1: number;
@@ -103,8 +105,21 @@ const percentile = (xs: number[], p: number) => {
   return s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]! : NaN;
 };
 
+/** The hub's share of WeChat's 5 s reply budget (lib/sources/wechat/descriptor.ts `reply.budgetMs`). */
+const REPLY_BUDGET_MS = 3_500;
+
+/** The `error` code of a JSON error answer, else undefined. */
+function errorCodeOf(body: string): string | undefined {
+  try {
+    const code = (JSON.parse(body) as { error?: unknown }).error;
+    return typeof code === 'string' ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 describe(`${CONCURRENCY} concurrent webhook requests for ${DURATION_MS / 1000} s`, () => {
-  it('answers every request 200 (no 5xx without injection) and applies every event once', async () => {
+  it('answers every request 200 (no 5xx without injection but the reply-budget 503 WeChat resends) and applies every event once', async () => {
     const cfg = hubConfig();
     const account = configuredAccount();
     const run = Date.now().toString(36);
@@ -133,15 +148,17 @@ describe(`${CONCURRENCY} concurrent webhook requests for ${DURATION_MS / 1000} s
       const wall0 = Date.now();
       const t0 = performance.now();
       let status: number;
+      let error: string | undefined;
       try {
         const res = await fetch(hub.url + req.path, { method: 'POST', body: req.body, headers: { 'content-type': 'text/xml' } });
-        await res.arrayBuffer();
+        const text = await res.text();
         status = res.status;
+        if (status !== 200) error = errorCodeOf(text);
       } catch {
         status = 0;
       }
       const ms = performance.now() - t0;
-      sent.push({ spec, request: req, eventId: wechatEventId(parseWechatXml(pushXml(spec))), status, ms, t0: wall0, t1: Date.now(), kind, channel });
+      sent.push({ spec, request: req, eventId: wechatEventId(parseWechatXml(pushXml(spec))), status, ...(error ? { error } : {}), ms, t0: wall0, t1: Date.now(), kind, channel });
       if (kind === 'follow' && status === 200) followed.push(spec.from);
     };
 
@@ -200,9 +217,13 @@ describe(`${CONCURRENCY} concurrent webhook requests for ${DURATION_MS / 1000} s
     writeFileSync(join(RESULTS, 'load.json'), JSON.stringify(record, null, 2) + '\n');
     console.log('load:', JSON.stringify(record.numbers), JSON.stringify(record.iterations), 'load average', loadStart.map((x) => x.toFixed(1)).join('/'));
 
-    // No fault was injected: no storage error reached a caller, no 5xx, nothing but 200.
+    // No fault was injected: no storage error reached a caller, nothing but 200 — except the
+    // answer WeChat's 5 s budget asks for when the machine cannot keep up: a 503 `reply_budget`
+    // once the hub's share of it (3.5 s, lib/sources/wechat/descriptor.ts) has passed, instead of
+    // a late 200 WeChat no longer waits for. Its resend below must then apply the event once.
     expect(otherErrors.slice(0, 5)).toEqual([]);
-    expect(fiveXX.map((s) => `${s.status} ${s.spec.from}`).slice(0, 5)).toEqual([]);
+    const notBudget = fiveXX.filter((s) => s.error !== 'reply_budget' || s.ms < REPLY_BUDGET_MS);
+    expect(notBudget.map((s) => `${s.status} ${s.error} ${Math.round(s.ms)} ms ${s.spec.from}`).slice(0, 5)).toEqual([]);
     expect(sent.filter((s) => s.status !== 200 && s.status < 500)).toHaveLength(0);
     expect(sent.length).toBeGreaterThan(CONCURRENCY);
 
