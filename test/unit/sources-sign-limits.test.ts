@@ -8,7 +8,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { hexDigestEquals, parseRequestTimestamp, topSortedConcat } from '../../lib/sources/commerce/sign-common.ts';
 import { verifyJdRequest } from '../../lib/sources/jd/sign.ts';
-import { signTopParams, verifyTopRequest } from '../../lib/sources/tmall/sign.ts';
+import { signTopParams, verifyTmallRequest, verifyTopRequest } from '../../lib/sources/tmall/sign.ts';
 import { verifyYouzanPush } from '../../lib/sources/youzan/sign.ts';
 import { expectSignatureError } from '../support/errors.ts';
 
@@ -117,5 +117,22 @@ describe('verifyYouzanPush', () => {
     expectSignatureError(() => verifyYouzanPush({ eventSign: '  ', rawBody: BODY, clientId: 'cid', clientSecret: 'csecret' }), /missing Event-Sign header/);
     expect(() => verifyYouzanPush({ eventSign: ` ${sign.toUpperCase()} `, rawBody: BODY, clientId: 'cid', clientSecret: 'csecret' })).not.toThrow();
     expectSignatureError(() => verifyYouzanPush({ headers: { 'Event-Sign': sign }, rawBody: BODY + ' ', clientId: 'cid', clientSecret: 'csecret' }), /Event-Sign mismatch/);
+  });
+});
+
+describe('verifyTmallRequest: the configured app, its secret and the webhook window in seconds', () => {
+  const cfg = { TMALL_APP_KEY: 'k1', TMALL_APP_SECRET: SECRET, HUB_WEBHOOK_MAX_SKEW_SECONDS: 60 };
+  // A request signed at NOW and received `lateMs` later, with the signed header of the list.
+  const received = (lateMs: number, over: Record<string, string> = {}) => {
+    const q = { app_key: 'k1', timestamp: String(NOW), sign_method: 'md5', ...over };
+    return { query: { ...q, sign: md5Sign({ ...q, 'x-a': '1' }, BODY) }, body: BODY, receivedAt: NOW + lateMs, headers: { 'top-sign-list': 'x-a', 'x-a': '1' } };
+  };
+  it('accepts a request 59 s old (60 s window = 60,000 ms) with its signed header, and names the app and method', () => {
+    expect(verifyTmallRequest(received(59_000), cfg)).toEqual({ appKey: 'k1', signMethod: 'md5', timestamp: NOW });
+  });
+  it('refuses one 61 s old, another app key, and one without its signed header', () => {
+    expectSignatureError(() => verifyTmallRequest(received(61_000), cfg), /timestamp/);
+    expectSignatureError(() => verifyTmallRequest(received(0, { app_key: 'k2' }), cfg), /app_key/);
+    expectSignatureError(() => verifyTmallRequest({ ...received(0), headers: {} }, cfg), /signature mismatch/);
   });
 });
