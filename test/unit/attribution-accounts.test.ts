@@ -8,7 +8,7 @@
  * Times are Asia/Shanghai wall clock (UTC+8, no daylight saving).
  */
 import { describe, expect, it } from 'vitest';
-import { computeCredits, emptyHistory, lastTouchAt, mergeHistories, sortHistory, type History, type PaidOrder, type Touch } from '../../lib/attribution/credits.ts';
+import { computeCredits, emptyHistory, firstFollow, lastTouchAt, mergeHistories, sortHistory, type History, type PaidOrder, type Touch } from '../../lib/attribution/credits.ts';
 
 const TZ = 'Asia/Shanghai';
 const sh = (y: number, mo: number, d: number, h: number, mi = 0) => Date.UTC(y, mo - 1, d, h - 8, mi);
@@ -87,6 +87,22 @@ describe('sortHistory: ties at the same instant', () => {
     const h: History = { ...emptyHistory(), orders: [o('k2'), o('k1'), o('k3')] };
     sortHistory(h);
     expect(h.orders.map((x) => x.key)).toEqual(['k1', 'k2', 'k3']);
+  });
+});
+
+describe('firstFollow', () => {
+  it('is the earliest follow of any account, whatever the stored order; none without follows', () => {
+    const h: History = {
+      ...emptyHistory(),
+      follows: [
+        { at: 300, channel: 'f3', app: 'wxB' },
+        { at: 100, channel: 'f1', app: 'wxC' },
+        { at: 200, channel: 'f2' },
+      ],
+    };
+    expect(firstFollow(h)).toEqual({ at: 100, channel: 'f1', app: 'wxC' });
+    expect(h.follows.map((f) => f.at)).toEqual([300, 100, 200]); // the history itself is left as stored
+    expect(firstFollow(emptyHistory())).toBeUndefined();
   });
 });
 

@@ -349,6 +349,8 @@ describe('legacy interaction kind (records without lastInteractionKind)', () => 
     ['a QR scan at that time (no follows kept)', { qrScans: [{ at: AT, channel: 'qr' }] }, 'template'],
     ['a follow and a scan at other times', { follows: [{ at: AT - 1, channel: 'qr' }], qrScans: [{ at: AT + 1, channel: 'qr' }] }, 'custom'],
     ['an empty history', {}, 'custom'],
+    ['empty follow and scan lists', { follows: [], qrScans: [] }, 'custom'],
+    ['two follows, one at that time', { follows: [{ at: AT - 5_000, channel: 'qr' }, { at: AT, channel: 'qr2' }] }, 'template'],
   ] as const)('%s → via %s', (_what, history, via) => {
     expect(transactional({ history })).toEqual({ action: 'send', via });
   });
