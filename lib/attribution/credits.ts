@@ -78,20 +78,17 @@ export function ttcBucketHours(attr: string): number | undefined {
 
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byTime = (a: Touch, b: Touch) => a.at - b.at || cmp(a.channel, b.channel) || cmp(a.app ?? '', b.app ?? '');
-const byPaidAt = (a: PaidOrder, b: PaidOrder) => a.paidAt - b.paidAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+const byPaidAt = (a: PaidOrder, b: PaidOrder) => a.paidAt - b.paidAt || cmp(a.key, b.key);
 
 /** First touch: the earliest fact with a channel (marketing touches, orders' platforms, first sighting). */
 export function firstTouchOf(h: History): Touch | undefined {
   const all: Touch[] = [...h.follows, ...h.qrScans, ...h.codeScans, ...h.orders.map((o) => ({ at: o.paidAt, channel: o.platform }))];
-  if (h.seen) all.push(h.seen);
-  return all.sort(byTime)[0];
+  return all.concat(h.seen ?? []).sort(byTime)[0];
 }
 
 /** The last marketing touch at or before `t` (follows and scans), else the first touch. */
 export function lastTouchAt(h: History, t: number): Touch | undefined {
-  let best: Touch | undefined;
-  for (const x of [...h.follows, ...h.qrScans, ...h.codeScans]) if (x.at <= t && (!best || byTime(best, x) < 0)) best = x;
-  return best ?? firstTouchOf(h);
+  return [...h.follows, ...h.qrScans, ...h.codeScans].filter((x) => x.at <= t).sort(byTime).at(-1) ?? firstTouchOf(h);
 }
 
 export function firstFollow(h: History): Touch | undefined {
@@ -115,7 +112,8 @@ export function computeCredits(h: History, tz: string): Credits {
   };
   const first = firstTouchOf(h);
   if (!first) return out;
-  const ff = firstFollow(h);
+  // The brand's first follow is the first of the first follows per account (both sorted by byTime).
+  const [ff, ...laterAccounts] = firstFollowPerAccount(h);
   const both = (at: number, metric: string, n = 1, firstChannel = first.channel) => {
     add(firstChannel, 'first', at, metric, n);
     add(lastTouchAt(h, at)!.channel, 'last', at, metric, n);
@@ -125,8 +123,7 @@ export function computeCredits(h: History, tz: string): Credits {
     add(ff.channel, 'first', ff.at, 'newFans');
     add(ff.channel, 'last', ff.at, 'newFans');
   }
-  for (const f of firstFollowPerAccount(h)) {
-    if (f === ff || (f.at === ff?.at && f.channel === ff.channel && f.app === ff.app)) continue;
+  for (const f of laterAccounts) {
     add(f.channel, 'first', f.at, 'laterAccountFans');
     add(f.channel, 'last', f.at, 'laterAccountFans');
   }
@@ -184,8 +181,8 @@ export function sortHistory(h: History): void {
 export function mergeHistories(a: History, b: History): History {
   const uniq = <T>(xs: T[], id: (x: T) => unknown = (x) => x) => [...new Map(xs.map((x) => [JSON.stringify(id(x)), x])).values()];
   const touchId = (t: Touch) => [t.at, t.channel, t.app ?? ''];
-  const seen = [a.seen, b.seen].filter((x): x is Touch => !!x).sort(byTime)[0];
-  const registeredAt = [a.registeredAt, b.registeredAt].filter((x): x is number => x !== undefined).sort((x, y) => x - y)[0];
+  const seen = [a.seen, b.seen].flatMap((x) => x ?? []).sort(byTime)[0];
+  const registeredAt = [a.registeredAt, b.registeredAt].flatMap((x) => x ?? []).sort((x, y) => x - y)[0];
   const orders = new Map<string, PaidOrder>();
   for (const o of [...a.orders, ...b.orders]) if (!orders.has(o.key)) orders.set(o.key, o);
   return {

@@ -144,12 +144,12 @@ export function hasCustomContent(payload: Record<string, unknown>): boolean {
 }
 
 /** What a member record written before `lastInteractionKind` was kept most likely recorded. */
-function legacyKind(member: DecisionMember): InteractionKind | undefined {
+function legacyKind(member: DecisionMember): InteractionKind {
+  // Without `lastInteractionAt` the window is closed whatever the kind (customerServiceWindow).
   const at = member.lastInteractionAt;
-  if (at === undefined) return undefined;
-  const follows = (member.history?.follows ?? []).some((x) => x.at === at);
-  const scans = (member.history?.qrScans ?? []).some((x) => x.at === at);
-  return follows ? 'follow' : scans ? 'qr_scan' : 'message';
+  if (member.history?.follows?.some((x) => x.at === at)) return 'follow';
+  if (member.history?.qrScans?.some((x) => x.at === at)) return 'qr_scan';
+  return 'message';
 }
 
 /**
@@ -192,10 +192,10 @@ export function quietHoursEnd(now: number, tz: string, policy: Pick<EngagementPo
   if (!qh) return null;
   const start = minutesOf(qh.start);
   const end = minutesOf(qh.end);
-  if (start === end) return null;
   const p = localParts(now, tz);
   const t = p.hour * 60 + p.minute;
   const wraps = start > end;
+  // start === end is an empty range: `inside` is false for every t.
   const inside = wraps ? t >= start || t < end : t >= start && t < end;
   if (!inside) return null;
   const endDay = wraps && t >= start ? addDays(p.day, 1) : p.day;

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY, EngagementPolicySchema, HOLDOUT_BUCKETS, MAX_VISIBILITY_SECONDS, policyFrom } from '../../lib/config/engagement.ts';
 import { loadConfig } from '../../lib/config/load.ts';
 import {
+  canSubscribe,
   decide,
   deferDelaySeconds,
   insideCustomWindow,
@@ -297,5 +298,80 @@ describe('retry backoff', () => {
     expect(retryDelaySeconds(0, DEFAULT_POLICY)).toBe(30);
     expect(retryDelaySeconds(99, { retryBaseSeconds: 30, retryMaxSeconds: MAX_VISIBILITY_SECONDS })).toBe(MAX_VISIBILITY_SECONDS);
     expect(retryDelaySeconds(3, { retryBaseSeconds: 0, retryMaxSeconds: 100 })).toBe(0);
+  });
+});
+
+describe('subscription-message fallback', () => {
+  // Only a subscription template: no text, no template message, so only `subscribe` can carry it.
+  const SUB = { subscribeTemplateId: 'SUB_ORDER' };
+  const ledger = (accepts: number, sends: number) => ({ accepts, sends, lastAcceptAt: NOON - 2 * HOUR });
+  const transactional = (payload: Record<string, unknown>, member: Partial<DecisionMember>) =>
+    decide(input({ row: { class: 'transactional', payload }, member: { lastInteractionAt: undefined, ...member } }));
+
+  it.each([
+    // accepts, sends, subscribeLongTerm, expected (one-time: accepts − sends left; long-term: unlimited while accepted)
+    [1, 0, undefined, { action: 'send', via: 'subscribe' }],
+    [2, 1, undefined, { action: 'send', via: 'subscribe' }],
+    [1, 1, undefined, { action: 'suppress', reason: 'outside_window' }],
+    [1, 1, true, { action: 'send', via: 'subscribe' }],
+    [1, 1, 'true', { action: 'suppress', reason: 'outside_window' }], // only the boolean true asks for long-term
+    [1, 1, false, { action: 'suppress', reason: 'outside_window' }],
+  ] as const)('accepted %i, sent %i, long-term %s → %o', (accepts, sends, longTerm, expected) => {
+    const payload = longTerm === undefined ? SUB : { ...SUB, subscribeLongTerm: longTerm };
+    expect(transactional(payload, { subscriptions: { SUB_ORDER: ledger(accepts, sends) } })).toEqual(expected);
+  });
+
+  it('no ledger for the template (or none at all) → outside_window', () => {
+    expect(transactional(SUB, {})).toEqual({ action: 'suppress', reason: 'outside_window' });
+    expect(transactional(SUB, { subscriptions: { OTHER: ledger(1, 0) } })).toEqual({ action: 'suppress', reason: 'outside_window' });
+  });
+
+  it('a template message wins over the subscription message when the window is closed', () => {
+    expect(transactional({ ...SUB, templateId: 'TPL' }, { subscriptions: { SUB_ORDER: ledger(1, 0) } })).toEqual({ action: 'send', via: 'template' });
+  });
+
+  it('an empty or non-string subscribeTemplateId names no template', () => {
+    expect(transactional({ subscribeTemplateId: '' }, { subscriptions: { '': ledger(1, 0) } })).toEqual({ action: 'suppress', reason: 'no_content' });
+    expect(transactional({ subscribeTemplateId: 7 }, { subscriptions: { '7': ledger(1, 0) } })).toEqual({ action: 'suppress', reason: 'no_content' });
+    expect(canSubscribe({ subscribeTemplateId: '' }, { memberId: REGULAR, subscriptions: { '': ledger(1, 0) } })).toBe(false);
+    expect(canSubscribe({}, { memberId: REGULAR, subscriptions: { undefined: ledger(1, 0) } })).toBe(false);
+    expect(canSubscribe({ subscribeTemplateId: 'SUB_ORDER' }, { memberId: REGULAR, subscriptions: { SUB_ORDER: ledger(1, 0) } })).toBe(true);
+  });
+});
+
+describe('legacy interaction kind (records without lastInteractionKind)', () => {
+  // Last interaction 2 min ago: a follow or QR scan window (1 min) is over, a message window (48 h) is open.
+  const AT = NOON - 2 * 60_000;
+  const transactional = (member: Partial<DecisionMember>) => decide(input({ row: { class: 'transactional' }, member: { lastInteractionAt: AT, ...member } }));
+
+  it.each([
+    ['a follow at that time', { follows: [{ at: AT, channel: 'qr' }] }, 'template'],
+    ['a QR scan at that time (no follows kept)', { qrScans: [{ at: AT, channel: 'qr' }] }, 'template'],
+    ['a follow and a scan at other times', { follows: [{ at: AT - 1, channel: 'qr' }], qrScans: [{ at: AT + 1, channel: 'qr' }] }, 'custom'],
+    ['an empty history', {}, 'custom'],
+    ['empty follow and scan lists', { follows: [], qrScans: [] }, 'custom'],
+    ['two follows, one at that time', { follows: [{ at: AT - 5_000, channel: 'qr' }, { at: AT, channel: 'qr2' }] }, 'template'],
+  ] as const)('%s → via %s', (_what, history, via) => {
+    expect(transactional({ history })).toEqual({ action: 'send', via });
+  });
+
+  it('no history at all → a message window', () => {
+    expect(transactional({})).toEqual({ action: 'send', via: 'custom' });
+  });
+
+  it('no recorded interaction time → no window, whatever the history holds', () => {
+    expect(transactional({ lastInteractionAt: undefined, history: { follows: [{ at: AT, channel: 'qr' }] } })).toEqual({ action: 'send', via: 'template' });
+    expect(transactional({ lastInteractionAt: undefined })).toEqual({ action: 'send', via: 'template' });
+  });
+});
+
+describe('quiet hours with the same start and end', () => {
+  it.each([
+    [sh(2025, 3, 10, 0, 0)],
+    [sh(2025, 3, 10, 7, 59)],
+    [sh(2025, 3, 10, 8, 0)],
+    [sh(2025, 3, 10, 23, 59)],
+  ])('an empty range never defers (%i)', (now) => {
+    expect(quietHoursEnd(now, TZ, { quietHours: { start: '08:00', end: '08:00' } })).toBeNull();
   });
 });
