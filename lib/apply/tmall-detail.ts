@@ -11,13 +11,13 @@
  * logged (identity_conflict); a retryable TOP error or a store fault → retry with the sender's
  * backoff; a permanent TOP error → done, logged.
  */
-import { ConflictError, UpstreamApiError } from '../errors.ts';
+import { UpstreamApiError } from '../errors.ts';
 import type { Identity } from '../events/hub-event.ts';
 import type { OutboxRow } from '../events/messages.ts';
 import { logger } from '../log.ts';
 import type { ApplyDeps } from '../port.ts';
 import type { TopClient } from '../sources/tmall/top-client.ts';
-import { apply } from './apply.ts';
+import { applyLink } from './link.ts';
 
 export type DetailOutcome = { status: 'linked'; memberId?: string; duplicate: boolean } | { status: 'no_ouid' | 'conflict' | 'rejected' };
 
@@ -47,17 +47,9 @@ export async function lookupTradeDetail(row: Pick<OutboxRow, 'payload' | 'trigge
     { kind: 'tmall_ouid', value: ouid },
     ...(omid ? [{ kind: 'tmall_omid' as const, value: omid }] : []),
   ];
-  try {
-    const r = await apply(
-      { type: 'platform.member_join', source: 'tmall', platform: 'tmall', eventId: `tmall:detail:${shopId}:${tid}:${ouid}`, occurredAt: row.triggeredAt, shopId, buyer },
-      deps,
-    );
-    return { status: 'linked', ...(r.memberId ? { memberId: r.memberId } : {}), duplicate: r.status === 'duplicate' };
-  } catch (err) {
-    if (err instanceof ConflictError) {
-      logger.warn('Tmall ouid not linked: the records cannot be one person', { tid, code: err.code });
-      return { status: 'conflict' };
-    }
-    throw err;
-  }
+  return applyLink(
+    { type: 'platform.member_join', source: 'tmall', platform: 'tmall', eventId: `tmall:detail:${shopId}:${tid}:${ouid}`, occurredAt: row.triggeredAt, shopId, buyer },
+    deps,
+    { message: 'Tmall ouid not linked: the records cannot be one person', fields: { tid } },
+  );
 }

@@ -17,13 +17,13 @@ import type { TopClient } from '../sources/tmall/top-client.ts';
 import { lookupTradeDetail } from './tmall-detail.ts';
 import { tagRecord } from '../engagement/tags.ts';
 import { createWecomApi, type WecomApi } from '../wecom/client.ts';
-import { ConflictError, UpstreamApiError } from '../errors.ts';
+import { UpstreamApiError } from '../errors.ts';
 import { logger } from '../log.ts';
 import type { ApplyDeps } from '../port.ts';
 import type { WechatApi } from '../wechat/wire.ts';
 import { retryDelaySeconds } from '../engagement/guardrails.ts';
 import { sendRecord, type SendRecordOutcome, type SenderRuntime } from '../engagement/send/batch.ts';
-import { apply } from './apply.ts';
+import { applyLink } from './link.ts';
 
 export type LookupOutcome = { status: 'linked'; memberId?: string; duplicate: boolean } | { status: 'no_unionid' | 'conflict' | 'rejected' };
 
@@ -42,19 +42,11 @@ export async function lookupUnionid(row: Pick<OutboxRow, 'appId' | 'openid' | 't
     throw err;
   }
   if (!unionid) return { status: 'no_unionid' };
-  try {
-    const r = await apply(
-      { type: 'wechat.unionid', source: 'wechat', eventId: `wechat:unionid:${appId}:${openid}:${unionid}`, occurredAt: row.triggeredAt, appId, openid, unionid, via: 'user_info' },
-      deps,
-    );
-    return { status: 'linked', ...(r.memberId ? { memberId: r.memberId } : {}), duplicate: r.status === 'duplicate' };
-  } catch (err) {
-    if (err instanceof ConflictError) {
-      logger.warn('unionid not linked: the record holds another unionid', { appId, code: err.code });
-      return { status: 'conflict' };
-    }
-    throw err;
-  }
+  return applyLink(
+    { type: 'wechat.unionid', source: 'wechat', eventId: `wechat:unionid:${appId}:${openid}:${unionid}`, occurredAt: row.triggeredAt, appId, openid, unionid, via: 'user_info' },
+    deps,
+    { message: 'unionid not linked: the record holds another unionid', fields: { appId } },
+  );
 }
 
 /**
@@ -76,16 +68,11 @@ export async function lookupWecomUnionid(row: Pick<OutboxRow, 'appId' | 'openid'
     throw err;
   }
   if (!unionid) return { status: 'no_unionid' };
-  try {
-    const r = await apply({ type: 'wecom.unionid', source: 'wecom', eventId: `wecom:unionid:${corpId}:${externalUserId}:${unionid}`, occurredAt: row.triggeredAt, corpId, externalUserId, unionid }, deps);
-    return { status: 'linked', ...(r.memberId ? { memberId: r.memberId } : {}), duplicate: r.status === 'duplicate' };
-  } catch (err) {
-    if (err instanceof ConflictError) {
-      logger.warn('WeCom unionid not linked: the record holds another unionid', { corpId, code: err.code });
-      return { status: 'conflict' };
-    }
-    throw err;
-  }
+  return applyLink(
+    { type: 'wecom.unionid', source: 'wecom', eventId: `wecom:unionid:${corpId}:${externalUserId}:${unionid}`, occurredAt: row.triggeredAt, corpId, externalUserId, unionid },
+    deps,
+    { message: 'WeCom unionid not linked: the record holds another unionid', fields: { corpId } },
+  );
 }
 
 const wecomClients = new Map<string, WecomApi>();
