@@ -14,6 +14,8 @@
  *   dedupe marker     DEDUPE#<eventId>                 | #         | -                     | -    → entities/dedupe.ts
  *   identity          IDENT#<kind>#<value>             | #         | MIDENT#<memberId>     | <kind>#<value>  → entities/identity.ts
  *   member profile    MEMBER#<memberId>                | #PROFILE  | REVIEW#<local day>#<shard> | <memberId>  → entities/member.ts
+ *   member history    MEMBER#<memberId>                | HIST#<YYYY-MM>  one UTC month of a long history's facts
+ *                     (more than 32 list facts; a shorter one stays in the profile)  → entities/member-history.ts
  *   points lot        MEMBER#<memberId>                | LOT#<earnedAt>#<lotId>  | LOTEXP#<local day> | <memberId>  → entities/lot.ts
  *   points ledger     MEMBER#<memberId>                | LEDGER#<at>#<entryId>                  → entities/ledger.ts
  *   merge record      MEMBER#<memberId>                | MERGE#<at>#<loserId>                   → entities/merge.ts
