@@ -4,6 +4,6 @@
  * (bench/cold-start.ts) bundles exactly as the stack does.
  */
 export const LAMBDA_ALIASES: Readonly<Record<string, string>> = {
-  // The SDK's default credential chain → the environment only (lib/runtime/lambda-credentials.ts).
-  '@aws-sdk/credential-provider-node': 'lib/runtime/lambda-credentials.ts',
+  // The SDK's default credential chain → the environment only (lib/store/lambda-credentials.ts).
+  '@aws-sdk/credential-provider-node': 'lib/store/lambda-credentials.ts',
 };
