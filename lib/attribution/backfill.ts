@@ -19,7 +19,7 @@ import { counters, type CounterId } from '../store/entities/counter.ts';
 import { rollups } from '../store/entities/rollup.ts';
 import { channels } from '../store/entities/channel.ts';
 import { BUILTIN_CHANNELS } from '../sources/platforms.ts';
-import { MODELS } from './credits.ts';
+import { diffCredits, MODELS } from './credits.ts';
 
 export interface BackfillResult {
   /** Counter items read. */
@@ -35,15 +35,8 @@ const MAX_CHANNELS = 5000;
 /** Pages of one counter partition (a page holds ≈ 1 MB: years of days). */
 const MAX_PAGES = 100;
 
-/** The difference counter − rollup, zero metrics dropped. */
-export function missingCounts(counter: Record<string, number>, rollup: Record<string, number>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const metric of new Set([...Object.keys(counter), ...Object.keys(rollup)])) {
-    const d = (counter[metric] ?? 0) - (rollup[metric] ?? 0);
-    if (d !== 0) out[metric] = d;
-  }
-  return out;
-}
+/** The difference counter − rollup, zero metrics dropped (one row of diffCredits). */
+export const missingCounts = (counter: Record<string, number>, rollup: Record<string, number>): Record<string, number> => diffCredits({ row: rollup }, { row: counter }).row ?? {};
 
 export async function backfillRollups(src: { store: Store; cfg: Pick<HubConfig, 'HUB_COUNTER_SHARDS'>; now: () => number }): Promise<BackfillResult> {
   const out: BackfillResult = { counters: 0, backfilled: 0, alreadyDone: 0 };
