@@ -21,6 +21,7 @@ import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { entryOf, FUNCTIONS } from '../lib/manifest.ts';
+import { LAMBDA_ALIASES } from '../stacks/bundling.ts';
 import { writeDashboardModule } from '../scripts/build-dashboard.ts';
 import { BENCH_DIR, fmt, machine, median, round, type BenchResult } from './lib/common.ts';
 
@@ -124,6 +125,7 @@ export async function run(opts: ColdStartOptions = {}): Promise<BenchResult> {
         sourcemap: true,
         sourcesContent: false,
         external: [],
+        alias: Object.fromEntries(Object.entries(LAMBDA_ALIASES).map(([from, to]) => [from, join(ROOT, to)])),
         logLevel: 'error',
       });
       const buildMs = Date.now() - b0;

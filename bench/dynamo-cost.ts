@@ -20,6 +20,13 @@
  * Requests and WCU are counted by the same middleware.
  *
  * The outbox drain sends nothing: a no-op drainer stands in for SQS (counted separately).
+ *
+ * Heavy member: a member with two years of history (a follow, a registration, 200 paid orders
+ * and 500 code scans, written through writeMember), then a QR scan, a paid order and a follow of
+ * that member through `apply`: WCU by the AWS rule and read units per event as stored now (the
+ * profile + the month items of lib/store/entities/member-history.ts), and as the single profile
+ * item the previous layout stored (its whole history inline and its credits map), sized by the
+ * same rule from the same facts: the other items of the event are the same in both layouts.
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -36,7 +43,12 @@ import { createTable, LOCAL_AWS } from '../local/emulators.ts';
 import { apply, type ApplyDeps, type ApplyResult } from '../lib/apply/apply.ts';
 import { channelKey, channelListIndex } from '../lib/store/entities/channel.ts';
 import type { HubEvent } from '../lib/events/hub-event.ts';
-import { itemSize } from './lib/scale-model.ts';
+import { itemSize, readUnits } from './lib/scale-model.ts';
+import { members as memberItems, historyToStored } from '../lib/store/entities/member.ts';
+import { writeMember, type StoredMember } from '../lib/members/record.ts';
+import { computeCredits } from '../lib/attribution/credits.ts';
+import { Tx } from '../lib/store/tx.ts';
+import type { HubConfig } from '../lib/config/schema.ts';
 import { countRequests, fmt, machine, READ_COMMANDS, round, useEmulators, WRITE_COMMANDS, type BenchResult, type RequestCounter } from './lib/common.ts';
 
 export interface CostOptions {
@@ -302,6 +314,7 @@ export async function run(opts: CostOptions): Promise<BenchResult> {
   // Uncounted client for the item images.
   const images = docClient(opts.dynamoEndpoint);
   let sqsSends = 0;
+  let heavy: HeavyMember | undefined;
   const rows: Record<EventName, { ours: Measure[]; base: Measure[]; applyWcu: number[]; txItems: number[] }> = Object.fromEntries(
     EVENT_TYPES.map((t) => [t, { ours: [], base: [], applyWcu: [], txItems: [] }]),
   ) as never;
@@ -364,6 +377,7 @@ export async function run(opts: CostOptions): Promise<BenchResult> {
     }
     ourCounter.remove();
     baseCounter.remove();
+    heavy = await heavyMember(ours, images, ourTable, cfg, t0);
   } finally {
     ours.destroy();
     base.destroy();
@@ -407,6 +421,11 @@ export async function run(opts: CostOptions): Promise<BenchResult> {
     ]);
   }
   numbers.totals = { ours: totalOurs, baseline: totalBase, sqsSends };
+  if (heavy) {
+    numbers.heavyMember = heavy;
+    summary.push(['2-year member: profile bytes before → after (+ month items)', `${fmt(heavy.profileBytesBefore)} → ${fmt(heavy.profileBytesAfter)} (+ ${heavy.historyItems} items, largest ${fmt(heavy.largestHistoryItemBytes)} B)`]);
+    for (const e of heavy.events) summary.push([`2-year member, ${e.event}: WCU (AWS rule) · RCU before → after`, `${e.wcuBefore} → ${e.wcuAfter} · ${e.rcuBefore} → ${e.rcuAfter}`]);
+  }
   summary.push(['all five: WCU local ours / baseline', `${fmt(totalOurs.wcu, 1)} / ${fmt(totalBase.wcu, 1)}`]);
   summary.push(['all five: WCU by AWS rule ours / baseline', `${fmt(totalOurs.awsRuleWcu, 1)} / ${fmt(totalBase.awsRuleWcu, 1)}`]);
   summary.push(['all five: requests ours / baseline', `${fmt(totalOurs.req, 1)} / ${fmt(totalBase.req, 1)}`]);
@@ -424,4 +443,96 @@ export async function run(opts: CostOptions): Promise<BenchResult> {
       'transactional writes cost 2 WCU per KB per item; the baseline pays 1 per item but needs the idempotency record (2 writes) and gives no atomicity',
     ],
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A member with two years of history (see the module comment).
+
+interface HeavyMember {
+  orders: number;
+  codeScans: number;
+  profileBytesBefore: number;
+  profileBytesAfter: number;
+  historyItems: number;
+  historyBytes: number;
+  largestHistoryItemBytes: number;
+  events: { event: string; wcuBefore: number; wcuAfter: number; rcuBefore: number; rcuAfter: number; memberItemsWritten: number }[];
+}
+
+async function partitionOf(db: DynamoDBDocumentClient, table: string, pk: string): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': pk }, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    out.push(...((page.Items ?? []) as Record<string, unknown>[]));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+async function heavyMember(db: DynamoDBDocumentClient, images: DynamoDBDocumentClient, table: string, cfg: HubConfig, t0: number): Promise<HeavyMember> {
+  const DAY = 86_400_000;
+  const evs = eventsFor(999, cfg.WECHAT_APP_ID, t0 - 730 * DAY);
+  const start = evs.follow.occurredAt;
+  const deps = (now: number, ops?: Op[]): ApplyDeps => ({ db: ops ? recording(db, ops) : db, table, cfg, now: () => now, drainer: async () => {} });
+  await apply(evs.follow, deps(start + 1_000));
+  const reg = await apply(evs.registration, deps(evs.registration.occurredAt + 1_000));
+  const memberId = reg.memberId!;
+  // Two years of facts, written as one member write (the real write path and stored layout).
+  const m = (await memberItems.get<StoredMember>({ db, table }, memberId))!;
+  for (let i = 0; i < 200; i++) {
+    const paidAt = start + Math.floor((i + 0.5) * 3.65 * DAY);
+    m.history.orders.push({ key: `youzan:12345678:H${String(i).padStart(6, '0')}`, paidAt, paidFen: 9_900 + ((i * 7_919) % 30_000), platform: 'youzan' });
+  }
+  for (let i = 0; i < 500; i++) m.history.codeScans.push({ at: start + Math.floor((i + 0.3) * 1.46 * DAY), channel: `bench_batch_${i % 5}` });
+  const seedAt = start + 730 * DAY;
+  const tx = new Tx(table);
+  writeMember(tx, m, false, { tz: cfg.HUB_TIMEZONE, shards: cfg.HUB_COUNTER_SHARDS, rules: cfg.memberRules, now: seedAt });
+  await tx.commit(db);
+
+  const pk = `MEMBER#${memberId}`;
+  const later = (e: HubEvent, at: number): HubEvent => ({ ...e, eventId: `${e.eventId}:late`, occurredAt: at, ...(e.type === 'order' ? { paidAt: at, orderId: `${e.orderId}L` } : {}) }) as HubEvent;
+  const events: [string, HubEvent][] = [
+    ['QR scan', later(evs.scan, seedAt + 3_600_000)],
+    ['paid order', later(evs['paid order'], seedAt + 2 * 3_600_000)],
+    ['follow', later(evs.follow, seedAt + 3 * 3_600_000)],
+  ];
+  const out: HeavyMember = { orders: 200, codeScans: 500, profileBytesBefore: 0, profileBytesAfter: 0, historyItems: 0, historyBytes: 0, largestHistoryItemBytes: 0, events: [] };
+  for (const [name, e] of events) {
+    const beforeItems = await partitionOf(images, table, pk);
+    const ops: Op[] = [];
+    const res = await apply(e, deps(e.occurredAt + 1_000, ops));
+    if (res.status !== 'applied') throw new Error(`heavy member ${name} was not applied: ${res.status}`);
+    const afterItems = await partitionOf(images, table, pk);
+    const written = writesOf(ops);
+    const sizeMap = (items: Record<string, unknown>[]) => new Map(items.map((i) => [keyId(keyOf(i)), itemSize(i)]));
+    // Every other written item is new (0 bytes before) or not the member's: the member partition before the event.
+    const before = sizeMap(beforeItems);
+    const after = await sizes(images, table, written.map((w) => w.key));
+    const wcuAfter = awsWcu(written, before, after);
+    const memberWrites = written.filter((w) => w.key.pk === pk && (w.key.sk === '#PROFILE' || w.key.sk.startsWith('HIST#')));
+    // The previous layout: one profile item with the whole history and the credits map, before and after the event.
+    const legacy = async (items: Record<string, unknown>[]) => {
+      const p = items.find((i) => i.sk === '#PROFILE')!;
+      const full = (await memberItems.get<StoredMember>({ db: images, table }, memberId))!;
+      const { hb: _hb, hd: _hd, ...rest } = p;
+      return { bytes: itemSize({ ...rest, h: historyToStored(full.history), credits: computeCredits(full.history, cfg.HUB_TIMEZONE) }), full };
+    };
+    const oldAfter = await legacy(afterItems);
+    // Before the event the previous profile held one fact less: its size differs by a few bytes; the larger (after) is what the rule charges.
+    const oldProfileKb = Math.ceil(oldAfter.bytes / 1024);
+    const wcuBefore = wcuAfter - awsWcu(memberWrites, before, after) + 2 * oldProfileKb;
+    const hist = afterItems.filter((i) => String(i.sk).startsWith('HIST#'));
+    const profileAfter = itemSize(afterItems.find((i) => i.sk === '#PROFILE'));
+    // Reads of the member, strongly consistent: the profile GetItem, plus the Query of the month items now.
+    const rcuAfter = readUnits(profileAfter, 'strong') + readUnits(hist.reduce((s, i) => s + itemSize(i), 0), 'strong');
+    const rcuBefore = readUnits(oldAfter.bytes, 'strong');
+    out.profileBytesBefore = oldAfter.bytes;
+    out.profileBytesAfter = profileAfter;
+    out.historyItems = hist.length;
+    out.historyBytes = hist.reduce((s, i) => s + itemSize(i), 0);
+    out.largestHistoryItemBytes = Math.max(...hist.map((i) => itemSize(i)));
+    out.events.push({ event: name, wcuBefore, wcuAfter, rcuBefore, rcuAfter, memberItemsWritten: memberWrites.length });
+  }
+  return out;
 }

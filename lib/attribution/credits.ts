@@ -3,9 +3,10 @@
  *
  * Platforms deliver late, twice and out of order, so a counter moved "when the event arrives"
  * depends on arrival order. Instead each member keeps the facts that matter (follows,
- * unfollows, touches, registration, paid orders) and the credits it has already added to the
- * channel-day counters. On every event the hub recomputes the credits this history deserves
- * and adds only the difference, inside the event's transaction. Any arrival order, any
+ * unfollows, touches, registration, paid orders); what it has already added to the channel-day
+ * counters is the credits of the history as it was read (lib/members/record.ts creditsGiven).
+ * On every event the hub recomputes the credits this history deserves and adds only the
+ * difference, as a credit delta in the event's transaction. Any arrival order, any
  * duplicate and any merge of two histories therefore ends in the same counters.
  *
  * Metric definitions (per channel, per local day in HUB_TIMEZONE):

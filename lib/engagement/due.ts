@@ -1,6 +1,6 @@
 /**
  * Scheduled engagement: due work rows written in an event's transaction (lib/engagement/rules/)
- * and found later by the nudge sweep through the `DUE#<local day>` index (never a table scan).
+ * and found later by the nudge sweep through the `DUE#<local day>#<shard>` index (never a table scan).
  *
  *   repurchase ladder  rules/repurchase.ts    lapse alert  rules/lapse.ts
  *   birthday           rules/birthday.ts      points expiry  rules/expiry.ts, found through the

@@ -14,7 +14,7 @@ import { ConflictError } from '../errors.ts';
 import { mergeHistories } from '../attribution/credits.ts';
 import { mergeSubscriptions } from '../engagement/subscriptions.ts';
 import { interacted, mergePresence, mergeWecom, ORGANIC, type MemberStatus } from './model.ts';
-import { createStoredMember, writeMember, type StoredMember } from './record.ts';
+import { createStoredMember, creditsGiven, writeMember, type StoredMember } from './record.ts';
 
 /** A WeChat person's identity on one app (`wechat_openid` = `<appId>:<openid>`). */
 export const wechatIdentity = (appId: string, openid: string) => ({ kind: 'wechat_openid' as const, value: `${appId}:${openid}` });
@@ -93,7 +93,7 @@ export function saveMember(p: Port, event: HubEvent, r: Resolved): void {
     shards: p.cfg.HUB_COUNTER_SHARDS,
     rules: p.cfg.memberRules,
     now: p.now,
-    absorbed: r.absorbed.map((l) => ({ memberId: l.memberId, credits: l.credits })),
+    absorbed: r.absorbed.map((l) => ({ memberId: l.memberId, credits: creditsGiven(l, p.tz) })),
     ...(p.creditWrites ? { creditWrites: p.creditWrites } : {}),
   });
   for (const loser of r.absorbed) {

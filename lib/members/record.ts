@@ -1,9 +1,14 @@
 /**
  * Loading, deriving and writing member records inside an `apply` transaction.
  *
- * The profile item holds the attribution history (lib/attribution/credits.ts) and the credits
- * already given to the counters; derived fields (first/last touch, fan since, followed) are
- * recomputed from the history on every write so arrival order never matters.
+ * The profile item holds the attribution history (lib/attribution/credits.ts); derived fields
+ * (first/last touch, fan since, followed) are recomputed from the history on every write so
+ * arrival order never matters. The credits already given to the counters are not stored: every
+ * write gives exactly computeCredits(history), so what a record has given is computeCredits of
+ * the history it was read with (`creditsGiven`). A record stored before that carries its
+ * `credits` map, which is used once and then dropped; a merged-away record keeps `credits: {}`
+ * (it gave everything back). A long history lives in month buckets
+ * (lib/store/entities/member-history.ts), so the profile stays small.
  *
  * The credit difference of a write leaves the transaction as one credit-delta item of this
  * member (lib/store/entities/credit-delta.ts), folded into the shared counters afterwards by
@@ -36,7 +41,21 @@ import type { CreditWrites } from '../port.ts';
 /** The member profile as the domain works with it (stored form: lib/store/entities/member.ts). */
 export interface StoredMember extends MemberRecord {
   history: History;
-  credits: Credits;
+  /**
+   * The credits this record has given, when known without its history: none for a new record,
+   * the stored map of a record written before credits left the profile, `{}` for a merged-away one.
+   */
+  credits?: Credits;
+}
+
+/** What a record has given the counters so far (see the header). */
+export function creditsGiven(m: StoredMember, tz: string): Credits {
+  if (m.credits) return m.credits;
+  if (m.mergedInto) return {};
+  const read = members.historyAsRead(m);
+  // A record the write path did not read (a programming error): its credits cannot be known.
+  if (!read) throw new Error(`member ${m.memberId}: credits of a record not read through members.get/resolve`);
+  return computeCredits(read, tz);
 }
 
 /** Reads a member, following merge pointers. */
@@ -137,11 +156,12 @@ export interface WriteOptions {
  * guarded by `version`.
  */
 export function writeMember(tx: Tx, m: StoredMember, isNew: boolean, opts: WriteOptions): void {
+  const given = creditsGiven(m, opts.tz);
   derive(m, opts.now, opts.tz, opts.rules);
-  const target = computeCredits(m.history, opts.tz);
-  const diff = diffCredits(m.credits, target);
+  const diff = diffCredits(given, computeCredits(m.history, opts.tz));
   const released = (opts.absorbed ?? []).map((a) => ({ memberId: a.memberId, diff: diffCredits(a.credits, {}) }));
-  m.credits = target;
+  // Not stored: the next write recomputes them from the history it reads.
+  delete m.credits;
   const prevVersion = m.version;
   m.version = prevVersion + 1;
   m.updatedAt = opts.now;

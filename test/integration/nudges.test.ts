@@ -10,6 +10,10 @@ import { apply, type ApplyDeps } from '../../lib/apply/apply.ts';
 
 
 import { sweepDue } from '../../lib/engagement/due.ts';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ddb } from '../support/env.ts';
+import { scanAll } from '../support/table.ts';
+import { DUE_SHARDS } from '../../lib/store/entities/due.ts';
 import type { HubEvent } from '../../lib/events/hub-event.ts';
 import { DAY_MS } from '../../lib/time.ts';
 
@@ -63,6 +67,43 @@ describe('nudge sweep', () => {
     expect(later.planned).toBe(0);
     expect(later.cancelled).toBeGreaterThanOrEqual(2); // day 45 and day 60 coupons
     expect(await drainQueue(aws.queues.engagement.url)).toEqual([]);
+  });
+
+  it('files due rows under the shards of their day, and sweeps every shard and the unsharded partition of rows filed before the sharding', async () => {
+    clock = Date.UTC(2026, 3, 1, 2, 0);
+    const openids = Array.from({ length: 10 }, (_, i) => `oShardBday${i}`);
+    for (const [i, openid] of openids.entries()) {
+      await apply(
+        {
+          type: 'member.register',
+          proof: { kind: 'wechat_phone_code' },
+          source: 'members',
+          eventId: `test:reg:shard:${i}`,
+          occurredAt: clock,
+          appId: hubConfig().WECHAT_APP_ID,
+          openid,
+          phoneHash: String(i).repeat(64).slice(0, 64),
+          phoneMasked: '138****0000',
+          birthday: '1991-04-09',
+        },
+        deps(),
+      );
+    }
+    await drainQueue(aws.queues.engagement.url);
+    const rows = (await scanAll(aws.table)).filter((i) => String(i.sk) === 'DUE#birthday#2026' && String(i.gsi1pk ?? '').startsWith('DUE#2026-04-09'));
+    expect(rows).toHaveLength(10);
+    const shards = new Set(rows.map((r) => String(r.gsi1pk)));
+    expect([...shards].every((pk) => new RegExp(`^DUE#2026-04-09#[0-${DUE_SHARDS - 1}]$`).test(pk))).toBe(true);
+    expect(shards.size).toBeGreaterThan(1);
+    // Two rows as the unsharded index filed them.
+    for (const r of rows.slice(0, 2)) {
+      await ddb().send(new UpdateCommand({ TableName: aws.table, Key: { pk: r.pk, sk: r.sk }, UpdateExpression: 'SET gsi1pk = :p', ExpressionAttributeValues: { ':p': 'DUE#2026-04-09' } }));
+    }
+    clock = Date.UTC(2026, 3, 9, 3, 0);
+    expect((await sweepDue(deps())).planned).toBe(10);
+    expect((await sweepDue(deps())).planned).toBe(0);
+    const msgs = await drainQueue(aws.queues.engagement.url);
+    expect(msgs.map((m) => m.openid).sort()).toEqual([...openids].sort());
   });
 
   it('plans a birthday greeting on the day, once', async () => {

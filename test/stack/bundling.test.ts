@@ -50,4 +50,10 @@ describe.each(picked.map((f) => [f.name] as const))('bundle of %s', (name) => {
     expect([...required].filter((m) => !optional.has(m))).toEqual([]);
     expect(statSync(join(dir, 'index.mjs')).size).toBeLessThan(5 * 1024 * 1024);
   });
+  it('takes credentials from the environment only: no SSO, shared-file, process or web-identity source, no STS client (stacks/bundling.ts)', () => {
+    // Strings of the default chain's sources (@aws-sdk/credential-provider-ini, -sso, -process, -web-identity).
+    for (const marker of ['sso_start_url', 'credential_process', 'AssumeRoleWithWebIdentity']) expect(code.includes(marker), marker).toBe(false);
+    // The environment provider is there (@aws-sdk/credential-provider-env reads these).
+    expect(code.includes('AWS_SESSION_TOKEN')).toBe(true);
+  });
 });

@@ -41,6 +41,31 @@ export async function queryAll<T = Item>(table: string, pk: string, skPrefix = '
   return out;
 }
 
+const LISTS = ['f', 'u', 'q', 'c', 'o'] as const;
+
+/**
+ * Profile items with their whole stored history in `h`: a long history's month buckets
+ * (`MEMBER#<id> | HIST#<YYYY-MM>`, lib/store/entities/member-history.ts), found among `items`,
+ * appended list by list in month order. The other items are returned as they are.
+ */
+export function joinHistory<T extends Item>(items: readonly T[]): T[] {
+  const buckets = new Map<string, T[]>();
+  for (const i of items) if (String(i.sk).startsWith('HIST#')) buckets.set(String(i.pk), [...(buckets.get(String(i.pk)) ?? []), i]);
+  return items.map((i) => {
+    const mine = i.sk === '#PROFILE' ? buckets.get(String(i.pk)) : undefined;
+    if (!mine) return i;
+    const h: Item = { f: [], u: [], q: [], c: [], o: [], ...(i.h as Item) };
+    for (const b of [...mine].sort((x, y) => (String(x.sk) < String(y.sk) ? -1 : 1))) for (const l of LISTS) h[l] = [...(h[l] as unknown[]), ...(((b.h as Item | undefined)?.[l] as unknown[] | undefined) ?? [])];
+    return { ...i, h };
+  });
+}
+
+/** A member's profile item with its whole stored history in `h` (joinHistory). */
+export async function profileWithHistory<T = Item>(table: string, memberId: string): Promise<T | undefined> {
+  const partition = await queryAll(table, memberKey(memberId).pk);
+  return joinHistory(partition).find((i) => i.sk === '#PROFILE') as T | undefined;
+}
+
 export async function scanAll<T = Item>(table: string): Promise<T[]> {
   const out: T[] = [];
   let start: Record<string, unknown> | undefined;

@@ -11,7 +11,7 @@ import { memberKey, memberReviewIndex, parseMemberPartition, parseReviewDay, par
 import { lotExpiryIndex, lotKey, parseLotKey } from '../../lib/store/entities/lot.ts';
 import { ledgerKey, parseLedgerKey } from '../../lib/store/entities/ledger.ts';
 import { mergeKey, parseMergeKey } from '../../lib/store/entities/merge.ts';
-import { dueIndex, dueKey, dues, parseDueIndexSk, parseDueKey } from '../../lib/store/entities/due.ts';
+import { dueIndex, dueKey, duePartition, dues, parseDueIndexSk, parseDueKey } from '../../lib/store/entities/due.ts';
 import { memberOrdersIndex, orderKey, orders, parseOrderKey } from '../../lib/store/entities/order.ts';
 import { parseRefundKey, refundKey } from '../../lib/store/entities/refund.ts';
 import { parseTmcMessageKey, tmcMessageKey } from '../../lib/store/entities/tmc.ts';
@@ -89,7 +89,9 @@ describe('member partition rows', () => {
   it('due: key, index, round trip', () => {
     expect(dueKey('m1', 'repurchase', '0')).toEqual({ pk: 'MEMBER#m1', sk: 'DUE#repurchase#0' });
     expect(parseDueKey({ pk: 'MEMBER#m1', sk: 'DUE#birthday#2027' })).toEqual({ memberId: 'm1', kind: 'birthday', key: '2027' });
-    expect(dueIndex('2026-03-15', 1_773_540_000_000, 'm1')).toEqual({ gsi1pk: 'DUE#2026-03-15', gsi1sk: '0001773540000000#m1' });
+    // Shard of m1: the first 4 bytes of SHA-256("m1") as a big-endian integer, mod 8 = 1 (computed with node:crypto by hand).
+    expect(dueIndex('2026-03-15', 1_773_540_000_000, 'm1')).toEqual({ gsi1pk: 'DUE#2026-03-15#1', gsi1sk: '0001773540000000#m1' });
+    expect(duePartition('2026-03-15')).toBe('DUE#2026-03-15');
     expect(parseDueIndexSk('0001773540000000#m1')).toEqual({ dueAt: 1_773_540_000_000, memberId: 'm1' });
   });
   it('due: written with its index, marked done out of it', () => {
@@ -100,7 +102,7 @@ describe('member partition rows', () => {
     expect(built.items[0]).toEqual({
       Put: {
         TableName: 't',
-        Item: { ...row, gsi1pk: 'DUE#1970-01-01', gsi1sk: '0000000000001000#m1', pk: 'MEMBER#m1', sk: 'DUE#lapse#current' },
+        Item: { ...row, gsi1pk: 'DUE#1970-01-01#1', gsi1sk: '0000000000001000#m1', pk: 'MEMBER#m1', sk: 'DUE#lapse#current' },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     });

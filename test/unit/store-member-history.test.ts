@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { Tx } from '../../lib/store/tx.ts';
 import { fromStored, historyFromStored, historyToStored, members, toStored, type MemberHistory, type ProfileItem } from '../../lib/store/entities/member.ts';
+import { HISTORY_INLINE_FACTS } from '../../lib/store/entities/member-history.ts';
 
 /** A profile item exactly as the tuple-history code wrote it (a member who followed twice, unfollowed, scanned, registered and paid twice). */
 const OLD_ITEM_JSON = `{
@@ -90,5 +91,58 @@ describe('member history: stored short form ↔ readable form', () => {
     const h = historyToStored(READABLE);
     expect(put!.Put.Item).toEqual({ memberId: 'm1', version: 3, points: 5, h, pk: 'MEMBER#m1', sk: '#PROFILE' });
     expect(merged!.Put.Item).toEqual({ memberId: 'm2', version: 5, h, mergedInto: 'm1', credits: {}, updatedAt: 99, pk: 'MEMBER#m2', sk: '#PROFILE' });
+  });
+});
+
+describe('member history: a long history in month buckets (lib/store/entities/member-history.ts)', () => {
+  // 40 code scans, one every 10 days from 2025-01-01 00:00 UTC: day 0 … 390 (2026-01-26), months 2025-01 … 2026-01.
+  const DAY = 86_400_000;
+  const START = Date.UTC(2025, 0, 1);
+  const scans = Array.from({ length: 40 }, (_, i) => ({ at: START + i * 10 * DAY, channel: `b${i % 2}` }));
+  const long: MemberHistory = { follows: [], unfollows: [], qrScans: [], codeScans: scans, orders: [], registeredAt: START, seen: { at: START, channel: 'organic' } };
+  const monthsByHand = ['2025-01', '2025-02', '2025-03', '2025-04', '2025-05', '2025-06', '2025-07', '2025-08', '2025-09', '2025-10', '2025-11', '2025-12', '2026-01'];
+  const profileOf = (tx: Tx) => (tx.build().items as { Put?: { Item: Record<string, unknown> }; Delete?: { Key: Record<string, unknown> } }[]).map((i) => i.Put?.Item ?? i.Delete!.Key);
+
+  it('keeps 32 facts inline and moves a 33rd-fact history into month buckets, the profile naming them', () => {
+    const short = { ...long, codeScans: scans.slice(0, HISTORY_INLINE_FACTS) };
+    expect(toStored({ memberId: 'm', version: 1, history: short })).toEqual({ memberId: 'm', version: 1, h: historyToStored(short) });
+    const stored = toStored({ memberId: 'm', version: 1, history: long });
+    expect(stored.h).toEqual({ r: START, seen: [START, 'organic'] });
+    expect(stored.hb).toEqual(monthsByHand);
+    expect(stored.hd).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('a new record writes every bucket; a read record rewrites only the month that changed; the buckets read back into the same history', () => {
+    const tx = new Tx('t');
+    members.write(tx, { memberId: 'm', version: 1, history: long }, { isNew: true, prevVersion: 0 });
+    const written = profileOf(tx);
+    expect(written.map((i) => i.sk)).toEqual(['#PROFILE', ...monthsByHand.map((m) => `HIST#${m}`)]);
+    // January 2025: days 0, 10, 20, 30 → four scans.
+    expect(written[1]).toEqual({ pk: 'MEMBER#m', sk: 'HIST#2025-01', h: { c: scans.slice(0, 4).map((s) => [s.at, s.channel]) } });
+
+    const buckets = new Map(written.slice(1).map((i) => [String(i.sk).slice(5), i.h as Record<string, never>]));
+    const read = fromStored<ProfileItem>(written[0]!, buckets);
+    expect(read.history).toEqual(long);
+    expect(members.historyAsRead(read)).toEqual(long);
+    read.history.codeScans.push({ at: Date.UTC(2025, 5, 15), channel: 'b9' });
+    read.history.codeScans.sort((a, b) => a.at - b.at);
+    const again = new Tx('t');
+    members.write(again, read, { isNew: false, prevVersion: 1 });
+    expect(profileOf(again).map((i) => i.sk)).toEqual(['#PROFILE', 'HIST#2025-06']);
+    // The history as read stays what was read.
+    expect(members.historyAsRead(read)).toEqual(long);
+  });
+
+  it('a history that shrinks back under the limit deletes its buckets', () => {
+    const tx = new Tx('t');
+    members.write(tx, { memberId: 'm', version: 1, history: long }, { isNew: true, prevVersion: 0 });
+    const written = profileOf(tx);
+    const read = fromStored<ProfileItem>(written[0]!, new Map(written.slice(1).map((i) => [String(i.sk).slice(5), i.h as Record<string, never>])));
+    read.history.codeScans = scans.slice(0, 3);
+    const again = new Tx('t');
+    members.write(again, read, { isNew: false, prevVersion: 1 });
+    const out = profileOf(again);
+    expect(out[0]).toEqual({ memberId: 'm', version: 1, h: historyToStored(read.history), pk: 'MEMBER#m', sk: '#PROFILE' });
+    expect(out.slice(1)).toEqual(monthsByHand.map((m) => ({ pk: 'MEMBER#m', sk: `HIST#${m}` })));
   });
 });

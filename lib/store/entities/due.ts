@@ -1,16 +1,23 @@
 /**
  * Due work: a member's scheduled nudge (repurchase ladder step, lapse alert, birthday).
  *
- *   MEMBER#<memberId> | DUE#<kind>#<key>    gsi1 (while pending): DUE#<local day> | <dueAt, padded>#<memberId>
+ *   MEMBER#<memberId> | DUE#<kind>#<key>    gsi1 (while pending): DUE#<local day>#<shard> | <dueAt, padded>#<memberId>
  *
  * One row per kind and key (a reschedule replaces it); the nudge sweep marks it done in the
  * transaction that plans its message, which takes it out of the index.
+ *
+ * Shards: a day's index is DUE_SHARDS partitions (shard = bucketOf(memberId)), like the review
+ * index: under 双11 (833 paid orders a second, each filing its repurchase reminders under one
+ * day) one partition would take ≈ 1,667 WCU/s, over DynamoDB's 1,000 per partition; eight take
+ * ≈ 208 each (bench/README.md, "scale"). The sweep reads every shard of a day, and the day's
+ * unsharded partition `DUE#<local day>` that rows filed before the sharding still sit in.
  */
 import { ForeignKeyError, pad, splitKey, unpad, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
 import { queryIndex } from '../item-ops.ts';
 import { localDay } from '../../time.ts';
+import { bucketOf } from '../../ids.ts';
 import { memberPartition, parseMemberPartition } from './member.ts';
 
 const SK_PREFIX = 'DUE';
@@ -31,9 +38,14 @@ export function parseDueKey(k: Key): { memberId: string; kind: string; key: stri
   return { memberId: parseMemberPartition(k.pk), kind, key };
 }
 
-export const duePartition = (localDay: string): string => `${INDEX_PREFIX}#${localDay}`;
+/** Index partitions per local day. */
+export const DUE_SHARDS = 8;
+
+/** `DUE#<local day>#<shard>`; without a shard, the unsharded partition of rows filed before the sharding. */
+export const duePartition = (localDay: string, shard?: number): string => (shard === undefined ? `${INDEX_PREFIX}#${localDay}` : `${INDEX_PREFIX}#${localDay}#${shard}`);
+export const dueShardOf = (memberId: string): number => bucketOf(memberId, DUE_SHARDS);
 export const dueIndex = (localDay: string, dueAt: number, memberId: string) => ({
-  gsi1pk: duePartition(localDay),
+  gsi1pk: duePartition(localDay, dueShardOf(memberId)),
   gsi1sk: `${pad(dueAt)}#${memberId}`,
 });
 
@@ -62,8 +74,14 @@ export const dues = {
     );
   },
 
-  /** Pending rows of a local day due at or before `upTo`, oldest first, page by page. */
-  listDue<T extends DueItem>(store: Store, day: string, upTo: number): AsyncGenerator<T> {
-    return queryIndex<T>(store, { pk: duePartition(day), skAtMost: `${pad(upTo)}#~` });
+  /**
+   * Pending rows of a local day due at or before `upTo`, page by page: every shard in turn
+   * (oldest first within a shard), then the day's unsharded partition (rows filed before the
+   * sharding).
+   */
+  async *listDue<T extends DueItem>(store: Store, day: string, upTo: number): AsyncGenerator<T> {
+    const skAtMost = `${pad(upTo)}#~`;
+    for (let shard = 0; shard < DUE_SHARDS; shard++) yield* queryIndex<T>(store, { pk: duePartition(day, shard), skAtMost });
+    yield* queryIndex<T>(store, { pk: duePartition(day), skAtMost });
   },
 };

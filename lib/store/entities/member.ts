@@ -10,7 +10,12 @@
  *
  * History: the domain reads and writes `history` with readable names (MemberHistory); the item
  * stores it as `h` with one-letter names and tuples (StoredHistory). Only this module maps
- * between the two (toStored on every profile write, fromStored on every profile read).
+ * between the two (toStored on every profile write, fromStored on every profile read). A long
+ * history (more than HISTORY_INLINE_FACTS list facts) lives in month buckets of the member
+ * partition instead (lib/store/entities/member-history.ts): the profile then keeps `h.r` and
+ * `h.seen`, the bucket months (`hb`) and their digest (`hd`); `get` and `resolve` join the
+ * buckets back, so readers always see the whole history, and `write` rewrites only the buckets
+ * whose facts changed since the read.
  *
  * Review index: the local day the nightly review (lib/members/nightly.ts) must look at the
  * member again, one partition per day and shard (lib/members/lifecycle.ts REVIEW_SHARDS).
@@ -19,6 +24,8 @@ import { keys, splitKey, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
 import { getItem, queryPage, stripKeys } from '../item-ops.ts';
+import { TransientError } from '../../errors.ts';
+import { bucketJson, bucketsDigest, factCount, fromBuckets, HISTORY_INLINE_FACTS, memberHistory, toBuckets, type BucketFacts } from './member-history.ts';
 
 const PREFIX = 'MEMBER';
 const PROFILE_SK = '#PROFILE';
@@ -117,16 +124,69 @@ export interface ProfileItem {
   history: MemberHistory;
 }
 
-/** A profile as the domain sees it → its stored attributes (`history` → `h`). */
-export function toStored(m: ProfileItem): Record<string, unknown> {
-  const { history, ...rest } = m;
-  return { ...rest, h: historyToStored(history) };
+/** The history's list facts split off into month buckets (undefined: short enough for the profile). */
+export function historyBuckets(h: MemberHistory): Map<string, BucketFacts> | undefined {
+  const stored = historyToStored(h);
+  return factCount(stored) > HISTORY_INLINE_FACTS ? toBuckets(stored) : undefined;
 }
 
-/** A stored profile item → the domain's profile (`h` → `history`). */
-export function fromStored<T extends ProfileItem>(item: Record<string, unknown>): T {
+/**
+ * A profile as the domain sees it → its stored attributes (`history` → `h`; a long history's
+ * lists → the bucket months `hb` and their digest `hd`, the buckets written by `members.write`).
+ */
+export function toStored(m: ProfileItem): Record<string, unknown> {
+  const { history, hb: _hb, hd: _hd, ...rest } = m as ProfileItem & { hb?: unknown; hd?: unknown };
+  const h = historyToStored(history);
+  if (factCount(h) <= HISTORY_INLINE_FACTS) return { ...rest, h };
+  const buckets = toBuckets(h);
+  const scalars = { ...(h.r !== undefined ? { r: h.r } : {}), ...(h.seen ? { seen: h.seen } : {}) };
+  return { ...rest, h: scalars, hb: [...buckets.keys()], hd: bucketsDigest(buckets) };
+}
+
+/** What a profile object was read as: its history (stored form) and its buckets. */
+const asRead = new WeakMap<object, { history: string; months: string[]; buckets?: Map<string, string> }>();
+
+/**
+ * A stored profile item (and, for a long history, its month buckets) → the domain's profile
+ * (`h` → `history`).
+ */
+export function fromStored<T extends ProfileItem>(item: Record<string, unknown>, buckets?: ReadonlyMap<string, BucketFacts>): T {
   const { h, ...rest } = item;
-  return { ...rest, history: historyFromStored(h as Partial<StoredHistory> | undefined) } as unknown as T;
+  const stored = { ...(h as Partial<StoredHistory> | undefined), ...(buckets ? fromBuckets(buckets) : {}) };
+  const m = { ...rest, history: historyFromStored(stored) } as unknown as T;
+  asRead.set(m, {
+    history: JSON.stringify(historyToStored(m.history)),
+    months: bucketMonths(item),
+    ...(buckets ? { buckets: new Map([...buckets].map(([month, b]) => [month, bucketJson(b)])) } : {}),
+  });
+  return m;
+}
+
+const bucketMonths = (item: Record<string, unknown>): string[] => (Array.isArray(item.hb) ? item.hb.map(String) : []);
+
+/** A profile item read with its history buckets, checked against the profile's `hb` and `hd`. */
+async function readProfile(store: Store, memberId: string): Promise<Record<string, unknown> & { buckets?: Map<string, BucketFacts> } | undefined> {
+  for (let attempt = 0; attempt < HISTORY_READ_ATTEMPTS; attempt++) {
+    const item = await getItem<Record<string, unknown>>(store, memberKey(memberId), { consistent: true });
+    if (!item) return undefined;
+    const months = bucketMonths(item);
+    if (!months.length) return item;
+    const all = await memberHistory.read(store, memberId);
+    const buckets = new Map(months.map((month) => [month, all.get(month)] as const).filter((e): e is [string, BucketFacts] => e[1] !== undefined));
+    if (buckets.size === months.length && bucketsDigest(buckets) === item.hd) return { ...item, buckets };
+    // A write of this member committed between the two reads: read both again.
+  }
+  throw new TransientError(`member ${memberId}: history buckets kept changing while being read`);
+}
+
+/** Reads of a profile and its buckets that may race a writer before the read gives up (503). */
+const HISTORY_READ_ATTEMPTS = 4;
+
+async function loadProfile<T extends ProfileItem>(store: Store, memberId: string): Promise<T | undefined> {
+  const read = await readProfile(store, memberId);
+  if (!read) return undefined;
+  const { buckets, ...item } = read;
+  return fromStored<T>(item, buckets);
 }
 
 /** `MEMBER#<memberId>`: shared with the suppression and sent-log rows (lib/store/keys.ts). */
@@ -168,22 +228,28 @@ export function setReviewIndex(m: object, review: { localDay: string; shard: num
 }
 
 /** Sort-key prefixes of the member partition's item types. */
-export type PartitionPrefix = 'LOT#' | 'LEDGER#' | 'MERGE#' | 'DUE#' | 'SUPPRESS#' | 'SENT#';
+export type PartitionPrefix = 'LOT#' | 'LEDGER#' | 'MERGE#' | 'DUE#' | 'SUPPRESS#' | 'SENT#' | 'HIST#';
+
+/** The bucket writes of a profile write: the months whose facts changed since the read, and those gone. */
+function writeBuckets(tx: Tx, m: ProfileItem, isNew: boolean): void {
+  const read = isNew ? undefined : asRead.get(m);
+  const before = { months: read?.months ?? (isNew ? [] : bucketMonths(m as unknown as Record<string, unknown>)), ...(read?.buckets ? { buckets: read.buckets } : {}) };
+  const after = historyBuckets(m.history) ?? new Map<string, BucketFacts>();
+  if (after.size || before.months.length) memberHistory.write(tx, m.memberId, after, before);
+}
 
 export const members = {
   /** The profile (consistent read), merged-away records included. */
   async get<T extends ProfileItem>(store: Store, memberId: string): Promise<(T & Record<string, unknown>) | undefined> {
-    const item = await getItem<Record<string, unknown>>(store, memberKey(memberId), { consistent: true });
-    return item && fromStored<T & Record<string, unknown>>(item);
+    return loadProfile<T & Record<string, unknown>>(store, memberId);
   },
 
   /** The member a record id leads to, following merge pointers. */
   async resolve<T extends ProfileItem>(store: Store, memberId: string): Promise<T | undefined> {
     let id: string | undefined = memberId;
     for (let hops = 0; id && hops < MAX_MERGE_HOPS; hops++) {
-      const item: Record<string, unknown> | undefined = await getItem<Record<string, unknown>>(store, memberKey(id), { consistent: true });
-      if (!item) return undefined;
-      const m: T = fromStored<T>(item);
+      const m: T | undefined = await loadProfile<T>(store, id);
+      if (!m) return undefined;
       if (!m.mergedInto) return m;
       id = m.mergedInto;
     }
@@ -198,12 +264,23 @@ export const members = {
     const { pk: _pk, sk: _sk, ...attrs } = toStored(m);
     if (o.isNew) tx.create('member', memberKey(m.memberId), attrs);
     else tx.put('member', memberKey(m.memberId), attrs, { expr: '#v = :v', names: { '#v': 'version' }, values: { ':v': o.prevVersion } });
+    writeBuckets(tx, m, o.isNew);
+  },
+
+  /**
+   * The history `m` had when it was read (undefined for a record not read by `get`/`resolve`):
+   * what the record's credits were computed from (lib/members/record.ts).
+   */
+  historyAsRead(m: ProfileItem): MemberHistory | undefined {
+    const read = asRead.get(m);
+    return read && historyFromStored(JSON.parse(read.history) as StoredHistory);
   },
 
   /** The losing record of a merge: its facts kept, out of every index, pointing at the survivor. */
   writeMergedAway(tx: Tx, loser: ProfileItem, survivorId: string, now: number): void {
     const prev = loser.version;
     const rest = stripKeys(toStored(loser));
+    writeBuckets(tx, loser, false);
     tx.put(
       `merged:${loser.memberId}`,
       memberKey(loser.memberId),
