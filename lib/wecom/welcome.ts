@@ -1,5 +1,5 @@
 /**
- * The welcome of a WeCom add (docs/platforms.md#wecom-welcome): a `wecom_welcome` engagement row
+ * The welcome of a WeCom add (docs/platforms.md#wecom-welcome-messages): a `wecom_welcome` engagement row
  * (planned by lib/apply/planners/wecom.ts when the add carries a WelcomeCode) becomes one
  * `externalcontact/send_welcome_msg` call. WeCom takes the code within 20 s of the event and
  * only once, so the row is sent at once, outside the caps, quiet hours and holdout, and at most
@@ -24,7 +24,7 @@ import type { SenderRuntime, SendRecordOutcome } from '../engagement/send/batch.
 import { DEFAULT_LEASE_MS } from '../engagement/send/flow.ts';
 import { wecomContactApi, type WecomApi } from './client.ts';
 
-/** How long WeCom accepts a WelcomeCode after the event (docs/platforms.md#wecom-welcome). */
+/** How long WeCom accepts a WelcomeCode after the event (docs/platforms.md#wecom-welcome-messages). */
 export const WELCOME_CODE_TTL_MS = 20_000;
 /** Errcodes of an answer that never arrived: WeCom may have sent the welcome. */
 const AMBIGUOUS = new Set(['network', 'timeout', 'bad_response']);
