@@ -23,6 +23,9 @@ import { hubConfig } from '../support/env.ts';
 import { apply } from '../../lib/apply/apply.ts';
 import { sendKey } from '../../lib/store/entities/send.ts';
 import { DAY_MS } from '../../lib/time.ts';
+import { staffRates } from '../../lib/store/entities/staff-rate.ts';
+import { sendStaffAlerts } from '../../lib/wecom/staff-alerts.ts';
+import type { OutboxRow } from '../../lib/events/messages.ts';
 
 const A = { appId: 'wxa1a1a1a1a1a1a1a1', kind: 'official', name: '伟嘉', token: 'TokenOfAccountA0123', appSecret: 'secret-a' };
 const M = { appId: 'wxm3m3m3m3m3m3m3m3', kind: 'miniprogram', name: '会员中心', appSecret: 'secret-m' };
@@ -174,5 +177,44 @@ describe('WeCom contact-way channels, welcomes and staff alerts', () => {
     await consumeEngagement(records);
     expect(await getItem(hub.aws.table, sendKey(rowOf(welcome).messageId))).toMatchObject({ status: 'failed', reason: 'welcome_code_used', errcode: '41051' });
     expect(wecomSent('wecom_welcome')).toHaveLength(1);
+  });
+
+  it('an alert about a member without a guide goes to the fallback staff; a member nobody can be told about is recorded', async () => {
+    const at = Date.now() - 200 * DAY_MS;
+    const order = (id: string) => ({
+      type: 'order' as const, source: 'youzan' as const, platform: 'youzan' as const, eventId: `test:wecom:fallback:${id}`, occurredAt: at, shopId: 'shop1', orderId: id, status: 'paid' as const,
+      platformStatus: 'WAIT_SELLER_SEND_GOODS', totalFen: 100, paidFen: 100, paidAt: at, lines: [], topic: 'trade_TradePaid',
+      buyer: [{ kind: 'youzan_open_id' as const, value: `yz_fallback_${id}` }],
+    });
+    const { memberId } = await apply(order('F1'), hub.runtime);
+    const row = (messageId: string): OutboxRow => ({ messageId, memberId: memberId!, ruleId: 'lapse_alert', step: '1', class: 'transactional', destination: 'staff', payload: { tier: 'gold', days: 180 }, triggeredAt: at, createdAt: at });
+    const record = (id: string) => ({ messageId: `sqs-${id}`, attributes: { ApproximateReceiveCount: '1' } }) as unknown as SQSRecord;
+    const before = wecomSent('wecom_app').length;
+    const out = await sendStaffAlerts([{ msg: row('test-fallback-1'), record: record('1') }], hub.runtime);
+    expect(out.get('sqs-1')).toMatchObject({ kind: 'done' });
+    const sent = wecomSent('wecom_app').slice(before);
+    expect(sent.map((m) => m.touser)).toEqual(['ops_wang|ops_zhou']);
+
+    const nobody = hub.runtime.with({ settings: { WECOM_STAFF_FALLBACK_USERIDS: undefined } });
+    const none = await sendStaffAlerts([{ msg: row('test-fallback-2'), record: record('2') }], nobody);
+    expect(none.get('sqs-2')).toEqual({ kind: 'done', outcome: { status: 'suppressed', reason: 'no_staff_recipient' } });
+    expect(await getItem(hub.aws.table, sendKey('test-fallback-2'))).toMatchObject({ status: 'suppressed', reason: 'no_staff_recipient' });
+    expect(wecomSent('wecom_app').slice(before)).toHaveLength(1);
+  });
+
+  it('the per-staff send budget holds a minute and an hour limit, whichever is reached first', async () => {
+    const corp = hubConfig().WECOM_CORP_ID!;
+    const hour = Date.UTC(2026, 0, 5, 3);
+    const limits = { perMinute: 2, perHour: 3 };
+    const store = hub.runtime.store;
+    // Minute 0: two fit, the third waits for minute 1.
+    expect(await staffRates.take(store, corp, 'budget_li', hour + 1_000, limits)).toEqual({ ok: true });
+    expect(await staffRates.take(store, corp, 'budget_li', hour + 2_000, limits)).toEqual({ ok: true });
+    expect(await staffRates.take(store, corp, 'budget_li', hour + 3_000, limits)).toEqual({ ok: false, retryAt: hour + 60_000 });
+    // Minute 1: the hour's third fits; minute 2: the hour is full until the next hour.
+    expect(await staffRates.take(store, corp, 'budget_li', hour + 61_000, limits)).toEqual({ ok: true });
+    expect(await staffRates.take(store, corp, 'budget_li', hour + 121_000, limits)).toEqual({ ok: false, retryAt: hour + 3_600_000 });
+    // Another staff member has a budget of their own.
+    expect(await staffRates.take(store, corp, 'budget_wang', hour + 3_000, limits)).toEqual({ ok: true });
   });
 });
