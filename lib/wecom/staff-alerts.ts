@@ -129,31 +129,46 @@ export async function sendStaffAlerts(items: readonly { msg: OutboxRow; record: 
   for (const [key, group] of groups) {
     const recipients = key.split('|');
     for (const chunk of packLines(group, (c) => c.line)) {
+      // The alerts this message carries: those still held by this attempt.
+      let live = chunk;
       const settle = async (outcome: 'sent' | 'unknown' | 'retry' | 'failed', extra: { delaySeconds?: number; reason?: string; errcode?: string } = {}) => {
-        for (const c of chunk) out.set(c.record.messageId, await finish(c, outcome, rt, extra).catch((err: unknown) => {
-          logger.error('staff alert outcome not recorded', { messageId: c.row.messageId, error: (err as Error).message });
-          return { kind: 'retry' as const, delaySeconds: backoff(c), reason: 'store_error' };
-        }));
+        for (const c of live) {
+          const r = await finish(c, outcome, rt, extra).catch((err: unknown): RecordOutcome => {
+            logger.error('staff alert outcome not recorded', { messageId: c.row.messageId, error: (err as Error).message });
+            return { kind: 'retry', delaySeconds: backoff(c), reason: 'store_error' };
+          });
+          out.set(c.record.messageId, r);
+        }
       };
       try {
         const app = api ?? wecomAgentApi(rt.cfg);
+        let wait: number | undefined;
         for (const userId of recipients) {
           const take = await staffRates.take(rt.store, rt.cfg.WECOM_CORP_ID ?? '-', userId, rt.now(), STAFF_RATE_LIMITS);
           if (!take.ok) {
-            await settle('retry', { delaySeconds: Math.max(1, Math.ceil((take.retryAt - rt.now()) / 1000)), reason: 'staff_rate_limited' });
+            wait = Math.max(1, Math.ceil((take.retryAt - rt.now()) / 1000));
             break;
           }
         }
-        if (chunk.every((c) => out.has(c.record.messageId))) continue;
-        for (const c of chunk) await sends.markCall(rt.store, c.fence, { via: 'wecom_app', at: rt.now(), appId: rt.cfg.WECOM_CORP_ID ?? '-', openid: key, clientMsgId: c.row.messageId, resumed: false });
-        const text = chunk.length === 1 ? chunk[0]!.line : chunk.map((c) => c.line).join('\n');
-        const r = await app.api.sendAppText(app.agentId, recipients, text);
+        if (wait !== undefined) {
+          await settle('retry', { delaySeconds: wait, reason: 'staff_rate_limited' });
+          continue;
+        }
+        const marked: Claimed[] = [];
+        for (const c of live) {
+          const m = await sends.markCall(rt.store, c.fence, { via: 'wecom_app', at: rt.now(), appId: rt.cfg.WECOM_CORP_ID ?? '-', openid: key, clientMsgId: c.row.messageId, resumed: false });
+          if (m === 'superseded') out.set(c.record.messageId, { kind: 'done', outcome: { status: 'duplicate', existing: 'taken_over' } });
+          else marked.push(c);
+        }
+        live = marked;
+        if (!live.length) continue;
+        const r = await app.api.sendAppText(app.agentId, recipients, live.map((c) => c.line).join('\n'));
         if (r.invalidUsers.length) logger.warn('WeCom did not deliver a staff alert to some recipients', { invalid: r.invalidUsers.length, recipients: recipients.length });
         await settle('sent');
-        rt.metrics?.add('MessagesSent', {}, chunk.length);
+        rt.metrics?.add('MessagesSent', {}, live.length);
       } catch (err) {
         const errcode = err instanceof UpstreamApiError ? String(err.errcode) : 'error';
-        logger.error('staff alert send failed', { errcode, alerts: chunk.length });
+        logger.error('staff alert send failed', { errcode, alerts: live.length });
         if (AMBIGUOUS.has(errcode)) await settle('unknown', { reason: `wecom_app_${errcode}` });
         else if (err instanceof UpstreamApiError && !err.retryable && !CONFIG_ERRCODES.has(errcode)) await settle('failed', { reason: 'wecom_error', errcode });
         else await settle('retry', { reason: CONFIG_ERRCODES.has(errcode) ? 'wecom_not_configured' : 'wecom_retryable', errcode });

@@ -62,7 +62,9 @@ export async function sendWelcome(row: OutboxRow, rt: Pick<SenderRuntime, 'cfg' 
   } catch (err) {
     return fail('not_configured', err instanceof UpstreamApiError ? String(err.errcode) : undefined);
   }
-  await sends.markCall(store, fence, { via: 'wecom_welcome', at: now, appId: row.appId, openid: row.openid, clientMsgId: row.messageId, resumed: false });
+  if ((await sends.markCall(store, fence, { via: 'wecom_welcome', at: now, appId: row.appId, openid: row.openid, clientMsgId: row.messageId, resumed: false })) === 'superseded') {
+    return { status: 'duplicate', existing: 'taken_over' };
+  }
   try {
     await client.sendWelcome(welcomeCode, text);
   } catch (err) {
