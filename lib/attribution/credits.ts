@@ -91,7 +91,8 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byTime = (a: Touch, b: Touch) => a.at - b.at || cmp(a.channel, b.channel) || cmp(a.app ?? '', b.app ?? '');
 const byPaidAt = (a: PaidOrder, b: PaidOrder) => a.paidAt - b.paidAt || cmp(a.key, b.key);
 
-const byContactTime = <T extends { at: number; guide: string }>(a: T, b: T) => a.at - b.at || cmp(a.guide, b.guide);
+/** Canonical order of contact facts: time, guide, then channel (adds) or by whom (ends). */
+const contactOrder = (a: ContactAdd | ContactEnd, b: ContactAdd | ContactEnd) => a.at - b.at || cmp(a.guide, b.guide) || cmp('channel' in a ? a.channel : a.by, 'channel' in b ? b.channel : b.by);
 
 /** The WeCom adds as marketing touches (their contact ways' channels). */
 const contactTouches = (h: History): Touch[] => (h.contactAdds ?? []).map((a) => ({ at: a.at, channel: a.channel }));
@@ -110,26 +111,35 @@ export function lastTouchAt(h: History, t: number): Touch | undefined {
   return marketingTouches(h).filter((x) => x.at <= t).sort(byTime).at(-1) ?? firstTouchOf(h);
 }
 
+/** One WeCom contact: the add that began it and the end that closed it (absent: current). */
+export interface ContactSpan {
+  guide: string;
+  begin: ContactAdd;
+  end?: ContactEnd;
+}
+
 /**
- * The WeCom contacts of a history, per guide in time order: each begins with an add while the
- * person was not that guide's contact and ends with the first end after it (absent: current).
- * At the same instant an add counts before an end.
+ * The WeCom contacts of a history: per guide, each begins with an add while the person was not
+ * that guide's contact and ends with the first end after it. Facts are taken in time order; at
+ * one instant adds before ends, then by channel / by whom (so the result never depends on the
+ * order the facts are listed in).
  */
-export function contactSpans(h: History): { guide: string; begin: ContactAdd; end?: ContactEnd }[] {
-  type Fact = { at: number; add?: ContactAdd; end?: ContactEnd };
-  const byGuide = new Map<string, Fact[]>();
-  for (const add of h.contactAdds ?? []) (byGuide.get(add.guide) ?? byGuide.set(add.guide, []).get(add.guide)!).push({ at: add.at, add });
-  for (const end of h.contactEnds ?? []) (byGuide.get(end.guide) ?? byGuide.set(end.guide, []).get(end.guide)!).push({ at: end.at, end });
-  const spans: { guide: string; begin: ContactAdd; end?: ContactEnd }[] = [];
-  for (const guide of [...byGuide.keys()].sort()) {
-    const facts = byGuide.get(guide)!.sort((a, b) => a.at - b.at || (a.add ? 0 : 1) - (b.add ? 0 : 1) || cmp(a.add?.channel ?? a.end!.by, b.add?.channel ?? b.end!.by));
-    let open: { guide: string; begin: ContactAdd; end?: ContactEnd } | undefined;
-    for (const f of facts) {
-      if (f.add && !open) spans.push((open = { guide, begin: f.add }));
-      else if (f.end && open) {
-        open.end = f.end;
-        open = undefined;
-      }
+export function contactSpans(h: History): ContactSpan[] {
+  const facts = [
+    ...(h.contactAdds?.map((add) => ({ at: add.at, guide: add.guide, rank: 0, key: add.channel, add })) ?? []),
+    ...(h.contactEnds?.map((end) => ({ at: end.at, guide: end.guide, rank: 1, key: end.by, end })) ?? []),
+  ].sort((a, b) => a.at - b.at || a.rank - b.rank || cmp(a.key, b.key));
+  const open = new Map<string, ContactSpan>();
+  const spans: ContactSpan[] = [];
+  for (const f of facts) {
+    const current = open.get(f.guide);
+    if ('add' in f && !current) {
+      const span: ContactSpan = { guide: f.guide, begin: f.add };
+      spans.push(span);
+      open.set(f.guide, span);
+    } else if ('end' in f && current) {
+      current.end = f.end;
+      open.delete(f.guide);
     }
   }
   return spans;
@@ -225,8 +235,8 @@ export function sortHistory(h: History): void {
   h.codeScans.sort(byTime);
   h.unfollows.sort((a, b) => a - b);
   h.orders.sort(byPaidAt);
-  h.contactAdds?.sort((a, b) => byContactTime(a, b) || cmp(a.channel, b.channel));
-  h.contactEnds?.sort((a, b) => byContactTime(a, b) || cmp(a.by, b.by));
+  h.contactAdds?.sort(contactOrder);
+  h.contactEnds?.sort(contactOrder);
 }
 
 /** Merges two histories (member merge): the union of facts, the earliest registration. */
@@ -237,8 +247,8 @@ export function mergeHistories(a: History, b: History): History {
   const registeredAt = [a.registeredAt, b.registeredAt].flatMap((x) => x ?? []).sort((x, y) => x - y)[0];
   const orders = new Map<string, PaidOrder>();
   for (const o of [...a.orders, ...b.orders]) if (!orders.has(o.key)) orders.set(o.key, o);
-  const contactAdds = uniq([...(a.contactAdds ?? []), ...(b.contactAdds ?? [])], (x) => [x.at, x.guide, x.channel]).sort((x, y) => byContactTime(x, y) || cmp(x.channel, y.channel));
-  const contactEnds = uniq([...(a.contactEnds ?? []), ...(b.contactEnds ?? [])], (x) => [x.at, x.guide, x.by]).sort((x, y) => byContactTime(x, y) || cmp(x.by, y.by));
+  const contactAdds = uniq([...(a.contactAdds ?? []), ...(b.contactAdds ?? [])], (x) => [x.at, x.guide, x.channel]).sort(contactOrder);
+  const contactEnds = uniq([...(a.contactEnds ?? []), ...(b.contactEnds ?? [])], (x) => [x.at, x.guide, x.by]).sort(contactOrder);
   return {
     follows: uniq([...a.follows, ...b.follows], touchId).sort(byTime),
     unfollows: uniq([...a.unfollows, ...b.unfollows]).sort((x, y) => x - y),

@@ -179,6 +179,19 @@ describe('WeCom contact-way channels, welcomes and staff alerts', () => {
     expect(wecomSent('wecom_welcome')).toHaveLength(1);
   });
 
+  it('a welcome whose code is past its 20 s is recorded as expired without calling WeCom', async () => {
+    hub.standin.setWecomContact('wmC_person_3', {});
+    const calls = hub.standin.calls('/cgi-bin/externalcontact/send_welcome_msg').length;
+    // Delivered a minute after the event (inside the callback window, past the code's 20 s).
+    const add = signedContact({ change: 'add_external_contact', userId: 'guide_li', externalUserId: 'wmC_person_3', createTime: nowS() - 60, state: 'cw_guide_li', welcomeCode: 'WELCOME_CW_3' });
+    expect((await postPush(hub.url, add)).status).toBe(200);
+    const records = await engagement();
+    const welcome = records.find((r) => rowOf(r).ruleId === 'wecom_welcome')!;
+    await consumeEngagement(records);
+    expect(await getItem(hub.aws.table, sendKey(rowOf(welcome).messageId))).toMatchObject({ status: 'failed', reason: 'welcome_code_expired' });
+    expect(hub.standin.calls('/cgi-bin/externalcontact/send_welcome_msg')).toHaveLength(calls);
+  });
+
   it('an alert about a member without a guide goes to the fallback staff; a member nobody can be told about is recorded', async () => {
     const at = Date.now() - 200 * DAY_MS;
     const order = (id: string) => ({

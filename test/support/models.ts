@@ -94,13 +94,13 @@ export function modelCredits(h: History, tz: string): Credits {
     if (order.paidFen > 0) onItsDay(order.paidAt, 'gmvFen', order.paidFen);
   }
   // WeCom contacts, guide by guide: an add opens a contact unless one is open; the next end closes it
-  // (a loss unless by transfer). At one instant the add is taken first.
+  // (a loss unless by transfer). At one instant the add is taken first, then the smaller channel or kind of end.
   const guides = new Set([...(h.contactAdds ?? []), ...(h.contactEnds ?? [])].map((x) => x.guide));
   for (const guide of guides) {
     const timeline = [
       ...(h.contactAdds ?? []).filter((a) => a.guide === guide).map((a) => ({ at: a.at, rank: 0, channel: a.channel, by: '' })),
       ...(h.contactEnds ?? []).filter((e) => e.guide === guide).map((e) => ({ at: e.at, rank: 1, channel: '', by: e.by })),
-    ].sort((x, y) => x.at - y.at || x.rank - y.rank);
+    ].sort((x, y) => x.at - y.at || x.rank - y.rank || (x.channel + x.by < y.channel + y.by ? -1 : x.channel + x.by > y.channel + y.by ? 1 : 0));
     let openChannel: string | null = null;
     for (const step of timeline) {
       if (step.rank === 0 && openChannel === null) {

@@ -10,7 +10,7 @@
  * is 2025-03-11 00:30 in Shanghai = 2025-03-10 16:30 UTC.
  */
 import { describe, expect, it } from 'vitest';
-import { computeCredits, diffCredits, emptyHistory, firstTouchOf, mergeHistories, ttcBucket, ttcBucketHours, type Credits, type History } from '../../lib/attribution/credits.ts';
+import { computeCredits, contactSpans, diffCredits, emptyHistory, firstTouchOf, mergeHistories, sortHistory, ttcBucket, ttcBucketHours, type Credits, type History } from '../../lib/attribution/credits.ts';
 import { modelCredits } from '../support/models.ts';
 
 const TZ = 'Asia/Shanghai';
@@ -262,6 +262,78 @@ describe('computeCredits: WeCom contacts (newContacts, lostContacts) and first t
       [key('cw_store', 'first', '2025-03-11')]: { lostContacts: 1 },
       [key('cw_store', 'last', '2025-03-11')]: { lostContacts: 1 },
     });
+  });
+
+  it('at one instant an add counts before an end; among same-instant facts the channel, then the kind of end, decides', () => {
+    // An add and its end in the same second: a contact begun and lost that day.
+    const sameInstant: History = {
+      ...emptyHistory(),
+      contactEnds: [{ at: A1, guide: 'guide_li', by: 'customer' }],
+      contactAdds: [{ at: A1, guide: 'guide_li', channel: 'cw_store' }],
+    };
+    expectCredits(sameInstant, TZ, {
+      [key('cw_store', 'first', '2025-03-10')]: { newContacts: 1, lostContacts: 1 },
+      [key('cw_store', 'last', '2025-03-10')]: { newContacts: 1, lostContacts: 1 },
+    });
+    // Two adds of one guide in the same second through two ways: the first by channel id begins it.
+    // Two ends in the same second: `customer` sorts before `transfer`, so the contact is lost.
+    const ties: History = {
+      ...emptyHistory(),
+      contactAdds: [
+        { at: A1, guide: 'guide_li', channel: 'cw_b' },
+        { at: A1, guide: 'guide_li', channel: 'cw_a' },
+      ],
+      contactEnds: [
+        { at: E1, guide: 'guide_li', by: 'transfer' },
+        { at: E1, guide: 'guide_li', by: 'customer' },
+      ],
+    };
+    expectCredits(ties, TZ, {
+      [key('cw_a', 'first', '2025-03-10')]: { newContacts: 1 },
+      [key('cw_a', 'last', '2025-03-10')]: { newContacts: 1 },
+      [key('cw_a', 'first', '2025-03-11')]: { lostContacts: 1 },
+      [key('cw_a', 'last', '2025-03-11')]: { lostContacts: 1 },
+    });
+    expect(contactSpans(ties)).toEqual([{ guide: 'guide_li', begin: { at: A1, guide: 'guide_li', channel: 'cw_a' }, end: { at: E1, guide: 'guide_li', by: 'customer' } }]);
+  });
+
+  it('stores the contact facts in one canonical order: time, guide, then channel or by whom', () => {
+    const h: History = {
+      ...emptyHistory(),
+      contactAdds: [
+        { at: A3, guide: 'guide_wang', channel: 'organic' },
+        { at: A1, guide: 'guide_zhao', channel: 'cw_a' },
+        { at: A1, guide: 'guide_li', channel: 'cw_z' },
+        { at: A1, guide: 'guide_li', channel: 'cw_b' },
+      ],
+      contactEnds: [
+        { at: E2, guide: 'guide_wang', by: 'transfer' },
+        { at: E1, guide: 'guide_li', by: 'staff' },
+        { at: E1, guide: 'guide_li', by: 'customer' },
+      ],
+    };
+    const addsInOrder = [
+      { at: A1, guide: 'guide_li', channel: 'cw_b' },
+      { at: A1, guide: 'guide_li', channel: 'cw_z' },
+      { at: A1, guide: 'guide_zhao', channel: 'cw_a' },
+      { at: A3, guide: 'guide_wang', channel: 'organic' },
+    ];
+    const endsInOrder = [
+      { at: E1, guide: 'guide_li', by: 'customer' },
+      { at: E1, guide: 'guide_li', by: 'staff' },
+      { at: E2, guide: 'guide_wang', by: 'transfer' },
+    ];
+    const merged = mergeHistories({ ...emptyHistory(), contactAdds: [...h.contactAdds!] }, { ...emptyHistory(), contactEnds: [...h.contactEnds!] });
+    expect(merged.contactAdds).toEqual(addsInOrder);
+    expect(merged.contactEnds).toEqual(endsInOrder);
+    sortHistory(h);
+    expect(h.contactAdds).toEqual(addsInOrder);
+    expect(h.contactEnds).toEqual(endsInOrder);
+    // Without contact facts the history stays without them.
+    const none = emptyHistory();
+    sortHistory(none);
+    expect(mergeHistories(none, emptyHistory())).toEqual(emptyHistory());
+    expect(none).toEqual(emptyHistory());
   });
 
   it('a merge of two records keeps each contact fact once', () => {

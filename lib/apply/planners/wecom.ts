@@ -60,7 +60,7 @@ export async function planWecom(event: WecomEvent, p: Port): Promise<PlanOutput>
     const item = channel !== ORGANIC ? await p.reads.channel(channel!) : undefined;
     if (channel !== ORGANIC && !item) channels.ensureListed(p.tx, channel!, p.now);
     const welcome = p.cfg.rules.welcomeOnContact;
-    if (event.welcomeCode !== undefined && welcome.enabled) {
+    if (event.welcomeCode !== undefined && welcome.enabled && p.cfg.WECOM_CONTACT_SECRET !== undefined) {
       // WeCom accepts the code for 20 s: the row is sent at once by the engagement sender (lib/wecom/welcome.ts).
       const text = typeof item?.welcomeText === 'string' && item.welcomeText ? item.welcomeText : welcome.text;
       p.emit({ memberId: m.memberId, ruleId: WECOM_WELCOME_RULE, step: `${event.userId}:${at}`, class: 'transactional', destination: 'member', payload: { welcomeCode: event.welcomeCode, text, userId: event.userId, channel: channel! }, appId: event.corpId, openid: event.externalUserId, triggeredAt: at });
