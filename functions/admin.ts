@@ -12,6 +12,7 @@ import type { Runtime } from '../lib/runtime/runtime.ts';
 import { memberProfile } from '../lib/members/profile.ts';
 import { createChannel, listChannels, type ChannelAccounts } from '../lib/attribution/channels.ts';
 import { wechatApp } from '../lib/config/index.ts';
+import { wecomContactApi } from '../lib/wecom/client.ts';
 import { createBatch, getBatch, setBatchActive } from '../lib/codes/batches.ts';
 import { codesCsv } from '../lib/codes/csv.ts';
 import { codecFor } from '../lib/codes/codec.ts';
@@ -46,6 +47,7 @@ async function codesCsvPage(event: HttpEvent, rt: Runtime): Promise<HttpResult> 
 const channelAccounts = (rt: Runtime): ChannelAccounts => ({
   defaultAppId: rt.cfg.WECHAT_APP_ID,
   official: (appId) => (wechatApp(rt.cfg, appId)?.kind === 'official' ? rt.wechat(appId) : undefined),
+  wecom: rt.cfg.WECOM_CORP_ID !== undefined && rt.cfg.WECOM_CONTACT_SECRET !== undefined ? wecomContactApi(rt.cfg) : undefined,
 });
 
 export const handler = routes(

@@ -146,7 +146,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     memoryMb: 1024,
     timeoutSeconds: 29,
     table: 'readwrite',
-    secrets: ['wechat', 'keys', 'admin'],
+    // wecom: a wecom_contact channel's contact way (externalcontact/add_contact_way).
+    secrets: ['wechat', 'keys', 'admin', 'wecom'],
     wechatApi: true,
   },
   {
@@ -176,7 +177,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'engagement-sender',
-    description: 'Sends planned messages through the WeChat API under caps, quiet hours, windows and holdout',
+    description: 'Sends planned messages through the WeChat API under caps, quiet hours, windows and holdout; WeCom welcomes on add',
     consumes: 'engagement',
     memoryMb: 512,
     timeoutSeconds: 30,
@@ -186,6 +187,19 @@ export const FUNCTIONS: FunctionSpec[] = [
     secrets: ['wechat', 'tmall', 'wecom'],
     wechatApi: true,
     reservedConcurrency: 5,
+  },
+  {
+    name: 'staff-alerts-sender',
+    description: "Sends staff alerts (the lapse alert) as WeCom app messages to each member's guide, batched and rate-limited per staff member",
+    consumes: 'staff-alerts',
+    memoryMb: 256,
+    timeoutSeconds: 30,
+    table: 'readwrite',
+    // wecom: the staff app's secret (message/send, WECOM_AGENT_SECRET).
+    secrets: ['wecom'],
+    wechatApi: true,
+    // WeCom drops what one staff member receives beyond 30 a minute: few concurrent batches, each budgeted (lib/store/entities/staff-rate.ts).
+    reservedConcurrency: 2,
   },
   {
     name: 'outbox-sweep',

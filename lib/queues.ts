@@ -21,7 +21,7 @@ const FOURTEEN_DAYS = 14 * 24 * 60 * 60;
 /** The hub's queues, keyed by logical name. */
 export const QUEUES = {
   engagement: { name: 'engagement', maxReceiveCount: 5, visibilityTimeoutSeconds: 30, dlqRetentionSeconds: FOURTEEN_DAYS },
-  'staff-alerts': { name: 'staff-alerts', maxReceiveCount: 5, dlqRetentionSeconds: FOURTEEN_DAYS },
+  'staff-alerts': { name: 'staff-alerts', maxReceiveCount: 5, visibilityTimeoutSeconds: 30, dlqRetentionSeconds: FOURTEEN_DAYS },
 } as const satisfies Record<string, QueueSpec>;
 
 export type QueueName = keyof typeof QUEUES;

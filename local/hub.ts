@@ -86,7 +86,15 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const standin = await startWechatStandin({
     port: opts.standinPort,
     apps: Object.fromEntries(base.wechatApps.map((a) => [a.appId, a.appSecret])),
-    ...(base.WECOM_CORP_ID && base.WECOM_CONTACT_SECRET ? { wecom: { corpId: base.WECOM_CORP_ID, secret: base.WECOM_CONTACT_SECRET } } : {}),
+    ...(base.WECOM_CORP_ID && base.WECOM_CONTACT_SECRET
+      ? {
+          wecom: {
+            corpId: base.WECOM_CORP_ID,
+            secret: base.WECOM_CONTACT_SECRET,
+            ...(base.WECOM_AGENT_ID && base.WECOM_AGENT_SECRET ? { agentId: base.WECOM_AGENT_ID, agentSecret: base.WECOM_AGENT_SECRET } : {}),
+          },
+        }
+      : {}),
   });
   const top = await startTopRuntime(base, env.TOP_API_BASE, opts.topPort !== undefined ? { port: opts.topPort } : opts.standinPort === 0 ? { port: 0 } : {});
   const youzan = await startYouzanRuntime(

@@ -46,11 +46,12 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import * as z from 'zod';
-import { wecomStandin, type WecomContactSeed, type WecomStandinCorp } from './wecom-standin.ts';
+import { wecomStandin, type WecomContactSeed, type WecomSent, type WecomStandinCorp } from './wecom-standin.ts';
 import { checkTypedData, STANDIN_INTERACTIONS, WindowBook, type StandinInteraction } from './wechat-standin-rules.ts';
 
 export interface SentMessage {
-  kind: 'template' | 'custom' | 'subscribe';
+  /** `wecom_welcome` / `wecom_app`: WeCom's send_welcome_msg and message/send (local/wecom-standin.ts; appId is the corp id). */
+  kind: 'template' | 'custom' | 'subscribe' | WecomSent['kind'];
   appId: string;
   touser: string;
   /** Template messages: the msgid as a decimal string. */
@@ -260,7 +261,7 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
   const apps = new Map(Object.entries(options.apps));
   const templates = options.templates ? new Set(options.templates) : null;
   const now = options.now ?? Date.now;
-  const wecom = wecomStandin(options.wecom);
+  const wecom = wecomStandin(options.wecom, (m) => sent.push({ ...m, at: now() }));
 
   let tokens = new Map<string, { appId: string; expiresAt: number }>();
   let currentToken = new Map<string, string>();
@@ -753,7 +754,7 @@ export async function startWechatStandin(options: WechatStandinOptions): Promise
       }
     }
     callLog.push(call);
-    const wecomAnswer = wecom.api(method, url);
+    const wecomAnswer = wecom.api(method, url, raw);
     if (wecomAnswer) return write(res, Reply.json(wecomAnswer.body, wecomAnswer.status));
 
     const fault = takeFault(url.pathname);

@@ -12,11 +12,12 @@
  * (e.g. the openid left the account's scope) → done, logged.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { TAG_SYNC_RULE, TMALL_DETAIL_RULE, UNIONID_LOOKUP_RULE, WECOM_CONTACT_LOOKUP_RULE, type OutboxRow } from '../events/messages.ts';
+import { TAG_SYNC_RULE, TMALL_DETAIL_RULE, UNIONID_LOOKUP_RULE, WECOM_CONTACT_LOOKUP_RULE, WECOM_WELCOME_RULE, type OutboxRow } from '../events/messages.ts';
+import { welcomeRecord } from '../wecom/welcome.ts';
 import type { TopClient } from '../sources/tmall/top-client.ts';
 import { lookupTradeDetail } from './tmall-detail.ts';
 import { tagRecord } from '../engagement/tags.ts';
-import { createWecomApi, type WecomApi } from '../wecom/client.ts';
+import { wecomContactApi, type WecomApi } from '../wecom/client.ts';
 import { UpstreamApiError } from '../errors.ts';
 import { logger } from '../log.ts';
 import type { ApplyDeps } from '../port.ts';
@@ -75,28 +76,18 @@ export async function lookupWecomUnionid(row: Pick<OutboxRow, 'appId' | 'openid'
   );
 }
 
-const wecomClients = new Map<string, WecomApi>();
-
-/** The customer-contact client of the configured corp (one per corp, base and secret: it caches its token). */
-function wecomOf(rt: SenderRuntime): WecomApi {
-  const { WECOM_CORP_ID: corpId, WECOM_CONTACT_SECRET: secret, WECOM_API_BASE: baseUrl } = rt.cfg;
-  if (corpId === undefined || secret === undefined) throw new UpstreamApiError('WeCom is not configured (WECOM_CORP_ID, WECOM_CONTACT_SECRET)', 'externalcontact/get', 'not_configured', false);
-  const key = `${corpId}\n${baseUrl}\n${secret}`;
-  let api = wecomClients.get(key);
-  if (!api) wecomClients.set(key, (api = createWecomApi({ corpId, secret, baseUrl })));
-  return api;
-}
-
 /** What a lookup row asks, by its rule (every other row is a message for the sender). */
 const LOOKUPS = new Set<string>([UNIONID_LOOKUP_RULE, TMALL_DETAIL_RULE, WECOM_CONTACT_LOOKUP_RULE]);
 
 /**
  * The engagement sender's record handler: lookup rows here (a WeChat unionid, a WeCom contact's
  * unionid, a Tmall trade's detail: lib/apply/tmall-detail.ts), tag rows to lib/engagement/tags.ts,
+ * WeCom welcomes to lib/wecom/welcome.ts,
  * every other row to the sender (lib/engagement/send/batch.ts).
  */
 export async function engagementRecord(row: OutboxRow, rt: SenderRuntime & ApplyDeps & { top(): TopClient }, record: SQSRecord): Promise<SendRecordOutcome> {
   if (row.ruleId === TAG_SYNC_RULE) return tagRecord(row, rt, record);
+  if (row.ruleId === WECOM_WELCOME_RULE) return welcomeRecord(row, rt, record);
   if (!LOOKUPS.has(row.ruleId)) return sendRecord(row, rt, record);
   try {
     const outcome =
@@ -117,7 +108,7 @@ export async function engagementRecord(row: OutboxRow, rt: SenderRuntime & Apply
 /** A WeCom contact lookup; a corp without the customer-contact secret has nothing to ask and nothing to retry. */
 async function lookupWecomContact(row: OutboxRow, rt: SenderRuntime & ApplyDeps): Promise<LookupOutcome> {
   try {
-    return await lookupWecomUnionid(row, { ...rt, wecom: wecomOf(rt) });
+    return await lookupWecomUnionid(row, { ...rt, wecom: wecomContactApi(rt.cfg, 'externalcontact/get') });
   } catch (err) {
     if (err instanceof UpstreamApiError && !err.retryable) return { status: 'rejected' };
     throw err;

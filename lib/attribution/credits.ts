@@ -26,12 +26,21 @@
  *   scans               each code scan (一物一码), on its day
  *   qrScans             each scan of a parametric QR by an existing fan, on its day
  *   orders, gmvFen      each order that reached `paid`, on the day it was paid
+ *   newContacts         WeCom: each contact with a staff member (guide) that begins, on its
+ *                       day, to the channel of the add's contact way (`organic` without one). An
+ *                       add while the person is already that guide's contact (add_half_external_contact
+ *                       then add_external_contact) begins nothing; an add after the contact ended
+ *                       begins a new one
+ *   lostContacts        WeCom: each such contact that ends by the staff member's or the customer's
+ *                       deletion, on its day, to the channel the contact began through; an end by
+ *                       transfer to another staff member (DELETE_BY_TRANSFER) is not a loss
  * Models: `first` credits the member's first-touch channel (for newFans and the cohort
- * metrics: the first follow's channel); `last` credits the last marketing touch (follow, QR
- * scan, code scan) at or before the event.
+ * metrics: the first follow's channel; for the contact metrics: the contact's channel); `last`
+ * credits the last marketing touch (follow, QR scan, code scan, WeCom add) at or before the
+ * event. First touch counts WeChat and WeCom alike: the earliest follow, scan, order or WeCom add.
  */
 import { localDay } from '../time.ts';
-import type { MemberHistory as History, PaidOrder, Touch } from '../store/entities/member.ts';
+import type { ContactAdd, ContactEnd, MemberHistory as History, PaidOrder, Touch } from '../store/entities/member.ts';
 
 export const MODELS = ['first', 'last'] as const;
 export type Model = (typeof MODELS)[number];
@@ -47,11 +56,13 @@ export const METRICS = [
   'qrScans',
   'orders',
   'gmvFen',
+  'newContacts',
+  'lostContacts',
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
 /** The history attribution reads, with readable names (stored short: lib/store/entities/member.ts). */
-export type { MemberHistory as History, PaidOrder, Touch } from '../store/entities/member.ts';
+export type { MemberHistory as History, PaidOrder, Touch, ContactAdd, ContactEnd } from '../store/entities/member.ts';
 
 export const emptyHistory = (): History => ({ follows: [], unfollows: [], qrScans: [], codeScans: [], orders: [] });
 
@@ -81,15 +92,58 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byTime = (a: Touch, b: Touch) => a.at - b.at || cmp(a.channel, b.channel) || cmp(a.app ?? '', b.app ?? '');
 const byPaidAt = (a: PaidOrder, b: PaidOrder) => a.paidAt - b.paidAt || cmp(a.key, b.key);
 
+/** Canonical order of contact facts: time, guide, then channel (adds) or by whom (ends). */
+const contactOrder = (a: ContactAdd | ContactEnd, b: ContactAdd | ContactEnd) => a.at - b.at || cmp(a.guide, b.guide) || cmp('channel' in a ? a.channel : a.by, 'channel' in b ? b.channel : b.by);
+
+/** The WeCom adds as marketing touches (their contact ways' channels). */
+const contactTouches = (h: History): Touch[] => (h.contactAdds ?? []).map((a) => ({ at: a.at, channel: a.channel }));
+
+/** Marketing touches: follows, QR scans, code scans and WeCom adds. */
+export const marketingTouches = (h: History): Touch[] => [...h.follows, ...h.qrScans, ...h.codeScans, ...contactTouches(h)];
+
 /** First touch: the earliest fact with a channel (marketing touches, orders' platforms, first sighting). */
 export function firstTouchOf(h: History): Touch | undefined {
-  const all: Touch[] = [...h.follows, ...h.qrScans, ...h.codeScans, ...h.orders.map((o) => ({ at: o.paidAt, channel: o.platform }))];
+  const all: Touch[] = [...marketingTouches(h), ...h.orders.map((o) => ({ at: o.paidAt, channel: o.platform }))];
   return all.concat(h.seen ?? []).sort(byTime)[0];
 }
 
-/** The last marketing touch at or before `t` (follows and scans), else the first touch. */
+/** The last marketing touch at or before `t`, else the first touch. */
 export function lastTouchAt(h: History, t: number): Touch | undefined {
-  return [...h.follows, ...h.qrScans, ...h.codeScans].filter((x) => x.at <= t).sort(byTime).at(-1) ?? firstTouchOf(h);
+  return marketingTouches(h).filter((x) => x.at <= t).sort(byTime).at(-1) ?? firstTouchOf(h);
+}
+
+/** One WeCom contact: the add that began it and the end that closed it (absent: current). */
+export interface ContactSpan {
+  guide: string;
+  begin: ContactAdd;
+  end?: ContactEnd;
+}
+
+/**
+ * The WeCom contacts of a history: per guide, each begins with an add while the person was not
+ * that guide's contact and ends with the first end after it. Facts are taken in time order; at
+ * one instant adds before ends, then by channel / by whom (so the result never depends on the
+ * order the facts are listed in).
+ */
+export function contactSpans(h: History): ContactSpan[] {
+  const facts = [
+    ...(h.contactAdds?.map((add) => ({ at: add.at, guide: add.guide, rank: 0, key: add.channel, add })) ?? []),
+    ...(h.contactEnds?.map((end) => ({ at: end.at, guide: end.guide, rank: 1, key: end.by, end })) ?? []),
+  ].sort((a, b) => a.at - b.at || a.rank - b.rank || cmp(a.key, b.key));
+  const open = new Map<string, ContactSpan>();
+  const spans: ContactSpan[] = [];
+  for (const f of facts) {
+    const current = open.get(f.guide);
+    if ('add' in f && !current) {
+      const span: ContactSpan = { guide: f.guide, begin: f.add };
+      spans.push(span);
+      open.set(f.guide, span);
+    } else if ('end' in f && current) {
+      current.end = f.end;
+      open.delete(f.guide);
+    }
+  }
+  return spans;
 }
 
 export function firstFollow(h: History): Touch | undefined {
@@ -152,6 +206,12 @@ export function computeCredits(h: History, tz: string): Credits {
     both(paidAt, 'orders');
     if (paidFen) both(paidAt, 'gmvFen', paidFen);
   }
+  for (const { begin, end } of contactSpans(h)) {
+    for (const model of MODELS) {
+      add(begin.channel, model, begin.at, 'newContacts');
+      if (end && end.by !== 'transfer') add(begin.channel, model, end.at, 'lostContacts');
+    }
+  }
   return out;
 }
 
@@ -176,6 +236,8 @@ export function sortHistory(h: History): void {
   h.codeScans.sort(byTime);
   h.unfollows.sort((a, b) => a - b);
   h.orders.sort(byPaidAt);
+  h.contactAdds?.sort(contactOrder);
+  h.contactEnds?.sort(contactOrder);
 }
 
 /** Merges two histories (member merge): the union of facts, the earliest registration. */
@@ -186,6 +248,8 @@ export function mergeHistories(a: History, b: History): History {
   const registeredAt = [a.registeredAt, b.registeredAt].flatMap((x) => x ?? []).sort((x, y) => x - y)[0];
   const orders = new Map<string, PaidOrder>();
   for (const o of [...a.orders, ...b.orders]) if (!orders.has(o.key)) orders.set(o.key, o);
+  const contactAdds = uniq([...(a.contactAdds ?? []), ...(b.contactAdds ?? [])], (x) => [x.at, x.guide, x.channel]).sort(contactOrder);
+  const contactEnds = uniq([...(a.contactEnds ?? []), ...(b.contactEnds ?? [])], (x) => [x.at, x.guide, x.by]).sort(contactOrder);
   return {
     follows: uniq([...a.follows, ...b.follows], touchId).sort(byTime),
     unfollows: uniq([...a.unfollows, ...b.unfollows]).sort((x, y) => x - y),
@@ -194,5 +258,7 @@ export function mergeHistories(a: History, b: History): History {
     orders: [...orders.values()].sort((x, y) => x.paidAt - y.paidAt),
     ...(registeredAt !== undefined ? { registeredAt } : {}),
     ...(seen ? { seen } : {}),
+    ...(contactAdds.length ? { contactAdds } : {}),
+    ...(contactEnds.length ? { contactEnds } : {}),
   };
 }

@@ -30,6 +30,8 @@ export const ATTRIBUTION_CSV_COLUMNS = [
   'orders',
   'gmvFen',
   'gmvYuan',
+  'newContacts',
+  'lostContacts',
 ] as const;
 
 
@@ -76,6 +78,8 @@ export function attributionCsv(rows: readonly ChannelRow[], accounts?: CsvAccoun
         numberCell(r.orders),
         numberCell(r.gmvFen),
         fenToYuan(r.gmvFen),
+        numberCell(r.newContacts),
+        numberCell(r.lostContacts),
         ...(accounts ? [csvText(accountOf(r, accounts))] : []),
       ].join(','),
     );

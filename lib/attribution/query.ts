@@ -90,7 +90,7 @@ export function validateChannelId(id: string | undefined | null): string {
 // Sums and derived metrics
 
 /** The counter attributes summed as they are. */
-export const SUMMED = ['newFans', 'unfollows', 'convertedFans', 'sameDayConversions', 'newMembers', 'scans', 'qrScans', 'orders', 'gmvFen'] as const;
+export const SUMMED = ['newFans', 'unfollows', 'convertedFans', 'sameDayConversions', 'newMembers', 'scans', 'qrScans', 'orders', 'gmvFen', 'newContacts', 'lostContacts'] as const;
 export type Summed = (typeof SUMMED)[number];
 
 export interface Totals extends Record<Summed, number> {
@@ -110,6 +110,8 @@ export const emptyTotals = (): Totals => ({
   qrScans: 0,
   orders: 0,
   gmvFen: 0,
+  newContacts: 0,
+  lostContacts: 0,
   laterAccountFans: 0,
   ttc: new Map(),
 });
@@ -189,6 +191,10 @@ export interface Metrics {
   orders: number;
   gmvFen: number;
   qrScans: number;
+  /** WeCom contacts begun through the channel's contact way (credits.ts). */
+  newContacts: number;
+  /** Of those, contacts ended by the staff member or the customer (credits.ts). */
+  lostContacts: number;
 }
 
 export function deriveMetrics(t: Totals): Metrics {
@@ -204,6 +210,8 @@ export function deriveMetrics(t: Totals): Metrics {
     orders: t.orders,
     gmvFen: t.gmvFen,
     qrScans: t.qrScans,
+    newContacts: t.newContacts,
+    lostContacts: t.lostContacts,
   };
 }
 
@@ -233,6 +241,8 @@ export function channelRow(channel: ChannelInfo, t: Totals): ChannelRow {
     gmvFen: m.gmvFen,
     kind: channel.kind,
     qrScans: m.qrScans,
+    newContacts: m.newContacts,
+    lostContacts: m.lostContacts,
     ...(channel.appId !== undefined ? { appId: channel.appId } : {}),
   };
 }

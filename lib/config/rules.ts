@@ -30,6 +30,11 @@ export const RulesSchema = z.object({
   welcomeOnFollow: z.object({ enabled: z.boolean(), text: z.string().max(600), passiveReply: z.boolean().default(false) }),
   welcomeOnRegister: z.object({ enabled: z.boolean(), templateId: z.string(), text: z.string().max(600) }),
   /**
+   * The welcome of a WeCom add (`externalcontact/send_welcome_msg` with the event's WelcomeCode):
+   * the contact way channel's own `welcomeText` when it has one, else `text`.
+   */
+  welcomeOnContact: z.object({ enabled: z.boolean(), text: z.string().min(1).max(600) }).default({ enabled: true, text: '您好，我是您的专属顾问，有任何问题随时找我～' }),
+  /**
    * `subscribeTemplateId`: a subscription message used when no template message is possible
    * (`templateId` empty) and the person accepted that template.
    */
@@ -61,6 +66,7 @@ export const DEFAULT_RULES: RulesConfig = {
   templates: {},
   welcomeOnFollow: { enabled: true, text: '欢迎关注！点击成为会员，扫码积分兑好礼。', passiveReply: false },
   welcomeOnRegister: { enabled: true, templateId: 'TPL_MEMBER_WELCOME', text: '注册成功，欢迎成为会员！' },
+  welcomeOnContact: { enabled: true, text: '您好，我是您的专属顾问，有任何问题随时找我～' },
   pointsNotice: { enabled: true, templateId: 'TPL_POINTS_CHANGE' },
   repurchase: {
     enabled: true,

@@ -138,6 +138,11 @@ export const SettingsSchema = z.object({
   /** The self-built app that sends staff alerts (message/send): its agentid and secret. */
   WECOM_AGENT_ID: z.string().regex(/^\d{1,12}$/, 'digits (the app agentid)').optional(),
   WECOM_AGENT_SECRET: z.string().min(1).optional(),
+  /**
+   * Staff members (WeCom userids, comma-separated) who receive a staff alert about a member
+   * without a current guide (lib/wecom/staff-alerts.ts); none: such an alert is recorded, not sent.
+   */
+  WECOM_STAFF_FALLBACK_USERIDS: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}(,[A-Za-z0-9_.@-]{1,64}){0,99}$/, 'comma-separated WeCom userids (at most 100)').optional(),
   /** WeCom server API base (gettoken, externalcontact/*). Locally the stand-in, which answers WeCom's paths too. */
   WECOM_API_BASE: z.string().url(),
   TMALL_APP_KEY: z.string().min(1),

@@ -35,7 +35,7 @@ export function formatHours(h: number | null): string {
 
 export type ColumnKey = keyof Pick<
   ChannelRow,
-  'name' | 'newFans' | 'unfollows' | 'convertedFans' | 'conversionRate' | 'sameDayConversions' | 'medianHoursToConvert' | 'newMembers' | 'scans' | 'orders' | 'gmvFen'
+  'name' | 'newFans' | 'unfollows' | 'convertedFans' | 'conversionRate' | 'sameDayConversions' | 'medianHoursToConvert' | 'newMembers' | 'scans' | 'orders' | 'gmvFen' | 'newContacts' | 'lostContacts'
 >;
 
 export interface Column {
@@ -57,6 +57,8 @@ export const COLUMNS: readonly Column[] = [
   { key: 'scans', zh: '扫码', en: 'Code scans', format: (r) => formatInt(r.scans) },
   { key: 'orders', zh: '订单', en: 'Orders', format: (r) => formatInt(r.orders) },
   { key: 'gmvFen', zh: '成交额', en: 'GMV', format: (r) => formatYuan(r.gmvFen) },
+  { key: 'newContacts', zh: '新增企微客户', en: 'New WeCom contacts', format: (r) => formatInt(r.newContacts) },
+  { key: 'lostContacts', zh: '流失企微客户', en: 'Lost WeCom contacts', format: (r) => formatInt(r.lostContacts) },
 ];
 
 export type SortDir = 'asc' | 'desc';

@@ -30,6 +30,13 @@ export const TAG_SYNC_RULE = 'wechat_tag_sync';
  */
 export const WECOM_CONTACT_LOOKUP_RULE = 'wecom_contact_lookup';
 
+/**
+ * The engagement-queue row that sends a WeCom add's welcome (`externalcontact/send_welcome_msg`,
+ * planned by an add that carries a WelcomeCode, handled by lib/wecom/welcome.ts). Payload
+ * `{welcomeCode, text, userId}`; `appId` carries the corp id, `openid` the external_userid.
+ */
+export const WECOM_WELCOME_RULE = 'wecom_welcome';
+
 export type MessageClass = 'transactional' | 'marketing';
 export type Destination = 'member' | 'staff';
 

@@ -27,6 +27,7 @@ import {
   firstFollow,
   firstTouchOf,
   lastTouchAt,
+  marketingTouches,
   parseCreditKey,
   sortHistory,
   type Credits,
@@ -81,7 +82,7 @@ export function derive(m: StoredMember, now: number, tz: string, rules: MemberRu
   sortHistory(h);
   const first = firstTouchOf(h);
   if (first) m.firstTouch = { at: first.at, channel: first.channel };
-  const lastAt = Math.max(m.firstTouch.at, ...h.follows.map((x) => x.at), ...h.qrScans.map((x) => x.at), ...h.codeScans.map((x) => x.at));
+  const lastAt = Math.max(m.firstTouch.at, ...marketingTouches(h).map((x) => x.at));
   const last = lastTouchAt(h, lastAt);
   if (last) m.lastTouch = { at: last.at, channel: last.channel };
   const ff = firstFollow(h);

@@ -96,12 +96,11 @@ export type ConsumerHandler = HubHandler<SQSEvent, SQSBatchResponse> & {
   processBatch(event: SQSEvent, rt: Runtime): Promise<(RecordOutcome & { messageId: string })[]>;
 };
 
-/**
- * An SQS consumer (event source mapping with ReportBatchItemFailures). A `retry` outcome changes
- * the record's visibility to its delay (capped under 12 h) and lists it in `batchItemFailures`;
- * the handler never throws for a record.
- */
-export function consumer<T>(spec: ConsumerSpec<T>, fn: (msg: T, rt: Runtime, record: SQSRecord) => Promise<RecordOutcome>): ConsumerHandler {
+/** One record of a batch with its parsed body, or why it has none. */
+type ParsedRecord<T> = { record: SQSRecord } & ({ ok: true; msg: T } | { ok: false; issues: string });
+
+/** A consumer over a batch processor: malformed bodies, visibility of retries, the batch response. */
+function buildConsumer<T>(spec: Pick<ConsumerSpec<T>, 'body' | 'onMalformed'>, run: (parsed: ParsedRecord<T>[], rt: Runtime) => Promise<Map<string, RecordOutcome>>): ConsumerHandler {
   const queueUrls = new Map<string, string>();
 
   async function setVisibility(rt: Runtime, record: SQSRecord, seconds: number): Promise<void> {
@@ -121,25 +120,16 @@ export function consumer<T>(spec: ConsumerSpec<T>, fn: (msg: T, rt: Runtime, rec
   }
 
   async function processBatch(event: SQSEvent, rt: Runtime): Promise<(RecordOutcome & { messageId: string })[]> {
-    const parsed = event.Records.map((record) => ({ record, ...parseBody(spec.body, record.body) }));
-    const groups = new Map<string, typeof parsed>();
-    for (const p of parsed) {
-      const key = p.ok && spec.groupBy ? `m:${spec.groupBy(p.msg)}` : `x:${p.record.messageId}`;
-      const g = groups.get(key);
-      if (g) g.push(p);
-      else groups.set(key, [p]);
-    }
+    const parsed: ParsedRecord<T>[] = event.Records.map((record) => ({ record, ...parseBody(spec.body, record.body) }));
     const results = new Map<string, RecordOutcome>();
-    await Promise.all(
-      [...groups.values()].map(async (group) => {
-        for (const p of group) {
-          const r = p.ok ? await fn(p.msg, rt, p.record) : await spec.onMalformed(rt, p.record, p.issues);
-          if (r.kind === 'retry') await setVisibility(rt, p.record, r.delaySeconds);
-          results.set(p.record.messageId, r);
-        }
-      }),
-    );
-    return event.Records.map((r) => ({ messageId: r.messageId, ...results.get(r.messageId)! }));
+    await Promise.all(parsed.filter((p) => !p.ok).map(async (p) => results.set(p.record.messageId, await spec.onMalformed(rt, p.record, (p as { issues: string }).issues))));
+    for (const [id, r] of await run(parsed.filter((p) => p.ok), rt)) results.set(id, r);
+    await Promise.all(parsed.map(async (p) => {
+      const r = results.get(p.record.messageId);
+      if (r?.kind === 'retry') await setVisibility(rt, p.record, r.delaySeconds);
+    }));
+    // A record the processor left without an outcome is retried after the queue's visibility timeout.
+    return event.Records.map((r) => ({ messageId: r.messageId, ...(results.get(r.messageId) ?? { kind: 'retry' as const, delaySeconds: 30, reason: 'no_outcome' }) }));
   }
 
   const handler = base<SQSEvent, SQSBatchResponse>()
@@ -150,6 +140,39 @@ export function consumer<T>(spec: ConsumerSpec<T>, fn: (msg: T, rt: Runtime, rec
       return { batchItemFailures };
     });
   return Object.assign(handler as HubHandler<SQSEvent, SQSBatchResponse>, { processBatch });
+}
+
+/**
+ * An SQS consumer (event source mapping with ReportBatchItemFailures). A `retry` outcome changes
+ * the record's visibility to its delay (capped under 12 h) and lists it in `batchItemFailures`;
+ * the handler never throws for a record.
+ */
+export function consumer<T>(spec: ConsumerSpec<T>, fn: (msg: T, rt: Runtime, record: SQSRecord) => Promise<RecordOutcome>): ConsumerHandler {
+  return buildConsumer(spec, async (parsed, rt) => {
+    const groups = new Map<string, ParsedRecord<T>[]>();
+    for (const p of parsed) {
+      const key = p.ok && spec.groupBy ? `m:${spec.groupBy(p.msg)}` : `x:${p.record.messageId}`;
+      const g = groups.get(key);
+      if (g) g.push(p);
+      else groups.set(key, [p]);
+    }
+    const results = new Map<string, RecordOutcome>();
+    await Promise.all(
+      [...groups.values()].map(async (group) => {
+        for (const p of group) if (p.ok) results.set(p.record.messageId, await fn(p.msg, rt, p.record));
+      }),
+    );
+    return results;
+  });
+}
+
+/**
+ * An SQS consumer that sees the whole batch at once (to combine its records into fewer calls):
+ * `fn` returns an outcome per SQS message id of the well-formed records, the same outcomes as
+ * `consumer`.
+ */
+export function batchConsumer<T>(spec: Omit<ConsumerSpec<T>, 'groupBy'>, fn: (msgs: { msg: T; record: SQSRecord }[], rt: Runtime) => Promise<Map<string, RecordOutcome>>): ConsumerHandler {
+  return buildConsumer(spec, (parsed, rt) => fn(parsed.flatMap((p) => (p.ok ? [{ msg: p.msg, record: p.record }] : [])), rt));
 }
 
 function parseBody<T>(schema: z.ZodType<T>, body: string): { ok: true; msg: T } | { ok: false; issues: string } {

@@ -51,6 +51,8 @@
  *                     tries, sentAt; TTL 5 minutes; deleted by the registration that uses it  → entities/otp.ts
  *   sms send limit    OTPLIMIT#<phone#<phoneHash> | wechat#<appId>:<openid>> | <local day>  n, lastAt; TTL 2 days
  *                                                                                              → entities/otp.ts
+ *   staff send budget STAFFRATE#<corpId>:<userid>     | m#<minute start> / h#<hour start>  n: WeCom app messages
+ *                     to one staff member per minute / hour; TTL 2 hours  → entities/staff-rate.ts
  *
  * Member review index: a member profile with a paid order carries gsi1pk/gsi1sk naming the
  * local day of its next review, the day after the earliest instant its tier (an order leaving

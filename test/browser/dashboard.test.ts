@@ -96,7 +96,7 @@ interface Row {
   [k: string]: string | number | null;
 }
 
-const COLUMN_KEYS = ['newFans', 'unfollows', 'convertedFans', 'conversionRate', 'sameDayConversions', 'medianHoursToConvert', 'newMembers', 'scans', 'orders', 'gmvFen'];
+const COLUMN_KEYS = ['newFans', 'unfollows', 'convertedFans', 'conversionRate', 'sameDayConversions', 'medianHoursToConvert', 'newMembers', 'scans', 'orders', 'gmvFen', 'newContacts', 'lostContacts'];
 
 describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
   let server: Server;

@@ -86,6 +86,8 @@ export function makeCounters(today: string, dayOffsets = [0, 1, 2, 4, 7, 12, 20,
             qrScans: int(4),
             orders: int(4),
             gmvFen: 0,
+            newContacts: int(5),
+            lostContacts: int(2),
           };
           metrics.gmvFen = metrics.orders! * (990 + int(50_000));
           for (let i = 0; i < convertedFans; i++) {
@@ -135,7 +137,7 @@ export async function writeSeed(counters: CounterSeed[]): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Independent expectations
 
-const SUM_KEYS = ['newFans', 'unfollows', 'convertedFans', 'sameDayConversions', 'newMembers', 'scans', 'qrScans', 'orders', 'gmvFen'] as const;
+const SUM_KEYS = ['newFans', 'unfollows', 'convertedFans', 'sameDayConversions', 'newMembers', 'scans', 'qrScans', 'orders', 'gmvFen', 'newContacts', 'lostContacts'] as const;
 
 interface Sum {
   [k: string]: number;
@@ -182,6 +184,12 @@ const metricsOf = (items: CounterSeed[]) => {
   };
 };
 
+/** The fields after the contract's in a row: qrScans and the WeCom contact metrics. */
+const extrasOf = (items: CounterSeed[]) => {
+  const { sum } = sumOf(items);
+  return { qrScans: sum.qrScans!, newContacts: sum.newContacts!, lostContacts: sum.lostContacts! };
+};
+
 const inRange = (c: CounterSeed, from: string, to: string, model: 'first' | 'last') => c.model === model && c.day >= from && c.day <= to;
 
 /** What GET /attribution/channels should answer (rows in channel id order). */
@@ -191,16 +199,16 @@ export function expectedChannels(counters: CounterSeed[], from: string, to: stri
     return { ch, items };
   })
     .filter(({ ch, items }) => ch.item || items.length > 0)
-    .map(({ ch, items }) => ({ channel: ch.id, name: ch.name, ...metricsOf(items), kind: ch.kind, qrScans: sumOf(items).sum.qrScans! }))
+    .map(({ ch, items }) => ({ channel: ch.id, name: ch.name, ...metricsOf(items), kind: ch.kind, ...extrasOf(items) }))
     .sort((a, b) => (a.channel < b.channel ? -1 : 1));
 }
 
 /** What GET /attribution/channels/{id}/daily should answer for each day. */
 export function expectedDaily(counters: CounterSeed[], channel: string, from: string, to: string, model: 'first' | 'last') {
-  const days: Array<{ day: string } & ReturnType<typeof metricsOf> & { qrScans: number }> = [];
+  const days: Array<{ day: string } & ReturnType<typeof metricsOf> & ReturnType<typeof extrasOf>> = [];
   for (let d = from; d <= to; d = addDays(d, 1)) {
     const items = counters.filter((c) => c.channel === channel && c.day === d && c.model === model);
-    days.push({ day: d, ...metricsOf(items), qrScans: sumOf(items).sum.qrScans! });
+    days.push({ day: d, ...metricsOf(items), ...extrasOf(items) });
   }
   return days;
 }

@@ -130,7 +130,7 @@ describe('GET /attribution/channels', () => {
     // the contract fields, in order, then the extras
     expect(Object.keys(r.json.channels[0])).toEqual([
       'channel', 'name', 'newFans', 'unfollows', 'convertedFans', 'conversionRate', 'sameDayConversions',
-      'medianHoursToConvert', 'newMembers', 'scans', 'orders', 'gmvFen', 'kind', 'qrScans',
+      'medianHoursToConvert', 'newMembers', 'scans', 'orders', 'gmvFen', 'kind', 'qrScans', 'newContacts', 'lostContacts',
     ]);
     // sanity of the fixture: real numbers, an empty listed channel, the active built-in, no idle built-ins
     const ids = r.json.channels.map((c: { channel: string }) => c.channel);
@@ -214,7 +214,7 @@ describe('GET /attribution/channels/{id}/daily', () => {
     expect(r.json.days.find((d: { day: string }) => d.day === '2024-06-27')).toEqual({
       day: '2024-06-27',
       newFans: 0, unfollows: 0, convertedFans: 0, conversionRate: 0, sameDayConversions: 0,
-      medianHoursToConvert: null, newMembers: 0, scans: 0, orders: 0, gmvFen: 0, qrScans: 0,
+      medianHoursToConvert: null, newMembers: 0, scans: 0, orders: 0, gmvFen: 0, qrScans: 0, newContacts: 0, lostContacts: 0,
     });
   });
 
@@ -222,7 +222,7 @@ describe('GET /attribution/channels/{id}/daily', () => {
     const table = await call('/attribution/channels', { from: FROM, to: TO });
     const daily = await call('/attribution/channels/qr-bj-mall/daily', { from: FROM, to: TO });
     const row = table.json.channels.find((c: { channel: string }) => c.channel === 'qr-bj-mall');
-    for (const k of ['newFans', 'unfollows', 'convertedFans', 'sameDayConversions', 'newMembers', 'scans', 'orders', 'gmvFen', 'qrScans']) {
+    for (const k of ['newFans', 'unfollows', 'convertedFans', 'sameDayConversions', 'newMembers', 'scans', 'orders', 'gmvFen', 'qrScans', 'newContacts', 'lostContacts']) {
       expect(daily.json.days.reduce((s: number, d: Record<string, number>) => s + d[k]!, 0), k).toBe(row[k]);
     }
   });
@@ -254,6 +254,7 @@ describe('GET /attribution/channels.csv', () => {
           w.medianHoursToConvert === null ? '' : String(w.medianHoursToConvert),
           String(w.newMembers), String(w.scans), String(w.qrScans), String(w.orders), String(w.gmvFen),
           `${Math.floor(w.gmvFen / 100)}.${String(w.gmvFen % 100).padStart(2, '0')}`,
+          String(w.newContacts), String(w.lostContacts),
         ]),
       );
     }

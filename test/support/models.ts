@@ -55,7 +55,7 @@ export function modelCredits(h: History, tz: string): Credits {
     row[metric] = (row[metric] ?? 0) + n;
   };
   const follows = h.follows;
-  const marketing = [...h.follows, ...h.qrScans, ...h.codeScans];
+  const marketing = [...h.follows, ...h.qrScans, ...h.codeScans, ...(h.contactAdds ?? []).map((a) => ({ at: a.at, channel: a.channel }))];
   const first = earliest([...marketing, ...h.orders.map((o) => ({ at: o.paidAt, channel: o.platform })), ...(h.seen ? [h.seen] : [])]);
   if (!first) return out;
   const lastTouchAt = (t: number) => latest(marketing.filter((x) => x.at <= t)) ?? first;
@@ -92,6 +92,29 @@ export function modelCredits(h: History, tz: string): Credits {
   for (const order of h.orders) {
     onItsDay(order.paidAt, 'orders');
     if (order.paidFen > 0) onItsDay(order.paidAt, 'gmvFen', order.paidFen);
+  }
+  // WeCom contacts, guide by guide: an add opens a contact unless one is open; the next end closes it
+  // (a loss unless by transfer). At one instant the add is taken first, then the smaller channel or kind of end.
+  const guides = new Set([...(h.contactAdds ?? []), ...(h.contactEnds ?? [])].map((x) => x.guide));
+  for (const guide of guides) {
+    const timeline = [
+      ...(h.contactAdds ?? []).filter((a) => a.guide === guide).map((a) => ({ at: a.at, rank: 0, channel: a.channel, by: '' })),
+      ...(h.contactEnds ?? []).filter((e) => e.guide === guide).map((e) => ({ at: e.at, rank: 1, channel: '', by: e.by })),
+    ].sort((x, y) => x.at - y.at || x.rank - y.rank || (x.channel + x.by < y.channel + y.by ? -1 : x.channel + x.by > y.channel + y.by ? 1 : 0));
+    let openChannel: string | null = null;
+    for (const step of timeline) {
+      if (step.rank === 0 && openChannel === null) {
+        openChannel = step.channel;
+        credit(step.channel, 'first', step.at, 'newContacts');
+        credit(step.channel, 'last', step.at, 'newContacts');
+      } else if (step.rank === 1 && openChannel !== null) {
+        if (step.by !== 'transfer') {
+          credit(openChannel, 'first', step.at, 'lostContacts');
+          credit(openChannel, 'last', step.at, 'lostContacts');
+        }
+        openChannel = null;
+      }
+    }
   }
   return out;
 }

@@ -10,7 +10,7 @@
  * is 2025-03-11 00:30 in Shanghai = 2025-03-10 16:30 UTC.
  */
 import { describe, expect, it } from 'vitest';
-import { computeCredits, diffCredits, emptyHistory, ttcBucket, ttcBucketHours, type Credits, type History } from '../../lib/attribution/credits.ts';
+import { computeCredits, contactSpans, diffCredits, emptyHistory, firstTouchOf, mergeHistories, sortHistory, ttcBucket, ttcBucketHours, type Credits, type History } from '../../lib/attribution/credits.ts';
 import { modelCredits } from '../support/models.ts';
 
 const TZ = 'Asia/Shanghai';
@@ -188,6 +188,161 @@ describe('computeCredits: buyers and strangers', () => {
 
   it('nothing to credit without any fact', () => {
     expectCredits(emptyHistory(), TZ, {});
+  });
+});
+
+describe('computeCredits: WeCom contacts (newContacts, lostContacts) and first touch across WeChat and WeCom', () => {
+  //   A1  03-10 10:00  guide_li adds the person through contact way `cw_store`   (first touch)
+  //   A2  03-10 10:05  guide_li again (add_external after add_half): already a contact, nothing new
+  //   A3  03-10 11:00  guide_wang adds them without a contact way → `organic`
+  //   E1  03-11 09:00  the customer deletes guide_li → a lost contact of cw_store on 03-11
+  //   A4  03-12 09:00  guide_li adds them again through `cw_poster` → a new contact of cw_poster
+  //   E2  03-12 10:00  guide_wang's contact ends by transfer → not a loss
+  //   F   03-12 12:00  follows the official account through `qr_ad` (first follow)
+  //   R   03-12 13:00  registers
+  // First touch = A1 (cw_store): newMembers (first model) on 03-12 to cw_store; last touch at R = F (qr_ad).
+  // Cohort: first follow F → qr_ad on 03-12, same day, R − F = 60 min → ttc_m60, both models (last touch at R is qr_ad).
+  const A1 = sh(2025, 3, 10, 10, 0);
+  const A2 = sh(2025, 3, 10, 10, 5);
+  const A3 = sh(2025, 3, 10, 11, 0);
+  const E1 = sh(2025, 3, 11, 9, 0);
+  const A4 = sh(2025, 3, 12, 9, 0);
+  const E2 = sh(2025, 3, 12, 10, 0);
+  const F = sh(2025, 3, 12, 12, 0);
+  const R = sh(2025, 3, 12, 13, 0);
+  const history = (): History => ({
+    ...emptyHistory(),
+    follows: [{ at: F, channel: 'qr_ad' }],
+    registeredAt: R,
+    seen: { at: A1, channel: 'cw_store' },
+    contactAdds: [
+      { at: A1, guide: 'guide_li', channel: 'cw_store' },
+      { at: A2, guide: 'guide_li', channel: 'cw_store' },
+      { at: A3, guide: 'guide_wang', channel: 'organic' },
+      { at: A4, guide: 'guide_li', channel: 'cw_poster' },
+    ],
+    contactEnds: [
+      { at: E1, guide: 'guide_li', by: 'customer' },
+      { at: E2, guide: 'guide_wang', by: 'transfer' },
+    ],
+  });
+  const EXPECTED: Credits = {
+    [key('cw_store', 'first', '2025-03-10')]: { newContacts: 1 },
+    [key('cw_store', 'last', '2025-03-10')]: { newContacts: 1 },
+    [key('organic', 'first', '2025-03-10')]: { newContacts: 1 },
+    [key('organic', 'last', '2025-03-10')]: { newContacts: 1 },
+    [key('cw_store', 'first', '2025-03-11')]: { lostContacts: 1 },
+    [key('cw_store', 'last', '2025-03-11')]: { lostContacts: 1 },
+    [key('cw_poster', 'first', '2025-03-12')]: { newContacts: 1 },
+    [key('cw_poster', 'last', '2025-03-12')]: { newContacts: 1 },
+    [key('qr_ad', 'first', '2025-03-12')]: { newFans: 1, convertedFans: 1, sameDayConversions: 1, ttc_m60: 1 },
+    [key('qr_ad', 'last', '2025-03-12')]: { newFans: 1, convertedFans: 1, sameDayConversions: 1, ttc_m60: 1, newMembers: 1 },
+    [key('cw_store', 'first', '2025-03-12')]: { newMembers: 1 },
+  };
+
+  it('credits contacts to the contact way they began through, losses on their day, transfers not at all', () => {
+    expectCredits(history(), TZ, EXPECTED);
+    expect(firstTouchOf(history())).toEqual({ at: A1, channel: 'cw_store' });
+  });
+
+  it('does not depend on the order the facts are listed in', () => {
+    const h = history();
+    h.contactAdds!.reverse();
+    h.contactEnds!.reverse();
+    expectCredits(h, TZ, EXPECTED);
+  });
+
+  it('an end that arrives with no add yet credits nothing; the add arriving later gives both', () => {
+    const ended: History = { ...emptyHistory(), seen: { at: E1, channel: 'organic' }, contactEnds: [{ at: E1, guide: 'guide_li', by: 'staff' }] };
+    expectCredits(ended, TZ, {});
+    const both: History = { ...ended, contactAdds: [{ at: A1, guide: 'guide_li', channel: 'cw_store' }] };
+    expectCredits(both, TZ, {
+      [key('cw_store', 'first', '2025-03-10')]: { newContacts: 1 },
+      [key('cw_store', 'last', '2025-03-10')]: { newContacts: 1 },
+      [key('cw_store', 'first', '2025-03-11')]: { lostContacts: 1 },
+      [key('cw_store', 'last', '2025-03-11')]: { lostContacts: 1 },
+    });
+  });
+
+  it('at one instant an add counts before an end; among same-instant facts the channel, then the kind of end, decides', () => {
+    // An add and its end in the same second: a contact begun and lost that day.
+    const sameInstant: History = {
+      ...emptyHistory(),
+      contactEnds: [{ at: A1, guide: 'guide_li', by: 'customer' }],
+      contactAdds: [{ at: A1, guide: 'guide_li', channel: 'cw_store' }],
+    };
+    expectCredits(sameInstant, TZ, {
+      [key('cw_store', 'first', '2025-03-10')]: { newContacts: 1, lostContacts: 1 },
+      [key('cw_store', 'last', '2025-03-10')]: { newContacts: 1, lostContacts: 1 },
+    });
+    // Two adds of one guide in the same second through two ways: the first by channel id begins it.
+    // Two ends in the same second: `customer` sorts before `transfer`, so the contact is lost.
+    const ties: History = {
+      ...emptyHistory(),
+      contactAdds: [
+        { at: A1, guide: 'guide_li', channel: 'cw_b' },
+        { at: A1, guide: 'guide_li', channel: 'cw_a' },
+      ],
+      contactEnds: [
+        { at: E1, guide: 'guide_li', by: 'transfer' },
+        { at: E1, guide: 'guide_li', by: 'customer' },
+      ],
+    };
+    expectCredits(ties, TZ, {
+      [key('cw_a', 'first', '2025-03-10')]: { newContacts: 1 },
+      [key('cw_a', 'last', '2025-03-10')]: { newContacts: 1 },
+      [key('cw_a', 'first', '2025-03-11')]: { lostContacts: 1 },
+      [key('cw_a', 'last', '2025-03-11')]: { lostContacts: 1 },
+    });
+    expect(contactSpans(ties)).toEqual([{ guide: 'guide_li', begin: { at: A1, guide: 'guide_li', channel: 'cw_a' }, end: { at: E1, guide: 'guide_li', by: 'customer' } }]);
+  });
+
+  it('stores the contact facts in one canonical order: time, guide, then channel or by whom', () => {
+    const h: History = {
+      ...emptyHistory(),
+      contactAdds: [
+        { at: A3, guide: 'guide_wang', channel: 'organic' },
+        { at: A1, guide: 'guide_zhao', channel: 'cw_a' },
+        { at: A1, guide: 'guide_li', channel: 'cw_z' },
+        { at: A1, guide: 'guide_li', channel: 'cw_b' },
+      ],
+      contactEnds: [
+        { at: E2, guide: 'guide_wang', by: 'transfer' },
+        { at: E1, guide: 'guide_li', by: 'staff' },
+        { at: E1, guide: 'guide_li', by: 'customer' },
+      ],
+    };
+    const addsInOrder = [
+      { at: A1, guide: 'guide_li', channel: 'cw_b' },
+      { at: A1, guide: 'guide_li', channel: 'cw_z' },
+      { at: A1, guide: 'guide_zhao', channel: 'cw_a' },
+      { at: A3, guide: 'guide_wang', channel: 'organic' },
+    ];
+    const endsInOrder = [
+      { at: E1, guide: 'guide_li', by: 'customer' },
+      { at: E1, guide: 'guide_li', by: 'staff' },
+      { at: E2, guide: 'guide_wang', by: 'transfer' },
+    ];
+    const merged = mergeHistories({ ...emptyHistory(), contactAdds: [...h.contactAdds!] }, { ...emptyHistory(), contactEnds: [...h.contactEnds!] });
+    expect(merged.contactAdds).toEqual(addsInOrder);
+    expect(merged.contactEnds).toEqual(endsInOrder);
+    sortHistory(h);
+    expect(h.contactAdds).toEqual(addsInOrder);
+    expect(h.contactEnds).toEqual(endsInOrder);
+    // Without contact facts the history stays without them.
+    const none = emptyHistory();
+    sortHistory(none);
+    expect(mergeHistories(none, emptyHistory())).toEqual(emptyHistory());
+    expect(none).toEqual(emptyHistory());
+  });
+
+  it('a merge of two records keeps each contact fact once', () => {
+    const a = history();
+    const b: History = { ...emptyHistory(), contactAdds: [{ at: A1, guide: 'guide_li', channel: 'cw_store' }], contactEnds: [{ at: E1, guide: 'guide_li', by: 'customer' }] };
+    const merged = mergeHistories(b, a);
+    expect(merged.contactAdds).toHaveLength(4);
+    expect(merged.contactEnds).toHaveLength(2);
+    expectCredits(merged, TZ, EXPECTED);
   });
 });
 

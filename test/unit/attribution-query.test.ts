@@ -126,7 +126,7 @@ describe('summing counter items', () => {
     const row = channelRow({ channel: 'qr1', name: '门店 A', kind: 'wechat_qr' }, emptyTotals());
     expect(Object.keys(row)).toEqual([
       'channel', 'name', 'newFans', 'unfollows', 'convertedFans', 'conversionRate', 'sameDayConversions',
-      'medianHoursToConvert', 'newMembers', 'scans', 'orders', 'gmvFen', 'kind', 'qrScans',
+      'medianHoursToConvert', 'newMembers', 'scans', 'orders', 'gmvFen', 'kind', 'qrScans', 'newContacts', 'lostContacts',
     ]);
     expect(row.medianHoursToConvert).toBeNull();
     expect(row.conversionRate).toBe(0);
@@ -213,14 +213,14 @@ const row = (over: Partial<ChannelRow>): ChannelRow => ({
 describe('attribution CSV', () => {
   it('has a BOM, a header, CRLF lines and RFC 4180 quoting', () => {
     const csv = attributionCsv([
-      row({ channel: 'qr1', name: '上海门店, "旗舰"', newFans: 3, convertedFans: 1, conversionRate: 0.3333, medianHoursToConvert: 1.5, gmvFen: 123456 }),
+      row({ channel: 'qr1', name: '上海门店, "旗舰"', newFans: 3, convertedFans: 1, conversionRate: 0.3333, medianHoursToConvert: 1.5, gmvFen: 123456, newContacts: 4, lostContacts: 1 }),
       row({ channel: 'qr2', name: '=HYPERLINK("x")', gmvFen: 5 }),
     ]);
     expect(csv.startsWith(UTF8_BOM)).toBe(true);
     const lines = csv.slice(1).split('\r\n');
     expect(lines[0]).toBe(ATTRIBUTION_CSV_COLUMNS.join(','));
-    expect(lines[1]).toBe('qr1,"上海门店, ""旗舰""",unknown,3,0,1,0.3333,0,1.5,0,0,0,0,123456,1234.56');
-    expect(lines[2]).toBe(`qr2,"'=HYPERLINK(""x"")",unknown,0,0,0,0,0,,0,0,0,0,5,0.05`);
+    expect(lines[1]).toBe('qr1,"上海门店, ""旗舰""",unknown,3,0,1,0.3333,0,1.5,0,0,0,0,123456,1234.56,4,1');
+    expect(lines[2]).toBe(`qr2,"'=HYPERLINK(""x"")",unknown,0,0,0,0,0,,0,0,0,0,5,0.05,0,0`);
     expect(lines[3]).toBe('');
     expect(Buffer.from(csv, 'utf8').subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
   });

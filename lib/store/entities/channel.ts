@@ -18,6 +18,8 @@ export interface Channel {
   scene?: string;
   welcomeText?: string;
   qr?: { ticket: string; url: string; imageUrl: string };
+  /** A `wecom_contact` channel's contact way: its config id, QR image URL and staff userids. */
+  wecom?: { configId: string; qrCode: string; staff: string[] };
   createdAt: number;
 }
 

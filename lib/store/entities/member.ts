@@ -67,6 +67,24 @@ export interface MemberHistory {
   orders: PaidOrder[];
   /** earliest time the hub saw this person at all, with the channel to use when nothing else touched them */
   seen?: Touch;
+  /** WeCom: a staff member (`guide`) and the person became contacts, through a contact way's channel (absent when none) */
+  contactAdds?: ContactAdd[];
+  /** WeCom: a contact with a staff member ended, and by whom */
+  contactEnds?: ContactEnd[];
+}
+
+/** A WeCom add (add_external_contact / add_half_external_contact): when, which guide, the channel of its contact way. */
+export interface ContactAdd {
+  at: number;
+  guide: string;
+  channel: string;
+}
+
+/** A WeCom contact's end: `staff` (del_external_contact), `customer` (del_follow_user), `transfer` (DELETE_BY_TRANSFER). */
+export interface ContactEnd {
+  at: number;
+  guide: string;
+  by: 'staff' | 'customer' | 'transfer';
 }
 
 /**
@@ -76,6 +94,7 @@ export interface MemberHistory {
  *   h.f / h.q / h.c  [at, channel][]  (h.f: [at, channel, appId] for a follow on a known app)
  *   h.u  at[]          h.r  at
  *   h.o              [key, paidAt, paidFen, platform][]            h.seen  [at, channel]
+ *   h.w  [at, guide, channel][] (WeCom adds)   h.x  [at, guide, by][] (WeCom contact ends)
  */
 export interface StoredHistory {
   f: ([number, string] | [number, string, string])[];
@@ -85,6 +104,8 @@ export interface StoredHistory {
   r?: number;
   o: [string, number, number, string][];
   seen?: [number, string];
+  w?: [number, string, string][];
+  x?: [number, string, ContactEnd['by']][];
 }
 
 const touchToStored = (t: Touch): [number, string] => [t.at, t.channel];
@@ -101,6 +122,8 @@ export function historyToStored(h: MemberHistory): StoredHistory {
     ...(h.registeredAt !== undefined ? { r: h.registeredAt } : {}),
     o: h.orders.map((o): [string, number, number, string] => [o.key, o.paidAt, o.paidFen, o.platform]),
     ...(h.seen ? { seen: touchToStored(h.seen) } : {}),
+    ...(h.contactAdds?.length ? { w: h.contactAdds.map((a): [number, string, string] => [a.at, a.guide, a.channel]) } : {}),
+    ...(h.contactEnds?.length ? { x: h.contactEnds.map((e): [number, string, ContactEnd['by']] => [e.at, e.guide, e.by]) } : {}),
   };
 }
 
@@ -113,6 +136,8 @@ export function historyFromStored(h: Partial<StoredHistory> | undefined): Member
     ...(h?.r !== undefined ? { registeredAt: h.r } : {}),
     orders: (h?.o ?? []).map(([key, paidAt, paidFen, platform]) => ({ key, paidAt, paidFen, platform })),
     ...(h?.seen ? { seen: touchFromStored(h.seen) } : {}),
+    ...(h?.w?.length ? { contactAdds: h.w.map(([at, guide, channel]) => ({ at, guide, channel })) } : {}),
+    ...(h?.x?.length ? { contactEnds: h.x.map(([at, guide, by]) => ({ at, guide, by })) } : {}),
   };
 }
 

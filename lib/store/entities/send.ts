@@ -47,7 +47,8 @@ export interface MassSendResult {
 
 export type SendStatus = 'sending' | 'retry' | 'deferred' | 'sent' | 'suppressed' | 'failed' | 'unknown';
 const TERMINAL: ReadonlySet<string> = new Set(['sent', 'suppressed', 'failed', 'unknown']);
-export type Via = 'custom' | 'template' | 'subscribe';
+/** The API a message went through: WeChat's customer-service, template, subscription send; WeCom's welcome and app message. */
+export type Via = 'custom' | 'template' | 'subscribe' | 'wecom_welcome' | 'wecom_app';
 
 export interface SendRecord {
   status?: string;
