@@ -49,6 +49,12 @@
  *                     tries, sentAt; TTL 5 minutes; deleted by the registration that uses it  → entities/otp.ts
  *   sms send limit    OTPLIMIT#<phone#<phoneHash> | wechat#<appId>:<openid>> | <local day>  n, lastAt; TTL 2 days
  *                                                                                              → entities/otp.ts
+ *   consent record    MEMBER#<memberId>                | CONSENT#<at>#<id>  what the person agreed to (privacy policy
+ *                     version, marketing yes/no), when and through which channel  → entities/consent.ts
+ *   erasure job       ERASE#<memberId>                 | #   gsi1 (while running): ERASING | <requestedAt>#<memberId>
+ *                     the step cursor of one erasure; after it the member id and when only  → entities/erasure.ts
+ *   audit entry       AUDIT#<local day>                | <at>#<id>  who exported or erased which member id, when
+ *                     and why; TTL HUB_AUDIT_RETENTION_DAYS                                      → entities/audit.ts
  *
  * Member review index: a member profile with a paid order carries gsi1pk/gsi1sk naming the
  * local day of its next review, the day after the earliest instant its tier (an order leaving
