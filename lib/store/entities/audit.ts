@@ -6,7 +6,8 @@
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Store } from '../client.ts';
-import { ForeignKeyError, pad, splitKey, TTL_ATTRIBUTE, type Key } from '../keys.ts';
+import { TTL_ATTRIBUTE } from '../keys.ts';
+import { dayTimedKeys } from './day-timed.ts';
 import { queryPage, stripKeys } from '../item-ops.ts';
 
 const PREFIX = 'AUDIT';
@@ -23,14 +24,10 @@ export interface AuditEntry {
   reason: string;
 }
 
-export const auditPartition = (localDay: string): string => `${PREFIX}#${localDay}`;
-export const auditKey = (localDay: string, at: number, id: string): Key => ({ pk: auditPartition(localDay), sk: `${pad(at)}#${id}` });
-export function parseAuditKey(k: Key): { day: string; at: number; id: string } {
-  const day = splitKey(k.pk, PREFIX, 1, 'audit entry')[0]!;
-  const m = /^(\d{16})#(.+)$/.exec(k.sk);
-  if (!m) throw new ForeignKeyError(`${k.pk} ${k.sk}`, 'audit entry');
-  return { day, at: Number(m[1]), id: m[2]! };
-}
+const KEYS = dayTimedKeys(PREFIX, 'audit entry');
+export const auditPartition = KEYS.partition;
+export const auditKey = KEYS.build;
+export const parseAuditKey = KEYS.parse;
 
 export const audits = {
   async put(s: Store, localDay: string, e: AuditEntry, retentionDays: number): Promise<void> {

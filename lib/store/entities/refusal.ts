@@ -3,7 +3,7 @@
  * `kind` scan (limited), registration (phone bound to another WeChat person) or refund (above
  * the amount paid), with the facts of the refusal; TTL HUB_REFUSAL_RETENTION_DAYS (default 180).
  */
-import { ForeignKeyError, pad, splitKey, type Key } from '../keys.ts';
+import { dayTimedKeys } from './day-timed.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -18,14 +18,10 @@ export interface Refusal {
   [fact: string]: unknown;
 }
 
-export const refusalPartition = (localDay: string): string => `${PREFIX}#${localDay}`;
-export const refusalKey = (localDay: string, at: number, id: string): Key => ({ pk: refusalPartition(localDay), sk: `${pad(at)}#${id}` });
-export function parseRefusalKey(k: Key): { day: string; at: number; id: string } {
-  const day = splitKey(k.pk, PREFIX, 1, 'refusal')[0]!;
-  const m = /^(\d{16})#(.+)$/.exec(k.sk);
-  if (!m) throw new ForeignKeyError(`${k.pk} ${k.sk}`, 'refusal');
-  return { day, at: Number(m[1]), id: m[2]! };
-}
+const KEYS = dayTimedKeys(PREFIX, 'refusal');
+export const refusalPartition = KEYS.partition;
+export const refusalKey = KEYS.build;
+export const parseRefusalKey = KEYS.parse;
 
 /** The refusal with its expiry (`now` in ms). */
 const withTtl = (r: Refusal, now: number, days: number) => ({ ...r, expiresAt: Math.floor(now / 1000) + days * 86_400 });
