@@ -21,6 +21,7 @@ import type { ErasureJob } from '../store/entities/erasure.ts';
 import { apply } from '../apply/apply.ts';
 import { issues } from '../members/caller.ts';
 import { sessionMember } from '../members/session.ts';
+import { maskPhone } from '../members/phone.ts';
 import { exportMember } from './export.ts';
 import { audit, requestErasure } from './erase.ts';
 
@@ -30,7 +31,17 @@ export interface PrivacyDeps {
   now: number;
 }
 
-const Reason = z.string().trim().min(3).max(200);
+/**
+ * The reason an operator gives names the verified request (a ticket), never the person: it goes
+ * into the audit entry and log line, so any mainland mobile typed into it is masked first.
+ */
+const MOBILE = /(?<!\d)(?:\+?86)?(1[3-9]\d{9})(?!\d)/g;
+const Reason = z
+  .string()
+  .trim()
+  .min(3)
+  .max(200)
+  .transform((r) => r.replace(MOBILE, (_m, mobile: string) => maskPhone(mobile)));
 const ConsentRequest = z.strictObject({ marketing: z.boolean() });
 const EraseRequest = z.strictObject({ reason: Reason });
 

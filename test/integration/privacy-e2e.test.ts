@@ -18,7 +18,7 @@
  *     member is not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -34,6 +34,7 @@ import { putItems } from '../../lib/store/snapshot.ts';
 import { apply } from '../../lib/apply/apply.ts';
 import { hashPhone } from '../../lib/members/phone.ts';
 import { runNightly } from '../../lib/members/nightly.ts';
+import { rebuild } from '../../lib/analytics/rebuild.ts';
 import type { HubEvent } from '../../lib/events/hub-event.ts';
 import type { OutboxRow } from '../../lib/events/messages.ts';
 
@@ -303,6 +304,9 @@ describe('access and copy: GET /me/data and GET /members/{id}/export', () => {
 describe('erasure', () => {
   const tokens = () => [aliceId, A.openid, hashPhone(A.phone, cfg().PHONE_HASH_SECRET)];
   let twin = '';
+  /** The archive as S3 would keep it: a copy taken before the erasure, never rewritten. */
+  const UNREWRITTEN = mkdtempSync(join(tmpdir(), 'hub-privacy-s3-'));
+  afterAll(() => rmSync(UNREWRITTEN, { recursive: true, force: true }));
 
   beforeAll(async () => {
     // Counters folded, then a QR scan whose credit delta is still pending when the erasure runs.
@@ -315,21 +319,24 @@ describe('erasure', () => {
     await createTable(hub.aws.db, twin);
     await putItems({ db: hub.aws.db, table: twin }, await scanAll<Item>(hub.aws.table));
     await foldCounters(twin);
+    await hub.runtime.archive.flush();
+    cpSync(ARCHIVE, UNREWRITTEN, { recursive: true });
   });
 
   it('POST /members/{id}/erase needs a reason; then answers 202 and the same erasure again', async () => {
     expect((await call('POST', `/members/${aliceId}/erase`, admin(), {})).status).toBe(400);
-    const first = await call('POST', `/members/${aliceId}/erase`, admin(), { reason: 'ticket PIPL-43' });
+    // A phone number typed into the reason is masked before it reaches the job, the audit and the log.
+    const first = await call('POST', `/members/${aliceId}/erase`, admin(), { reason: 'ticket PIPL-43 (caller 13912340001)' });
     expect(first.status).toBe(202);
     expect(first.body).toMatchObject({ memberId: aliceId, status: 'running' });
-    const again = await call('POST', `/members/${aliceId}/erase`, admin(), { reason: 'ticket PIPL-43' });
+    const again = await call('POST', `/members/${aliceId}/erase`, admin(), { reason: 'ticket PIPL-43 (caller 13912340001)' });
     expect(again.body).toEqual(first.body);
   });
 
   it('leaves no identifier of the person in the table, keeps the order amounts without identifiers', async () => {
     await runPrivacy();
     const job = await getItem<Item>(hub.aws.table, { pk: `ERASE#${aliceId}`, sk: '#' });
-    expect(job).toMatchObject({ status: 'done', requestedBy: 'admin:admin-token', reason: 'ticket PIPL-43' });
+    expect(job).toMatchObject({ status: 'done', requestedBy: 'admin:admin-token', reason: 'ticket PIPL-43 (caller 139****0001)' });
     const items = await scanAll<Item>(hub.aws.table);
     for (const item of items) {
       const text = JSON.stringify(item);
@@ -361,6 +368,25 @@ describe('erasure', () => {
     expect(lines.length).toBeGreaterThan(0);
     for (const token of tokens()) expect(lines.filter((l) => l.includes(token)), token).toEqual([]);
     expect(lines.filter((l) => l.includes('"type":"member.erased"'))).toHaveLength(1);
+  });
+
+  it('a rebuild from an archive that could not be rewritten honours the tombstone: the person does not come back', async () => {
+    // The tombstone reaches S3 like any record; the person's old records stay there until the lifecycle deletes them.
+    const tombstone = archiveLines().filter((l) => l.includes('"type":"member.erased"'));
+    const day = (JSON.parse(tombstone[0]!) as { dt: string }).dt;
+    mkdirSync(join(UNREWRITTEN, 'events', 'source=members', `dt=${day}`), { recursive: true });
+    writeFileSync(join(UNREWRITTEN, 'events', 'source=members', `dt=${day}`, 'part-tombstone.ndjson'), `${tombstone.join('\n')}\n`);
+    expect(readdirSync(UNREWRITTEN, { recursive: true }).length).toBeGreaterThan(0);
+    const target = `${hub.aws.table}-rebuilt`;
+    await createTable(hub.aws.db, target);
+    const from = new Date(now - DAY).toISOString().slice(0, 10);
+    const to = new Date(Date.now() + DAY).toISOString().slice(0, 10);
+    const r = await rebuild({ archiveDir: UNREWRITTEN, range: { from, to }, live: { db: hub.aws.db, table: hub.aws.table }, target: { db: hub.aws.db, table: target }, cfg: cfg() });
+    expect(r.applied).toBeGreaterThan(0);
+    const rebuilt = await scanAll<Item>(target);
+    // Bob (not erased) is rebuilt; nothing of Alice is.
+    expect(rebuilt.some((i) => JSON.stringify(i).includes(B.openid))).toBe(true);
+    for (const item of rebuilt) for (const token of [A.openid, hashPhone(A.phone, cfg().PHONE_HASH_SECRET)]) expect(JSON.stringify(item).includes(token), keyOf(item)).toBe(false);
   });
 
   it('the old session finds nobody; the admin view is 404', async () => {
