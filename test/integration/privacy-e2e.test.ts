@@ -28,6 +28,7 @@ import { hubConfig } from '../support/env.ts';
 import { foldCounters, getItem, scanAll } from '../support/table.ts';
 import { configuredAccount, postPush, signedPush } from '../support/wechat-client.ts';
 import { injectDynamoFaults } from '../support/faults.ts';
+import { paidYouzanOrder } from '../support/orders.ts';
 import { createTable } from '../../local/emulators.ts';
 import { toRecord } from '../../local/poller.ts';
 import { putItems } from '../../lib/store/snapshot.ts';
@@ -87,23 +88,16 @@ async function call(method: string, path: string, headers: Record<string, string
 }
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-const orderEvent = (openid: string, orderId: string, at: number, fen: number): HubEvent => ({
-  type: 'order',
-  source: 'youzan',
-  platform: 'youzan',
-  eventId: `test:pipl:${orderId}`,
-  occurredAt: at,
-  shopId: 'pipl-shop',
-  orderId,
-  status: 'paid',
-  platformStatus: 'WAIT_SELLER_SEND_GOODS',
-  totalFen: fen,
-  paidFen: fen,
-  paidAt: at,
-  lines: [{ lineId: `${orderId}-1`, sku: 'SKU-PIPL', quantity: 1, paidFen: fen }],
-  topic: 'trade_TradePaid',
-  buyer: [{ kind: 'wechat_openid', value: `${appId()}:${openid}` }],
-});
+const orderEvent = (openid: string, orderId: string, at: number, fen: number): HubEvent =>
+  paidYouzanOrder({
+    eventId: `test:pipl:${orderId}`,
+    shopId: 'pipl-shop',
+    orderId,
+    at,
+    fen,
+    lines: [{ lineId: `${orderId}-1`, sku: 'SKU-PIPL', quantity: 1, paidFen: fen }],
+    buyer: [{ kind: 'wechat_openid', value: `${appId()}:${openid}` }],
+  });
 
 /** Hands one planned message to the engagement sender as its queue would. */
 let sqsSeq = 0;
