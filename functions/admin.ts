@@ -1,12 +1,14 @@
 /**
  * Admin API: members, channels, code batches. Bearer token locally, JWT authorizer in AWS.
  *   GET  /members/{id}
+ *   GET  /members/{id}/export?reason=      POST /members/{id}/erase {reason}   (lib/privacy/requests.ts, audited)
  *   POST /channels                         GET /channels
  *   POST /codes/batches                    POST /codes/batches/{id}/status {active}
  *   GET  /codes/batches/{id}/codes.csv?offset&limit   (pages of ≤ 50,000 rows; `npm run codes` for files)
  */
 import { BadRequestError, NotFoundError } from '../lib/errors.ts';
-import { json, jsonBody, query, type HttpEvent, type HttpResult } from '../lib/runtime/http.ts';
+import { adminSubject, json, jsonBody, query, type HttpEvent, type HttpResult } from '../lib/runtime/http.ts';
+import { adminErase, adminExport } from '../lib/privacy/requests.ts';
 import { routes } from '../lib/runtime/lambda.ts';
 import type { Runtime } from '../lib/runtime/runtime.ts';
 import { memberProfile } from '../lib/members/profile.ts';
@@ -43,6 +45,8 @@ async function codesCsvPage(event: HttpEvent, rt: Runtime): Promise<HttpResult> 
   };
 }
 
+const privacyDeps = (rt: Runtime) => ({ cfg: rt.cfg, store: rt.store, now: rt.now() });
+
 /** The configured official accounts a channel may belong to. */
 const channelAccounts = (rt: Runtime): ChannelAccounts => ({
   defaultAppId: rt.cfg.WECHAT_APP_ID,
@@ -54,6 +58,8 @@ export const handler = routes(
   { name: 'admin', admin: true },
   {
     'GET /members/{id}': async (event, rt) => json(200, await memberProfile(rt.store, id(event))),
+    'GET /members/{id}/export': async (event, rt) => json(200, await adminExport(id(event), query(event).reason, adminSubject(event), privacyDeps(rt)), { 'cache-control': 'no-store' }),
+    'POST /members/{id}/erase': async (event, rt) => json(202, await adminErase(id(event), jsonBody(event, 2048), adminSubject(event), privacyDeps(rt))),
     'POST /channels': async (event, rt) => json(201, await createChannel(rt.store, rt.wechat(), jsonBody(event), rt.now(), channelAccounts(rt))),
     'GET /channels': async (_event, rt) => json(200, { channels: await listChannels(rt.store) }),
     'POST /codes/batches': async (event, rt) => json(201, await createBatch(rt.store, jsonBody(event))),

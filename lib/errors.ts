@@ -76,6 +76,14 @@ export class ConflictError extends CodedError {
   readonly status = 409;
 }
 
+/** 409: another run saved the erasure job first (lib/privacy/erase.ts); that run carries on. */
+export class ErasureBusy extends ConflictError {
+  constructor() {
+    super('another run is working on this erasure', undefined, 'erasure_busy');
+    this.name = 'ErasureBusy';
+  }
+}
+
 /**
  * 409 inside the registration planner: the phone belongs to another WeChat person. Carries the
  * other record's id for the review row only; lib/apply/register-member.ts answers a uniform 409.

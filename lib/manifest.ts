@@ -119,9 +119,13 @@ export const FUNCTIONS: FunctionSpec[] = [
       { method: 'POST', path: '/members/sms-code', member: true },
       { method: 'POST', path: '/sessions', member: true },
       { method: 'GET', path: '/me', member: true },
+      { method: 'GET', path: '/me/data', member: true },
+      { method: 'POST', path: '/me/consent', member: true },
+      { method: 'DELETE', path: '/me', member: true },
     ],
     memoryMb: 512,
-    timeoutSeconds: 6,
+    // GET /me/data reads every partition of the person (lib/privacy/export.ts).
+    timeoutSeconds: 15,
     table: 'readwrite',
     // A used SMS code is deleted (lib/store/entities/otp.ts).
     tableActions: ['DeleteItem'],
@@ -134,9 +138,11 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'admin',
-    description: 'Admin API: members, channels, code batches',
+    description: 'Admin API: members (view, export, erase), channels, code batches',
     routes: [
       { method: 'GET', path: '/members/{id}', admin: true, scope: 'members:read' },
+      { method: 'GET', path: '/members/{id}/export', admin: true, scope: 'members:export' },
+      { method: 'POST', path: '/members/{id}/erase', admin: true, scope: 'members:erase' },
       { method: 'POST', path: '/channels', admin: true, scope: 'channels:write' },
       { method: 'GET', path: '/channels', admin: true, scope: 'channels:read' },
       { method: 'POST', path: '/codes/batches', admin: true, scope: 'codes:write' },
@@ -261,6 +267,21 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 900,
     table: 'readwrite',
     secrets: [],
+    reservedConcurrency: 1,
+  },
+  {
+    name: 'privacy',
+    description: 'Runs the erasures not done yet (identities, member partitions, a table sweep, archive tombstones), resuming each where it stopped',
+    schedule: { expression: 'rate(5 minutes)', localEverySeconds: 60 },
+    memoryMb: 512,
+    timeoutSeconds: 300,
+    table: 'readwrite',
+    // Erasure deletes items and sweeps the table once per erasure for items holding the person's identifiers (lib/privacy/erase.ts).
+    tableActions: ['DeleteItem', 'Scan'],
+    secrets: [],
+    // The erasure tombstone goes into the events stream (lib/archive/erase.ts).
+    archives: ['events'],
+    // One run at a time: a job is saved under its version, a second runner would only bounce off it.
     reservedConcurrency: 1,
   },
   {

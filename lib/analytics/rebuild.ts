@@ -12,6 +12,10 @@
  *   4. everything is applied in arrival order with the arrival time as apply's clock; planned
  *      messages are marked enqueued without being sent (they went out the first time);
  *   5. the differences report: members, orders, counters.
+ *
+ * Erasure tombstones (lib/archive/erase.ts) are honoured: a request or event holding an identifier
+ * an erasure listed — whatever day the tombstone was written — is not applied, so a rebuild never
+ * brings an erased person back.
  */
 import { apply } from '../apply/apply.ts';
 import type { HubConfig } from '../config/schema.ts';
@@ -23,7 +27,8 @@ import { foldAll } from '../attribution/fold.ts';
 import { isEmptyTable, isReferenceItem, putItems, scanItems, tableFacts, type Item } from '../store/snapshot.ts';
 import type { EventRecord } from '../archive/records.ts';
 import { diffTables, type DiffReport } from './diff.ts';
-import { readEvents, readRequests, msOf, type ArchiveRange } from './reader.ts';
+import { readEvents, readRequests, readStream, msOf, type ArchiveRange } from './reader.ts';
+import { TOMBSTONE_TYPE, tombstoneDigests, tombstoned } from '../archive/erase.ts';
 import { isSourceId, REOPEN, type Reopen, type SourceId } from './reopen.ts';
 
 export interface RebuildInput {
@@ -70,8 +75,10 @@ export async function rebuild(input: RebuildInput): Promise<RebuildResult> {
   await putItems(input.target, reference);
   log(`copied ${reference.length} channel, batch and sequence items`);
 
-  const requests = await readRequests(input.archiveDir, input.range);
-  const archived = await readEvents(input.archiveDir, { from: input.range.from, to: nextDay(input.range.to) });
+  const erased = tombstoneDigests(await readStream(input.archiveDir, 'events', { from: '0000-00-00', to: '9999-99-99', sources: ['members'] }));
+  const requests = (await readRequests(input.archiveDir, input.range)).filter((r) => !tombstoned(r, erased));
+  const archived = (await readEvents(input.archiveDir, { from: input.range.from, to: nextDay(input.range.to) })).filter((e) => e.type !== TOMBSTONE_TYPE && !tombstoned(e, erased));
+  if (erased.size) log(`honouring erasure tombstones: ${erased.size} identifier digests`);
   const byEventId = new Map(archived.map((e) => [e.event_id, e]));
   const reopen = { ...REOPEN, ...input.reopen };
 

@@ -128,7 +128,7 @@ export async function apply(input: HubEvent, deps: ApplyDeps, guards: ApplyGuard
 async function keepForReview(event: HubEvent, err: RefusedForReviewError, deps: ApplyDeps): Promise<void> {
   const at = event.occurredAt;
   const now = deps.now();
-  await refusals.put(deps, localDay(at, deps.cfg.HUB_TIMEZONE), stableId('refusal', event.eventId), { ...err.review, eventId: event.eventId, at, recordedAt: now }, now);
+  await refusals.put(deps, localDay(at, deps.cfg.HUB_TIMEZONE), stableId('refusal', event.eventId), { ...err.review, eventId: event.eventId, at, recordedAt: now }, now, deps.cfg.HUB_REFUSAL_RETENTION_DAYS);
 }
 
 /** A redelivery: answered with the first delivery's outcome, after draining what it left pending. */

@@ -16,7 +16,7 @@ import * as z from 'zod';
 import { BadRequestError, ConflictError, PhoneBoundElsewhereError, UpstreamApiError } from '../errors.ts';
 import type { HubConfig } from '../config/index.ts';
 import type { WechatApi } from '../wechat/wire.ts';
-import { Birthday, type PhoneProof } from '../events/hub-event.ts';
+import { Birthday, PolicyVersion, type PhoneProof } from '../events/hub-event.ts';
 import { hashPhone, maskPhone, normalisePhone } from '../members/phone.ts';
 import { apply } from './apply.ts';
 import type { ApplyDeps } from '../port.ts';
@@ -36,6 +36,10 @@ export const RegisterRequest = z.strictObject({
   smsCode: z.string().min(1).max(16).optional(),
   name: z.string().trim().min(1).max(64).optional(),
   birthday: Birthday.optional(),
+  /** The privacy-policy version the form showed and the person accepted (docs/privacy.md#consent). */
+  privacyPolicyVersion: PolicyVersion.optional(),
+  /** The separate marketing consent (its own tick box, never pre-ticked); absent: not given. */
+  marketingConsent: z.boolean().optional(),
 });
 
 /** The one answer for a phone bound to someone else, whatever that record is. */
@@ -107,6 +111,8 @@ export async function register(body: unknown, deps: RegisterDeps) {
         ...(caller.unionid ? { unionid: caller.unionid } : {}),
         ...(req.name ? { name: req.name } : {}),
         ...(req.birthday ? { birthday: req.birthday } : {}),
+        ...(req.privacyPolicyVersion ? { privacyPolicyVersion: req.privacyPolicyVersion } : {}),
+        ...(req.marketingConsent !== undefined ? { marketingConsent: req.marketingConsent } : {}),
       },
       deps.apply,
     );
@@ -122,5 +128,5 @@ export async function register(body: unknown, deps: RegisterDeps) {
 /** The refused attempt, for review: who asked, for which phone (its HMAC) and whose record holds it. */
 async function recordBoundElsewhere(store: Store, cfg: HubConfig, caller: Caller, phoneHash: string, otherMemberId: string, now: number): Promise<void> {
   const refusal = { kind: 'registration', reason: 'phone_bound_elsewhere', openid: `${caller.appId}:${caller.openid}`, phoneHash, heldBy: otherMemberId, at: now };
-  await refusals.put(store, localDay(now, cfg.HUB_TIMEZONE), newId(now), refusal, now);
+  await refusals.put(store, localDay(now, cfg.HUB_TIMEZONE), newId(now), refusal, now, cfg.HUB_REFUSAL_RETENTION_DAYS);
 }

@@ -48,7 +48,7 @@ export async function scan(body: unknown, deps: { cfg: HubConfig; api: WechatApi
   const over = subjects.find((s) => (counts.get(s) ?? 0) >= deps.cfg.HUB_SCAN_INVALID_LIMIT);
   if (over) {
     const tx = new Tx(applyDeps.table);
-    refusals.record(tx, day, newId(now), { kind: 'scan', reason: 'invalid_attempts', subject: over, openid: `${caller.appId}:${caller.openid}`, code: req.code, at: now }, now);
+    refusals.record(tx, day, newId(now), { kind: 'scan', reason: 'invalid_attempts', subject: over, openid: `${caller.appId}:${caller.openid}`, code: req.code, at: now }, now, deps.cfg.HUB_REFUSAL_RETENTION_DAYS);
     await tx.commit(applyDeps.db);
     applyDeps.metrics?.add('CodeScans', { result: 'limited' });
     return { result: 'limited' as const, reason: 'invalid_attempts' };

@@ -15,12 +15,15 @@ import type { HubEvent } from '../events/hub-event.ts';
 import type { ApplyResult, EventArchive } from '../port.ts';
 import type { InboundRequest } from '../sources/types.ts';
 import { eventRecord, requestRecord, type ArchiveRecord, type RecordOf } from './records.ts';
+import { tombstoneRecord } from './erase.ts';
 import { ARCHIVE_STREAM_NAMES, type ArchiveStream } from './streams.ts';
 
 /** Where records go; a failed write rejects (ArchiveWriteError names the reason). */
 export interface ArchiveSink {
   readonly kind: string;
   write<S extends ArchiveStream>(stream: S, records: readonly RecordOf<S>[]): Promise<void>;
+  /** Removes the records whose line `match` accepts, where the sink can rewrite what it wrote (local files); the number removed. */
+  erase?(match: (line: string) => boolean): Promise<number>;
 }
 
 export interface Archive {
@@ -28,6 +31,8 @@ export interface Archive {
   put(entry: ArchiveRecord): void;
   /** Resolves when what was handed over so far is written or has failed, or after `maxWaitMs`; never rejects. */
   flush(maxWaitMs?: number): Promise<void>;
+  /** Writes what is buffered, then removes the records `match` accepts where the sink can (absent: it cannot). */
+  erase?(match: (line: string) => boolean): Promise<number>;
 }
 
 /** The archive of a runtime without one (benchmarks, unit tests): records are dropped. */
@@ -85,6 +90,11 @@ export class BufferedArchive implements Archive {
     clearTimeout(timer);
   }
 
+  async erase(match: (line: string) => boolean): Promise<number> {
+    await this.flush();
+    return this.#sink.erase ? this.#sink.erase(match) : 0;
+  }
+
   #drain(): void {
     this.#scheduled = false;
     for (const stream of ARCHIVE_STREAM_NAMES) {
@@ -133,6 +143,16 @@ export class HubArchive implements EventArchive {
 
   flush(maxWaitMs?: number): Promise<void> {
     return this.target.flush(maxWaitMs);
+  }
+
+  /**
+   * An erasure (lib/archive/erase.ts): the tombstone of the person's identifiers goes into the
+   * events stream and is written; then the records holding them are removed where the archive
+   * can be rewritten. Unlike `put`, a failure here rejects: the erasure step is retried.
+   */
+  async erase(memberId: string, tokens: readonly string[], match: (line: string) => boolean, at: number): Promise<number> {
+    this.target.put({ stream: 'events', record: tombstoneRecord(memberId, tokens, at) });
+    return this.target.erase ? this.target.erase(match) : (await this.target.flush(), 0);
   }
 
   #put(stream: ArchiveStream, build: () => ArchiveRecord): void {

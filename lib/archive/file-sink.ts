@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { ArchiveSink } from './archive.ts';
 import type { RecordOf } from './records.ts';
 import type { ArchiveStream } from './streams.ts';
+import { eraseLines } from './erase.ts';
 
 export interface FileOps {
   mkdir(path: string, opts: { recursive: true }): Promise<unknown>;
@@ -22,6 +23,7 @@ export function fileSink(dir: string, ops: FileOps = fsp): ArchiveSink {
   const part = `part-${process.pid}-${Date.now()}.ndjson`;
   return {
     kind: 'file',
+    erase: (match) => eraseLines(dir, match),
     async write<S extends ArchiveStream>(stream: S, records: readonly RecordOf<S>[]): Promise<void> {
       const byPartition = new Map<string, string[]>();
       for (const r of records) {

@@ -186,6 +186,17 @@ export const SettingsSchema = z.object({
   HUB_POINTS_PER_YUAN: intFrom(1),
   /** Dedupe marker lifetime. */
   HUB_DEDUPE_TTL_DAYS: intFrom(30).pipe(z.number().min(1)),
+  /**
+   * Retention (docs/privacy.md#retention). A fan who never registered and has unfollowed every
+   * account is erased this many days after the last unfollow (lib/privacy/fan-retention.ts).
+   */
+  HUB_FAN_RETENTION_DAYS: intFrom(30).pipe(z.number().min(1).max(3650)),
+  /** Send records and suppression rows (what was sent or held back, and why) expire after this many days. */
+  HUB_MESSAGE_RETENTION_DAYS: intFrom(180).pipe(z.number().min(7).max(3650)),
+  /** Refusals kept for review (limited scans, phones bound elsewhere, refunds above the amount paid). */
+  HUB_REFUSAL_RETENTION_DAYS: intFrom(180).pipe(z.number().min(1).max(3650)),
+  /** Audit entries of exports and erasures (who, when, why; member id only). */
+  HUB_AUDIT_RETENTION_DAYS: intFrom(1095).pipe(z.number().min(30).max(3650)),
   /** Code scans: redemptions per openid per local day; velocity window and its maximum. */
   HUB_SCAN_DAILY_LIMIT: intFrom(20).pipe(z.number().min(1)),
   HUB_SCAN_BURST_LIMIT: intFrom(5).pipe(z.number().min(1)),

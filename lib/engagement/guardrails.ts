@@ -7,6 +7,9 @@
  *   1. staff destination   → suppress `wrong_queue` (staff rows go to the staff queue, never here)
  *   2. unfollowed member   → suppress `unfollowed` (any class: WeChat refuses both APIs, 43004)
  *   3. marketing only (transactional messages answer the person's own action and are exempt):
+ *      0. a registered member without separate marketing consent → suppress `no_consent`
+ *         (PIPL: marketing needs its own consent, docs/privacy.md#consent); read when the message
+ *         is sent, so a withdrawal holds back every message already queued
  *      a. holdout bucket   → suppress `holdout` (a stable control group, still measured)
  *      b. quiet hours      → defer to the next allowed local time (held, not dropped)
  *      c. caps             → suppress `cap_daily` / `cap_weekly`
@@ -48,7 +51,8 @@ export type SuppressReason =
   | 'cap_daily'
   | 'cap_weekly'
   | 'outside_window'
-  | 'no_content';
+  | 'no_content'
+  | 'no_consent';
 
 export type Decision =
   | { action: 'send'; via: 'custom' | 'template' | 'subscribe' }
@@ -64,6 +68,10 @@ interface HistoryTouch {
 /** What the decision needs of the member record (lib/members/model.ts, record.ts). */
 export interface DecisionMember {
   memberId: string;
+  /** `member` once registered: marketing then needs `consent.marketing`. */
+  status?: string;
+  /** The person's separate marketing consent (lib/members/model.ts MemberConsent). */
+  consent?: { marketing?: boolean };
   wechat?: { followed: boolean };
   lastInteractionAt?: number;
   /** Kind of that interaction (absent on older records: inferred from the history). */
@@ -95,6 +103,7 @@ export function decide(input: DecisionInput): Decision {
   if (member.wechat?.followed === false) return { action: 'suppress', reason: 'unfollowed' };
 
   if (row.class === 'marketing') {
+    if (!mayMarket(member)) return { action: 'suppress', reason: 'no_consent' };
     if (isHoldout(member.memberId, policy)) return { action: 'suppress', reason: 'holdout' };
     const until = quietHoursEnd(now, tz, policy);
     if (until !== null) return { action: 'defer', until, reason: 'quiet_hours' };
@@ -109,6 +118,11 @@ export function decide(input: DecisionInput): Decision {
   if (canTemplate) return { action: 'send', via: 'template' };
   if (canSubscribe(row.payload, member)) return { action: 'send', via: 'subscribe' };
   return { action: 'suppress', reason: 'outside_window' };
+}
+
+/** Marketing to this person is allowed: a fan who never registered, or a member who consented to marketing. */
+export function mayMarket(member: Pick<DecisionMember, 'status' | 'consent'>): boolean {
+  return member.status !== 'member' || member.consent?.marketing === true;
 }
 
 /** Stable: the same member is always in (or out of) the holdout for a given `policy.holdout`. */

@@ -246,6 +246,9 @@ export const PhoneProof = z.discriminatedUnion('kind', [
 ]);
 export type PhoneProof = z.infer<typeof PhoneProof>;
 
+/** A privacy-policy version as the member centre shows it (`2026-01`, `v3.2`). */
+export const PolicyVersion = z.string().regex(/^[A-Za-z0-9_.-]{1,32}$/, 'a policy version is 1-32 letters, digits and _ . -');
+
 /** The member centre's registration: the fan binds a phone (proven) and becomes a member. */
 export const MemberRegister = z.object({
   ...base,
@@ -260,6 +263,20 @@ export const MemberRegister = z.object({
   unionid: Unionid.optional(),
   name: z.string().max(64).optional(),
   birthday: Birthday.optional(),
+  /** The privacy-policy version the person accepted on the form (docs/privacy.md#consent). */
+  privacyPolicyVersion: PolicyVersion.optional(),
+  /** The separate marketing consent given on the form; absent: not given (no marketing). */
+  marketingConsent: z.boolean().optional(),
+});
+
+/** A member gives or withdraws the separate marketing consent (POST /me/consent). */
+export const MemberConsentChange = z.object({
+  ...base,
+  source: z.literal('members'),
+  type: z.literal('member.consent'),
+  appId: platformId,
+  openid: platformId,
+  marketing: z.boolean(),
 });
 
 export const ORDER_STATUSES = ['created', 'paid', 'shipped', 'completed', 'closed', 'refunded'] as const;
@@ -378,6 +395,7 @@ export const HubEvent = z.discriminatedUnion('type', [
   WecomUnknown,
   WecomUnionid,
   MemberRegister,
+  MemberConsentChange,
   OrderEvent,
   RefundEvent,
   PlatformMemberJoin,

@@ -92,6 +92,7 @@ export function saveMember(p: Port, event: HubEvent, r: Resolved): void {
     tz: p.tz,
     shards: p.cfg.HUB_COUNTER_SHARDS,
     rules: p.cfg.memberRules,
+    fanRetentionDays: p.cfg.HUB_FAN_RETENTION_DAYS,
     now: p.now,
     absorbed: r.absorbed.map((l) => ({ memberId: l.memberId, credits: creditsGiven(l, p.tz) })),
     ...(p.creditWrites ? { creditWrites: p.creditWrites } : {}),

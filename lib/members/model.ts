@@ -74,6 +74,19 @@ export function mergeWecom(a: WecomPresence | undefined, b: WecomPresence | unde
   return { ...a, guides };
 }
 
+/**
+ * What the person agreed to (docs/privacy.md#consent): the privacy-policy version accepted at
+ * registration and the separate marketing consent, each with when and through which channel.
+ * Its history is kept as consent records (lib/store/entities/consent.ts).
+ */
+export interface MemberConsent {
+  policyVersion?: string;
+  policyAcceptedAt?: number;
+  marketing: boolean;
+  marketingAt: number;
+  marketingChannel: string;
+}
+
 export interface MemberRecord {
   memberId: string;
   version: number;
@@ -105,6 +118,8 @@ export interface MemberRecord {
   lastInteractionKind?: InteractionKind;
   /** Subscription messages the person accepted, per template (lib/engagement/subscriptions.ts). */
   subscriptions?: Subscriptions;
+  /** Consent given at registration and changed by the member (POST /me/consent). */
+  consent?: MemberConsent;
   phoneMasked?: string;
   /** HMAC of the phone (lib/members/phone.ts); the one phone this member owns. */
   phoneHash?: string;

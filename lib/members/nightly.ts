@@ -12,6 +12,9 @@
  * same guard as every event's transaction), re-read and retried on conflict, so a review never
  * overwrites an event that landed in between. A run stops taking new members when the time
  * left (`remainingMs`) falls under `reserveMs`; what is left is found by the next run.
+ *
+ * An unregistered fan whose retention date has passed (lib/privacy/fan-retention.ts) is not
+ * rewritten: its erasure is requested instead (the `privacy` function carries it out).
  */
 import type { HubConfig } from '../config/index.ts';
 import { TransientError } from '../errors.ts';
@@ -23,6 +26,8 @@ import { addDays, localDay } from '../time.ts';
 import { REVIEW_SHARDS, tierOf, tierRank, type Rfm } from './lifecycle.ts';
 import { logger } from '../log.ts';
 import { writeMember, type StoredMember } from './record.ts';
+import { fanRetentionAt } from '../privacy/fan-retention.ts';
+import { requestErasure } from '../privacy/erase.ts';
 
 export interface NightlyDeps {
   db: Store['db'];
@@ -59,11 +64,14 @@ export interface NightlyResult {
   conflicts: number;
   /** Members that could not be written (left for the next run). */
   failed: number;
+  /** Unregistered fans past their retention: erasure requested (lib/privacy/fan-retention.ts). */
+  erasures: number;
   stoppedEarly: boolean;
 }
 
 type ReviewOutcome =
   | { kind: 'skipped' }
+  | { kind: 'erasure' }
   | { kind: 'failed' }
   | { kind: 'reviewed'; conflicts: number; before: Snapshot; after: Snapshot };
 
@@ -95,6 +103,7 @@ export async function runNightly(deps: NightlyDeps, opts: NightlyOptions = {}): 
     rfmChanges: 0,
     conflicts: 0,
     failed: 0,
+    erasures: 0,
     stoppedEarly: false,
   };
   const outOfTime = () => opts.remainingMs !== undefined && opts.remainingMs() < reserve;
@@ -128,6 +137,7 @@ export async function runNightly(deps: NightlyDeps, opts: NightlyOptions = {}): 
 
 function tally(out: NightlyResult, o: ReviewOutcome): void {
   if (o.kind === 'skipped') out.skipped++;
+  else if (o.kind === 'erasure') out.erasures++;
   else if (o.kind === 'failed') out.failed++;
   else {
     out.reviewed++;
@@ -155,11 +165,16 @@ export async function reviewMember(deps: NightlyDeps, memberId: string, now: num
     // Due: filed under today or earlier, or owing a downgrade (an event rewrote it in between).
     const due = day !== undefined && (day <= today || tierRank(item.tier) > tierRank(tier));
     if (!due) return { kind: 'skipped' };
+    const retention = fanRetentionAt(item, deps.cfg.HUB_FAN_RETENTION_DAYS);
+    if (retention !== undefined && retention <= now) {
+      await requestErasure(deps, deps.cfg, { memberId, actor: 'retention', reason: `unregistered fan unfollowed every account more than ${deps.cfg.HUB_FAN_RETENTION_DAYS} days ago` }, now);
+      return { kind: 'erasure' };
+    }
     const before: Snapshot = { tier: item.tier, lifecycle: item.lifecycle, ...(item.rfm ? { rfm: item.rfm } : {}) };
     // The one place a tier may fall: derive (inside writeMember) only ever raises it.
     item.tier = tier;
     const tx = new Tx(deps.table);
-    writeMember(tx, item, false, { tz: deps.cfg.HUB_TIMEZONE, shards: deps.cfg.HUB_COUNTER_SHARDS, rules, now });
+    writeMember(tx, item, false, { tz: deps.cfg.HUB_TIMEZONE, shards: deps.cfg.HUB_COUNTER_SHARDS, rules, fanRetentionDays: deps.cfg.HUB_FAN_RETENTION_DAYS, now });
     try {
       await tx.commit(deps.db);
       const after: Snapshot = { tier: item.tier, lifecycle: item.lifecycle, ...(item.rfm ? { rfm: item.rfm } : {}) };

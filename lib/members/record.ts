@@ -38,6 +38,7 @@ import { newMember, ORGANIC, settleFollow, type MemberRecord, type MemberStatus 
 import { higherTier, lifecycleOf, nextReviewAt, REVIEW_SHARDS, reviewDay, rfmOf, tierOf, tierRank } from './lifecycle.ts';
 import type { MemberRules } from '../config/members.ts';
 import type { CreditWrites } from '../port.ts';
+import { fanRetentionAt } from '../privacy/fan-retention.ts';
 
 /** The member profile as the domain works with it (stored form: lib/store/entities/member.ts). */
 export interface StoredMember extends MemberRecord {
@@ -77,7 +78,7 @@ export function createStoredMember(memberId: string, at: number, status: MemberS
  * lower tier when orders have left the window. Lifecycle, RFM and the member's review-index
  * entry (lib/members/lifecycle.ts, lib/store/entities/member.ts) are kept current on every write.
  */
-export function derive(m: StoredMember, now: number, tz: string, rules: MemberRules): void {
+export function derive(m: StoredMember, now: number, tz: string, rules: MemberRules, fanRetentionDays?: number): void {
   const h = m.history;
   sortHistory(h);
   const first = firstTouchOf(h);
@@ -135,7 +136,10 @@ export function derive(m: StoredMember, now: number, tz: string, rules: MemberRu
   if (rfm) m.rfm = rfm;
   else delete m.rfm;
   // A tier above what the window now earns is a downgrade the next nightly review owes.
-  const reviewAt = tierRank(m.tier) > tierRank(earned) ? now : nextReviewAt(h, now, rules);
+  const programme = tierRank(m.tier) > tierRank(earned) ? now : nextReviewAt(h, now, rules);
+  // An unregistered fan gone from every account is reviewed (and erased) when their grace period ends.
+  const retention = fanRetentionDays === undefined ? undefined : fanRetentionAt(m, fanRetentionDays);
+  const reviewAt = retention === undefined ? programme : programme === undefined ? Math.max(now, retention) : Math.min(programme, Math.max(now, retention));
   setReviewIndex(m, reviewAt === undefined ? undefined : { localDay: reviewDay(reviewAt, tz), shard: bucketOf(m.memberId, REVIEW_SHARDS) }, m.memberId);
 }
 
@@ -147,6 +151,8 @@ export interface WriteOptions {
   rules: MemberRules;
   /** Credits of another record that this write absorbs (merge): removed from the counters. */
   absorbed?: { memberId: string; credits: Credits }[];
+  /** HUB_FAN_RETENTION_DAYS: an unregistered fan gone from every account is filed for review then (lib/privacy/fan-retention.ts). */
+  fanRetentionDays?: number;
   /** `deltas` (default): a credit-delta item; `inline`: the counter items themselves, in this transaction (port.ts CreditWrites). */
   creditWrites?: CreditWrites;
 }
@@ -158,7 +164,7 @@ export interface WriteOptions {
  */
 export function writeMember(tx: Tx, m: StoredMember, isNew: boolean, opts: WriteOptions): void {
   const given = creditsGiven(m, opts.tz);
-  derive(m, opts.now, opts.tz, opts.rules);
+  derive(m, opts.now, opts.tz, opts.rules, opts.fanRetentionDays);
   const diff = diffCredits(given, computeCredits(m.history, opts.tz));
   const released = (opts.absorbed ?? []).map((a) => ({ memberId: a.memberId, diff: diffCredits(a.credits, {}) }));
   // Not stored: the next write recomputes them from the history it reads.

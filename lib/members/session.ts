@@ -21,7 +21,7 @@ import type { Store } from '../store/client.ts';
 import { identities } from '../store/entities/identity.ts';
 import { CallerFields, identifyCaller, issues } from './caller.ts';
 import { wechatIdentity } from './identity.ts';
-import { readMember } from './record.ts';
+import { readMember, type StoredMember } from './record.ts';
 import { identityRef } from '../store/entities/identity.ts';
 
 const SessionRequest = z.strictObject(CallerFields);
@@ -69,13 +69,28 @@ export async function createSession(body: unknown, deps: { cfg: HubConfig; api: 
   return issueToken(deps.cfg, caller.appId, caller.openid, deps.now);
 }
 
-/** GET /me: the caller's own view (the merge survivor of the record its address belongs to). */
-export async function me(authorization: string | undefined, deps: { cfg: HubConfig; store: Store; now: number }) {
+export interface SessionDeps {
+  cfg: HubConfig;
+  store: Store;
+  now: number;
+}
+
+/**
+ * The caller of a member route: the WeChat address its token names and the record that address
+ * leads to (the merge survivor). 401 without a valid token; 404 when the hub knows no record.
+ */
+export async function sessionMember(authorization: string | undefined, deps: SessionDeps): Promise<{ appId: string; openid: string; member: StoredMember }> {
   const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
   const who = verifyToken(deps.cfg, token, deps.now);
   const id = wechatIdentity(who.a, who.o);
   const memberId = (await identities.readMany(deps.store, [id])).get(identityRef(id));
   const m = memberId ? await readMember(deps.store, memberId) : undefined;
   if (!m) throw new NotFoundError('no member record for this WeChat user yet');
+  return { appId: who.a, openid: who.o, member: m };
+}
+
+/** GET /me: the caller's own view (the merge survivor of the record its address belongs to). */
+export async function me(authorization: string | undefined, deps: SessionDeps) {
+  const { member: m } = await sessionMember(authorization, deps);
   return { memberId: m.memberId, status: m.status, tier: m.tier, points: m.points, ...(m.phoneMasked ? { phone: m.phoneMasked } : {}) };
 }

@@ -107,6 +107,16 @@ export function requireAdmin(event: HttpEvent, token: string, scope?: string): v
   if (!m || given.length !== want.length || !timingSafeEqual(given, want)) throw new UnauthorizedError('admin bearer token required');
 }
 
+/**
+ * Who called an admin route, for the audit (lib/store/entities/audit.ts): the JWT's `sub` in AWS
+ * (an operator or client id, not a consumer), `admin-token` for the local bearer token.
+ */
+export function adminSubject(event: HttpEvent): string {
+  const jwt = (event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } } | undefined)?.authorizer?.jwt;
+  const sub = jwt?.claims?.sub;
+  return `admin:${typeof sub === 'string' && sub ? sub.slice(0, 128) : 'admin-token'}`;
+}
+
 /** The scopes of a `scope` claim: a space-separated string, or (API Gateway's rendering of an array) `[a b]`. */
 function grantedScopes(claim: unknown): string[] {
   if (Array.isArray(claim)) return claim.map(String);

@@ -4,8 +4,9 @@
  * writes; the item without its key attributes. Reads can count their requests (the attribution
  * API reports them). Only lib/store uses the SDK's commands.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type PutCommandInput, type QueryCommandInput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type BatchGetCommandOutput, type PutCommandInput, type QueryCommandInput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed } from './errors.ts';
+import { TransientError } from '../errors.ts';
 import { GSI1, type Key } from './keys.ts';
 import type { Store } from './client.ts';
 
@@ -143,4 +144,61 @@ export function updateIf(s: Store, input: Omit<UpdateCommandInput, 'TableName'>)
 export function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
   const { pk: _a, sk: _b, gsi1pk: _c, gsi1sk: _d, ...rest } = item;
   return rest;
+}
+
+/** Deletes one item by key (absent: nothing happens). */
+export async function deleteItem(s: Store, key: Key): Promise<void> {
+  await s.db.send(new DeleteCommand({ TableName: s.table, Key: { pk: key.pk, sk: key.sk } }));
+}
+
+/** Removes attributes of an item that still exists and sets others; false when it is gone. */
+export function removeAttributes(s: Store, key: Key, remove: readonly string[], set: Record<string, unknown>): Promise<boolean> {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const removes = remove.map((n, i) => ((names[`#r${i}`] = n), `#r${i}`));
+  const sets = Object.entries(set).map(([n, v], i) => ((names[`#s${i}`] = n), (values[`:s${i}`] = v), `#s${i} = :s${i}`));
+  const update = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].filter(Boolean).join(' ');
+  return updateIf(s, {
+    Key: { pk: key.pk, sk: key.sk },
+    UpdateExpression: update,
+    ConditionExpression: 'attribute_exists(pk)',
+    ExpressionAttributeNames: names,
+    ...(Object.keys(values).length ? { ExpressionAttributeValues: values } : {}),
+  });
+}
+
+/** Every item of a table partition (`pk`, consistent) or of a gsi1 partition (`gsi1pk`), all pages. */
+export async function allItems(s: Store, q: { pk: string } | { gsi1pk: string }): Promise<Record<string, unknown>[]> {
+  const input: PagedQuery =
+    'pk' in q
+      ? { KeyConditionExpression: 'pk = :p', ExpressionAttributeValues: { ':p': q.pk }, ConsistentRead: true }
+      : { IndexName: GSI1, KeyConditionExpression: 'gsi1pk = :p', ExpressionAttributeValues: { ':p': q.gsi1pk } };
+  const out: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await queryOnce<Record<string, unknown>>(s, input, start);
+    out.push(...page.items);
+    start = page.lastKey;
+  } while (start);
+  return out;
+}
+
+/** Items by key (BatchGetItem, 100 at a time, consistent, unprocessed keys again); absent ones are left out. */
+export async function itemsByKey(s: Store, keys: readonly Key[]): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  const unique = [...new Map(keys.map((k) => [`${k.pk}\u0000${k.sk}`, k])).values()];
+  for (let i = 0; i < unique.length; i += 100) {
+    let request: Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }> | undefined = {
+      [s.table]: { Keys: unique.slice(i, i + 100).map((k) => ({ pk: k.pk, sk: k.sk })), ConsistentRead: true },
+    };
+    for (let attempt = 0; request && attempt < 8; attempt++) {
+      const res: BatchGetCommandOutput = await s.db.send(new BatchGetCommand({ RequestItems: request }));
+      out.push(...((res.Responses?.[s.table] ?? []) as Record<string, unknown>[]));
+      const rest = res.UnprocessedKeys?.[s.table]?.Keys;
+      request = rest?.length ? { [s.table]: { Keys: rest, ConsistentRead: true } } : undefined;
+      if (request) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+    }
+    if (request) throw new TransientError('BatchGetItem left keys unprocessed');
+  }
+  return out;
 }

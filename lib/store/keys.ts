@@ -53,6 +53,12 @@
  *                                                                                              → entities/otp.ts
  *   staff send budget STAFFRATE#<corpId>:<userid>     | m#<minute start> / h#<hour start>  n: WeCom app messages
  *                     to one staff member per minute / hour; TTL 2 hours  → entities/staff-rate.ts
+ *   consent record    MEMBER#<memberId>                | CONSENT#<at>#<id>  what the person agreed to (privacy policy
+ *                     version, marketing yes/no), when and through which channel  → entities/consent.ts
+ *   erasure job       ERASE#<memberId>                 | #   gsi1 (while running): ERASING | <requestedAt>#<memberId>
+ *                     the step cursor of one erasure; after it the member id and when only  → entities/erasure.ts
+ *   audit entry       AUDIT#<local day>                | <at>#<id>  who exported or erased which member id, when
+ *                     and why; TTL HUB_AUDIT_RETENTION_DAYS                                      → entities/audit.ts
  *
  * Member review index: a member profile with a paid order carries gsi1pk/gsi1sk naming the
  * local day of its next review, the day after the earliest instant its tier (an order leaving

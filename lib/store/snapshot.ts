@@ -2,8 +2,9 @@
  * Whole-table reads and writes for the operator tools of the archive (scripts/rebuild.ts): a
  * rebuild copies the reference data marketing created (channels, code batches, the serial
  * sequence) into a fresh table, and compares the rebuilt table with the live one item by item.
- * These are Scans — never used by a function (the manifest grants none `Scan` for that), only by
- * a tool run by hand with the operator's credentials.
+ * These are Scans — used by a tool run by hand with the operator's credentials, and by one
+ * function only: the erasure's table sweep (`scanPage`, lib/privacy/erase.ts; the manifest grants
+ * `Scan` to `privacy` alone), one bounded page at a time.
  */
 import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Store } from './client.ts';
@@ -24,6 +25,12 @@ export async function* scanItems(s: Store): AsyncGenerator<Item> {
     for (const item of page.Items ?? []) yield item;
     start = page.LastEvaluatedKey;
   } while (start);
+}
+
+/** One Scan page from `start` (at most `limit` items) and where the next one starts. */
+export async function scanPage(s: Store, o: { start?: Record<string, unknown>; limit: number }): Promise<{ items: Item[]; next?: Record<string, unknown> }> {
+  const page = await s.db.send(new ScanCommand({ TableName: s.table, Limit: o.limit, ...(o.start ? { ExclusiveStartKey: o.start } : {}) }));
+  return { items: (page.Items ?? []) as Item[], ...(page.LastEvaluatedKey ? { next: page.LastEvaluatedKey } : {}) };
 }
 
 /** True when the table holds no item. */

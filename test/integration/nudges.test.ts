@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useLocalAws, type LocalAws, hubConfig } from '../support/env.ts';
 import { drainQueue } from '../support/queues.ts';
+import { paidYouzanOrder } from '../support/orders.ts';
 import { apply, type ApplyDeps } from '../../lib/apply/apply.ts';
 
 
@@ -25,26 +26,18 @@ beforeAll(async () => {
   aws = await useLocalAws();
 });
 
-const order = (buyer: string, orderId: string, at: number, fen: number): HubEvent => ({
-  type: 'order',
-  source: 'youzan',
-  platform: 'youzan',
-  eventId: `test:order:${orderId}`,
-  occurredAt: at,
-  shopId: 'shop1',
-  orderId,
-  status: 'paid',
-  platformStatus: 'WAIT_SELLER_SEND_GOODS',
-  totalFen: fen,
-  paidFen: fen,
-  paidAt: at,
-  lines: [],
-  topic: 'trade_TradePaid',
-  buyer: [
-    { kind: 'youzan_open_id', value: `yz_${buyer}` },
-    { kind: 'wechat_openid', value: `${hubConfig().WECHAT_APP_ID}:${buyer}` },
-  ],
-});
+const order = (buyer: string, orderId: string, at: number, fen: number): HubEvent =>
+  paidYouzanOrder({
+    eventId: `test:order:${orderId}`,
+    shopId: 'shop1',
+    orderId,
+    at,
+    fen,
+    buyer: [
+      { kind: 'youzan_open_id', value: `yz_${buyer}` },
+      { kind: 'wechat_openid', value: `${hubConfig().WECHAT_APP_ID}:${buyer}` },
+    ],
+  });
 
 describe('nudge sweep', () => {
   it('plans the day-30 steps of the ladder once, and a repeat purchase cancels the rest', async () => {

@@ -180,7 +180,10 @@ async function postAsWechat(e: Ev): Promise<{ status: number; body: string }> {
 }
 function strip(m: Record<string, unknown> | undefined) {
   if (!m) return m;
-  const { wechat, h, credits, firstTouch, lastTouch, fanChannel, ...rest } = omitKeys(m, ['memberId', 'createdAt', 'updatedAt', 'version', 'pk', 'sk']);
+  // The review index entry (a fan gone from the account is reviewed when its retention ends) names the
+  // member id and its shard: the day it is filed under must agree, the id-derived parts cannot.
+  const { wechat, h, credits, firstTouch, lastTouch, fanChannel, gsi1pk, ...rest } = omitKeys(m, ['memberId', 'createdAt', 'updatedAt', 'version', 'pk', 'sk', 'gsi1sk']);
   const unprefix = (x: unknown) => mapStrings(x ?? null, (text) => text.replace(/(clean|shuf)_/g, ''));
-  return { ...rest, wechat: unprefix(wechat), h: unprefix(h), credits: unprefix(credits), firstTouch: unprefix(firstTouch), lastTouch: unprefix(lastTouch), fanChannel: unprefix(fanChannel) };
+  const reviewDay = typeof gsi1pk === 'string' ? gsi1pk.replace(/#\d+$/, '') : gsi1pk;
+  return { ...rest, reviewDay, wechat: unprefix(wechat), h: unprefix(h), credits: unprefix(credits), firstTouch: unprefix(firstTouch), lastTouch: unprefix(lastTouch), fanChannel: unprefix(fanChannel) };
 }

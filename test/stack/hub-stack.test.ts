@@ -621,7 +621,7 @@ describe.each(['dev', 'prod'] as const)('rollback and schedules (%s)', (stage) =
     );
     expect(heartbeat).toHaveLength(1);
     // Hand-computed windows: three ticks (at least 5 min) for rates, a day for the nightly cron.
-    const expected = { 'outbox-sweep': [300, 3], 'tmc-pull': [300, 3], 'nudge-sweep': [2700, 2], reconcile: [2700, 2], 'counter-fold': [300, 3], nightly: [86400, 1] }[spec.name as string];
+    const expected = { 'outbox-sweep': [300, 3], 'tmc-pull': [300, 3], 'nudge-sweep': [2700, 2], reconcile: [2700, 2], 'counter-fold': [300, 3], nightly: [86400, 1], privacy: [900, 2] }[spec.name as string];
     expect(expected, `hand-computed window for ${spec.name}`).toBeDefined();
     expect(heartbeat[0]!.Properties).toMatchObject({
       Period: expected![0],
@@ -632,9 +632,9 @@ describe.each(['dev', 'prod'] as const)('rollback and schedules (%s)', (stage) =
       AlarmActions: [{ Ref: logicalId(stack, stack.alarmTopic) }],
     });
   });
-  it('no overlapping runs: tmc-pull, outbox-sweep, reconcile, counter-fold and nightly reserve exactly one instance', () => {
+  it('no overlapping runs: tmc-pull, outbox-sweep, reconcile, counter-fold, nightly and privacy reserve exactly one instance', () => {
     const fns = resourcesOf(t, 'AWS::Lambda::Function');
-    for (const name of ['tmc-pull', 'outbox-sweep', 'reconcile', 'counter-fold', 'nightly']) {
+    for (const name of ['tmc-pull', 'outbox-sweep', 'reconcile', 'counter-fold', 'nightly', 'privacy']) {
       expect(fns[logicalId(stack, stack.functions.get(name)!.fn)]!.Properties.ReservedConcurrentExecutions, name).toBe(1);
     }
   });
@@ -790,14 +790,14 @@ describe('public route protection', () => {
       const api = Object.values(resourcesOf(templates[stage], 'AWS::ApiGatewayV2::Api'))[0]!.Properties;
       expect(api.CorsConfiguration).toEqual({
         AllowOrigins: cfgs[stage].corsOrigins,
-        AllowMethods: ['GET', 'POST'],
+        AllowMethods: ['DELETE', 'GET', 'POST'],
         AllowHeaders: ['authorization', 'content-type'],
         AllowCredentials: false,
         MaxAge: 3600,
       });
     }
     expect(prodCfg.corsOrigins).toEqual(['https://member.scrm-hub.test']);
-    expect(allRoutes.filter((r) => r.route.member).map((r) => r.key).sort()).toEqual(['GET /me', 'POST /codes/scan', 'POST /members', 'POST /members/sms-code', 'POST /sessions']);
+    expect(allRoutes.filter((r) => r.route.member).map((r) => r.key).sort()).toEqual(['DELETE /me', 'GET /me', 'GET /me/data', 'POST /codes/scan', 'POST /me/consent', 'POST /members', 'POST /members/sms-code', 'POST /sessions']);
   });
   it('no * (and no http) origin outside dev', () => {
     const deployable = mergeStageFile(stages, PROD_STAGE_FILE) as Json;
@@ -816,6 +816,8 @@ describe('admin scopes', () => {
     // Hand-written: what each admin route requires.
     const expected: Record<string, string> = {
       'GET /members/{id}': 'members:read',
+      'GET /members/{id}/export': 'members:export',
+      'POST /members/{id}/erase': 'members:erase',
       'POST /channels': 'channels:write',
       'GET /channels': 'channels:read',
       'POST /codes/batches': 'codes:write',

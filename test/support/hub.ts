@@ -31,6 +31,8 @@ export interface TestHubOptions {
   replaysHistory?: boolean;
   /** Extra configuration for this file's hub (e.g. WECHAT_MESSAGE_MODE). */
   env?: Record<string, string>;
+  /** Keep the archive as local files in this directory (lib/archive/file-sink.ts); default: none kept. */
+  archiveDir?: string;
 }
 
 /** Settings of a shop whose Youzan store is bound to the configured official account (YOUZAN_WECHAT_APP_ID = WECHAT_APP_ID). */
@@ -47,7 +49,7 @@ export function useTestHub(opts: TestHubOptions): TestHub {
   beforeAll(async () => {
     aws = await useLocalAws();
     const env = { ...baseSettings(aws), ...(opts.replaysHistory ? { HUB_WEBHOOK_MAX_SKEW_SECONDS: String(LOCAL_MAX_SKEW_SECONDS) } : {}), ...opts.env };
-    running = await startHub({ port: 0, standinPort: 0, env, clients: { ddb: aws.db, sqs: aws.sqs }, queuePrefix: `${opts.queuePrefix}${Date.now()}`, pollers: opts.pollers ?? false, schedules: false, functions: opts.functions });
+    running = await startHub({ port: 0, standinPort: 0, env, clients: { ddb: aws.db, sqs: aws.sqs }, queuePrefix: `${opts.queuePrefix}${Date.now()}`, pollers: opts.pollers ?? false, schedules: false, functions: opts.functions, ...(opts.archiveDir ? { archiveDir: opts.archiveDir } : {}) });
     const hub = running;
     setActiveRuntime(() => hub.runtime);
   });

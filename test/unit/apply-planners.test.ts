@@ -27,6 +27,7 @@ describe('PLANNERS', () => {
     expect(Object.keys(PLANNERS).sort()).toEqual(
       [
         'code.scan',
+        'member.consent',
         'member.register',
         'order',
         'platform.member_join',

@@ -46,8 +46,9 @@ describe('outbox, send, sent-log, suppression and token keys', () => {
     expect(sentLogItem({ row, memberId: 'mem', at: 1, outcome: 'unknown' })).toEqual({
       pk: 'MEMBER#mem', sk: 'SENT#0000000000000001#m9', messageId: 'm9', memberId: 'mem', ruleId: 'r', class: 'marketing', outcome: 'unknown', at: 1, expiresAt: 3_024_001,
     });
-    expect(suppressionItem({ row, memberId: 'mem', reason: 'outside_window', errcode: '45015', at: 5 })).toEqual({
-      pk: 'MEMBER#mem', sk: 'SUPPRESS#0000000000000005#m9', messageId: 'm9', memberId: 'mem', ruleId: 'r', step: 's', class: 'marketing', destination: 'member', reason: 'outside_window', errcode: '45015', at: 5,
+    // TTL: ceil(5 / 1000) = 1, plus 180 days = 15_552_000 s
+    expect(suppressionItem({ row, memberId: 'mem', reason: 'outside_window', errcode: '45015', at: 5, retentionDays: 180 })).toEqual({
+      pk: 'MEMBER#mem', sk: 'SUPPRESS#0000000000000005#m9', messageId: 'm9', memberId: 'mem', ruleId: 'r', step: 's', class: 'marketing', destination: 'member', reason: 'outside_window', errcode: '45015', at: 5, expiresAt: 15_552_001,
     });
   });
 });

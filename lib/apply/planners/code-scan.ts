@@ -42,6 +42,7 @@ export async function planCodeScan(e: HubEventOf<'code.scan'>, p: Port): Promise
       e.eventId,
       { kind: 'scan', reason, code: e.code, serial: e.serial, batchId: e.batchId, openid: `${e.appId}:${e.openid}`, at: e.occurredAt },
       e.occurredAt,
+      cfg.HUB_REFUSAL_RETENTION_DAYS,
     );
     return { result: { result: 'limited', reason, product } };
   }

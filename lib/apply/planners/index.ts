@@ -6,6 +6,7 @@ import type { HubEvent } from '../../events/hub-event.ts';
 import type { PlanOutput, Planner, Port } from '../../port.ts';
 import { planWechat } from './wechat.ts';
 import { planRegister } from './register.ts';
+import { planConsent } from './consent.ts';
 import { planOrder, planPlatformJoin, planRefund } from './orders.ts';
 import { planCodeScan } from './code-scan.ts';
 import { planWecom } from './wecom.ts';
@@ -26,6 +27,7 @@ export const PLANNERS: { readonly [T in HubEvent['type']]: Planner<EventOf<T>> }
   'wecom.unknown': planWecom,
   'wecom.unionid': planWecom,
   'member.register': planRegister,
+  'member.consent': planConsent,
   order: planOrder,
   refund: planRefund,
   'platform.member_join': planPlatformJoin,

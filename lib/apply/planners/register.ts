@@ -17,6 +17,7 @@ import type { StoredMember } from '../../members/record.ts';
 import { resolveMember, saveMember, unionidIdentity, wechatIdentity } from '../../members/identity.ts';
 import { presenceOn } from '../../members/model.ts';
 import { planEngagement } from '../../engagement/rules/plan.ts';
+import { recordConsent } from './consent.ts';
 
 /**
  * Whether the record holding the phone is the caller: the same address on the caller's app, or
@@ -61,6 +62,9 @@ export async function planRegister(e: HubEventOf<'member.register'>, p: Port): P
   m.phoneMasked = e.phoneMasked;
   if (e.name) m.name = e.name;
   if (e.birthday) m.birthday = e.birthday;
+  if (e.privacyPolicyVersion !== undefined || e.marketingConsent !== undefined) {
+    recordConsent(p, m, e, { marketing: e.marketingConsent ?? m.consent?.marketing ?? false, channel: 'register', ...(e.privacyPolicyVersion ? { policyVersion: e.privacyPolicyVersion } : {}) });
+  }
   if (first) {
     const trigger = { kind: 'first_registration' as const, appId: e.appId, openid: e.openid, at: e.occurredAt };
     planEngagement(p, e.birthday ? { ...trigger, birthday: e.birthday } : trigger, m);

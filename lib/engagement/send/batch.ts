@@ -47,7 +47,7 @@ const receiveCount = (record: SQSRecord) => Number(record.attributes?.Approximat
 function senderDeps(rt: SenderRuntime, row: OutboxRow): SenderDeps {
   const appId = row.appId !== undefined && wechatApp(rt.cfg, row.appId) ? row.appId : undefined;
   const wechatFor = (id: string) => (wechatApp(rt.cfg, id)?.kind === 'official' ? rt.wechat(id) : undefined);
-  return { ...rt.store, now: rt.now, wechat: rt.wechat(appId), wechatFor, policy: rt.cfg.policy, templates: rt.cfg.rules.templates, tz: rt.cfg.HUB_TIMEZONE, leaseMs: rt.sender.leaseMs };
+  return { ...rt.store, now: rt.now, wechat: rt.wechat(appId), wechatFor, policy: rt.cfg.policy, templates: rt.cfg.rules.templates, tz: rt.cfg.HUB_TIMEZONE, leaseMs: rt.sender.leaseMs, messageRetentionDays: rt.cfg.HUB_MESSAGE_RETENTION_DAYS };
 }
 
 export async function sendRecord(row: OutboxRow, rt: SenderRuntime, record: SQSRecord): Promise<SendRecordOutcome> {

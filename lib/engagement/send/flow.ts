@@ -50,6 +50,7 @@ import type { TemplateMappings } from '../../config/rules.ts';
 import { customWindow, decide, hasTemplate, type SuppressReason } from '../guardrails.ts';
 import { countSends } from './caps.ts';
 import { outbox } from '../../store/entities/outbox.ts';
+import { erasures } from '../../store/entities/erasure.ts';
 import { addDays, localDay, startOfLocalDay } from '../../time.ts';
 import { renderCustom, renderSubscribe, renderTemplate } from './render.ts';
 
@@ -70,7 +71,7 @@ export type SendOutcome =
   /** Not done: SQS should deliver it again, after `delaySeconds` if given, else with backoff. */
   | { status: 'retry'; reason: string; delaySeconds?: number; errcode?: string };
 
-export type SenderSuppressReason = SuppressReason | 'member_not_found' | 'no_address';
+export type SenderSuppressReason = SuppressReason | 'member_not_found' | 'no_address' | 'erased';
 
 /** Why a message waits for a platform limit to lift (docs/platforms.md#wechat-quota-errors). */
 export type DeferReason = 'daily_quota' | 'window_quota';
@@ -90,6 +91,8 @@ export interface SenderDeps extends Store {
   tz: string;
   /** How long a claim is exclusive. Default 2 min (the sender's Lambda timeout is 30 s). */
   leaseMs?: number;
+  /** HUB_MESSAGE_RETENTION_DAYS: send records and suppression rows expire after it (default 180). */
+  messageRetentionDays?: number;
 }
 
 export const DEFAULT_LEASE_MS = 120_000;
@@ -119,7 +122,7 @@ async function fenced(result: Promise<Fenced>): Promise<void> {
 /** Sends one planned message at most once per `messageId`. Throws only on storage failures. */
 export async function sendOne(row: OutboxRow, deps: SenderDeps): Promise<SendOutcome> {
   const now = deps.now();
-  const claim = await sends.claim(deps, row, now, deps.leaseMs ?? DEFAULT_LEASE_MS);
+  const claim = await sends.claim(deps, row, now, deps.leaseMs ?? DEFAULT_LEASE_MS, deps.messageRetentionDays);
   if (claim.kind === 'done') return { status: 'duplicate', existing: claim.status };
   if (claim.kind === 'busy') return { status: 'retry', reason: 'in_flight', delaySeconds: claim.delaySeconds };
   const attempt: Attempt = { row, deps, fence: claim.fence, now, memberId: row.memberId };
@@ -149,7 +152,14 @@ async function decideAndSend(a: Attempt): Promise<SendOutcome> {
   const { row, deps, now } = a;
   if (row.destination === 'staff') return suppress(a, 'wrong_queue');
   const member = await readMember({ db: deps.db, table: deps.table }, row.memberId);
-  if (!member) return suppress(a, 'member_not_found');
+  if (!member) {
+    // An erased person's queued message leaves no trace of them (docs/privacy.md#erasure).
+    if (await erasures.get(deps, row.memberId)) {
+      await fenced(sends.discard(deps, a.fence));
+      return { status: 'suppressed', reason: 'erased' };
+    }
+    return suppress(a, 'member_not_found');
+  }
   a.memberId = member.memberId;
   // The rule's account (the triggering event's), else the followed account last interacted with.
   const fallback = sendingAddress(member);
@@ -311,7 +321,7 @@ async function deferFor(a: Attempt, reason: DeferReason, until: number, errcode?
 }
 
 async function suppress(a: Attempt, reason: SenderSuppressReason, errcode?: string): Promise<SendOutcome> {
-  const x = { row: a.row, memberId: a.memberId, reason, at: a.deps.now(), ...(errcode !== undefined && { errcode }) };
+  const x = { row: a.row, memberId: a.memberId, reason, at: a.deps.now(), ...(a.deps.messageRetentionDays !== undefined && { retentionDays: a.deps.messageRetentionDays }), ...(errcode !== undefined && { errcode }) };
   await fenced(sends.suppress(a.deps, a.fence, x));
   return { status: 'suppressed', reason };
 }

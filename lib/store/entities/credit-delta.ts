@@ -88,6 +88,16 @@ export const creditDeltas = {
     tx.put(deltaTag(d), deltaKey(d.shard, d.id), { c: rest, at: d.at, p: d.part + 1 }, asRead(d));
   },
 
+  /**
+   * Replaces a delta by the same credits under another sort key (an erasure takes the member id
+   * out of it: lib/privacy/erase.ts), in the same shard, only if it is still there as read; the
+   * fold counts the new item exactly as it would have counted the old one.
+   */
+  rekey(tx: Tx, d: CreditDelta, newId: string): void {
+    tx.delete(deltaTag(d), deltaKey(d.shard, d.id), asRead(d));
+    tx.create(`rekeyed:${d.shard}:${newId}`, deltaKey(d.shard, newId), { c: d.credits, at: d.at, ...(d.part > 0 ? { p: d.part } : {}) });
+  },
+
   /** The oldest deltas of one shard (one page, at most `limit`; consistent: a fold sees every committed one). */
   async page(s: Store, shard: number, limit: number): Promise<CreditDelta[]> {
     const page = await queryPage(s, { pk: deltaPartition(shard), limit, consistent: true });

@@ -253,7 +253,7 @@ export function setReviewIndex(m: object, review: { localDay: string; shard: num
 }
 
 /** Sort-key prefixes of the member partition's item types. */
-export type PartitionPrefix = 'LOT#' | 'LEDGER#' | 'MERGE#' | 'DUE#' | 'SUPPRESS#' | 'SENT#' | 'HIST#';
+export type PartitionPrefix = 'LOT#' | 'LEDGER#' | 'MERGE#' | 'DUE#' | 'SUPPRESS#' | 'SENT#' | 'HIST#' | 'CONSENT#';
 
 /** The bucket writes of a profile write: the months whose facts changed since the read, and those gone. */
 function writeBuckets(tx: Tx, m: ProfileItem, isNew: boolean): void {

@@ -44,6 +44,13 @@ export const otpSendLimitKey = (subject: string, localDay: string): Key => ({ pk
 export function parseOtpSendLimitKey(k: Key): { subject: string; day: string } {
   return { subject: splitKey(k.pk, LIMIT_PREFIX, 1, 'otp send limit')[0]!, day: k.sk };
 }
+/** `OTP#<phoneHash>`: the SMS codes sent to one phone (any caller). */
+export const otpPartition = (phoneHash: string): string => `${OTP_PREFIX}#${phoneHash}`;
+/** The send-limit partitions of a phone (HMAC) and of a WeChat address (`<appId>:<openid>`), every day. */
+export function otpLimitPartitions(o: { phoneHash?: string; wechat?: string }): string[] {
+  return [...(o.phoneHash ? [`${LIMIT_PREFIX}#phone#${o.phoneHash}`] : []), ...(o.wechat ? [`${LIMIT_PREFIX}#wechat#${o.wechat}`] : [])];
+}
+
 /** The transaction tag of a subject's send counter. */
 export const otpLimitTag = (subject: string): string => `limit:${subject}`;
 

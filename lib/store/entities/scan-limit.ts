@@ -44,6 +44,9 @@ export const scanLimits = {
   },
 };
 
+/** The scan-limit and invalid-scan partitions of a WeChat address (`<appId>:<openid>`), every day. */
+export const scanPartitions = (address: string): string[] => [`${LIMIT_PREFIX}#${address}`, `${INVALID_PREFIX}#wechat#${address}`];
+
 /** Who invalid attempts are counted for. */
 export const invalidScanSubject = {
   wechat: (appId: string, openid: string): string => `wechat#${wechatPerson(appId, openid)}`,

@@ -7,7 +7,7 @@
  * answers 'superseded' when another attempt took the record over (the condition failure is
  * translated here, once). Recording a sent message is unconditional: it went out.
  */
-import { GetCommand, TransactWriteCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, TransactWriteCommand, UpdateCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import type { OutboxRow } from '../../events/messages.ts';
 import type { Store } from '../client.ts';
@@ -81,6 +81,8 @@ export type Fenced = 'ok' | 'superseded';
 
 /** msgid → messageId rows serve delivery receipts, which arrive within minutes. */
 const MSGID_TTL_MS = 30 * 86_400_000;
+/** Send records and suppression rows live this many days by default (HUB_MESSAGE_RETENTION_DAYS). */
+export const MESSAGE_RETENTION_DAYS = 180;
 /** Fields of an attempt in progress, removed when the record reaches an outcome. */
 const ATTEMPT_FIELDS = 'claimToken, leaseUntil, callVia, callAt, callClientMsgId, callAppId, callOpenid, deferUntil, deferReason';
 const CALL_FIELDS = ['callVia', 'callAt', 'callClientMsgId', 'callAppId', 'callOpenid'];
@@ -128,7 +130,7 @@ export const sends = {
    * `deferred`, or `sending` with an expired lease; `previous` is the record before the claim.
    * A terminal record is `done`; a live lease of another attempt is `busy`.
    */
-  async claim(s: Store, row: Row, now: number, leaseMs: number): Promise<Claim> {
+  async claim(s: Store, row: Row, now: number, leaseMs: number, retentionDays = MESSAGE_RETENTION_DAYS): Promise<Claim> {
     const token = randomUUID();
     try {
       const res = await s.db.send(
@@ -138,9 +140,9 @@ export const sends = {
           UpdateExpression:
             'SET #s = :sending, attempts = if_not_exists(attempts, :zero) + :one, claimToken = :tok, claimedAt = :now, leaseUntil = :lease, ' +
             'messageId = :mid, idempotencyKey = :mid, memberId = :member, ruleId = :rule, #step = :step, #class = :class, ' +
-            'createdAt = if_not_exists(createdAt, :now), updatedAt = :now',
+            'createdAt = if_not_exists(createdAt, :now), updatedAt = :now, #ttl = :ttl',
           ConditionExpression: 'attribute_not_exists(pk) OR #s IN (:retry, :deferred) OR (#s = :sending AND leaseUntil < :now)',
-          ExpressionAttributeNames: { ...STATUS, '#step': 'step', '#class': 'class' },
+          ExpressionAttributeNames: { ...STATUS, '#step': 'step', '#class': 'class', '#ttl': TTL_ATTRIBUTE },
           ExpressionAttributeValues: {
             ':sending': 'sending',
             ':retry': 'retry',
@@ -155,6 +157,7 @@ export const sends = {
             ':rule': row.ruleId,
             ':step': row.step,
             ':class': row.class,
+            ':ttl': Math.ceil(now / 1000) + retentionDays * 86_400,
           },
           ReturnValues: 'ALL_OLD',
         }),
@@ -233,7 +236,7 @@ export const sends = {
   },
 
   /** Status `suppressed` with its reason, plus the suppression row. */
-  suppress(s: Store, f: Fence, x: { row: Row; memberId: string; reason: string; errcode?: string; at: number }): Promise<Fenced> {
+  suppress(s: Store, f: Fence, x: { row: Row; memberId: string; reason: string; errcode?: string; at: number; retentionDays?: number }): Promise<Fenced> {
     const opt = optionalSets({ errcode: x.errcode });
     const update = `SET ${['#s = :s', 'reason = :reason', 'suppressedAt = :at', 'updatedAt = :at', ...opt.sets].join(', ')} REMOVE ${ATTEMPT_FIELDS}`;
     const values = { ':s': 'suppressed', ':reason': x.reason, ':at': x.at, ...opt.values };
@@ -242,11 +245,19 @@ export const sends = {
         new TransactWriteCommand({
           TransactItems: [
             { Update: fencedUpdate(s, f, update, values, STATUS) },
-            { Put: { TableName: s.table, Item: suppressionItem({ row: x.row, memberId: x.memberId, reason: x.reason, at: x.at, ...(x.errcode !== undefined && { errcode: x.errcode }) }) } },
+            { Put: { TableName: s.table, Item: suppressionItem({ row: x.row, memberId: x.memberId, reason: x.reason, at: x.at, retentionDays: x.retentionDays ?? MESSAGE_RETENTION_DAYS, ...(x.errcode !== undefined && { errcode: x.errcode }) }) } },
           ],
         }),
       ),
     );
+  },
+
+  /**
+   * Forgets the message of an erased member (lib/privacy/erase.ts): the claimed record is deleted
+   * (fenced), and no suppression row is written, so nothing names the person again.
+   */
+  discard(s: Store, f: Fence): Promise<Fenced> {
+    return fenced(s.db.send(new DeleteCommand({ TableName: s.table, Key: sendKey(f.messageId), ConditionExpression: 'claimToken = :tok', ExpressionAttributeValues: { ':tok': f.token } })));
   },
 
   /** Status `failed` (not retried) with its reason and errcode. */

@@ -1,8 +1,9 @@
 /**
  * Suppression rows: `MEMBER#<memberId> | SUPPRESS#<at>#<messageId>`, one per message the
- * sender decided not to send, with the reason (kept for review; no TTL).
+ * sender decided not to send, with the reason (kept for review; TTL HUB_MESSAGE_RETENTION_DAYS).
  */
 import type { OutboxRow } from '../../events/messages.ts';
+import { TTL_ATTRIBUTE } from '../keys.ts';
 import { memberTimedKeys } from './member-timed.ts';
 
 export const SUPPRESSION_PREFIX = 'SUPPRESS#' as const;
@@ -18,6 +19,8 @@ export interface Suppression {
   reason: string;
   errcode?: string;
   at: number;
+  /** Days the row is kept (HUB_MESSAGE_RETENTION_DAYS). */
+  retentionDays: number;
 }
 
 /** The stored item of a suppression. */
@@ -33,5 +36,6 @@ export function suppressionItem(x: Suppression): Record<string, unknown> {
     reason: x.reason,
     ...(x.errcode !== undefined && { errcode: x.errcode }),
     at: x.at,
+    [TTL_ATTRIBUTE]: Math.ceil(x.at / 1000) + x.retentionDays * 86_400,
   };
 }
