@@ -113,12 +113,17 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'members',
-    description: 'Member centre registration with phone proof; SMS codes; member sessions',
+    description: 'Member centre: registration with phone proof, SMS codes, sessions, points, orders, coupons, the points mall, referrals',
     routes: [
       { method: 'POST', path: '/members', member: true },
       { method: 'POST', path: '/members/sms-code', member: true },
       { method: 'POST', path: '/sessions', member: true },
       { method: 'GET', path: '/me', member: true },
+      { method: 'GET', path: '/me/points', member: true },
+      { method: 'GET', path: '/me/orders', member: true },
+      { method: 'GET', path: '/me/coupons', member: true },
+      { method: 'GET', path: '/me/rewards', member: true },
+      { method: 'POST', path: '/me/redemptions', member: true },
     ],
     memoryMb: 512,
     timeoutSeconds: 6,
@@ -134,7 +139,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'admin',
-    description: 'Admin API: members, channels, code batches',
+    description: 'Admin API: members, channels, code batches, rewards, redemption reversals, coupon redemption at tills',
     routes: [
       { method: 'GET', path: '/members/{id}', admin: true, scope: 'members:read' },
       { method: 'POST', path: '/channels', admin: true, scope: 'channels:write' },
@@ -142,6 +147,10 @@ export const FUNCTIONS: FunctionSpec[] = [
       { method: 'POST', path: '/codes/batches', admin: true, scope: 'codes:write' },
       { method: 'POST', path: '/codes/batches/{id}/status', admin: true, scope: 'codes:write' },
       { method: 'GET', path: '/codes/batches/{id}/codes.csv', admin: true, scope: 'codes:export' },
+      { method: 'POST', path: '/rewards', admin: true, scope: 'rewards:write' },
+      { method: 'GET', path: '/rewards', admin: true, scope: 'rewards:read' },
+      { method: 'POST', path: '/redemptions/{id}/reverse', admin: true, scope: 'rewards:write' },
+      { method: 'POST', path: '/coupons/{code}/redeem', admin: true, scope: 'coupons:redeem' },
     ],
     memoryMb: 1024,
     timeoutSeconds: 29,

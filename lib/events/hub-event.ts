@@ -324,6 +324,12 @@ export const OrderEvent = z.object({
   lines: z.array(OrderLine).max(200),
   topic: z.string().max(128),
   subOrder: SubOrderState.optional(),
+  /**
+   * Coupon / code numbers the platform reports as used on the order (Youzan
+   * `order_promotion.order[].coupon_id`): a hub coupon among them is marked redeemed by the order
+   * (lib/loyalty/coupons.ts).
+   */
+  couponCodes: z.array(z.string().min(1).max(64)).max(20).optional(),
 });
 
 export const RefundEvent = z.object({

@@ -1,7 +1,7 @@
 /**
  * Member sessions for the member centre (docs/design.md#wechat-accounts):
  *   POST /sessions {appId, oauthCode | loginCode} → {token, expiresAt}
- *   GET  /me  (Authorization: Bearer <token>)     → {memberId, status, tier, points, phone?}
+ *   member routes (GET /me and the member centre of lib/loyalty/centre.ts): Authorization: Bearer <token>
  *
  * The token is `<payload>.<mac>`: the payload the base64url of `{a: appId, o: openid, exp}`
  * (exp in epoch seconds, HUB_SESSION_TTL_SECONDS after issue), the mac the base64url of
@@ -21,7 +21,7 @@ import type { Store } from '../store/client.ts';
 import { identities } from '../store/entities/identity.ts';
 import { CallerFields, identifyCaller, issues } from './caller.ts';
 import { wechatIdentity } from './identity.ts';
-import { readMember } from './record.ts';
+import { readMember, type StoredMember } from './record.ts';
 import { identityRef } from '../store/entities/identity.ts';
 
 const SessionRequest = z.strictObject(CallerFields);
@@ -69,13 +69,16 @@ export async function createSession(body: unknown, deps: { cfg: HubConfig; api: 
   return issueToken(deps.cfg, caller.appId, caller.openid, deps.now);
 }
 
-/** GET /me: the caller's own view (the merge survivor of the record its address belongs to). */
-export async function me(authorization: string | undefined, deps: { cfg: HubConfig; store: Store; now: number }) {
+/**
+ * The member a session's bearer token belongs to (the merge survivor of the record its address
+ * belongs to): 401 for a bad token, 404 for a caller the hub does not know yet.
+ */
+export async function sessionMember(authorization: string | undefined, deps: { cfg: HubConfig; store: Store; now: number }): Promise<StoredMember> {
   const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1];
   const who = verifyToken(deps.cfg, token, deps.now);
   const id = wechatIdentity(who.a, who.o);
   const memberId = (await identities.readMany(deps.store, [id])).get(identityRef(id));
   const m = memberId ? await readMember(deps.store, memberId) : undefined;
   if (!m) throw new NotFoundError('no member record for this WeChat user yet');
-  return { memberId: m.memberId, status: m.status, tier: m.tier, points: m.points, ...(m.phoneMasked ? { phone: m.phoneMasked } : {}) };
+  return m;
 }

@@ -168,7 +168,7 @@ export function setReviewIndex(m: object, review: { localDay: string; shard: num
 }
 
 /** Sort-key prefixes of the member partition's item types. */
-export type PartitionPrefix = 'LOT#' | 'LEDGER#' | 'MERGE#' | 'DUE#' | 'SUPPRESS#' | 'SENT#';
+export type PartitionPrefix = 'LOT#' | 'LEDGER#' | 'MERGE#' | 'DUE#' | 'SUPPRESS#' | 'SENT#' | 'REDEEM#' | 'REFERRAL#';
 
 export const members = {
   /** The profile (consistent read), merged-away records included. */
