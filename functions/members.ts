@@ -5,7 +5,7 @@
  *   POST /members/sms-code   {appId, oauthCode | loginCode, phone} → 202, the same answer for every phone
  *   POST /sessions           {appId, oauthCode | loginCode} → {token, expiresAt} (lib/members/session.ts)
  *   member centre            Authorization: Bearer <token> (lib/loyalty/centre.ts, redeem.ts, referrals.ts)
- *   GET  /me, /me/points, /me/orders, /me/coupons, /me/rewards      POST /me/redemptions {rewardId, idempotencyKey}
+ *   GET  /me, /me/points, /me/orders, /me/coupons, /me/rewards, /me/referral      POST /me/redemptions {rewardId, idempotencyKey}
  */
 import { header, json, jsonBody, query } from '../lib/runtime/http.ts';
 import { createSession, sessionMember } from '../lib/members/session.ts';
@@ -14,6 +14,7 @@ import type { Runtime } from '../lib/runtime/runtime.ts';
 import type { StoredMember } from '../lib/members/record.ts';
 import { meCoupons, meOrders, mePoints, meRewards, meView, type CentreDeps } from '../lib/loyalty/centre.ts';
 import { redeem } from '../lib/loyalty/redeem.ts';
+import { meReferral } from '../lib/loyalty/referrals.ts';
 import { routes } from '../lib/runtime/lambda.ts';
 import { register } from '../lib/apply/register-member.ts';
 import { sendSmsCode } from '../lib/members/otp.ts';
@@ -38,6 +39,7 @@ export const handler = routes(
     'GET /me/orders': centre(meOrders),
     'GET /me/coupons': centre(meCoupons),
     'GET /me/rewards': centre(meRewards),
+    'GET /me/referral': centre(meReferral),
     'POST /me/redemptions': async (event, rt) => {
       const m = await sessionMember(header(event, 'authorization'), { cfg: rt.cfg, store: rt.store, now: rt.now() });
       return json(201, await redeem({ cfg: rt.cfg, store: rt.store, now: () => rt.now() }, m.memberId, jsonBody(event, 4096)), NO_STORE);

@@ -124,6 +124,7 @@ export const FUNCTIONS: FunctionSpec[] = [
       { method: 'GET', path: '/me/coupons', member: true },
       { method: 'GET', path: '/me/rewards', member: true },
       { method: 'POST', path: '/me/redemptions', member: true },
+      { method: 'GET', path: '/me/referral', member: true },
     ],
     memoryMb: 512,
     timeoutSeconds: 6,

@@ -28,6 +28,7 @@ import { localDay } from '../time.ts';
 import { newId, stableId } from '../ids.ts';
 import { CallerFields, identifyCaller, issues, type Caller } from '../members/caller.ts';
 import { checkSmsCode } from '../members/otp.ts';
+import { readReferralToken } from '../loyalty/referrals.ts';
 
 export const RegisterRequest = z.strictObject({
   ...CallerFields,
@@ -36,6 +37,8 @@ export const RegisterRequest = z.strictObject({
   smsCode: z.string().min(1).max(16).optional(),
   name: z.string().trim().min(1).max(64).optional(),
   birthday: Birthday.optional(),
+  /** The signed token of a referral link (lib/loyalty/referrals.ts); a bad one is recorded, never refused. */
+  referralToken: z.string().min(1).max(600).optional(),
 });
 
 /** The one answer for a phone bound to someone else, whatever that record is. */
@@ -107,6 +110,7 @@ export async function register(body: unknown, deps: RegisterDeps) {
         ...(caller.unionid ? { unionid: caller.unionid } : {}),
         ...(req.name ? { name: req.name } : {}),
         ...(req.birthday ? { birthday: req.birthday } : {}),
+        ...(req.referralToken ? { referral: readReferralToken(deps.cfg, req.referralToken, now) } : {}),
       },
       deps.apply,
     );

@@ -25,6 +25,11 @@
  *   scans               each code scan (一物一码), on its day
  *   qrScans             each scan of a parametric QR by an existing fan, on its day
  *   orders, gmvFen      each order that reached `paid`, on the day it was paid
+ *   referredMembers     (the referrer's channel family `referral`) each person this member
+ *                       referred who registered, on that registration's day, to the REFERRER's
+ *                       channels (first model: the referrer's first touch)
+ *   referringMembers    the referrer once, on the day of its first referral; per channel
+ *                       K-factor = referredMembers ÷ referringMembers (lib/attribution/query.ts)
  * Models: `first` credits the member's first-touch channel (for newFans and the cohort
  * metrics: the first follow's channel); `last` credits the last marketing touch (follow, QR
  * scan, code scan) at or before the event.
@@ -46,6 +51,8 @@ export const METRICS = [
   'qrScans',
   'orders',
   'gmvFen',
+  'referredMembers',
+  'referringMembers',
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
@@ -151,6 +158,11 @@ export function computeCredits(h: History, tz: string): Credits {
     both(paidAt, 'orders');
     if (paidFen) both(paidAt, 'gmvFen', paidFen);
   }
+  // Referrals (老带新), credited to the referrer's own touches: each referred registration, and the
+  // referrer once, on the day of its first referral (K-factor = referredMembers ÷ referringMembers).
+  const referrals = h.referrals ?? [];
+  for (const r of referrals) both(r.at, 'referredMembers');
+  if (referrals.length) both(Math.min(...referrals.map((r) => r.at)), 'referringMembers');
   return out;
 }
 
@@ -193,5 +205,8 @@ export function mergeHistories(a: History, b: History): History {
     orders: [...orders.values()].sort((x, y) => x.paidAt - y.paidAt),
     ...(registeredAt !== undefined ? { registeredAt } : {}),
     ...(seen ? { seen } : {}),
+    ...(a.referrals?.length || b.referrals?.length
+      ? { referrals: uniq([...(a.referrals ?? []), ...(b.referrals ?? [])], (r) => r.memberId).sort((x, y) => x.at - y.at) }
+      : {}),
   };
 }

@@ -35,7 +35,19 @@ export function formatHours(h: number | null): string {
 
 export type ColumnKey = keyof Pick<
   ChannelRow,
-  'name' | 'newFans' | 'unfollows' | 'convertedFans' | 'conversionRate' | 'sameDayConversions' | 'medianHoursToConvert' | 'newMembers' | 'scans' | 'orders' | 'gmvFen'
+  | 'name'
+  | 'newFans'
+  | 'unfollows'
+  | 'convertedFans'
+  | 'conversionRate'
+  | 'sameDayConversions'
+  | 'medianHoursToConvert'
+  | 'newMembers'
+  | 'scans'
+  | 'orders'
+  | 'gmvFen'
+  | 'referredMembers'
+  | 'kFactor'
 >;
 
 export interface Column {
@@ -57,6 +69,9 @@ export const COLUMNS: readonly Column[] = [
   { key: 'scans', zh: '扫码', en: 'Code scans', format: (r) => formatInt(r.scans) },
   { key: 'orders', zh: '订单', en: 'Orders', format: (r) => formatInt(r.orders) },
   { key: 'gmvFen', zh: '成交额', en: 'GMV', format: (r) => formatYuan(r.gmvFen) },
+  // Referrals (老带新) by the channel's own members, and referred members per referrer.
+  { key: 'referredMembers', zh: '老带新', en: 'Referred', format: (r) => formatInt(r.referredMembers) },
+  { key: 'kFactor', zh: 'K 值', en: 'K-factor', format: (r) => (r.kFactor === null ? '—' : r.kFactor.toFixed(2)) },
 ];
 
 export type SortDir = 'asc' | 'desc';

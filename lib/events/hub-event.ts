@@ -260,6 +260,8 @@ export const MemberRegister = z.object({
   unionid: Unionid.optional(),
   name: z.string().max(64).optional(),
   birthday: Birthday.optional(),
+  /** The referral link it came through, as read by the member centre (lib/loyalty/referrals.ts). */
+  referral: z.union([z.object({ referrerId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) }), z.object({ rejected: z.enum(['forged', 'expired']) })]).optional(),
 });
 
 export const ORDER_STATUSES = ['created', 'paid', 'shipped', 'completed', 'closed', 'refunded'] as const;

@@ -106,6 +106,8 @@ export interface MemberRecord {
   /** Subscription messages the person accepted, per template (lib/engagement/subscriptions.ts). */
   subscriptions?: Subscriptions;
   phoneMasked?: string;
+  /** The member whose referral link brought this one to register (lib/loyalty/referrals.ts). */
+  referredBy?: string;
   /** HMAC of the phone (lib/members/phone.ts); the one phone this member owns. */
   phoneHash?: string;
   name?: string;

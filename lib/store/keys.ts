@@ -55,6 +55,8 @@
  *   reward uses       MEMBER#<memberId>                | REWARDUSE#<rewardId>  n (per-member limit)  → entities/redemption.ts
  *   coupon            COUPON#<code>                    | #         | MCOUPONS#<memberId>   | <issuedAt>#<code>
  *                     issued → redeemed | revoked, once (member-owned: indexed by member id)  → entities/coupon.ts
+ *   referral          MEMBER#<memberId>                | REFERRAL#BY  how the member came through a referral link:
+ *                     referrerId, credited | capped | ignored (reason); created once  → entities/referral.ts
  *   sms send limit    OTPLIMIT#<phone#<phoneHash> | wechat#<appId>:<openid>> | <local day>  n, lastAt; TTL 2 days
  *                                                                                              → entities/otp.ts
  *

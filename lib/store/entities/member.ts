@@ -60,6 +60,15 @@ export interface MemberHistory {
   orders: PaidOrder[];
   /** earliest time the hub saw this person at all, with the channel to use when nothing else touched them */
   seen?: Touch;
+  /** people this member referred (老带新) who registered: when, who, the points it earned (0 past the monthly cap) */
+  referrals?: Referral[];
+}
+
+/** One person a member referred (lib/loyalty/referrals.ts). */
+export interface Referral {
+  at: number;
+  memberId: string;
+  points: number;
 }
 
 /**
@@ -69,6 +78,7 @@ export interface MemberHistory {
  *   h.f / h.q / h.c  [at, channel][]  (h.f: [at, channel, appId] for a follow on a known app)
  *   h.u  at[]          h.r  at
  *   h.o              [key, paidAt, paidFen, platform][]            h.seen  [at, channel]
+ *   h.rf             [at, referred memberId, points][]  (only when the member referred someone)
  */
 export interface StoredHistory {
   f: ([number, string] | [number, string, string])[];
@@ -78,6 +88,7 @@ export interface StoredHistory {
   r?: number;
   o: [string, number, number, string][];
   seen?: [number, string];
+  rf?: [number, string, number][];
 }
 
 const touchToStored = (t: Touch): [number, string] => [t.at, t.channel];
@@ -94,6 +105,7 @@ export function historyToStored(h: MemberHistory): StoredHistory {
     ...(h.registeredAt !== undefined ? { r: h.registeredAt } : {}),
     o: h.orders.map((o): [string, number, number, string] => [o.key, o.paidAt, o.paidFen, o.platform]),
     ...(h.seen ? { seen: touchToStored(h.seen) } : {}),
+    ...(h.referrals?.length ? { rf: h.referrals.map((r): [number, string, number] => [r.at, r.memberId, r.points]) } : {}),
   };
 }
 
@@ -106,6 +118,7 @@ export function historyFromStored(h: Partial<StoredHistory> | undefined): Member
     ...(h?.r !== undefined ? { registeredAt: h.r } : {}),
     orders: (h?.o ?? []).map(([key, paidAt, paidFen, platform]) => ({ key, paidAt, paidFen, platform })),
     ...(h?.seen ? { seen: touchFromStored(h.seen) } : {}),
+    ...(h?.rf?.length ? { referrals: h.rf.map(([at, memberId, points]) => ({ at, memberId, points })) } : {}),
   };
 }
 
