@@ -25,7 +25,6 @@ import type { Port } from '../port.ts';
 import { consume, earn } from '../members/points.ts';
 import { writeMember, type StoredMember } from '../members/record.ts';
 import { referralRows, type ReferralRow } from '../store/entities/referral.ts';
-import type { Store } from '../store/client.ts';
 import { DAY_MS, localDay } from '../time.ts';
 
 /** What a registration's referral token says, once read (MemberRegister `referral`). */
@@ -121,14 +120,12 @@ export async function unwindMergedReferrals(p: Port, survivor: StoredMember): Pr
 }
 
 /** GET /me/referral: the member's link and what it brought. */
-export async function meReferral(m: StoredMember, deps: { cfg: HubConfig; store: Store; now: number }) {
+export async function meReferral(m: StoredMember, deps: { cfg: HubConfig; now: number }) {
   const referrals = m.history.referrals ?? [];
-  const by = await referralRows.get(deps.store, m.memberId);
   return {
     ...referralLink(deps.cfg, m.memberId, deps.now),
     referred: referrals.length,
     pointsEarned: referrals.reduce((s, r) => s + r.points, 0),
     referrals: referrals.map((r) => ({ at: r.at, points: r.points })),
-    ...(by?.status === 'credited' || by?.status === 'capped' ? { referredByMember: true } : {}),
   };
 }

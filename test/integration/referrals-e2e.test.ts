@@ -143,5 +143,5 @@ describe('referrals', () => {
     expect(pick('ref_ch_b')).toEqual([1, 1, 1]);
     expect(pick('ref_ch_c')).toEqual([0, 0, null]);
     expect(pick('ref_ch_d')).toEqual([0, 0, null]);
-  });
+  }, 120_000);
 });
