@@ -5,6 +5,8 @@
  *   POST /channels                         GET /channels
  *   POST /codes/batches                    POST /codes/batches/{id}/status {active}
  *   GET  /codes/batches/{id}/codes.csv?offset&limit   (pages of ≤ 50,000 rows; `npm run codes` for files)
+ *   POST /rewards                          GET /rewards                (lib/loyalty/rewards.ts)
+ *   POST /redemptions/{id}/reverse         POST /coupons/{code}/redeem (lib/loyalty/redeem.ts, coupons.ts)
  */
 import { BadRequestError, NotFoundError } from '../lib/errors.ts';
 import { adminSubject, json, jsonBody, query, type HttpEvent, type HttpResult } from '../lib/runtime/http.ts';
@@ -18,6 +20,9 @@ import { wecomContactApi } from '../lib/wecom/client.ts';
 import { createBatch, getBatch, setBatchActive } from '../lib/codes/batches.ts';
 import { codesCsv } from '../lib/codes/csv.ts';
 import { codecFor } from '../lib/codes/codec.ts';
+import { createReward, listRewards } from '../lib/loyalty/rewards.ts';
+import { reverseRedemption } from '../lib/loyalty/redeem.ts';
+import { redeemAtTill } from '../lib/loyalty/coupons.ts';
 
 const CSV_PAGE_MAX = 50_000;
 
@@ -46,6 +51,7 @@ async function codesCsvPage(event: HttpEvent, rt: Runtime): Promise<HttpResult> 
 }
 
 const privacyDeps = (rt: Runtime) => ({ cfg: rt.cfg, store: rt.store, now: rt.now() });
+const loyalty = (rt: Runtime) => ({ store: rt.store, now: () => rt.now() });
 
 /** The configured official accounts a channel may belong to. */
 const channelAccounts = (rt: Runtime): ChannelAccounts => ({
@@ -69,6 +75,10 @@ export const handler = routes(
       return json(200, await setBatchActive(rt.store, id(event), body.active));
     },
     'GET /codes/batches/{id}/codes.csv': codesCsvPage,
+    'POST /rewards': async (event, rt) => json(201, await createReward(loyalty(rt), jsonBody(event))),
+    'GET /rewards': async (_event, rt) => json(200, { rewards: await listRewards(loyalty(rt)) }),
+    'POST /redemptions/{id}/reverse': async (event, rt) => json(200, await reverseRedemption({ ...loyalty(rt), cfg: rt.cfg }, id(event))),
+    'POST /coupons/{code}/redeem': async (event, rt) => json(200, await redeemAtTill(loyalty(rt), event.pathParameters?.code ?? '', jsonBody(event))),
   },
   async () => {
     throw new NotFoundError('no such admin route');

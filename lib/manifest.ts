@@ -113,7 +113,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'members',
-    description: 'Member centre registration with phone proof; SMS codes; member sessions',
+    description: 'Member centre: registration with phone proof, SMS codes, sessions, points, orders, coupons, the points mall, referrals',
     routes: [
       { method: 'POST', path: '/members', member: true },
       { method: 'POST', path: '/members/sms-code', member: true },
@@ -122,6 +122,12 @@ export const FUNCTIONS: FunctionSpec[] = [
       { method: 'GET', path: '/me/data', member: true },
       { method: 'POST', path: '/me/consent', member: true },
       { method: 'DELETE', path: '/me', member: true },
+      { method: 'GET', path: '/me/points', member: true },
+      { method: 'GET', path: '/me/orders', member: true },
+      { method: 'GET', path: '/me/coupons', member: true },
+      { method: 'GET', path: '/me/rewards', member: true },
+      { method: 'POST', path: '/me/redemptions', member: true },
+      { method: 'GET', path: '/me/referral', member: true },
     ],
     memoryMb: 512,
     // GET /me/data reads every partition of the person (lib/privacy/export.ts).
@@ -138,7 +144,7 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'admin',
-    description: 'Admin API: members (view, export, erase), channels, code batches',
+    description: 'Admin API: members (view, export, erase), channels, code batches, rewards, redemption reversals, coupon redemption at tills',
     routes: [
       { method: 'GET', path: '/members/{id}', admin: true, scope: 'members:read' },
       { method: 'GET', path: '/members/{id}/export', admin: true, scope: 'members:export' },
@@ -148,6 +154,10 @@ export const FUNCTIONS: FunctionSpec[] = [
       { method: 'POST', path: '/codes/batches', admin: true, scope: 'codes:write' },
       { method: 'POST', path: '/codes/batches/{id}/status', admin: true, scope: 'codes:write' },
       { method: 'GET', path: '/codes/batches/{id}/codes.csv', admin: true, scope: 'codes:export' },
+      { method: 'POST', path: '/rewards', admin: true, scope: 'rewards:write' },
+      { method: 'GET', path: '/rewards', admin: true, scope: 'rewards:read' },
+      { method: 'POST', path: '/redemptions/{id}/reverse', admin: true, scope: 'rewards:write' },
+      { method: 'POST', path: '/coupons/{code}/redeem', admin: true, scope: 'coupons:redeem' },
     ],
     memoryMb: 1024,
     timeoutSeconds: 29,

@@ -18,6 +18,7 @@ import type { Batch } from './store/entities/batch.ts';
 import type { ListedChannel } from './store/entities/channel.ts';
 import type { Redemption } from './store/entities/code.ts';
 import type { Lot } from './store/entities/lot.ts';
+import type { Coupon } from './store/entities/coupon.ts';
 import type { ProfileItem } from './store/entities/member.ts';
 import type { OrderRow } from './store/entities/order.ts';
 import type { OtpOwner, OtpRow } from './store/entities/otp.ts';
@@ -58,6 +59,8 @@ export interface Reads {
   sendByMsgId(appId: string, msgId: string): Promise<{ idempotencyKey?: string } | undefined>;
   /** The point lots of one member partition (at most 200: the first page). */
   lots(memberId: string): Promise<Lot[]>;
+  /** A coupon by its code. */
+  coupon(code: string): Promise<Coupon | undefined>;
 }
 
 /** What a planner returns: the member the event resolved to, and an event-specific result. */

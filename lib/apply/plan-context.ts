@@ -14,6 +14,7 @@ import { channels } from '../store/entities/channel.ts';
 import { codeKey, redemptionFromItem } from '../store/entities/code.ts';
 import { identities } from '../store/entities/identity.ts';
 import { lots } from '../store/entities/lot.ts';
+import { coupons } from '../store/entities/coupon.ts';
 import { members } from '../store/entities/member.ts';
 import { orders } from '../store/entities/order.ts';
 import { otps } from '../store/entities/otp.ts';
@@ -47,6 +48,7 @@ export function storeReads(store: Store): Reads {
     otp: (owner) => otps.get(store, owner),
     sendByMsgId: (appId, msgId) => getItem<{ idempotencyKey?: string }>(store, sendByMsgIdKey(appId, msgId), { consistent: true }),
     lots: (memberId) => lots.inPartition(store, memberId),
+    coupon: (code) => coupons.get(store, code),
   };
 }
 

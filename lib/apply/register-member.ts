@@ -28,6 +28,7 @@ import { localDay } from '../time.ts';
 import { newId, stableId } from '../ids.ts';
 import { CallerFields, identifyCaller, issues, type Caller } from '../members/caller.ts';
 import { checkSmsCode } from '../members/otp.ts';
+import { readReferralToken } from '../loyalty/referrals.ts';
 
 export const RegisterRequest = z.strictObject({
   ...CallerFields,
@@ -40,6 +41,8 @@ export const RegisterRequest = z.strictObject({
   privacyPolicyVersion: PolicyVersion.optional(),
   /** The separate marketing consent (its own tick box, never pre-ticked); absent: not given. */
   marketingConsent: z.boolean().optional(),
+  /** The signed token of a referral link (lib/loyalty/referrals.ts); a bad one is recorded, never refused. */
+  referralToken: z.string().min(1).max(600).optional(),
 });
 
 /** The one answer for a phone bound to someone else, whatever that record is. */
@@ -113,6 +116,7 @@ export async function register(body: unknown, deps: RegisterDeps) {
         ...(req.birthday ? { birthday: req.birthday } : {}),
         ...(req.privacyPolicyVersion ? { privacyPolicyVersion: req.privacyPolicyVersion } : {}),
         ...(req.marketingConsent !== undefined ? { marketingConsent: req.marketingConsent } : {}),
+        ...(req.referralToken ? { referral: readReferralToken(deps.cfg, req.referralToken, now) } : {}),
       },
       deps.apply,
     );

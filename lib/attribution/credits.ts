@@ -34,6 +34,11 @@
  *   lostContacts        WeCom: each such contact that ends by the staff member's or the customer's
  *                       deletion, on its day, to the channel the contact began through; an end by
  *                       transfer to another staff member (DELETE_BY_TRANSFER) is not a loss
+ *   referredMembers     (the referrer's channel family `referral`) each person this member
+ *                       referred who registered, on that registration's day, to the REFERRER's
+ *                       channels (first model: the referrer's first touch)
+ *   referringMembers    the referrer once, on the day of its first referral; per channel
+ *                       K-factor = referredMembers ÷ referringMembers (lib/attribution/query.ts)
  * Models: `first` credits the member's first-touch channel (for newFans and the cohort
  * metrics: the first follow's channel; for the contact metrics: the contact's channel); `last`
  * credits the last marketing touch (follow, QR scan, code scan, WeCom add) at or before the
@@ -58,6 +63,8 @@ export const METRICS = [
   'gmvFen',
   'newContacts',
   'lostContacts',
+  'referredMembers',
+  'referringMembers',
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
@@ -212,6 +219,11 @@ export function computeCredits(h: History, tz: string): Credits {
       if (end && end.by !== 'transfer') add(begin.channel, model, end.at, 'lostContacts');
     }
   }
+  // Referrals (老带新), credited to the referrer's own touches: each referred registration, and the
+  // referrer once, on the day of its first referral (K-factor = referredMembers ÷ referringMembers).
+  const referrals = h.referrals ?? [];
+  for (const r of referrals) both(r.at, 'referredMembers');
+  if (referrals.length) both(Math.min(...referrals.map((r) => r.at)), 'referringMembers');
   return out;
 }
 
@@ -260,5 +272,8 @@ export function mergeHistories(a: History, b: History): History {
     ...(seen ? { seen } : {}),
     ...(contactAdds.length ? { contactAdds } : {}),
     ...(contactEnds.length ? { contactEnds } : {}),
+    ...(a.referrals?.length || b.referrals?.length
+      ? { referrals: uniq([...(a.referrals ?? []), ...(b.referrals ?? [])], (r) => r.memberId).sort((x, y) => x.at - y.at) }
+      : {}),
   };
 }

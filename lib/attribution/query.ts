@@ -90,7 +90,7 @@ export function validateChannelId(id: string | undefined | null): string {
 // Sums and derived metrics
 
 /** The counter attributes summed as they are. */
-export const SUMMED = ['newFans', 'unfollows', 'convertedFans', 'sameDayConversions', 'newMembers', 'scans', 'qrScans', 'orders', 'gmvFen', 'newContacts', 'lostContacts'] as const;
+export const SUMMED = ['newFans', 'unfollows', 'convertedFans', 'sameDayConversions', 'newMembers', 'scans', 'qrScans', 'orders', 'gmvFen', 'newContacts', 'lostContacts', 'referredMembers', 'referringMembers'] as const;
 export type Summed = (typeof SUMMED)[number];
 
 export interface Totals extends Record<Summed, number> {
@@ -112,6 +112,8 @@ export const emptyTotals = (): Totals => ({
   gmvFen: 0,
   newContacts: 0,
   lostContacts: 0,
+  referredMembers: 0,
+  referringMembers: 0,
   laterAccountFans: 0,
   ttc: new Map(),
 });
@@ -195,6 +197,11 @@ export interface Metrics {
   newContacts: number;
   /** Of those, contacts ended by the staff member or the customer (credits.ts). */
   lostContacts: number;
+  /** Referrals (老带新) credited to the channel's own members: people they referred who registered, and the referrers. */
+  referredMembers: number;
+  referringMembers: number;
+  /** referredMembers ÷ referringMembers, 2 decimals; null without referrers. */
+  kFactor: number | null;
 }
 
 export function deriveMetrics(t: Totals): Metrics {
@@ -212,7 +219,15 @@ export function deriveMetrics(t: Totals): Metrics {
     qrScans: t.qrScans,
     newContacts: t.newContacts,
     lostContacts: t.lostContacts,
+    referredMembers: t.referredMembers,
+    referringMembers: t.referringMembers,
+    kFactor: kFactor(t.referredMembers, t.referringMembers),
   };
+}
+
+/** Referred members per referring member (2 decimals); null when nobody referred anyone. */
+export function kFactor(referred: number, referring: number): number | null {
+  return referring > 0 ? roundTo(referred / referring, 2) : null;
 }
 
 /** One row of the channel table: the channel, its name and kind, and its metrics (the response writes the contract's fields first). */
@@ -243,6 +258,9 @@ export function channelRow(channel: ChannelInfo, t: Totals): ChannelRow {
     qrScans: m.qrScans,
     newContacts: m.newContacts,
     lostContacts: m.lostContacts,
+    referredMembers: m.referredMembers,
+    referringMembers: m.referringMembers,
+    kFactor: m.kFactor,
     ...(channel.appId !== undefined ? { appId: channel.appId } : {}),
   };
 }

@@ -5,7 +5,27 @@
  */
 import * as z from 'zod';
 
-const Ladder = z.object({ day: z.number().int().min(1).max(365), kind: z.enum(['recommendation', 'coupon']), percentOff: z.number().min(0).max(100).default(0) });
+/**
+ * A repurchase-ladder step: a `coupon` step with percentOff above 0 issues a real coupon
+ * (lib/loyalty/coupons.ts) valid `validDays` (default 14) from a basket of `thresholdFen`.
+ */
+const Ladder = z.object({
+  day: z.number().int().min(1).max(365),
+  kind: z.enum(['recommendation', 'coupon']),
+  percentOff: z.number().int().min(0).max(99).default(0),
+  validDays: z.number().int().min(1).max(366).optional(),
+  thresholdFen: z.number().int().min(0).max(100_000_000).optional(),
+});
+
+/** A coupon a rule issues (birthday): fen off or percent off, its threshold and validity. */
+const RuleCoupon = z
+  .strictObject({
+    valueFen: z.number().int().min(1).max(100_000_000).optional(),
+    percentOff: z.number().int().min(1).max(99).optional(),
+    thresholdFen: z.number().int().min(0).max(100_000_000).optional(),
+    validDays: z.number().int().min(1).max(366),
+  })
+  .refine((c) => (c.valueFen === undefined) !== (c.percentOff === undefined), 'exactly one of valueFen or percentOff');
 
 /**
  * Per-template field mapping of category templates: templateId → {data key → value with
@@ -41,7 +61,8 @@ export const RulesSchema = z.object({
   pointsNotice: z.object({ enabled: z.boolean(), templateId: z.string(), subscribeTemplateId: z.string().min(1).max(128).optional() }),
   repurchase: z.object({ enabled: z.boolean(), templateId: z.string(), ladder: z.array(Ladder).max(10) }),
   pointsExpiry: z.object({ enabled: z.boolean(), templateId: z.string(), daysBefore: z.number().int().min(1).max(90) }),
-  birthday: z.object({ enabled: z.boolean(), templateId: z.string() }),
+  /** `coupon`: a birthday coupon issued with the greeting. */
+  birthday: z.object({ enabled: z.boolean(), templateId: z.string(), coupon: RuleCoupon.optional() }),
   lapseAlert: z.object({ enabled: z.boolean(), minTier: z.enum(['silver', 'gold', 'diamond']), days: z.number().int().min(30).max(730) }),
   /**
    * WeChat user tags synced from hub segments (docs/design.md#wechat-user-tags): a member in

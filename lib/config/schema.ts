@@ -232,6 +232,12 @@ export const SettingsSchema = z.object({
    * THAT app only when this names it; otherwise it is kept as a Youzan-scoped identity.
    */
   YOUZAN_WECHAT_APP_ID: z.string().min(1).optional(),
+  /** Points a referrer earns per referred person who registers (老带新; 0: none). */
+  HUB_REFERRAL_POINTS: intFrom(100).pipe(z.number().min(0).max(100_000)),
+  /** Referred people per referrer and local month who earn the referrer points (more are recorded, not paid). */
+  HUB_REFERRAL_MONTHLY_CAP: intFrom(10).pipe(z.number().min(0).max(10_000)),
+  /** Lifetime of a member's signed referral link (days). */
+  HUB_REFERRAL_TOKEN_TTL_DAYS: intFrom(30).pipe(z.number().min(1).max(30)),
   /** Extra member-centre link used in welcome messages. */
   HUB_MEMBER_CENTRE_URL: z.string().default('https://example.com/member'),
   /** A JSON file overriding parts of the engagement rules (lib/config/rules.ts); read at load. */

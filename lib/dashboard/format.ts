@@ -35,7 +35,21 @@ export function formatHours(h: number | null): string {
 
 export type ColumnKey = keyof Pick<
   ChannelRow,
-  'name' | 'newFans' | 'unfollows' | 'convertedFans' | 'conversionRate' | 'sameDayConversions' | 'medianHoursToConvert' | 'newMembers' | 'scans' | 'orders' | 'gmvFen' | 'newContacts' | 'lostContacts'
+  | 'name'
+  | 'newFans'
+  | 'unfollows'
+  | 'convertedFans'
+  | 'conversionRate'
+  | 'sameDayConversions'
+  | 'medianHoursToConvert'
+  | 'newMembers'
+  | 'scans'
+  | 'orders'
+  | 'gmvFen'
+  | 'newContacts'
+  | 'lostContacts'
+  | 'referredMembers'
+  | 'kFactor'
 >;
 
 export interface Column {
@@ -59,6 +73,9 @@ export const COLUMNS: readonly Column[] = [
   { key: 'gmvFen', zh: '成交额', en: 'GMV', format: (r) => formatYuan(r.gmvFen) },
   { key: 'newContacts', zh: '新增企微客户', en: 'New WeCom contacts', format: (r) => formatInt(r.newContacts) },
   { key: 'lostContacts', zh: '流失企微客户', en: 'Lost WeCom contacts', format: (r) => formatInt(r.lostContacts) },
+  // Referrals (老带新) by the channel's own members, and referred members per referrer.
+  { key: 'referredMembers', zh: '老带新', en: 'Referred', format: (r) => formatInt(r.referredMembers) },
+  { key: 'kFactor', zh: 'K 值', en: 'K-factor', format: (r) => (r.kFactor === null ? '—' : r.kFactor.toFixed(2)) },
 ];
 
 export type SortDir = 'asc' | 'desc';

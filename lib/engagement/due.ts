@@ -3,6 +3,7 @@
  * and found later by the nudge sweep through the `DUE#<local day>#<shard>` index (never a table scan).
  *
  *   repurchase ladder  rules/repurchase.ts    lapse alert  rules/lapse.ts
+ *   (a ladder coupon step and a configured birthday coupon issue real coupons: lib/loyalty/coupons.ts)
  *   birthday           rules/birthday.ts      points expiry  rules/expiry.ts, found through the
  *                                             lots' expiry index (LOTEXP#<local day>, lib/store/entities/lot.ts)
  */
@@ -16,6 +17,7 @@ import { TxConditionFailed } from '../store/errors.ts';
 import { addDays, localDay } from '../time.ts';
 import { drainOutbox, messageIdOf, planOutboxRows } from './outbox.ts';
 import { runRules } from './rules/registry.ts';
+import { hubIssuer } from '../loyalty/coupons.ts';
 import type { DueRow, RuleEnv } from './rules/types.ts';
 
 export type { DueKind, DueRow } from './rules/types.ts';
@@ -41,7 +43,12 @@ export async function sweepDue(deps: ApplyDeps, opts: { lookbackDays?: number } 
       if (!m) continue;
       const out = runRules({ kind: 'due', row }, m, rules, env);
       const tx = new Tx(deps.table);
-      const ids = planOutboxRows(tx, out.messages, now);
+      // Coupons the step grants exist before the message naming them is sent (same transaction).
+      const issued = (out.coupons ?? []).map((g) => hubIssuer.issue(tx, m.memberId, g, now));
+      const messages = issued.length
+        ? out.messages.map((msg) => ({ ...msg, payload: { ...msg.payload, couponCodes: issued.map((c) => c.code), couponValidUntil: Math.min(...issued.map((c) => c.validUntil)) } }))
+        : out.messages;
+      const ids = planOutboxRows(tx, messages, now);
       dues.markDone(tx, row, out.cancelled ?? 'planned', now);
       for (const next of out.due) dues.write(tx, 'due:next', next, tz);
       try {

@@ -263,6 +263,8 @@ export const MemberRegister = z.object({
   unionid: Unionid.optional(),
   name: z.string().max(64).optional(),
   birthday: Birthday.optional(),
+  /** The referral link it came through, as read by the member centre (lib/loyalty/referrals.ts). */
+  referral: z.union([z.object({ referrerId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) }), z.object({ rejected: z.enum(['forged', 'expired']) })]).optional(),
   /** The privacy-policy version the person accepted on the form (docs/privacy.md#consent). */
   privacyPolicyVersion: PolicyVersion.optional(),
   /** The separate marketing consent given on the form; absent: not given (no marketing). */
@@ -341,6 +343,12 @@ export const OrderEvent = z.object({
   lines: z.array(OrderLine).max(200),
   topic: z.string().max(128),
   subOrder: SubOrderState.optional(),
+  /**
+   * Coupon / code numbers the platform reports as used on the order (Youzan
+   * `order_promotion.order[].coupon_id`): a hub coupon among them is marked redeemed by the order
+   * (lib/loyalty/coupons.ts).
+   */
+  couponCodes: z.array(z.string().min(1).max(64)).max(20).optional(),
 });
 
 export const RefundEvent = z.object({

@@ -12,6 +12,7 @@ import { merges } from '../store/entities/merge.ts';
 import { newId } from '../ids.ts';
 import { ConflictError } from '../errors.ts';
 import { mergeHistories } from '../attribution/credits.ts';
+import { unwindMergedReferrals } from '../loyalty/referrals.ts';
 import { mergeSubscriptions } from '../engagement/subscriptions.ts';
 import { interacted, mergePresence, mergeWecom, ORGANIC, type MemberStatus } from './model.ts';
 import { createStoredMember, creditsGiven, writeMember, type StoredMember } from './record.ts';
@@ -65,6 +66,8 @@ export async function resolveMember(p: Port, event: HubEvent, ids: Identity[], o
       absorbed.push(loser);
       absorb(member, loser);
     }
+    // A referral between records now one person is reversed (lib/loyalty/referrals.ts).
+    if (absorbed.length) await unwindMergedReferrals(p, member);
   }
   // The first sighting is the earliest event of any arrival order, not the first one processed.
   if (opts.seenChannel !== undefined) {

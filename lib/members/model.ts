@@ -121,6 +121,8 @@ export interface MemberRecord {
   /** Consent given at registration and changed by the member (POST /me/consent). */
   consent?: MemberConsent;
   phoneMasked?: string;
+  /** The member whose referral link brought this one to register (lib/loyalty/referrals.ts). */
+  referredBy?: string;
   /** HMAC of the phone (lib/members/phone.ts); the one phone this member owns. */
   phoneHash?: string;
   name?: string;

@@ -9,10 +9,10 @@
  * per item): a later consume() in the same plan lowers its `remaining` before the commit. The
  * ledger row's conditional create keeps one earn from being applied twice.
  */
-import type { Port } from '../port.ts';
+import type { Port, Reads } from '../port.ts';
 import type { StoredMember } from './record.ts';
 import { localDay, startOfLocalDay } from '../time.ts';
-import { lotKey, lots as lotRows, type Lot } from '../store/entities/lot.ts';
+import { lotKey, lots as lotRows, type Lot, type LotTake } from '../store/entities/lot.ts';
 import { ledger as ledgerRows } from '../store/entities/ledger.ts';
 import { stableId } from '../ids.ts';
 import type { Tx } from '../store/tx.ts';
@@ -31,16 +31,22 @@ export function lotExpiry(earnedAt: number, tz: string, months = 12): number {
   return startOfLocalDay(nextDay, tz) - 1;
 }
 
+/**
+ * What points need of a port: the transaction, the clock, the timezone and the lot reads. An
+ * event's planner passes its Port; a member-centre use case (lib/loyalty) its own.
+ */
+export type PointsPort = Pick<Port, 'tx' | 'now' | 'tz'> & { reads: Pick<Reads, 'lots'> };
+
 /** Lots earned earlier in a transaction that has not committed yet. */
 const pendingLots = new WeakMap<Tx, Lot[]>();
 
-export type { Lot };
+export type { Lot, LotTake };
 
-function writeNewLot(p: Port, lot: Lot): void {
+function writeNewLot(p: PointsPort, lot: Lot): void {
   lotRows.upsertNew(p.tx, lot, p.tz);
 }
 
-export function earn(p: Port, m: StoredMember, points: number, reason: string, ref: string, at: number): void {
+export function earn(p: PointsPort, m: StoredMember, points: number, reason: string, ref: string, at: number): void {
   if (points <= 0) return;
   const lotId = stableId('lot', reason, ref);
   const expiresAtMs = lotExpiry(at, p.tz);
@@ -61,9 +67,10 @@ export function earn(p: Port, m: StoredMember, points: number, reason: string, r
   ledger(p, m, points, reason, ref, at);
 }
 
-/** Removes points FIFO from the member's lots (its own and merged-in partitions). */
-export async function consume(p: Port, m: StoredMember, points: number, reason: string, ref: string, at: number): Promise<void> {
-  if (points <= 0) return;
+/** Removes points FIFO from the member's lots (its own and merged-in partitions); returns what it took from which lot. */
+export async function consume(p: PointsPort, m: StoredMember, points: number, reason: string, ref: string, at: number): Promise<LotTake[]> {
+  if (points <= 0) return [];
+  const takes: LotTake[] = [];
   let left = points;
   const ids = [m.memberId, ...(m.mergedFrom ?? [])];
   const pending = (pendingLots.get(p.tx) ?? []).filter((l) => ids.includes(l.memberId) && l.remaining > 0 && l.expiresAtMs > p.now);
@@ -77,13 +84,24 @@ export async function consume(p: Port, m: StoredMember, points: number, reason: 
     } else {
       lotRows.take(p.tx, lot, take);
     }
+    takes.push({ pk: lot.pk, sk: lot.sk, n: take });
     left -= take;
   }
   m.points -= points;
   ledger(p, m, -points, reason, ref, at);
+  return takes;
 }
 
-function ledger(p: Port, m: StoredMember, delta: number, reason: string, ref: string, at: number): void {
+/** Puts points back into the lots they were taken from (their original expiry), with a ledger row. */
+export function restore(p: PointsPort, m: StoredMember, takes: readonly LotTake[], reason: string, ref: string, at: number): void {
+  const points = takes.reduce((s, t) => s + t.n, 0);
+  if (points <= 0) return;
+  for (const t of takes) lotRows.giveBack(p.tx, t);
+  m.points += points;
+  ledger(p, m, points, reason, ref, at);
+}
+
+function ledger(p: PointsPort, m: StoredMember, delta: number, reason: string, ref: string, at: number): void {
   const entryId = stableId('ledger', reason, ref, String(delta));
   ledgerRows.append(p.tx, {
     entryId,
@@ -97,7 +115,7 @@ function ledger(p: Port, m: StoredMember, delta: number, reason: string, ref: st
 }
 
 /** Unexpired lots with points left, oldest first (bounded: at most 200 are read). */
-export async function openLots(p: Port, m: StoredMember): Promise<Lot[]> {
+export async function openLots(p: Pick<PointsPort, 'now' | 'reads'>, m: StoredMember): Promise<Lot[]> {
   const lots: Lot[] = [];
   for (const id of [m.memberId, ...(m.mergedFrom ?? [])]) lots.push(...(await p.reads.lots(id)));
   return lots.filter((l) => l.remaining > 0 && l.expiresAtMs > p.now).sort(fifo);

@@ -1,7 +1,7 @@
 /**
  * Member sessions for the member centre (docs/design.md#wechat-accounts):
  *   POST /sessions {appId, oauthCode | loginCode} → {token, expiresAt}
- *   GET  /me  (Authorization: Bearer <token>)     → {memberId, status, tier, points, phone?}
+ *   member routes (GET /me and the member centre of lib/loyalty/centre.ts): Authorization: Bearer <token>
  *
  * The token is `<payload>.<mac>`: the payload the base64url of `{a: appId, o: openid, exp}`
  * (exp in epoch seconds, HUB_SESSION_TTL_SECONDS after issue), the mac the base64url of
@@ -87,10 +87,4 @@ export async function sessionMember(authorization: string | undefined, deps: Ses
   const m = memberId ? await readMember(deps.store, memberId) : undefined;
   if (!m) throw new NotFoundError('no member record for this WeChat user yet');
   return { appId: who.a, openid: who.o, member: m };
-}
-
-/** GET /me: the caller's own view (the merge survivor of the record its address belongs to). */
-export async function me(authorization: string | undefined, deps: SessionDeps) {
-  const { member: m } = await sessionMember(authorization, deps);
-  return { memberId: m.memberId, status: m.status, tier: m.tier, points: m.points, ...(m.phoneMasked ? { phone: m.phoneMasked } : {}) };
 }

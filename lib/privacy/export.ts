@@ -5,7 +5,7 @@
  *   - every item of the member partition `MEMBER#<id>` of the record and of each record merged
  *     into it (profile, points lots and ledger, consent history, suppressions, sent log, due work,
  *     and any item type added to the partition later);
- *   - their identities (gsi1 `MIDENT#<id>`) and orders (gsi1 `MORDERS#<id>`);
+ *   - their identities (gsi1 `MIDENT#<id>`), orders (gsi1 `MORDERS#<id>`) and coupons (gsi1 `MCOUPONS#<id>`);
  *   - the send records and outbox rows of the messages named in the partition;
  *   - the rows keyed by the person's addresses: SMS codes and send limits (phone HMAC, WeChat
  *     address), scan limits and invalid-scan counts.
@@ -18,6 +18,7 @@ import { allItems, itemsByKey } from '../store/item-ops.ts';
 import { memberPartition } from '../store/entities/member.ts';
 import { memberIdentitiesPartition, parseIdentityKey } from '../store/entities/identity.ts';
 import { memberOrdersPartition } from '../store/entities/order.ts';
+import { memberCouponsPartition } from '../store/entities/coupon.ts';
 import { sendKey } from '../store/entities/send.ts';
 import { outboxKey } from '../store/entities/outbox.ts';
 import { otpLimitPartitions, otpPartition } from '../store/entities/otp.ts';
@@ -54,6 +55,7 @@ export async function personItems(s: Store, m: Pick<StoredMember, 'memberId' | '
     items.push(...(await partitionItems(s, memberPartition(id))));
     items.push(...(await indexItems(s, memberIdentitiesPartition(id))));
     items.push(...(await indexItems(s, memberOrdersPartition(id))));
+    items.push(...(await indexItems(s, memberCouponsPartition(id))));
   }
   const identities = items.filter((i) => String(i.pk).startsWith('IDENT#')).map((i) => parseIdentityKey({ pk: String(i.pk) }));
   const messageIds = [...new Set(items.map((i) => i.messageId).filter((x): x is string => typeof x === 'string'))];

@@ -9,7 +9,19 @@
 import type { SecretGroup, SecretKey } from '../config/schema.ts';
 
 /** The admin scopes; the identity provider grants them per role (docs/deploy.md#admin-sign-in). */
-export const ADMIN_SCOPES = ['members:read', 'members:export', 'members:erase', 'channels:read', 'channels:write', 'codes:write', 'codes:export', 'attribution:read'] as const;
+export const ADMIN_SCOPES = [
+  'members:read',
+  'members:export',
+  'members:erase',
+  'channels:read',
+  'channels:write',
+  'codes:write',
+  'codes:export',
+  'attribution:read',
+  'rewards:read',
+  'rewards:write',
+  'coupons:redeem',
+] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
 
 export interface RouteSpec {

@@ -3,7 +3,8 @@
  *
  *   pk (S), sk (S)           primary key
  *   gsi1pk (S), gsi1sk (S)   GSI "gsi1": sparse, for bounded lookups (member's orders, due work,
- *                            pending outbox rows, channel list, expiring lots)
+ *                            pending outbox rows, channel list, expiring lots, rewards, a member's
+ *                            coupons, redemptions by id)
  *   expiresAt (N)            TTL in epoch seconds (DynamoDB deletes lazily: readers compare too)
  *
  * The table itself (key attributes, index, TTL, billing) is defined once in lib/store/table.ts.
@@ -49,6 +50,15 @@
  *                     its body; TTL = the timestamp's end of window (lib/sources/wechat/inbound.ts)  → entities/push-nonce.ts
  *   sms code          OTP#<phoneHash>                  | <appId>:<openid>  HMAC of the code (HUB_OTP_SECRET),
  *                     tries, sentAt; TTL 5 minutes; deleted by the registration that uses it  → entities/otp.ts
+ *   reward            REWARD#<rewardId>                | #         | REWARDS               | <createdAt>#<rewardId>
+ *                     points-mall item with its stock (taken under `stock >= 1`)  → entities/reward.ts
+ *   redemption        MEMBER#<memberId>                | REDEEM#<idempotencyKey> | REDEMPTION#<redemptionId> | <memberId>
+ *                     the lots it spent from, its coupon or fulfilment; created once per key  → entities/redemption.ts
+ *   reward uses       MEMBER#<memberId>                | REWARDUSE#<rewardId>  n (per-member limit)  → entities/redemption.ts
+ *   coupon            COUPON#<code>                    | #         | MCOUPONS#<memberId>   | <issuedAt>#<code>
+ *                     issued → redeemed | revoked, once (member-owned: indexed by member id)  → entities/coupon.ts
+ *   referral          MEMBER#<memberId>                | REFERRAL#BY  how the member came through a referral link:
+ *                     referrerId, credited | capped | ignored (reason); created once  → entities/referral.ts
  *   sms send limit    OTPLIMIT#<phone#<phoneHash> | wechat#<appId>:<openid>> | <local day>  n, lastAt; TTL 2 days
  *                                                                                              → entities/otp.ts
  *   staff send budget STAFFRATE#<corpId>:<userid>     | m#<minute start> / h#<hour start>  n: WeCom app messages

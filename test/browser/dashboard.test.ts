@@ -96,7 +96,7 @@ interface Row {
   [k: string]: string | number | null;
 }
 
-const COLUMN_KEYS = ['newFans', 'unfollows', 'convertedFans', 'conversionRate', 'sameDayConversions', 'medianHoursToConvert', 'newMembers', 'scans', 'orders', 'gmvFen', 'newContacts', 'lostContacts'];
+const COLUMN_KEYS = ['newFans', 'unfollows', 'convertedFans', 'conversionRate', 'sameDayConversions', 'medianHoursToConvert', 'newMembers', 'scans', 'orders', 'gmvFen', 'newContacts', 'lostContacts', 'referredMembers', 'kFactor'];
 
 describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
   let server: Server;
@@ -226,6 +226,13 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
     const fen = Number(gmv.raw);
     expect(fen).toBeGreaterThan(0);
     expect(gmv.text).toBe(`¥${Math.floor(fen / 100).toLocaleString('en-US')}.${String(fen % 100).padStart(2, '0')}`);
+
+    // referral numbers per channel: the referred members and the K-factor (2 decimals, — without referrers)
+    expect(await page.$$eval('#channels th[data-key="referredMembers"], #channels th[data-key="kFactor"]', (ths) => ths.map((th) => th.textContent))).toEqual(['老带新Referred', 'K 值K-factor']);
+    for (const r of await tableRows()) {
+      const cell = await page.$eval(`#channels tbody tr[data-channel="${r.channel}"] td[data-key="kFactor"]`, (td) => td.textContent);
+      expect(cell, r.channel).toBe(r.kFactor === '' ? '—' : Number(r.kFactor).toFixed(2));
+    }
 
     // totals
     const kpi = await page.$$eval('#kpis .kpi', (els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-key'), Number(e.getAttribute('data-value'))])));

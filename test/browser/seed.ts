@@ -94,6 +94,9 @@ export function makeCounters(today: string, dayOffsets = [0, 1, 2, 4, 7, 12, 20,
             const bucket = rnd() < 0.7 ? `ttc_m${6 * int(400)}` : `ttc_h${48 + int(300)}`;
             metrics[bucket] = (metrics[bucket] ?? 0) + 1;
           }
+          // Referrals: some of the channel's members referred 1..3 people each that day.
+          metrics.referringMembers = ch.id === 'tmall' ? 0 : int(2);
+          metrics.referredMembers = metrics.referringMembers! > 0 ? metrics.referringMembers! + int(4) : 0;
           for (const [k, v] of Object.entries(metrics)) if (v === 0 && !k.startsWith('ttc_')) delete metrics[k];
           out.push({ channel: ch.id, shard, model, day: addDays(today, -off), metrics });
         }
@@ -137,7 +140,7 @@ export async function writeSeed(counters: CounterSeed[]): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Independent expectations
 
-const SUM_KEYS = ['newFans', 'unfollows', 'convertedFans', 'sameDayConversions', 'newMembers', 'scans', 'qrScans', 'orders', 'gmvFen', 'newContacts', 'lostContacts'] as const;
+const SUM_KEYS = ['newFans', 'unfollows', 'convertedFans', 'sameDayConversions', 'newMembers', 'scans', 'qrScans', 'orders', 'gmvFen', 'newContacts', 'lostContacts', 'referredMembers', 'referringMembers'] as const;
 
 interface Sum {
   [k: string]: number;
@@ -181,6 +184,9 @@ const metricsOf = (items: CounterSeed[]) => {
     scans: sum.scans!,
     orders: sum.orders!,
     gmvFen: sum.gmvFen!,
+    referredMembers: sum.referredMembers!,
+    referringMembers: sum.referringMembers!,
+    kFactor: sum.referringMembers! > 0 ? Math.round((sum.referredMembers! / sum.referringMembers!) * 100) / 100 : null,
   };
 };
 

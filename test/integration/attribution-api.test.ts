@@ -131,6 +131,7 @@ describe('GET /attribution/channels', () => {
     expect(Object.keys(r.json.channels[0])).toEqual([
       'channel', 'name', 'newFans', 'unfollows', 'convertedFans', 'conversionRate', 'sameDayConversions',
       'medianHoursToConvert', 'newMembers', 'scans', 'orders', 'gmvFen', 'kind', 'qrScans', 'newContacts', 'lostContacts',
+      'referredMembers', 'referringMembers', 'kFactor',
     ]);
     // sanity of the fixture: real numbers, an empty listed channel, the active built-in, no idle built-ins
     const ids = r.json.channels.map((c: { channel: string }) => c.channel);
@@ -215,6 +216,7 @@ describe('GET /attribution/channels/{id}/daily', () => {
       day: '2024-06-27',
       newFans: 0, unfollows: 0, convertedFans: 0, conversionRate: 0, sameDayConversions: 0,
       medianHoursToConvert: null, newMembers: 0, scans: 0, orders: 0, gmvFen: 0, qrScans: 0, newContacts: 0, lostContacts: 0,
+      referredMembers: 0, referringMembers: 0, kFactor: null,
     });
   });
 

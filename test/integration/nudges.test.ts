@@ -17,10 +17,13 @@ import { scanAll } from '../support/table.ts';
 import { DUE_SHARDS } from '../../lib/store/entities/due.ts';
 import type { HubEvent } from '../../lib/events/hub-event.ts';
 import { DAY_MS } from '../../lib/time.ts';
+import { coupons } from '../../lib/store/entities/coupon.ts';
 
 let aws: LocalAws;
 let clock = Date.UTC(2026, 0, 10, 2, 0); // 10:00 Asia/Shanghai
 const deps = (): ApplyDeps => aws.runtime.with({ now: () => clock });
+/** A member's coupons, read through the member index (lib/store/entities/coupon.ts). */
+const couponsOf = (memberId: string) => coupons.listForMember({ db: aws.db, table: aws.table }, memberId, 50);
 
 beforeAll(async () => {
   aws = await useLocalAws();
@@ -52,6 +55,15 @@ describe('nudge sweep', () => {
     const msgs = await drainQueue(aws.queues.engagement.url);
     expect(msgs.map((m) => (m.payload as { kind: string; percentOff: number }).percentOff).sort()).toEqual([0, 10]);
     expect(msgs.every((m) => m.ruleId === 'repurchase' && m.class === 'marketing' && m.openid === 'oNudge1')).toBe(true);
+    // The 10 % step issued a real coupon, named in its message; the recommendation step none.
+    const memberId = String(msgs[0]!.memberId);
+    const issued = await couponsOf(memberId);
+    expect(issued).toEqual([
+      expect.objectContaining({ memberId, percentOff: 10, thresholdFen: 0, source: 'repurchase', ref: 'youzan:shop1:N1#1', status: 'issued', issuedAt: t0 + 31 * DAY_MS, validUntil: t0 + 31 * DAY_MS + 14 * DAY_MS }),
+    ]);
+    const couponMsg = msgs.find((m) => (m.payload as { percentOff: number }).percentOff === 10)!;
+    expect(couponMsg.payload).toMatchObject({ couponCodes: [issued[0]!.code], couponValidUntil: t0 + 45 * DAY_MS });
+    expect((msgs.find((m) => (m.payload as { percentOff: number }).percentOff === 0)!.payload as Record<string, unknown>).couponCodes).toBeUndefined();
     clock = t0 + 40 * DAY_MS;
     await apply(order('oNudge1', 'N2', clock, 5_000), deps());
     await drainQueue(aws.queues.engagement.url);
@@ -60,6 +72,8 @@ describe('nudge sweep', () => {
     expect(later.planned).toBe(0);
     expect(later.cancelled).toBeGreaterThanOrEqual(2); // day 45 and day 60 coupons
     expect(await drainQueue(aws.queues.engagement.url)).toEqual([]);
+    // The cancelled steps issued nothing: still the one coupon of day 30.
+    expect(await couponsOf(memberId)).toHaveLength(1);
   });
 
   it('files due rows under the shards of their day, and sweeps every shard and the unsharded partition of rows filed before the sharding', async () => {

@@ -218,7 +218,17 @@ describe('the WeChat estate: two official accounts and a mini program', () => {
       expect(expiresAt - Date.now()).toBeLessThanOrEqual(7_200_000);
       const meRes = await fetch(`${hub.url}/me`, { headers: { authorization: `Bearer ${token}` } });
       expect(meRes.status).toBe(200);
-      expect(await meRes.json()).toEqual({ memberId: p1.memberId, status: 'member', tier: 'normal', points: 0, phone: p1.phoneMasked });
+      // No order, no points: silver (¥1,000) is 100,000 fen away, nothing expires.
+      expect(await meRes.json()).toEqual({
+        memberId: p1.memberId,
+        status: 'member',
+        tier: 'normal',
+        tierProgress: { gmvFen: 0, next: 'silver', nextThresholdFen: 100_000, remainingFen: 100_000 },
+        points: 0,
+        nextExpiry: null,
+        lifecycle: 'prospect',
+        phone: p1.phoneMasked,
+      });
       // A token with its payload changed does not verify.
       const [payload, sig] = token.split('.');
       const forged = `${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), o: 'p2_a' })).toString('base64url')}.${sig}`;

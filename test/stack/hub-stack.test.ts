@@ -797,7 +797,22 @@ describe('public route protection', () => {
       });
     }
     expect(prodCfg.corsOrigins).toEqual(['https://member.scrm-hub.test']);
-    expect(allRoutes.filter((r) => r.route.member).map((r) => r.key).sort()).toEqual(['DELETE /me', 'GET /me', 'GET /me/data', 'POST /codes/scan', 'POST /me/consent', 'POST /members', 'POST /members/sms-code', 'POST /sessions']);
+    expect(allRoutes.filter((r) => r.route.member).map((r) => r.key).sort()).toEqual([
+      'DELETE /me',
+      'GET /me',
+      'GET /me/coupons',
+      'GET /me/data',
+      'GET /me/orders',
+      'GET /me/points',
+      'GET /me/referral',
+      'GET /me/rewards',
+      'POST /codes/scan',
+      'POST /me/consent',
+      'POST /me/redemptions',
+      'POST /members',
+      'POST /members/sms-code',
+      'POST /sessions',
+    ]);
   });
   it('no * (and no http) origin outside dev', () => {
     const deployable = mergeStageFile(stages, PROD_STAGE_FILE) as Json;
@@ -827,6 +842,10 @@ describe('admin scopes', () => {
       'GET /attribution/channels/{id}/daily': 'attribution:read',
       'GET /attribution/channels.csv': 'attribution:read',
       'GET /attribution/accounts': 'attribution:read',
+      'POST /rewards': 'rewards:write',
+      'GET /rewards': 'rewards:read',
+      'POST /redemptions/{id}/reverse': 'rewards:write',
+      'POST /coupons/{code}/redeem': 'coupons:redeem',
     };
     for (const { route, key } of allRoutes) {
       const props = routes.find((r) => r.Properties.RouteKey === key)!.Properties;

@@ -34,6 +34,7 @@ export function fakePort(o: { now: number; cfg?: HubConfig; reads?: Partial<Read
     otp: none,
     sendByMsgId: none,
     lots: async () => [],
+    coupon: none,
     ...o.reads,
   };
   const tx = new Tx('test-table');

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  kFactor,
   addCounterItem,
   channelRow,
   conversionRate,
@@ -127,9 +128,19 @@ describe('summing counter items', () => {
     expect(Object.keys(row)).toEqual([
       'channel', 'name', 'newFans', 'unfollows', 'convertedFans', 'conversionRate', 'sameDayConversions',
       'medianHoursToConvert', 'newMembers', 'scans', 'orders', 'gmvFen', 'kind', 'qrScans', 'newContacts', 'lostContacts',
+      'referredMembers', 'referringMembers', 'kFactor',
     ]);
     expect(row.medianHoursToConvert).toBeNull();
     expect(row.conversionRate).toBe(0);
+    expect(row.kFactor).toBeNull();
+  });
+
+  it('K-factor: referred members per referring member, 2 decimals', () => {
+    // 7 referred by 3 referrers → 2.333… → 2.33; 5 by 2 → 2.5; none → null.
+    const t = addCounterItem(emptyTotals(), { referredMembers: 7, referringMembers: 3 });
+    expect(channelRow({ channel: 'qr1', name: 'A', kind: 'wechat_qr' }, t)).toMatchObject({ referredMembers: 7, referringMembers: 3, kFactor: 2.33 });
+    expect(kFactor(5, 2)).toBe(2.5);
+    expect(kFactor(4, 0)).toBeNull();
   });
 });
 

@@ -140,6 +140,24 @@ describe('due rows', () => {
     expect(runRules({ kind: 'due', row: repurchaseRow }, member({ orders: [T - 30 * DAY, T - DAY] }), DEFAULT_RULES, ENV)).toEqual({ messages: [], due: [], cancelled: 'repeat_purchase' });
   });
 
+  it('a coupon step of the ladder grants a real coupon of its percent; a recommendation step and a cancelled step grant none', () => {
+    const one = member({ orders: [T - 30 * DAY] });
+    // Step 1 of the default ladder: day 30, 10 % off, valid 14 days (no validDays given).
+    expect(runRules({ kind: 'due', row: repurchaseRow }, one, DEFAULT_RULES, ENV).coupons).toEqual([{ source: 'repurchase', ref: 'tmall#S#0#1', percentOff: 10, validDays: 14 }]);
+    const custom = withRules({ repurchase: { enabled: true, templateId: 'T', ladder: [{ day: 30, kind: 'coupon', percentOff: 25, validDays: 7, thresholdFen: 9900 }] } });
+    const row0: DueRow = { ...repurchaseRow, key: '0', data: { step: 0, orderRef: 'jd#S#9' } };
+    expect(runRules({ kind: 'due', row: row0 }, one, custom, ENV).coupons).toEqual([{ source: 'repurchase', ref: 'jd#S#9#0', percentOff: 25, thresholdFen: 9900, validDays: 7 }]);
+    expect(runRules({ kind: 'due', row: { ...repurchaseRow, key: '0', data: { step: 0, orderRef: 'tmall#S#0' } } }, one, DEFAULT_RULES, ENV).coupons).toBeUndefined();
+    expect(runRules({ kind: 'due', row: repurchaseRow }, member({ orders: [T - 30 * DAY, T - DAY] }), DEFAULT_RULES, ENV).coupons).toBeUndefined();
+  });
+
+  it('a birthday coupon is granted with the greeting only when configured', () => {
+    const row: DueRow = { memberId: 'M1', kind: 'birthday', key: '2026', dueAt: T, data: { year: 2026, birthday: '03-01' } };
+    expect(runRules({ kind: 'due', row }, member({ birthday: '1990-03-01' }), DEFAULT_RULES, ENV).coupons).toBeUndefined();
+    const rules = withRules({ birthday: { enabled: true, templateId: 'TPL_BIRTHDAY', coupon: { valueFen: 1500, validDays: 10 } } });
+    expect(runRules({ kind: 'due', row }, member({ birthday: '1990-03-01' }), rules, ENV).coupons).toEqual([{ source: 'birthday', ref: 'birthday#2026', valueFen: 1500, validDays: 10 }]);
+  });
+
   it('the lapse alert goes to staff for gold and above, and is cancelled by a later order or a low tier', () => {
     const last = T - 200 * DAY;
     expect(runRules({ kind: 'due', row: lapseRow }, member({ tier: 'gold', orders: [last] }), DEFAULT_RULES, ENV).messages).toEqual([

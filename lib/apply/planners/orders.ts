@@ -29,6 +29,7 @@ import type { PaidOrder } from '../../attribution/credits.ts';
 import { earn, consume, pointsFor } from '../../members/points.ts';
 import { resolveMember, saveMember, useMember, type Resolved } from '../../members/identity.ts';
 import { planEngagement } from '../../engagement/rules/plan.ts';
+import { redeemOnOrder } from '../../loyalty/coupons.ts';
 import { TMALL_DETAIL_RULE } from '../../events/messages.ts';
 import { BadRequestError, ConflictError, RefusedForReviewError } from '../../errors.ts';
 
@@ -51,6 +52,8 @@ export interface OrderItem {
   lines?: unknown[];
   /** The last message whose amount paid differed from the sum of its lines' paid shares (the amount paid counts). */
   amountMismatch?: { paidFen: number; linesFen: number; eventId: string; at: number };
+  /** Hub coupons the platform reported used on this order, each redeemed by it (lib/loyalty/coupons.ts). */
+  coupons?: string[];
   /** Sub-order states by line id (Tmall `oid` topics): each only moves forward. */
   subOrders?: Record<string, SubOrderItem>;
   firstSeenAt: number;
@@ -137,6 +140,10 @@ export async function planOrder(e: HubEventOf<'order'>, p: Port): Promise<PlanOu
   const r = await memberFor(p, e, o);
   const m = r?.member;
   await settle(p, o, m, e.occurredAt);
+  if (e.couponCodes?.length && o.paidAt !== undefined) {
+    const used = await redeemOnOrder(p, e.couponCodes, orderRef(o), o.paidAt);
+    if (used.length) o.coupons = [...new Set([...(o.coupons ?? []), ...used])].sort();
+  }
   writeOrder(p, o, isNew);
   if (r) saveMember(p, e, r);
   if (isNew && m) planTmallDetail(p, e, m.memberId);

@@ -6,6 +6,7 @@
  *   code serves one registration (a second use re-plans, finds no row → 400).
  * - A phone whose identity row leads to a record of another WeChat person is refused
  *   (PhoneBoundElsewhereError → a uniform 409 in lib/apply/register-member.ts); never merged.
+ * - A first registration through a referral link credits the referrer (lib/loyalty/referrals.ts).
  */
 import type { HubEventOf } from '../../events/hub-event.ts';
 import type { PlanOutput, Port } from '../../port.ts';
@@ -18,6 +19,7 @@ import { resolveMember, saveMember, unionidIdentity, wechatIdentity } from '../.
 import { presenceOn } from '../../members/model.ts';
 import { planEngagement } from '../../engagement/rules/plan.ts';
 import { recordConsent } from './consent.ts';
+import { planReferral } from '../../loyalty/referrals.ts';
 
 /**
  * Whether the record holding the phone is the caller: the same address on the caller's app, or
@@ -68,6 +70,7 @@ export async function planRegister(e: HubEventOf<'member.register'>, p: Port): P
   if (first) {
     const trigger = { kind: 'first_registration' as const, appId: e.appId, openid: e.openid, at: e.occurredAt };
     planEngagement(p, e.birthday ? { ...trigger, birthday: e.birthday } : trigger, m);
+    if (e.referral) await planReferral(p, m, e.referral, e.occurredAt);
   }
   saveMember(p, e, resolved!);
   return { memberId: m.memberId, result: { memberId: m.memberId, alreadyRegistered: !first } };

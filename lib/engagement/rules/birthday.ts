@@ -1,7 +1,7 @@
 /**
  * Birthday greetings: on registration with a birthday, a due row for the next birthday at 10:00
  * local; when it fires, the greeting and the row of the year after (29 February falls on the
- * 28th in other years).
+ * 28th in other years). With `coupon` configured, a birthday coupon is issued with the greeting.
  */
 import { RulesSchema } from '../../config/rules.ts';
 import { DAY_MS, localDay, localToEpoch } from '../../time.ts';
@@ -42,6 +42,7 @@ export const birthday = defineRule({
     return {
       messages: [{ ...dueBase(row, m), ruleId: 'birthday', step: row.key, class: 'marketing', destination: 'member', payload: { templateId: cfg.templateId } }],
       due: next && next.key !== row.key ? [next] : [],
+      ...(cfg.coupon ? { coupons: [{ source: 'birthday' as const, ref: `birthday#${row.key}`, ...cfg.coupon }] } : {}),
     };
   },
 });

@@ -26,6 +26,7 @@ export function runRules(t: Trigger, m: RuleMember, rules: RulesConfig, env: Rul
     out.due.push(...r.due);
     if (r.cancelled) out.cancelled = r.cancelled;
     if (r.reply !== undefined) out.reply = r.reply;
+    if (r.coupons?.length) (out.coupons ??= []).push(...r.coupons);
   }
   return out;
 }

@@ -1,11 +1,15 @@
 /**
  * The repurchase ladder: one due row per step after a member's first paid order; when a step
  * falls due it is sent only if the member still has exactly one order (any repeat purchase
- * cancels the rest of the ladder).
+ * cancels the rest of the ladder). A `coupon` step issues a real coupon of its percentOff with
+ * the message (the nudge sweep issues it: lib/engagement/due.ts).
  */
 import { RulesSchema } from '../../config/rules.ts';
 import { DAY_MS } from '../../time.ts';
 import { defineRule, dueBase, NOTHING, type DueRow } from './types.ts';
+
+/** Days a ladder coupon is valid when its step does not say. */
+export const DEFAULT_LADDER_COUPON_DAYS = 14;
 
 export const repurchase = defineRule({
   id: 'repurchase',
@@ -44,6 +48,19 @@ export const repurchase = defineRule({
         },
       ],
       due: [],
+      ...(step.kind === 'coupon' && step.percentOff > 0
+        ? {
+            coupons: [
+              {
+                source: 'repurchase' as const,
+                ref: `${String(row.data.orderRef)}#${row.key}`,
+                percentOff: step.percentOff,
+                ...(step.thresholdFen !== undefined ? { thresholdFen: step.thresholdFen } : {}),
+                validDays: step.validDays ?? DEFAULT_LADDER_COUPON_DAYS,
+              },
+            ],
+          }
+        : {}),
     };
   },
 });

@@ -8,6 +8,7 @@ import type * as z from 'zod';
 import type { RulesConfig } from '../../config/rules.ts';
 import type { Destination, MessageClass, PlannedMessage } from '../../events/messages.ts';
 import type { StoredMember } from '../../members/record.ts';
+import type { CouponGrant } from '../../loyalty/coupons.ts';
 
 export type DueKind = 'repurchase' | 'lapse' | 'birthday';
 
@@ -50,6 +51,8 @@ export interface RuleOutput {
   reply?: string;
   /** A due row that no longer applies: why (recorded on the row). */
   cancelled?: string;
+  /** Coupons to issue to the member with the messages (a ladder step, a birthday): the nudge sweep issues them. */
+  coupons?: CouponGrant[];
 }
 
 /** The member as rules see it. */

@@ -19,6 +19,9 @@
  *   `full_order_info.orders[]` (lineId `oid`, sku `outer_sku_id` else `sku_id`, paidFen =
  *   apportioned `payment`), else []. paidAt = `pay_time`.
  * - occurredAt = the msg's `update_time`, else `version` (epoch seconds or ms).
+ * - couponCodes: the `coupon_id` of each order-level promotion in `order_promotion.order[]`
+ *   (the `youzan.trade.get` 4.0.x structure, beside `full_order_info`), when the msg carries it
+ *   (docs/loyalty.md#youzan-order-promotions).
  * - Buyer keys (youzanBuyer): `yz_open_id` → youzan_open_id; `union_id` → wechat_unionid; the
  *   `outer_user_id` (buyer or fans info) → wechat_openid `<appId>:<openid>` only when
  *   options.wechatAppId (YOUZAN_WECHAT_APP_ID) names the app Youzan is bound to, else
@@ -114,6 +117,14 @@ function orderLines(full: Record<string, unknown>): OrderEvent['lines'] {
       paidFen: yuanToFenOptional(o['payment']) ?? null,
     };
   });
+}
+
+/** The coupon / code numbers of the order-level promotions (`order_promotion.order[].coupon_id`). */
+function couponCodes(msg: Record<string, unknown>): string[] {
+  const promos = rec(msg['order_promotion'])['order'];
+  if (!Array.isArray(promos)) return [];
+  const codes = promos.filter(isRecord).map((p) => idString(p['coupon_id'])).filter((c): c is string => c !== undefined && c !== '' && c.length <= 64);
+  return [...new Set(codes)].slice(0, 20);
 }
 
 /**
@@ -238,6 +249,7 @@ function youzanOrderEvent(origin: OrderOrigin, msg: Record<string, unknown>, opt
   const paidAt = timeOf(payText, 'pay_time');
 
   const buyer = youzanBuyer(shopId, buyerInfo, fansInfo, msg, options);
+  const coupons = couponCodes(msg);
   const at = occurredAt(origin.fallbackAt, orderInfo, msg);
 
   return validated(
@@ -258,6 +270,7 @@ function youzanOrderEvent(origin: OrderOrigin, msg: Record<string, unknown>, opt
       ...(paidAt !== undefined && isPaidStatus(status) ? { paidAt } : {}),
       lines: orderLines(full),
       topic: clip(type, 128),
+      ...(coupons.length ? { couponCodes: coupons } : {}),
     },
     origin.label,
   );

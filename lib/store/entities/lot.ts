@@ -30,6 +30,13 @@ export interface Lot {
   ref: string;
 }
 
+/** Points taken from one stored lot (its key), as a reversal needs them. */
+export interface LotTake {
+  pk: string;
+  sk: string;
+  n: number;
+}
+
 export const lotKey = (memberId: string, earnedAt: number, lotId: string): Key => ({
   pk: memberPartition(memberId),
   sk: `${SK_PREFIX}#${pad(earnedAt)}#${lotId}`,
@@ -61,6 +68,11 @@ export const lots = {
       { update: 'SET remaining = :r', values: { ':r': lot.remaining - n } },
       { expr: 'remaining = :old', values: { ':old': lot.remaining } },
     );
+  },
+
+  /** Puts `n` points back into a stored lot (a reversed redemption): the lot keeps its expiry. */
+  giveBack(tx: Tx, take: LotTake): void {
+    tx.update(`lot:${take.sk}`, { pk: take.pk, sk: take.sk }, { update: 'ADD remaining :n', values: { ':n': take.n } }, { expr: 'attribute_exists(pk)' });
   },
 
   /** The lots of one member partition, consistent (at most 200: the first page). */

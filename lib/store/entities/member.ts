@@ -71,6 +71,15 @@ export interface MemberHistory {
   contactAdds?: ContactAdd[];
   /** WeCom: a contact with a staff member ended, and by whom */
   contactEnds?: ContactEnd[];
+  /** people this member referred (老带新) who registered: when, who, the points it earned (0 past the monthly cap) */
+  referrals?: Referral[];
+}
+
+/** One person a member referred (lib/loyalty/referrals.ts). */
+export interface Referral {
+  at: number;
+  memberId: string;
+  points: number;
 }
 
 /** A WeCom add (add_external_contact / add_half_external_contact): when, which guide, the channel of its contact way. */
@@ -95,6 +104,7 @@ export interface ContactEnd {
  *   h.u  at[]          h.r  at
  *   h.o              [key, paidAt, paidFen, platform][]            h.seen  [at, channel]
  *   h.w  [at, guide, channel][] (WeCom adds)   h.x  [at, guide, by][] (WeCom contact ends)
+ *   h.rf             [at, referred memberId, points][]  (only when the member referred someone)
  */
 export interface StoredHistory {
   f: ([number, string] | [number, string, string])[];
@@ -106,6 +116,7 @@ export interface StoredHistory {
   seen?: [number, string];
   w?: [number, string, string][];
   x?: [number, string, ContactEnd['by']][];
+  rf?: [number, string, number][];
 }
 
 const touchToStored = (t: Touch): [number, string] => [t.at, t.channel];
@@ -124,6 +135,7 @@ export function historyToStored(h: MemberHistory): StoredHistory {
     ...(h.seen ? { seen: touchToStored(h.seen) } : {}),
     ...(h.contactAdds?.length ? { w: h.contactAdds.map((a): [number, string, string] => [a.at, a.guide, a.channel]) } : {}),
     ...(h.contactEnds?.length ? { x: h.contactEnds.map((e): [number, string, ContactEnd['by']] => [e.at, e.guide, e.by]) } : {}),
+    ...(h.referrals?.length ? { rf: h.referrals.map((r): [number, string, number] => [r.at, r.memberId, r.points]) } : {}),
   };
 }
 
@@ -138,6 +150,7 @@ export function historyFromStored(h: Partial<StoredHistory> | undefined): Member
     ...(h?.seen ? { seen: touchFromStored(h.seen) } : {}),
     ...(h?.w?.length ? { contactAdds: h.w.map(([at, guide, channel]) => ({ at, guide, channel })) } : {}),
     ...(h?.x?.length ? { contactEnds: h.x.map(([at, guide, by]) => ({ at, guide, by })) } : {}),
+    ...(h?.rf?.length ? { referrals: h.rf.map(([at, memberId, points]) => ({ at, memberId, points })) } : {}),
   };
 }
 
@@ -164,7 +177,8 @@ export function toStored(m: ProfileItem): Record<string, unknown> {
   const h = historyToStored(history);
   if (factCount(h) <= HISTORY_INLINE_FACTS) return { ...rest, h };
   const buckets = toBuckets(h);
-  const scalars = { ...(h.r !== undefined ? { r: h.r } : {}), ...(h.seen ? { seen: h.seen } : {}) };
+  // Everything that is not a month list stays in the profile (h.r, h.seen, WeCom contacts, referrals).
+  const { f: _f, u: _u, q: _q, c: _c, o: _o, ...scalars } = h;
   return { ...rest, h: scalars, hb: [...buckets.keys()], hd: bucketsDigest(buckets) };
 }
 
@@ -253,7 +267,7 @@ export function setReviewIndex(m: object, review: { localDay: string; shard: num
 }
 
 /** Sort-key prefixes of the member partition's item types. */
-export type PartitionPrefix = 'LOT#' | 'LEDGER#' | 'MERGE#' | 'DUE#' | 'SUPPRESS#' | 'SENT#' | 'HIST#' | 'CONSENT#';
+export type PartitionPrefix = 'LOT#' | 'LEDGER#' | 'MERGE#' | 'DUE#' | 'SUPPRESS#' | 'SENT#' | 'HIST#' | 'CONSENT#' | 'REDEEM#' | 'REFERRAL#';
 
 /** The bucket writes of a profile write: the months whose facts changed since the read, and those gone. */
 function writeBuckets(tx: Tx, m: ProfileItem, isNew: boolean): void {
