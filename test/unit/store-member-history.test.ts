@@ -133,6 +133,28 @@ describe('member history: a long history in month buckets (lib/store/entities/me
     expect(members.historyAsRead(read)).toEqual(long);
   });
 
+  it('keeps the facts that are not month lists (WeCom contacts, referrals) in the profile and reads them back', () => {
+    const withOthers: MemberHistory = {
+      ...long,
+      contactAdds: [{ at: START + 2 * DAY, guide: 'guide_li', channel: 'cw_store' }],
+      contactEnds: [{ at: START + 9 * DAY, guide: 'guide_li', by: 'customer' }],
+      referrals: [{ at: START + 5 * DAY, memberId: 'referred-1', points: 100 }],
+    };
+    const tx = new Tx('t');
+    members.write(tx, { memberId: 'm', version: 1, history: withOthers }, { isNew: true, prevVersion: 0 });
+    const written = profileOf(tx);
+    // The profile keeps them in their stored short form (h.w, h.x, h.rf), written out by hand.
+    expect(written[0]!.h).toEqual({
+      r: START,
+      seen: [START, 'organic'],
+      w: [[START + 2 * DAY, 'guide_li', 'cw_store']],
+      x: [[START + 9 * DAY, 'guide_li', 'customer']],
+      rf: [[START + 5 * DAY, 'referred-1', 100]],
+    });
+    const read = fromStored<ProfileItem>(written[0]!, new Map(written.slice(1).map((i) => [String(i.sk).slice(5), i.h as Record<string, never>])));
+    expect(read.history).toEqual(withOthers);
+  });
+
   it('a history that shrinks back under the limit deletes its buckets', () => {
     const tx = new Tx('t');
     members.write(tx, { memberId: 'm', version: 1, history: long }, { isNew: true, prevVersion: 0 });
