@@ -3,7 +3,8 @@
  * (GET /me/referral), registrations through them (POST /members with referralToken), the
  * chain A → B → C credited once each (duplicates replayed, C's registration merging two of
  * C's records), the monthly cap, ignored tokens (forged, expired, one's own) recorded, and the
- * `referral` numbers per channel after the fold (referredMembers, referringMembers, K-factor).
+ * `referral` numbers per channel after the fold (referredMembers, referringMembers, K-factor);
+ * and the erasure of a referred member, which leaves the referrer's record exactly as it was.
  * Every expected number is computed by hand in the comments.
  */
 import { describe, expect, it } from 'vitest';
@@ -21,7 +22,7 @@ import { localDay } from '../../lib/time.ts';
 type Loose = any;
 
 // A small cap (2 paid referrals a month) so the third is recorded as capped.
-const hub = useTestHub({ queuePrefix: 'ref', functions: ['wechat', 'members', 'youzan', 'admin', 'attribution-api'], env: { HUB_REFERRAL_MONTHLY_CAP: '2', HUB_REFERRAL_POINTS: '100' } });
+const hub = useTestHub({ queuePrefix: 'ref', functions: ['wechat', 'members', 'youzan', 'admin', 'attribution-api', 'privacy'], env: { HUB_REFERRAL_MONTHLY_CAP: '2', HUB_REFERRAL_POINTS: '100' } });
 const api = memberClient(() => hub.url);
 const cfg = () => hubConfig();
 
@@ -143,5 +144,26 @@ describe('referrals', () => {
     expect(pick('ref_ch_b')).toEqual([1, 1, 1]);
     expect(pick('ref_ch_c')).toEqual([0, 0, null]);
     expect(pick('ref_ch_d')).toEqual([0, 0, null]);
+  }, 120_000);
+
+  it("erasing a referred member leaves the referrer's record, points and ledger exactly as they were", async () => {
+    // B's history lists C by member id (h.rf): the erasure of C must not touch B's partition.
+    const B = await profile('ref_b');
+    const C = await profile('ref_c');
+    const before = await queryAll<Loose>(hub.aws.table, keys.memberPartition(B.memberId));
+    expect(before.find((i) => i.sk === '#PROFILE').h.rf).toEqual([[expect.any(Number), C.memberId, 100]]);
+    const r = await fetch(`${hub.url}/members/${C.memberId}/erase`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${cfg().HUB_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'ticket REF-1' }),
+    });
+    expect(r.status).toBe(202);
+    for (let i = 0; i < 5; i++) {
+      const out = (await hub.runScheduled('privacy')) as { running: number; done: number };
+      if (out.running === out.done) break;
+    }
+    expect(await getItem(hub.aws.table, { pk: keys.memberPartition(C.memberId), sk: '#PROFILE' })).toBeUndefined();
+    expect(await queryAll<Loose>(hub.aws.table, keys.memberPartition(B.memberId))).toEqual(before);
+    expect(await ledgerSum(B.memberId)).toBe(100);
   }, 120_000);
 });
