@@ -18,6 +18,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { useLocalAws, ddb } from '../support/env.ts';
 import { foldCounters, joinHistory, queryAll, scanAll } from '../support/table.ts';
 import { modelCredits, modelLifecycle, modelRfm, modelTier } from '../support/models.ts';
+import { paidYouzanOrder } from '../support/orders.ts';
 import { shuffle, seededRandom } from '../support/random.ts';
 import { createTable } from '../../local/emulators.ts';
 import { apply, type ApplyDeps } from '../../lib/apply/apply.ts';
@@ -73,23 +74,7 @@ function eventsOf(openid: string): HubEvent[] {
     const orderId = `L${openid}${String(i).padStart(4, '0')}`;
     const paidAt = T0 + 5 * DAY + i * 7 * DAY + 3_600_000;
     const fen = 5_000 + ((i * 7_919) % 40_000);
-    out.push({
-      type: 'order',
-      source: 'youzan',
-      platform: 'youzan',
-      eventId: `long:${orderId}`,
-      occurredAt: paidAt,
-      shopId: '12345678',
-      orderId,
-      status: 'paid',
-      platformStatus: 'WAIT_SELLER_SEND_GOODS',
-      totalFen: fen,
-      paidFen: fen,
-      paidAt,
-      lines: [],
-      topic: 'trade_TradePaid',
-      buyer,
-    });
+    out.push(paidYouzanOrder({ eventId: `long:${orderId}`, shopId: '12345678', orderId, at: paidAt, fen, buyer }));
   }
   return out;
 }
