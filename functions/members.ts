@@ -11,7 +11,7 @@
  *   GET  /me, /me/points, /me/orders, /me/coupons, /me/rewards, /me/referral      POST /me/redemptions {rewardId, idempotencyKey}
  */
 import { header, json, jsonBody, query } from '../lib/runtime/http.ts';
-import { createSession, sessionMember } from '../lib/members/session.ts';
+import { createSession, sessionMember, type SessionDeps } from '../lib/members/session.ts';
 import type { HttpEvent } from '../lib/runtime/http.ts';
 import type { Runtime } from '../lib/runtime/runtime.ts';
 import type { StoredMember } from '../lib/members/record.ts';
@@ -26,11 +26,14 @@ import { changeConsent, eraseMe, myData } from '../lib/privacy/requests.ts';
 
 const NO_STORE = { 'cache-control': 'no-store' };
 
+/** What a member route needs to know its caller (lib/members/session.ts). */
+const sessionDeps = (rt: Runtime): SessionDeps => ({ cfg: rt.cfg, store: rt.store, now: rt.now() });
+
 /** A member-centre read: the session's member and what the route shows of it. */
 const centre =
   (view: (m: StoredMember, deps: CentreDeps, event: HttpEvent) => Promise<unknown>) =>
   async (event: HttpEvent, rt: Runtime) => {
-    const deps = { cfg: rt.cfg, store: rt.store, now: rt.now() };
+    const deps = sessionDeps(rt);
     return json(200, await view((await sessionMember(header(event, 'authorization'), deps)).member, deps, event), NO_STORE);
   };
 
@@ -45,12 +48,12 @@ export const handler = routes(
     'GET /me/rewards': centre(meRewards),
     'GET /me/referral': centre(meReferral),
     'POST /me/redemptions': async (event, rt) => {
-      const { member: m } = await sessionMember(header(event, 'authorization'), { cfg: rt.cfg, store: rt.store, now: rt.now() });
+      const { member: m } = await sessionMember(header(event, 'authorization'), sessionDeps(rt));
       return json(201, await redeem({ cfg: rt.cfg, store: rt.store, now: () => rt.now() }, m.memberId, jsonBody(event, 4096)), NO_STORE);
     },
-    'GET /me/data': async (event, rt) => json(200, await myData(header(event, 'authorization'), { cfg: rt.cfg, store: rt.store, now: rt.now() }), NO_STORE),
-    'POST /me/consent': async (event, rt) => json(200, await changeConsent(header(event, 'authorization'), jsonBody(event, 1024), { cfg: rt.cfg, store: rt.store, now: rt.now(), apply: rt })),
-    'DELETE /me': async (event, rt) => json(202, await eraseMe(header(event, 'authorization'), { cfg: rt.cfg, store: rt.store, now: rt.now() })),
+    'GET /me/data': async (event, rt) => json(200, await myData(header(event, 'authorization'), sessionDeps(rt)), NO_STORE),
+    'POST /me/consent': async (event, rt) => json(200, await changeConsent(header(event, 'authorization'), jsonBody(event, 1024), { ...sessionDeps(rt), apply: rt })),
+    'DELETE /me': async (event, rt) => json(202, await eraseMe(header(event, 'authorization'), sessionDeps(rt))),
     'POST /members/sms-code': async (event, rt) =>
       json(202, await sendSmsCode(jsonBody(event, 4096), { cfg: rt.cfg, api: rt.wechat(), wechat: (appId) => rt.wechat(appId), sms: smsSender(rt.cfg), store: rt.store })),
   },

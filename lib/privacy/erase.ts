@@ -33,7 +33,7 @@ import type { HubConfig } from '../config/index.ts';
 import type { Store } from '../store/client.ts';
 import { erasures, type ErasureJob } from '../store/entities/erasure.ts';
 import { audits } from '../store/entities/audit.ts';
-import { memberPartition, members } from '../store/entities/member.ts';
+import { members } from '../store/entities/member.ts';
 import { memberIdentitiesPartition, parseIdentityKey } from '../store/entities/identity.ts';
 import { creditDeltas, deltaFromItem } from '../store/entities/credit-delta.ts';
 import { deleteItem, removeAttributes } from '../store/item-ops.ts';
@@ -206,11 +206,7 @@ const STEP_WORK: Record<ErasureStep, StepWork> = {
 /** What an erasure does with one item holding the person's identifier (its inventory policy). */
 async function eraseItem(deps: ErasureDeps, job: ErasureJob, item: Item, match: (text: string) => boolean): Promise<void> {
   const key = { pk: String(item.pk), sk: String(item.sk) };
-  // Another person's record that names this one (a referrer's history lists the people it
-  // referred by member id): it is theirs, never deleted; the opaque id it keeps resolves to
-  // nothing once this erasure is done (docs/privacy.md#erasure).
-  if (isOtherMember(key.pk, job.memberIds ?? [job.memberId])) return;
-  const policy = erasePolicyOf(key);
+  const policy = erasePolicyOf(key, job.memberIds ?? [job.memberId]);
   if (policy === 'keep') return;
   if (policy === 'rekey') {
     await rekeyDelta(deps, job, item);
@@ -225,13 +221,6 @@ async function eraseItem(deps: ErasureDeps, job: ErasureJob, item: Item, match: 
   }
   await deleteItem(deps.store, key);
   job.counts.deleted++;
-}
-
-const MEMBER_PARTITION = memberPartition('');
-
-/** A key in the member partition of a record that is not one of the erased person's. */
-function isOtherMember(pk: string, ids: readonly string[]): boolean {
-  return pk.startsWith(MEMBER_PARTITION) && !ids.includes(pk.slice(MEMBER_PARTITION.length));
 }
 
 /** A credit delta not yet folded: the same credits under a key without the member id (or already folded: nothing to do). */

@@ -11,8 +11,8 @@
  *   rekey      the item stays with the member id in its key replaced (credit deltas: the
  *              attribution counters are aggregates and must still receive them)
  *   keep       the item records the erasure itself (member id only)
- * Any item of the member partition or any item type not listed here is deleted: a new item
- * type is erased without a change here.
+ * Any item of the person's member partitions or of a type not listed here is deleted: a new
+ * item type is erased without a change here. Another member's partition is never touched.
  */
 export type ErasePolicy = 'delete' | 'anonymise' | 'rekey' | 'keep';
 
@@ -78,9 +78,15 @@ export function typeOf(key: { pk: string; sk: string }): InventoryType | undefin
   return INVENTORY.find((t) => t.pk !== MEMBER_PK && key.pk.startsWith(t.pk));
 }
 
-/** What an erasure does with an item holding the person's identifier: the member partition and unknown types are deleted. */
-export function erasePolicyOf(key: { pk: string; sk: string }): ErasePolicy {
-  if (key.pk.startsWith(MEMBER_PK)) return 'delete';
+/**
+ * What the erasure of the records `ids` (the person's record and those merged into it) does with
+ * an item holding one of the person's identifiers: their member partitions and unknown types are
+ * deleted; another member's partition is that member's and is kept (a referrer's history lists
+ * the people it referred by member id, an opaque id that resolves to nothing once the erasure is
+ * done: docs/privacy.md#erasure).
+ */
+export function erasePolicyOf(key: { pk: string; sk: string }, ids: readonly string[]): ErasePolicy {
+  if (key.pk.startsWith(MEMBER_PK)) return ids.includes(key.pk.slice(MEMBER_PK.length)) ? 'delete' : 'keep';
   return typeOf(key)?.erase ?? 'delete';
 }
 

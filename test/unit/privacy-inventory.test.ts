@@ -62,7 +62,7 @@ describe('the data inventory', () => {
     for (const t of INVENTORY) expect(doc.get(t.type)?.at(-1), t.type).toBe(t.erase);
   });
 
-  it('finds an item type by its key; anything of the member partition or unknown is deleted', () => {
+  it("finds an item type by its key; anything of the person's member partition or unknown is deleted, another member's partition kept", () => {
     const cases: [string, string, string | undefined, string][] = [
       ['MEMBER#m1', '#PROFILE', 'member profile', 'delete'],
       ['MEMBER#m1', 'CONSENT#0000000000000001#x', 'consent record', 'delete'],
@@ -77,8 +77,13 @@ describe('the data inventory', () => {
     ];
     for (const [pk, sk, type, policy] of cases) {
       expect(typeOf({ pk, sk })?.type, `${pk} ${sk}`).toBe(type);
-      expect(erasePolicyOf({ pk, sk }), `${pk} ${sk}`).toBe(policy);
+      expect(erasePolicyOf({ pk, sk }, ['m1']), `${pk} ${sk}`).toBe(policy);
     }
+    // The erasure of m1 and the record merged into it (m0): another member's partition is theirs.
+    expect(erasePolicyOf({ pk: 'MEMBER#m0', sk: '#PROFILE' }, ['m1', 'm0'])).toBe('delete');
+    expect(erasePolicyOf({ pk: 'MEMBER#m2', sk: '#PROFILE' }, ['m1', 'm0'])).toBe('keep');
+    expect(erasePolicyOf({ pk: 'MEMBER#m2', sk: 'LEDGER#0000000000000001#e' }, ['m1'])).toBe('keep');
+    expect(erasePolicyOf({ pk: 'MEMBER#m10', sk: '#PROFILE' }, ['m1'])).toBe('keep');
     expect(sectionOf({ pk: 'MEMBER#m1', sk: 'COUPON#c1' })).toBe('COUPON');
     expect(sectionOf({ pk: 'LOYALTY#x', sk: '#' })).toBe('LOYALTY');
   });
