@@ -28,6 +28,7 @@ import { channels } from '../lib/store/entities/channel.ts';
 import { DELTA_SHARDS } from '../lib/store/entities/credit-delta.ts';
 import { OUTBOX_SHARDS } from '../lib/store/entities/outbox.ts';
 import { DUE_SHARDS } from '../lib/store/entities/due.ts';
+import { LOTEXP_SHARDS } from '../lib/store/entities/lot.ts';
 import type { CreditWrites } from '../lib/port.ts';
 import { batchKey, batchSerialIndex } from '../lib/store/entities/batch.ts';
 import { channelKey, channelListIndex } from '../lib/store/entities/channel.ts';
@@ -104,12 +105,12 @@ export const TODAY: ModelParams = {
 /**
  * The write path as built: credit deltas folded by lib/attribution/fold.ts. A fold transaction
  * of one hot channel's follows holds 94 deltas (6 counter and rollup items beside them); 90 is
- * used. OUTBOX_SHARDS = 32, DELTA_SHARDS = 32, DUE_SHARDS = 8 (lib/store/entities/).
+ * used. OUTBOX_SHARDS = 32, DELTA_SHARDS = 32, DUE_SHARDS = 8, LOTEXP_SHARDS = 8 (lib/store/entities/).
  */
 export const BUILT: ModelParams = {
   ...TODAY,
   foldBatch: 90,
-  spread: { 'gsi1:OUTBOX': OUTBOX_SHARDS, 'gsi1:REVIEW': 8, 'gsi1:DUE': DUE_SHARDS, 'table:DELTA': DELTA_SHARDS },
+  spread: { 'gsi1:OUTBOX': OUTBOX_SHARDS, 'gsi1:REVIEW': 8, 'gsi1:DUE': DUE_SHARDS, 'gsi1:LOTEXP': LOTEXP_SHARDS, 'table:DELTA': DELTA_SHARDS },
 };
 
 /** Assumed events per member per day at steady state (shape c). */

@@ -5,7 +5,7 @@
  *   repurchase ladder  rules/repurchase.ts    lapse alert  rules/lapse.ts
  *   (a ladder coupon step and a configured birthday coupon issue real coupons: lib/loyalty/coupons.ts)
  *   birthday           rules/birthday.ts      points expiry  rules/expiry.ts, found through the
- *                                             lots' expiry index (LOTEXP#<local day>, lib/store/entities/lot.ts)
+ *                                             lots' expiry index (LOTEXP#<local day>#<shard>, lib/store/entities/lot.ts)
  */
 import type { ApplyDeps } from '../port.ts';
 import { readMember } from '../members/record.ts';

@@ -17,7 +17,7 @@
  *   member profile    MEMBER#<memberId>                | #PROFILE  | REVIEW#<local day>#<shard> | <memberId>  → entities/member.ts
  *   member history    MEMBER#<memberId>                | HIST#<YYYY-MM>  one UTC month of a long history's facts
  *                     (more than 32 list facts; a shorter one stays in the profile)  → entities/member-history.ts
- *   points lot        MEMBER#<memberId>                | LOT#<earnedAt>#<lotId>  | LOTEXP#<local day> | <memberId>  → entities/lot.ts
+ *   points lot        MEMBER#<memberId>                | LOT#<earnedAt>#<lotId>  | LOTEXP#<local day>#<shard 0..7> | <memberId>  → entities/lot.ts
  *   points ledger     MEMBER#<memberId>                | LEDGER#<at>#<entryId>                  → entities/ledger.ts
  *   merge record      MEMBER#<memberId>                | MERGE#<at>#<loserId>                   → entities/merge.ts
  *   due work          MEMBER#<memberId>                | DUE#<kind>#<key> | DUE#<local day>#<shard 0..7> | <dueAt>#<memberId>  → entities/due.ts

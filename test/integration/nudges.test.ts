@@ -15,6 +15,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb } from '../support/env.ts';
 import { scanAll } from '../support/table.ts';
 import { DUE_SHARDS } from '../../lib/store/entities/due.ts';
+import { LOTEXP_SHARDS } from '../../lib/store/entities/lot.ts';
 import type { HubEvent } from '../../lib/events/hub-event.ts';
 import { DAY_MS } from '../../lib/time.ts';
 import { coupons } from '../../lib/store/entities/coupon.ts';
@@ -153,6 +154,28 @@ describe('nudge sweep', () => {
     const msgs = (await drainQueue(aws.queues.engagement.url)).filter((m) => m.ruleId === 'points_expiry');
     expect(msgs).toHaveLength(1);
     expect(msgs[0]).toMatchObject({ openid: 'oExpiry', step: '2026-01-31' });
+  });
+
+  it('files lots under the expiry shards of their day, and reminds from every shard and the unsharded partition of lots written before the sharding', async () => {
+    // Earned 2025-02-20 → the lots expire at the end of 2026-02 (local), reminded 14 days before.
+    clock = Date.UTC(2025, 1, 20, 2, 0);
+    const buyers = Array.from({ length: 10 }, (_, i) => `oLotShard${i}`);
+    for (const [i, b] of buyers.entries()) await apply(order(b, `LS${i}`, clock, 20_000), deps());
+    await drainQueue(aws.queues.engagement.url);
+    const lotsOfDay = (await scanAll(aws.table)).filter((i) => String(i.sk).startsWith('LOT#') && String(i.gsi1pk ?? '').startsWith('LOTEXP#2026-02-28'));
+    expect(lotsOfDay).toHaveLength(10);
+    const shards = new Set(lotsOfDay.map((r) => String(r.gsi1pk)));
+    expect([...shards].every((pk) => new RegExp(`^LOTEXP#2026-02-28#[0-${LOTEXP_SHARDS - 1}]$`).test(pk))).toBe(true);
+    expect(shards.size).toBeGreaterThan(1);
+    // Two lots as the unsharded index filed them.
+    for (const r of lotsOfDay.slice(0, 2)) {
+      await ddb().send(new UpdateCommand({ TableName: aws.table, Key: { pk: r.pk, sk: r.sk }, UpdateExpression: 'SET gsi1pk = :p', ExpressionAttributeValues: { ':p': 'LOTEXP#2026-02-28' } }));
+    }
+    clock = Date.UTC(2026, 1, 14, 2, 0); // 14 days before 2026-02-28
+    expect((await sweepDue(deps())).expiryReminders).toBe(10);
+    expect((await sweepDue(deps())).expiryReminders).toBe(0);
+    const msgs = (await drainQueue(aws.queues.engagement.url)).filter((m) => m.ruleId === 'points_expiry');
+    expect(msgs.map((m) => m.openid).sort()).toEqual([...buyers].sort());
   });
 
   it('a lapse of a member below the alert tier is recorded as cancelled, not sent to staff', async () => {

@@ -8,7 +8,7 @@ import { Tx } from '../../lib/store/tx.ts';
 import { ForeignKeyError } from '../../lib/store/keys.ts';
 import { identities, identityKey, memberIdentitiesIndex, parseIdentityKey } from '../../lib/store/entities/identity.ts';
 import { memberKey, memberReviewIndex, parseMemberPartition, parseReviewDay, parseReviewPartition, setReviewIndex } from '../../lib/store/entities/member.ts';
-import { lotExpiryIndex, lotKey, parseLotKey } from '../../lib/store/entities/lot.ts';
+import { lotExpiryIndex, lotExpiryPartition, lotKey, parseLotKey } from '../../lib/store/entities/lot.ts';
 import { ledgerKey, parseLedgerKey } from '../../lib/store/entities/ledger.ts';
 import { mergeKey, parseMergeKey } from '../../lib/store/entities/merge.ts';
 import { dueIndex, dueKey, duePartition, dues, parseDueIndexSk, parseDueKey } from '../../lib/store/entities/due.ts';
@@ -74,7 +74,8 @@ describe('member partition rows', () => {
     const k = lotKey('m1', 1_731_254_400_000, 'lot_ab');
     expect(k).toEqual({ pk: 'MEMBER#m1', sk: 'LOT#0001731254400000#lot_ab' });
     expect(parseLotKey(k)).toEqual({ memberId: 'm1', earnedAt: 1_731_254_400_000, lotId: 'lot_ab' });
-    expect(lotExpiryIndex('2027-11-30', 'm1')).toEqual({ gsi1pk: 'LOTEXP#2027-11-30', gsi1sk: 'm1' });
+    expect(lotExpiryIndex('2027-11-30', 'm1')).toEqual({ gsi1pk: 'LOTEXP#2027-11-30#1', gsi1sk: 'm1' }); // bucketOf('m1', 8) = 1, as in the due index below
+    expect(lotExpiryPartition('2027-11-30')).toBe('LOTEXP#2027-11-30');
   });
   it('ledger and merge: padded times, round trip', () => {
     expect(ledgerKey('m1', 5, 'e1')).toEqual({ pk: 'MEMBER#m1', sk: 'LEDGER#0000000000000005#e1' });

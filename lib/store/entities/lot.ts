@@ -1,7 +1,13 @@
 /**
  * Points lots: what one earn added, with what is left of it and when it expires.
  *
- *   MEMBER#<memberId> | LOT#<earnedAt, padded>#<lotId>    gsi1: LOTEXP#<local day of expiry> | <memberId>
+ *   MEMBER#<memberId> | LOT#<earnedAt, padded>#<lotId>    gsi1: LOTEXP#<local day of expiry>#<shard> | <memberId>
+ *
+ * Shards: a day's expiry index is LOTEXP_SHARDS partitions (shard = bucketOf(memberId)), like the
+ * due-work index: under 双11 every paid order files a lot expiring on the same day a year later,
+ * ≈ 875 WCU/s on one partition (88 % of DynamoDB's 1,000 per partition, bench/README.md "scale");
+ * eight take ≈ 110 each. The reminder sweep reads every shard of a day, and the day's unsharded
+ * partition `LOTEXP#<local day>` that lots written before the sharding still sit in.
  *
  * A new lot is an insert-if-absent update (`Tx.add` with set-if-missing attributes), so a
  * consume planned later in the same transaction can still lower its `remaining`; a stored lot
@@ -12,6 +18,7 @@ import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
 import { queryIndex, stripKeys } from '../item-ops.ts';
 import { localDay } from '../../time.ts';
+import { bucketOf } from '../../ids.ts';
 import { memberPartition, parseMemberPartition, queryMemberPartition } from './member.ts';
 
 const SK_PREFIX = 'LOT';
@@ -47,8 +54,14 @@ export function parseLotKey(k: Key): { memberId: string; earnedAt: number; lotId
   return { memberId: parseMemberPartition(k.pk), earnedAt: unpad(at, k.sk, SK_PREFIX), lotId };
 }
 
-export const lotExpiryPartition = (localDay: string): string => `${EXPIRY_PREFIX}#${localDay}`;
-export const lotExpiryIndex = (localDay: string, memberId: string) => ({ gsi1pk: lotExpiryPartition(localDay), gsi1sk: memberId });
+/** Expiry-index partitions per local day. */
+export const LOTEXP_SHARDS = 8;
+
+/** `LOTEXP#<local day>#<shard>`; without a shard, the unsharded partition of lots written before the sharding. */
+export const lotExpiryPartition = (localDay: string, shard?: number): string =>
+  shard === undefined ? `${EXPIRY_PREFIX}#${localDay}` : `${EXPIRY_PREFIX}#${localDay}#${shard}`;
+export const lotExpiryShardOf = (memberId: string): number => bucketOf(memberId, LOTEXP_SHARDS);
+export const lotExpiryIndex = (localDay: string, memberId: string) => ({ gsi1pk: lotExpiryPartition(localDay, lotExpiryShardOf(memberId)), gsi1sk: memberId });
 
 /** Lots read per member partition (bounded). */
 const OPEN_LOTS_LIMIT = 200;
@@ -85,8 +98,12 @@ export const lots = {
     return (await queryMemberPartition(store, memberId, 'LOT#', { limit })).map(stripKeys);
   },
 
-  /** Lots expiring on a local day (the expiry index), page by page. */
-  expiringOn(store: Store, localDay: string): AsyncGenerator<Record<string, unknown>> {
-    return queryIndex(store, { pk: lotExpiryPartition(localDay) });
+  /**
+   * Lots expiring on a local day (the expiry index), page by page: every shard in turn, then the
+   * day's unsharded partition (lots written before the sharding).
+   */
+  async *expiringOn(store: Store, localDay: string): AsyncGenerator<Record<string, unknown>> {
+    for (let shard = 0; shard < LOTEXP_SHARDS; shard++) yield* queryIndex(store, { pk: lotExpiryPartition(localDay, shard) });
+    yield* queryIndex(store, { pk: lotExpiryPartition(localDay) });
   },
 };
