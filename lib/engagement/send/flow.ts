@@ -49,6 +49,7 @@ import type { EngagementPolicy } from '../../config/engagement.ts';
 import type { TemplateMappings } from '../../config/rules.ts';
 import { customWindow, decide, hasTemplate, type SuppressReason } from '../guardrails.ts';
 import { countSends } from './caps.ts';
+import { recordEligibility } from './eligibility.ts';
 import { outbox } from '../../store/entities/outbox.ts';
 import { erasures } from '../../store/entities/erasure.ts';
 import { addDays, localDay, startOfLocalDay } from '../../time.ts';
@@ -188,6 +189,8 @@ async function decideAndSend(a: Attempt): Promise<SendOutcome> {
     policy: deps.policy,
     tz: deps.tz,
   });
+  // The lift report's eligibility, at the first decision whatever it is (docs/design.md#lift).
+  await recordEligibility(deps, row, member.memberId, d, now);
   switch (d.action) {
     case 'suppress':
       return suppress(a, d.reason);
