@@ -32,6 +32,9 @@
  *   errcode, not retried; account-level errors (IP whitelist, credentials, permission, an errcode
  *   not in the table) → released and retried, so they end in the dead-letter queue and are redriven
  *   once an operator fixed the account.
+ * - Eligibility for the lift report: the first decision on a marketing message records the
+ *   member's arm (lib/engagement/send/eligibility.ts, docs/design.md#lift), before the decision's
+ *   own writes, whatever the decision (sent, deferred, capped, holdout).
  * - Caps count the member's sent-log rows of the last 7 days (one bounded Query per member
  *   partition, including partitions merged into it). Two concurrent invocations for the same
  *   member may both pass the cap check in the same instant; the handler serialises one batch's
