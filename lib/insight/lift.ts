@@ -85,7 +85,8 @@ export async function liftReport(deps: LiftDeps, q: { from?: string | null; to?:
   const rowsByRule = new Map<string, EligibilityRow[]>(ruleIds.map((r) => [r, []]));
   let total = 0;
   await mapLimit(plan, READ_CONCURRENCY, async ({ r, d }) => {
-    const rows = await eligibility.listDay(deps.store, d, r);
+    // Records past their retention that DynamoDB has not deleted yet are left out.
+    const rows = (await eligibility.listDay(deps.store, d, r)).filter((x) => x.expiresAt === undefined || x.expiresAt * 1000 > deps.now);
     total += rows.length;
     if (total > MAX_LIFT_RECORDS) {
       throw new BadRequestError(`more than ${MAX_LIFT_RECORDS} eligibility records in ${from}..${to}${rule ? '' : ' over all rules'}: ask for one rule or a shorter range`, undefined, 'too_many_eligible');

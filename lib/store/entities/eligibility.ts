@@ -47,6 +47,8 @@ export interface EligibilityRow {
   /** Erased records only: the first paid order at or after `eligibleAt`, epoch ms, or absent for none. */
   nextPaidAt?: number;
   erased?: true;
+  /** TTL, epoch seconds (DynamoDB deletes lazily: the report compares it). */
+  expiresAt?: number;
 }
 
 export const eligibilityKey = (memberId: string, messageId: string): Key => ({ pk: memberPartition(memberId), sk: `${ELIGIBILITY_PREFIX}${messageId}` });
@@ -72,6 +74,7 @@ function rowOf(item: Record<string, unknown>): EligibilityRow {
     ...(typeof item.memberId === 'string' && { memberId: item.memberId }),
     ...(typeof item.nextPaidAt === 'number' && { nextPaidAt: item.nextPaidAt }),
     ...(item.erased === true && { erased: true as const }),
+    ...(typeof item[TTL_ATTRIBUTE] === 'number' && { expiresAt: item[TTL_ATTRIBUTE] }),
   };
 }
 
