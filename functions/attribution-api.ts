@@ -4,6 +4,8 @@
  * GET /attribution/channels/{id}/daily?from&to[&model]   one channel per local day (JSON)
  * GET /attribution/channels.csv?from&to[&model]          the channel table as CSV
  * GET /attribution/accounts                              the configured official accounts (the dashboard's account switcher)
+ * GET /insight/lift?from&to[&rule]                       treated vs holdout conversion of marketing rules
+ *                                                         and campaigns (lib/insight/lift.ts; scope insight:read)
  *
  * Admin only (bearer token locally, the JWT authorizer in AWS). `from`/`to` are local days
  * (YYYY-MM-DD, inclusive, at most 366 days); `model` is first_touch (default) or last_touch.
@@ -14,8 +16,9 @@ import { json, query, type HttpEvent } from '../lib/runtime/http.ts';
 import { http } from '../lib/runtime/lambda.ts';
 import { channelDaily, channelMetrics, parseAppIdFilter, parseModel, parseScope, validateRange } from '../lib/attribution/query.ts';
 import { attributionCsv, attributionCsvFilename } from '../lib/attribution/csv.ts';
+import { liftReport } from '../lib/insight/lift.ts';
 
-type Route = { name: 'channels' } | { name: 'csv' } | { name: 'accounts' } | { name: 'daily'; id: string };
+type Route = { name: 'channels' } | { name: 'csv' } | { name: 'accounts' } | { name: 'lift' } | { name: 'daily'; id: string };
 
 /** The route from the API Gateway route key, else from the raw path. */
 export function routeOf(event: HttpEvent): Route {
@@ -28,6 +31,8 @@ export function routeOf(event: HttpEvent): Route {
       return { name: 'csv' };
     case 'GET /attribution/accounts':
       return { name: 'accounts' };
+    case 'GET /insight/lift':
+      return { name: 'lift' };
     case 'GET /attribution/channels/{id}/daily':
       if (event.pathParameters?.id) return { name: 'daily', id: event.pathParameters.id };
   }
@@ -35,6 +40,7 @@ export function routeOf(event: HttpEvent): Route {
   if (/\/attribution\/channels$/.test(path)) return { name: 'channels' };
   if (/\/attribution\/channels\.csv$/.test(path)) return { name: 'csv' };
   if (/\/attribution\/accounts$/.test(path)) return { name: 'accounts' };
+  if (/\/insight\/lift$/.test(path)) return { name: 'lift' };
   const m = /\/attribution\/channels\/([^/]+)\/daily$/.exec(path);
   if (m) {
     let id: string;
@@ -60,6 +66,7 @@ export const handler = http({ name: 'attribution-api', admin: true }, async (eve
   // The accounts channels belong to (docs/design.md#wechat-accounts): official accounts only, the default first.
   if (route.name === 'accounts') return json(200, { accounts: accountList(rt.cfg.wechatApps, rt.cfg.WECHAT_APP_ID) }, noStore);
   const q = query(event);
+  if (route.name === 'lift') return json(200, await liftReport({ store: rt.store, rules: rt.cfg.rules, now: rt.now() }, q), noStore);
   const model = parseModel(q.model);
   validateRange(q.from, q.to);
   const from = q.from!;

@@ -40,6 +40,9 @@ const TemplateMappingsSchema = z.record(
 );
 export type TemplateMappings = z.infer<typeof TemplateMappingsSchema>;
 
+/** Days after eligibility a paid order counts as a conversion when the rule sets none. */
+export const DEFAULT_CONVERSION_DAYS = 14;
+
 export const RulesSchema = z.object({
   templates: TemplateMappingsSchema,
   /**
@@ -80,6 +83,18 @@ export const RulesSchema = z.object({
     )
     .max(20)
     .default([]),
+  /**
+   * The lift report's conversion window (docs/design.md#lift): a paid order within
+   * `conversionDays` after eligibility converts; `byRule` sets it per rule id (a campaign is
+   * `campaign:<campaignId>`). For the repurchase ladder that order is a repurchase: the order
+   * that started the ladder was paid before the step fell due.
+   */
+  lift: z
+    .strictObject({
+      conversionDays: z.number().int().min(1).max(180).default(DEFAULT_CONVERSION_DAYS),
+      byRule: z.record(z.string().min(1).max(128), z.strictObject({ conversionDays: z.number().int().min(1).max(180) })).default({}),
+    })
+    .default({ conversionDays: DEFAULT_CONVERSION_DAYS, byRule: {} }),
 });
 export type RulesConfig = z.infer<typeof RulesSchema>;
 
@@ -103,7 +118,13 @@ export const DEFAULT_RULES: RulesConfig = {
   birthday: { enabled: true, templateId: 'TPL_BIRTHDAY' },
   lapseAlert: { enabled: true, minTier: 'gold', days: 180 },
   tagSync: [],
+  lift: { conversionDays: DEFAULT_CONVERSION_DAYS, byRule: {} },
 };
+
+/** The conversion window of a rule, in days. */
+export function conversionDaysOf(rules: Pick<RulesConfig, 'lift'>, ruleId: string): number {
+  return rules.lift.byRule[ruleId]?.conversionDays ?? rules.lift.conversionDays;
+}
 
 /**
  * The rule set from the file at `file` (absent: the defaults). Throws `invalid rules file

@@ -115,3 +115,30 @@ export function shiftDay(day: string, n: number): string {
 export function spanDays(from: string, to: string): number {
   return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1;
 }
+
+/** A difference of rates in percentage points with its sign, 2 decimals: 0.0234 → +2.34 pp; null → —. */
+export function formatPoints(d: number | null): string {
+  if (d === null) return '—';
+  const v = Math.round(d * 10_000) / 100;
+  return `${v > 0 ? '+' : ''}${v.toFixed(2)} pp`;
+}
+
+/** A 95 % interval of a difference of rates, in percentage points: [-0.52, +5.21] pp; null → —. */
+export function formatInterval(ci: { low: number; high: number } | null): string {
+  if (ci === null) return '—';
+  const p = (x: number) => formatPoints(x).replace(' pp', '');
+  return `[${p(ci.low)}, ${p(ci.high)}] pp`;
+}
+
+/** A rate of an arm: 12.3% (4/33); no eligible members → —. */
+export function formatArm(a: { eligible: number; converted: number; rate: number | null }): string {
+  if (a.rate === null) return '—';
+  return `${formatRate(a.rate)} (${formatInt(a.converted)}/${formatInt(a.eligible)})`;
+}
+
+/** The lift report's verdicts as the dashboard names them. */
+export const VERDICT_LABELS: Record<'positive' | 'negative' | 'no_effect_yet', string> = {
+  positive: '有效 Positive',
+  negative: '负面 Negative',
+  no_effect_yet: '尚无结论 No effect yet',
+};

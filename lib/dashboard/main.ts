@@ -2,10 +2,12 @@
  * The dashboard page script (bundled with chart.js into one inline script by
  * scripts/build-dashboard.ts). It asks for the admin token, keeps it in sessionStorage, and
  * reads the attribution API with it: the channel table (sortable), totals, a fan → member →
- * order funnel and a daily trend for the selected channel, and the CSV download.
+ * order funnel and a daily trend for the selected channel, the CSV download, and the lift of
+ * each marketing rule against the holdout (GET /insight/lift).
  *
  * The page reports its progress on <body>: data-state (signed-out, loading, ready, error),
- * data-query (`from|to|model` of the table shown) and data-selected (the drilled-down channel).
+ * data-query (`from|to|model` of the table shown), data-selected (the drilled-down channel) and
+ * data-lift / data-lift-query (the lift view's state and range).
  */
 import {
   CategoryScale,
@@ -19,7 +21,8 @@ import {
   Tooltip,
 } from 'chart.js';
 import type { ApiModel, ChannelRow, DayRow } from '../attribution/query.ts';
-import { COLUMNS, formatInt, formatRate, formatYuan, shiftDay, sortRows, spanDays, todayIn, type ColumnKey, type SortDir } from './format.ts';
+import type { LiftReport } from '../insight/lift.ts';
+import { COLUMNS, formatArm, formatInt, formatInterval, formatPoints, formatRate, formatYuan, shiftDay, sortRows, spanDays, todayIn, VERDICT_LABELS, type ColumnKey, type SortDir } from './format.ts';
 
 Chart.register(LineController, LineElement, PointElement, CategoryScale, LinearScale, Tooltip, Legend, Filler);
 
@@ -90,6 +93,8 @@ const els = {
   funnelChannel: $('#funnel-channel'),
   trend: $<HTMLCanvasElement>('#trend'),
   trendChannel: $('#trend-channel'),
+  liftBody: $('#lift tbody'),
+  liftStatus: $('#lift-status'),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -125,6 +130,7 @@ const state = {
   selected: null as string | null,
   seq: 0,
   dailySeq: 0,
+  liftSeq: 0,
 };
 
 function setStatus(message: string, isError = false): void {
@@ -381,6 +387,8 @@ async function load(): Promise<void> {
   const seq = ++state.seq;
   els.body.dataset.state = 'loading';
   setStatus('加载中… Loading…');
+  // The lift view loads alongside; `ready` waits for it (it reports its own failure).
+  const lift = loadLift();
   try {
     const res = (await (await api(`attribution/channels?${rangeQuery()}`)).json()) as ChannelsResponse;
     if (seq !== state.seq) return;
@@ -393,8 +401,11 @@ async function load(): Promise<void> {
     setStatus(`${res.from} — ${res.to} · ${res.model === 'first_touch' ? '首次触点 First touch' : '末次触点 Last touch'} · ${state.rows.length} 个渠道 channels`);
     els.body.dataset.query = `${res.from}|${res.to}|${res.model}`;
     els.body.dataset.account = state.appId;
+    await lift;
+    if (seq !== state.seq) return;
     els.body.dataset.state = 'ready';
   } catch (err) {
+    await lift;
     if (seq === state.seq) handleError(err);
   }
 }
@@ -415,6 +426,53 @@ async function loadDaily(seq: number): Promise<void> {
   const res = (await (await api(`attribution/channels/${encodeURIComponent(channel)}/daily?${rangeQuery()}`)).json()) as DailyResponse;
   if (seq !== state.seq || mine !== state.dailySeq) return;
   renderTrend(channel, res.days);
+}
+
+/**
+ * The lift view (GET /insight/lift for the range, every rule): its own state on <body>
+ * (data-lift: loading, ready, error; data-lift-query: `from|to`), so a token without the
+ * insight scope still sees the channels.
+ */
+async function loadLift(): Promise<void> {
+  const mine = ++state.liftSeq;
+  const from = els.from.value;
+  const to = els.to.value;
+  els.body.dataset.lift = 'loading';
+  els.liftStatus.textContent = '';
+  els.liftStatus.classList.remove('error');
+  try {
+    const res = (await (await api(`insight/lift?${new URLSearchParams({ from, to }).toString()}`)).json()) as { rules: LiftReport[] };
+    if (mine !== state.liftSeq) return;
+    renderLift(res.rules);
+    if (!res.rules.length) els.liftStatus.textContent = '所选日期内没有营销规则的触达记录 No marketing rule had eligible members in the range.';
+    els.body.dataset.liftQuery = `${from}|${to}`;
+    els.body.dataset.lift = 'ready';
+  } catch (err) {
+    if (mine !== state.liftSeq) return;
+    if (err instanceof Unauthorized) return handleError(err);
+    els.liftStatus.textContent = `增量加载失败 Lift failed: ${err instanceof Error ? err.message : String(err)}`;
+    els.liftStatus.classList.add('error');
+    els.body.dataset.lift = 'error';
+  }
+}
+
+function renderLift(rules: LiftReport[]): void {
+  const cell = (key: string, value: string, text: string) => h('td', { 'data-key': key, 'data-value': value }, text);
+  els.liftBody.replaceChildren(
+    ...rules.map((r) =>
+      h(
+        'tr',
+        { 'data-rule': r.rule, 'data-verdict': r.verdict },
+        h('th', { scope: 'row' }, r.rule),
+        cell('treated', `${r.treated.converted}/${r.treated.eligible}`, formatArm(r.treated)),
+        cell('holdout', `${r.holdout.converted}/${r.holdout.eligible}`, formatArm(r.holdout)),
+        cell('absoluteLift', r.absoluteLift === null ? '' : String(r.absoluteLift), formatPoints(r.absoluteLift)),
+        cell('ci95', r.ci95 === null ? '' : `${r.ci95.low}|${r.ci95.high}`, formatInterval(r.ci95)),
+        cell('relativeLift', r.relativeLift === null ? '' : String(r.relativeLift), r.relativeLift === null ? '—' : formatPoints(r.relativeLift).replace(' pp', '%')),
+        h('td', { 'data-key': 'verdict', 'data-value': r.verdict }, h('span', { class: `verdict verdict-${r.verdict}` }, VERDICT_LABELS[r.verdict]), h('div', { class: 'verdict-message' }, r.message)),
+      ),
+    ),
+  );
 }
 
 function select(channel: string): void {

@@ -15,8 +15,10 @@
  *               identifier values (tokens) to find their items by, saved on the job
  *   identities  the identity rows are deleted first: from here on an event of the same platform
  *               ids finds nobody and creates a new person (a new member id), never the old one
- *   person      everything keyed by the person (lib/privacy/export.ts personItems: the member
- *               partitions — any item type in them —, orders, messages, SMS and scan rows)
+ *   person      the lift report's eligibility records first get erased copies with their
+ *               conversion frozen (lib/insight/lift.ts freezeEligibility); then everything keyed
+ *               by the person (lib/privacy/export.ts personItems: the member partitions — any
+ *               item type in them —, orders, messages, SMS and scan rows)
  *   sweep       one pass over the table (Scan pages, cursor on the job): every other item holding
  *               one of the tokens — dedupe markers (so an old event's marker cannot answer for the
  *               erased record), refusals, pending credit deltas, redemptions, types added later
@@ -48,6 +50,7 @@ import type { StoredMember } from '../members/record.ts';
 import { indexItems, personItems, recordIds, type Item } from './export.ts';
 import { erasePolicyOf } from './inventory.ts';
 import { identityToken, tokenMatcher } from './tokens.ts';
+import { freezeEligibility } from '../insight/lift.ts';
 
 export const STEPS = ['collect', 'identities', 'person', 'sweep', 'archive'] as const;
 export type ErasureStep = (typeof STEPS)[number];
@@ -178,6 +181,8 @@ const STEP_WORK: Record<ErasureStep, StepWork> = {
   async person(deps, job) {
     const ids = job.memberIds ?? [job.memberId];
     const match = tokenMatcher(job.tokens ?? ids);
+    // The lift report's eligibility records: erased copies with the conversion frozen, while the history is still there.
+    job.counts.rekeyed += await freezeEligibility(deps.store, ids, deps.now());
     for (const item of await personItems(deps.store, { memberId: ids[0]!, mergedFrom: ids.slice(1) })) await eraseItem(deps, job, item, match);
     return true;
   },

@@ -67,6 +67,9 @@ export const INVENTORY: readonly InventoryType[] = [
   { type: 'consent record', pk: 'MEMBER#', sk: 'CONSENT#', erase: 'delete' },
   { type: 'erasure job', pk: 'ERASE#', erase: 'keep' },
   { type: 'audit entry', pk: 'AUDIT#', erase: 'keep' },
+  { type: 'eligibility', pk: 'MEMBER#', sk: 'LIFT#', erase: 'delete' },
+  { type: 'eligibility (erased)', pk: 'LIFTERASED#', erase: 'keep' },
+  { type: 'lift rule day', pk: 'LIFTDAY#', erase: 'keep' },
 ];
 
 const MEMBER_PK = 'MEMBER#';

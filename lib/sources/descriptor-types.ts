@@ -21,6 +21,7 @@ export const ADMIN_SCOPES = [
   'rewards:read',
   'rewards:write',
   'coupons:redeem',
+  'insight:read',
 ] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
 

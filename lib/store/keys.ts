@@ -69,6 +69,12 @@
  *                     the step cursor of one erasure; after it the member id and when only  → entities/erasure.ts
  *   audit entry       AUDIT#<local day>                | <at>#<id>  who exported or erased which member id, when
  *                     and why; TTL HUB_AUDIT_RETENTION_DAYS                                      → entities/audit.ts
+ *   eligibility       MEMBER#<memberId>                | LIFT#<messageId> | LIFT#<local day>#<ruleId> | <messageId>
+ *                     a marketing message's first decision and the member's arm (treated | holdout), once
+ *                     per message; TTL HUB_MESSAGE_RETENTION_DAYS                                 → entities/eligibility.ts
+ *   eligibility (erased) LIFTERASED#<digest>          | #         | LIFT#<local day>#<ruleId> | <digest>
+ *                     an erased person's record: no member id, the conversion frozen (nextPaidAt)  → entities/eligibility.ts
+ *   lift rule day     LIFTDAY#<local day>              | <ruleId>  the rules with eligibility on that day → entities/eligibility.ts
  *
  * Member review index: a member profile with a paid order carries gsi1pk/gsi1sk naming the
  * local day of its next review, the day after the earliest instant its tier (an order leaving

@@ -21,7 +21,8 @@ import { activeRuntime, hubConfig, hubContext, useLocalAws } from '../support/en
 import type { HubContext } from '../../lib/runtime/middleware.ts';
 
 import { writeDashboardModule } from '../../scripts/build-dashboard.ts';
-import { makeCounters, writeSeed } from './seed.ts';
+import { makeCounters, writeLiftSeed, writeSeed, type LiftSeedCounts } from './seed.ts';
+import { formatArm, formatInterval, formatPoints, VERDICT_LABELS } from '../../lib/dashboard/format.ts';
 import { findChromium, INSTALL_HINT } from './chromium.ts';
 
 const lookup = findChromium();
@@ -42,6 +43,7 @@ const ROUTES: { re: RegExp; routeKey: string; fn: 'dashboard' | 'api'; param?: s
   { re: /^\/attribution\/channels\.csv$/, routeKey: 'GET /attribution/channels.csv', fn: 'api' },
   { re: /^\/attribution\/accounts$/, routeKey: 'GET /attribution/accounts', fn: 'api' },
   { re: /^\/attribution\/channels\/([^/]+)\/daily$/, routeKey: 'GET /attribution/channels/{id}/daily', fn: 'api', param: 'id' },
+  { re: /^\/insight\/lift$/, routeKey: 'GET /insight/lift', fn: 'api' },
 ];
 
 /** A minimal HTTP API: request → API Gateway v2 event → handler → response. */
@@ -105,6 +107,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
   let context: BrowserContext;
   let page: Page;
   let today = '';
+  let liftSeed: Record<string, LiftSeedCounts> = {};
   const serverLog: string[] = [];
   const browserProblems: string[] = [];
   const foreignRequests: string[] = [];
@@ -157,6 +160,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
 
     today = new Intl.DateTimeFormat('en-CA', { timeZone: hubConfig().HUB_TIMEZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
     await writeSeed(makeCounters(today));
+    liftSeed = await writeLiftSeed(today);
 
     ({ server, base } = await serve({ dashboard, api: attribution }, serverLog));
     browser = await chromium.launch({
@@ -254,6 +258,41 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
     const trend = await page.$$eval('#trend table tbody tr', (trs) => trs.map((tr) => [tr.getAttribute('data-day'), Number(tr.children[1]!.textContent), Number(tr.children[2]!.textContent)]));
     expect(trend).toEqual(daily.days.map((d) => [d.day, d.newFans, d.convertedFans]));
     expect(await page.$eval('#trend', (c) => (c as HTMLCanvasElement).width)).toBeGreaterThan(100);
+  });
+
+  it('shows the lift of each marketing rule against the holdout, as the API answers it', async () => {
+    const from = shift(today, -29);
+    await page.waitForSelector(`body[data-lift="ready"][data-lift-query="${from}|${today}"]`, { timeout: 15_000 });
+    const want = await api<{ rules: { rule: string; treated: { eligible: number; converted: number; rate: number | null }; holdout: { eligible: number; converted: number; rate: number | null }; absoluteLift: number | null; ci95: { low: number; high: number } | null; verdict: 'positive' | 'negative' | 'no_effect_yet'; message: string }[] }>(
+      `/insight/lift?from=${from}&to=${today}`,
+    );
+    // The API's counts are the seed's (independent of the report code).
+    expect(Object.fromEntries(want.rules.map((r) => [r.rule, { treated: { eligible: r.treated.eligible, converted: r.treated.converted }, holdout: { eligible: r.holdout.eligible, converted: r.holdout.converted } }]))).toEqual(liftSeed);
+    const shown = await page.$$eval('#lift tbody tr[data-rule]', (trs) =>
+      trs.map((tr) => ({
+        rule: tr.getAttribute('data-rule'),
+        verdict: tr.getAttribute('data-verdict'),
+        cells: Object.fromEntries(Array.from(tr.querySelectorAll('td[data-key]')).map((td) => [td.getAttribute('data-key'), { value: td.getAttribute('data-value'), text: td.querySelector('.verdict')?.textContent ?? td.textContent }])),
+        message: tr.querySelector('.verdict-message')?.textContent,
+      })),
+    );
+    expect(shown.map((r) => r.rule)).toEqual(want.rules.map((r) => r.rule));
+    for (const [i, r] of want.rules.entries()) {
+      const s = shown[i]!;
+      expect(s.verdict, r.rule).toBe(r.verdict);
+      expect(s.cells.treated, r.rule).toEqual({ value: `${r.treated.converted}/${r.treated.eligible}`, text: formatArm(r.treated) });
+      expect(s.cells.holdout, r.rule).toEqual({ value: `${r.holdout.converted}/${r.holdout.eligible}`, text: formatArm(r.holdout) });
+      expect(s.cells.absoluteLift, r.rule).toEqual({ value: String(r.absoluteLift), text: formatPoints(r.absoluteLift) });
+      expect(s.cells.ci95, r.rule).toEqual({ value: `${r.ci95!.low}|${r.ci95!.high}`, text: formatInterval(r.ci95) });
+      expect(s.cells.verdict!.text, r.rule).toBe(VERDICT_LABELS[r.verdict]);
+      expect(s.message, r.rule).toBe(r.message);
+    }
+    // The seeded effect: the birthday rule converts 50 % against 10 %; the campaign has none to show.
+    expect(shown.find((r) => r.rule === 'birthday')!.verdict).toBe('positive');
+    expect(shown.find((r) => r.rule === 'campaign:seed-spring')!.verdict).toBe('no_effect_yet');
+    // hand-checked formatting: +12.35 pp for a 0.12345 difference
+    expect(formatPoints(0.12345)).toBe('+12.35 pp');
+    expect(formatInterval({ low: -0.0052, high: 0.0521 })).toBe('[-0.52, +5.21] pp');
   });
 
   it('lists the configured accounts from the API, all accounts (brand scope) by default, and follows the switcher', async () => {

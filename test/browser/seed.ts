@@ -15,6 +15,8 @@ import { channelKey, channelListIndex } from '../../lib/store/entities/channel.t
 import { deltaId, deltaKey, DELTA_SHARDS } from '../../lib/store/entities/credit-delta.ts';
 import { creditKey } from '../../lib/attribution/credits.ts';
 import { foldCounters } from '../support/table.ts';
+import { memberKey } from '../../lib/store/entities/member.ts';
+import { eligibility, type Arm } from '../../lib/store/entities/eligibility.ts';
 
 export interface SeedChannel {
   id: string;
@@ -217,4 +219,53 @@ export function expectedDaily(counters: CounterSeed[], channel: string, from: st
     days.push({ day: d, ...metricsOf(items), ...extrasOf(items) });
   }
   return days;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lift (GET /insight/lift): eligibility records and the members' paid orders
+
+export interface LiftSeedCounts {
+  treated: { eligible: number; converted: number };
+  holdout: { eligible: number; converted: number };
+}
+
+/** The lift seed's rules: a rule with a large effect, a campaign with about none. */
+export const LIFT_SEED_RULES = { birthday: { treated: 0.5, holdout: 0.1 }, 'campaign:seed-spring': { treated: 0.2, holdout: 0.2 } } as const;
+const LIFT_DAY_MS = 86_400_000;
+
+/**
+ * Per rule: 80 treated and 20 held-out members eligible 5–20 days before `today` (noon UTC of
+ * that day), each converting (a paid order 2 days after eligibility) with the rule's rate by a
+ * fixed pseudo-random draw; a non-converter has an order 3 days before eligibility or none. The
+ * member profiles carry the orders in their history; the records are written as the sender
+ * writes them (lib/store/entities/eligibility.ts). Returns the counts (default 14-day window).
+ */
+export async function writeLiftSeed(today: string): Promise<Record<string, LiftSeedCounts>> {
+  const store = activeRuntime().store;
+  const rnd = prng(2325);
+  const out: Record<string, LiftSeedCounts> = {};
+  for (const [ruleId, rates] of Object.entries(LIFT_SEED_RULES)) {
+    const counts: LiftSeedCounts = { treated: { eligible: 0, converted: 0 }, holdout: { eligible: 0, converted: 0 } };
+    for (let i = 0; i < 100; i++) {
+      const arm: Arm = i < 80 ? 'treated' : 'holdout';
+      const day = addDays(today, -(5 + (i % 16)));
+      const eligibleAt = Date.parse(`${day}T04:00:00Z`);
+      const converts = rnd() < rates[arm];
+      const memberId = `lift-${ruleId.replace(/[^a-z]/g, '')}-${i}`;
+      const orders: [string, number, number, string][] = [];
+      if (converts) orders.push([`youzan:1:${memberId}a`, eligibleAt + 2 * LIFT_DAY_MS, 9_900, 'youzan']);
+      else if (i % 2 === 0) orders.push([`youzan:1:${memberId}b`, eligibleAt - 3 * LIFT_DAY_MS, 9_900, 'youzan']);
+      await ddb().send(
+        new PutCommand({
+          TableName: store.table,
+          Item: { ...memberKey(memberId), memberId, version: 1, createdAt: eligibleAt - 90 * LIFT_DAY_MS, updatedAt: eligibleAt, status: 'fan', points: 0, tier: 'normal', orderCount: orders.length, gmvFen: 9_900 * orders.length, lifecycle: 'new', h: { f: [], u: [], q: [], c: [], o: orders }, credits: {} },
+        }),
+      );
+      await eligibility.record(store, { messageId: `seed-${memberId}`, memberId, ruleId, step: 'seed', arm, eligibleAt, day, decision: arm === 'holdout' ? 'holdout' : 'send' }, 180);
+      counts[arm].eligible++;
+      if (converts) counts[arm].converted++;
+    }
+    out[ruleId] = counts;
+  }
+  return out;
 }

@@ -264,9 +264,9 @@ describe('access and copy: GET /me/data and GET /members/{id}/export', () => {
     const exported = new Map<string, Item>();
     for (const items of Object.values(res.body.sections as Record<string, Item[]>)) for (const i of items) exported.set(keyOf(i), i);
     const direct = [...(await rawQuery({ pk: `MEMBER#${aliceId}` })), ...(await rawQuery({ gsi1pk: `MIDENT#${aliceId}` })), ...(await rawQuery({ gsi1pk: `MORDERS#${aliceId}` }))];
-    // What the key schema holds for Alice by now: profile, lot and ledger, due nudges, consent records, suppression, sent log, identities, order.
+    // What the key schema holds for Alice by now: profile, lot and ledger, due nudges, consent records, suppression, sent log, the lift report's eligibility of her marketing messages, identities, order.
     const prefixes = new Set(direct.map((i) => (String(i.pk).startsWith('MEMBER#') ? String(i.sk).split('#')[0] || '#PROFILE' : String(i.pk).split('#')[0])));
-    expect([...prefixes].sort()).toEqual(['#PROFILE', 'CONSENT', 'DUE', 'IDENT', 'LEDGER', 'LOT', 'ORDER', 'SENT', 'SUPPRESS'].sort());
+    expect([...prefixes].sort()).toEqual(['#PROFILE', 'CONSENT', 'DUE', 'IDENT', 'LEDGER', 'LIFT', 'LOT', 'ORDER', 'SENT', 'SUPPRESS'].sort());
     for (const item of direct) expect(exported.get(keyOf(item)), keyOf(item)).toEqual(item);
     // The send records of her messages, by their keys.
     for (const id of ['a-m1', 'a-m2', 'a-t1']) expect(exported.get(`SEND#pipl-msg-${id} | #`)).toEqual(await getItem(hub.aws.table, { pk: `SEND#pipl-msg-${id}`, sk: '#' }));

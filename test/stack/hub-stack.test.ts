@@ -842,6 +842,7 @@ describe('admin scopes', () => {
       'GET /attribution/channels/{id}/daily': 'attribution:read',
       'GET /attribution/channels.csv': 'attribution:read',
       'GET /attribution/accounts': 'attribution:read',
+      'GET /insight/lift': 'insight:read',
       'POST /rewards': 'rewards:write',
       'GET /rewards': 'rewards:read',
       'POST /redemptions/{id}/reverse': 'rewards:write',

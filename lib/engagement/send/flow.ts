@@ -32,6 +32,9 @@
  *   errcode, not retried; account-level errors (IP whitelist, credentials, permission, an errcode
  *   not in the table) → released and retried, so they end in the dead-letter queue and are redriven
  *   once an operator fixed the account.
+ * - Eligibility for the lift report: the first decision on a marketing message records the
+ *   member's arm (lib/engagement/send/eligibility.ts, docs/design.md#lift), before the decision's
+ *   own writes, whatever the decision (sent, deferred, capped, holdout).
  * - Caps count the member's sent-log rows of the last 7 days (one bounded Query per member
  *   partition, including partitions merged into it). Two concurrent invocations for the same
  *   member may both pass the cap check in the same instant; the handler serialises one batch's
@@ -49,6 +52,7 @@ import type { EngagementPolicy } from '../../config/engagement.ts';
 import type { TemplateMappings } from '../../config/rules.ts';
 import { customWindow, decide, hasTemplate, type SuppressReason } from '../guardrails.ts';
 import { countSends } from './caps.ts';
+import { recordEligibility } from './eligibility.ts';
 import { outbox } from '../../store/entities/outbox.ts';
 import { erasures } from '../../store/entities/erasure.ts';
 import { addDays, localDay, startOfLocalDay } from '../../time.ts';
@@ -188,6 +192,8 @@ async function decideAndSend(a: Attempt): Promise<SendOutcome> {
     policy: deps.policy,
     tz: deps.tz,
   });
+  // The lift report's eligibility, at the first decision whatever it is (docs/design.md#lift).
+  await recordEligibility(deps, row, member.memberId, d, now);
   switch (d.action) {
     case 'suppress':
       return suppress(a, d.reason);
