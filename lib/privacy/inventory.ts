@@ -67,6 +67,8 @@ export const INVENTORY: readonly InventoryType[] = [
   { type: 'consent record', pk: 'MEMBER#', sk: 'CONSENT#', erase: 'delete' },
   { type: 'erasure job', pk: 'ERASE#', erase: 'keep' },
   { type: 'audit entry', pk: 'AUDIT#', erase: 'keep' },
+  { type: 'insight counter', pk: 'INSIGHT#', erase: 'keep' },
+  { type: 'keyword rules', pk: 'KEYWORDS#', erase: 'keep' },
 ];
 
 const MEMBER_PK = 'MEMBER#';

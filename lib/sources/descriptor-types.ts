@@ -21,6 +21,8 @@ export const ADMIN_SCOPES = [
   'rewards:read',
   'rewards:write',
   'coupons:redeem',
+  'insight:read',
+  'keywords:write',
 ] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
 

@@ -69,6 +69,10 @@
  *                     the step cursor of one erasure; after it the member id and when only  → entities/erasure.ts
  *   audit entry       AUDIT#<local day>                | <at>#<id>  who exported or erased which member id, when
  *                     and why; TTL HUB_AUDIT_RETENTION_DAYS                                      → entities/audit.ts
+ *   insight counter   INSIGHT#<menu | kw | word>#<shard 0..15> | <local day>#<appId>#<channel>#<CLICK|VIEW>#<key> (menu),
+ *                     …#<channel>#<keyword> (kw), …#<term> (word): menu events, matched keywords and unanswered
+ *                     terms, added in the push's transaction; TTL 400 days (terms 90)  → entities/insight.ts
+ *   keyword rules     KEYWORDS#<appId>                 | #   an official account's auto-reply rules  → entities/insight.ts
  *
  * Member review index: a member profile with a paid order carries gsi1pk/gsi1sk naming the
  * local day of its next review, the day after the earliest instant its tier (an order leaving
