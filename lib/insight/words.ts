@@ -10,7 +10,8 @@
  *   segments of at least two code points, common function words (STOP_WORDS) left out, at most
  *   MAX_WORDS distinct per message, each counted once per message.
  * Terms are lower-cased NFKC text. Nothing that may identify a person is counted: a term with
- * four or more digits (a phone, an order or member number), an `@` or a link is dropped.
+ * four or more digits (a phone, an order or member number), an `@` or a link is dropped, and a
+ * longer message's e-mail addresses and links are cut out before it is split.
  * The segmentation follows the ICU data of the Node version (docs/design.md#menus-and-keywords).
  */
 import { normaliseText } from './keywords.ts';
@@ -25,11 +26,14 @@ export const WORD_MAX = 16;
 /** Frequent function words and question words that say nothing about what the fan wants. */
 export const STOP_WORDS: ReadonlySet<string> = new Set([
   '什么', '怎么', '怎样', '请问', '没有', '可以', '你们', '我们', '我的', '我想', '一下', '哪里', '为什么', '这个', '那个', '就是', '还是', '但是', '因为', '所以', '如果', '已经', '时候', '现在', '你好', '谢谢',
-  'the', 'and', 'for', 'you', 'are', 'is', 'to', 'of', 'in', 'it', 'my', 'me', 'do', 'can', 'how', 'what',
+  'the', 'and', 'for', 'you', 'are', 'is', 'to', 'of', 'in', 'it', 'my', 'me', 'do', 'can', 'how', 'what', 'at', 'on', 'an', 'be', 'we', 'so', 'or', 'if', 'by', 'as', 'no', 'hi',
 ]);
 
 const segmenter = new Intl.Segmenter('zh', { granularity: 'word' });
 const codePoints = (s: string) => [...s].length;
+
+/** E-mail addresses and links, cut out before a message is split (their parts would be words). */
+const ADDRESSES = /\S+@\S+|(?:https?:\/\/|www\.)\S+/giu;
 
 /** A term that could identify a person (or is no word at all). */
 function identifying(term: string): boolean {
@@ -42,7 +46,7 @@ export function unmatchedTerms(text: string): string[] {
   if (normalised === '') return [];
   if (codePoints(normalised) <= PHRASE_MAX) return identifying(normalised) ? [] : [normalised];
   const out: string[] = [];
-  for (const { segment, isWordLike } of segmenter.segment(normalised)) {
+  for (const { segment, isWordLike } of segmenter.segment(normalised.replace(ADDRESSES, ' '))) {
     if (!isWordLike) continue;
     const n = codePoints(segment);
     if (n < 2 || n > WORD_MAX || STOP_WORDS.has(segment) || identifying(segment) || out.includes(segment)) continue;
