@@ -20,6 +20,7 @@ import {
 } from 'chart.js';
 import type { ApiModel, ChannelRow, DayRow } from '../attribution/query.ts';
 import { COLUMNS, formatInt, formatRate, formatYuan, shiftDay, sortRows, spanDays, todayIn, type ColumnKey, type SortDir } from './format.ts';
+import { insightView } from './insight.ts';
 
 Chart.register(LineController, LineElement, PointElement, CategoryScale, LinearScale, Tooltip, Legend, Filler);
 
@@ -126,6 +127,9 @@ const state = {
   seq: 0,
   dailySeq: 0,
 };
+
+/** Menus and keywords (./insight.ts): same range and account as the channel table. */
+const insight = insightView({ api: (path) => api(path), h, isUnauthorized: (err) => err instanceof Unauthorized, onUnauthorized: (err) => handleError(err) });
 
 function setStatus(message: string, isError = false): void {
   els.status.textContent = message;
@@ -381,6 +385,7 @@ async function load(): Promise<void> {
   const seq = ++state.seq;
   els.body.dataset.state = 'loading';
   setStatus('加载中… Loading…');
+  void insight.load({ from: els.from.value, to: els.to.value, appId: state.appId });
   try {
     const res = (await (await api(`attribution/channels?${rangeQuery()}`)).json()) as ChannelsResponse;
     if (seq !== state.seq) return;

@@ -147,7 +147,7 @@ describe('planInsight', () => {
   const stored: StoredKeywordRules = { appId, version: 3, updatedAt: 1, rules: [{ keyword: '会员', match: 'contains', reply: '欢迎' }, { keyword: '投诉', match: 'contains' }] };
   const updates = (p: ReturnType<typeof fakePort>) =>
     p.tx.build().items.map((i) => {
-      const u = (i as { Update: { Key: { pk: string; sk: string }; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> } }).Update;
+      const u = (i as unknown as { Update: { Key: { pk: string; sk: string }; ExpressionAttributeNames: Record<string, string>; ExpressionAttributeValues: Record<string, unknown> } }).Update;
       const adds: Record<string, unknown> = {};
       for (const [k, name] of Object.entries(u.ExpressionAttributeNames)) if (k.startsWith('#a')) adds[name] = u.ExpressionAttributeValues[`:a${k.slice(2)}`];
       return { ...u.Key, adds };
