@@ -26,7 +26,7 @@ export const KEYWORD_LIMITS = {
   rules: 100,
   keyword: 64,
   pattern: 200,
-  /** WeChat shows at most about 2,048 bytes of a text reply; 600 characters stay under it in UTF-8. */
+  /** A chat-bubble length: ≤ 1,800 bytes in UTF-8 (docs/platforms.md#wechat-passive-replies). */
   reply: 600,
 } as const;
 
