@@ -157,7 +157,7 @@ export async function putKeywordRules(s: Store, cfg: HubConfig, appId: string, b
     throw new BadRequestError('version must be a non-negative integer', undefined, 'bad_version');
   }
   const { rules } = compileRules(rest);
-  const current = (await keywordRules.get(s, appId))?.version ?? 0;
+  const current = (await keywordRules.get(s, appId, { consistent: true }))?.version ?? 0;
   if (version !== undefined && version !== current) throw new ConflictError(`the rules are at version ${current}, not ${version}: read them again`, undefined, 'version_conflict');
   if (!(await keywordRules.put(s, appId, rules, current, now))) throw new ConflictError('the rules were changed meanwhile: read them again', undefined, 'version_conflict');
   return view(appId, rules, current + 1, now);

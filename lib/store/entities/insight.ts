@@ -135,9 +135,9 @@ export const keywordRulesKey = (appId: string): Key => ({ pk: `${RULES_PREFIX}#$
 export const parseKeywordRulesKey = (k: Key): string => parseRootKey(k, RULES_PREFIX, 'keyword rules');
 
 export const keywordRules = {
-  /** The account's rules as stored (eventually consistent: a change is seen within about a second). */
-  async get(s: Store, appId: string): Promise<StoredKeywordRules | undefined> {
-    const item = await getItem<Record<string, unknown>>(s, keywordRulesKey(appId));
+  /** The account's rules as stored; eventually consistent (a change is seen within about a second) unless `consistent`. */
+  async get(s: Store, appId: string, o: { consistent?: boolean } = {}): Promise<StoredKeywordRules | undefined> {
+    const item = await getItem<Record<string, unknown>>(s, keywordRulesKey(appId), o.consistent ? { consistent: true } : {});
     if (!item) return undefined;
     return { appId, rules: Array.isArray(item.rules) ? item.rules : [], version: Number(item.version ?? 0), updatedAt: Number(item.updatedAt ?? 0) };
   },
