@@ -6,7 +6,8 @@
  *   - a keyword message gets its reply as the passive reply in the HTTP answer; WeChat's retry of
  *     the push gets the same reply and counts nothing twice;
  *   - menu CLICK / VIEW pushes, with duplicates, in a shuffled order, counted once each;
- *   - unanswered messages' terms listed.
+ *   - unanswered messages' terms listed;
+ *   - a hot keyword: pushes and their retries all at once still count exactly once each.
  * Every number is compared with a tally the test computes itself from what it sent.
  */
 import { describe, expect, it } from 'vitest';
@@ -149,6 +150,22 @@ describe('menus and keywords through the push', () => {
     // Most frequent first.
     expect(unmatched[0]).toEqual({ word: '狗粮', count: 3 });
     expect((await admin('GET', `/insight/keywords?from=${day}&to=${day}&limit=1`)).json.unmatched).toEqual([{ word: '狗粮', count: 3 }]);
+  });
+
+  it('a hot keyword: concurrent pushes and their concurrent retries count exactly once each', async () => {
+    const t0 = Math.floor(Date.now() / 1000);
+    const day = today();
+    const before = await admin('GET', `/insight/keywords?from=${day}&to=${day}&appId=${appId()}`);
+    const countOf = (json: Record<string, unknown>) => (json.matched as { keyword: string; count: number }[]).find((r) => r.keyword === '抽奖')?.count ?? 0;
+    const specs: PushSpec[] = Array.from({ length: 24 }, (_, i) => ({ from: `oHot_${i}`, createTime: t0 - (i % 20), msgType: 'text', content: '抽奖', msgId: String(25_000_000_000_000_000n + BigInt(i)) }));
+    // Each push twice at once (WeChat's retry racing the first delivery), all of them together.
+    const answers = await Promise.all([...specs, ...specs].map((s) => push(s)));
+    for (const a of answers) {
+      expect(a.status).toBe(200);
+      expect(replyText(a.body)).toBe(RULES[3].reply);
+    }
+    const after = await admin('GET', `/insight/keywords?from=${day}&to=${day}&appId=${appId()}`);
+    expect(countOf(after.json) - countOf(before.json)).toBe(specs.length);
   });
 
   it('validates the query: 400 with the reason', async () => {
