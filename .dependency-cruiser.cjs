@@ -6,7 +6,7 @@
  *   L6 entries  functions/*.ts, lib/sources/<id>/handler.ts     one-line Lambda entries
  *   L5 runtime  lib/runtime/                                    handler factories and middlewares
  *   L4 apply    lib/apply/                                      the one write path and the use cases that call it
- *   L3 domain   lib/{members,attribution,engagement,codes,wechat,archive,loyalty}/, lib/sources/** (inbound code)
+ *   L3 domain   lib/{members,attribution,engagement,codes,wechat,archive,loyalty,insight}/, lib/sources/** (inbound code)
  *   L2 port     lib/port.ts                                     types only: what planners may use
  *   L1 store    lib/store/                                      the data layer; the ONLY importer of @aws-sdk/*
  *   L0 base     lib/{errors,ids,time,log,queues,csv,manifest,metrics}.ts, lib/events/, lib/config/,
@@ -21,7 +21,7 @@ const ENTRY = '^functions/|^lib/sources/[^/]+/handler\\.ts$';
 const RUNTIME = '^lib/runtime/';
 const APPLY = '^lib/apply/';
 const DOMAIN =
-  '^lib/(members|attribution|engagement|codes|wechat|archive|loyalty)/|^lib/sources/(?!descriptor-types\\.ts$|platforms\\.ts$|[^/]+/(descriptor|handler)\\.ts$)';
+  '^lib/(members|attribution|engagement|codes|wechat|archive|loyalty|insight)/|^lib/sources/(?!descriptor-types\\.ts$|platforms\\.ts$|[^/]+/(descriptor|handler)\\.ts$)';
 const PORT = '^lib/port\\.ts$';
 const STORE = '^lib/store/';
 const BASE =

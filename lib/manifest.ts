@@ -182,6 +182,20 @@ export const FUNCTIONS: FunctionSpec[] = [
     secrets: ['admin'],
   },
   {
+    name: 'keywords',
+    description: 'Menus and keywords: menu and keyword counts, top unanswered words, keyword auto-reply rules per official account',
+    routes: [
+      { method: 'GET', path: '/insight/menus', admin: true, scope: 'insight:read' },
+      { method: 'GET', path: '/insight/keywords', admin: true, scope: 'insight:read' },
+      { method: 'GET', path: '/keywords/{appId}', admin: true, scope: 'insight:read' },
+      { method: 'PUT', path: '/keywords/{appId}', admin: true, scope: 'keywords:write' },
+    ],
+    memoryMb: 512,
+    timeoutSeconds: 29,
+    table: 'readwrite',
+    secrets: ['admin'],
+  },
+  {
     name: 'dashboard',
     description: 'The marketing dashboard page',
     routes: [{ method: 'GET', path: '/dashboard' }],

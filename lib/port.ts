@@ -24,6 +24,7 @@ import type { OrderRow } from './store/entities/order.ts';
 import type { OtpOwner, OtpRow } from './store/entities/otp.ts';
 import type { RefundRow } from './store/entities/refund.ts';
 import type { ScanLimit } from './store/entities/scan-limit.ts';
+import type { StoredKeywordRules } from './store/entities/insight.ts';
 
 /** What a planner may use during one attempt of one event. */
 export interface Port {
@@ -41,7 +42,7 @@ export interface Port {
   readonly creditWrites?: CreditWrites;
 }
 
-/** The reads of one attempt; every one is consistent, except `channel` (cached per container for up to 30 s). */
+/** The reads of one attempt; every one is consistent, except `channel` (cached per container for up to 30 s) and `keywordRules`. */
 export interface Reads {
   /** `${kind}#${value}` → memberId for the identities that are bound (BatchGetItem, chunks of 100). */
   identities(ids: readonly Identity[]): Promise<Map<string, string>>;
@@ -61,6 +62,8 @@ export interface Reads {
   lots(memberId: string): Promise<Lot[]>;
   /** A coupon by its code. */
   coupon(code: string): Promise<Coupon | undefined>;
+  /** An official account's keyword auto-reply rules (eventually consistent; lib/insight/keywords.ts). */
+  keywordRules(appId: string): Promise<StoredKeywordRules | undefined>;
 }
 
 /** What a planner returns: the member the event resolved to, and an event-specific result. */

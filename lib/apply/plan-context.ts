@@ -21,6 +21,7 @@ import { otps } from '../store/entities/otp.ts';
 import { refunds } from '../store/entities/refund.ts';
 import { scanLimitFromItem, scanLimitKey } from '../store/entities/scan-limit.ts';
 import { sendByMsgIdKey } from '../store/entities/send.ts';
+import { keywordRules } from '../store/entities/insight.ts';
 import { planOutboxRows } from '../engagement/outbox.ts';
 
 /** The reads of one attempt over `store`, every one consistent. */
@@ -49,6 +50,7 @@ export function storeReads(store: Store): Reads {
     sendByMsgId: (appId, msgId) => getItem<{ idempotencyKey?: string }>(store, sendByMsgIdKey(appId, msgId), { consistent: true }),
     lots: (memberId) => lots.inPartition(store, memberId),
     coupon: (code) => coupons.get(store, code),
+    keywordRules: (appId) => keywordRules.get(store, appId),
   };
 }
 

@@ -23,6 +23,7 @@ import {
 import type { ApiModel, ChannelRow, DayRow } from '../attribution/query.ts';
 import type { LiftReport } from '../insight/lift.ts';
 import { COLUMNS, formatArm, formatInt, formatInterval, formatPoints, formatRate, formatYuan, shiftDay, sortRows, spanDays, todayIn, VERDICT_LABELS, type ColumnKey, type SortDir } from './format.ts';
+import { insightView } from './insight.ts';
 
 Chart.register(LineController, LineElement, PointElement, CategoryScale, LinearScale, Tooltip, Legend, Filler);
 
@@ -132,6 +133,9 @@ const state = {
   dailySeq: 0,
   liftSeq: 0,
 };
+
+/** Menus and keywords (./insight.ts): same range and account as the channel table. */
+const insight = insightView({ api: (path) => api(path), h, isUnauthorized: (err) => err instanceof Unauthorized, onUnauthorized: (err) => handleError(err) });
 
 function setStatus(message: string, isError = false): void {
   els.status.textContent = message;
@@ -389,6 +393,7 @@ async function load(): Promise<void> {
   setStatus('加载中… Loading…');
   // The lift view loads alongside; `ready` waits for it (it reports its own failure).
   const lift = loadLift();
+  void insight.load({ from: els.from.value, to: els.to.value, appId: state.appId });
   try {
     const res = (await (await api(`attribution/channels?${rangeQuery()}`)).json()) as ChannelsResponse;
     if (seq !== state.seq) return;

@@ -70,6 +70,8 @@ export const INVENTORY: readonly InventoryType[] = [
   { type: 'eligibility', pk: 'MEMBER#', sk: 'LIFT#', erase: 'delete' },
   { type: 'eligibility (erased)', pk: 'LIFTERASED#', erase: 'keep' },
   { type: 'lift rule day', pk: 'LIFTDAY#', erase: 'keep' },
+  { type: 'insight counter', pk: 'INSIGHT#', erase: 'keep' },
+  { type: 'keyword rules', pk: 'KEYWORDS#', erase: 'keep' },
 ];
 
 const MEMBER_PK = 'MEMBER#';

@@ -22,6 +22,7 @@ export const ADMIN_SCOPES = [
   'rewards:write',
   'coupons:redeem',
   'insight:read',
+  'keywords:write',
 ] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
 

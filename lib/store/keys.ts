@@ -75,6 +75,10 @@
  *   eligibility (erased) LIFTERASED#<digest>          | #         | LIFT#<local day>#<ruleId> | <digest>
  *                     an erased person's record: no member id, the conversion frozen (nextPaidAt)  → entities/eligibility.ts
  *   lift rule day     LIFTDAY#<local day>              | <ruleId>  the rules with eligibility on that day → entities/eligibility.ts
+ *   insight counter   INSIGHT#<menu | kw | word>#<shard 0..15> | <local day>#<appId>#<channel>#<CLICK|VIEW>#<key> (menu),
+ *                     …#<channel>#<keyword> (kw), …#<term> (word): menu events, matched keywords and unanswered
+ *                     terms, added in the push's transaction; TTL 400 days (terms 90)  → entities/insight.ts
+ *   keyword rules     KEYWORDS#<appId>                 | #   an official account's auto-reply rules  → entities/insight.ts
  *
  * Member review index: a member profile with a paid order carries gsi1pk/gsi1sk naming the
  * local day of its next review, the day after the earliest instant its tier (an order leaving

@@ -21,8 +21,9 @@ import { activeRuntime, hubConfig, hubContext, useLocalAws } from '../support/en
 import type { HubContext } from '../../lib/runtime/middleware.ts';
 
 import { writeDashboardModule } from '../../scripts/build-dashboard.ts';
-import { makeCounters, writeLiftSeed, writeSeed, type LiftSeedCounts } from './seed.ts';
+import { expectedInsight, makeCounters, makeInsight, writeInsightSeed, writeLiftSeed, writeSeed, type InsightSeed, type LiftSeedCounts } from './seed.ts';
 import { formatArm, formatInterval, formatPoints, VERDICT_LABELS } from '../../lib/dashboard/format.ts';
+import { TOP_WORDS } from '../../lib/dashboard/insight.ts';
 import { findChromium, INSTALL_HINT } from './chromium.ts';
 
 const lookup = findChromium();
@@ -37,17 +38,21 @@ const OUT_DIR = resolve('test-results');
 
 type Handler = (event: APIGatewayProxyEventV2, context: HubContext) => Promise<APIGatewayProxyStructuredResultV2>;
 
-const ROUTES: { re: RegExp; routeKey: string; fn: 'dashboard' | 'api'; param?: string }[] = [
+type Fn = 'dashboard' | 'api' | 'insight';
+
+const ROUTES: { re: RegExp; routeKey: string; fn: Fn; param?: string }[] = [
   { re: /^\/dashboard$/, routeKey: 'GET /dashboard', fn: 'dashboard' },
   { re: /^\/attribution\/channels$/, routeKey: 'GET /attribution/channels', fn: 'api' },
   { re: /^\/attribution\/channels\.csv$/, routeKey: 'GET /attribution/channels.csv', fn: 'api' },
   { re: /^\/attribution\/accounts$/, routeKey: 'GET /attribution/accounts', fn: 'api' },
   { re: /^\/attribution\/channels\/([^/]+)\/daily$/, routeKey: 'GET /attribution/channels/{id}/daily', fn: 'api', param: 'id' },
   { re: /^\/insight\/lift$/, routeKey: 'GET /insight/lift', fn: 'api' },
+  { re: /^\/insight\/menus$/, routeKey: 'GET /insight/menus', fn: 'insight' },
+  { re: /^\/insight\/keywords$/, routeKey: 'GET /insight/keywords', fn: 'insight' },
 ];
 
 /** A minimal HTTP API: request → API Gateway v2 event → handler → response. */
-function serve(handlers: Record<'dashboard' | 'api', Handler>, log: string[]): Promise<{ server: Server; base: string }> {
+function serve(handlers: Record<Fn, Handler>, log: string[]): Promise<{ server: Server; base: string }> {
   const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -111,6 +116,8 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
   const serverLog: string[] = [];
   const browserProblems: string[] = [];
   const foreignRequests: string[] = [];
+  let insightAccounts: [string, string] = ['', ''];
+  let insightSeeds: InsightSeed[] = [];
 
   const token = () => hubConfig().HUB_ADMIN_TOKEN;
   const shift = (day: string, n: number) => {
@@ -157,12 +164,17 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
     await writeDashboardModule();
     const dashboard = (await import('../../functions/dashboard.ts')).handler as Handler;
     const attribution = (await import('../../functions/attribution-api.ts')).handler as Handler;
+    const keywords = (await import('../../functions/keywords.ts')).handler as Handler;
 
     today = new Intl.DateTimeFormat('en-CA', { timeZone: hubConfig().HUB_TIMEZONE, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
     await writeSeed(makeCounters(today));
     liftSeed = await writeLiftSeed(today);
+    const cfg = hubConfig();
+    insightAccounts = [cfg.WECHAT_APP_ID, cfg.wechatApps.find((a) => a.kind === 'official' && a.appId !== cfg.WECHAT_APP_ID)?.appId ?? 'wxseedother000001'];
+    insightSeeds = makeInsight(today, insightAccounts);
+    await writeInsightSeed(insightSeeds);
 
-    ({ server, base } = await serve({ dashboard, api: attribution }, serverLog));
+    ({ server, base } = await serve({ dashboard, api: attribution, insight: keywords }, serverLog));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -319,6 +331,40 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
     await page.selectOption('#account', '');
     await page.waitForSelector('body[data-state="ready"][data-account=""]', { timeout: 15_000 });
     expectSameNumbers(await tableRows(), (await api<{ channels: Row[] }>(`/attribution/channels?from=${from}&to=${today}&model=first_touch&scope=brand`)).channels);
+  });
+
+  /** The menus and keywords view as the page renders it, keyed like expectedInsight. */
+  async function insightShown() {
+    const menus = await page.$$eval('#menus tbody tr[data-event]', (trs) => trs.map((tr) => [JSON.stringify([tr.getAttribute('data-app'), tr.getAttribute('data-event'), tr.getAttribute('data-menu-key')]), Number(tr.querySelector('td[data-key="count"]')!.getAttribute('data-value'))] as const));
+    const keywords = await page.$$eval('#keywords tbody tr[data-keyword]', (trs) =>
+      trs.map((tr) => [JSON.stringify([tr.getAttribute('data-app'), tr.getAttribute('data-keyword')]), { count: Number(tr.querySelector('td[data-key="count"]')!.getAttribute('data-value')), replies: Number(tr.querySelector('td[data-key="replies"]')!.getAttribute('data-value')) }] as const),
+    );
+    const words = await page.$$eval('#words tbody tr[data-word]', (trs) => trs.map((tr) => [tr.getAttribute('data-word')!, Number(tr.querySelector('td[data-key="count"]')!.getAttribute('data-value'))] as [string, number]));
+    return { menus: new Map(menus), keywords: new Map(keywords), words };
+  }
+
+  it('shows menus and keywords for the range and account: the seeded numbers, as the API answers them', async () => {
+    const from = shift(today, -29);
+    for (const appId of ['', insightAccounts[0]]) {
+      if (appId !== '') await page.selectOption('#account', appId);
+      await page.waitForSelector(`body[data-insight="ready"][data-insight-query="${from}|${today}|${appId}"]`, { timeout: 15_000 });
+      const want = expectedInsight(insightSeeds, from, today, appId, TOP_WORDS);
+      const shown = await insightShown();
+      expect(shown.menus).toEqual(want.menus);
+      expect(shown.keywords).toEqual(want.keywords);
+      expect(shown.words).toEqual(want.words);
+      // The day 40 days back is outside the range; both accounts count in the brand view.
+      expect(want.menus.size).toBe(appId === '' ? 8 : 4);
+      const api1 = await api<{ rows: { count: number }[] }>(`/insight/menus?from=${from}&to=${today}${appId ? `&appId=${appId}` : ''}`);
+      expect(api1.rows.reduce((s, r) => s + r.count, 0)).toBe([...want.menus.values()].reduce((s, n) => s + n, 0));
+      // Reply rate: replies ÷ messages, one decimal.
+      const kw = JSON.stringify([insightAccounts[0], '投诉']);
+      expect(await page.$eval(`#keywords tbody tr[data-app="${insightAccounts[0]}"][data-keyword="投诉"] td[data-key="replyRate"]`, (td) => td.textContent)).toBe('0.0%');
+      expect(want.keywords.get(kw)!.replies).toBe(0);
+    }
+    expect(serverLog.some((l) => l.startsWith('GET /insight/keywords?') && l.includes(`limit=${TOP_WORDS}`) && l.includes(`appId=${insightAccounts[0]}`))).toBe(true);
+    await page.selectOption('#account', '');
+    await page.waitForSelector(`body[data-insight="ready"][data-insight-query="${from}|${today}|"]`, { timeout: 15_000 });
   });
 
   it('sorts by a clicked header, both directions', async () => {

@@ -17,6 +17,8 @@ import { creditKey } from '../../lib/attribution/credits.ts';
 import { foldCounters } from '../support/table.ts';
 import { memberKey } from '../../lib/store/entities/member.ts';
 import { eligibility, type Arm } from '../../lib/store/entities/eligibility.ts';
+import { insightCounters, type InsightSubject } from '../../lib/store/entities/insight.ts';
+import { Tx } from '../../lib/store/tx.ts';
 
 export interface SeedChannel {
   id: string;
@@ -268,4 +270,81 @@ export async function writeLiftSeed(today: string): Promise<Record<string, LiftS
     out[ruleId] = counts;
   }
   return out;
+}
+// Menus and keywords
+
+/** One insight counter as the seed writes it (through the entity's own add, lib/store/entities/insight.ts). */
+export interface InsightSeed {
+  id: string;
+  day: string;
+  appId: string;
+  subject: InsightSubject;
+  n: number;
+  replies?: number;
+}
+
+/**
+ * Menu, keyword and term counters over three days (today, 3 and 40 days back) and two accounts,
+ * several seeds per counter (different event ids: different shards, or the same one added twice).
+ */
+export function makeInsight(today: string, appIds: readonly [string, string]): InsightSeed[] {
+  const rand = prng(23);
+  const out: InsightSeed[] = [];
+  const days = [today, addDays(today, -3), addDays(today, -40)];
+  const menus: [event: 'CLICK' | 'VIEW', key: string][] = [
+    ['CLICK', 'MEMBER_CENTRE'],
+    ['CLICK', 'OFFERS'],
+    ['CLICK', 'PUPPY_FEEDING'],
+    ['VIEW', 'https://shop.example.cn/puppy#feeding'],
+  ];
+  const keywords = ['会员中心', '积分', '抽奖', '投诉'];
+  const words = ['狗粮', '猫粮', '优惠券', 'hello', '客服', '小包装', '发货', '退货', '价格', '幼犬', '配送', '试用装'];
+  for (const day of days) {
+    for (const appId of appIds) {
+      for (const [event, key] of menus) {
+        for (let i = 0; i < 3; i++) out.push({ id: `m${out.length}`, day, appId, subject: { kind: 'menu', channel: i === 0 ? 'organic' : 'qr-sh-flagship', event, key }, n: 1 + Math.floor(rand() * 9) });
+      }
+      for (const kw of keywords) {
+        for (let i = 0; i < 2; i++) {
+          const n = 1 + Math.floor(rand() * 12);
+          out.push({ id: `k${out.length}`, day, appId, subject: { kind: 'kw', channel: 'organic', key: kw }, n, ...(kw === '投诉' ? {} : { replies: n }) });
+        }
+      }
+      for (const w of words) out.push({ id: `w${out.length}`, day, appId, subject: { kind: 'word', key: w }, n: 1 + Math.floor(rand() * 20) });
+    }
+  }
+  return out;
+}
+
+/** Writes the insight seeds through the entity's add, one transaction per 90. */
+export async function writeInsightSeed(seeds: readonly InsightSeed[]): Promise<void> {
+  const table = activeRuntime().store.table;
+  const at = Date.now();
+  for (let i = 0; i < seeds.length; i += 90) {
+    const tx = new Tx(table);
+    for (const s of seeds.slice(i, i + 90)) insightCounters.add(tx, { eventId: s.id, day: s.day, appId: s.appId, at, subject: s.subject, adds: { n: s.n, ...(s.replies !== undefined ? { replies: s.replies } : {}) } });
+    await tx.commit(ddb());
+  }
+}
+
+/** What the insight routes should answer for a range and account ('' = all), computed from the seeds alone. */
+export function expectedInsight(seeds: readonly InsightSeed[], from: string, to: string, appId: string, topWords: number) {
+  const inRange = seeds.filter((s) => s.day >= from && s.day <= to && (appId === '' || s.appId === appId));
+  const menus = new Map<string, number>();
+  const keywords = new Map<string, { count: number; replies: number }>();
+  const words = new Map<string, number>();
+  for (const s of inRange) {
+    if (s.subject.kind === 'menu') {
+      const k = JSON.stringify([s.appId, s.subject.event, s.subject.key]);
+      menus.set(k, (menus.get(k) ?? 0) + s.n);
+    } else if (s.subject.kind === 'kw') {
+      const k = JSON.stringify([s.appId, s.subject.key]);
+      const row = keywords.get(k) ?? { count: 0, replies: 0 };
+      row.count += s.n;
+      row.replies += s.replies ?? 0;
+      keywords.set(k, row);
+    } else words.set(s.subject.key, (words.get(s.subject.key) ?? 0) + s.n);
+  }
+  const top = [...words.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, topWords);
+  return { menus, keywords, words: top };
 }

@@ -847,6 +847,10 @@ describe('admin scopes', () => {
       'GET /rewards': 'rewards:read',
       'POST /redemptions/{id}/reverse': 'rewards:write',
       'POST /coupons/{code}/redeem': 'coupons:redeem',
+      'GET /insight/menus': 'insight:read',
+      'GET /insight/keywords': 'insight:read',
+      'GET /keywords/{appId}': 'insight:read',
+      'PUT /keywords/{appId}': 'keywords:write',
     };
     for (const { route, key } of allRoutes) {
       const props = routes.find((r) => r.Properties.RouteKey === key)!.Properties;

@@ -35,6 +35,7 @@ export function fakePort(o: { now: number; cfg?: HubConfig; reads?: Partial<Read
     sendByMsgId: none,
     lots: async () => [],
     coupon: none,
+    keywordRules: none,
     ...o.reads,
   };
   const tx = new Tx('test-table');

@@ -13,6 +13,8 @@ import { interactionKindOf } from '../../engagement/windows.ts';
 import { recordSubscription } from '../../engagement/subscriptions.ts';
 import { accountChannelId } from '../../attribution/channels.ts';
 import { UNIONID_LOOKUP_RULE } from '../../events/messages.ts';
+import { firstTouchOf } from '../../attribution/credits.ts';
+import { planInsight } from '../../insight/plan.ts';
 
 export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutput> {
   if (event.type === 'wechat.template_receipt') return planReceipt(event, p);
@@ -38,6 +40,8 @@ export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutpu
   const app = p.cfg.wechatApps.length > 1 ? presenceOn(m, event.appId, event.openid) : undefined;
   const hasFollowFacts = app !== undefined && (app.lastFollowAt !== undefined || app.unfollowedAt !== undefined);
   let passiveReply: string | undefined;
+  // A keyword reply is given again to WeChat's retry (the user may not have seen the first answer); a welcome is not.
+  let replyOnRetry = false;
   switch (event.type) {
     case 'wechat.follow': {
       const firstFollow = m.history.follows.length === 0;
@@ -75,13 +79,18 @@ export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutpu
       interactedOn(m, app, at, interactionKindOf(event));
       if (app && !hasFollowFacts) app.followed = true;
       if (m.wechat && m.history.follows.length === 0 && m.history.unfollows.length === 0) m.wechat.followed = true;
+      // Menu and keyword counters, and a matched keyword's reply (lib/insight/plan.ts).
+      passiveReply = await planInsight(p, event, firstTouchOf(m.history)?.channel ?? ORGANIC);
+      replyOnRetry = passiveReply !== undefined;
       break;
     }
   }
   saveMember(p, event, resolved);
   // The passive reply is kept in the dedupe marker's result: WeChat's retry of this push is a
-  // duplicate and is answered `success`, so the welcome is shown once.
-  return passiveReply === undefined ? { memberId: m.memberId } : { memberId: m.memberId, result: { passiveReply } };
+  // duplicate, answered `success` after a welcome (shown once) and with the same reply after a
+  // keyword (`replyOnRetry`, lib/sources/wechat/source.ts passiveReplyOf).
+  if (passiveReply === undefined) return { memberId: m.memberId };
+  return { memberId: m.memberId, result: replyOnRetry ? { passiveReply, replyOnRetry } : { passiveReply } };
 }
 
 /**

@@ -24,12 +24,14 @@ export function assertAccount(appId: string, cfg: HubConfig): WechatApp & { toke
 }
 
 /**
- * The passive reply text of a push's first commit (the welcome on a first follow when the rule
- * asks for it); a duplicate (WeChat's retry) gets none: `success`, so nobody is welcomed twice.
+ * The passive reply text of a push's commit: the welcome on a first follow when the rule asks for
+ * it, or a matched keyword's reply. A duplicate (WeChat's retry) gets the keyword's reply again
+ * (kept in the dedupe marker with `replyOnRetry`: the user may never have seen the first answer)
+ * but no welcome: `success`, so nobody is welcomed twice.
  */
 export function passiveReplyOf(results: readonly ApplyResult[]): string | undefined {
   const r = results.length === 1 ? results[0] : undefined;
-  const text = r?.status === 'applied' ? r.result?.passiveReply : undefined;
+  const text = r?.status === 'applied' || r?.result?.replyOnRetry === true ? r?.result?.passiveReply : undefined;
   return typeof text === 'string' && text !== '' ? text : undefined;
 }
 
