@@ -4,6 +4,9 @@
  * GET /attribution/channels/{id}/daily?from&to[&model]   one channel per local day (JSON)
  * GET /attribution/channels.csv?from&to[&model]          the channel table as CSV
  * GET /attribution/accounts                              the configured official accounts (the dashboard's account switcher)
+ * GET /attribution/cohorts?from&to[&granularity][&horizon]  value by acquisition channel per cohort (JSON);
+ *                                                         granularity week | month (default), horizon 30 | 90 (default) | 180 days
+ * GET /attribution/cohorts.csv?same                       the cohort table as CSV
  *
  * Admin only (bearer token locally, the JWT authorizer in AWS). `from`/`to` are local days
  * (YYYY-MM-DD, inclusive, at most 366 days); `model` is first_touch (default) or last_touch.
@@ -13,9 +16,10 @@ import { NotFoundError } from '../lib/errors.ts';
 import { json, query, type HttpEvent } from '../lib/runtime/http.ts';
 import { http } from '../lib/runtime/lambda.ts';
 import { channelDaily, channelMetrics, parseAppIdFilter, parseModel, parseScope, validateRange } from '../lib/attribution/query.ts';
-import { attributionCsv, attributionCsvFilename } from '../lib/attribution/csv.ts';
+import { attributionCsv, attributionCsvFilename, cohortCsv, cohortCsvFilename } from '../lib/attribution/csv.ts';
+import { cohortMetrics, parseCohortQuery } from '../lib/attribution/cohort-query.ts';
 
-type Route = { name: 'channels' } | { name: 'csv' } | { name: 'accounts' } | { name: 'daily'; id: string };
+type Route = { name: 'channels' } | { name: 'csv' } | { name: 'accounts' } | { name: 'cohorts' } | { name: 'cohortsCsv' } | { name: 'daily'; id: string };
 
 /** The route from the API Gateway route key, else from the raw path. */
 export function routeOf(event: HttpEvent): Route {
@@ -28,6 +32,10 @@ export function routeOf(event: HttpEvent): Route {
       return { name: 'csv' };
     case 'GET /attribution/accounts':
       return { name: 'accounts' };
+    case 'GET /attribution/cohorts':
+      return { name: 'cohorts' };
+    case 'GET /attribution/cohorts.csv':
+      return { name: 'cohortsCsv' };
     case 'GET /attribution/channels/{id}/daily':
       if (event.pathParameters?.id) return { name: 'daily', id: event.pathParameters.id };
   }
@@ -35,6 +43,8 @@ export function routeOf(event: HttpEvent): Route {
   if (/\/attribution\/channels$/.test(path)) return { name: 'channels' };
   if (/\/attribution\/channels\.csv$/.test(path)) return { name: 'csv' };
   if (/\/attribution\/accounts$/.test(path)) return { name: 'accounts' };
+  if (/\/attribution\/cohorts$/.test(path)) return { name: 'cohorts' };
+  if (/\/attribution\/cohorts\.csv$/.test(path)) return { name: 'cohortsCsv' };
   const m = /\/attribution\/channels\/([^/]+)\/daily$/.exec(path);
   if (m) {
     let id: string;
@@ -60,6 +70,19 @@ export const handler = http({ name: 'attribution-api', admin: true }, async (eve
   // The accounts channels belong to (docs/design.md#wechat-accounts): official accounts only, the default first.
   if (route.name === 'accounts') return json(200, { accounts: accountList(rt.cfg.wechatApps, rt.cfg.WECHAT_APP_ID) }, noStore);
   const q = query(event);
+  if (route.name === 'cohorts' || route.name === 'cohortsCsv') {
+    const cq = parseCohortQuery(q);
+    const r = await cohortMetrics(rt, cq);
+    if (route.name === 'cohortsCsv') {
+      return {
+        statusCode: 200,
+        headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${cohortCsvFilename(cq)}"`, ...noStore },
+        body: cohortCsv(r.rows),
+      };
+    }
+    const { requests: _requests, ...body } = r;
+    return json(200, body, noStore);
+  }
   const model = parseModel(q.model);
   validateRange(q.from, q.to);
   const from = q.from!;

@@ -168,12 +168,14 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'attribution-api',
-    description: 'Attribution metrics per channel: JSON, daily, CSV',
+    description: 'Attribution metrics per channel (JSON, daily, CSV) and value by acquisition cohort',
     routes: [
       { method: 'GET', path: '/attribution/channels', admin: true, scope: 'attribution:read' },
       { method: 'GET', path: '/attribution/channels/{id}/daily', admin: true, scope: 'attribution:read' },
       { method: 'GET', path: '/attribution/channels.csv', admin: true, scope: 'attribution:read' },
       { method: 'GET', path: '/attribution/accounts', admin: true, scope: 'attribution:read' },
+      { method: 'GET', path: '/attribution/cohorts', admin: true, scope: 'attribution:read' },
+      { method: 'GET', path: '/attribution/cohorts.csv', admin: true, scope: 'attribution:read' },
     ],
     memoryMb: 1024,
     timeoutSeconds: 29,

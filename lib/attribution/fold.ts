@@ -29,6 +29,7 @@ import { counters } from '../store/entities/counter.ts';
 import { creditDeltas, DELTA_SHARDS, type CreditDelta, type CreditDiff } from '../store/entities/credit-delta.ts';
 import { monthOf, rollups } from '../store/entities/rollup.ts';
 import { parseCreditKey } from './credits.ts';
+import { COHORT_MODEL } from './cohorts.ts';
 
 /** Deltas read per Query (one page of a shard, oldest first). */
 const PAGE = 100;
@@ -57,10 +58,14 @@ const empty = (): FoldResult => ({ folded: 0, transactions: 0, retries: 0, lagSe
 /** The counter shard delta shard `shard` folds into. */
 export const counterShardOf = (shard: number, counterShards: number): number => shard % counterShards;
 
-/** The items one credit row adds to: its counter day item, day rollup and month rollup. */
+/**
+ * The items one credit row adds to: its counter day item, day rollup and month rollup. A cohort
+ * row (lib/attribution/cohorts.ts) has no counter day item: cohorts are read from the rollups only.
+ */
 function targetsOf(creditKey: string): string[] {
   const { channel, model, day } = parseCreditKey(creditKey);
-  return [`c\u0000${channel}\u0000${model}\u0000${day}`, `d\u0000${model}\u0000${day}\u0000${channel}`, `m\u0000${model}\u0000${monthOf(day)}\u0000${channel}`];
+  const rollupTargets = [`d\u0000${model}\u0000${day}\u0000${channel}`, `m\u0000${model}\u0000${monthOf(day)}\u0000${channel}`];
+  return model === COHORT_MODEL ? rollupTargets : [`c\u0000${channel}\u0000${model}\u0000${day}`, ...rollupTargets];
 }
 
 /** What one fold transaction does: whole deltas consumed, or one delta's first rows folded and the rest kept. */
@@ -93,12 +98,12 @@ export function batchOf(page: readonly CreditDelta[]): FoldBatch {
   return { part: first, rows, rest };
 }
 
-/** Adds credit rows to a counter shard's items (counter day item, day and month rollups), in `tx`. */
+/** Adds credit rows to a counter shard's items (counter day item unless a cohort row, day and month rollups), in `tx`. */
 function addRows(tx: Tx, credits: CreditDiff, rows: readonly string[], counterShard: number): void {
   for (const k of rows) {
     const metrics = credits[k]!;
     const { channel, model, day } = parseCreditKey(k);
-    counters.add(tx, { channelId: channel, shard: counterShard, model, day }, metrics);
+    if (model !== COHORT_MODEL) counters.add(tx, { channelId: channel, shard: counterShard, model, day }, metrics);
     rollups.add(tx, model, day, channel, counterShard, metrics);
     rollups.add(tx, model, monthOf(day), channel, counterShard, metrics);
   }
