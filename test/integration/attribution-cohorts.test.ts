@@ -21,6 +21,8 @@ import { backfillCohorts } from '../../lib/attribution/backfill.ts';
 import { handler } from '../../functions/attribution-api.ts';
 import type { Runtime } from '../../lib/runtime/runtime.ts';
 import type { HubEvent } from '../../lib/events/hub-event.ts';
+import type { CohortFigures } from '../../lib/attribution/cohort-query.ts';
+import { getEvent } from '../support/http-event.ts';
 
 const aws = await useLocalAws();
 const APP = aws.runtime.cfg.WECHAT_APP_ID;
@@ -82,16 +84,7 @@ function eventsOf(p: Person): HubEvent[] {
 // ---------------------------------------------------------------------------------------------
 // The independent model: straight from the people table.
 
-interface Figures {
-  acquired: number;
-  members: number;
-  buyers: number;
-  repeatBuyers: number;
-  gmvFen: number;
-  gmvPerAcquiredFen: number;
-  topCustomers: number;
-  topShare: number;
-}
+type Figures = CohortFigures;
 
 /** Shanghai local day of an instant (UTC+8). */
 const localDayOf = (t: number) => new Date(t + 8 * 3_600_000).toISOString().slice(0, 10);
@@ -139,30 +132,8 @@ function model(people: readonly Person[], granularity: 'week' | 'month', horizon
 // ---------------------------------------------------------------------------------------------
 // The real handler
 
-function event(path: string, qs: Record<string, string>, headers: Record<string, string> = { authorization: `Bearer ${hubConfig().HUB_ADMIN_TOKEN}` }): APIGatewayProxyEventV2 {
-  const raw = new URLSearchParams(qs).toString();
-  return {
-    version: '2.0',
-    routeKey: `GET ${path}`,
-    rawPath: path,
-    rawQueryString: raw,
-    headers,
-    ...(raw ? { queryStringParameters: qs } : {}),
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'test',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
-      requestId: 'r',
-      routeKey: `GET ${path}`,
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-    isBase64Encoded: false,
-  };
-}
+const event = (path: string, qs: Record<string, string>, headers: Record<string, string> = { authorization: `Bearer ${hubConfig().HUB_ADMIN_TOKEN}` }): APIGatewayProxyEventV2 =>
+  getEvent(path, { routeKey: `GET ${path}`, qs, headers });
 
 async function call(rt: Runtime, path: string, qs: Record<string, string>, headers?: Record<string, string>) {
   const res = (await handler(event(path, qs, headers), hubContext(rt))) as APIGatewayProxyStructuredResultV2;
