@@ -15,7 +15,7 @@
  * deployment prevents: reserved concurrency 1) would only conflict and retry.
  *
  * A transaction holds at most MAX_TX_ITEMS items: the deltas' deletes plus the distinct counter
- * and rollup items they add to (three per channel, model and day), so a batch of one hot
+ * and rollup items they add to (three per channel, model and day; two for a cohort row), so a batch of one hot
  * channel's follows is about 90 deltas per transaction. A delta with more rows than that (a
  * merge or a re-credited long history) is folded a part at a time: each part adds some rows and
  * rewrites the delta with the rest under its checkpoint (entities/credit-delta.ts `part`).

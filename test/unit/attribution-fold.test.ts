@@ -71,6 +71,17 @@ describe('planFold', () => {
     expect(items[0]!.Delete).toMatchObject({ ConditionExpression: 'p = :p', ExpressionAttributeValues: { ':p': 2 } });
   });
 
+  it('a cohort row goes to its day and month rollups only (no counter item): 9 items per delta of its own channel, so 11 fit in 100', () => {
+    const tx = new Tx('t');
+    const d: CreditDelta = { ...follow(0, 'qr1'), credits: { ...follow(0, 'qr1').credits, [creditKey('qr1', 'cohort', '2026-03-10')]: { acquired: 1 } } };
+    planFold(tx, { whole: [d] }, 1);
+    expect(tx.build().tags.filter((t) => t.includes('cohort'))).toEqual(['counter:ROLLUP#cohort#2026-03-10:qr1#1', 'counter:ROLLUP#cohort#2026-03:qr1#1']);
+    // A channel per delta: 1 delete + 6 channel items + 2 cohort rollups = 9 → ⌊100 / 9⌋ = 11.
+    const page = Array.from({ length: 20 }, (_, i): CreditDelta => ({ ...follow(i, `ch${i}`), credits: { ...follow(i, `ch${i}`).credits, [creditKey(`ch${i}`, 'cohort', '2026-03-10')]: { acquired: 1 } } }));
+    const b = batchOf(page);
+    expect('whole' in b && b.whole.length).toBe(11);
+  });
+
   it('folds delta shard s into counter shard s mod HUB_COUNTER_SHARDS', () => {
     expect([0, 3, 4, 7, 31].map((s) => counterShardOf(s, 4))).toEqual([0, 3, 0, 3, 3]);
   });
