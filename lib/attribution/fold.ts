@@ -72,26 +72,64 @@ function targetsOf(creditKey: string): string[] {
 export type FoldBatch = { whole: CreditDelta[] } | { part: CreditDelta; rows: string[]; rest: CreditDiff };
 
 /**
- * The longest prefix of `page` whose deletes and target items fit one transaction; when even the
- * first delta does not fit, as many of its credit rows (in key order) as fit beside its rewrite.
+ * Most metric attributes one fold transaction adds to one item. Each is `#aN :aN, ` in the item's
+ * update expression (lib/store/tx.ts), which DynamoDB limits to 4 KB; histograms (time to
+ * convert, the cohorts' GMV buckets) are where a batch of many members meets many names.
+ */
+export const MAX_ATTRS_PER_ITEM = 200;
+
+/** The target items of a batch and the metric names each receives. */
+class Targets {
+  readonly names = new Map<string, Set<string>>();
+  get size(): number {
+    return this.names.size;
+  }
+  /** The items `rows` would add, and whether every item's names stay within MAX_ATTRS_PER_ITEM. */
+  probe(credits: CreditDiff, rows: readonly string[]): { added: number; fits: boolean } {
+    const next = new Map<string, Set<string>>();
+    for (const k of rows) {
+      for (const t of targetsOf(k)) {
+        const names = next.get(t) ?? new Set(this.names.get(t));
+        for (const m of Object.keys(credits[k]!)) names.add(m);
+        next.set(t, names);
+      }
+    }
+    return { added: [...next.keys()].filter((t) => !this.names.has(t)).length, fits: [...next.values()].every((n) => n.size <= MAX_ATTRS_PER_ITEM) };
+  }
+  take(credits: CreditDiff, rows: readonly string[]): void {
+    for (const k of rows) {
+      for (const t of targetsOf(k)) {
+        const names = this.names.get(t) ?? new Set<string>();
+        for (const m of Object.keys(credits[k]!)) names.add(m);
+        this.names.set(t, names);
+      }
+    }
+  }
+}
+
+/**
+ * The longest prefix of `page` whose deletes and target items fit one transaction (and no item
+ * gets more than MAX_ATTRS_PER_ITEM names); when even the first delta does not fit, as many of its
+ * credit rows (in key order) as fit beside its rewrite.
  */
 export function batchOf(page: readonly CreditDelta[]): FoldBatch {
-  const targets = new Set<string>();
+  const targets = new Targets();
   const whole: CreditDelta[] = [];
   for (const d of page) {
-    const add = new Set(Object.keys(d.credits).flatMap(targetsOf).filter((t) => !targets.has(t)));
-    if (whole.length + 1 + targets.size + add.size > MAX_TX_ITEMS) break;
+    const rows = Object.keys(d.credits);
+    const { added, fits } = targets.probe(d.credits, rows);
+    if (whole.length + 1 + targets.size + added > MAX_TX_ITEMS || !fits) break;
     whole.push(d);
-    for (const t of add) targets.add(t);
+    targets.take(d.credits, rows);
   }
   if (whole.length) return { whole };
   const first = page[0]!;
   const rows: string[] = [];
   for (const k of Object.keys(first.credits).sort()) {
-    const add = targetsOf(k).filter((t) => !targets.has(t));
-    if (1 + targets.size + add.length > MAX_TX_ITEMS) break;
+    const { added, fits } = targets.probe(first.credits, [k]);
+    if (1 + targets.size + added > MAX_TX_ITEMS || (!fits && rows.length)) break;
     rows.push(k);
-    for (const t of add) targets.add(t);
+    targets.take(first.credits, [k]);
   }
   const rest: CreditDiff = {};
   for (const [k, metrics] of Object.entries(first.credits)) if (!rows.includes(k)) rest[k] = metrics;
