@@ -6,6 +6,9 @@
  * GET /attribution/accounts                              the configured official accounts (the dashboard's account switcher)
  * GET /insight/lift?from&to[&rule]                       treated vs holdout conversion of marketing rules
  *                                                         and campaigns (lib/insight/lift.ts; scope insight:read)
+ * GET /attribution/cohorts?from&to[&granularity][&horizon]  value by acquisition channel per cohort (JSON);
+ *                                                         granularity week | month (default), horizon 30 | 90 (default) | 180 days
+ * GET /attribution/cohorts.csv?same                       the cohort table as CSV
  *
  * Admin only (bearer token locally, the JWT authorizer in AWS). `from`/`to` are local days
  * (YYYY-MM-DD, inclusive, at most 366 days); `model` is first_touch (default) or last_touch.
@@ -15,10 +18,11 @@ import { NotFoundError } from '../lib/errors.ts';
 import { json, query, type HttpEvent } from '../lib/runtime/http.ts';
 import { http } from '../lib/runtime/lambda.ts';
 import { channelDaily, channelMetrics, parseAppIdFilter, parseModel, parseScope, validateRange } from '../lib/attribution/query.ts';
-import { attributionCsv, attributionCsvFilename } from '../lib/attribution/csv.ts';
+import { attributionCsv, attributionCsvFilename, cohortCsv, cohortCsvFilename } from '../lib/attribution/csv.ts';
+import { cohortMetrics, parseCohortQuery } from '../lib/attribution/cohort-query.ts';
 import { liftReport } from '../lib/insight/lift.ts';
 
-type Route = { name: 'channels' } | { name: 'csv' } | { name: 'accounts' } | { name: 'lift' } | { name: 'daily'; id: string };
+type Route = { name: 'channels' } | { name: 'csv' } | { name: 'accounts' } | { name: 'lift' } | { name: 'cohorts' } | { name: 'cohortsCsv' } | { name: 'daily'; id: string };
 
 /** The route from the API Gateway route key, else from the raw path. */
 export function routeOf(event: HttpEvent): Route {
@@ -33,6 +37,10 @@ export function routeOf(event: HttpEvent): Route {
       return { name: 'accounts' };
     case 'GET /insight/lift':
       return { name: 'lift' };
+    case 'GET /attribution/cohorts':
+      return { name: 'cohorts' };
+    case 'GET /attribution/cohorts.csv':
+      return { name: 'cohortsCsv' };
     case 'GET /attribution/channels/{id}/daily':
       if (event.pathParameters?.id) return { name: 'daily', id: event.pathParameters.id };
   }
@@ -41,6 +49,8 @@ export function routeOf(event: HttpEvent): Route {
   if (/\/attribution\/channels\.csv$/.test(path)) return { name: 'csv' };
   if (/\/attribution\/accounts$/.test(path)) return { name: 'accounts' };
   if (/\/insight\/lift$/.test(path)) return { name: 'lift' };
+  if (/\/attribution\/cohorts$/.test(path)) return { name: 'cohorts' };
+  if (/\/attribution\/cohorts\.csv$/.test(path)) return { name: 'cohortsCsv' };
   const m = /\/attribution\/channels\/([^/]+)\/daily$/.exec(path);
   if (m) {
     let id: string;
@@ -67,6 +77,19 @@ export const handler = http({ name: 'attribution-api', admin: true }, async (eve
   if (route.name === 'accounts') return json(200, { accounts: accountList(rt.cfg.wechatApps, rt.cfg.WECHAT_APP_ID) }, noStore);
   const q = query(event);
   if (route.name === 'lift') return json(200, await liftReport({ store: rt.store, rules: rt.cfg.rules, now: rt.now() }, q), noStore);
+  if (route.name === 'cohorts' || route.name === 'cohortsCsv') {
+    const cq = parseCohortQuery(q);
+    const r = await cohortMetrics(rt, cq);
+    if (route.name === 'cohortsCsv') {
+      return {
+        statusCode: 200,
+        headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${cohortCsvFilename(cq)}"`, ...noStore },
+        body: cohortCsv(r.rows),
+      };
+    }
+    const { requests: _requests, ...body } = r;
+    return json(200, body, noStore);
+  }
   const model = parseModel(q.model);
   validateRange(q.from, q.to);
   const from = q.from!;

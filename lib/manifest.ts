@@ -168,13 +168,15 @@ export const FUNCTIONS: FunctionSpec[] = [
   },
   {
     name: 'attribution-api',
-    description: 'Attribution metrics per channel: JSON, daily, CSV; the lift of marketing rules against the holdout',
+    description: 'Attribution metrics per channel (JSON, daily, CSV), value by acquisition cohort, and the lift of marketing rules against the holdout',
     routes: [
       { method: 'GET', path: '/attribution/channels', admin: true, scope: 'attribution:read' },
       { method: 'GET', path: '/attribution/channels/{id}/daily', admin: true, scope: 'attribution:read' },
       { method: 'GET', path: '/attribution/channels.csv', admin: true, scope: 'attribution:read' },
       { method: 'GET', path: '/attribution/accounts', admin: true, scope: 'attribution:read' },
       { method: 'GET', path: '/insight/lift', admin: true, scope: 'insight:read' },
+      { method: 'GET', path: '/attribution/cohorts', admin: true, scope: 'attribution:read' },
+      { method: 'GET', path: '/attribution/cohorts.csv', admin: true, scope: 'attribution:read' },
     ],
     memoryMb: 1024,
     timeoutSeconds: 29,

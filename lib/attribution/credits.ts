@@ -49,6 +49,8 @@ import type { ContactAdd, ContactEnd, MemberHistory as History, PaidOrder, Touch
 
 export const MODELS = ['first', 'last'] as const;
 export type Model = (typeof MODELS)[number];
+/** Models a credit key may name: the channel models, and `cohort` (lib/attribution/cohorts.ts). */
+export type CreditModel = Model | 'cohort';
 
 export const METRICS = [
   'newFans',
@@ -76,9 +78,9 @@ export const emptyHistory = (): History => ({ follows: [], unfollows: [], qrScan
 /** Credits: counter key (JSON [channel, model, day]) → metric → amount. */
 export type Credits = Record<string, Record<string, number>>;
 
-export const creditKey = (channel: string, model: Model, day: string) => JSON.stringify([channel, model, day]);
+export const creditKey = (channel: string, model: CreditModel, day: string) => JSON.stringify([channel, model, day]);
 export const parseCreditKey = (k: string) => {
-  const [channel, model, day] = JSON.parse(k) as [string, Model, string];
+  const [channel, model, day] = JSON.parse(k) as [string, CreditModel, string];
   return { channel, model, day };
 };
 

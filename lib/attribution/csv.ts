@@ -9,6 +9,7 @@
  * get a leading apostrophe (lib/csv.ts, shared with codes.csv).
  */
 import type { ChannelRow } from './query.ts';
+import type { CohortRow } from './cohort-query.ts';
 import { csvText } from '../csv.ts';
 
 export const UTF8_BOM = '\uFEFF';
@@ -91,3 +92,32 @@ export function attributionCsv(rows: readonly ChannelRow[], accounts?: CsvAccoun
 export function attributionCsvFilename(from: string, to: string, model: string): string {
   return `attribution_${model}_${from}_${to}.csv`;
 }
+
+export const COHORT_CSV_COLUMNS = ['cohort', 'channel', 'acquired', 'members', 'buyers', 'repeatBuyers', 'gmvFen', 'gmvYuan', 'gmvPerAcquiredFen', 'topCustomers', 'topShare', 'mature'] as const;
+
+/** The cohort table (lib/attribution/cohort-query.ts) as CSV, one line per cohort and channel, BOM first. */
+export function cohortCsv(rows: readonly CohortRow[]): string {
+  const lines = [COHORT_CSV_COLUMNS.join(',')];
+  for (const r of rows) {
+    lines.push(
+      [
+        csvText(r.cohort),
+        csvText(r.channel),
+        numberCell(r.acquired),
+        numberCell(r.members),
+        numberCell(r.buyers),
+        numberCell(r.repeatBuyers),
+        numberCell(r.gmvFen),
+        fenToYuan(r.gmvFen),
+        numberCell(r.gmvPerAcquiredFen),
+        numberCell(r.topCustomers),
+        numberCell(r.topShare),
+        String(r.mature),
+      ].join(','),
+    );
+  }
+  return UTF8_BOM + lines.join(EOL) + EOL;
+}
+
+/** A download file name for a cohort query. */
+export const cohortCsvFilename = (q: { from: string; to: string; granularity: string; horizon: number }): string => `cohorts_${q.granularity}_${q.horizon}d_${q.from}_${q.to}.csv`;

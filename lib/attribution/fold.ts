@@ -15,7 +15,7 @@
  * deployment prevents: reserved concurrency 1) would only conflict and retry.
  *
  * A transaction holds at most MAX_TX_ITEMS items: the deltas' deletes plus the distinct counter
- * and rollup items they add to (three per channel, model and day), so a batch of one hot
+ * and rollup items they add to (three per channel, model and day; two for a cohort row), so a batch of one hot
  * channel's follows is about 90 deltas per transaction. A delta with more rows than that (a
  * merge or a re-credited long history) is folded a part at a time: each part adds some rows and
  * rewrites the delta with the rest under its checkpoint (entities/credit-delta.ts `part`).
@@ -29,6 +29,7 @@ import { counters } from '../store/entities/counter.ts';
 import { creditDeltas, DELTA_SHARDS, type CreditDelta, type CreditDiff } from '../store/entities/credit-delta.ts';
 import { monthOf, rollups } from '../store/entities/rollup.ts';
 import { parseCreditKey } from './credits.ts';
+import { COHORT_MODEL } from './cohorts.ts';
 
 /** Deltas read per Query (one page of a shard, oldest first). */
 const PAGE = 100;
@@ -57,48 +58,90 @@ const empty = (): FoldResult => ({ folded: 0, transactions: 0, retries: 0, lagSe
 /** The counter shard delta shard `shard` folds into. */
 export const counterShardOf = (shard: number, counterShards: number): number => shard % counterShards;
 
-/** The items one credit row adds to: its counter day item, day rollup and month rollup. */
+/**
+ * The items one credit row adds to: its counter day item, day rollup and month rollup. A cohort
+ * row (lib/attribution/cohorts.ts) has no counter day item: cohorts are read from the rollups only.
+ */
 function targetsOf(creditKey: string): string[] {
   const { channel, model, day } = parseCreditKey(creditKey);
-  return [`c\u0000${channel}\u0000${model}\u0000${day}`, `d\u0000${model}\u0000${day}\u0000${channel}`, `m\u0000${model}\u0000${monthOf(day)}\u0000${channel}`];
+  const rollupTargets = [`d\u0000${model}\u0000${day}\u0000${channel}`, `m\u0000${model}\u0000${monthOf(day)}\u0000${channel}`];
+  return model === COHORT_MODEL ? rollupTargets : [`c\u0000${channel}\u0000${model}\u0000${day}`, ...rollupTargets];
 }
 
 /** What one fold transaction does: whole deltas consumed, or one delta's first rows folded and the rest kept. */
 export type FoldBatch = { whole: CreditDelta[] } | { part: CreditDelta; rows: string[]; rest: CreditDiff };
 
 /**
- * The longest prefix of `page` whose deletes and target items fit one transaction; when even the
- * first delta does not fit, as many of its credit rows (in key order) as fit beside its rewrite.
+ * Most metric attributes one fold transaction adds to one item. Each is `#aN :aN, ` in the item's
+ * update expression (lib/store/tx.ts), which DynamoDB limits to 4 KB; histograms (time to
+ * convert, the cohorts' GMV buckets) are where a batch of many members meets many names.
+ */
+export const MAX_ATTRS_PER_ITEM = 200;
+
+/** The target items of a batch and the metric names each receives. */
+class Targets {
+  readonly names = new Map<string, Set<string>>();
+  get size(): number {
+    return this.names.size;
+  }
+  /** The items `rows` would add, and whether every item's names stay within MAX_ATTRS_PER_ITEM. */
+  probe(credits: CreditDiff, rows: readonly string[]): { added: number; fits: boolean } {
+    const next = new Map<string, Set<string>>();
+    for (const k of rows) {
+      for (const t of targetsOf(k)) {
+        const names = next.get(t) ?? new Set(this.names.get(t));
+        for (const m of Object.keys(credits[k]!)) names.add(m);
+        next.set(t, names);
+      }
+    }
+    return { added: [...next.keys()].filter((t) => !this.names.has(t)).length, fits: [...next.values()].every((n) => n.size <= MAX_ATTRS_PER_ITEM) };
+  }
+  take(credits: CreditDiff, rows: readonly string[]): void {
+    for (const k of rows) {
+      for (const t of targetsOf(k)) {
+        const names = this.names.get(t) ?? new Set<string>();
+        for (const m of Object.keys(credits[k]!)) names.add(m);
+        this.names.set(t, names);
+      }
+    }
+  }
+}
+
+/**
+ * The longest prefix of `page` whose deletes and target items fit one transaction (and no item
+ * gets more than MAX_ATTRS_PER_ITEM names); when even the first delta does not fit, as many of its
+ * credit rows (in key order) as fit beside its rewrite.
  */
 export function batchOf(page: readonly CreditDelta[]): FoldBatch {
-  const targets = new Set<string>();
+  const targets = new Targets();
   const whole: CreditDelta[] = [];
   for (const d of page) {
-    const add = new Set(Object.keys(d.credits).flatMap(targetsOf).filter((t) => !targets.has(t)));
-    if (whole.length + 1 + targets.size + add.size > MAX_TX_ITEMS) break;
+    const rows = Object.keys(d.credits);
+    const { added, fits } = targets.probe(d.credits, rows);
+    if (whole.length + 1 + targets.size + added > MAX_TX_ITEMS || !fits) break;
     whole.push(d);
-    for (const t of add) targets.add(t);
+    targets.take(d.credits, rows);
   }
   if (whole.length) return { whole };
   const first = page[0]!;
   const rows: string[] = [];
   for (const k of Object.keys(first.credits).sort()) {
-    const add = targetsOf(k).filter((t) => !targets.has(t));
-    if (1 + targets.size + add.length > MAX_TX_ITEMS) break;
+    const { added, fits } = targets.probe(first.credits, [k]);
+    if (1 + targets.size + added > MAX_TX_ITEMS || (!fits && rows.length)) break;
     rows.push(k);
-    for (const t of add) targets.add(t);
+    targets.take(first.credits, [k]);
   }
   const rest: CreditDiff = {};
   for (const [k, metrics] of Object.entries(first.credits)) if (!rows.includes(k)) rest[k] = metrics;
   return { part: first, rows, rest };
 }
 
-/** Adds credit rows to a counter shard's items (counter day item, day and month rollups), in `tx`. */
+/** Adds credit rows to a counter shard's items (counter day item unless a cohort row, day and month rollups), in `tx`. */
 function addRows(tx: Tx, credits: CreditDiff, rows: readonly string[], counterShard: number): void {
   for (const k of rows) {
     const metrics = credits[k]!;
     const { channel, model, day } = parseCreditKey(k);
-    counters.add(tx, { channelId: channel, shard: counterShard, model, day }, metrics);
+    if (model !== COHORT_MODEL) counters.add(tx, { channelId: channel, shard: counterShard, model, day }, metrics);
     rollups.add(tx, model, day, channel, counterShard, metrics);
     rollups.add(tx, model, monthOf(day), channel, counterShard, metrics);
   }

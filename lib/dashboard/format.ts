@@ -142,3 +142,18 @@ export const VERDICT_LABELS: Record<'positive' | 'negative' | 'no_effect_yet', s
   negative: '负面 Negative',
   no_effect_yet: '尚无结论 No effect yet',
 };
+/** Cohorts the heatmap shows: the last 6 months or the last 12 weeks up to `to`. */
+export const COHORT_SPAN = { month: 6, week: 12 } as const;
+
+/** The `from` of the heatmap's query: the first day of the month 5 months before `to`'s, or 11 weeks before `to`. */
+export function cohortFrom(to: string, granularity: 'week' | 'month'): string {
+  if (granularity === 'week') return shiftDay(to, -7 * (COHORT_SPAN.week - 1));
+  const [y, m] = to.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m - 1 - (COHORT_SPAN.month - 1), 1)).toISOString().slice(0, 10);
+}
+
+/** A heatmap cell's shade: 0 for nothing, else 0.08 … 0.85 in proportion to `value / max`. */
+export function heatShade(value: number, max: number): number {
+  if (!(value > 0) || !(max > 0)) return 0;
+  return Math.round((0.08 + 0.77 * Math.min(1, value / max)) * 100) / 100;
+}

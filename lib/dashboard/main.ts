@@ -2,12 +2,15 @@
  * The dashboard page script (bundled with chart.js into one inline script by
  * scripts/build-dashboard.ts). It asks for the admin token, keeps it in sessionStorage, and
  * reads the attribution API with it: the channel table (sortable), totals, a fan → member →
- * order funnel and a daily trend for the selected channel, the CSV download, and the lift of
+ * order funnel and a daily trend for the selected channel, the CSV download, the cohort heatmap
+ * (value by acquisition channel: GMV per acquired person per cohort and channel), and the lift of
  * each marketing rule against the holdout (GET /insight/lift).
  *
  * The page reports its progress on <body>: data-state (signed-out, loading, ready, error),
- * data-query (`from|to|model` of the table shown), data-selected (the drilled-down channel) and
- * data-lift / data-lift-query (the lift view's state and range).
+ * data-query (`from|to|model` of the table shown), data-selected (the drilled-down channel),
+ * data-lift / data-lift-query (the lift view's state and range); the heatmap on
+ * data-cohort-state (loading, ready, error) and data-cohort-query
+ * (`from|to|granularity|horizon` of the heatmap shown).
  */
 import {
   CategoryScale,
@@ -22,7 +25,8 @@ import {
 } from 'chart.js';
 import type { ApiModel, ChannelRow, DayRow } from '../attribution/query.ts';
 import type { LiftReport } from '../insight/lift.ts';
-import { COLUMNS, formatArm, formatInt, formatInterval, formatPoints, formatRate, formatYuan, shiftDay, sortRows, spanDays, todayIn, VERDICT_LABELS, type ColumnKey, type SortDir } from './format.ts';
+import type { CohortResult } from '../attribution/cohort-query.ts';
+import { cohortFrom, COLUMNS, formatArm, formatInt, formatInterval, formatPoints, formatRate, formatYuan, heatShade, shiftDay, sortRows, spanDays, todayIn, VERDICT_LABELS, type ColumnKey, type SortDir } from './format.ts';
 import { insightView } from './insight.ts';
 
 Chart.register(LineController, LineElement, PointElement, CategoryScale, LinearScale, Tooltip, Legend, Filler);
@@ -96,6 +100,12 @@ const els = {
   trendChannel: $('#trend-channel'),
   liftBody: $('#lift tbody'),
   liftStatus: $('#lift-status'),
+  cohortGranularity: $('#cohort-granularity'),
+  cohortHorizon: $('#cohort-horizon'),
+  cohortHead: $('#cohorts thead tr'),
+  cohortBody: $('#cohorts tbody'),
+  cohortFoot: $('#cohorts tfoot'),
+  cohortNote: $('#cohort-note'),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -132,6 +142,9 @@ const state = {
   seq: 0,
   dailySeq: 0,
   liftSeq: 0,
+  cohortGranularity: 'month' as 'week' | 'month',
+  cohortHorizon: '90',
+  cohortSeq: 0,
 };
 
 /** Menus and keywords (./insight.ts): same range and account as the channel table. */
@@ -409,6 +422,7 @@ async function load(): Promise<void> {
     await lift;
     if (seq !== state.seq) return;
     els.body.dataset.state = 'ready';
+    void loadCohorts();
   } catch (err) {
     await lift;
     if (seq === state.seq) handleError(err);
@@ -516,6 +530,106 @@ async function downloadCsv(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cohorts: value by acquisition channel
+
+/** The heatmap: cohort rows × first-touch channel columns, each cell GMV per acquired person, shaded by it. */
+function renderCohorts(res: Omit<CohortResult, 'requests'>): void {
+  const names = new Map(state.rows.map((r) => [r.channel, r.name]));
+  const channels = res.channels.map((c) => c.channel);
+  const cohorts = [...new Set(res.rows.map((r) => r.cohort))];
+  const max = Math.max(0, ...res.rows.map((r) => r.gmvPerAcquiredFen));
+  els.cohortHead.replaceChildren(
+    h('th', { scope: 'col' }, h('span', { class: 'zh' }, '获客批次'), h('span', { class: 'en' }, res.granularity === 'month' ? 'Cohort (month)' : 'Cohort (ISO week)')),
+    ...channels.map((c) => h('th', { scope: 'col', 'data-channel': c }, h('span', { class: 'zh' }, names.get(c) ?? c), h('span', { class: 'en' }, c))),
+  );
+  if (!cohorts.length) {
+    els.cohortBody.replaceChildren(h('tr', {}, h('td', { class: 'empty', colspan: String(channels.length + 1) }, '该时间段没有获客 Nobody acquired in these cohorts.')));
+    els.cohortFoot.replaceChildren();
+  } else {
+    els.cohortBody.replaceChildren(
+      ...cohorts.map((cohort) => {
+        const rows = res.rows.filter((r) => r.cohort === cohort);
+        const mature = rows.every((r) => r.mature);
+        const tr = h('tr', { 'data-cohort': cohort, class: mature ? undefined : 'immature' }, h('td', { 'data-key': 'cohort' }, mature ? cohort : `${cohort} *`));
+        for (const channel of channels) {
+          const r = rows.find((x) => x.channel === channel);
+          if (!r || r.acquired === 0) {
+            tr.append(h('td', { class: 'none', 'data-channel': channel, 'data-value': '' }, '—'));
+            continue;
+          }
+          const shade = heatShade(r.gmvPerAcquiredFen, max);
+          const td = h(
+            'td',
+            {
+              class: shade > 0.5 ? 'cell dark' : 'cell',
+              'data-channel': channel,
+              'data-value': String(r.gmvPerAcquiredFen),
+              'data-acquired': String(r.acquired),
+              'data-shade': String(shade),
+              title: `${cohort} · ${channel}: 获客 ${r.acquired} acquired, 会员 ${r.members}, 购买 ${r.buyers}, 复购 ${r.repeatBuyers}, 成交额 ${formatYuan(r.gmvFen)}`,
+            },
+            formatYuan(r.gmvPerAcquiredFen),
+            h('small', {}, `${formatInt(r.acquired)} 人`),
+          );
+          td.style.background = `rgba(46, 107, 230, ${shade})`;
+          tr.append(td);
+        }
+        return tr;
+      }),
+    );
+    els.cohortFoot.replaceChildren(
+      h(
+        'tr',
+        { 'data-total': 'true' },
+        h('td', {}, '合计 · 头部客户占比 ', h('span', { class: 'en' }, 'All · top-20 % share')),
+        ...res.channels.map((c) =>
+          h(
+            'td',
+            { 'data-channel': c.channel, 'data-value': String(c.gmvPerAcquiredFen), 'data-top-share': String(c.topShare) },
+            formatYuan(c.gmvPerAcquiredFen),
+            h('small', {}, `头部 ${formatRate(c.topShare)}`),
+          ),
+        ),
+      ),
+    );
+  }
+  const threshold = res.topThresholdFen === null ? '—' : `≥ ${formatYuan(res.topThresholdFen)}`;
+  els.cohortNote.textContent = `期限 Horizon ${res.horizon} 天 days · 头部 20% 客户门槛 Top-20 % threshold ${threshold} · * 尚未满期 cohort still within the horizon`;
+}
+
+async function loadCohorts(): Promise<void> {
+  const to = els.to.value;
+  if (!to) return;
+  const seq = ++state.cohortSeq;
+  const from = cohortFrom(to, state.cohortGranularity);
+  els.body.dataset.cohortState = 'loading';
+  try {
+    const q = new URLSearchParams({ from, to, granularity: state.cohortGranularity, horizon: state.cohortHorizon }).toString();
+    const res = (await (await api(`attribution/cohorts?${q}`)).json()) as Omit<CohortResult, 'requests'>;
+    if (seq !== state.cohortSeq) return;
+    renderCohorts(res);
+    els.body.dataset.cohortQuery = `${res.from}|${res.to}|${res.granularity}|${res.horizon}`;
+    els.body.dataset.cohortState = 'ready';
+  } catch (err) {
+    if (seq !== state.cohortSeq) return;
+    els.body.dataset.cohortState = 'error';
+    handleError(err);
+  }
+}
+
+/** A segmented radio group: marks the clicked button and calls `pick` with its data value. */
+function radioGroup(group: HTMLElement, attr: string, pick: (value: string) => void): void {
+  const buttons = group.querySelectorAll<HTMLButtonElement>(`[data-${attr}]`);
+  buttons.forEach((b) =>
+    b.addEventListener('click', () => {
+      if (b.getAttribute('aria-checked') === 'true') return;
+      buttons.forEach((x) => x.setAttribute('aria-checked', String(x === b)));
+      pick(b.dataset[attr]!);
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Wiring
 
 function setRange(days: number): void {
@@ -559,6 +673,14 @@ function start(): void {
     }),
   );
   els.csv.addEventListener('click', () => void downloadCsv());
+  radioGroup(els.cohortGranularity, 'granularity', (v) => {
+    state.cohortGranularity = v as 'week' | 'month';
+    void loadCohorts();
+  });
+  radioGroup(els.cohortHorizon, 'horizon', (v) => {
+    state.cohortHorizon = v;
+    void loadCohorts();
+  });
   els.account.addEventListener('change', () => {
     state.appId = els.account.value;
     void load();

@@ -10,6 +10,12 @@
  * (it gave everything back). A long history lives in month buckets
  * (lib/store/entities/member-history.ts), so the profile stays small.
  *
+ * Cohort credits (lib/attribution/cohorts.ts) are part of what a write gives since records carry
+ * `cohortCredits: true`. A record written before has given only the channel credits, so its
+ * `creditsGiven` leaves the cohort rows out and its next write (or the cohort backfill,
+ * lib/attribution/backfill.ts) gives them whole and marks the record: exactly once, under the
+ * record's version condition.
+ *
  * The credit difference of a write leaves the transaction as one credit-delta item of this
  * member (lib/store/entities/credit-delta.ts), folded into the shared counters afterwards by
  * lib/attribution/fold.ts: the event's transaction touches no item another member's event also
@@ -34,6 +40,7 @@ import {
   type History,
 } from '../attribution/credits.ts';
 import { bucketOf } from '../ids.ts';
+import { cohortCredits, COHORT_MODEL } from '../attribution/cohorts.ts';
 import { newMember, ORGANIC, settleFollow, type MemberRecord, type MemberStatus } from './model.ts';
 import { higherTier, lifecycleOf, nextReviewAt, REVIEW_SHARDS, reviewDay, rfmOf, tierOf, tierRank } from './lifecycle.ts';
 import type { MemberRules } from '../config/members.ts';
@@ -48,6 +55,13 @@ export interface StoredMember extends MemberRecord {
    * the stored map of a record written before credits left the profile, `{}` for a merged-away one.
    */
   credits?: Credits;
+  /** True once the record's writes include cohort credits (see the header). */
+  cohortCredits?: boolean;
+}
+
+/** Every credit a history deserves: channel credits and, when `cohorts`, cohort credits. */
+export function memberCredits(h: History, tz: string, cohorts = true): Credits {
+  return cohorts ? { ...computeCredits(h, tz), ...cohortCredits(h, tz) } : computeCredits(h, tz);
 }
 
 /** What a record has given the counters so far (see the header). */
@@ -57,7 +71,7 @@ export function creditsGiven(m: StoredMember, tz: string): Credits {
   const read = members.historyAsRead(m);
   // A record the write path did not read (a programming error): its credits cannot be known.
   if (!read) throw new Error(`member ${m.memberId}: credits of a record not read through members.get/resolve`);
-  return computeCredits(read, tz);
+  return memberCredits(read, tz, m.cohortCredits === true);
 }
 
 /** Reads a member, following merge pointers. */
@@ -69,6 +83,7 @@ export function createStoredMember(memberId: string, at: number, status: MemberS
   const m = newMember(memberId, at, { channel: seenChannel, at }, status) as StoredMember;
   m.history = { ...emptyHistory(), seen: { at, channel: seenChannel } };
   m.credits = {};
+  m.cohortCredits = true;
   return m;
 }
 
@@ -165,10 +180,11 @@ export interface WriteOptions {
 export function writeMember(tx: Tx, m: StoredMember, isNew: boolean, opts: WriteOptions): void {
   const given = creditsGiven(m, opts.tz);
   derive(m, opts.now, opts.tz, opts.rules, opts.fanRetentionDays);
-  const diff = diffCredits(given, computeCredits(m.history, opts.tz));
+  const diff = diffCredits(given, memberCredits(m.history, opts.tz));
   const released = (opts.absorbed ?? []).map((a) => ({ memberId: a.memberId, diff: diffCredits(a.credits, {}) }));
   // Not stored: the next write recomputes them from the history it reads.
   delete m.credits;
+  m.cohortCredits = true;
   const prevVersion = m.version;
   m.version = prevVersion + 1;
   m.updatedAt = opts.now;
@@ -198,11 +214,16 @@ export function sumCredits(parts: readonly Credits[]): Credits {
   return sum;
 }
 
-/** The pre-fold write path (`inline`): the difference added to the counter shard of `memberId` in the event's transaction. */
+/**
+ * The pre-fold write path (`inline`, kept for the hot-channel comparison): the difference added to
+ * the counter shard of `memberId` in the event's transaction. Cohort rows are left out: cohorts
+ * are read from the rollups, which only the fold keeps.
+ */
 export function addCredits(tx: Tx, memberId: string, diff: Credits, shards: number): void {
   const shard = bucketOf(memberId, shards);
   for (const [k, metrics] of Object.entries(diff)) {
     const { channel, model, day } = parseCreditKey(k);
+    if (model === COHORT_MODEL) continue;
     counters.add(tx, { channelId: channel, shard, model, day }, metrics);
   }
 }

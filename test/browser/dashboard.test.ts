@@ -21,7 +21,7 @@ import { activeRuntime, hubConfig, hubContext, useLocalAws } from '../support/en
 import type { HubContext } from '../../lib/runtime/middleware.ts';
 
 import { writeDashboardModule } from '../../scripts/build-dashboard.ts';
-import { expectedInsight, makeCounters, makeInsight, writeInsightSeed, writeLiftSeed, writeSeed, type InsightSeed, type LiftSeedCounts } from './seed.ts';
+import { COHORT_PEOPLE, expectedCohortCells, expectedInsight, makeCounters, makeInsight, writeCohortSeed, writeInsightSeed, writeLiftSeed, writeSeed, type InsightSeed, type LiftSeedCounts } from './seed.ts';
 import { formatArm, formatInterval, formatPoints, VERDICT_LABELS } from '../../lib/dashboard/format.ts';
 import { TOP_WORDS } from '../../lib/dashboard/insight.ts';
 import { findChromium, INSTALL_HINT } from './chromium.ts';
@@ -45,6 +45,7 @@ const ROUTES: { re: RegExp; routeKey: string; fn: Fn; param?: string }[] = [
   { re: /^\/attribution\/channels$/, routeKey: 'GET /attribution/channels', fn: 'api' },
   { re: /^\/attribution\/channels\.csv$/, routeKey: 'GET /attribution/channels.csv', fn: 'api' },
   { re: /^\/attribution\/accounts$/, routeKey: 'GET /attribution/accounts', fn: 'api' },
+  { re: /^\/attribution\/cohorts$/, routeKey: 'GET /attribution/cohorts', fn: 'api' },
   { re: /^\/attribution\/channels\/([^/]+)\/daily$/, routeKey: 'GET /attribution/channels/{id}/daily', fn: 'api', param: 'id' },
   { re: /^\/insight\/lift$/, routeKey: 'GET /insight/lift', fn: 'api' },
   { re: /^\/insight\/menus$/, routeKey: 'GET /insight/menus', fn: 'insight' },
@@ -147,6 +148,19 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
     );
   }
 
+  /** The heatmap as the page renders it: `<cohort>|<channel>` → raw figures of each filled cell. */
+  async function heatmapCells(): Promise<Map<string, { value: number; acquired: number; shade: number }>> {
+    const cells = await page.$$eval('#cohorts tbody tr[data-cohort] td.cell', (tds) =>
+      tds.map((td) => [`${td.parentElement!.getAttribute('data-cohort')}|${td.getAttribute('data-channel')}`, Number(td.getAttribute('data-value')), Number(td.getAttribute('data-acquired')), Number(td.getAttribute('data-shade'))] as const),
+    );
+    return new Map(cells.map(([k, value, acquired, shade]) => [k, { value, acquired, shade }]));
+  }
+
+  /** Waits until the heatmap shows this query. */
+  async function cohortReady(from: string, to: string, granularity: string, horizon: number): Promise<void> {
+    await page.waitForSelector(`body[data-cohort-state="ready"][data-cohort-query="${from}|${to}|${granularity}|${horizon}"]`, { timeout: 15_000 });
+  }
+
   /** Page rows equal API rows (order-insensitive), value by value. */
   function expectSameNumbers(shown: Row[], apiRows: Row[]): void {
     const byId = new Map(shown.map((r) => [r.channel, r]));
@@ -173,6 +187,7 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
     insightAccounts = [cfg.WECHAT_APP_ID, cfg.wechatApps.find((a) => a.kind === 'official' && a.appId !== cfg.WECHAT_APP_ID)?.appId ?? 'wxseedother000001'];
     insightSeeds = makeInsight(today, insightAccounts);
     await writeInsightSeed(insightSeeds);
+    await writeCohortSeed(COHORT_PEOPLE, today);
 
     ({ server, base } = await serve({ dashboard, api: attribution, insight: keywords }, serverLog));
     browser = await chromium.launch({
@@ -456,6 +471,47 @@ describe.skipIf(!HAVE_CHROMIUM)('dashboard in Chromium', () => {
     const want = Buffer.from(await res.arrayBuffer());
     expect(bytes.equals(want)).toBe(true);
     expect(want.toString('utf8')).toContain('上海旗舰店 门店码');
+  });
+
+  it('shows the cohort heatmap: GMV per acquired person per month and channel, shaded by it, and the top-20 % share', async () => {
+    // The last 6 months up to today: from the first day of the month 5 months back.
+    const [y, m] = today.split('-').map(Number) as [number, number];
+    const from = new Date(Date.UTC(y, m - 6, 1)).toISOString().slice(0, 10);
+    await cohortReady(from, today, 'month', 90);
+    const want = expectedCohortCells(COHORT_PEOPLE, today);
+    const shown = await heatmapCells();
+    expect(new Map([...shown].map(([k, c]) => [k, { acquired: c.acquired, gmvPerAcquiredFen: c.value }]))).toEqual(want.cells);
+    // The cell text is the yuan amount; the darkest cell is the highest value.
+    const best = [...want.cells].sort((a, b) => b[1].gmvPerAcquiredFen - a[1].gmvPerAcquiredFen)[0]!;
+    expect(shown.get(best[0])!.shade).toBe(0.85);
+    for (const [k, c] of shown) if (k !== best[0]) expect(c.shade, k).toBeLessThan(0.85);
+    const [bestCohort, bestChannel] = best[0].split('|') as [string, string];
+    const fen = best[1].gmvPerAcquiredFen;
+    expect(await page.$eval(`#cohorts tr[data-cohort="${bestCohort}"] td[data-channel="${bestChannel}"]`, (td) => td.firstChild?.textContent)).toBe(
+      `¥${Math.floor(fen / 100).toLocaleString('en-US')}.${String(fen % 100).padStart(2, '0')}`,
+    );
+    // Column headers: the channels' names from the channel table.
+    expect(await page.$eval('#cohorts thead th[data-channel="qr-sh-flagship"] .zh', (th) => th.textContent)).toBe('上海旗舰店 门店码');
+    const shares = await page.$$eval('#cohorts tfoot td[data-channel]', (tds) => Object.fromEntries(tds.map((td) => [td.getAttribute('data-channel'), Number(td.getAttribute('data-top-share'))])));
+    expect(shares).toEqual(want.topShare);
+    expect(await page.textContent('#cohort-note')).toContain(`¥${(want.threshold / 100).toLocaleString('en-US')}.00`);
+
+    // Weeks, and another horizon: the page shows what the API answers.
+    for (const [button, granularity, horizon] of [
+      ['[data-granularity="week"]', 'week', 90],
+      ['[data-horizon="30"]', 'week', 30],
+    ] as const) {
+      await page.click(`#cohort-card ${button}`);
+      const weekFrom = shift(today, -77);
+      await cohortReady(weekFrom, today, granularity, horizon);
+      const api_ = await api<{ rows: { cohort: string; channel: string; acquired: number; gmvPerAcquiredFen: number }[] }>(`/attribution/cohorts?from=${weekFrom}&to=${today}&granularity=${granularity}&horizon=${horizon}`);
+      expect(api_.rows.length).toBeGreaterThan(0);
+      const cells = await heatmapCells();
+      expect(new Map([...cells].map(([k, c]) => [k, [c.acquired, c.value]]))).toEqual(new Map(api_.rows.map((r) => [`${r.cohort}|${r.channel}`, [r.acquired, r.gmvPerAcquiredFen]])));
+    }
+    await page.click('#cohort-card [data-granularity="month"]');
+    await page.click('#cohort-card [data-horizon="90"]');
+    await cohortReady(from, today, 'month', 90);
   });
 
   it('keeps the token for the tab, and loads nothing from outside', async () => {

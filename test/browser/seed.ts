@@ -348,3 +348,67 @@ export function expectedInsight(seeds: readonly InsightSeed[], from: string, to:
   const top = [...words.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).slice(0, topWords);
   return { menus, keywords, words: top };
 }
+
+// Cohorts (value by acquisition channel)
+
+/** One acquired person of the cohort seed: first-touch channel, days before today, and figures at 90 days. */
+export interface CohortPerson {
+  channel: string;
+  daysAgo: number;
+  member: boolean;
+  orders: number;
+  /** GMV within 90 days, fen: each a histogram bucket's lower bound (m × 2^k, 64 ≤ m < 128), so its bucket is itself. */
+  gmvFen: number;
+}
+
+export const COHORT_PEOPLE: CohortPerson[] = [
+  { channel: 'qr-sh-flagship', daysAgo: 3, member: true, orders: 2, gmvFen: 25_600 }, // 100 × 2^8
+  { channel: 'qr-sh-flagship', daysAgo: 5, member: false, orders: 0, gmvFen: 0 },
+  { channel: 'qr-sh-flagship', daysAgo: 40, member: true, orders: 1, gmvFen: 51_200 }, // 100 × 2^9
+  { channel: 'qr-bj-mall', daysAgo: 8, member: false, orders: 1, gmvFen: 6_400 }, // 100 × 2^6
+  { channel: 'qr-bj-mall', daysAgo: 70, member: true, orders: 2, gmvFen: 12_800 }, // 100 × 2^7
+  { channel: 'ad-douyin', daysAgo: 12, member: false, orders: 1, gmvFen: 3_200 }, // 100 × 2^5
+  { channel: 'ad-douyin', daysAgo: 100, member: false, orders: 0, gmvFen: 0 },
+  { channel: 'ad-douyin', daysAgo: 130, member: true, orders: 3, gmvFen: 102_400 }, // 100 × 2^10
+  { channel: 'tmall', daysAgo: 45, member: false, orders: 1, gmvFen: 9_600 }, // 75 × 2^7
+];
+
+/** Writes each person's cohort credits (metrics at 90 days) as one credit delta, and folds. */
+export async function writeCohortSeed(people: CohortPerson[], today: string): Promise<void> {
+  const table = activeRuntime().store.table;
+  const puts = people.map((p, i) => {
+    const metrics: Record<string, number> = { acquired: 1 };
+    if (p.member) metrics.members_90 = 1;
+    if (p.orders >= 1) metrics.buyers_90 = 1;
+    if (p.orders >= 2) metrics.repeatBuyers_90 = 1;
+    if (p.gmvFen > 0) {
+      metrics.gmvFen_90 = p.gmvFen;
+      metrics[`gh90_${p.gmvFen}`] = 1;
+    }
+    return { PutRequest: { Item: { ...deltaKey(i % DELTA_SHARDS, deltaId(1_714_000_000_000, `cohortseed${i}`, 1)), c: { [creditKey(p.channel, 'cohort', addDays(today, -p.daysAgo))]: metrics }, at: 1_714_000_000_000 } } };
+  });
+  for (let i = 0; i < puts.length; i += 25) await ddb().send(new BatchWriteCommand({ RequestItems: { [table]: puts.slice(i, i + 25) } }));
+  await foldCounters(table);
+}
+
+/** What the month heatmap at 90 days should show: `<month>|<channel>` → {acquired, gmvPerAcquiredFen}, and each channel's top-20 % share. */
+export function expectedCohortCells(people: CohortPerson[], today: string) {
+  const cells = new Map<string, { acquired: number; gmv: number }>();
+  for (const p of people) {
+    const k = `${addDays(today, -p.daysAgo).slice(0, 7)}|${p.channel}`;
+    const c = cells.get(k) ?? { acquired: 0, gmv: 0 };
+    c.acquired++;
+    c.gmv += p.gmvFen;
+    cells.set(k, c);
+  }
+  // Top 20 %: of the customers (GMV > 0), the ⌈n/5⌉ highest GMVs, ties included.
+  const gmvs = people.map((p) => p.gmvFen).filter((g) => g > 0).sort((a, b) => b - a);
+  const threshold = gmvs[Math.ceil(gmvs.length / 5) - 1]!;
+  const top = people.filter((p) => p.gmvFen >= threshold && p.gmvFen > 0);
+  const channels = [...new Set(people.map((p) => p.channel))].sort();
+  return {
+    cells: new Map([...cells].map(([k, c]) => [k, { acquired: c.acquired, gmvPerAcquiredFen: Math.round(c.gmv / c.acquired) }])),
+    topShare: Object.fromEntries(channels.map((ch) => [ch, Math.round((top.filter((p) => p.channel === ch).length / top.length) * 10_000) / 10_000])),
+    threshold,
+  };
+}

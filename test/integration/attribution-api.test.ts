@@ -13,6 +13,7 @@ import type { Runtime } from '../../lib/runtime/runtime.ts';
 import { channelDaily, channelMetrics } from '../../lib/attribution/query.ts';
 import { ATTRIBUTION_CSV_COLUMNS } from '../../lib/attribution/csv.ts';
 import { handler } from '../../functions/attribution-api.ts';
+import { getEvent } from '../support/http-event.ts';
 import { expectedChannels, expectedDaily, makeCounters, SEED_SHARDS, writeSeed, type CounterSeed } from '../browser/seed.ts';
 
 const aws = await useLocalAws();
@@ -54,29 +55,7 @@ const ROUTES: [RegExp, string][] = [
 function event(path: string, qs: Record<string, string> = {}, headers: Record<string, string> = { authorization: `Bearer ${TOKEN()}` }): APIGatewayProxyEventV2 {
   const routeKey = ROUTES.find(([re]) => re.test(path))?.[1] ?? '$default';
   const id = /^\/attribution\/channels\/([^/]+)\/daily$/.exec(path)?.[1];
-  const raw = new URLSearchParams(qs).toString();
-  return {
-    version: '2.0',
-    routeKey,
-    rawPath: path,
-    rawQueryString: raw,
-    headers,
-    ...(raw ? { queryStringParameters: qs } : {}),
-    ...(id ? { pathParameters: { id: decodeURIComponent(id) } } : {}),
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'test',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'vitest' },
-      requestId: 'r',
-      routeKey,
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-    isBase64Encoded: false,
-  };
+  return getEvent(path, { routeKey, qs, headers, ...(id ? { pathParameters: { id: decodeURIComponent(id) } } : {}) });
 }
 
 async function call(path: string, qs?: Record<string, string>, headers?: Record<string, string>) {

@@ -843,6 +843,8 @@ describe('admin scopes', () => {
       'GET /attribution/channels.csv': 'attribution:read',
       'GET /attribution/accounts': 'attribution:read',
       'GET /insight/lift': 'insight:read',
+      'GET /attribution/cohorts': 'attribution:read',
+      'GET /attribution/cohorts.csv': 'attribution:read',
       'POST /rewards': 'rewards:write',
       'GET /rewards': 'rewards:read',
       'POST /redemptions/{id}/reverse': 'rewards:write',

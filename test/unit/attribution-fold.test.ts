@@ -33,6 +33,19 @@ describe('batchOf', () => {
     expect('whole' in b && b.whole.length).toBe(14);
   });
 
+  it('stops a batch before one item would get more than 200 metric names (its update expression stays under 4 KB)', () => {
+    // One channel and day: 8 shared items (6 + the 2 cohort rollups), so 92 deltas would fit by
+    // items; but each brings 3 new histogram names to the cohort rollups: 2 + 3n ≤ 200 → n = 66.
+    const page = Array.from({ length: 100 }, (_, i): CreditDelta => ({
+      ...follow(i, 'hot'),
+      credits: { ...follow(i, 'hot').credits, [creditKey('hot', 'cohort', '2026-03-10')]: { acquired: 1, gmvFen_30: 100 + i, [`gh30_${1000 + i}`]: 1, [`gh90_${1000 + i}`]: 1, [`gh180_${1000 + i}`]: 1 } },
+    }));
+    const b = batchOf(page);
+    expect('whole' in b && b.whole.length).toBe(66);
+    const few = batchOf(page.map((d) => ({ ...d, credits: { ...d.credits, [creditKey('hot', 'cohort', '2026-03-10')]: { acquired: 1 } } })));
+    expect('whole' in few && few.whole.length).toBe(92);
+  });
+
   it('a delta larger than a transaction: the rows that fit beside its rewrite, the rest kept', () => {
     // 60 days from 2025-01-01, one model: Jan's 31 rows take 31 × 2 + 1 month = 63 items, the
     // rewrite 1; Feb's month 1, each Feb row 2 more: 64 + 1 + 2k ≤ 100 → k = 17 rows, 99 items.
@@ -69,6 +82,17 @@ describe('planFold', () => {
       'counter:ROLLUP#last#2026-03:qr1#1',
     ]);
     expect(items[0]!.Delete).toMatchObject({ ConditionExpression: 'p = :p', ExpressionAttributeValues: { ':p': 2 } });
+  });
+
+  it('a cohort row goes to its day and month rollups only (no counter item): 9 items per delta of its own channel, so 11 fit in 100', () => {
+    const tx = new Tx('t');
+    const d: CreditDelta = { ...follow(0, 'qr1'), credits: { ...follow(0, 'qr1').credits, [creditKey('qr1', 'cohort', '2026-03-10')]: { acquired: 1 } } };
+    planFold(tx, { whole: [d] }, 1);
+    expect(tx.build().tags.filter((t) => t.includes('cohort'))).toEqual(['counter:ROLLUP#cohort#2026-03-10:qr1#1', 'counter:ROLLUP#cohort#2026-03:qr1#1']);
+    // A channel per delta: 1 delete + 6 channel items + 2 cohort rollups = 9 → ⌊100 / 9⌋ = 11.
+    const page = Array.from({ length: 20 }, (_, i): CreditDelta => ({ ...follow(i, `ch${i}`), credits: { ...follow(i, `ch${i}`).credits, [creditKey(`ch${i}`, 'cohort', '2026-03-10')]: { acquired: 1 } } }));
+    const b = batchOf(page);
+    expect('whole' in b && b.whole.length).toBe(11);
   });
 
   it('folds delta shard s into counter shard s mod HUB_COUNTER_SHARDS', () => {

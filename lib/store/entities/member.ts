@@ -232,6 +232,9 @@ async function loadProfile<T extends ProfileItem>(store: Store, memberId: string
 export const memberPartition = keys.memberPartition;
 export const memberKey = (memberId: string): Key => ({ pk: memberPartition(memberId), sk: PROFILE_SK });
 
+/** True for a stored item that is a member profile. */
+export const isProfileItem = (item: Record<string, unknown>): boolean => item.sk === PROFILE_SK && typeof item.pk === 'string' && item.pk.startsWith(`${PREFIX}#`);
+
 /** `MEMBER#<memberId>` (any item of the partition) → the member id. */
 export function parseMemberPartition(pk: string): string {
   return splitKey(pk, PREFIX, 1)[0]!;
@@ -325,6 +328,20 @@ export const members = {
       memberKey(loser.memberId),
       { ...rest, mergedInto: survivorId, credits: {}, version: prev + 1, updatedAt: now },
       { expr: '#v = :v', names: { '#v': 'version' }, values: { ':v': prev } },
+    );
+  },
+
+  /**
+   * Marks a record whose credits now include its cohort credits (lib/members/record.ts), under the
+   * version it was read at: the version rises by one and a legacy `credits` map goes (the same
+   * transaction gives the difference as a credit delta). Used by the cohort backfill.
+   */
+  markCohortCredits(tx: Tx, memberId: string, prevVersion: number, now: number): void {
+    tx.update(
+      'member',
+      memberKey(memberId),
+      { update: 'SET #cc = :t, #v = :v1, #u = :now REMOVE #cr', names: { '#cc': 'cohortCredits', '#v': 'version', '#u': 'updatedAt', '#cr': 'credits' }, values: { ':t': true, ':v1': prevVersion + 1, ':now': now } },
+      { expr: '#v = :v', values: { ':v': prevVersion } },
     );
   },
 

@@ -2,7 +2,9 @@
  * Attribution rollups: `ROLLUP#<model>#<period>` | `<channelId>#<shard>`, where the period is a
  * local day (`YYYY-MM-DD`) or a month (`YYYY-MM`). Each carries the same summed metrics and
  * time-to-convert histogram as a counter item (entities/counter.ts) for one channel and counter
- * shard over that period, plus `channel` and `shard`.
+ * shard over that period, plus `channel` and `shard`. The model is `first` or `last`, or `cohort`:
+ * the cohort credits of lib/attribution/cohorts.ts, keyed by the local day of the first touch,
+ * which exist only as rollups (the fold writes no counter item for them).
  *
  * The fold (lib/attribution/fold.ts) adds every credit row to the channel-day counter item, the
  * day rollup and the month rollup in one transaction, so the three agree at every instant, for
