@@ -423,7 +423,10 @@ export class HubStack extends Stack {
       }
       const routes: HubFunction['routes'] = [];
       if (spec.routes?.length) {
-        const integration = new HttpLambdaIntegration(`${id}Integration`, alias);
+        // One invoke permission per function, scoped to this API (`<api>/*/*/*`), instead of one per
+        // route: the routes of a function differ only in path, and CloudFormation's 500-resource limit
+        // per stack is near (docs/deploy.md#stack-size).
+        const integration = new HttpLambdaIntegration(`${id}Integration`, alias, { scopePermissionToRoute: false });
         for (const route of spec.routes) {
           const [added] = this.api.addRoutes({
             path: route.path,

@@ -124,6 +124,21 @@ describe('HTTP API', () => {
       expect(integrations[integrationId]!.Properties.IntegrationUri).toEqual({ Ref: aliasId });
     }
   });
+  it('gives each routed function one invoke permission for this API, not one per route', () => {
+    const apiId = logicalId(dev, dev.api);
+    const apiPermissions = Object.values(resourcesOf(t, 'AWS::Lambda::Permission')).filter((p) => p.Properties.Principal === 'apigateway.amazonaws.com');
+    const routed = FUNCTIONS.filter((f) => f.routes?.length);
+    expect(apiPermissions).toHaveLength(routed.length);
+    for (const f of routed) {
+      const aliasId = logicalId(dev, dev.functions.get(f.name)!.alias);
+      const mine = apiPermissions.filter((p) => JSON.stringify(p.Properties.FunctionName) === JSON.stringify({ Ref: aliasId }));
+      expect(mine, f.name).toHaveLength(1);
+      const source = JSON.stringify(mine[0]!.Properties.SourceArn);
+      // Scoped to this API (its id in the ARN), any stage, method and path.
+      expect(source).toContain(JSON.stringify({ Ref: apiId }));
+      expect(source.endsWith('/*/*/*"]]}')).toBe(true);
+    }
+  });
   it('puts the JWT authorizer on admin routes and on no other', () => {
     const [authorizerId] = Object.keys(t.findResources('AWS::ApiGatewayV2::Authorizer'));
     const routes = Object.values(resourcesOf(t, 'AWS::ApiGatewayV2::Route'));
