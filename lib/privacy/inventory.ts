@@ -67,6 +67,11 @@ export const INVENTORY: readonly InventoryType[] = [
   { type: 'consent record', pk: 'MEMBER#', sk: 'CONSENT#', erase: 'delete' },
   { type: 'erasure job', pk: 'ERASE#', erase: 'keep' },
   { type: 'audit entry', pk: 'AUDIT#', erase: 'keep' },
+  { type: 'audience', pk: 'AUDIENCE#', erase: 'keep' },
+  { type: 'audience count', pk: 'AUDIENCE#', erase: 'keep' },
+  { type: 'campaign', pk: 'CAMPAIGN#', erase: 'keep' },
+  { type: 'campaign member', pk: 'MEMBER#', sk: 'CAMPAIGN#', erase: 'delete' },
+  { type: 'job page', pk: 'PAGE#', erase: 'keep' },
 ];
 
 const MEMBER_PK = 'MEMBER#';

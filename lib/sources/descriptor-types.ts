@@ -21,6 +21,9 @@ export const ADMIN_SCOPES = [
   'rewards:read',
   'rewards:write',
   'coupons:redeem',
+  'insight:read',
+  'audiences:write',
+  'campaigns:write',
 ] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
 

@@ -69,6 +69,13 @@
  *                     the step cursor of one erasure; after it the member id and when only  → entities/erasure.ts
  *   audit entry       AUDIT#<local day>                | <at>#<id>  who exported or erased which member id, when
  *                     and why; TTL HUB_AUDIT_RETENTION_DAYS                                      → entities/audit.ts
+ *   audience          AUDIENCE#<audienceId>            | #  name, filter, latest count run  → entities/audience.ts
+ *   audience count    AUDIENCE#<audienceId>            | COUNT#<run>  segments done, members matched  → entities/audience.ts
+ *   campaign          CAMPAIGN#<campaignId>            | #  audience, filter, message, pages done, planned  → entities/audience.ts
+ *   campaign member   MEMBER#<memberId>                | CAMPAIGN#<campaignId> | CAMPAIGNM#<campaignId>#<shard 0..7> | <memberId>
+ *                     the member was planned for the campaign, once; TTL HUB_MESSAGE_RETENTION_DAYS  → entities/audience.ts
+ *   job page          PAGE#<count|campaign>#<id>#<run> | <segment>#<cursor digest>  a counted page of a paged
+ *                     job (audience count, campaign planning); TTL 7 days  → entities/audience.ts
  *
  * Member review index: a member profile with a paid order carries gsi1pk/gsi1sk naming the
  * local day of its next review, the day after the earliest instant its tier (an order leaving
