@@ -846,6 +846,12 @@ describe('admin scopes', () => {
       'GET /rewards': 'rewards:read',
       'POST /redemptions/{id}/reverse': 'rewards:write',
       'POST /coupons/{code}/redeem': 'coupons:redeem',
+      'POST /audiences': 'audiences:write',
+      'GET /audiences/{id}': 'insight:read',
+      'GET /audiences/{id}/count': 'insight:read',
+      'GET /audiences/{id}/members.csv': 'insight:read',
+      'POST /campaigns': 'campaigns:write',
+      'GET /campaigns/{id}': 'insight:read',
     };
     for (const { route, key } of allRoutes) {
       const props = routes.find((r) => r.Properties.RouteKey === key)!.Properties;
