@@ -13,7 +13,8 @@
  *   createCampaign     the campaign and the outbox rows of its first pages in one transaction
  *   campaignReport     planned from the campaign's count; sent, suppressed by reason, deferred,
  *                      failed, unknown and pending from the send records of its messages (one
- *                      record per message, so each message counts once); lift from lift.ts
+ *                      record per message, so each message counts once); erased: planned members
+ *                      whose campaign member record is gone (erasure, retention); lift from lift.ts
  */
 import * as z from 'zod';
 import { BadRequestError, NotFoundError } from '../errors.ts';
@@ -220,12 +221,14 @@ export interface CampaignReport {
   unknown: number;
   /** Planned messages without a final outcome yet (queued, in flight, being retried). */
   pending: number;
+  /** Planned members whose campaign records are gone since: erased, or expired after HUB_MESSAGE_RETENTION_DAYS. */
+  erased: number;
   createdAt: string;
   lift: CampaignLift | null;
 }
 
-/** Tallies send states into the report's numbers. */
-export function tallySends(planned: number, states: readonly { status: string; reason?: string }[]): Pick<CampaignReport, 'sent' | 'suppressed' | 'deferred' | 'failed' | 'unknown' | 'pending'> {
+/** Tallies the send states of the `members` planned members still on record into the report's numbers. */
+export function tallySends(members: number, states: readonly { status: string; reason?: string }[]): Pick<CampaignReport, 'sent' | 'suppressed' | 'deferred' | 'failed' | 'unknown' | 'pending'> {
   const t = { sent: 0, suppressed: {} as Record<string, number>, deferred: 0, failed: 0, unknown: 0, pending: 0 };
   for (const s of states) {
     if (s.status === 'sent') t.sent++;
@@ -235,7 +238,7 @@ export function tallySends(planned: number, states: readonly { status: string; r
     else if (s.status === 'unknown') t.unknown++;
   }
   const settled = t.sent + Object.values(t.suppressed).reduce((x, y) => x + y, 0) + t.deferred + t.failed + t.unknown;
-  t.pending = Math.max(0, planned - settled);
+  t.pending = Math.max(0, members - settled);
   return t;
 }
 
@@ -243,16 +246,18 @@ export async function campaignReport(deps: ApplyDeps, id: string): Promise<Campa
   const c = isPathId(id) ? await campaigns.get(deps, id) : undefined;
   if (!c) throw new NotFoundError(`no campaign ${id}`);
   const states: { status: string; reason?: string }[] = [];
+  let onRecord = 0;
   for (let shard = 0; shard < CAMPAIGN_MEMBER_SHARDS; shard++) {
     let start: Record<string, unknown> | undefined;
     do {
       const page = await campaigns.memberPage(deps, c.campaignId, shard, start);
+      onRecord += page.messageIds.length;
       states.push(...(await campaigns.sendStates(deps, page.messageIds)));
       start = page.lastKey;
     } while (start);
   }
-  const t = tallySends(c.planned, states);
+  const t = tallySends(onRecord, states);
   const status = c.segmentsDone < c.segments ? 'planning' : t.pending + t.deferred > 0 ? 'sending' : 'done';
   const ruleId = campaignRuleId(c.campaignId);
-  return { id: c.campaignId, name: c.name, status, audienceId: c.audienceId, ruleId, planned: c.planned, ...t, createdAt: new Date(c.createdAt).toISOString(), lift: await campaignLift(deps, ruleId, c.createdAt) };
+  return { id: c.campaignId, name: c.name, status, audienceId: c.audienceId, ruleId, planned: c.planned, ...t, erased: Math.max(0, c.planned - onRecord), createdAt: new Date(c.createdAt).toISOString(), lift: await campaignLift(deps, ruleId, c.createdAt) };
 }

@@ -18,6 +18,7 @@ import { handler as audiencesHandler } from '../../functions/audiences.ts';
 import { handler as senderHandler } from '../../functions/engagement-sender.ts';
 import { createCampaign, membersCsvPage } from '../../lib/audiences/api.ts';
 import { firstPages } from '../../lib/audiences/pages.ts';
+import { requestErasure, runErasure } from '../../lib/privacy/erase.ts';
 import { createChannel } from '../../lib/attribution/channels.ts';
 import { memberKey } from '../../lib/store/entities/member.ts';
 import { sentLogItem } from '../../lib/store/entities/sent-log.ts';
@@ -349,6 +350,7 @@ describe('audiences', () => {
       failed: 0,
       unknown: 0,
       pending: 0,
+      erased: 0,
       createdAt: new Date(NOON).toISOString(),
       lift: null,
     });
@@ -362,6 +364,13 @@ describe('audiences', () => {
     await drain();
     expect(standin.messages().length).toBe(before + received.length);
     expect((await call('GET', `/campaigns/${id}`)).json).toMatchObject({ planned: AUDIENCE.length, sent: expectedSent.length, pending: 0 });
+
+    // Erasing a recipient removes their campaign record; the report counts them as erased, not pending.
+    const gone = expectedSent[0]!;
+    await requestErasure(rt.store, rt.cfg, { memberId: gone, actor: 'admin:test', reason: 'test' }, NOON);
+    expect((await runErasure({ store: rt.store, cfg: rt.cfg, now: () => NOON }, gone)).status).toBe('done');
+    expect(await queryAll(aws.table, keys.memberPartition(gone))).toEqual([]);
+    expect((await call('GET', `/campaigns/${id}`)).json).toMatchObject({ status: 'done', planned: AUDIENCE.length, sent: expectedSent.length - 1, pending: 0, erased: 1 });
   });
 
   it('POST /campaigns answers 202 and a campaign to nobody is done with nothing planned', async () => {
