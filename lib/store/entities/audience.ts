@@ -84,6 +84,17 @@ export interface PageTally {
   segmentDone: boolean;
 }
 
+/** Commits a transaction that creates the item tagged `tag`: false when it existed (nothing written). */
+async function commitOnce(s: Store, tx: Tx, tag: string): Promise<boolean> {
+  try {
+    await tx.commit(s.db);
+    return true;
+  } catch (err) {
+    if (err instanceof TxConditionFailed && err.tags.includes(tag)) return false;
+    throw err;
+  }
+}
+
 /** The job item a page's tally goes to. */
 function jobKey(p: PageRef): Key {
   return p.kind === 'count' ? audienceCountKey(p.id, p.run) : campaignKey(p.id);
@@ -144,13 +155,7 @@ export const campaigns = {
       })
       .add(campaignKey(campaignId), { planned: 1 });
     outbox.plan(tx, row);
-    try {
-      await tx.commit(s.db);
-      return true;
-    } catch (err) {
-      if (err instanceof TxConditionFailed && err.tags.includes('campaign member')) return false;
-      throw err;
-    }
+    return commitOnce(s, tx, 'campaign member');
   },
 
   /** One page of the message ids planned for a campaign in one index shard. */
@@ -179,16 +184,15 @@ export const jobPages = {
    */
   async record(s: Store, p: PageRef, tally: PageTally, at: number, next?: OutboxRow): Promise<boolean> {
     const tx = new Tx(s.table).create('job page', pageKey(p), { at, matched: tally.matched, [TTL_ATTRIBUTE]: Math.ceil(at / 1000) + PAGE_TTL_SECONDS });
-    const adds: Record<string, number> = { segmentsDone: tally.segmentDone ? 1 : 0, ...(p.kind === 'count' ? { matched: tally.matched } : {}) };
-    tx.update('job', jobKey(p), { update: 'ADD segmentsDone :d' + (p.kind === 'count' ? ', matched :m' : '') + ' SET updatedAt = :at', values: { ':d': adds.segmentsDone, ':at': at, ...(p.kind === 'count' ? { ':m': adds.matched } : {}) } }, { expr: 'attribute_exists(pk)' });
+    const count = p.kind === 'count';
+    tx.update(
+      'job',
+      jobKey(p),
+      { update: `ADD segmentsDone :d${count ? ', matched :m' : ''} SET updatedAt = :at`, values: { ':d': tally.segmentDone ? 1 : 0, ':at': at, ...(count ? { ':m': tally.matched } : {}) } },
+      { expr: 'attribute_exists(pk)' },
+    );
     if (next) outbox.plan(tx, next);
-    try {
-      await tx.commit(s.db);
-      return true;
-    } catch (err) {
-      if (err instanceof TxConditionFailed && err.tags.includes('job page')) return false;
-      throw err;
-    }
+    return commitOnce(s, tx, 'job page');
   },
 };
 
