@@ -198,6 +198,26 @@ export const FUNCTIONS: FunctionSpec[] = [
     secrets: ['admin'],
   },
   {
+    name: 'audiences',
+    description: 'Audiences (saved member filters: counts, member CSV pages) and campaigns sent to them through the engagement sender',
+    routes: [
+      { method: 'POST', path: '/audiences', admin: true, scope: 'audiences:write' },
+      { method: 'GET', path: '/audiences/{id}', admin: true, scope: 'insight:read' },
+      { method: 'GET', path: '/audiences/{id}/count', admin: true, scope: 'insight:read' },
+      { method: 'GET', path: '/audiences/{id}/members.csv', admin: true, scope: 'insight:read' },
+      { method: 'POST', path: '/campaigns', admin: true, scope: 'campaigns:write' },
+      { method: 'GET', path: '/campaigns/{id}', admin: true, scope: 'insight:read' },
+    ],
+    memoryMb: 1024,
+    timeoutSeconds: 29,
+    table: 'readwrite',
+    // The estimate and the CSV pages read bounded pages of a scan of the profiles (lib/audiences/api.ts).
+    tableActions: ['Scan'],
+    // A count run's and a campaign's first pages go to the engagement queue (lib/audiences/pages.ts).
+    sends: ['engagement'],
+    secrets: ['admin'],
+  },
+  {
     name: 'dashboard',
     description: 'The marketing dashboard page',
     routes: [{ method: 'GET', path: '/dashboard' }],
@@ -219,6 +239,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     // wecom: the customer-contact secret of externalcontact/get (lib/apply/unionid.ts).
     secrets: ['wechat', 'tmall', 'wecom'],
     wechatApi: true,
+    // Audience and campaign pages (lib/audiences/pages.ts): one bounded page of a parallel scan of
+    // the profiles each, the campaign's messages and the next page planned and sent to the queue.
+    tableActions: ['Scan'],
+    sends: ['engagement'],
     reservedConcurrency: 5,
   },
   {

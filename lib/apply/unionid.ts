@@ -12,7 +12,7 @@
  * (e.g. the openid left the account's scope) → done, logged.
  */
 import type { SQSRecord } from 'aws-lambda';
-import { TAG_SYNC_RULE, TMALL_DETAIL_RULE, UNIONID_LOOKUP_RULE, WECOM_CONTACT_LOOKUP_RULE, WECOM_WELCOME_RULE, type OutboxRow } from '../events/messages.ts';
+import { AUDIENCE_PAGE_RULE, TAG_SYNC_RULE, TMALL_DETAIL_RULE, UNIONID_LOOKUP_RULE, WECOM_CONTACT_LOOKUP_RULE, WECOM_WELCOME_RULE, type OutboxRow } from '../events/messages.ts';
 import { welcomeRecord } from '../wecom/welcome.ts';
 import type { TopClient } from '../sources/tmall/top-client.ts';
 import { lookupTradeDetail } from './tmall-detail.ts';
@@ -25,6 +25,7 @@ import type { WechatApi } from '../wechat/wire.ts';
 import { retryDelaySeconds } from '../engagement/guardrails.ts';
 import { sendRecord, type SendRecordOutcome, type SenderRuntime } from '../engagement/send/batch.ts';
 import { applyLink } from './link.ts';
+import { pageRecord } from '../audiences/pages.ts';
 
 export type LookupOutcome = { status: 'linked'; memberId?: string; duplicate: boolean } | { status: 'no_unionid' | 'conflict' | 'rejected' };
 
@@ -82,12 +83,13 @@ const LOOKUPS = new Set<string>([UNIONID_LOOKUP_RULE, TMALL_DETAIL_RULE, WECOM_C
 /**
  * The engagement sender's record handler: lookup rows here (a WeChat unionid, a WeCom contact's
  * unionid, a Tmall trade's detail: lib/apply/tmall-detail.ts), tag rows to lib/engagement/tags.ts,
- * WeCom welcomes to lib/wecom/welcome.ts,
+ * WeCom welcomes to lib/wecom/welcome.ts, audience and campaign pages to lib/audiences/pages.ts,
  * every other row to the sender (lib/engagement/send/batch.ts).
  */
 export async function engagementRecord(row: OutboxRow, rt: SenderRuntime & ApplyDeps & { top(): TopClient }, record: SQSRecord): Promise<SendRecordOutcome> {
   if (row.ruleId === TAG_SYNC_RULE) return tagRecord(row, rt, record);
   if (row.ruleId === WECOM_WELCOME_RULE) return welcomeRecord(row, rt, record);
+  if (row.ruleId === AUDIENCE_PAGE_RULE) return pageRecord(row, rt, record);
   if (!LOOKUPS.has(row.ruleId)) return sendRecord(row, rt, record);
   try {
     const outcome =

@@ -37,6 +37,12 @@ export const WECOM_CONTACT_LOOKUP_RULE = 'wecom_contact_lookup';
  */
 export const WECOM_WELCOME_RULE = 'wecom_welcome';
 
+/**
+ * The engagement-queue row of one page of an audience's exact count or of a campaign's planning
+ * (lib/audiences/pages.ts; payload: the page job). Handled by the engagement sender, never sent.
+ */
+export const AUDIENCE_PAGE_RULE = 'audience_page';
+
 export type MessageClass = 'transactional' | 'marketing';
 export type Destination = 'member' | 'staff';
 

@@ -72,6 +72,11 @@ export const INVENTORY: readonly InventoryType[] = [
   { type: 'lift rule day', pk: 'LIFTDAY#', erase: 'keep' },
   { type: 'insight counter', pk: 'INSIGHT#', erase: 'keep' },
   { type: 'keyword rules', pk: 'KEYWORDS#', erase: 'keep' },
+  { type: 'audience', pk: 'AUDIENCE#', erase: 'keep' },
+  { type: 'audience count', pk: 'AUDIENCE#', erase: 'keep' },
+  { type: 'campaign', pk: 'CAMPAIGN#', erase: 'keep' },
+  { type: 'campaign member', pk: 'MEMBER#', sk: 'CAMPAIGN#', erase: 'delete' },
+  { type: 'job page', pk: 'PAGE#', erase: 'keep' },
 ];
 
 const MEMBER_PK = 'MEMBER#';

@@ -23,6 +23,8 @@ export const ADMIN_SCOPES = [
   'coupons:redeem',
   'insight:read',
   'keywords:write',
+  'audiences:write',
+  'campaigns:write',
 ] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
 

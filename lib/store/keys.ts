@@ -79,6 +79,13 @@
  *                     …#<channel>#<keyword> (kw), …#<term> (word): menu events, matched keywords and unanswered
  *                     terms, added in the push's transaction; TTL 400 days (terms 90)  → entities/insight.ts
  *   keyword rules     KEYWORDS#<appId>                 | #   an official account's auto-reply rules  → entities/insight.ts
+ *   audience          AUDIENCE#<audienceId>            | #  name, filter, latest count run  → entities/audience.ts
+ *   audience count    AUDIENCE#<audienceId>            | COUNT#<run>  segments done, members matched  → entities/audience.ts
+ *   campaign          CAMPAIGN#<campaignId>            | #  audience, filter, message, pages done, planned  → entities/audience.ts
+ *   campaign member   MEMBER#<memberId>                | CAMPAIGN#<campaignId> | CAMPAIGNM#<campaignId>#<shard 0..7> | <memberId>
+ *                     the member was planned for the campaign, once; TTL HUB_MESSAGE_RETENTION_DAYS  → entities/audience.ts
+ *   job page          PAGE#<count|campaign>#<id>#<run> | <segment>#<cursor digest>  a counted page of a paged
+ *                     job (audience count, campaign planning); TTL 7 days  → entities/audience.ts
  *
  * Member review index: a member profile with a paid order carries gsi1pk/gsi1sk naming the
  * local day of its next review, the day after the earliest instant its tier (an order leaving

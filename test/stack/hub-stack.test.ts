@@ -868,6 +868,12 @@ describe('admin scopes', () => {
       'GET /insight/keywords': 'insight:read',
       'GET /keywords/{appId}': 'insight:read',
       'PUT /keywords/{appId}': 'keywords:write',
+      'POST /audiences': 'audiences:write',
+      'GET /audiences/{id}': 'insight:read',
+      'GET /audiences/{id}/count': 'insight:read',
+      'GET /audiences/{id}/members.csv': 'insight:read',
+      'POST /campaigns': 'campaigns:write',
+      'GET /campaigns/{id}': 'insight:read',
     };
     for (const { route, key } of allRoutes) {
       const props = routes.find((r) => r.Properties.RouteKey === key)!.Properties;

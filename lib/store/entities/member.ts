@@ -23,6 +23,7 @@
 import { keys, splitKey, type Key } from '../keys.ts';
 import type { Store } from '../client.ts';
 import type { Tx } from '../tx.ts';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { getItem, queryPage, stripKeys } from '../item-ops.ts';
 import { TransientError } from '../../errors.ts';
 import { bucketJson, bucketsDigest, factCount, fromBuckets, HISTORY_INLINE_FACTS, memberHistory, toBuckets, type BucketFacts } from './member-history.ts';
@@ -270,7 +271,23 @@ export function setReviewIndex(m: object, review: { localDay: string; shard: num
 }
 
 /** Sort-key prefixes of the member partition's item types. */
-export type PartitionPrefix = 'LOT#' | 'LEDGER#' | 'MERGE#' | 'DUE#' | 'SUPPRESS#' | 'SENT#' | 'HIST#' | 'CONSENT#' | 'REDEEM#' | 'REFERRAL#';
+export type PartitionPrefix = 'LOT#' | 'LEDGER#' | 'MERGE#' | 'DUE#' | 'SUPPRESS#' | 'SENT#' | 'HIST#' | 'CONSENT#' | 'REDEEM#' | 'REFERRAL#' | 'CAMPAIGN#';
+
+/**
+ * A scan cursor: DynamoDB's LastEvaluatedKey of a profile scan, the table key of whatever item the
+ * page's evaluation ended on (any item type: the filter keeps profiles, the cursor does not).
+ */
+export interface ProfileCursor {
+  pk: string;
+  sk: string;
+}
+
+/** Whether a cursor a caller handed back is a table key (resuming a scan from any key reads only what the filter keeps). */
+export function isProfileCursor(c: unknown): c is ProfileCursor {
+  if (c === null || typeof c !== 'object') return false;
+  const { pk, sk, ...rest } = c as Record<string, unknown>;
+return Object.keys(rest).length === 0 && typeof pk === 'string' && pk.length >= 1 && pk.length <= 1024 && typeof sk === 'string' && sk.length >= 1 && sk.length <= 1024;
+}
 
 /** The bucket writes of a profile write: the months whose facts changed since the read, and those gone. */
 function writeBuckets(tx: Tx, m: ProfileItem, isNew: boolean): void {
@@ -343,6 +360,37 @@ export const members = {
       { update: 'SET #cc = :t, #v = :v1, #u = :now REMOVE #cr', names: { '#cc': 'cohortCredits', '#v': 'version', '#u': 'updatedAt', '#cr': 'credits' }, values: { ':t': true, ':v1': prevVersion + 1, ':now': now } },
       { expr: '#v = :v', values: { ':v': prevVersion } },
     );
+  },
+
+  /**
+   * One page of a scan of the table for member profiles (audiences: lib/audiences/pages.ts): at
+   * most `limit` items evaluated (every item type counts, profiles are kept), of one segment of
+   * a parallel scan when `segment` is given. A profile with a long history is read again with its
+   * month buckets, so its history is whole. Merged-away records are included (readers skip them).
+   */
+  async scanPage<T extends ProfileItem>(
+    store: Store,
+    o: { limit: number; segment?: { index: number; total: number }; cursor?: ProfileCursor },
+  ): Promise<{ profiles: (T & Record<string, unknown>)[]; cursor?: ProfileCursor; scanned: number }> {
+    const res = await store.db.send(
+      new ScanCommand({
+        TableName: store.table,
+        FilterExpression: 'sk = :profile',
+        ExpressionAttributeValues: { ':profile': PROFILE_SK },
+        Limit: o.limit,
+        ...(o.segment ? { Segment: o.segment.index, TotalSegments: o.segment.total } : {}),
+        ...(o.cursor ? { ExclusiveStartKey: { pk: o.cursor.pk, sk: o.cursor.sk } } : {}),
+      }),
+    );
+    const profiles: (T & Record<string, unknown>)[] = [];
+    for (const item of res.Items ?? []) {
+      if (bucketMonths(item).length) {
+        const whole = await loadProfile<T & Record<string, unknown>>(store, parseMemberPartition(String(item.pk)));
+        if (whole) profiles.push(whole);
+      } else profiles.push(fromStored<T & Record<string, unknown>>(item));
+    }
+    const last = res.LastEvaluatedKey;
+    return { profiles, scanned: res.ScannedCount ?? 0, ...(last ? { cursor: { pk: String(last.pk), sk: String(last.sk) } } : {}) };
   },
 
   /** One page of the member ids filed under a review day and shard. */
