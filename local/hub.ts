@@ -26,6 +26,7 @@ import { createRuntime, type Runtime, type RuntimeOverrides } from '../lib/runti
 import type { HubContext } from '../lib/runtime/middleware.ts';
 import { BufferedArchive } from '../lib/archive/archive.ts';
 import { fileSink } from '../lib/archive/file-sink.ts';
+import { createLocalClock, type LocalClock } from './clock.ts';
 
 type Settings = Readonly<Record<string, string | undefined>>;
 
@@ -53,6 +54,8 @@ export interface HubOptions {
   clients?: { ddb?: DynamoDBDocumentClient; sqs?: SQSClient };
   /** The local archive's directory (lib/archive/file-sink.ts); none: nothing archived. */
   archiveDir?: string;
+  /** The hub's clock (local/clock.ts; default: a new one at the wall clock's time). */
+  clock?: LocalClock;
 }
 
 export interface RunningHub {
@@ -61,6 +64,8 @@ export interface RunningHub {
   top: TopStandin;
   youzan: YouzanStandin;
   queues: Record<QueueName, QueueRefs>;
+  /** The controllable clock of every handler and stand-in (GET/PUT /_local/clock). */
+  clock: LocalClock;
   /** The runtime every invocation gets in its context (the current one after `reconfigure`). */
   readonly runtime: Runtime;
   /** Replaces the runtime by a variant of it (settings merged over the current ones, clients, clock…). */
@@ -81,10 +86,14 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const db = opts.clients?.ddb ?? makeDynamo(endpoint(opts.endpoints?.dynamodb));
   const sqs = opts.clients?.sqs ?? makeSqs(endpoint(opts.endpoints?.sqs));
   const base = loadConfig({ env, local: true });
+  // One clock for the runtime and the stand-ins: signed requests, tokens and windows agree on "now".
+  const clock = opts.clock ?? createLocalClock();
+  const now = () => clock.now();
   await createTable(db, base.HUB_TABLE);
   const queues = await createQueues(sqs, opts.queuePrefix ? { prefix: opts.queuePrefix } : {});
   const standin = await startWechatStandin({
     port: opts.standinPort,
+    now,
     apps: Object.fromEntries(base.wechatApps.map((a) => [a.appId, a.appSecret])),
     ...(base.WECOM_CORP_ID && base.WECOM_CONTACT_SECRET
       ? {
@@ -96,14 +105,15 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         }
       : {}),
   });
-  const top = await startTopRuntime(base, env.TOP_API_BASE, opts.topPort !== undefined ? { port: opts.topPort } : opts.standinPort === 0 ? { port: 0 } : {});
+  const top = await startTopRuntime(base, env.TOP_API_BASE, { now, ...(opts.topPort !== undefined ? { port: opts.topPort } : opts.standinPort === 0 ? { port: 0 } : {}) });
   const youzan = await startYouzanRuntime(
     base,
     env.YOUZAN_API_BASE,
-    opts.youzanPort !== undefined ? { port: opts.youzanPort } : opts.standinPort === 0 ? { port: 0 } : {},
+    { now, ...(opts.youzanPort !== undefined ? { port: opts.youzanPort } : opts.standinPort === 0 ? { port: 0 } : {}) },
   );
   let runtime = createRuntime({
     local: true,
+    now,
     ...(opts.archiveDir ? { archive: new BufferedArchive(fileSink(opts.archiveDir)) } : {}),
     clients: { ddb: db, sqs },
     env: {
@@ -124,17 +134,19 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const context = (name: string, timeoutSeconds?: number): HubContext => ({ ...lambdaContext(name, timeoutSeconds), hub: runtime });
 
   const functions = await loadFunctions(opts.functions);
+  // EventBridge's scheduled event; its `time` is the hub clock's.
+  const scheduledEvent = () => ({ source: 'local.schedule', 'detail-type': 'Scheduled Event', time: new Date(clock.now()).toISOString() });
   const runScheduled = async (name: string) => {
     const fn = functions.get(name);
     if (!fn?.spec.schedule) throw new Error(`no scheduled function named ${name}`);
-    return fn.handler({ source: 'local.schedule', 'detail-type': 'Scheduled Event', time: new Date().toISOString() }, context(name, fn.spec.timeoutSeconds));
+    return fn.handler(scheduledEvent(), context(name, fn.spec.timeoutSeconds));
   };
   const invokeConsumer = async (name: string, event: SQSEvent) => {
     const fn = functions.get(name);
     if (!fn?.spec.consumes) throw new Error(`no consumer named ${name}`);
     return (await fn.handler(event, context(name, fn.spec.timeoutSeconds))) as SQSBatchResponse | void;
   };
-  const gateway = await startGateway({ port: opts.port, functions, runScheduled, context });
+  const gateway = await startGateway({ port: opts.port, functions, runScheduled, context, clock });
 
   const stops: (() => Promise<void>)[] = [];
   if (opts.pollers !== false) {
@@ -163,8 +175,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       let running: Promise<unknown> | undefined;
       const timer = setInterval(() => {
         if (running) return;
-        const event = { source: 'local.schedule', 'detail-type': 'Scheduled Event', time: new Date().toISOString() };
-        running = Promise.resolve(handler(event, context(spec.name, spec.timeoutSeconds)))
+        running = Promise.resolve(handler(scheduledEvent(), context(spec.name, spec.timeoutSeconds)))
           .catch((err: unknown) => console.error(`[schedule ${spec.name}]`, (err as Error).message))
           .finally(() => (running = undefined));
       }, every * 1000);
@@ -183,6 +194,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     top: top.standin,
     youzan: youzan.standin,
     queues,
+    clock,
     get runtime() {
       return runtime;
     },

@@ -14,6 +14,8 @@ import type { HubConfig } from '../lib/config/index.ts';
 export interface TopRuntimeOptions {
   port?: number;
   host?: string;
+  /** The stand-in's clock (the local hub's; default: the wall clock). */
+  now?: () => number;
 }
 
 export interface TopRuntime {
@@ -28,6 +30,7 @@ export async function startTopRuntime(cfg: HubConfig, explicitBase: string | und
   const standin = await startTopStandin({
     port,
     ...(opts.host ? { host: opts.host } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
     appKey: cfg.TMALL_APP_KEY,
     secret: cfg.TMALL_APP_SECRET,
     ...(cfg.TMALL_SESSION_KEY ? { session: cfg.TMALL_SESSION_KEY } : {}),
@@ -51,6 +54,7 @@ export async function startYouzanRuntime(cfg: HubConfig, explicitBase: string | 
   const standin = await startYouzanStandin({
     port,
     ...(opts.host ? { host: opts.host } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
     clientId: cfg.YOUZAN_CLIENT_ID,
     clientSecret: cfg.YOUZAN_CLIENT_SECRET,
     kdtId: cfg.YOUZAN_KDT_ID ?? '0',

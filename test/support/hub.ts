@@ -84,6 +84,9 @@ export function useTestHub(opts: TestHubOptions): TestHub {
     get runtime() {
       return ready(running).runtime;
     },
+    get clock() {
+      return ready(running).clock;
+    },
     reconfigure: (overrides: RuntimeOverrides) => ready(running).reconfigure(overrides),
     restore: (runtime: Runtime) => ready(running).restore(runtime),
     runScheduled: (name: string) => ready(running).runScheduled(name),
