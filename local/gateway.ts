@@ -2,7 +2,8 @@
  * The local HTTP gateway: turns each request into an API Gateway v2 (HTTP API, payload 2.0)
  * event for the same handler the stack deploys, and the handler's result back into a response.
  * Also serves `POST /_local/run/{function}` to run a scheduled function now and, given a clock,
- * `GET/PUT /_local/clock` (local/clock.ts): the hub's controllable "now".
+ * `GET/PUT /_local/clock` (local/clock.ts): the hub's controllable "now"; `POST /_local/settle` waits
+ * until the queues the pollers consume are empty.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -140,6 +141,8 @@ export interface GatewayOptions {
   context?: (name: string, timeoutSeconds?: number) => Context;
   /** The hub's controllable clock: serves GET/PUT /_local/clock and stamps the events. */
   clock?: LocalClock;
+  /** Waits until the consumed queues are empty (POST /_local/settle). */
+  settle?: () => Promise<unknown>;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -183,6 +186,13 @@ export async function startGateway(opts: GatewayOptions): Promise<{ server: Serv
           if (tooLarge) return send(res, { statusCode: 413, body: JSON.stringify({ error: 'payload_too_large', message: 'request body too large' }) });
           const url = new URL(req.url ?? '/', 'http://127.0.0.1');
           if (url.pathname === '/_local/clock' && opts.clock) return send(res, clockRoute(opts.clock, req.method, Buffer.concat(chunks)));
+          if (url.pathname === '/_local/settle' && req.method === 'POST' && opts.settle) {
+            try {
+              return send(res, { statusCode: 200, headers: JSON_HEADERS, body: JSON.stringify(await opts.settle()) });
+            } catch (err) {
+              return send(res, problem(504, 'not_settled', (err as Error).message));
+            }
+          }
           const run = /^\/_local\/run\/([\w-]+)$/.exec(url.pathname);
           if (run && req.method === 'POST' && opts.runScheduled) {
             const out = await opts.runScheduled(run[1]!);

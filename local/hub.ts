@@ -12,7 +12,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSBatchResponse } from 'aws-lambda';
-import { createQueues, createTable, LOCAL_AWS, type QueueRefs } from './emulators.ts';
+import { createQueues, createTable, LOCAL_AWS, queueDepth, type QueueRefs } from './emulators.ts';
 import { loadFunctions, lambdaContext, startGateway } from './gateway.ts';
 import { startPoller } from './poller.ts';
 import { startWechatStandin, type WechatStandin } from './wechat-standin.ts';
@@ -29,6 +29,17 @@ import { fileSink } from '../lib/archive/file-sink.ts';
 import { createLocalClock, type LocalClock } from './clock.ts';
 
 type Settings = Readonly<Record<string, string | undefined>>;
+
+const SETTLE_TIMEOUT_MS = 120_000;
+const SETTLE_POLL_MS = 50;
+
+/** The queues did not empty in time (a consumer failing over and over, or no pollers running). */
+export class SettleTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the hub's queues did not empty within ${timeoutMs} ms`);
+    this.name = 'SettleTimeoutError';
+  }
+}
 
 export interface HubOptions {
   port: number;
@@ -74,6 +85,11 @@ export interface RunningHub {
   restore(runtime: Runtime): void;
   /** Runs a scheduled function now. */
   runScheduled(name: string): Promise<unknown>;
+  /**
+   * Waits until every queue a poller consumes is empty (nothing waiting, in flight or delayed)
+   * on two reads in a row: what the pollers had to do is done. Throws after `timeoutMs`.
+   */
+  settle(timeoutMs?: number): Promise<{ settled: true; waitedMs: number }>;
   /** Invokes an SQS consumer on a hand-made batch. */
   invokeConsumer(name: string, event: SQSEvent): Promise<SQSBatchResponse | void>;
   stop(): Promise<void>;
@@ -146,7 +162,19 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     if (!fn?.spec.consumes) throw new Error(`no consumer named ${name}`);
     return (await fn.handler(event, context(name, fn.spec.timeoutSeconds))) as SQSBatchResponse | void;
   };
-  const gateway = await startGateway({ port: opts.port, functions, runScheduled, context, clock });
+  const consumed = [...functions.values()].flatMap((f) => (f.spec.consumes ? [queues[f.spec.consumes].url] : []));
+  const settle = async (timeoutMs = SETTLE_TIMEOUT_MS) => {
+    const started = Date.now();
+    let quiet = 0;
+    for (;;) {
+      const depths = await Promise.all(consumed.map((url) => queueDepth(sqs, url)));
+      quiet = depths.every((d) => d === 0) ? quiet + 1 : 0;
+      if (quiet >= 2) return { settled: true as const, waitedMs: Date.now() - started };
+      if (Date.now() - started > timeoutMs) throw new SettleTimeoutError(timeoutMs);
+      await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
+    }
+  };
+  const gateway = await startGateway({ port: opts.port, functions, runScheduled, context, clock, settle });
 
   const stops: (() => Promise<void>)[] = [];
   if (opts.pollers !== false) {
@@ -206,6 +234,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       runtime = previous;
     },
     runScheduled,
+    settle,
     invokeConsumer,
     stop: async () => {
       await Promise.all(stops.map((s) => s()));
