@@ -2,7 +2,7 @@
  * The local hub's controllable clock: the "now" of every handler the local hub runs (webhook
  * freshness windows, registrations, the scheduled functions run by `POST /_local/run/{function}`,
  * the engagement sender's quiet hours, caps and windows, the pollers) and of the platform
- * stand-ins (their token expiry, signature timestamps, message times), so months of history can
+ * WeChat and Youzan stand-ins (their token expiry, windows, message times), so months of history can
  * be driven through the real signed doors in minutes.
  *
  * It is the wall clock plus an offset: time keeps running while it is shifted. It only moves

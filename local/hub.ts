@@ -121,7 +121,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         }
       : {}),
   });
-  const top = await startTopRuntime(base, env.TOP_API_BASE, { now, ...(opts.topPort !== undefined ? { port: opts.topPort } : opts.standinPort === 0 ? { port: 0 } : {}) });
+  const top = await startTopRuntime(base, env.TOP_API_BASE, opts.topPort !== undefined ? { port: opts.topPort } : opts.standinPort === 0 ? { port: 0 } : {});
   const youzan = await startYouzanRuntime(
     base,
     env.YOUZAN_API_BASE,

@@ -14,7 +14,7 @@ import type { HubConfig } from '../lib/config/index.ts';
 export interface TopRuntimeOptions {
   port?: number;
   host?: string;
-  /** The stand-in's clock (the local hub's; default: the wall clock). */
+  /** The Youzan stand-in's clock (the local hub's; default: the wall clock). The TOP stand-in keeps the wall clock: TOP checks a request's signed timestamp against real time, and the hub's TOP client signs with it. */
   now?: () => number;
 }
 
@@ -30,7 +30,6 @@ export async function startTopRuntime(cfg: HubConfig, explicitBase: string | und
   const standin = await startTopStandin({
     port,
     ...(opts.host ? { host: opts.host } : {}),
-    ...(opts.now ? { now: opts.now } : {}),
     appKey: cfg.TMALL_APP_KEY,
     secret: cfg.TMALL_APP_SECRET,
     ...(cfg.TMALL_SESSION_KEY ? { session: cfg.TMALL_SESSION_KEY } : {}),

@@ -141,7 +141,6 @@ function build(p: Parts): Runtime {
         appKey: p.cfg.TMALL_APP_KEY,
         secret: p.cfg.TMALL_APP_SECRET,
         baseUrl: p.cfg.TOP_API_BASE,
-        now: p.now,
         ...(p.cfg.TMALL_SESSION_KEY ? { session: p.cfg.TMALL_SESSION_KEY } : {}),
       });
     },
