@@ -17,7 +17,7 @@ import { hubConfig } from '../support/env.ts';
 import { YOUZAN_ON_OFFICIAL_ACCOUNT, useTestHub } from '../support/hub.ts';
 import { fetchAttribution } from '../../lib/simulate/index.ts';
 import { simulateMonths, type MonthsResult } from '../../lib/simulate/months.ts';
-import { HORIZONS, KEYWORDS, MENU, MOST_FANS_CHANNEL, planMonths, STORE_QR_CHANNEL, TEXTS } from '../../lib/simulate/months-model.ts';
+import { CONVERSION_DAYS, HORIZONS, KEYWORDS, MENU, MOST_FANS_CHANNEL, planMonths, runDay, STORE_QR_CHANNEL, TEXTS } from '../../lib/simulate/months-model.ts';
 import { wechatRequest } from '../../lib/simulate/payloads.ts';
 import { DAY_MS, HOUR_MS } from '../../lib/time.ts';
 
@@ -215,8 +215,8 @@ describe('issue 23 done-when: the insight APIs recover the simulated truth', () 
   // i23-lift
   it('lift: the real-effect rule\'s 95 % interval contains the simulated effect; the no-effect rule reports no_effect_yet', async () => {
     type Lift = { treated: { eligible: number; converted: number }; holdout: { eligible: number; converted: number }; ci95: { low: number; high: number }; verdict: string };
-    // Eligibility whose conversion window the run observed in full (the simulator's own window).
-    const to = new Date(result.end - (14 + 2) * DAY_MS).toISOString().slice(0, 10);
+    // Eligibility whose conversion window the run observed in full (the simulator counts days d with d + 14 < days).
+    const to = runDay(result.start, result.tz, result.days - 1 - CONVERSION_DAYS);
     const real = await get<Lift>(`/insight/lift?rule=repurchase&from=${result.from}&to=${to}`);
     const truth = result.truth.rules.repurchase;
     expect(real.treated.eligible + real.holdout.eligible).toBe(truth.treated.eligible + truth.untreated.eligible);
