@@ -37,7 +37,7 @@ const USAGE = `Usage: npm run simulate -- [options]
   --timeout <ms>        per-request timeout (default 15000)
   --wechat-mode <m>     safe (encrypted, default) or plain WeChat pushes
   --months <m>          the months scenario instead (2..12 months through the local clock;
-                        --fans defaults to 600 then; 6 months of 500 fans took ≈ 6 min on 2 shared cores)
+                        --fans defaults to 600 then; 6 months of 500 fans took 2–6 min on 2 shared cores)
   --standin <url>       the WeChat stand-in for --months (default WECHAT_API_BASE)
   -h, --help            this text
 `;
