@@ -68,7 +68,7 @@ export const handler = routes(
     'POST /members/{id}/erase': async (event, rt) => json(202, await adminErase(id(event), jsonBody(event, 2048), adminSubject(event), privacyDeps(rt))),
     'POST /channels': async (event, rt) => json(201, await createChannel(rt.store, rt.wechat(), jsonBody(event), rt.now(), channelAccounts(rt))),
     'GET /channels': async (_event, rt) => json(200, { channels: await listChannels(rt.store) }),
-    'POST /codes/batches': async (event, rt) => json(201, await createBatch(rt.store, jsonBody(event))),
+    'POST /codes/batches': async (event, rt) => json(201, await createBatch(rt.store, jsonBody(event), rt.now())),
     'POST /codes/batches/{id}/status': async (event, rt) => {
       const body = jsonBody(event) as { active?: unknown };
       if (typeof body?.active !== 'boolean') throw new BadRequestError('body must be {"active": true|false}');

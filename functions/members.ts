@@ -55,7 +55,7 @@ export const handler = routes(
     'POST /me/consent': async (event, rt) => json(200, await changeConsent(header(event, 'authorization'), jsonBody(event, 1024), { ...sessionDeps(rt), apply: rt })),
     'DELETE /me': async (event, rt) => json(202, await eraseMe(header(event, 'authorization'), sessionDeps(rt))),
     'POST /members/sms-code': async (event, rt) =>
-      json(202, await sendSmsCode(jsonBody(event, 4096), { cfg: rt.cfg, api: rt.wechat(), wechat: (appId) => rt.wechat(appId), sms: smsSender(rt.cfg), store: rt.store })),
+      json(202, await sendSmsCode(jsonBody(event, 4096), { cfg: rt.cfg, api: rt.wechat(), wechat: (appId) => rt.wechat(appId), sms: smsSender(rt.cfg), store: rt.store, now: rt.now })),
   },
-  async (event, rt) => json(200, (await register(jsonBody(event), { cfg: rt.cfg, api: rt.wechat(), wechat: (appId) => rt.wechat(appId), apply: rt })).member),
+  async (event, rt) => json(200, (await register(jsonBody(event), { cfg: rt.cfg, api: rt.wechat(), wechat: (appId) => rt.wechat(appId), apply: rt, now: rt.now })).member),
 );

@@ -405,3 +405,12 @@ export async function createQueues(sqs: SQSClient, options: { prefix?: string } 
   }
   return out;
 }
+
+/** Messages a queue holds: waiting, in flight (received, not yet deleted) and delayed. */
+export async function queueDepth(sqs: SQSClient, url: string): Promise<number> {
+  const attrs = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
+  );
+  const a = attrs.Attributes ?? {};
+  return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+}

@@ -1,12 +1,15 @@
 /**
  * The local HTTP gateway: turns each request into an API Gateway v2 (HTTP API, payload 2.0)
  * event for the same handler the stack deploys, and the handler's result back into a response.
- * Also serves `POST /_local/run/{function}` to run a scheduled function now.
+ * Also serves `POST /_local/run/{function}` to run a scheduled function now and, given a clock,
+ * `GET/PUT /_local/clock` (local/clock.ts): the hub's controllable "now"; `POST /_local/settle` waits
+ * until the queues the pollers consume are empty.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { entryOf, FUNCTIONS, type FunctionSpec, type RouteSpec } from '../lib/manifest.ts';
+import { applyClockRequest, ClockBackwardsError, ClockRequest, type LocalClock } from './clock.ts';
 
 /** API Gateway's payload limit for HTTP APIs is 10 MB; the handlers enforce their own. */
 const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
@@ -77,7 +80,8 @@ function compile(functions: Map<string, LoadedFunction>): CompiledRoute[] {
   return routes.sort((a, b) => a.params.length - b.params.length);
 }
 
-export function toEvent(req: IncomingMessage, body: Buffer, route: CompiledRoute, match: RegExpExecArray, url: URL): APIGatewayProxyEventV2 {
+/** `requestContext.time`: API Gateway's receive time, the hub's clock locally (default: the wall clock). */
+export function toEvent(req: IncomingMessage, body: Buffer, route: CompiledRoute, match: RegExpExecArray, url: URL, now = Date.now()): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   const qs: Record<string, string> = {};
@@ -108,8 +112,8 @@ export function toEvent(req: IncomingMessage, body: Buffer, route: CompiledRoute
       requestId: randomUUID(),
       routeKey: `${route.spec.method} ${route.spec.path}`,
       stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
+      time: new Date(now).toISOString(),
+      timeEpoch: now,
     },
     ...(body.length ? { body: textual ? body.toString('utf8') : body.toString('base64') } : {}),
     isBase64Encoded: body.length > 0 && !textual,
@@ -135,6 +139,34 @@ export interface GatewayOptions {
   runScheduled?: (name: string) => Promise<unknown>;
   /** The context of an invocation (the local hub adds its runtime); default: lambdaContext. */
   context?: (name: string, timeoutSeconds?: number) => Context;
+  /** The hub's controllable clock: serves GET/PUT /_local/clock and stamps the events. */
+  clock?: LocalClock;
+  /** Waits until the consumed queues are empty (POST /_local/settle). */
+  settle?: () => Promise<unknown>;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+const problem = (statusCode: number, error: string, message: string): APIGatewayProxyStructuredResultV2 => ({ statusCode, headers: JSON_HEADERS, body: JSON.stringify({ error, message }) });
+
+/** GET/PUT /_local/clock. */
+function clockRoute(clock: LocalClock, method: string | undefined, body: Buffer): APIGatewayProxyStructuredResultV2 {
+  if (method === 'GET') return { statusCode: 200, headers: JSON_HEADERS, body: JSON.stringify(clock.state()) };
+  if (method !== 'PUT') return problem(405, 'method_not_allowed', 'GET or PUT /_local/clock');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return problem(400, 'bad_request', 'the body is not JSON');
+  }
+  const req = ClockRequest.safeParse(parsed);
+  if (!req.success) return problem(400, 'bad_request', 'expected {at: ISO 8601 date-time with offset | epoch ms} or {advanceMs: integer ≥ 0}');
+  try {
+    return { statusCode: 200, headers: JSON_HEADERS, body: JSON.stringify(applyClockRequest(clock, req.data)) };
+  } catch (err) {
+    if (err instanceof ClockBackwardsError) return problem(409, 'clock_backwards', err.message);
+    if (err instanceof RangeError) return problem(400, 'bad_request', err.message);
+    throw err;
+  }
 }
 
 export async function startGateway(opts: GatewayOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
@@ -153,6 +185,14 @@ export async function startGateway(opts: GatewayOptions): Promise<{ server: Serv
         try {
           if (tooLarge) return send(res, { statusCode: 413, body: JSON.stringify({ error: 'payload_too_large', message: 'request body too large' }) });
           const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+          if (url.pathname === '/_local/clock' && opts.clock) return send(res, clockRoute(opts.clock, req.method, Buffer.concat(chunks)));
+          if (url.pathname === '/_local/settle' && req.method === 'POST' && opts.settle) {
+            try {
+              return send(res, { statusCode: 200, headers: JSON_HEADERS, body: JSON.stringify(await opts.settle()) });
+            } catch (err) {
+              return send(res, problem(504, 'not_settled', (err as Error).message));
+            }
+          }
           const run = /^\/_local\/run\/([\w-]+)$/.exec(url.pathname);
           if (run && req.method === 'POST' && opts.runScheduled) {
             const out = await opts.runScheduled(run[1]!);
@@ -169,7 +209,7 @@ export async function startGateway(opts: GatewayOptions): Promise<{ server: Serv
             const fn = opts.functions.get(r.fn)!;
             let event: APIGatewayProxyEventV2;
             try {
-              event = toEvent(req, Buffer.concat(chunks), r, m, url);
+              event = toEvent(req, Buffer.concat(chunks), r, m, url, opts.clock?.now());
             } catch {
               // A malformed percent-escape in the path: API Gateway answers 400 too.
               return send(res, { statusCode: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: 'bad_request', message: 'malformed path' }) });

@@ -12,7 +12,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSBatchResponse } from 'aws-lambda';
-import { createQueues, createTable, LOCAL_AWS, type QueueRefs } from './emulators.ts';
+import { createQueues, createTable, LOCAL_AWS, queueDepth, type QueueRefs } from './emulators.ts';
 import { loadFunctions, lambdaContext, startGateway } from './gateway.ts';
 import { startPoller } from './poller.ts';
 import { startWechatStandin, type WechatStandin } from './wechat-standin.ts';
@@ -26,8 +26,20 @@ import { createRuntime, type Runtime, type RuntimeOverrides } from '../lib/runti
 import type { HubContext } from '../lib/runtime/middleware.ts';
 import { BufferedArchive } from '../lib/archive/archive.ts';
 import { fileSink } from '../lib/archive/file-sink.ts';
+import { createLocalClock, type LocalClock } from './clock.ts';
 
 type Settings = Readonly<Record<string, string | undefined>>;
+
+const SETTLE_TIMEOUT_MS = 120_000;
+const SETTLE_POLL_MS = 50;
+
+/** The queues did not empty in time (a consumer failing over and over, or no pollers running). */
+export class SettleTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`the hub's queues did not empty within ${timeoutMs} ms`);
+    this.name = 'SettleTimeoutError';
+  }
+}
 
 export interface HubOptions {
   port: number;
@@ -53,6 +65,8 @@ export interface HubOptions {
   clients?: { ddb?: DynamoDBDocumentClient; sqs?: SQSClient };
   /** The local archive's directory (lib/archive/file-sink.ts); none: nothing archived. */
   archiveDir?: string;
+  /** The hub's clock (local/clock.ts; default: a new one at the wall clock's time). */
+  clock?: LocalClock;
 }
 
 export interface RunningHub {
@@ -61,6 +75,8 @@ export interface RunningHub {
   top: TopStandin;
   youzan: YouzanStandin;
   queues: Record<QueueName, QueueRefs>;
+  /** The controllable clock of every handler and stand-in (GET/PUT /_local/clock). */
+  clock: LocalClock;
   /** The runtime every invocation gets in its context (the current one after `reconfigure`). */
   readonly runtime: Runtime;
   /** Replaces the runtime by a variant of it (settings merged over the current ones, clients, clock…). */
@@ -69,6 +85,11 @@ export interface RunningHub {
   restore(runtime: Runtime): void;
   /** Runs a scheduled function now. */
   runScheduled(name: string): Promise<unknown>;
+  /**
+   * Waits until every queue a poller consumes is empty (nothing waiting, in flight or delayed)
+   * on two reads in a row: what the pollers had to do is done. Throws after `timeoutMs`.
+   */
+  settle(timeoutMs?: number): Promise<{ settled: true; waitedMs: number }>;
   /** Invokes an SQS consumer on a hand-made batch. */
   invokeConsumer(name: string, event: SQSEvent): Promise<SQSBatchResponse | void>;
   stop(): Promise<void>;
@@ -81,10 +102,14 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const db = opts.clients?.ddb ?? makeDynamo(endpoint(opts.endpoints?.dynamodb));
   const sqs = opts.clients?.sqs ?? makeSqs(endpoint(opts.endpoints?.sqs));
   const base = loadConfig({ env, local: true });
+  // One clock for the runtime and the stand-ins: signed requests, tokens and windows agree on "now".
+  const clock = opts.clock ?? createLocalClock();
+  const now = () => clock.now();
   await createTable(db, base.HUB_TABLE);
   const queues = await createQueues(sqs, opts.queuePrefix ? { prefix: opts.queuePrefix } : {});
   const standin = await startWechatStandin({
     port: opts.standinPort,
+    now,
     apps: Object.fromEntries(base.wechatApps.map((a) => [a.appId, a.appSecret])),
     ...(base.WECOM_CORP_ID && base.WECOM_CONTACT_SECRET
       ? {
@@ -100,10 +125,11 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const youzan = await startYouzanRuntime(
     base,
     env.YOUZAN_API_BASE,
-    opts.youzanPort !== undefined ? { port: opts.youzanPort } : opts.standinPort === 0 ? { port: 0 } : {},
+    { now, ...(opts.youzanPort !== undefined ? { port: opts.youzanPort } : opts.standinPort === 0 ? { port: 0 } : {}) },
   );
   let runtime = createRuntime({
     local: true,
+    now,
     ...(opts.archiveDir ? { archive: new BufferedArchive(fileSink(opts.archiveDir)) } : {}),
     clients: { ddb: db, sqs },
     env: {
@@ -124,17 +150,31 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const context = (name: string, timeoutSeconds?: number): HubContext => ({ ...lambdaContext(name, timeoutSeconds), hub: runtime });
 
   const functions = await loadFunctions(opts.functions);
+  // EventBridge's scheduled event; its `time` is the hub clock's.
+  const scheduledEvent = () => ({ source: 'local.schedule', 'detail-type': 'Scheduled Event', time: new Date(clock.now()).toISOString() });
   const runScheduled = async (name: string) => {
     const fn = functions.get(name);
     if (!fn?.spec.schedule) throw new Error(`no scheduled function named ${name}`);
-    return fn.handler({ source: 'local.schedule', 'detail-type': 'Scheduled Event', time: new Date().toISOString() }, context(name, fn.spec.timeoutSeconds));
+    return fn.handler(scheduledEvent(), context(name, fn.spec.timeoutSeconds));
   };
   const invokeConsumer = async (name: string, event: SQSEvent) => {
     const fn = functions.get(name);
     if (!fn?.spec.consumes) throw new Error(`no consumer named ${name}`);
     return (await fn.handler(event, context(name, fn.spec.timeoutSeconds))) as SQSBatchResponse | void;
   };
-  const gateway = await startGateway({ port: opts.port, functions, runScheduled, context });
+  const consumed = [...functions.values()].flatMap((f) => (f.spec.consumes ? [queues[f.spec.consumes].url] : []));
+  const settle = async (timeoutMs = SETTLE_TIMEOUT_MS) => {
+    const started = Date.now();
+    let quiet = 0;
+    for (;;) {
+      const depths = await Promise.all(consumed.map((url) => queueDepth(sqs, url)));
+      quiet = depths.every((d) => d === 0) ? quiet + 1 : 0;
+      if (quiet >= 2) return { settled: true as const, waitedMs: Date.now() - started };
+      if (Date.now() - started > timeoutMs) throw new SettleTimeoutError(timeoutMs);
+      await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
+    }
+  };
+  const gateway = await startGateway({ port: opts.port, functions, runScheduled, context, clock, settle });
 
   const stops: (() => Promise<void>)[] = [];
   if (opts.pollers !== false) {
@@ -163,8 +203,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       let running: Promise<unknown> | undefined;
       const timer = setInterval(() => {
         if (running) return;
-        const event = { source: 'local.schedule', 'detail-type': 'Scheduled Event', time: new Date().toISOString() };
-        running = Promise.resolve(handler(event, context(spec.name, spec.timeoutSeconds)))
+        running = Promise.resolve(handler(scheduledEvent(), context(spec.name, spec.timeoutSeconds)))
           .catch((err: unknown) => console.error(`[schedule ${spec.name}]`, (err as Error).message))
           .finally(() => (running = undefined));
       }, every * 1000);
@@ -183,6 +222,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     top: top.standin,
     youzan: youzan.standin,
     queues,
+    clock,
     get runtime() {
       return runtime;
     },
@@ -194,6 +234,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       runtime = previous;
     },
     runScheduled,
+    settle,
     invokeConsumer,
     stop: async () => {
       await Promise.all(stops.map((s) => s()));

@@ -14,6 +14,8 @@ import type { HubConfig } from '../lib/config/index.ts';
 export interface TopRuntimeOptions {
   port?: number;
   host?: string;
+  /** The Youzan stand-in's clock (the local hub's; default: the wall clock). The TOP stand-in keeps the wall clock: TOP checks a request's signed timestamp against real time, and the hub's TOP client signs with it. */
+  now?: () => number;
 }
 
 export interface TopRuntime {
@@ -51,6 +53,7 @@ export async function startYouzanRuntime(cfg: HubConfig, explicitBase: string | 
   const standin = await startYouzanStandin({
     port,
     ...(opts.host ? { host: opts.host } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
     clientId: cfg.YOUZAN_CLIENT_ID,
     clientSecret: cfg.YOUZAN_CLIENT_SECRET,
     kdtId: cfg.YOUZAN_KDT_ID ?? '0',

@@ -73,7 +73,7 @@ export interface Channel extends StoredChannel {
 
 const exists = (id: string) => new ConflictError(`channel ${id} exists`, undefined, 'channel_exists');
 
-export async function createChannel(store: Store, api: WechatApi, body: unknown, now = Date.now(), accounts?: ChannelAccounts): Promise<Channel> {
+export async function createChannel(store: Store, api: WechatApi, body: unknown, now: number, accounts?: ChannelAccounts): Promise<Channel> {
   const parsed = CreateChannel.safeParse(body);
   if (!parsed.success) throw new BadRequestError('invalid channel', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`));
   const c = parsed.data;

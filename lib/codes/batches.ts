@@ -22,7 +22,7 @@ export const CreateBatch = z.strictObject({
   region: z.string().max(64).optional(),
 });
 
-export async function createBatch(store: Store, body: unknown, now = Date.now()): Promise<Batch> {
+export async function createBatch(store: Store, body: unknown, now: number): Promise<Batch> {
   const parsed = CreateBatch.safeParse(body);
   if (!parsed.success) throw new BadRequestError('invalid batch', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`));
   const b = parsed.data;

@@ -38,7 +38,7 @@ export function query(event: HttpEvent): Record<string, string> {
  * A webhook request as a source reads it (lib/sources/types.ts): the account route parameter,
  * the query, lower-cased headers and the body within maxBytes (a GET handshake reads no body).
  */
-export function inboundRequest(event: HttpEvent, accountParam: string, maxBytes: number, receivedAt = Date.now()): InboundRequest {
+export function inboundRequest(event: HttpEvent, accountParam: string, maxBytes: number, receivedAt: number): InboundRequest {
   const method = event.requestContext.http.method === 'GET' ? 'GET' : 'POST';
   return {
     method,

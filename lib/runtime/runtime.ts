@@ -130,7 +130,7 @@ function build(p: Parts): Runtime {
       // One client per app: its own AppSecret, its own cached stable_token (TOKEN#wechat#<appId>).
       let api = wechatClients.get(appId);
       if (!api) {
-        api = createWechatApi({ appId, appSecret: app.appSecret, baseUrl: p.cfg.WECHAT_API_BASE, tokenCache: dynamoTokenCache({ db: db(), table: p.cfg.HUB_TABLE }) });
+        api = createWechatApi({ appId, appSecret: app.appSecret, baseUrl: p.cfg.WECHAT_API_BASE, tokenCache: dynamoTokenCache({ db: db(), table: p.cfg.HUB_TABLE }), now: p.now });
         wechatClients.set(appId, api);
       }
       return api;

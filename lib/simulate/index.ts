@@ -111,7 +111,7 @@ const ROUTE = {
 
 export const emptyTally = (): ChannelTally => ({ firstFollows: 0, registrations: 0, orders: 0, gmvFen: 0, unfollows: 0, qrScans: 0, codeScans: 0 });
 
-function parseJson(text: string): Record<string, unknown> | undefined {
+export function parseJson(text: string): Record<string, unknown> | undefined {
   try {
     const v: unknown = JSON.parse(text);
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
@@ -146,25 +146,7 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   const adminJson = { ...admin, 'content-type': 'application/json' };
 
   // ---- Setup: channels, tickets, code batch, codes.
-  const channels: SimulateResult['channels'] = [];
-  for (const c of CREATED_CHANNELS) {
-    const body = JSON.stringify({ id: c.id, name: c.name, kind: c.kind, ...(c.welcomeText ? { welcomeText: c.welcomeText } : {}) });
-    const res = await sender.send('POST /channels', () => ({ method: 'POST', path: '/channels', headers: adminJson, body }), [409]);
-    if (res.status === 0 && channels.length === 0) {
-      throw new Error(`the hub at ${base} does not answer (${res.body}); is \`npm start\` running?`);
-    }
-    channels.push({ id: c.id, name: c.name, kind: c.kind, created: res.status === 201 });
-    log(`channel   ${c.id} (${c.kind}) ${res.status === 201 ? 'created' : res.status === 409 ? 'exists' : `failed: ${res.status} ${res.body.slice(0, 200)}`}`);
-  }
-  const tickets = new Map<string, string>();
-  const listed = await sender.send('GET /channels', () => ({ method: 'GET', path: '/channels', headers: admin }));
-  const list = parseJson(listed.body)?.channels;
-  if (Array.isArray(list)) {
-    for (const item of list as { channelId?: string; qr?: { ticket?: string } }[]) {
-      if (item.channelId && item.qr?.ticket) tickets.set(item.channelId, item.qr.ticket);
-    }
-  }
-  const ticketOf = (channel: string) => tickets.get(channel) ?? syntheticTicket(channel);
+  const { channels, ticketOf } = await setupChannels(sender, cfg, base, log);
 
   let codes: string[] = [];
   let batch: SimulateResult['batch'];
@@ -329,6 +311,31 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
     trafficMs,
     eventsPerSecond: trafficMs > 0 ? (events * 1000) / trafficMs : 0,
   };
+}
+
+/** Creates the scenario's channels through the admin API (an existing one answers 409 and is kept) and reads their QR tickets. */
+export async function setupChannels(sender: Sender, cfg: HubConfig, base: string, log: (line: string) => void): Promise<{ channels: SimulateResult['channels']; ticketOf: (channel: string) => string }> {
+  const admin = { authorization: `Bearer ${cfg.HUB_ADMIN_TOKEN}` };
+  const adminJson = { ...admin, 'content-type': 'application/json' };
+  const channels: SimulateResult['channels'] = [];
+  for (const c of CREATED_CHANNELS) {
+    const body = JSON.stringify({ id: c.id, name: c.name, kind: c.kind, ...(c.welcomeText ? { welcomeText: c.welcomeText } : {}) });
+    const res = await sender.send('POST /channels', () => ({ method: 'POST', path: '/channels', headers: adminJson, body }), [409]);
+    if (res.status === 0 && channels.length === 0) {
+      throw new Error(`the hub at ${base} does not answer (${res.body}); is \`npm start\` running?`);
+    }
+    channels.push({ id: c.id, name: c.name, kind: c.kind, created: res.status === 201 });
+    log(`channel   ${c.id} (${c.kind}) ${res.status === 201 ? 'created' : res.status === 409 ? 'exists' : `failed: ${res.status} ${res.body.slice(0, 200)}`}`);
+  }
+  const tickets = new Map<string, string>();
+  const listed = await sender.send('GET /channels', () => ({ method: 'GET', path: '/channels', headers: admin }));
+  const list = parseJson(listed.body)?.channels;
+  if (Array.isArray(list)) {
+    for (const item of list as { channelId?: string; qr?: { ticket?: string } }[]) {
+      if (item.channelId && item.qr?.ticket) tickets.set(item.channelId, item.qr.ticket);
+    }
+  }
+  return { channels, ticketOf: (channel: string) => tickets.get(channel) ?? syntheticTicket(channel) };
 }
 
 /** A row of the hub's channel table (the attribution API's own type). */

@@ -16,7 +16,7 @@ import { CODE_ALPHABET, formatCode } from '../codes/codec.ts';
 import type { CodeRef, OrderSpec, Person, TmcSpec, WechatPushSpec } from './plan.ts';
 
 export interface BuiltRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   /** Path and query, relative to the hub's base URL. */
   path: string;
   headers: Record<string, string>;
@@ -302,6 +302,7 @@ export function registerRequest(cfg: HubConfig, person: Person): BuiltRequest {
     phoneCode: `local-phone:${person.phone}`,
     ...(person.name ? { name: person.name } : {}),
     ...(person.birthday ? { birthday: person.birthday } : {}),
+    ...(person.marketingConsent !== undefined ? { marketingConsent: person.marketingConsent } : {}),
   };
   return { method: 'POST', path: '/members', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }

@@ -53,6 +53,8 @@ export interface Person {
   tmallOpenUid?: string;
   jdOpenId?: string;
   jdXid?: string;
+  /** Ticks the member centre's separate marketing-consent box when registering. */
+  marketingConsent?: boolean;
 }
 
 export interface OrderLine {
@@ -77,7 +79,7 @@ export interface OrderSpec {
 export interface WechatPushSpec {
   createTime: number;
   msgType: 'event' | 'text';
-  event?: 'subscribe' | 'unsubscribe' | 'SCAN';
+  event?: 'subscribe' | 'unsubscribe' | 'SCAN' | 'CLICK' | 'VIEW';
   /** Absent element vs empty element both occur for organic follows. */
   eventKey?: string;
   /** Channel whose QR ticket rides along. */
@@ -236,7 +238,7 @@ class Clock {
 }
 
 /** Unique, seed-stable mainland mobile numbers: prefix, a 3-digit seed block, a 5-digit bijection. */
-function phoneMaker(seed: string) {
+export function phoneMaker(seed: string) {
   const h = hash32(`phone:${seed}`);
   const block = String(h % 1000).padStart(3, '0');
   const c = hash32(`phone-offset:${seed}`) % 100_000;
@@ -249,7 +251,7 @@ function phoneMaker(seed: string) {
   };
 }
 
-function idChars(label: string, length: number): string {
+export function idChars(label: string, length: number): string {
   return createHash('sha256').update(label).digest('base64url').slice(0, length);
 }
 
@@ -258,6 +260,9 @@ function uuidOf(label: string): string {
   const h = createHash('sha256').update(label).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${'89ab'[parseInt(h[16]!, 16) % 4]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
+
+/** A simulated person's openid on the official account. */
+export const simOpenid = (seed: string, idx: number): string => `oSIM${idChars(`openid:${seed}:${idx}`, 24)}`;
 
 export function planSimulation(input: PlanInput): Plan {
   const { fans, days, anchor, tz } = input;
@@ -293,7 +298,7 @@ export function planSimulation(input: PlanInput): Plan {
     persons.push(p);
     return p;
   };
-  const openidOf = (idx: number) => `oSIM${idChars(`openid:${seed}:${idx}`, 24)}`;
+  const openidOf = (idx: number) => simOpenid(seed, idx);
 
   const push = (p: Person, at: number, spec: Omit<WechatPushSpec, 'createTime'>, effects: Effect[] = []) => {
     actions.push({ kind: 'wechat', at, person: p.idx, effects, nonce: nonce(), push: { ...spec, createTime: Math.floor(at / 1000) } });

@@ -114,6 +114,11 @@ describe('HTTP API', () => {
     expect(routes).toHaveLength(allRoutes.length);
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(allRoutes.map((r) => r.key).sort());
   });
+  it('has none of the local runtime\'s /_local routes (the controllable clock, the scheduled-function runner)', () => {
+    const keys = Object.values(resourcesOf(t, 'AWS::ApiGatewayV2::Route')).map((r) => String(r.Properties.RouteKey));
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.filter((k) => k.includes('/_local'))).toEqual([]);
+  });
   it('routes each key to its own function', () => {
     const integrations = resourcesOf(t, 'AWS::ApiGatewayV2::Integration');
     const routes = Object.values(resourcesOf(t, 'AWS::ApiGatewayV2::Route'));

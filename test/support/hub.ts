@@ -84,9 +84,13 @@ export function useTestHub(opts: TestHubOptions): TestHub {
     get runtime() {
       return ready(running).runtime;
     },
+    get clock() {
+      return ready(running).clock;
+    },
     reconfigure: (overrides: RuntimeOverrides) => ready(running).reconfigure(overrides),
     restore: (runtime: Runtime) => ready(running).restore(runtime),
     runScheduled: (name: string) => ready(running).runScheduled(name),
+    settle: (timeoutMs?: number) => ready(running).settle(timeoutMs),
     invokeConsumer: (name: string, event: SQSEvent) => ready(running).invokeConsumer(name, event),
     stop: () => ready(running).stop(),
   };

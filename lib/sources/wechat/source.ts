@@ -39,7 +39,7 @@ export const source: Source<OpenedPush> = {
   descriptor: wechat,
   handshake(req, cfg) {
     const app = assertAccount(req.account, cfg);
-    const body = verifyUrl(req.query, app.token, { maxSkewSeconds: cfg.HUB_WEBHOOK_MAX_SKEW_SECONDS });
+    const body = verifyUrl(req.query, app.token, { now: req.receivedAt, maxSkewSeconds: cfg.HUB_WEBHOOK_MAX_SKEW_SECONDS });
     return { statusCode: 200, contentType: 'text/plain; charset=utf-8', body };
   },
   verify(req, cfg) {
@@ -52,6 +52,7 @@ export const source: Source<OpenedPush> = {
       // An account with a key accepts only encrypted pushes (the default account: WECHAT_MESSAGE_MODE).
       ...(app.aesKey !== undefined ? { aesKey: app.aesKey } : {}),
       maxSkewSeconds: cfg.HUB_WEBHOOK_MAX_SKEW_SECONDS,
+      now: () => req.receivedAt,
     });
     return { message: push, ...(push.replay ? { guards: { replay: push.replay } } : {}) };
   },
