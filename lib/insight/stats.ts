@@ -75,6 +75,12 @@ export function newcombe(a: ArmCounts, b: ArmCounts, z: number = Z_95): Interval
  * Eligible members in all (treated + holdout) for a two-sided 5 % test of the observed rates to
  * have 80 % power, keeping the observed allocation κ = treated/holdout (Chow, Shao & Wang §4.2).
  * Null when the difference is 0 (no sample detects it) or an arm is empty.
+ *
+ * An arm whose observed rate is 0 or 1 (none or all converted: a small arm, typically) has no
+ * variance estimate; its variance term uses the add-one rate (x + 1)/(n + 2) instead (Agresti &
+ * Caffo, "Simple and effective confidence intervals for proportions and differences of
+ * proportions", The American Statistician 54(4), 2000). Without it one held-out member who did not
+ * buy would make the formula answer that a handful of members suffice.
  */
 export function requiredTotal(t: ArmCounts, h: ArmCounts): number | null {
   if (t.eligible <= 0 || h.eligible <= 0) return null;
@@ -83,14 +89,15 @@ export function requiredTotal(t: ArmCounts, h: ArmCounts): number | null {
   const d = p1 - p2;
   if (d === 0) return null;
   const kappa = t.eligible / h.eligible;
-  let variance = (p1 * (1 - p1)) / kappa + p2 * (1 - p2);
-  // Both observed rates at 0 or 1 (tiny arms): the pooled rate's variance instead of none at all.
-  if (variance === 0) {
-    const pooled = (t.converted + h.converted) / (t.eligible + h.eligible);
-    variance = pooled * (1 - pooled) * (1 / kappa + 1);
-  }
+  const variance = armVariance(t) / kappa + armVariance(h);
   const n2 = ((Z_95 + Z_POWER_80) ** 2 * variance) / (d * d);
   return Math.ceil(n2) + Math.ceil(kappa * n2);
+}
+
+/** p(1 − p) of an arm's observed rate; the add-one rate's when none or all converted. */
+function armVariance(a: ArmCounts): number {
+  const p = a.converted > 0 && a.converted < a.eligible ? a.converted / a.eligible : (a.converted + 1) / (a.eligible + 2);
+  return p * (1 - p);
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)} percentage points`;

@@ -19,8 +19,10 @@
  *     LADDER_BASE_P, as a quota (Quota: exactly ⌊n·p⌋ of the n people of each group, spread
  *     evenly), so the realised rates are the model's up to 1/n whichever members the hub's random
  *     member ids put in its 5 % holdout. The simulated effect is their difference.
- *   birthday (NO effect): a member whose birthday falls in the run is eligible on it; buying
- *     follows the person's plan whatever the message — receipt changes nothing (effect 0).
+ *   birthday (NO effect): a member whose birthday falls in the run is eligible on it. The plan
+ *     keeps the person's own orders out of the birthday window (inBirthdayWindow); in it, exactly
+ *     ⌊n·BIRTHDAY_P⌋ of the n eligible people of each group (received or not) buy once, the same
+ *     rate for both — receipt changes nothing (effect 0), in every run.
  *
  * The hub's member definitions the ground truth models (lib/members/lifecycle.ts; implemented
  * again here, not imported), evaluated at the end of the run E:
@@ -96,6 +98,19 @@ export const LADDER_TREATED_P = 0.45;
 export const LADDER_BASE_P = 0.1;
 /** Conversion window of both rules (the lift report's default, 14 days); conversions are planned well inside it. */
 export const CONVERSION_DAYS = 14;
+/**
+ * The engagement policy the scenario runs with (HUB_ENGAGEMENT_POLICY): a 50 % holdout, an A/B
+ * split, so six months of a few hundred fans give both arms of the lift report enough members.
+ */
+export const SIMULATE_ENGAGEMENT_POLICY = '{"holdout":5000}';
+
+/** The rate at which birthday-eligible people buy in the window, received or not (effect 0). */
+export const BIRTHDAY_P = 0.2;
+
+/** Whether day d lies in the person's birthday conversion window (from the day before the birthday to the window's end + 1). */
+export function inBirthdayWindow(p: { birthdayDay?: number }, d: number): boolean {
+  return p.birthdayDay !== undefined && d >= p.birthdayDay - 1 && d <= p.birthdayDay + CONVERSION_DAYS + 1;
+}
 export const RULE_TEMPLATES = { repurchase: 'TPL_REPURCHASE', birthday: 'TPL_BIRTHDAY' } as const;
 export type SimRule = keyof typeof RULE_TEMPLATES;
 
@@ -247,7 +262,7 @@ export function planMonths(input: MonthsInput): MonthsPlan {
     byDay[regDay]!.push([i, { kind: 'register' }]);
     if (!rng.chance(v.buy)) continue;
     const order = (d: number, gold = false) => {
-      if (!free(p, d)) return false;
+      if (!free(p, d) || inBirthdayWindow(p, d)) return false;
       const lines = basketLines(rng, v.basket, gold);
       byDay[d]!.push([i, { kind: 'order', fen: lines.reduce((s, l) => s + l.qty * l.priceFen, 0), lines }]);
       return true;

@@ -19,7 +19,7 @@
  *
  * The hub must run with the scenario's rule set (events/simulate-rules.json: a one-step
  * repurchase ladder, no staff lapse alert) and Youzan bound to the official account:
- *   HUB_RULES_FILE=events/simulate-rules.json YOUZAN_WECHAT_APP_ID=<WECHAT_APP_ID> npm start
+ *   HUB_RULES_FILE=events/simulate-rules.json HUB_ENGAGEMENT_POLICY='{"holdout":5000}' YOUZAN_WECHAT_APP_ID=<WECHAT_APP_ID> npm start
  */
 import { loadConfig, type HubConfig } from '../config/index.ts';
 import { addDays, DAY_MS, HOUR_MS, localDay, startOfLocalDay } from '../time.ts';
@@ -38,6 +38,8 @@ import {
   LADDER_BASE_P,
   LADDER_DAY,
   LADDER_TREATED_P,
+  BIRTHDAY_P,
+  inBirthdayWindow,
   Quota,
   planMonths,
   RULE_TEMPLATES,
@@ -272,6 +274,14 @@ export async function simulateMonths(options: MonthsOptions): Promise<MonthsResu
   // Who converts: exactly ⌊n·p⌋ of each group (Quota), so the realised effect is the simulated one
   // whichever members the hub's random ids put in its holdout.
   const ladder = { treated: new Quota(LADDER_TREATED_P), untreated: new Quota(LADDER_BASE_P) };
+  const birthday = { treated: new Quota(BIRTHDAY_P), untreated: new Quota(BIRTHDAY_P) };
+  /** A conversion of eligibility on day d: an order 2–10 days later, on a free day (a ladder order also off the birthday window). */
+  const convert = (idx: number, d: number, rule: SimRule) => {
+    const pp = plan.persons[idx]!;
+    const cd = [...Array(9).keys()].map((k) => d + 2 + ((k + effectRng.int(0, 8)) % 9)).find((x) => freeDay(days, pp.followDay, x) && (rule === 'birthday' || !inBirthdayWindow(pp, x)));
+    const lines = [{ sku: 'SKU-0002', title: '保湿面霜 50g', qty: 1, priceFen: 21_900 }];
+    if (cd !== undefined) extra[cd]!.push([idx, { kind: 'order', fen: 21_900, lines }]);
+  };
 
   for (let d = 0; d < days; d++) {
     const dayStart = start + d * DAY_MS;
@@ -328,13 +338,14 @@ export async function simulateMonths(options: MonthsOptions): Promise<MonthsResu
         if (first && o.orders.length === 1 && Math.floor((first.at - start) / DAY_MS) + LADDER_DAY === d) {
           const got = gotToday('repurchase', o.openid);
           eligible.repurchase.eligible.push({ openid: o.openid, at: sweepAt, received: got });
-          if ((got ? ladder.treated : ladder.untreated).next()) {
-            const cd = [...Array(9).keys()].map((k) => d + 2 + ((k + effectRng.int(0, 8)) % 9)).find((x) => freeDay(days, pp.followDay, x));
-            const lines = [{ sku: 'SKU-0002', title: '保湿面霜 50g', qty: 1, priceFen: 21_900 }];
-            if (cd !== undefined) extra[cd]!.push([idx, { kind: 'order', fen: 21_900, lines }]);
-          }
+          if ((got ? ladder.treated : ladder.untreated).next()) convert(idx, d, 'repurchase');
         }
-        if (pp.birthdayDay === d && o.registeredAt !== undefined) eligible.birthday.eligible.push({ openid: o.openid, at: sweepAt, received: gotToday('birthday', o.openid) });
+        if (pp.birthdayDay === d && o.registeredAt !== undefined) {
+          const got = gotToday('birthday', o.openid);
+          eligible.birthday.eligible.push({ openid: o.openid, at: sweepAt, received: got });
+          // The same rate whether the message came or not: no effect.
+          if ((got ? birthday.treated : birthday.untreated).next()) convert(idx, d, 'birthday');
+        }
       }
     }
     if (d % 7 === 6) await run('/_local/run/counter-fold');

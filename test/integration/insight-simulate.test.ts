@@ -17,7 +17,7 @@ import { hubConfig } from '../support/env.ts';
 import { YOUZAN_ON_OFFICIAL_ACCOUNT, useTestHub } from '../support/hub.ts';
 import { fetchAttribution } from '../../lib/simulate/index.ts';
 import { simulateMonths, type MonthsResult } from '../../lib/simulate/months.ts';
-import { CONVERSION_DAYS, HORIZONS, KEYWORDS, MENU, MOST_FANS_CHANNEL, planMonths, runDay, STORE_QR_CHANNEL, TEXTS } from '../../lib/simulate/months-model.ts';
+import { CONVERSION_DAYS, HORIZONS, SIMULATE_ENGAGEMENT_POLICY, KEYWORDS, MENU, MOST_FANS_CHANNEL, planMonths, runDay, STORE_QR_CHANNEL, TEXTS } from '../../lib/simulate/months-model.ts';
 import { wechatRequest } from '../../lib/simulate/payloads.ts';
 import { sha1Signature } from '../../lib/sources/wechat/signature.ts';
 import { DAY_MS, HOUR_MS } from '../../lib/time.ts';
@@ -26,9 +26,14 @@ const FANS = 500;
 const MONTHS = 6;
 const SEED = 23;
 
-// The scenario's rule set (a one-step repurchase ladder) and Youzan bound to the official account;
-// the default 300 s webhook window: every push is signed and stamped with the clock's time.
-const hub = useTestHub({ queuePrefix: 'ins', pollers: true, env: { ...YOUZAN_ON_OFFICIAL_ACCOUNT, HUB_RULES_FILE: resolve('events/simulate-rules.json') } });
+// The scenario's rule set (a one-step repurchase ladder), a 50 % holdout (an A/B split, so both
+// arms of the lift report hold enough members) and Youzan bound to the official account; the
+// default 300 s webhook window: every push is signed and stamped with the clock's time.
+const hub = useTestHub({
+  queuePrefix: 'ins',
+  pollers: true,
+  env: { ...YOUZAN_ON_OFFICIAL_ACCOUNT, HUB_RULES_FILE: resolve('events/simulate-rules.json'), HUB_ENGAGEMENT_POLICY: SIMULATE_ENGAGEMENT_POLICY },
+});
 const admin = () => ({ authorization: `Bearer ${hubConfig().HUB_ADMIN_TOKEN}` });
 const adminJson = () => ({ ...admin(), 'content-type': 'application/json' });
 
@@ -184,9 +189,8 @@ describe('the months simulation and its ground truth', () => {
   it('observed the rules at work: eligible members received the repurchase and birthday messages, the holdout did not', () => {
     for (const rule of ['repurchase', 'birthday'] as const) {
       const r = result.truth.rules[rule];
-      expect({ rule, treated: r.treated.eligible > 0 }).toEqual({ rule, treated: true });
-      // A 5 % holdout and nothing else in the way (every member consents; one marketing rule a day at most).
-      expect(r.untreated.eligible).toBeLessThan(r.treated.eligible);
+      // Both groups present: the 50 % holdout did not receive, the others did (every member consents).
+      expect({ rule, treated: r.treated.eligible > 0, untreated: r.untreated.eligible > 0 }).toEqual({ rule, treated: true, untreated: true });
     }
     expect(result.truth.rules.repurchase.trueEffect).toBeGreaterThan(0);
     expect(result.truth.rules.birthday.trueEffect).toBe(0);
@@ -226,10 +230,15 @@ describe('issue 23 done-when: the insight APIs recover the simulated truth', () 
     const real = await get<Lift>(`/insight/lift?rule=repurchase&from=${result.from}&to=${to}`);
     const truth = result.truth.rules.repurchase;
     expect(real.treated.eligible + real.holdout.eligible).toBe(truth.treated.eligible + truth.untreated.eligible);
+    expect(real.holdout.eligible).toBeGreaterThan(0);
     expect(real.holdout.eligible).toBeLessThanOrEqual(truth.untreated.eligible);
     const within = (l: Lift, effect: number) => ({ arms: [l.treated, l.holdout], ci95: l.ci95, effect, within: l.ci95.low <= effect && effect <= l.ci95.high });
     expect(within(real, truth.trueEffect)).toMatchObject({ within: true });
     const none = await get<Lift>(`/insight/lift?rule=birthday&from=${result.from}&to=${to}`);
+    const noneTruth = result.truth.rules.birthday;
+    expect(none.treated.eligible + none.holdout.eligible).toBe(noneTruth.treated.eligible + noneTruth.untreated.eligible);
+    expect(none.holdout.eligible).toBeGreaterThan(0);
+    if (process.env.HUB_TEST_VERBOSE) console.log(JSON.stringify({ repurchase: real, birthday: none, truth: { treated: truth.treated, untreated: truth.untreated, trueEffect: truth.trueEffect } }));
     expect(none.verdict).toBe('no_effect_yet');
     expect(within(none, 0)).toMatchObject({ within: true });
   });

@@ -89,6 +89,16 @@ describe('sample size (Chow, Shao & Wang §4.2, α 0.05 two-sided, power 80 %)',
     expect(requiredTotal(arm(30, 100), arm(20, 100))).toBe(582);
   });
 
+  it('an arm with none converted: its variance from the add-one rate (x + 1)/(n + 2)', () => {
+    // 21 of 47 treated, 0 of 1 held out. p₁ = 0.446809, p̃₂ = 1/3; κ = 47; d = 0.446809.
+    // variance = 0.446809·0.553191/47 + (1/3)(2/3) = 0.00525888 + 0.22222222 = 0.22748110
+    // n₂ = 7.848879 · 0.22748110 / 0.19963838 = 8.943555 → 9; n₁ = 47 · 8.943555 = 420.35 → 421; total 430.
+    expect(requiredTotal(arm(21, 47), arm(0, 1))).toBe(430);
+    // Both arms at the extremes: 5 of 5 treated, 0 of 5 held out: p̃ = 6/7 and 1/7, κ = 1, d = 1.
+    // variance = 2 · (6/7)(1/7) = 0.24489796; n₂ = 7.848879 · 0.24489796 = 1.922175 → 2; total 4.
+    expect(requiredTotal(arm(5, 5), arm(0, 5))).toBe(4);
+  });
+
   it('no estimate for a zero difference or an empty arm', () => {
     expect(requiredTotal(arm(10, 100), arm(1, 10))).toBeNull();
     expect(requiredTotal(arm(10, 100), arm(0, 0))).toBeNull();

@@ -4,7 +4,7 @@
  * and the plan's promises: seed-stable, no order on a boundary day.
  */
 import { describe, expect, it } from 'vitest';
-import { freeDay, keywordOf, modelLifecycle, modelTier, planMonths, Quota, runEnd, TEXTS } from '../../lib/simulate/months-model.ts';
+import { CONVERSION_DAYS, freeDay, inBirthdayWindow, keywordOf, modelLifecycle, modelTier, planMonths, Quota, runEnd, TEXTS } from '../../lib/simulate/months-model.ts';
 
 const DAY = 86_400_000;
 const E = Date.UTC(2027, 5, 1, 4, 0, 0);
@@ -93,5 +93,21 @@ describe('Quota (who converts in the ladder model)', () => {
   it('refuses a value that is not a probability', () => {
     expect(() => new Quota(1.5)).toThrow(RangeError);
     expect(() => new Quota(Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe('the birthday window (no-effect rule)', () => {
+  it('runs from the day before the birthday to the window\'s end + 1 (hand-computed)', () => {
+    const p = { birthdayDay: 40 };
+    expect([38, 39, 40, 54, 55, 56].map((d) => inBirthdayWindow(p, d))).toEqual([false, true, true, true, true, false]);
+    expect(CONVERSION_DAYS).toBe(14);
+    expect(inBirthdayWindow({}, 40)).toBe(false);
+  });
+  it('keeps every planned order of a person with a birthday out of the window', () => {
+    const plan = planMonths({ fans: 400, months: 6, seed: '7', start: Date.UTC(2026, 0, 5, 16), tz: 'Asia/Shanghai' });
+    const withBirthday = plan.persons.filter((p) => p.birthdayDay !== undefined);
+    expect(withBirthday.length).toBeGreaterThan(10);
+    const inWindow = plan.byDay.flatMap((actions, d) => actions.filter(([idx, a]) => a.kind === 'order' && inBirthdayWindow(plan.persons[idx]!, d)));
+    expect(inWindow).toEqual([]);
   });
 });
