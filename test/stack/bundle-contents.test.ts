@@ -1,0 +1,68 @@
+/**
+ * What each webhook function's bundle carries (docs/deploy.md#bundles), from esbuild's metafile
+ * with the stack's aliases (stacks/bundling.ts): a webhook function plans only its own source's
+ * events, so its bundle holds no other family's planner — the order webhooks carry neither the
+ * WeChat planner nor its keyword matching (lib/insight, re2js) — and a function bundled without
+ * X-Ray carries the tracer-off module instead of the Powertools tracer and the X-Ray SDK.
+ */
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { entryOf, FUNCTIONS } from '../../lib/manifest.ts';
+import { lambdaAliases } from '../../stacks/bundling.ts';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+async function inputsOf(name: string, tracing = true): Promise<string[]> {
+  const spec = FUNCTIONS.find((f) => f.name === name);
+  if (!spec) throw new Error(`no function ${name}`);
+  const r = await build({
+    entryPoints: [join(ROOT, entryOf(spec))],
+    outdir: 'out', // nothing is written
+    write: false,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    mainFields: ['module', 'main'],
+    metafile: true,
+    logLevel: 'error',
+    alias: Object.fromEntries(Object.entries(lambdaAliases(tracing)).map(([from, to]) => [from, join(ROOT, to)])),
+  });
+  return Object.values(r.metafile.outputs).flatMap((o) => Object.keys(o.inputs));
+}
+
+const PLANNER_FILES = ['wechat', 'wecom', 'orders', 'code-scan', 'register', 'consent', 'index'].map((p) => `lib/apply/planners/${p}.ts`);
+
+// Hand-written: the planner module of each webhook function's events.
+const OWN_PLANNER: Record<string, string> = {
+  wechat: 'lib/apply/planners/wechat.ts',
+  wecom: 'lib/apply/planners/wecom.ts',
+  tmall: 'lib/apply/planners/orders.ts',
+  jd: 'lib/apply/planners/orders.ts',
+  youzan: 'lib/apply/planners/orders.ts',
+  'tmall-mei': 'lib/apply/planners/orders.ts',
+  'codes-scan': 'lib/apply/planners/code-scan.ts',
+};
+
+describe('webhook bundles', () => {
+  it.each(Object.entries(OWN_PLANNER))('%s carries its own planner and no other', async (name, own) => {
+    const inputs = await inputsOf(name);
+    expect(PLANNER_FILES.filter((f) => inputs.includes(f))).toEqual([own]);
+    // lib/apply/apply.ts is the write path with every planner.
+    expect(inputs).not.toContain('lib/apply/apply.ts');
+    expect(inputs).toContain('lib/apply/apply-with.ts');
+    const keywordMatching = inputs.some((f) => f.startsWith('lib/insight/') || f.includes('node_modules/re2js/'));
+    expect(keywordMatching).toBe(name === 'wechat');
+  });
+
+  it('with X-Ray: the Powertools tracer and the X-Ray SDK; without: the tracer-off module only', async () => {
+    const xray = (inputs: string[]) => inputs.filter((f) => f.includes('node_modules/aws-xray-sdk-core/') || f.includes('node_modules/@aws-lambda-powertools/tracer/'));
+    const traced = await inputsOf('tmall', true);
+    const untraced = await inputsOf('tmall', false);
+    expect(xray(traced).length).toBeGreaterThan(0);
+    expect(traced).not.toContain('lib/runtime/tracer-off.ts');
+    expect(xray(untraced)).toEqual([]);
+    expect(untraced).toContain('lib/runtime/tracer-off.ts');
+  });
+});
