@@ -2,7 +2,8 @@
  * What each webhook function's bundle carries (docs/deploy.md#bundles), from esbuild's metafile
  * with the stack's aliases (stacks/bundling.ts): a webhook function plans only its own source's
  * events, so its bundle holds no other family's planner — the order webhooks carry neither the
- * WeChat planner nor its keyword matching (lib/insight, re2js) — and a function bundled without
+ * WeChat planner nor its keyword matching (lib/insight, re2js) —, a function that never applies an
+ * event carries no planner map (PLANNERS is pure), and a function bundled without
  * X-Ray carries the tracer-off module instead of the Powertools tracer and the X-Ray SDK.
  */
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { lambdaAliases } from '../../stacks/bundling.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
+/** The modules with code in function `name`'s bundle (repository-relative paths). */
 async function inputsOf(name: string, tracing = true): Promise<string[]> {
   const spec = FUNCTIONS.find((f) => f.name === name);
   if (!spec) throw new Error(`no function ${name}`);
@@ -29,7 +31,8 @@ async function inputsOf(name: string, tracing = true): Promise<string[]> {
     logLevel: 'error',
     alias: Object.fromEntries(Object.entries(lambdaAliases(tracing)).map(([from, to]) => [from, join(ROOT, to)])),
   });
-  return Object.values(r.metafile.outputs).flatMap((o) => Object.keys(o.inputs));
+  // Only what is in the output: a module imported but wholly tree-shaken has 0 bytes there.
+  return Object.values(r.metafile.outputs).flatMap((o) => Object.entries(o.inputs).filter(([, i]) => i.bytesInOutput > 0).map(([f]) => f));
 }
 
 const PLANNER_FILES = ['wechat', 'wecom', 'orders', 'code-scan', 'register', 'consent', 'index'].map((p) => `lib/apply/planners/${p}.ts`);
@@ -54,6 +57,14 @@ describe('webhook bundles', () => {
     expect(inputs).toContain('lib/apply/apply-with.ts');
     const keywordMatching = inputs.some((f) => f.startsWith('lib/insight/') || f.includes('node_modules/re2js/'));
     expect(keywordMatching).toBe(name === 'wechat');
+  });
+
+  it('a function that applies no event (admin) carries neither the planner map nor the WeChat planner, although it imports lib/apply/apply.ts', async () => {
+    const inputs = await inputsOf('admin');
+    // admin uses helpers of lib/apply/planners/orders.ts (order references), not its planners.
+    expect(inputs).not.toContain('lib/apply/planners/index.ts');
+    expect(inputs).not.toContain('lib/apply/planners/wechat.ts');
+    expect(inputs.some((f) => f.includes('node_modules/re2js/'))).toBe(false);
   });
 
   it('with X-Ray: the Powertools tracer and the X-Ray SDK; without: the tracer-off module only', async () => {

@@ -12,12 +12,15 @@ import { COMMERCE_PLANNERS } from './orders.ts';
 import { CODE_SCAN_PLANNERS } from './code-scan.ts';
 import { WECOM_PLANNERS } from './wecom.ts';
 
-export const PLANNERS: Planners = {
-  ...WECHAT_PLANNERS,
-  ...WECOM_PLANNERS,
-  'member.register': planRegister,
-  'member.consent': planConsent,
-  ...COMMERCE_PLANNERS,
-  ...CODE_SCAN_PLANNERS,
-};
+// Pure: a function that imports this module but never applies an event (admin: privacy
+// requests) drops the whole map, and with it every planner, from its bundle. An object spread
+// would not be dropped (esbuild keeps it: a spread may run getters).
+export const PLANNERS: Planners = /* @__PURE__ */ Object.assign(
+  {},
+  WECHAT_PLANNERS,
+  WECOM_PLANNERS,
+  { 'member.register': planRegister, 'member.consent': planConsent },
+  COMMERCE_PLANNERS,
+  CODE_SCAN_PLANNERS,
+);
 
