@@ -1,10 +1,10 @@
 /**
- * What each webhook function's bundle carries (docs/deploy.md#bundles), from esbuild's metafile
- * with the stack's aliases (stacks/bundling.ts): a webhook function plans only its own source's
- * events, so its bundle holds no other family's planner — the order webhooks carry neither the
- * WeChat planner nor its keyword matching (lib/insight, re2js) —, a function that never applies an
- * event carries no planner map (PLANNERS is pure), and a function bundled without
- * X-Ray carries the tracer-off module instead of the Powertools tracer and the X-Ray SDK.
+ * What a function's bundle carries (docs/deploy.md#bundles), from esbuild's metafile with the
+ * stack's aliases (stacks/bundling.ts). A webhook function (and tmc-pull, reconcile, members)
+ * bundles the planners of the events it applies and no other: the order webhooks carry neither
+ * the WeChat planner nor its keyword matching (lib/insight, re2js). A function that never applies
+ * an event carries no planner map (PLANNERS is pure). A function bundled without X-Ray carries
+ * the tracer-off module instead of the Powertools tracer and the X-Ray SDK.
  */
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -37,21 +37,24 @@ async function inputsOf(name: string, tracing = true): Promise<string[]> {
 
 const PLANNER_FILES = ['wechat', 'wecom', 'orders', 'code-scan', 'register', 'consent', 'index'].map((p) => `lib/apply/planners/${p}.ts`);
 
-// Hand-written: the planner module of each webhook function's events.
-const OWN_PLANNER: Record<string, string> = {
-  wechat: 'lib/apply/planners/wechat.ts',
-  wecom: 'lib/apply/planners/wecom.ts',
-  tmall: 'lib/apply/planners/orders.ts',
-  jd: 'lib/apply/planners/orders.ts',
-  youzan: 'lib/apply/planners/orders.ts',
-  'tmall-mei': 'lib/apply/planners/orders.ts',
-  'codes-scan': 'lib/apply/planners/code-scan.ts',
+// Hand-written: the planner modules of the events each function applies.
+const OWN_PLANNERS: Record<string, string[]> = {
+  wechat: ['wechat'],
+  wecom: ['wecom'],
+  tmall: ['orders'],
+  jd: ['orders'],
+  youzan: ['orders'],
+  'tmall-mei': ['orders'],
+  'codes-scan': ['code-scan'],
+  'tmc-pull': ['orders'],
+  reconcile: ['orders'],
+  members: ['register', 'consent'],
 };
 
-describe('webhook bundles', () => {
-  it.each(Object.entries(OWN_PLANNER))('%s carries its own planner and no other', async (name, own) => {
+describe('function bundles', () => {
+  it.each(Object.entries(OWN_PLANNERS))('%s carries its own planners and no other', async (name, own) => {
     const inputs = await inputsOf(name);
-    expect(PLANNER_FILES.filter((f) => inputs.includes(f))).toEqual([own]);
+    expect(PLANNER_FILES.filter((f) => inputs.includes(f)).sort()).toEqual(own.map((p) => `lib/apply/planners/${p}.ts`).sort());
     // lib/apply/apply.ts is the write path with every planner.
     expect(inputs).not.toContain('lib/apply/apply.ts');
     expect(inputs).toContain('lib/apply/apply-with.ts');
