@@ -10,18 +10,25 @@
  * service). The parent also reports the whole child's wall time (process start + import + exit),
  * and the same import once more per round without `--enable-source-maps`, to show its share.
  *
+ * Two variants of every function, built and imported interleaved with it in the same run:
+ * - untraced: as the stack bundles it for a stage without X-Ray (`tracing: false`), the Powertools
+ *   tracer replaced by lib/runtime/tracer-off.ts (stacks/bundling.ts UNTRACED_ALIASES);
+ * - runtime SDK: `@aws-sdk/*` and `@smithy/*` left external and loaded from node_modules file by
+ *   file, as the Lambda runtime's own SDK would be (the bundle is written inside the repository so
+ *   that node resolves them) — the measurement behind keeping the SDK bundled.
+ *
  * The banner and target are read from the stack's source so they cannot drift from it. The
  * dashboard's generated page module is built first (scripts/build-dashboard.ts), as before synth.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { entryOf, FUNCTIONS } from '../lib/manifest.ts';
-import { LAMBDA_ALIASES } from '../stacks/bundling.ts';
+import { lambdaAliases } from '../stacks/bundling.ts';
 import { writeDashboardModule } from '../scripts/build-dashboard.ts';
 import { BENCH_DIR, fmt, machine, median, round, type BenchResult } from './lib/common.ts';
 
@@ -97,6 +104,18 @@ function importOnce(file: string, sourceMaps = true): Promise<{ importMs: number
   });
 }
 
+type Variant = 'stack' | 'untraced' | 'runtimeSdk';
+const VARIANTS: readonly Variant[] = ['stack', 'untraced', 'runtimeSdk'];
+
+interface Bundle {
+  bytes: number;
+  gzipBytes: number;
+  mapBytes: number;
+  buildMs: number;
+  importMs: number[];
+  processMs: number[];
+}
+
 export async function run(opts: ColdStartOptions = {}): Promise<BenchResult> {
   const m = machine();
   const started = Date.now();
@@ -106,57 +125,65 @@ export async function run(opts: ColdStartOptions = {}): Promise<BenchResult> {
   // git); build it as `npm run synth` does before bundling (its presynth step).
   await writeDashboardModule();
   const dir = mkdtempSync(join(tmpdir(), 'hub-bundles-'));
+  // The runtime-SDK variant must resolve @aws-sdk/* from the repository's node_modules.
+  mkdirSync(join(ROOT, 'node_modules', '.cache'), { recursive: true });
+  const sdkDir = mkdtempSync(join(ROOT, 'node_modules', '.cache', 'hub-bundles-'));
+  const outfileOf = (name: string, v: Variant) => (v === 'runtimeSdk' ? join(sdkDir, name, 'index.mjs') : join(dir, v, name, 'index.mjs'));
   const specs = FUNCTIONS.filter((f) => !opts.only || opts.only.includes(f.name));
-  const rows: { name: string; bytes: number; gzipBytes: number; mapBytes: number; buildMs: number; importMs: number[]; processMs: number[]; noMapsMs: number[] }[] = [];
+  const rows: { name: string; noMapsMs: number[]; variants: Record<Variant, Bundle> }[] = [];
   try {
     for (const spec of specs) {
-      const outfile = join(dir, spec.name, 'index.mjs');
-      const b0 = Date.now();
-      await build({
-        entryPoints: [join(ROOT, entryOf(spec))],
-        outfile,
-        bundle: true,
-        minify: true,
-        format: 'esm',
-        platform: 'node',
-        target: settings.target,
-        mainFields: settings.mainFields,
-        banner: { js: settings.banner },
-        sourcemap: true,
-        sourcesContent: false,
-        external: [],
-        alias: Object.fromEntries(Object.entries(LAMBDA_ALIASES).map(([from, to]) => [from, join(ROOT, to)])),
-        logLevel: 'error',
-      });
-      const buildMs = Date.now() - b0;
-      const code = readFileSync(outfile);
-      rows.push({
-        name: spec.name,
-        bytes: code.length,
-        gzipBytes: gzipSync(code).length,
-        mapBytes: statSync(`${outfile}.map`).size,
-        buildMs,
-        importMs: [],
-        processMs: [],
-        noMapsMs: [],
-      });
+      const variants = {} as Record<Variant, Bundle>;
+      for (const v of VARIANTS) {
+        const outfile = outfileOf(spec.name, v);
+        const b0 = Date.now();
+        await build({
+          entryPoints: [join(ROOT, entryOf(spec))],
+          outfile,
+          bundle: true,
+          minify: true,
+          format: 'esm',
+          platform: 'node',
+          target: settings.target,
+          mainFields: settings.mainFields,
+          banner: { js: settings.banner },
+          sourcemap: true,
+          sourcesContent: false,
+          external: v === 'runtimeSdk' ? ['@aws-sdk/*', '@smithy/*'] : [],
+          alias: Object.fromEntries(Object.entries(lambdaAliases(v !== 'untraced')).map(([from, to]) => [from, join(ROOT, to)])),
+          logLevel: 'error',
+        });
+        const buildMs = Date.now() - b0;
+        const code = readFileSync(outfile);
+        variants[v] = { bytes: code.length, gzipBytes: gzipSync(code).length, mapBytes: statSync(`${outfile}.map`).size, buildMs, importMs: [], processMs: [] };
+      }
+      rows.push({ name: spec.name, noMapsMs: [], variants });
     }
-    // Interleave the children (function after function, round after round) so background load
-    // spreads over all of them alike.
+    // Interleave the children (function after function, variant after variant, round after
+    // round) so background load spreads over all of them alike.
     for (let r = 0; r < runs; r++) {
       for (const row of rows) {
-        const res = await importOnce(join(dir, row.name, 'index.mjs'));
-        row.importMs.push(res.importMs);
-        row.processMs.push(res.processMs);
-        row.noMapsMs.push((await importOnce(join(dir, row.name, 'index.mjs'), false)).importMs);
+        for (const v of VARIANTS) {
+          const res = await importOnce(outfileOf(row.name, v));
+          row.variants[v].importMs.push(res.importMs);
+          row.variants[v].processMs.push(res.processMs);
+        }
+        row.noMapsMs.push((await importOnce(outfileOf(row.name, 'stack'), false)).importMs);
       }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    rmSync(sdkDir, { recursive: true, force: true });
   }
 
-  const perFunction = rows.map((r) => ({
-    name: r.name,
+  const variantOf = (b: Bundle) => ({
+    bytes: b.bytes,
+    gzipBytes: b.gzipBytes,
+    importMsMedian: round(median(b.importMs), 1),
+    importMsAll: b.importMs.map((x) => round(x, 1)),
+  });
+  const perFunction = rows.map(({ name, noMapsMs, variants: { stack: r, untraced, runtimeSdk } }) => ({
+    name,
     bytes: r.bytes,
     gzipBytes: r.gzipBytes,
     sourceMapBytes: r.mapBytes,
@@ -165,12 +192,15 @@ export async function run(opts: ColdStartOptions = {}): Promise<BenchResult> {
     importMsMin: round(Math.min(...r.importMs), 1),
     importMsMax: round(Math.max(...r.importMs), 1),
     processMsMedian: round(median(r.processMs), 1),
-    importMsWithoutSourceMapsMedian: round(median(r.noMapsMs), 1),
+    importMsWithoutSourceMapsMedian: round(median(noMapsMs), 1),
     importMsAll: r.importMs.map((x) => round(x, 1)),
+    untraced: variantOf(untraced),
+    runtimeSdk: variantOf(runtimeSdk),
   }));
   const summary: [string, string][] = perFunction.map((f) => [
     `${f.name}`,
-    `${fmt(f.bytes / 1024, 0)} KB (gzip ${fmt(f.gzipBytes / 1024, 0)} KB), import ${f.importMsMedian} ms (${f.importMsWithoutSourceMapsMedian} ms without source maps; whole process ${f.processMsMedian} ms)`,
+    `${fmt(f.bytes / 1024, 0)} KB (gzip ${fmt(f.gzipBytes / 1024, 0)} KB), import ${f.importMsMedian} ms (${f.importMsWithoutSourceMapsMedian} ms without source maps; whole process ${f.processMsMedian} ms); ` +
+      `untraced ${fmt(f.untraced.bytes / 1024, 0)} KB, ${f.untraced.importMsMedian} ms; runtime SDK ${fmt(f.runtimeSdk.bytes / 1024, 0)} KB, ${f.runtimeSdk.importMsMedian} ms`,
   ]);
   return {
     name: 'cold-start',

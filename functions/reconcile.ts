@@ -5,7 +5,8 @@
  * Tmall runs with TMALL_SESSION_KEY and TMALL_SELLER_ID, Youzan with YOUZAN_KDT_ID; a platform
  * without its settings is skipped and named in the answer.
  */
-import { apply } from '../lib/apply/apply.ts';
+import { applyWith } from '../lib/apply/apply-with.ts';
+import { COMMERCE_PLANNERS } from '../lib/apply/planners/orders.ts';
 import { logger } from '../lib/log.ts';
 import { reconcile, type ReconcileSource } from '../lib/sources/commerce/reconcile.ts';
 import { tmallReconcileSource } from '../lib/sources/tmall/reconcile.ts';
@@ -40,7 +41,7 @@ export const handler = schedule({ name: 'reconcile' }, async (rt, ctx) => {
   const deadline = Date.now() + FALLBACK_BUDGET_MS;
   const remainingMs = ctx.remainingMs ?? (() => deadline - Date.now());
   const { sources, skipped } = reconcileSources(rt);
-  const run = await reconcile({ sources, apply: (e) => apply(e, rt), store: rt.store, now: rt.now, remainingMs, metrics: rt.metrics });
+  const run = await reconcile({ sources, apply: (e) => applyWith(COMMERCE_PLANNERS, e, rt), store: rt.store, now: rt.now, remainingMs, metrics: rt.metrics });
   for (const s of run.sources) {
     const { gaps, ...counts } = s;
     logger.info('reconcile', { ...counts, gaps: gaps.length });

@@ -4,7 +4,8 @@
  * use). A message whose apply failed transiently stays unconfirmed, so TOP redelivers it.
  * Runs until the queue is empty or the invocation's time is nearly spent; returns the counts.
  */
-import { apply } from '../lib/apply/apply.ts';
+import { applyWith } from '../lib/apply/apply-with.ts';
+import { COMMERCE_PLANNERS } from '../lib/apply/planners/orders.ts';
 import { pullTmc } from '../lib/sources/tmall/pull.ts';
 import { logger } from '../lib/log.ts';
 import { schedule } from '../lib/runtime/lambda.ts';
@@ -18,7 +19,7 @@ export const handler = schedule({ name: 'tmc-pull' }, async (rt, ctx) => {
   const top = rt.top();
   // With the seller's session, every new trade's CRM detail (ouid, lines, pay time) is fetched.
   const detail = rt.cfg.TMALL_SESSION_KEY ? { detail: (tid: string) => top.getTradeSimple(tid) } : {};
-  const out = await pullTmc({ source: top, apply: (e) => apply(e, rt), remainingMs, ...detail });
+  const out = await pullTmc({ source: top, apply: (e) => applyWith(COMMERCE_PLANNERS, e, rt), remainingMs, ...detail });
   if (out.consumed || out.failed || out.confirmFailed) logger.info('tmc pull', { ...out });
   return out;
 });

@@ -74,6 +74,9 @@ export interface PlanOutput {
 
 export type Planner<E extends HubEvent = HubEvent> = (event: E, port: Port) => Promise<PlanOutput>;
 
+/** The planner of every event type of `E` (lib/apply/planners/index.ts has all of them). */
+export type Planners<E extends HubEvent = HubEvent> = { readonly [T in E['type']]: Planner<Extract<E, { type: T }>> };
+
 /** Sends one outbox row to its queue (SQS in production; a no-op in benchmarks). */
 export type OutboxDrainer = (row: OutboxRow, queueUrl: string) => Promise<void>;
 

@@ -48,7 +48,7 @@ import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { SECRET_GROUP_NAMES, type SecretGroup } from '../lib/config/index.ts';
 import { entryOf, FUNCTIONS, type FunctionSpec } from '../lib/manifest.ts';
-import { LAMBDA_ALIASES } from './bundling.ts';
+import { lambdaAliases } from './bundling.ts';
 import { isQueueName, QUEUE_URL_ENV, queueEntries, queueName, type QueueName } from '../lib/queues.ts';
 import { TABLE, type KeyAttribute, type KeyAttributeType, type TableDefinition } from '../lib/store/table.ts';
 import { METRICS_NAMESPACE, METRICS_SERVICE } from '../lib/metrics.ts';
@@ -369,8 +369,9 @@ export class HubStack extends Stack {
           // The SDK is bundled (pinned by package-lock.json, tree-shaken) rather than taken from the runtime.
           bundleAwsSDK: true,
           externalModules: [],
-          // The SDK's default credential chain replaced by the environment only (stacks/bundling.ts).
-          esbuildArgs: Object.fromEntries(Object.entries(LAMBDA_ALIASES).map(([from, to]) => [`--alias:${from}`, join(ROOT, to)])),
+          // The SDK's default credential chain replaced by the environment only, and without X-Ray
+          // the Powertools tracer by a module that does nothing (stacks/bundling.ts).
+          esbuildArgs: Object.fromEntries(Object.entries(lambdaAliases(props.tracing !== false)).map(([from, to]) => [`--alias:${from}`, join(ROOT, to)])),
           banner: ESM_REQUIRE_BANNER,
           forceDockerBundling: false,
         },

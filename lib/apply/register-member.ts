@@ -18,7 +18,8 @@ import type { HubConfig } from '../config/index.ts';
 import type { WechatApi } from '../wechat/wire.ts';
 import { Birthday, PolicyVersion, type PhoneProof } from '../events/hub-event.ts';
 import { hashPhone, maskPhone, normalisePhone } from '../members/phone.ts';
-import { apply } from './apply.ts';
+import { applyWith } from './apply-with.ts';
+import { REGISTER_PLANNERS } from './planners/register.ts';
 import type { ApplyDeps } from '../port.ts';
 import { readMember } from '../members/record.ts';
 import { ownView } from '../members/view.ts';
@@ -99,7 +100,8 @@ export async function register(body: unknown, deps: RegisterDeps) {
   }
   let result;
   try {
-    result = await apply(
+    result = await applyWith(
+      REGISTER_PLANNERS,
       {
         type: 'member.register',
         source: 'members',

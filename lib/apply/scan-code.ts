@@ -15,7 +15,8 @@ import { localDay } from '../time.ts';
 import type { HubConfig } from '../config/index.ts';
 import type { WechatApi } from '../wechat/wire.ts';
 import { codecFor } from '../codes/codec.ts';
-import { apply } from './apply.ts';
+import { applyWith } from './apply-with.ts';
+import { CODE_SCAN_PLANNERS } from './planners/code-scan.ts';
 import type { ApplyDeps } from '../port.ts';
 import { identifyCaller, issues, type Caller } from '../members/caller.ts';
 import { batches } from '../store/entities/batch.ts';
@@ -62,7 +63,8 @@ export async function scan(body: unknown, deps: { cfg: HubConfig; api: WechatApi
     applyDeps.metrics?.add('CodeScans', { result: 'invalid' });
     return { result: 'invalid' as const };
   }
-  const out = await apply(
+  const out = await applyWith(
+    CODE_SCAN_PLANNERS,
     {
       type: 'code.scan',
       source: 'codes',

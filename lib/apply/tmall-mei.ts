@@ -26,7 +26,8 @@ import { hashPhone, maskPhone, normalisePhone } from '../members/phone.ts';
 import { readMember, type StoredMember } from '../members/record.ts';
 import { identities, identityRef } from '../store/entities/identity.ts';
 import { stableId } from '../ids.ts';
-import { apply } from './apply.ts';
+import { applyWith } from './apply-with.ts';
+import { COMMERCE_PLANNERS } from './planners/orders.ts';
 import type { ApplyDeps } from '../port.ts';
 import type { Store } from '../store/client.ts';
 import type { InboundRequest } from '../sources/types.ts';
@@ -161,7 +162,8 @@ async function bind(method: MeiMethod, body: MeiRequest, phone: { hash: string; 
   if (!body.ouid) throw new BadRequestError(`${method} needs ouid`, ['ouid: required'], 'missing_field');
   const buyer = platformIds(body);
   try {
-    const r = await apply(
+    const r = await applyWith(
+      COMMERCE_PLANNERS,
       {
         type: 'platform.member_join',
         source: 'tmall',

@@ -18,7 +18,8 @@ import { isPathId } from '../store/keys.ts';
 import type { ApplyDeps } from '../port.ts';
 import type { Store } from '../store/client.ts';
 import type { ErasureJob } from '../store/entities/erasure.ts';
-import { apply } from '../apply/apply.ts';
+import { applyWith } from '../apply/apply-with.ts';
+import { CONSENT_PLANNERS } from '../apply/planners/consent.ts';
 import { issues } from '../members/caller.ts';
 import { sessionMember } from '../members/session.ts';
 import { maskPhone } from '../members/phone.ts';
@@ -68,7 +69,8 @@ export async function changeConsent(authorization: string | undefined, body: unk
   const parsed = ConsentRequest.safeParse(body);
   if (!parsed.success) throw new BadRequestError('body must be {"marketing": true|false}', issues(parsed.error));
   const { appId, openid, member } = await sessionMember(authorization, deps);
-  const r = await apply(
+  const r = await applyWith(
+    CONSENT_PLANNERS,
     {
       type: 'member.consent',
       source: 'members',

@@ -6,6 +6,8 @@
  * where the stage sets POWERTOOLS_TRACE_ENABLED=false (a stage without X-Ray, stacks/hub-stack.ts).
  * Responses are never added to a trace (they carry member data); errors are. Outbound HTTPS
  * calls (WeChat, TOP) are traced as Powertools does by default (POWERTOOLS_TRACER_CAPTURE_HTTPS_REQUESTS).
+ * A stage without X-Ray bundles lib/runtime/tracer-off.ts in place of the two Powertools imports
+ * below (stacks/bundling.ts, docs/deploy.md#bundles).
  */
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';

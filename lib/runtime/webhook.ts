@@ -9,8 +9,8 @@
  * counts what was applied and what was a duplicate. A request whose signature held is handed to
  * the archive (archiveRequest below), the events by apply().
  */
-import { apply } from '../apply/apply.ts';
-import type { ApplyOptions, ApplyResult } from '../port.ts';
+import { applyWith } from '../apply/apply-with.ts';
+import type { ApplyOptions, ApplyResult, Planners } from '../port.ts';
 import { HubError, NotFoundError } from '../errors.ts';
 import type { MetricsSink } from '../metrics.ts';
 import type { HubEvent } from '../events/hub-event.ts';
@@ -21,7 +21,11 @@ import { http, type HubHandler } from './lambda.ts';
 
 const toResult = (r: Reply): HttpResult => text(r.statusCode, r.body, r.contentType);
 
-export function webhook<M>(source: Source<M>): HubHandler<HttpEvent, HttpResult> {
+/**
+ * `planners`: the planners of the source's event types only (lib/apply/planners), so that the
+ * function's bundle carries no other source's planning code (docs/deploy.md#bundles).
+ */
+export function webhook<M, E extends HubEvent>(source: Source<M, E>, planners: Planners<E>): HubHandler<HttpEvent, HttpResult> {
   const d = source.descriptor;
   return http({ name: d.id, maxBodyBytes: d.maxBodyBytes }, async (event, rt) => {
     const req = inboundRequest(event, d.accountParam, d.maxBodyBytes, rt.now());
@@ -30,7 +34,7 @@ export function webhook<M>(source: Source<M>): HubHandler<HttpEvent, HttpResult>
       return toResult(source.handshake(req, rt.cfg));
     }
     let signed = false;
-    let events: HubEvent[] = [];
+    let events: E[] = [];
     try {
       const verified = source.verify(req, rt.cfg);
       signed = true;
@@ -41,7 +45,7 @@ export function webhook<M>(source: Source<M>): HubHandler<HttpEvent, HttpResult>
         ? { deadline: req.receivedAt + d.reply.budgetMs, afterCommitQueueFailure: d.reply.successAfterCommit ? 'sweep' : 'retry' }
         : {};
       const results: ApplyResult[] = [];
-      for (const e of events) results.push(await apply(e, rt, guards, opts));
+      for (const e of events) results.push(await applyWith(planners, e, rt, guards, opts));
       const reply = toResult(source.reply(verified, results));
       await archiveRequest(rt, d.id, req, events, 'answered');
       return reply;

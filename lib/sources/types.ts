@@ -35,7 +35,8 @@ export interface Verified<M> {
   guards?: ApplyGuards;
 }
 
-export interface Source<M = unknown> {
+/** `M`: the verified message; `E`: the HubEvents it can normalise into (the function plans only those). */
+export interface Source<M = unknown, E extends HubEvent = HubEvent> {
   readonly descriptor: SourceDescriptor;
   /** GET handshake (WeChat URL verification). Absent: the source has no GET route. */
   handshake?(req: InboundRequest, cfg: HubConfig): Reply;
@@ -45,7 +46,7 @@ export interface Source<M = unknown> {
    */
   verify(req: InboundRequest, cfg: HubConfig): Verified<M>;
   /** HubEvents of the message; [] for a type the hub does not use (logged here). Malformed content → BadRequestError. */
-  normalise(v: Verified<M>, cfg: HubConfig): HubEvent[];
+  normalise(v: Verified<M>, cfg: HubConfig): E[];
   /** The platform's success answer, after every event committed or was a duplicate. */
   reply(v: Verified<M>, results: readonly ApplyResult[]): Reply;
 }

@@ -1,7 +1,8 @@
 /**
  * The real bundling path (local esbuild, no Docker) on a stack of two representative functions:
  * an HTTP handler and the SQS consumer. Checks the ESM output, the createRequire banner, the
- * source map, and that the AWS SDK is bundled rather than left to the runtime.
+ * source map, and that the AWS SDK is bundled rather than left to the runtime; and, on a stage
+ * without X-Ray, that the webhook's bundle has the tracer-off module instead of the X-Ray SDK.
  */
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,16 +23,43 @@ const stack = new HubStack(app, 'HubBundle', {
   env: { account: '111111111111', region: cfg.region },
   functions: picked,
 });
+const untracedStack = new HubStack(app, 'HubBundleUntraced', {
+  ...hubStackProps('dev', cfg),
+  tracing: false,
+  env: { account: '111111111111', region: cfg.region },
+  functions: FUNCTIONS.filter((f) => f.name === 'wechat'),
+});
 const assembly = app.synth();
-const template = assembly.getStackArtifact(stack.artifactId).template as { Resources: Record<string, { Properties: { Code: { S3Key: string } } }> };
 afterAll(() => rmSync(assembly.directory, { recursive: true, force: true }));
 
-describe.each(picked.map((f) => [f.name] as const))('bundle of %s', (name) => {
-  const fn = stack.functions.get(name)!.fn;
-  const id = stack.resolve((fn.node.defaultChild as CfnElement).logicalId) as string;
+/** The bundled index.mjs of function `name` of `hub`. */
+function bundleOf(hub: HubStack, name: string): { dir: string; code: string } {
+  const template = assembly.getStackArtifact(hub.artifactId).template as { Resources: Record<string, { Properties: { Code: { S3Key: string } } }> };
+  const fn = hub.functions.get(name)!.fn;
+  const id = hub.resolve((fn.node.defaultChild as CfnElement).logicalId) as string;
   const key = template.Resources[id]!.Properties.Code.S3Key;
   const dir = join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`);
-  const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+  return { dir, code: readFileSync(join(dir, 'index.mjs'), 'utf8') };
+}
+
+// Strings of the X-Ray SDK (aws-xray-sdk-core reads these variables).
+const XRAY_MARKERS = ['AWS_XRAY_DAEMON_ADDRESS', 'AWS_XRAY_CONTEXT_MISSING'];
+
+describe('a stage without X-Ray', () => {
+  it('bundles the tracer-off module instead of the Powertools tracer and the X-Ray SDK', () => {
+    const traced = bundleOf(stack, 'wechat').code;
+    const { code } = bundleOf(untracedStack, 'wechat');
+    for (const marker of XRAY_MARKERS) {
+      expect(traced.includes(marker), marker).toBe(true);
+      expect(code.includes(marker), marker).toBe(false);
+    }
+    expect(/export\s*\{[^}]*\bhandler\b[^}]*\}/.test(code)).toBe(true);
+    expect(code.length).toBeLessThan(traced.length - 100 * 1024);
+  });
+});
+
+describe.each(picked.map((f) => [f.name] as const))('bundle of %s', (name) => {
+  const { dir, code } = bundleOf(stack, name);
 
   it('is one minified ESM file exporting the handler, with a source map', () => {
     expect(/export\s*\{[^}]*\bhandler\b[^}]*\}/.test(code)).toBe(true);

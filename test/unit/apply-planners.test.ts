@@ -5,7 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PLANNERS } from '../../lib/apply/planners/index.ts';
-import { planCodeScan } from '../../lib/apply/planners/code-scan.ts';
+import { CODE_SCAN_PLANNERS, planCodeScan } from '../../lib/apply/planners/code-scan.ts';
+import { COMMERCE_PLANNERS, planOrder, planPlatformJoin, planRefund } from '../../lib/apply/planners/orders.ts';
+import { planWechat, WECHAT_PLANNERS } from '../../lib/apply/planners/wechat.ts';
+import { planWecom, WECOM_PLANNERS } from '../../lib/apply/planners/wecom.ts';
+import { applyWith } from '../../lib/apply/apply-with.ts';
+import type { ApplyDeps } from '../../lib/port.ts';
 import { planRegister } from '../../lib/apply/planners/register.ts';
 import { PhoneBoundElsewhereError } from '../../lib/errors.ts';
 import type { HubEventOf } from '../../lib/events/hub-event.ts';
@@ -48,6 +53,26 @@ describe('PLANNERS', () => {
     );
     expect(PLANNERS['code.scan']).toBe(planCodeScan);
     expect(PLANNERS['member.register']).toBe(planRegister);
+  });
+
+  it('splits into the maps of the webhook functions, each with its family only', () => {
+    expect(Object.entries(WECHAT_PLANNERS).map(([t, p]) => [t, p === planWechat])).toEqual(
+      ['follow', 'scan', 'unfollow', 'interaction', 'template_receipt', 'mass_receipt', 'subscription', 'unknown', 'unionid'].map((t) => [`wechat.${t}`, true]),
+    );
+    expect(WECOM_PLANNERS).toEqual({ 'wecom.contact': planWecom, 'wecom.unknown': planWecom, 'wecom.unionid': planWecom });
+    expect(COMMERCE_PLANNERS).toEqual({ order: planOrder, refund: planRefund, 'platform.member_join': planPlatformJoin });
+    expect(CODE_SCAN_PLANNERS).toEqual({ 'code.scan': planCodeScan });
+  });
+
+  it('applyWith refuses an event type its planners do not cover, before touching anything', async () => {
+    // Any use of the dependencies (clock, table, queue) would throw on this empty object.
+    const deps = new Proxy({} as ApplyDeps, {
+      get: (_t, key) => {
+        throw new Error(`dependency ${String(key)} used`);
+      },
+    });
+    const follow: HubEventOf<'wechat.follow'> = { type: 'wechat.follow', source: 'wechat', eventId: 'wechat:follow:1', occurredAt: NOW, appId: APP, openid: OPENID, scene: null };
+    await expect(applyWith(COMMERCE_PLANNERS as never, follow, deps)).rejects.toThrow('no planner for event type wechat.follow in this function');
   });
 });
 

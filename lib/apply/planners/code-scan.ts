@@ -6,7 +6,7 @@
  * refusal with its reason for review, and never block a person's first redemption.
  */
 import type { HubEventOf } from '../../events/hub-event.ts';
-import type { PlanOutput, Port } from '../../port.ts';
+import type { PlanOutput, Planners, Port } from '../../port.ts';
 import { codes } from '../../store/entities/code.ts';
 import { refusals } from '../../store/entities/refusal.ts';
 import { scanLimitKey, scanLimits, type ScanLimit } from '../../store/entities/scan-limit.ts';
@@ -15,6 +15,9 @@ import { earn } from '../../members/points.ts';
 import { resolveMember, saveMember, wechatIdentity } from '../../members/identity.ts';
 import { planEngagement } from '../../engagement/rules/plan.ts';
 import { localDay } from '../../time.ts';
+
+/** The code-scan function's only planner. */
+export const CODE_SCAN_PLANNERS: Planners<HubEventOf<'code.scan'>> = { 'code.scan': planCodeScan };
 
 export async function planCodeScan(e: HubEventOf<'code.scan'>, p: Port): Promise<PlanOutput> {
   const batch = await p.reads.batch(e.batchId);

@@ -8,7 +8,7 @@
  * still gets its record (the history is complete) but does not overturn the newer state.
  */
 import type { HubEventOf } from '../../events/hub-event.ts';
-import type { PlanOutput, Port } from '../../port.ts';
+import type { PlanOutput, Planners, Port } from '../../port.ts';
 import { NotFoundError } from '../../errors.ts';
 import { consents } from '../../store/entities/consent.ts';
 import { stableId } from '../../ids.ts';
@@ -46,6 +46,9 @@ export function recordConsent(
     ...(c.policyVersion !== undefined ? { policyVersion: c.policyVersion } : {}),
   });
 }
+
+/** The consent change's planner (POST /me/consent, lib/privacy/requests.ts). */
+export const CONSENT_PLANNERS: Planners<HubEventOf<'member.consent'>> = { 'member.consent': planConsent };
 
 export async function planConsent(e: HubEventOf<'member.consent'>, p: Port): Promise<PlanOutput> {
   const resolved = await resolveMember(p, e, [wechatIdentity(e.appId, e.openid)], { createAs: 'fan', create: false });

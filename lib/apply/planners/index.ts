@@ -1,40 +1,28 @@
 /**
  * The planner of every event type: what an event writes, as items of its one transaction. A new
- * HubEvent type without a planner here does not compile.
+ * HubEvent type without a planner here does not compile. The webhook functions use only their
+ * family's map (WECHAT_PLANNERS, WECOM_PLANNERS, COMMERCE_PLANNERS, CODE_SCAN_PLANNERS; the members
+ * function REGISTER_PLANNERS and CONSENT_PLANNERS) so that a function's bundle carries no other
+ * family's planning code.
  */
-import type { HubEvent } from '../../events/hub-event.ts';
-import type { PlanOutput, Planner, Port } from '../../port.ts';
-import { planWechat } from './wechat.ts';
-import { planRegister } from './register.ts';
-import { planConsent } from './consent.ts';
-import { planOrder, planPlatformJoin, planRefund } from './orders.ts';
-import { planCodeScan } from './code-scan.ts';
-import { planWecom } from './wecom.ts';
+import type { Planners } from '../../port.ts';
+import { WECHAT_PLANNERS } from './wechat.ts';
+import { REGISTER_PLANNERS } from './register.ts';
+import { CONSENT_PLANNERS } from './consent.ts';
+import { COMMERCE_PLANNERS } from './orders.ts';
+import { CODE_SCAN_PLANNERS } from './code-scan.ts';
+import { WECOM_PLANNERS } from './wecom.ts';
 
-type EventOf<T extends HubEvent['type']> = Extract<HubEvent, { type: T }>;
+// Pure: a function that imports this module but never applies an event (admin: privacy
+// requests) drops the whole map, and with it every planner, from its bundle. An object spread
+// would not be dropped (esbuild keeps it: a spread may run getters).
+export const PLANNERS: Planners = /* @__PURE__ */ Object.assign(
+  {},
+  WECHAT_PLANNERS,
+  WECOM_PLANNERS,
+  REGISTER_PLANNERS,
+  CONSENT_PLANNERS,
+  COMMERCE_PLANNERS,
+  CODE_SCAN_PLANNERS,
+);
 
-export const PLANNERS: { readonly [T in HubEvent['type']]: Planner<EventOf<T>> } = {
-  'wechat.follow': planWechat,
-  'wechat.scan': planWechat,
-  'wechat.unfollow': planWechat,
-  'wechat.interaction': planWechat,
-  'wechat.template_receipt': planWechat,
-  'wechat.mass_receipt': planWechat,
-  'wechat.subscription': planWechat,
-  'wechat.unknown': planWechat,
-  'wechat.unionid': planWechat,
-  'wecom.contact': planWecom,
-  'wecom.unknown': planWecom,
-  'wecom.unionid': planWecom,
-  'member.register': planRegister,
-  'member.consent': planConsent,
-  order: planOrder,
-  refund: planRefund,
-  'platform.member_join': planPlatformJoin,
-  'code.scan': planCodeScan,
-};
-
-/** Plans `event` with the planner of its type. */
-export function planEvent(event: HubEvent, port: Port): Promise<PlanOutput> {
-  return (PLANNERS[event.type] as Planner)(event, port);
-}

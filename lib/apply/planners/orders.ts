@@ -20,9 +20,9 @@
  *   before any amount of its order cannot be checked and is accepted, whatever the arrival
  *   order; the points it reverses are still capped by what the order earned.
  */
-import type { HubEventOf, Platform, SubOrderState } from '../../events/hub-event.ts';
+import type { CommerceEvent, HubEventOf, Platform, SubOrderState } from '../../events/hub-event.ts';
 import { STATUS_RANK } from '../../events/hub-event.ts';
-import type { PlanOutput, Port } from '../../port.ts';
+import type { PlanOutput, Planners, Port } from '../../port.ts';
 import { orders } from '../../store/entities/order.ts';
 import { refunds } from '../../store/entities/refund.ts';
 import type { PaidOrder } from '../../attribution/credits.ts';
@@ -106,6 +106,9 @@ function checkAmount(p: Port, fen: number, what: string): void {
   const max = p.cfg.HUB_ORDER_MAX_FEN;
   if (fen > max) throw new BadRequestError(`${what} ${fen} fen is above the ceiling of ${max} fen (HUB_ORDER_MAX_FEN)`, undefined, 'amount_out_of_range');
 }
+
+/** The planner of every commerce event type (the order webhooks' and tmall-mei's only planners). */
+export const COMMERCE_PLANNERS: Planners<CommerceEvent> = { order: planOrder, refund: planRefund, 'platform.member_join': planPlatformJoin };
 
 export async function planOrder(e: HubEventOf<'order'>, p: Port): Promise<PlanOutput> {
   checkAmount(p, e.totalFen, 'order total');

@@ -9,7 +9,7 @@
  * - A first registration through a referral link credits the referrer (lib/loyalty/referrals.ts).
  */
 import type { HubEventOf } from '../../events/hub-event.ts';
-import type { PlanOutput, Port } from '../../port.ts';
+import type { PlanOutput, Planners, Port } from '../../port.ts';
 import { BadRequestError, ConflictError, PhoneBoundElsewhereError } from '../../errors.ts';
 import { otps } from '../../store/entities/otp.ts';
 import { identityRef } from '../../store/entities/identity.ts';
@@ -31,6 +31,9 @@ function samePerson(holder: StoredMember, e: HubEventOf<'member.register'>): boo
   if (holder.apps?.[e.appId]?.openid === e.openid) return true;
   return e.unionid !== undefined && holder.unionid === e.unionid;
 }
+
+/** The registration's planner (the members function applies only these and CONSENT_PLANNERS). */
+export const REGISTER_PLANNERS: Planners<HubEventOf<'member.register'>> = { 'member.register': planRegister };
 
 export async function planRegister(e: HubEventOf<'member.register'>, p: Port): Promise<PlanOutput> {
   if (e.proof.kind === 'sms') {

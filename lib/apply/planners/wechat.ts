@@ -3,7 +3,7 @@
  * not matter); derived fields and attribution counters follow from it (lib/members/record.ts).
  */
 import type { WechatEvent } from '../../events/hub-event.ts';
-import type { PlanOutput, Port } from '../../port.ts';
+import type { PlanOutput, Planners, Port } from '../../port.ts';
 import { sends } from '../../store/entities/send.ts';
 import { channels } from '../../store/entities/channel.ts';
 import { followedOn, interactedOn, ORGANIC, presenceOn, unfollowedOn } from '../../members/model.ts';
@@ -15,6 +15,19 @@ import { accountChannelId } from '../../attribution/channels.ts';
 import { UNIONID_LOOKUP_RULE } from '../../events/messages.ts';
 import { firstTouchOf } from '../../attribution/credits.ts';
 import { planInsight } from '../../insight/plan.ts';
+
+/** The planner of every WeChat event type (the wechat webhook function's only planners). */
+export const WECHAT_PLANNERS: Planners<WechatEvent> = {
+  'wechat.follow': planWechat,
+  'wechat.scan': planWechat,
+  'wechat.unfollow': planWechat,
+  'wechat.interaction': planWechat,
+  'wechat.template_receipt': planWechat,
+  'wechat.mass_receipt': planWechat,
+  'wechat.subscription': planWechat,
+  'wechat.unknown': planWechat,
+  'wechat.unionid': planWechat,
+};
 
 export async function planWechat(event: WechatEvent, p: Port): Promise<PlanOutput> {
   if (event.type === 'wechat.template_receipt') return planReceipt(event, p);

@@ -14,7 +14,7 @@
  * - `wecom.unknown`: recorded (its dedupe row and the archive), changes nothing.
  */
 import { ChannelId, type WecomEvent } from '../../events/hub-event.ts';
-import type { PlanOutput, Port } from '../../port.ts';
+import type { PlanOutput, Planners, Port } from '../../port.ts';
 import { ORGANIC, type WecomGuide } from '../../members/model.ts';
 import { resolveMember, saveMember, unionidIdentity, wecomIdentity } from '../../members/identity.ts';
 import { WECOM_CONTACT_LOOKUP_RULE, WECOM_WELCOME_RULE } from '../../events/messages.ts';
@@ -28,6 +28,9 @@ const isAdd = (e: ContactEvent) => e.change === 'add_external_contact' || e.chan
 export function contactChannel(e: ContactEvent): string {
   return e.state !== undefined && ChannelId.safeParse(e.state).success ? e.state : ORGANIC;
 }
+
+/** The planner of every WeCom event type (the wecom webhook function's only planners). */
+export const WECOM_PLANNERS: Planners<WecomEvent> = { 'wecom.contact': planWecom, 'wecom.unknown': planWecom, 'wecom.unionid': planWecom };
 
 export async function planWecom(event: WecomEvent, p: Port): Promise<PlanOutput> {
   if (event.type === 'wecom.unknown') return {};

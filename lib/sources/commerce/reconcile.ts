@@ -19,7 +19,7 @@
  * - a gap is an event whose apply changed the order (new to the hub, or a later status or
  *   amount than any push brought): it is logged with its order and counted in ReconcileGaps.
  */
-import type { CommerceEvent, HubEvent } from '../../events/hub-event.ts';
+import type { CommerceEvent } from '../../events/hub-event.ts';
 import { HubError } from '../../errors.ts';
 import { logger } from '../../log.ts';
 import type { MetricsSink } from '../../metrics.ts';
@@ -40,7 +40,7 @@ export interface ReconcileSource {
 
 export interface ReconcileOptions {
   sources: readonly ReconcileSource[];
-  apply: (event: HubEvent) => Promise<ApplyResult>;
+  apply: (event: CommerceEvent) => Promise<ApplyResult>;
   store: Store;
   now: () => number;
   /** Milliseconds left in this invocation. */

@@ -4,6 +4,7 @@
  * HUB_WEBHOOK_MAX_SKEW_SECONDS of the server clock. An order state the hub does not use yields
  * no event: it is acknowledged and logged.
  */
+import type { CommerceEvent } from '../../events/hub-event.ts';
 import { SignatureError } from '../../errors.ts';
 import { logger } from '../../log.ts';
 import { jsonReply, type Source } from '../types.ts';
@@ -11,7 +12,7 @@ import { jd } from './descriptor.ts';
 import { normaliseJdOrder } from './normalise.ts';
 import { verifyJdRequest } from './sign.ts';
 
-export const source: Source<Buffer> = {
+export const source: Source<Buffer, CommerceEvent> = {
   descriptor: jd,
   verify(req, cfg) {
     if (req.account !== cfg.JD_APP_KEY) throw new SignatureError('unknown app key');

@@ -20,7 +20,7 @@
  * loop ends when a consume returns nothing, when the time left is below the reserve (a confirm
  * must still fit), when a confirm fails, or when a round makes no progress.
  */
-import type { CommerceEvent, HubEvent } from '../../events/hub-event.ts';
+import type { CommerceEvent } from '../../events/hub-event.ts';
 import { HubError } from '../../errors.ts';
 import { logger } from '../../log.ts';
 import type { ApplyResult } from '../../port.ts';
@@ -40,8 +40,8 @@ export interface TmcPullOptions {
    * thin message as it is (logged): the detail is fetched again for the trade's next message.
    */
   detail?: (tid: string) => Promise<Record<string, unknown>>;
-  /** The write path (lib/apply `apply` with its deps). */
-  apply: (event: HubEvent) => Promise<ApplyResult>;
+  /** The write path (lib/apply `applyWith` with the commerce planners and its deps). */
+  apply: (event: CommerceEvent) => Promise<ApplyResult>;
   /** Milliseconds left in this invocation (Lambda `getRemainingTimeInMillis`). */
   remainingMs: () => number;
   /** Stop starting work when less than this is left (default 15 000: a confirm must still fit). */

@@ -12,7 +12,7 @@ import { tmall } from './descriptor.ts';
 import { normaliseTmcBody } from './normalise.ts';
 import { verifyTmallRequest } from './sign.ts';
 
-export const source: Source<Buffer> = {
+export const source: Source<Buffer, CommerceEvent> = {
   descriptor: tmall,
   verify(req, cfg) {
     if (req.account !== cfg.TMALL_APP_KEY) throw new SignatureError('unknown app key');

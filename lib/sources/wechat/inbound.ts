@@ -36,7 +36,7 @@
  */
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { BadRequestError, PayloadTooLargeError, SignatureError } from '../../errors.ts';
-import type { HubEvent } from '../../events/hub-event.ts';
+import type { WechatEvent } from '../../events/hub-event.ts';
 import { createHash } from 'node:crypto';
 import { decrypt, encrypt, msgSignature } from './crypto.ts';
 import { normaliseWechat } from './normalise.ts';
@@ -74,7 +74,7 @@ export interface OpenPushInput {
 }
 
 export interface OpenedPush {
-  event: HubEvent;
+  event: WechatEvent;
   mode: PushMode;
   /** The parsed (decrypted) message fields. */
   message: WechatXml;

@@ -5,6 +5,7 @@
  * carries its nonce-cache row as a guard committed with the event. The answer is `success`, or
  * the passive reply the commit planned (passiveReplyOf), encrypted in safe mode.
  */
+import type { WechatEvent } from '../../events/hub-event.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { HubConfig } from '../../config/schema.ts';
 import { wechatApp, type WechatApp } from '../../config/wechat-apps.ts';
@@ -35,7 +36,7 @@ export function passiveReplyOf(results: readonly ApplyResult[]): string | undefi
   return typeof text === 'string' && text !== '' ? text : undefined;
 }
 
-export const source: Source<OpenedPush> = {
+export const source: Source<OpenedPush, WechatEvent> = {
   descriptor: wechat,
   handshake(req, cfg) {
     const app = assertAccount(req.account, cfg);

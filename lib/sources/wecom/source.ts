@@ -4,6 +4,7 @@
  * answers `success` once its event committed (customer-contact events need no passive reply;
  * an unknown event is recorded and answered the same).
  */
+import type { WecomEvent } from '../../events/hub-event.ts';
 import { NotFoundError } from '../../errors.ts';
 import type { HubConfig } from '../../config/schema.ts';
 import type { Source } from '../types.ts';
@@ -17,7 +18,7 @@ export function callbackConfig(corpId: string, cfg: HubConfig, now: number): Wec
   return { corpId, token: cfg.WECOM_TOKEN, aesKey: cfg.WECOM_AES_KEY, maxSkewSeconds: cfg.HUB_WEBHOOK_MAX_SKEW_SECONDS, now };
 }
 
-export const source: Source<OpenedCallback> = {
+export const source: Source<OpenedCallback, WecomEvent> = {
   descriptor: wecom,
   handshake(req, cfg) {
     const body = verifyWecomUrl(req.query, callbackConfig(req.account, cfg, req.receivedAt));

@@ -5,6 +5,7 @@
  * refund cap). A message of a type the hub does not use yields no event: it is acknowledged and
  * logged. A buyer phone is hashed with PHONE_HASH_SECRET before it becomes an identity.
  */
+import type { CommerceEvent } from '../../events/hub-event.ts';
 import { SignatureError } from '../../errors.ts';
 import { logger } from '../../log.ts';
 import { hashPhone, normalisePhone } from '../../members/phone.ts';
@@ -31,7 +32,7 @@ export function withBuyerPhone<E extends OrderEvent | RefundEvent>(event: E, pho
   }
 }
 
-export const source: Source<YouzanPush> = {
+export const source: Source<YouzanPush, CommerceEvent> = {
   descriptor: youzan,
   verify(req, cfg) {
     if (req.account !== cfg.YOUZAN_CLIENT_ID) throw new SignatureError('unknown client id');
