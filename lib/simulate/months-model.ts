@@ -21,8 +21,10 @@
  *     member ids put in its 5 % holdout. The simulated effect is their difference.
  *   birthday (NO effect): a member whose birthday falls in the run is eligible on it. The plan
  *     keeps the person's own orders out of the birthday window (inBirthdayWindow); in it, exactly
- *     ⌊n·BIRTHDAY_P⌋ of the n eligible people of each group (received or not) buy once, the same
- *     rate for both — receipt changes nothing (effect 0), in every run.
+ *     ⌊n·BIRTHDAY_P⌋ of the n eligible people of each group (received or not) who are not gold
+ *     buyers buy once, the same rate for both — receipt changes nothing (effect 0), in every run.
+ *     Gold buyers never buy in the window, so the at-risk gold audience does not depend on which
+ *     members the hub holds out.
  *
  * The hub's member definitions the ground truth models (lib/members/lifecycle.ts; implemented
  * again here, not imported), evaluated at the end of the run E:

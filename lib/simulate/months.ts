@@ -343,8 +343,9 @@ export async function simulateMonths(options: MonthsOptions): Promise<MonthsResu
         if (pp.birthdayDay === d && o.registeredAt !== undefined) {
           const got = gotToday('birthday', o.openid);
           eligible.birthday.eligible.push({ openid: o.openid, at: sweepAt, received: got });
-          // The same rate whether the message came or not: no effect.
-          if ((got ? birthday.treated : birthday.untreated).next()) convert(idx, d, 'birthday');
+          // The same rate whether the message came or not: no effect. Gold buyers never buy in the
+          // window (a birthday order would end the at-risk spell the audience below is made of).
+          if (pp.buyer !== 'gold' && (got ? birthday.treated : birthday.untreated).next()) convert(idx, d, 'birthday');
         }
       }
     }
