@@ -142,8 +142,8 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
 
   const plan: Plan = planSimulation({ fans, days, seed, anchor, tz });
   const sender = new Sender({ base, retries: options.retries ?? 4, timeoutMs: options.timeoutMs ?? 15_000 });
-  const admin = { authorization: `Bearer ${cfg.HUB_ADMIN_TOKEN}` };
-  const adminJson = { ...admin, 'content-type': 'application/json' };
+  const admin = adminHeaders(cfg);
+  const adminJson = adminHeaders(cfg, true);
 
   // ---- Setup: channels, tickets, code batch, codes.
   const { channels, ticketOf } = await setupChannels(sender, cfg, base, log);
@@ -313,10 +313,15 @@ export async function simulate(options: SimulateOptions): Promise<SimulateResult
   };
 }
 
+/** The admin API's headers for the hub's admin token (`json`: with a JSON body). */
+export function adminHeaders(cfg: Pick<HubConfig, 'HUB_ADMIN_TOKEN'>, json = false): Record<string, string> {
+  return { authorization: `Bearer ${cfg.HUB_ADMIN_TOKEN}`, ...(json ? { 'content-type': 'application/json' } : {}) };
+}
+
 /** Creates the scenario's channels through the admin API (an existing one answers 409 and is kept) and reads their QR tickets. */
 export async function setupChannels(sender: Sender, cfg: HubConfig, base: string, log: (line: string) => void): Promise<{ channels: SimulateResult['channels']; ticketOf: (channel: string) => string }> {
-  const admin = { authorization: `Bearer ${cfg.HUB_ADMIN_TOKEN}` };
-  const adminJson = { ...admin, 'content-type': 'application/json' };
+  const admin = adminHeaders(cfg);
+  const adminJson = adminHeaders(cfg, true);
   const channels: SimulateResult['channels'] = [];
   for (const c of CREATED_CHANNELS) {
     const body = JSON.stringify({ id: c.id, name: c.name, kind: c.kind, ...(c.welcomeText ? { welcomeText: c.welcomeText } : {}) });

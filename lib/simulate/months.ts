@@ -26,7 +26,7 @@ import { addDays, DAY_MS, HOUR_MS, localDay, startOfLocalDay } from '../time.ts'
 import { decrypt } from '../sources/wechat/crypto.ts';
 import { hash32, Rng } from './rng.ts';
 import { KeyedPool, Sender, type FailureSample, type RouteStats } from './http.ts';
-import { parseJson, setupChannels, type SimulateResult } from './index.ts';
+import { adminHeaders, parseJson, setupChannels, type SimulateResult } from './index.ts';
 import { phoneMaker, simOpenid, type OrderSpec, type Person, type WechatPushSpec } from './plan.ts';
 import { registerRequest, wechatRequest, youzanBody, youzanRequest, type BuiltRequest, type WechatMode } from './payloads.ts';
 import {
@@ -134,7 +134,7 @@ class ClockClient {
 async function setupKeywordRules(sender: Sender, cfg: HubConfig, log: (line: string) => void): Promise<void> {
   const path = `/keywords/${encodeURIComponent(cfg.WECHAT_APP_ID)}`;
   const body = JSON.stringify({ rules: KEYWORDS.map((k) => ({ keyword: k.keyword, match: k.match, reply: k.reply })) });
-  const res = await sender.send('PUT /keywords/{appId}', () => ({ method: 'PUT', path, headers: { authorization: `Bearer ${cfg.HUB_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body }));
+  const res = await sender.send('PUT /keywords/{appId}', () => ({ method: 'PUT', path, headers: adminHeaders(cfg, true), body }));
   if (!res.ok) throw new Error(`PUT ${path} answered ${res.status}: ${res.body.slice(0, 300)}`);
   log(`keywords  ${KEYWORDS.length} auto-reply rules on ${cfg.WECHAT_APP_ID}`);
 }
